@@ -1,0 +1,720 @@
+"""The compiled backend (note: wraparound is off, so no negative indices anywhere here): nnfast/_reference.py's kernels as nogil loops over raw float64 buffers.
+
+Every function here mirrors one in the reference, in the same order of operations. The
+Python layer has validated and converted all arrays (C-contiguous float64, matching shapes)
+before they arrive, so nothing here checks user data.
+
+A training run's unit of work is ``train_epochs``: whole epochs of shuffling, forward pass,
+backpropagation and update, without the GIL and without allocating (every buffer lives in a
+``Workspace`` made once per run). Matrix products with at least ``gemm_threshold``
+multiply-adds go to BLAS; smaller ones, and everything elementwise, are fused loops.
+"""
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.math cimport NAN, exp, fabs, floor, isfinite, log, log1p, pow, sqrt, tanh
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+from numpy.random cimport bitgen_t
+cimport numpy as cnp
+
+from _blas cimport gemm
+
+import numpy as np
+
+cnp.import_array()
+
+ctypedef cnp.intp_t intp
+
+name = "cython"
+
+# Codes: the same numbers as nnfast/_spec.py (a test checks they agree).
+cdef enum:
+    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX
+cdef enum:
+    MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY
+cdef enum:
+    SGD, ADAM
+cdef enum:
+    CONSTANT, EXPONENTIAL, INVERSE_TIME
+
+
+def codes():
+    """The integer codes this module was compiled with, for the consistency test."""
+    return {"IDENTITY": IDENTITY, "SIGMOID": SIGMOID, "TANH": TANH, "RELU": RELU, "STEP": STEP,
+            "SOFTMAX": SOFTMAX, "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY,
+            "CROSS_ENTROPY": CROSS_ENTROPY, "SGD": SGD, "ADAM": ADAM, "CONSTANT": CONSTANT,
+            "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME}
+
+
+# Products with fewer multiply-adds than this run as fused loops (tuned with bench/).
+cdef Py_ssize_t gemm_threshold = 4096
+
+
+def set_gemm_threshold(Py_ssize_t n):
+    """Set the size (m * k * n multiply-adds) from which matrix products call BLAS dgemm."""
+    global gemm_threshold
+    gemm_threshold = n
+
+
+def get_gemm_threshold():
+    return gemm_threshold
+
+
+# --- the network's shape as C arrays ---------------------------------------------------------
+
+cdef struct Net:
+    Py_ssize_t L                 # number of layers
+    const intp *size       # L + 1 layer sizes
+    const int *act               # L activation codes (the last is the output's)
+    const intp *w_off      # L offsets of W_l in the flat parameter buffer
+    const intp *b_off      # L offsets of b_l
+    int loss
+    Py_ssize_t n_weights
+    Py_ssize_t n_params
+
+
+cdef class _Layout:
+    """Owns the arrays a ``Net`` points into, built from a ``Spec``."""
+    cdef Net net
+    cdef object _size, _act, _w_off, _b_off
+
+    def __init__(self, spec):
+        sizes = spec.sizes
+        L = len(sizes) - 1
+        self._size = np.asarray(sizes, dtype=np.intp)
+        self._act = np.asarray(spec.activations, dtype=np.intc)
+        w = np.asarray([sizes[l] * sizes[l + 1] for l in range(L)], dtype=np.intp)
+        b = np.asarray(sizes[1:], dtype=np.intp)
+        self._w_off = (np.cumsum(w) - w).astype(np.intp)
+        self._b_off = (w.sum() + np.cumsum(b) - b).astype(np.intp)
+        cdef const intp[::1] size_v = self._size
+        cdef const int[::1] act_v = self._act
+        cdef const intp[::1] w_v = self._w_off
+        cdef const intp[::1] b_v = self._b_off
+        self.net.L = L
+        self.net.size = &size_v[0]
+        self.net.act = &act_v[0]
+        self.net.w_off = &w_v[0]
+        self.net.b_off = &b_v[0]
+        self.net.loss = spec.loss
+        self.net.n_weights = int(w.sum())
+        self.net.n_params = int(w.sum() + b.sum())
+
+
+cdef inline double loss_scale(const Net *net, Py_ssize_t n) noexcept nogil:
+    """Factor from a summed loss to the mean: 1/n for cross-entropy, 1/(n k) otherwise."""
+    if net.loss == CROSS_ENTROPY:
+        return 1.0 / n
+    return 1.0 / (n * net.size[net.L])
+
+
+# --- dense layer: forward, weight gradient, backward -----------------------------------------
+
+cdef void dense_forward(const double *A, const double *W, const double *b, double *Z,
+                        Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """Z := A @ W + b, for A (m x k), W (k x n)."""
+    cdef Py_ssize_t i, p, j
+    cdef double a
+    cdef double *z
+    cdef const double *w
+    for i in range(m):
+        memcpy(Z + i * n, b, n * sizeof(double))
+    if m * k * n >= gemm_threshold:
+        gemm(False, False, <int> m, <int> n, <int> k, 1.0, A, <int> k, W, <int> n, 1.0, Z, <int> n)
+        return
+    for i in range(m):
+        z = Z + i * n
+        for p in range(k):
+            a = A[i * k + p]
+            w = W + p * n
+            for j in range(n):
+                z[j] += a * w[j]
+
+
+cdef void dense_gradient(const double *A, const double *D, double *gW, double *gb,
+                         Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
+    cdef Py_ssize_t i, p, j
+    cdef double a
+    cdef double *g
+    cdef const double *d
+    memset(gb, 0, n * sizeof(double))
+    for i in range(m):
+        d = D + i * n
+        for j in range(n):
+            gb[j] += d[j]
+    if m * k * n >= gemm_threshold:
+        gemm(True, False, <int> k, <int> n, <int> m, 1.0, A, <int> k, D, <int> n, 0.0, gW, <int> n)
+        return
+    memset(gW, 0, k * n * sizeof(double))
+    for i in range(m):
+        d = D + i * n
+        for p in range(k):
+            a = A[i * k + p]
+            g = gW + p * n
+            for j in range(n):
+                g[j] += a * d[j]
+
+
+cdef void dense_backward(const double *D, const double *W, const double *deriv, double *out,
+                         Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """out := (D @ W^T) * deriv, for D (m x n), W (k x n): the previous layer's delta."""
+    cdef Py_ssize_t i, p, j, size = m * k
+    cdef double s
+    cdef const double *d
+    cdef const double *w
+    if m * k * n >= gemm_threshold:
+        gemm(False, True, <int> m, <int> k, <int> n, 1.0, D, <int> n, W, <int> n, 0.0, out, <int> k)
+        for i in range(size):
+            out[i] *= deriv[i]
+        return
+    for i in range(m):
+        d = D + i * n
+        for p in range(k):
+            w = W + p * n
+            s = 0.0
+            for j in range(n):
+                s += d[j] * w[j]
+            out[i * k + p] = s * deriv[i * k + p]
+
+
+# --- activations -----------------------------------------------------------------------------
+
+cdef inline double sigmoid(double z) noexcept nogil:
+    cdef double e
+    if z >= 0.0:
+        return 1.0 / (1.0 + exp(-z))
+    e = exp(z)
+    return e / (1.0 + e)
+
+
+cdef void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
+    """Z := f(Z) and deriv := f'(Z), elementwise, in one pass."""
+    cdef Py_ssize_t i
+    cdef double a
+    if code == IDENTITY:
+        for i in range(size):
+            deriv[i] = 1.0
+    elif code == SIGMOID:
+        for i in range(size):
+            a = sigmoid(Z[i])
+            Z[i] = a
+            deriv[i] = a * (1.0 - a)
+    elif code == TANH:
+        for i in range(size):
+            a = tanh(Z[i])
+            Z[i] = a
+            deriv[i] = 1.0 - a * a
+    elif code == RELU:
+        for i in range(size):
+            if Z[i] > 0.0:
+                deriv[i] = 1.0
+            else:
+                Z[i] = 0.0
+                deriv[i] = 0.0
+    else:  # step
+        for i in range(size):
+            Z[i] = 1.0 if Z[i] >= 0.0 else 0.0
+            deriv[i] = 0.0
+
+
+cdef void softmax_rows(double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """Each row of Z := exp(z - max) / sum exp(z - max)."""
+    cdef Py_ssize_t i, j
+    cdef double mx, s
+    cdef double *z
+    for i in range(m):
+        z = Z + i * n
+        mx = z[0]
+        for j in range(1, n):
+            if z[j] > mx:
+                mx = z[j]
+        s = 0.0
+        for j in range(n):
+            z[j] = exp(z[j] - mx)
+            s += z[j]
+        s = 1.0 / s
+        for j in range(n):
+            z[j] *= s
+
+
+cdef void activate_output(int code, double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """Z := f(Z) for the output layer (inference)."""
+    cdef Py_ssize_t i, size = m * n
+    if code == SIGMOID:
+        for i in range(size):
+            Z[i] = sigmoid(Z[i])
+    elif code == TANH:
+        for i in range(size):
+            Z[i] = tanh(Z[i])
+    elif code == RELU:
+        for i in range(size):
+            if Z[i] < 0.0:
+                Z[i] = 0.0
+    elif code == STEP:
+        for i in range(size):
+            Z[i] = 1.0 if Z[i] >= 0.0 else 0.0
+    elif code == SOFTMAX:
+        softmax_rows(Z, m, n)
+
+
+cdef inline double derivative_from_value(int code, double a) noexcept nogil:
+    if code == SIGMOID:
+        return a * (1.0 - a)
+    if code == TANH:
+        return 1.0 - a * a
+    if code == RELU:
+        return 1.0 if a > 0.0 else 0.0
+    if code == IDENTITY:
+        return 1.0
+    return 0.0
+
+
+# --- losses: summed loss and scale * dLsum/dz at the output ----------------------------------
+
+cdef double output_delta(int loss, int code, double *Z, const double *Y, double *delta,
+                         Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+    """delta := scale * d(summed loss)/dz from the output pre-activation Z; returns the sum.
+
+    Sigmoid + binary cross-entropy and softmax + cross-entropy are evaluated from the logits.
+    Z is used as scratch.
+    """
+    cdef Py_ssize_t i, j, size = m * n
+    cdef double total = 0.0, z, y, a, g, mx, s, lse, ysum, gp
+    cdef double *zr
+    cdef const double *yr
+    cdef double *dr
+    if loss == BINARY_CROSS_ENTROPY:
+        for i in range(size):
+            z = Z[i]
+            y = Y[i]
+            total += (z if z > 0.0 else 0.0) - y * z + log1p(exp(-fabs(z)))
+            delta[i] = scale * (sigmoid(z) - y)
+        return total
+    if loss == CROSS_ENTROPY:
+        for i in range(m):
+            zr = Z + i * n
+            yr = Y + i * n
+            dr = delta + i * n
+            mx = zr[0]
+            for j in range(1, n):
+                if zr[j] > mx:
+                    mx = zr[j]
+            s = 0.0
+            ysum = 0.0
+            for j in range(n):
+                dr[j] = exp(zr[j] - mx)
+                s += dr[j]
+                ysum += yr[j]
+                total -= yr[j] * zr[j]
+            lse = mx + log(s)
+            total += lse * ysum
+            s = ysum / s
+            for j in range(n):
+                dr[j] = scale * (dr[j] * s - yr[j])
+        return total
+    # MSE on any output activation
+    activate_output(code, Z, m, n)
+    if code == SOFTMAX:
+        for i in range(m):
+            zr = Z + i * n
+            yr = Y + i * n
+            dr = delta + i * n
+            gp = 0.0
+            for j in range(n):
+                g = 2.0 * (zr[j] - yr[j])
+                total += (zr[j] - yr[j]) * (zr[j] - yr[j])
+                dr[j] = g
+                gp += g * zr[j]
+            for j in range(n):
+                dr[j] = scale * zr[j] * (dr[j] - gp)
+        return total
+    for i in range(size):
+        a = Z[i] - Y[i]
+        total += a * a
+        delta[i] = scale * 2.0 * a * derivative_from_value(code, Z[i])
+    return total
+
+
+cdef Py_ssize_t count_correct(int loss, const double *Z, const double *Y, Py_ssize_t m,
+                              Py_ssize_t n) noexcept nogil:
+    """Correct predictions from the output pre-activation Z (0 for MSE), as the reference."""
+    cdef Py_ssize_t i, j, zi, yi, count = 0
+    if loss == BINARY_CROSS_ENTROPY:
+        for i in range(m * n):
+            count += (Z[i] >= 0.0) == (Y[i] >= 0.5)
+    elif loss == CROSS_ENTROPY:
+        for i in range(m):
+            zi = 0
+            yi = 0
+            for j in range(1, n):
+                if Z[i * n + j] > Z[i * n + zi]:
+                    zi = j
+                if Y[i * n + j] > Y[i * n + yi]:
+                    yi = j
+            count += zi == yi
+    return count
+
+
+cdef inline double accuracy_scale(const Net *net, Py_ssize_t n) noexcept nogil:
+    """Factor from a count of correct predictions to an accuracy (NaN for MSE)."""
+    if net.loss == CROSS_ENTROPY:
+        return 1.0 / n
+    if net.loss == BINARY_CROSS_ENTROPY:
+        return 1.0 / (n * net.size[net.L])
+    return NAN
+
+
+# --- randomness: NumPy's bit generator, in Generator.shuffle's order ------------------------
+
+cdef inline uint64_t random_interval(bitgen_t *bg, uint64_t mx) noexcept nogil:
+    """Uniform integer in [0, mx], exactly as numpy/random/src/distributions random_interval."""
+    cdef uint64_t mask = mx, value
+    if mx == 0:
+        return 0
+    mask |= mask >> 1
+    mask |= mask >> 2
+    mask |= mask >> 4
+    mask |= mask >> 8
+    mask |= mask >> 16
+    mask |= mask >> 32
+    if mx <= 0xffffffffUL:
+        while True:
+            value = bg.next_uint32(bg.state) & mask
+            if value <= mx:
+                return value
+    while True:
+        value = bg.next_uint64(bg.state) & mask
+        if value <= mx:
+            return value
+
+
+cdef void shuffle_order(bitgen_t *bg, intp *order, Py_ssize_t n) noexcept nogil:
+    """Fisher-Yates, the same draws as ``Generator.shuffle`` on a 1-d array."""
+    cdef Py_ssize_t i, j, tmp
+    for i in range(n - 1, 0, -1):
+        j = <Py_ssize_t> random_interval(bg, <uint64_t> i)
+        tmp = order[i]
+        order[i] = order[j]
+        order[j] = tmp
+
+
+cdef void apply_dropout(bitgen_t *bg, double *A, double *deriv, Py_ssize_t size,
+                        double rate) noexcept nogil:
+    """Inverted dropout: keep where u >= rate (u from ``Generator.random``), scale 1/(1-rate)."""
+    cdef Py_ssize_t i
+    cdef double keep = 1.0 / (1.0 - rate), u
+    for i in range(size):
+        u = bg.next_double(bg.state)
+        if u >= rate:
+            A[i] *= keep
+            deriv[i] *= keep
+        else:
+            A[i] = 0.0
+            deriv[i] = 0.0
+
+
+cdef bitgen_t *get_bitgen(rng) except NULL:
+    return <bitgen_t *> PyCapsule_GetPointer(rng.bit_generator.capsule, "BitGenerator")
+
+
+# --- the training workspace ------------------------------------------------------------------
+
+cdef class Workspace:
+    """Every buffer a training run needs, allocated once: nothing is allocated per batch.
+
+    acts   the batch's input (gathered rows) and every layer's output, one block per layer
+    derivs f'(z) (times the dropout mask) of every hidden layer
+    delta  two ping-pong buffers for backpropagated errors
+    ybatch the batch's targets; order: the sample order, persisted across calls
+    """
+    cdef readonly object order, grad, last_good
+    cdef object _acts, _derivs, _delta, _ybatch, _layout
+    cdef Py_ssize_t batch_size
+    cdef intp *act_off
+    cdef intp *der_off
+    cdef object _act_off, _der_off
+
+    def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size):
+        sizes = list(spec.sizes)
+        L = len(sizes) - 1
+        self.batch_size = batch_size
+        self._layout = _Layout(spec)
+        self.order = np.arange(n_samples, dtype=np.intp)
+        self.grad = np.zeros((<_Layout> self._layout).net.n_params)
+        self.last_good = np.zeros((<_Layout> self._layout).net.n_params)
+        self._act_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp) * batch_size
+        hidden = sizes[1:L]
+        self._der_off = np.concatenate([[0], np.cumsum(hidden, dtype=np.intp)]).astype(np.intp) * batch_size
+        self._acts = np.zeros(int(self._act_off[L + 1]))
+        self._derivs = np.zeros(max(int(self._der_off[L - 1]), 1))
+        self._delta = np.zeros((2, batch_size * max(sizes[1:])))
+        self._ybatch = np.zeros(batch_size * sizes[L])
+        cdef intp[::1] a = self._act_off
+        cdef intp[::1] d = self._der_off
+        self.act_off = &a[0]
+        self.der_off = &d[0]
+
+
+cdef double* ptr(object array) except NULL:
+    cdef double[::1] view = array.reshape(-1)
+    return &view[0]
+
+
+cdef struct Hyp:
+    double lr
+    int optimizer
+    double momentum
+    bint nesterov
+    double beta_1, beta_2, epsilon
+    double l1, l2
+    int schedule
+    double decay_rate, decay_steps
+    bint staircase
+
+
+cdef Hyp read_hyper(hyper):
+    cdef Hyp h
+    h.lr = hyper.learning_rate
+    h.optimizer = hyper.optimizer
+    h.momentum = hyper.momentum
+    h.nesterov = hyper.nesterov
+    h.beta_1 = hyper.beta_1
+    h.beta_2 = hyper.beta_2
+    h.epsilon = hyper.epsilon
+    h.l1 = hyper.l1
+    h.l2 = hyper.l2
+    h.schedule = hyper.schedule
+    h.decay_rate = hyper.decay_rate
+    h.decay_steps = hyper.decay_steps
+    h.staircase = hyper.staircase
+    return h
+
+
+cdef inline double learning_rate_at(const Hyp *h, cnp.int64_t t) noexcept nogil:
+    cdef double p
+    if h.schedule == CONSTANT:
+        return h.lr
+    p = t / h.decay_steps
+    if h.staircase:
+        p = floor(p)
+    if h.schedule == EXPONENTIAL:
+        return h.lr * pow(h.decay_rate, p)
+    return h.lr / (1.0 + h.decay_rate * p)
+
+
+cdef void update(const Hyp *h, double *params, double *grad, double *m, double *v,
+                 cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
+    """Penalty gradient on the weights, then one optimizer step over the flat buffer."""
+    cdef Py_ssize_t i
+    cdef cnp.int64_t t = step[0]
+    cdef double lr = learning_rate_at(h, t), g, mu = h.momentum, c1, c2, p
+    if h.l1 != 0.0 or h.l2 != 0.0:
+        for i in range(n_weights):
+            p = params[i]
+            grad[i] += h.l1 * ((p > 0.0) - (p < 0.0)) + h.l2 * p
+    if h.optimizer == ADAM:
+        c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
+        c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
+        for i in range(n_params):
+            g = grad[i]
+            m[i] = h.beta_1 * m[i] + (1.0 - h.beta_1) * g
+            v[i] = h.beta_2 * v[i] + (1.0 - h.beta_2) * g * g
+            params[i] -= lr * (m[i] * c1) / (sqrt(v[i] * c2) + h.epsilon)
+    elif mu != 0.0:
+        if h.nesterov:
+            for i in range(n_params):
+                m[i] = mu * m[i] + grad[i]
+                params[i] -= lr * (grad[i] + mu * m[i])
+        else:
+            for i in range(n_params):
+                m[i] = mu * m[i] + grad[i]
+                params[i] -= lr * m[i]
+    else:
+        for i in range(n_params):
+            params[i] -= lr * grad[i]
+    step[0] = t + 1
+
+
+cdef double backprop(const Net *net, const double *params, const double *X, const double *Y,
+                     Py_ssize_t m, double *acts, const intp *act_off, double *derivs,
+                     const intp *der_off, double *delta0, double *delta1,
+                     const double *dropout, bitgen_t *bg, double *grad,
+                     Py_ssize_t *correct) noexcept nogil:
+    """Forward and backward pass over one batch of m rows; grad := d(mean loss)/d(params).
+
+    X is the batch's input (m x size[0]); layer l's output goes to acts + act_off[l + 1]
+    (blocks are sized for the largest batch, used for the first m rows). Returns the
+    summed loss and adds the batch's correct predictions to ``correct``; with grad == NULL
+    only the forward pass and the loss are computed.
+    """
+    cdef Py_ssize_t l, L = net.L, n_out
+    cdef const double *a_in = X
+    cdef double *z
+    cdef double *d
+    cdef double *tmp
+    cdef double total, scale
+    for l in range(L):
+        n_out = net.size[l + 1]
+        z = acts + act_off[l + 1]
+        dense_forward(a_in, params + net.w_off[l], params + net.b_off[l], z, m, net.size[l], n_out)
+        if l < L - 1:
+            d = derivs + der_off[l]
+            activate_hidden(net.act[l], z, d, m * n_out)
+            if dropout != NULL and dropout[l] > 0.0:
+                apply_dropout(bg, z, d, m * n_out, dropout[l])
+        a_in = z
+    n_out = net.size[L]
+    scale = loss_scale(net, m)
+    correct[0] += count_correct(net.loss, z, Y, m, n_out)
+    total = output_delta(net.loss, net.act[L - 1], z, Y, delta0, m, n_out, scale)
+    if grad == NULL:
+        return total
+    for l in range(L - 1, -1, -1):
+        a_in = X if l == 0 else acts + act_off[l]
+        dense_gradient(a_in, delta0, grad + net.w_off[l], grad + net.b_off[l], m, net.size[l],
+                       net.size[l + 1])
+        if l > 0:
+            dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1], delta1, m,
+                           net.size[l], net.size[l + 1])
+            tmp = delta0
+            delta0 = delta1
+            delta1 = tmp
+    return total
+
+
+# --- the kernels -----------------------------------------------------------------------------
+
+def forward(spec, const double[::1] params, const double[:, ::1] X, double[:, ::1] out):
+    """out := the network's output for the batch X (evaluated in chunks of rows)."""
+    cdef _Layout layout = _Layout(spec)
+    cdef const Net *net = &layout.net
+    cdef Py_ssize_t n = X.shape[0], chunk = min(n, 256), start, m, l, L = net.L, width = 0
+    if n == 0:
+        return
+    for l in range(1, L + 1):
+        width = max(width, net.size[l])
+    buffers = np.zeros((2, chunk * width))
+    cdef double[:, ::1] buf = buffers
+    cdef double *a
+    cdef double *z
+    cdef const double *a_in
+    with nogil:
+        start = 0
+        while start < n:
+            m = min(chunk, n - start)
+            a_in = &X[start, 0]
+            for l in range(L):
+                z = &buf[l % 2, 0]
+                dense_forward(a_in, &params[0] + net.w_off[l], &params[0] + net.b_off[l], z, m,
+                              net.size[l], net.size[l + 1])
+                activate_output(net.act[l], z, m, net.size[l + 1])
+                a_in = z
+            memcpy(&out[start, 0], a_in, m * net.size[L] * sizeof(double))
+            start += m
+
+
+cdef double full_batch(spec, const double[::1] params, const double[:, ::1] X,
+                       const double[:, ::1] Y, double *grad, Py_ssize_t *correct):
+    """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
+    cdef Workspace w = Workspace(spec, X.shape[0], X.shape[0])
+    cdef _Layout layout = w._layout
+    cdef double *acts = ptr(w._acts)
+    cdef double *derivs = ptr(w._derivs)
+    cdef double *delta0 = ptr(w._delta[0])
+    cdef double *delta1 = ptr(w._delta[1])
+    cdef double total
+    with nogil:
+        total = backprop(&layout.net, &params[0], &X[0, 0], &Y[0, 0], X.shape[0], acts,
+                         w.act_off, derivs, w.der_off, delta0, delta1, NULL, NULL, grad, correct)
+    return total
+
+
+def evaluate(spec, const double[::1] params, const double[:, ::1] X, const double[:, ::1] Y):
+    """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE."""
+    cdef _Layout layout = _Layout(spec)
+    cdef Py_ssize_t correct = 0
+    cdef double total = full_batch(spec, params, X, Y, NULL, &correct)
+    return (total * loss_scale(&layout.net, X.shape[0]),
+            correct * accuracy_scale(&layout.net, X.shape[0]))
+
+
+def loss_and_gradient(spec, const double[::1] params, const double[:, ::1] X,
+                      const double[:, ::1] Y, double l1, double l2, double[::1] grad):
+    """Regularised mean loss over (X, Y); grad := its gradient (flat layout), unless None."""
+    cdef _Layout layout = _Layout(spec)
+    cdef Py_ssize_t i, correct = 0, nw = layout.net.n_weights
+    cdef double *g = NULL if grad is None else &grad[0]
+    cdef double pen = 0.0, p
+    cdef double total = full_batch(spec, params, X, Y, g, &correct)
+    with nogil:
+        for i in range(nw):
+            p = params[i]
+            pen += l1 * fabs(p) + 0.5 * l2 * p * p
+            if g != NULL:
+                g[i] += l1 * ((p > 0.0) - (p < 0.0)) + l2 * p
+    return total * loss_scale(&layout.net, X.shape[0]) + pen
+
+
+def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
+                 Py_ssize_t n_epochs, Py_ssize_t batch_size, bint shuffle, state, hyper, rng,
+                 Workspace workspace, double[:, ::1] history_out):
+    """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
+
+    The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
+    GIL released: history_out[e] := (mean loss, accuracy). Returns the number of epochs run
+    (fewer if an epoch's loss is not finite: params then go back to the last finite epoch's).
+    """
+    cdef _Layout layout = workspace._layout
+    cdef const Net *net = &layout.net
+    cdef Hyp h = read_hyper(hyper)
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = Y.shape[1]
+    cdef Py_ssize_t e, start, m, i, r, epochs_run = n_epochs
+    cdef intp[::1] order_v = workspace.order
+    cdef intp *order = &order_v[0]
+    cdef cnp.int64_t[::1] step_v = state.step
+    cdef double *mom = ptr(state.m)
+    cdef double *vel = ptr(state.v)
+    cdef double *grad = ptr(workspace.grad)
+    cdef double *last_good = ptr(workspace.last_good)
+    cdef Py_ssize_t n_bytes = net.n_params * sizeof(double)
+    cdef double *acts = ptr(workspace._acts)
+    cdef double *derivs = ptr(workspace._derivs)
+    cdef double *delta0 = ptr(workspace._delta[0])
+    cdef double *delta1 = ptr(workspace._delta[1])
+    cdef double *ybatch = ptr(workspace._ybatch)
+    cdef double *xbatch = acts  # block 0 of acts holds the gathered input rows
+    drop = np.zeros(net.L)
+    if hyper.dropout:
+        drop[:net.L - 1] = hyper.dropout
+    cdef double[::1] drop_v = drop
+    cdef const double *dropout = &drop_v[0] if drop.any() else NULL
+    cdef bitgen_t *bg = get_bitgen(rng)
+    cdef double total, scale_n = loss_scale(net, n), acc_n = accuracy_scale(net, n)
+    cdef Py_ssize_t correct
+    with nogil:
+        memcpy(last_good, &params[0], n_bytes)
+        for e in range(n_epochs):
+            if shuffle:
+                shuffle_order(bg, order, n)
+            total = 0.0
+            correct = 0
+            start = 0
+            while start < n:
+                m = min(batch_size, n - start)
+                for i in range(m):
+                    r = order[start + i]
+                    memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
+                    memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
+                total += backprop(net, &params[0], xbatch, ybatch, m, acts, workspace.act_off,
+                                  derivs, workspace.der_off, delta0, delta1, dropout, bg, grad,
+                                  &correct)
+                update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights, net.n_params)
+                start += m
+            history_out[e, 0] = total * scale_n
+            history_out[e, 1] = correct * acc_n
+            if not isfinite(history_out[e, 0]):
+                memcpy(&params[0], last_good, n_bytes)
+                epochs_run = e + 1
+                break
+            memcpy(last_good, &params[0], n_bytes)
+    return epochs_run

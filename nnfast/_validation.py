@@ -1,0 +1,132 @@
+"""Turn user input into what the kernels trust: C-contiguous float64 arrays of the right shape.
+
+Every public entry point validates here, once per call, before any buffer reaches a kernel.
+Errors name the argument, what was expected and what came. Arrays that are already right
+(C-contiguous float64) are used as they are, never copied.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(x, name, ndim=(1, 2)):
+    """``x`` as a C-contiguous float64 array with one of ``ndim`` dimensions, all finite."""
+    if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
+        x = x.to_numpy()
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        kind = "complex" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
+        raise TypeError(f"{name} must hold real numbers, got {kind}.")
+    if arr.ndim not in ndim:
+        want = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample is needed.")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return arr
+
+
+def as_matrix(x, name, n_features=None):
+    """A (n_samples, n_features) float64 matrix; a 1-D input is one sample."""
+    arr = as_float_array(x, name)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features per sample, but the model expects {n_features}."
+        )
+    return arr
+
+
+def as_targets(y, name, n_outputs, n_samples, loss_code=None):
+    """Targets as an (n_samples, n_outputs) float64 matrix.
+
+    Accepted: an (n, n_outputs) matrix; a 1-D vector when there is one output; 1-D integer
+    class labels when the loss is cross-entropy over n_outputs classes (one-hot encoded here).
+    """
+    from ._spec import BINARY_CROSS_ENTROPY, CROSS_ENTROPY
+
+    arr = as_float_array(y, name)
+    if arr.ndim == 1:
+        if n_outputs == 1:
+            arr = arr.reshape(-1, 1)
+        elif loss_code == CROSS_ENTROPY:
+            from .data import one_hot
+            arr = one_hot(as_labels(arr, name, n_outputs), n_outputs)
+        else:
+            raise ValueError(
+                f"{name} is 1-D but the network has {n_outputs} outputs: pass an "
+                f"(n_samples, {n_outputs}) array."
+            )
+    if arr.shape[1] != n_outputs:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} columns, but the network has {n_outputs} outputs."
+        )
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {name} have different numbers of samples: {n_samples} and {arr.shape[0]}."
+        )
+    if loss_code in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY) and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(
+            f"{name} must hold probabilities in [0, 1] for a cross-entropy loss "
+            f"(got values from {arr.min()} to {arr.max()})."
+        )
+    return arr
+
+
+def as_labels(y, name, n_classes=None):
+    """1-D integer class labels in [0, n_classes)."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D class labels, got shape {arr.shape}.")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}.")
+    if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        raise ValueError(f"{name} must hold integer class labels, got non-integer values.")
+    labels = arr.astype(np.intp)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"{name} must hold non-negative class labels, got {labels.min()}.")
+    if n_classes is not None and labels.size and labels.max() >= n_classes:
+        raise ValueError(
+            f"{name} holds label {labels.max()}, but there are only {n_classes} classes "
+            f"(labels 0..{n_classes - 1})."
+        )
+    return labels
+
+
+def check_number(value, name, low=None, high=None, low_open=False, high_open=False,
+                 integer=False):
+    """A real (or integer) number within the given bounds, else a ValueError/TypeError."""
+    kinds = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        what = "an integer" if integer else "a real number"
+        raise TypeError(f"{name} must be {what}, got {value!r}.")
+    if not integer and not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    bad_low = low is not None and (value <= low if low_open else value < low)
+    bad_high = high is not None and (value >= high if high_open else value > high)
+    if bad_low or bad_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}.")
+    return int(value) if integer else float(value)
+
+
+def check_rng(seed, name="seed"):
+    """A ``numpy.random.Generator`` from None, an int or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {seed}.")
+        return np.random.default_rng(seed)
+    raise TypeError(f"{name} must be None, an int or a numpy.random.Generator, got {seed!r}.")

@@ -1,0 +1,113 @@
+"""Data helpers: one-hot encoding, a seeded train/test split and standard scaling."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array, as_labels, check_number, check_rng
+
+
+def one_hot(labels, n_classes=None):
+    """Rows of the identity: ``one_hot([0, 2], 3) == [[1, 0, 0], [0, 0, 1]]``.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n,)
+        Class indices in ``[0, n_classes)``.
+    n_classes : int, optional
+        Number of columns; default ``max(labels) + 1``.
+    """
+    labels = as_labels(labels, "labels")
+    if n_classes is None:
+        n_classes = int(labels.max()) + 1 if labels.size else 0
+    n_classes = check_number(n_classes, "n_classes", low=1, integer=True)
+    labels = as_labels(labels, "labels", n_classes)
+    out = np.zeros((labels.size, n_classes))
+    out[np.arange(labels.size), labels] = 1.0
+    return out
+
+
+def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=None):
+    """Split arrays (same first dimension) into train and test parts.
+
+    Returns ``X_train, X_test, y_train, y_test, ...`` in scikit-learn's order. ``test_size``
+    is a fraction in (0, 1) or a number of samples; ``stratify`` (labels) keeps each class's
+    proportion in both parts.
+    """
+    if not arrays:
+        raise ValueError("train_test_split needs at least one array.")
+    arrays = [a if hasattr(a, "shape") else np.asarray(a) for a in arrays]
+    n = len(arrays[0])
+    for i, a in enumerate(arrays):
+        if len(a) != n:
+            raise ValueError(f"array {i} has {len(a)} samples, array 0 has {n}.")
+    if isinstance(test_size, float):
+        check_number(test_size, "test_size", 0.0, 1.0, low_open=True, high_open=True)
+        n_test = int(np.ceil(test_size * n))
+    else:
+        n_test = check_number(test_size, "test_size", 1, n - 1, integer=True)
+    if not 0 < n_test < n:
+        raise ValueError(f"test_size={test_size} leaves an empty part of {n} samples.")
+    rng = check_rng(seed)
+    if stratify is not None:
+        test = _stratified_test_rows(np.asarray(stratify), n_test, rng)
+    elif shuffle:
+        test = rng.permutation(n)[:n_test]
+    else:
+        test = np.arange(n - n_test, n)
+    mask = np.zeros(n, dtype=bool)
+    mask[test] = True
+    train_rows, test_rows = np.flatnonzero(~mask), np.flatnonzero(mask)
+    if shuffle:
+        train_rows, test_rows = rng.permutation(train_rows), rng.permutation(test_rows)
+    out = []
+    for a in arrays:
+        take = (lambda rows: a.iloc[rows]) if hasattr(a, "iloc") else (lambda rows: a[rows])
+        out += [take(train_rows), take(test_rows)]
+    return out
+
+
+def _stratified_test_rows(y, n_test, rng):
+    classes, inverse = np.unique(y, return_inverse=True)
+    counts = np.bincount(inverse)
+    # Largest-remainder allocation of the test rows to the classes.
+    exact = counts * n_test / y.size
+    per_class = np.floor(exact).astype(int)
+    for c in np.argsort(-(exact - per_class), kind="stable")[: n_test - per_class.sum()]:
+        per_class[c] += 1
+    rows = [rng.permutation(np.flatnonzero(inverse == c))[:k] for c, k in enumerate(per_class)]
+    return np.concatenate(rows)
+
+
+class StandardScaler:
+    """Standardise features: ``(X - mean_) / scale_``, with statistics from ``fit``.
+
+    Constant features keep scale 1 (they become 0 rather than NaN).
+    """
+
+    def fit(self, X, y=None):
+        X = as_float_array(X, "X", ndim=(2,))
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        if not hasattr(self, "mean_"):
+            raise RuntimeError("This StandardScaler is not fitted yet: call fit(X) first.")
+        X = as_float_array(X, "X", ndim=(2,))
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the scaler was fitted on {self.n_features_in_}."
+            )
+        return (X - self.mean_) / self.scale_
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X):
+        X = as_float_array(X, "X", ndim=(2,))
+        return X * self.scale_ + self.mean_
+
+    def __repr__(self):
+        return "StandardScaler()"

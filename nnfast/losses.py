@@ -1,0 +1,143 @@
+"""Loss functions as callable objects with their gradient w.r.t. the prediction.
+
+Conventions (the same means that ``Network.loss``, ``gradients`` and ``train`` minimise):
+
+- ``mse``: ``((y_true - y_pred) ** 2).mean()`` over every element;
+- ``binary_cross_entropy``: ``-(y ln p + (1 - y) ln(1 - p))``, mean over every element;
+- ``cross_entropy``: mean over samples of ``-sum_k y_k ln p_k``.
+
+The cross-entropies are negative log-likelihoods: minimising them is maximum-likelihood
+estimation of a Bernoulli (or categorical) model whose probabilities the network outputs.
+Probabilities are clipped to ``[eps, 1 - eps]`` (``eps`` = float64 machine epsilon), so a
+probability of exactly 0 or 1 gives a finite loss; terms with ``y = 0`` contribute 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _spec
+
+EPS = np.finfo(np.float64).eps
+REDUCTIONS = ("mean", "sum")
+
+
+def _arrays(y_true, y_pred):
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}."
+        )
+    return y_true, y_pred
+
+
+def _reduce(values, reduction, count):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}.")
+    total = float(np.sum(values))
+    return total / count if reduction == "mean" else total
+
+
+class Loss:
+    """A loss ``L(y_true, y_pred)`` with ``gradient`` = dL/dy_pred (same reduction).
+
+    ``code`` is the kernels' code; ``output`` names the output activation the kernels fuse
+    with it (None: any activation).
+    """
+
+    def __init__(self, name, code, output, value, gradient, count, doc):
+        self.name, self.code, self.output = name, code, output
+        self._value, self._gradient, self._count = value, gradient, count
+        self.__doc__ = doc
+
+    def _prepare(self, y_true, y_pred):
+        y_true, y_pred = (
+            _labels_to_one_hot(y_true, y_pred) if self.code == _spec.CROSS_ENTROPY
+            else _arrays(y_true, y_pred)
+        )
+        return y_true, y_pred, self._count(y_true)
+
+    def __call__(self, y_true, y_pred, reduction="mean"):
+        y_true, y_pred, count = self._prepare(y_true, y_pred)
+        return _reduce(self._value(y_true, y_pred), reduction, count)
+
+    def gradient(self, y_true, y_pred, reduction="mean"):
+        """dL/dy_pred, elementwise, for the same reduction."""
+        y_true, y_pred, count = self._prepare(y_true, y_pred)
+        g = self._gradient(y_true, y_pred)
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}.")
+        return g / count if reduction == "mean" else g
+
+    def __repr__(self):
+        return f"<loss {self.name}>"
+
+    def __reduce__(self):
+        return (get, (self.name,))
+
+
+def _labels_to_one_hot(y_true, p):
+    p = np.asarray(p, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    if p.ndim == 2 and y_true.ndim == 1 and y_true.shape[0] == p.shape[0]:
+        from .data import one_hot
+        y_true = one_hot(y_true, p.shape[1])
+    return _arrays(y_true, p)
+
+
+def _clip(p):
+    return np.clip(p, EPS, 1.0 - EPS)
+
+
+def _xlogy(y, p):
+    """y * ln(p), with 0 where y == 0 (so 0 * ln 0 = 0)."""
+    return np.where(y == 0, 0.0, y * np.log(np.where(y == 0, 1.0, p)))
+
+
+def _n_samples(y):
+    return y.shape[0] if y.ndim > 1 else 1
+
+
+mse = Loss(
+    "mse", _spec.MSE, None,
+    lambda y, p: (y - p) ** 2,
+    lambda y, p: 2.0 * (p - y),
+    lambda y: max(y.size, 1),
+    "Mean squared error, ((y_true - y_pred) ** 2).mean(); gradient 2 (y_pred - y_true) / N.",
+)
+binary_cross_entropy = Loss(
+    "binary_cross_entropy", _spec.BINARY_CROSS_ENTROPY, "sigmoid",
+    lambda y, p: -(_xlogy(y, _clip(p)) + _xlogy(1.0 - y, 1.0 - _clip(p))),
+    lambda y, p: (_clip(p) - y) / (_clip(p) * (1.0 - _clip(p))),
+    lambda y: max(y.size, 1),
+    "Binary cross-entropy -(y ln p + (1 - y) ln(1 - p)), mean over every element.",
+)
+cross_entropy = Loss(
+    "cross_entropy", _spec.CROSS_ENTROPY, "softmax",
+    lambda y, p: -_xlogy(y, _clip(p)),
+    lambda y, p: np.where(y == 0, 0.0, -y / _clip(p)),
+    _n_samples,
+    "Categorical cross-entropy: mean over samples of -sum_k y_k ln p_k. ``y_true`` may be "
+    "one-hot rows or integer class labels.",
+)
+
+LOSSES = {loss.name: loss for loss in (mse, binary_cross_entropy, cross_entropy)}
+ALIASES = {
+    "mean_squared_error": "mse", "squared_error": "mse", "binary_crossentropy":
+    "binary_cross_entropy", "log_loss": "binary_cross_entropy",
+    "categorical_crossentropy": "cross_entropy", "categorical_cross_entropy": "cross_entropy",
+}
+
+
+def get(name):
+    """The loss called ``name`` (a ``Loss`` is returned unchanged)."""
+    if isinstance(name, Loss):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"loss must be a name (str), got {type(name).__name__}.")
+    key = ALIASES.get(name, name)
+    if key not in LOSSES:
+        raise ValueError(
+            f"Unknown loss {name!r}. Supported losses are {sorted(LOSSES) + sorted(ALIASES)}."
+        )
+    return LOSSES[key]

@@ -1,0 +1,336 @@
+"""The training loop: Python decides per epoch, the backend's ``train_epochs`` computes.
+
+When nothing needs to look between epochs (no validation, callbacks, progress bar or
+plateau schedule), all epochs run in one kernel call; otherwise one epoch per call.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import sys
+import warnings
+
+import numpy as np
+
+from . import _backend, optimizers, schedules
+from ._spec import Hyper, OptimizerState, learning_rate_at
+from ._validation import as_matrix, as_targets, check_number, check_rng
+
+
+class History:
+    """Per-epoch record of a training run (lists with one value per epoch).
+
+    ``loss`` / ``val_loss`` are mean data losses without the regularisation penalty (so the
+    two are comparable: the model-complexity graph); ``loss`` and ``accuracy`` are measured
+    on each batch before its update, as Keras does. Accuracies are recorded for the
+    cross-entropy losses only. ``best_epoch`` is the index of the lowest monitored loss,
+    ``stopped_epoch`` the index of the last epoch when early stopping ended the run (else
+    None).
+    """
+
+    def __init__(self):
+        self.loss, self.accuracy, self.val_loss, self.val_accuracy = [], [], [], []
+        self.learning_rate = []
+        self.best_epoch = None
+        self.stopped_epoch = None
+
+    @property
+    def epochs(self):
+        return len(self.loss)
+
+    @property
+    def monitor(self):
+        """The loss used to choose the best epoch: validation loss if any, else training."""
+        return self.val_loss if self.val_loss else self.loss
+
+    def __repr__(self):
+        last = f", loss={self.loss[-1]:.6g}" if self.loss else ""
+        val = f", val_loss={self.val_loss[-1]:.6g}" if self.val_loss else ""
+        return f"History(epochs={self.epochs}{last}{val})"
+
+
+class Callback:
+    """Hooks called by ``train``. Override what you need.
+
+    ``on_epoch_end`` gets the epoch index, the ``History`` so far and the network; returning
+    True stops training after that epoch.
+    """
+
+    def on_train_begin(self, network):
+        pass
+
+    def on_epoch_end(self, epoch, history, network):
+        return False
+
+    def on_train_end(self, history, network):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Monitors the validation loss when there is validation data, else the training loss.
+    With ``restore_best`` (default) the network ends with the weights of its best epoch.
+    """
+
+    def __init__(self, patience=10, min_delta=0.0, restore_best=True):
+        self.patience = check_number(patience, "patience", 0, integer=True)
+        self.min_delta = check_number(min_delta, "min_delta", 0.0)
+        self.restore_best = bool(restore_best)
+
+    def on_train_begin(self, network):
+        self.best, self.best_epoch, self.wait, self.best_parameters = np.inf, None, 0, None
+
+    def on_epoch_end(self, epoch, history, network):
+        value = history.monitor[-1]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_parameters = network.parameters.copy()
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def on_train_end(self, history, network):
+        if self.restore_best and self.best_parameters is not None:
+            network.parameters[:] = self.best_parameters
+        history.best_epoch = self.best_epoch
+
+    def __repr__(self):
+        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+                f"restore_best={self.restore_best})")
+
+
+class _Progress(Callback):
+    """``verbose=True``: a tqdm bar when tqdm is installed, else one rewritten line."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.bar = None
+        else:
+            self.bar = tqdm(total=epochs, unit="epoch", leave=True)
+
+    def on_epoch_end(self, epoch, history, network):
+        text = f"loss={history.loss[-1]:.4g}"
+        if history.val_loss:
+            text += f" val_loss={history.val_loss[-1]:.4g}"
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1)
+        else:
+            width = len(str(self.epochs))
+            done = int(20 * (epoch + 1) / self.epochs)
+            sys.stderr.write(f"\repoch {epoch + 1:>{width}}/{self.epochs} "
+                             f"[{'#' * done}{'.' * (20 - done)}] {text}")
+            sys.stderr.flush()
+        return False
+
+    def on_train_end(self, history, network):
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\n")
+
+
+def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=True, seed=None,
+          optimizer="sgd", lr_schedule=None, l1=0.0, l2=0.0, dropout=0.0,
+          validation_data=None, validation_split=0.0, early_stopping=None, restarts=1,
+          n_jobs=None, callbacks=(), verbose=False):
+    """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
+
+    Parameters
+    ----------
+    X : array-like, shape (n_samples, n_inputs)
+    Y : array-like, shape (n_samples, n_outputs), or (n_samples,) for one output or for
+        integer class labels with a cross-entropy loss.
+    epochs : int
+        Passes over the training data.
+    learning_rate : float
+        Step size (the initial one when a schedule is given).
+    batch_size : int or None
+        Samples per update: 1 is per-sample SGD, None (or >= n_samples) full batch.
+    shuffle : bool
+        Reshuffle the sample order every epoch (ignored for full batch).
+    seed : int, Generator or None
+        Seeds shuffles, dropout masks and restarts; default: the network's own generator.
+    optimizer : "sgd", "adam", nnfast.SGD(momentum, nesterov) or nnfast.Adam(...)
+    lr_schedule : None or a schedule from ``nnfast.schedules``
+    l1, l2 : float
+        Penalty ``l1 * sum|W| + l2 / 2 * sum W**2`` on the weights (not biases), added to
+        the mean loss.
+    dropout : float or sequence of float
+        Inverted-dropout rate for every hidden layer, or one per hidden layer, in [0, 1).
+    validation_data : (X_val, Y_val), optional
+    validation_split : float
+        Fraction of the samples, taken from the end of X and Y (as Keras does), held out
+        for validation when ``validation_data`` is not given.
+    early_stopping : None, True or EarlyStopping
+        Stop when the validation (else training) loss stops improving; True means
+        ``EarlyStopping()``: patience 10, best weights restored.
+    restarts : int
+        Train this many differently initialised networks and keep the one with the lowest
+        final monitored loss (restart 0 is exactly the run ``restarts=1`` would make).
+    n_jobs : int or None
+        Threads for the restarts (None: one per restart, up to the number of CPUs).
+    callbacks : sequence of Callback
+    verbose : bool
+        Show a progress bar with the loss and validation loss.
+    """
+    X, Y = net._xy(X, Y)
+    epochs = check_number(epochs, "epochs", 0, integer=True)
+    restarts = check_number(restarts, "restarts", 1, integer=True)
+    rng = net._rng if seed is None else check_rng(seed)
+    X, Y, val = _validation(net, X, Y, validation_data, validation_split)
+    n = X.shape[0]
+    if batch_size is None:
+        batch_size = n
+    batch_size = min(check_number(batch_size, "batch_size", 1, integer=True), n)
+    steps_per_epoch = -(-n // batch_size)
+    schedule = schedules.get(lr_schedule)
+    opt = optimizers.get(optimizer)
+    hyper = Hyper(
+        learning_rate=check_number(learning_rate, "learning_rate", 0.0, low_open=True),
+        l1=check_number(l1, "l1", 0.0), l2=check_number(l2, "l2", 0.0),
+        dropout=_dropout_rates(dropout, net.spec.n_layers - 1),
+        **opt.hyper(), **(schedule.hyper(steps_per_epoch) if schedule else {}),
+    )
+    if early_stopping is True:
+        early_stopping = EarlyStopping()
+    elif early_stopping not in (None, False) and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"early_stopping must be None, True or an EarlyStopping, "
+                        f"got {early_stopping!r}.")
+    callbacks = list(callbacks) + ([early_stopping] if early_stopping else [])
+    for c in callbacks:
+        if not callable(getattr(c, "on_epoch_end", None)):
+            raise TypeError(f"callbacks must have an on_epoch_end method, got {c!r}.")
+    run = _Run(net.spec, X, Y, val, hyper, batch_size, shuffle and batch_size < n, schedule)
+
+    if restarts == 1:
+        history = run.fit(net, epochs, rng, callbacks, verbose)
+    else:
+        history = _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose)
+    net.history = history
+    return history
+
+
+class _Run:
+    """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
+
+    def __init__(self, spec, X, Y, val, hyper, batch_size, shuffle, schedule):
+        self.spec, self.X, self.Y, self.val = spec, X, Y, val
+        self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
+        self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
+
+    def fit(self, net, epochs, rng, callbacks, verbose):
+        kernels = _backend.kernels()
+        callbacks = list(callbacks) + ([_Progress(epochs)] if verbose else [])
+        plateau = isinstance(self.schedule, schedules.ReduceOnPlateau)
+        per_epoch = bool(self.val is not None or callbacks or plateau)
+        workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
+        state = OptimizerState(self.spec.n_params)
+        hyper, history = self.hyper, History()
+        out = np.zeros((max(epochs, 1), 2))
+        for c in callbacks:
+            getattr(c, "on_train_begin", lambda network: None)(net)
+        if plateau:
+            self.schedule.start()
+        epoch = 0
+        while epoch < epochs:
+            chunk = 1 if per_epoch else epochs
+            done = kernels.train_epochs(self.spec, net.parameters, self.X, self.Y, chunk,
+                                        self.batch_size, self.shuffle, state, hyper, rng,
+                                        workspace, out)
+            for e in range(done):
+                history.loss.append(float(out[e, 0]))
+                if self.classify:
+                    history.accuracy.append(float(out[e, 1]))
+                steps = (epoch + e + 1) * -(-self.X.shape[0] // self.batch_size)
+                history.learning_rate.append(float(learning_rate_at(hyper, steps - 1)))
+            if done < chunk:
+                _diverged(history, epoch + done - 1)
+                break
+            epoch += chunk
+            if self.val is not None:
+                loss, acc = kernels.evaluate(self.spec, net.parameters, *self.val)
+                history.val_loss.append(float(loss))
+                if self.classify:
+                    history.val_accuracy.append(float(acc))
+            if plateau:
+                hyper = hyper._replace(learning_rate=self.schedule.next_rate(
+                    history.monitor[-1], hyper.learning_rate))
+            stop = [bool(c.on_epoch_end(epoch - 1, history, net)) for c in callbacks]
+            if any(stop):
+                history.stopped_epoch = epoch - 1
+                break
+        if history.best_epoch is None and history.loss:
+            history.best_epoch = int(np.argmin(history.monitor))
+        for c in callbacks:
+            getattr(c, "on_train_end", lambda h, network: None)(history, net)
+        return history
+
+
+def _diverged(history, epoch):
+    warnings.warn(
+        f"Training diverged: the loss of epoch {epoch} is {history.loss[-1]}. Stopped, and kept "
+        "the weights of the last epoch with a finite loss; try a smaller learning_rate.",
+        RuntimeWarning, stacklevel=4,
+    )
+    history.stopped_epoch = epoch
+
+
+def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
+    """Train ``restarts`` networks in threads; ``net`` ends as the best of them."""
+    import copy
+
+    children = rng.spawn(restarts - 1)  # leaves rng's own stream untouched
+    nets = [net] + [net.copy().initialize(seed=child) for child in children]
+    rngs = [rng] + children
+    n_jobs = check_number(n_jobs, "n_jobs", 1, integer=True) if n_jobs is not None else None
+
+    def one(i):
+        return run.fit(nets[i], epochs, rngs[i], copy.deepcopy(callbacks), verbose and i == 0)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs or min(restarts, _cpus())) as pool:
+        histories = list(pool.map(one, range(restarts)))
+    final = [h.monitor[-1] if h.monitor else np.inf for h in histories]
+    best = int(np.nanargmin(np.where(np.isfinite(final), final, np.nan))) if np.isfinite(final).any() else 0
+    net.parameters[:] = nets[best].parameters
+    history = histories[best]
+    history.restart = best
+    history.restart_losses = [float(f) for f in final]
+    return history
+
+
+def _cpus():
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _validation(net, X, Y, validation_data, validation_split):
+    """(X_train, Y_train, (X_val, Y_val) or None)."""
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a pair (X_val, Y_val).")
+        Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs)
+        Yv = as_targets(validation_data[1], "validation_data[1]", net.n_outputs, Xv.shape[0],
+                        net.spec.loss)
+        return X, Y, (Xv, Yv)
+    split = check_number(validation_split, "validation_split", 0.0, 1.0, high_open=True)
+    if split == 0.0:
+        return X, Y, None
+    n_val = int(np.ceil(split * X.shape[0]))
+    if n_val >= X.shape[0]:
+        raise ValueError(f"validation_split={split} leaves no training samples.")
+    return X[:-n_val], Y[:-n_val], (X[-n_val:], Y[-n_val:])
+
+
+def _dropout_rates(dropout, n_hidden):
+    rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(dropout)
+    if len(rates) != n_hidden:
+        raise ValueError(f"dropout must be one rate or {n_hidden} rates (one per hidden layer), "
+                         f"got {len(rates)}.")
+    return tuple(check_number(r, f"dropout[{i}]", 0.0, 1.0, high_open=True)
+                 for i, r in enumerate(rates))

@@ -1,0 +1,33 @@
+"""Describe the compiled extensions; everything else about the package is in pyproject.toml.
+
+Compiler directives live here, in one place. ``NNFAST_BOUNDSCHECK=1`` turns bounds and
+None checks back on (CI runs the test suite once that way).
+"""
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+checks = os.environ.get("NNFAST_BOUNDSCHECK", "0") == "1"
+directives = {
+    "language_level": 3,
+    "boundscheck": checks,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": checks,
+}
+compile_args = [] if os.name == "nt" else ["-O3", "-fno-math-errno"]
+
+extensions = [
+    Extension(
+        f"nnfast.{name}",
+        [f"csrc/{name}.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args,
+    )
+    for name in ("_kernels",)
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives, include_path=["csrc"]))
