@@ -109,7 +109,7 @@ cdef inline double loss_scale(const Net *net, Py_ssize_t n) noexcept nogil:
 
 # --- dense layer: forward, weight gradient, backward -----------------------------------------
 
-cdef void dense_forward(const double *A, const double *W, const double *b, double *Z,
+cdef inline void dense_forward(const double *A, const double *W, const double *b, double *Z,
                         Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """Z := A @ W + b, for A (m x k), W (k x n)."""
     cdef Py_ssize_t i, p, j
@@ -117,7 +117,8 @@ cdef void dense_forward(const double *A, const double *W, const double *b, doubl
     cdef double *z
     cdef const double *w
     for i in range(m):
-        memcpy(Z + i * n, b, n * sizeof(double))
+        for j in range(n):
+            Z[i * n + j] = b[j]
     if m * k * n >= gemm_threshold:
         gemm(False, False, <int> m, <int> n, <int> k, 1.0, A, <int> k, W, <int> n, 1.0, Z, <int> n)
         return
@@ -130,23 +131,28 @@ cdef void dense_forward(const double *A, const double *W, const double *b, doubl
                 z[j] += a * w[j]
 
 
-cdef void dense_gradient(const double *A, const double *D, double *gW, double *gb,
+cdef inline void dense_gradient(const double *A, const double *D, double *gW, double *gb,
                          Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
     cdef Py_ssize_t i, p, j
     cdef double a
     cdef double *g
     cdef const double *d
-    memset(gb, 0, n * sizeof(double))
-    for i in range(m):
+    for j in range(n):
+        gb[j] = D[j]
+    for i in range(1, m):
         d = D + i * n
         for j in range(n):
             gb[j] += d[j]
     if m * k * n >= gemm_threshold:
         gemm(True, False, <int> k, <int> n, <int> m, 1.0, A, <int> k, D, <int> n, 0.0, gW, <int> n)
         return
-    memset(gW, 0, k * n * sizeof(double))
-    for i in range(m):
+    for p in range(k):  # first row assigns, the others accumulate: no memset
+        a = A[p]
+        g = gW + p * n
+        for j in range(n):
+            g[j] = a * D[j]
+    for i in range(1, m):
         d = D + i * n
         for p in range(k):
             a = A[i * k + p]
@@ -155,7 +161,7 @@ cdef void dense_gradient(const double *A, const double *D, double *gW, double *g
                 g[j] += a * d[j]
 
 
-cdef void dense_backward(const double *D, const double *W, const double *deriv, double *out,
+cdef inline void dense_backward(const double *D, const double *W, const double *deriv, double *out,
                          Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """out := (D @ W^T) * deriv, for D (m x n), W (k x n): the previous layer's delta."""
     cdef Py_ssize_t i, p, j, size = m * k
@@ -180,14 +186,14 @@ cdef void dense_backward(const double *D, const double *W, const double *deriv, 
 # --- activations -----------------------------------------------------------------------------
 
 cdef inline double sigmoid(double z) noexcept nogil:
-    cdef double e
-    if z >= 0.0:
-        return 1.0 / (1.0 + exp(-z))
-    e = exp(z)
-    return e / (1.0 + e)
+    """1 / (1 + exp(-z)) for z >= 0, exp(z) / (1 + exp(z)) below: never overflows, and
+    branch-free (a select, not a jump: signs of z in training are unpredictable)."""
+    cdef double e = exp(-fabs(z))
+    cdef double r = 1.0 / (1.0 + e)
+    return r if z >= 0.0 else e * r
 
 
-cdef void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
+cdef inline void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
     """Z := f(Z) and deriv := f'(Z), elementwise, in one pass."""
     cdef Py_ssize_t i
     cdef double a
@@ -237,7 +243,7 @@ cdef void softmax_rows(double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
             z[j] *= s
 
 
-cdef void activate_output(int code, double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+cdef inline void activate_output(int code, double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
     """Z := f(Z) for the output layer (inference)."""
     cdef Py_ssize_t i, size = m * n
     if code == SIGMOID:
@@ -271,7 +277,7 @@ cdef inline double derivative_from_value(int code, double a) noexcept nogil:
 
 # --- losses: summed loss and scale * dLsum/dz at the output ----------------------------------
 
-cdef double output_delta(int loss, int code, double *Z, const double *Y, double *delta,
+cdef inline double output_delta(int loss, int code, double *Z, const double *Y, double *delta,
                          Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
     """delta := scale * d(summed loss)/dz from the output pre-activation Z; returns the sum.
 
@@ -335,7 +341,7 @@ cdef double output_delta(int loss, int code, double *Z, const double *Y, double 
     return total
 
 
-cdef Py_ssize_t count_correct(int loss, const double *Z, const double *Y, Py_ssize_t m,
+cdef inline Py_ssize_t count_correct(int loss, const double *Z, const double *Y, Py_ssize_t m,
                               Py_ssize_t n) noexcept nogil:
     """Correct predictions from the output pre-activation Z (0 for MSE), as the reference."""
     cdef Py_ssize_t i, j, zi, yi, count = 0
@@ -398,7 +404,7 @@ cdef void shuffle_order(bitgen_t *bg, intp *order, Py_ssize_t n) noexcept nogil:
         order[j] = tmp
 
 
-cdef void apply_dropout(bitgen_t *bg, double *A, double *deriv, Py_ssize_t size,
+cdef inline void apply_dropout(bitgen_t *bg, double *A, double *deriv, Py_ssize_t size,
                         double rate) noexcept nogil:
     """Inverted dropout: keep where u >= rate (u from ``Generator.random``), scale 1/(1-rate)."""
     cdef Py_ssize_t i
@@ -502,7 +508,7 @@ cdef inline double learning_rate_at(const Hyp *h, cnp.int64_t t) noexcept nogil:
     return h.lr / (1.0 + h.decay_rate * p)
 
 
-cdef void update(const Hyp *h, double *params, double *grad, double *m, double *v,
+cdef inline void update(const Hyp *h, double *params, double *grad, double *m, double *v,
                  cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
     """Penalty gradient on the weights, then one optimizer step over the flat buffer."""
     cdef Py_ssize_t i
@@ -668,7 +674,7 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef const Net *net = &layout.net
     cdef Hyp h = read_hyper(hyper)
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = Y.shape[1]
-    cdef Py_ssize_t e, start, m, i, r, epochs_run = n_epochs
+    cdef Py_ssize_t e, start, m, i, j, r, epochs_run = n_epochs
     cdef intp[::1] order_v = workspace.order
     cdef intp *order = &order_v[0]
     cdef cnp.int64_t[::1] step_v = state.step
@@ -703,8 +709,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                 m = min(batch_size, n - start)
                 for i in range(m):
                     r = order[start + i]
-                    memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
-                    memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
+                    for j in range(d):
+                        xbatch[i * d + j] = X[r, j]
+                    for j in range(k):
+                        ybatch[i * k + j] = Y[r, j]
                 total += backprop(net, &params[0], xbatch, ybatch, m, acts, workspace.act_off,
                                   derivs, workspace.der_off, delta0, delta1, dropout, bg, grad,
                                   &correct)
@@ -718,3 +726,4 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                 break
             memcpy(last_good, &params[0], n_bytes)
     return epochs_run
+include "_perceptron.pxi"

@@ -242,12 +242,12 @@ class _Run:
             done = kernels.train_epochs(self.spec, net.parameters, self.X, self.Y, chunk,
                                         self.batch_size, self.shuffle, state, hyper, rng,
                                         workspace, out)
-            for e in range(done):
-                history.loss.append(float(out[e, 0]))
-                if self.classify:
-                    history.accuracy.append(float(out[e, 1]))
-                steps = (epoch + e + 1) * -(-self.X.shape[0] // self.batch_size)
-                history.learning_rate.append(float(learning_rate_at(hyper, steps - 1)))
+            history.loss.extend(out[:done, 0].tolist())
+            if self.classify:
+                history.accuracy.extend(out[:done, 1].tolist())
+            last_steps = (epoch + np.arange(1, done + 1)) * -(-self.X.shape[0] // self.batch_size) - 1
+            history.learning_rate.extend(np.broadcast_to(
+                learning_rate_at(hyper, last_steps), (done,)).tolist())
             if done < chunk:
                 _diverged(history, epoch + done - 1)
                 break
