@@ -109,60 +109,55 @@ cdef inline double loss_scale(const Net *net, Py_ssize_t n) noexcept nogil:
 
 # --- dense layer: forward, weight gradient, backward -----------------------------------------
 
+# The small-product paths below are written as dot products (reductions). Without
+# -ffast-math the compiler keeps a floating-point reduction in order, as scalar code, which
+# is what tiny layers want: no vector prologue, alias check or remainder loop per row.
+
 cdef inline void dense_forward(const double *A, const double *W, const double *b, double *Z,
-                        Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+                               Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """Z := A @ W + b, for A (m x k), W (k x n)."""
     cdef Py_ssize_t i, p, j
-    cdef double a
-    cdef double *z
-    cdef const double *w
-    for i in range(m):
-        for j in range(n):
-            Z[i * n + j] = b[j]
+    cdef double s
+    cdef const double *a
     if m * k * n >= gemm_threshold:
+        for i in range(m):
+            for j in range(n):
+                Z[i * n + j] = b[j]
         gemm(False, False, <int> m, <int> n, <int> k, 1.0, A, <int> k, W, <int> n, 1.0, Z, <int> n)
         return
     for i in range(m):
-        z = Z + i * n
-        for p in range(k):
-            a = A[i * k + p]
-            w = W + p * n
-            for j in range(n):
-                z[j] += a * w[j]
+        a = A + i * k
+        for j in range(n):
+            s = b[j]
+            for p in range(k):
+                s += a[p] * W[p * n + j]
+            Z[i * n + j] = s
 
 
 cdef inline void dense_gradient(const double *A, const double *D, double *gW, double *gb,
-                         Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
     cdef Py_ssize_t i, p, j
-    cdef double a
-    cdef double *g
-    cdef const double *d
+    cdef double s
     for j in range(n):
-        gb[j] = D[j]
-    for i in range(1, m):
-        d = D + i * n
-        for j in range(n):
-            gb[j] += d[j]
+        s = 0.0
+        for i in range(m):
+            s += D[i * n + j]
+        gb[j] = s
     if m * k * n >= gemm_threshold:
         gemm(True, False, <int> k, <int> n, <int> m, 1.0, A, <int> k, D, <int> n, 0.0, gW, <int> n)
         return
-    for p in range(k):  # first row assigns, the others accumulate: no memset
-        a = A[p]
-        g = gW + p * n
+    for p in range(k):
         for j in range(n):
-            g[j] = a * D[j]
-    for i in range(1, m):
-        d = D + i * n
-        for p in range(k):
-            a = A[i * k + p]
-            g = gW + p * n
-            for j in range(n):
-                g[j] += a * d[j]
+            s = 0.0
+            for i in range(m):
+                s += A[i * k + p] * D[i * n + j]
+            gW[p * n + j] = s
 
 
-cdef inline void dense_backward(const double *D, const double *W, const double *deriv, double *out,
-                         Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
+                                double *out, Py_ssize_t m, Py_ssize_t k,
+                                Py_ssize_t n) noexcept nogil:
     """out := (D @ W^T) * deriv, for D (m x n), W (k x n): the previous layer's delta."""
     cdef Py_ssize_t i, p, j, size = m * k
     cdef double s
@@ -508,37 +503,109 @@ cdef inline double learning_rate_at(const Hyp *h, cnp.int64_t t) noexcept nogil:
     return h.lr / (1.0 + h.decay_rate * p)
 
 
+cdef struct Rates:
+    double lr        # learning rate of this step
+    double c1, c2    # Adam's bias corrections 1 / (1 - beta**t)
+
+
+cdef inline Rates step_rates(const Hyp *h, cnp.int64_t t) noexcept nogil:
+    cdef Rates r
+    r.lr = learning_rate_at(h, t)
+    if h.optimizer == ADAM:
+        r.c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
+        r.c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
+    return r
+
+
+cdef inline double penalty_gradient(const Hyp *h, double p) noexcept nogil:
+    """d/dp of l1 |p| + l2 / 2 p**2."""
+    return h.l1 * ((p > 0.0) - (p < 0.0)) + h.l2 * p
+
+
+cdef inline void update_one(const Hyp *h, const Rates *r, double *params, double *m, double *v,
+                            Py_ssize_t i, double g) noexcept nogil:
+    """One optimizer step on parameter i with gradient g (the reference's ``update``)."""
+    if h.optimizer == ADAM:
+        m[i] = h.beta_1 * m[i] + (1.0 - h.beta_1) * g
+        v[i] = h.beta_2 * v[i] + (1.0 - h.beta_2) * g * g
+        params[i] -= r.lr * (m[i] * r.c1) / (sqrt(v[i] * r.c2) + h.epsilon)
+    elif h.momentum != 0.0:
+        m[i] = h.momentum * m[i] + g
+        params[i] -= r.lr * (g + h.momentum * m[i] if h.nesterov else m[i])
+    else:
+        params[i] -= r.lr * g
+
+
 cdef inline void update(const Hyp *h, double *params, double *grad, double *m, double *v,
-                 cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
+                        cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
     """Penalty gradient on the weights, then one optimizer step over the flat buffer."""
     cdef Py_ssize_t i
-    cdef cnp.int64_t t = step[0]
-    cdef double lr = learning_rate_at(h, t), g, mu = h.momentum, c1, c2, p
+    cdef Rates r = step_rates(h, step[0])
     if h.l1 != 0.0 or h.l2 != 0.0:
         for i in range(n_weights):
-            p = params[i]
-            grad[i] += h.l1 * ((p > 0.0) - (p < 0.0)) + h.l2 * p
-    if h.optimizer == ADAM:
-        c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
-        c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
-        for i in range(n_params):
-            g = grad[i]
-            m[i] = h.beta_1 * m[i] + (1.0 - h.beta_1) * g
-            v[i] = h.beta_2 * v[i] + (1.0 - h.beta_2) * g * g
-            params[i] -= lr * (m[i] * c1) / (sqrt(v[i] * c2) + h.epsilon)
-    elif mu != 0.0:
-        if h.nesterov:
-            for i in range(n_params):
-                m[i] = mu * m[i] + grad[i]
-                params[i] -= lr * (grad[i] + mu * m[i])
-        else:
-            for i in range(n_params):
-                m[i] = mu * m[i] + grad[i]
-                params[i] -= lr * m[i]
-    else:
-        for i in range(n_params):
-            params[i] -= lr * grad[i]
-    step[0] = t + 1
+            grad[i] += penalty_gradient(h, params[i])
+    for i in range(n_params):
+        update_one(h, &r, params, m, v, i, grad[i])
+    step[0] += 1
+
+
+cdef double sample_step(const Net *net, double *params, const double *x, const double *y,
+                        double *acts, const intp *act_off, double *derivs, const intp *der_off,
+                        double *delta0, double *delta1, const double *dropout, bitgen_t *bg,
+                        const Hyp *h, double *m, double *v, cnp.int64_t *step,
+                        Py_ssize_t *correct) noexcept nogil:
+    """Per-sample SGD (batch of one row), fused: forward, then per layer, top down, the
+    backpropagated delta and the update of that layer's parameters in the same pass over W.
+
+    Equal to ``backprop`` followed by ``update`` (each row of W_l is read for the previous
+    layer's delta before it is updated), without the gradient buffer or a BLAS call.
+    Returns the sample's loss.
+    """
+    cdef Py_ssize_t l, L = net.L, n, k, j, p, w_at, b_at
+    cdef const double *a_in = x
+    cdef double *z
+    cdef double *tmp
+    cdef double total, s, ap, g
+    cdef bint regularised = h.l1 != 0.0 or h.l2 != 0.0
+    for l in range(L):
+        n = net.size[l + 1]
+        k = net.size[l]
+        z = acts + act_off[l + 1]
+        dense_forward(a_in, params + net.w_off[l], params + net.b_off[l], z, 1, k, n)
+        if l < L - 1:
+            activate_hidden(net.act[l], z, derivs + der_off[l], n)
+            if dropout != NULL and dropout[l] > 0.0:
+                apply_dropout(bg, z, derivs + der_off[l], n, dropout[l])
+        a_in = z
+    n = net.size[L]
+    correct[0] += count_correct(net.loss, z, y, 1, n)
+    total = output_delta(net.loss, net.act[L - 1], z, y, delta0, 1, n, loss_scale(net, 1))
+    cdef Rates r = step_rates(h, step[0])
+    for l in range(L - 1, -1, -1):
+        n = net.size[l + 1]
+        k = net.size[l]
+        a_in = x if l == 0 else acts + act_off[l]
+        w_at = net.w_off[l]
+        b_at = net.b_off[l]
+        for j in range(n):
+            update_one(h, &r, params, m, v, b_at + j, delta0[j])
+        for p in range(k):
+            if l > 0:
+                s = 0.0
+                for j in range(n):
+                    s += delta0[j] * params[w_at + p * n + j]
+                delta1[p] = s * derivs[der_off[l - 1] + p]
+            ap = a_in[p]
+            for j in range(n):
+                g = ap * delta0[j]
+                if regularised:
+                    g += penalty_gradient(h, params[w_at + p * n + j])
+                update_one(h, &r, params, m, v, w_at + p * n + j, g)
+        tmp = delta0
+        delta0 = delta1
+        delta1 = tmp
+    step[0] += 1
+    return total
 
 
 cdef double backprop(const Net *net, const double *params, const double *X, const double *Y,
@@ -713,10 +780,16 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                         xbatch[i * d + j] = X[r, j]
                     for j in range(k):
                         ybatch[i * k + j] = Y[r, j]
-                total += backprop(net, &params[0], xbatch, ybatch, m, acts, workspace.act_off,
-                                  derivs, workspace.der_off, delta0, delta1, dropout, bg, grad,
-                                  &correct)
-                update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights, net.n_params)
+                if m == 1:
+                    total += sample_step(net, &params[0], xbatch, ybatch, acts, workspace.act_off,
+                                         derivs, workspace.der_off, delta0, delta1, dropout, bg,
+                                         &h, mom, vel, &step_v[0], &correct)
+                else:
+                    total += backprop(net, &params[0], xbatch, ybatch, m, acts,
+                                      workspace.act_off, derivs, workspace.der_off, delta0,
+                                      delta1, dropout, bg, grad, &correct)
+                    update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
+                           net.n_params)
                 start += m
             history_out[e, 0] = total * scale_n
             history_out[e, 1] = correct * acc_n
