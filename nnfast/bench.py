@@ -1,0 +1,523 @@
+"""Benchmarks of the two backends: time per unit of training work, and memory.
+
+``python bench/bench_backends.py`` (or ``python -m nnfast.bench``) prints one markdown table:
+for each workload the median time per unit on every backend, the speed ratio numpy/cython
+measured in the same run, and the target from the design. The workloads:
+
+``W1``
+    The tutorials' 2-2-1 sigmoid network, MSE, per-sample SGD on its 4 rows: time per SGD
+    step of ``net.train``. This is the case where per-step Python overhead is everything.
+    A second row times the backend's ``train_epochs`` alone, to separate the kernel from
+    the Python bookkeeping ``train`` does per epoch.
+``W2``
+    scikit-learn's digits (1797 x 64, standardised), 64-64-10 ReLU / softmax, cross-entropy,
+    SGD with batches of 32: time per epoch, with the default BLAS threads.
+``threads``
+    W2 again with 1 and with 2 BLAS threads (threadpoolctl).
+``memory``
+    Peak memory traced by ``tracemalloc`` during ``net.train`` on W2, 1 epoch versus 20
+    epochs, against the size of the data plus the parameters.
+
+Timings on a shared machine are noisy, so every number is a median of several repeats,
+backends are measured alternately (so a slow spell hits both), each measurement is sized to
+take about ``target_s`` seconds, and only ratios measured in the same run are compared.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+from . import _backend
+from .data import StandardScaler, one_hot
+from .network import Network
+
+BACKENDS = ("numpy", "cython")
+WORKLOADS = ("W1", "W2", "threads", "memory")
+
+TUTORIAL_X = [[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]]
+TUTORIAL_Y = [1.0, 0.0, 0.0, 1.0]
+
+# The design's targets (DESIGN.md: ~15 us per numpy step, ~40 ns compiled).
+W1_MIN_RATIO = 300.0
+W1_MAX_CYTHON_NS = 50.0
+W2_MIN_RATIO = 2.0
+W2_NUMPY_MS = 2.3  # what the numpy backend took per epoch when the target was set
+MEMORY_MAX_FACTOR = 2.0
+MEMORY_MAX_GROWTH_PER_EPOCH = 1024  # bytes: the History's few floats per epoch, never a buffer
+
+# Epochs of the first (calibration) measurement; later ones are scaled to target_s.
+START_EPOCHS = {"W1": {"numpy": 200, "cython": 50_000}, "W2": {"numpy": 10, "cython": 20}}
+
+
+# --- the workloads ---------------------------------------------------------------------------
+
+def tutorial_data():
+    """The tutorial's 4 rows: X (4, 2) and targets y (4,)."""
+    return np.array(TUTORIAL_X), np.array(TUTORIAL_Y)
+
+
+def tutorial_network(seed=0):
+    """The 2-2-1 network of the tutorials: sigmoid hidden and output units, MSE."""
+    return Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse",
+                   seed=seed)
+
+
+def train_tutorial(net, X, y, epochs, seed=0):
+    """W1: per-sample SGD (batch_size=1, shuffled), learning rate 0.1."""
+    return net.train(X, y, epochs=epochs, learning_rate=0.1, batch_size=1, shuffle=True,
+                     seed=seed)
+
+
+def digits_data():
+    """(X, Y, source): digits standardised with ``StandardScaler``, one-hot Y (1797, 10).
+
+    Uses ``sklearn.datasets.load_digits`` (bundled with scikit-learn, no download). Without
+    scikit-learn, synthetic data of the same shape: Gaussian features labelled by a random
+    linear teacher, so the network still has something to learn.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(1797, 64))
+        labels = np.argmax(X @ rng.normal(size=(64, 10)), axis=1)
+        source = "synthetic 1797x64 (scikit-learn not installed)"
+    else:
+        X, labels = load_digits(return_X_y=True)
+        source = "sklearn load_digits 1797x64"
+    X = StandardScaler().fit_transform(X)
+    return np.ascontiguousarray(X), one_hot(labels, 10), source
+
+
+def digits_network(seed=0):
+    """64-64-10: ReLU hidden layer, softmax output, cross-entropy."""
+    return Network([64, 64, 10], activation="relu", output_activation="softmax",
+                   loss="cross_entropy", seed=seed)
+
+
+def train_digits(net, X, Y, epochs, seed=0):
+    """W2: mini-batch SGD, batches of 32, shuffled, learning rate 0.05."""
+    return net.train(X, Y, epochs=epochs, learning_rate=0.05, batch_size=32, shuffle=True,
+                     seed=seed)
+
+
+def available_backends():
+    """The backends that can run here (``cython`` needs the compiled extension)."""
+    out = []
+    for name in BACKENDS:
+        try:
+            _backend.kernels(name)
+        except RuntimeError:
+            continue
+        out.append(name)
+    return out
+
+
+# --- the machine -----------------------------------------------------------------------------
+
+def machine_info():
+    """CPU, cores, library versions and BLAS libraries with their thread counts."""
+    from . import __version__
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import scipy
+
+    info = {
+        "cpu": cpu, "cpu_count": os.cpu_count(), "usable_cpus": usable,
+        "python": platform.python_version(), "numpy": np.__version__,
+        "scipy": scipy.__version__, "nnfast": __version__, "backends": available_backends(),
+        "blas": _blas_info(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "thread_env": {k: os.environ[k] for k in
+                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                       if k in os.environ},
+    }
+    if "cython" in info["backends"]:
+        getter = getattr(_backend.kernels("cython"), "get_gemm_threshold", None)
+        if getter is not None:
+            info["gemm_threshold"] = int(getter())
+    return info
+
+
+def _blas_info():
+    """BLAS libraries loaded in this process (numpy's and scipy's, which the kernels call)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        try:  # numpy >= 1.26 records its build's BLAS
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            return [{"library": "numpy", "internal_api": blas.get("name"),
+                     "version": blas.get("version"), "num_threads": None}]
+        except Exception:
+            return []
+    out = []
+    for lib in threadpool_info():
+        if lib.get("user_api") != "blas":
+            continue
+        path = lib.get("filepath", "")
+        owner = "scipy" if "scipy.libs" in path or "/scipy/" in path else (
+            "numpy" if "numpy" in path else os.path.basename(path))
+        out.append({"library": owner, "internal_api": lib.get("internal_api"),
+                    "version": lib.get("version"), "num_threads": lib.get("num_threads"),
+                    "filepath": path})
+    return out
+
+
+def describe_machine(info):
+    """One line: CPU, cores, versions, BLAS and threads."""
+    blas = ", ".join(
+        f"{b['library']}: {b['internal_api']} {b['version']}"
+        + (f" ({b['num_threads']} threads)" if b["num_threads"] else " (threads unknown: "
+           "threadpoolctl not installed)")
+        for b in info["blas"]) or "unknown"
+    env = ", ".join(f"{k}={v}" for k, v in info["thread_env"].items())
+    gemm = f", gemm threshold {info['gemm_threshold']}" if "gemm_threshold" in info else ""
+    load = info.get("load_average")
+    end = info.get("load_average_end")
+    load = (f" | load average {load[0]:.2f} at start" + (f", {end[0]:.2f} at end" if end else "")
+            if load else "")
+    return (f"Machine: {info['cpu']}, {info['cpu_count']} cores ({info['usable_cpus']} usable) | "
+            f"Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']} | "
+            f"BLAS {blas}{' | ' + env if env else ''} | nnfast {info['nnfast']}, backends "
+            f"{'/'.join(info['backends'])}{gemm}{load}")
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Limit BLAS to ``n`` threads inside the block (no-op for None or without threadpoolctl)."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+def have_threadpoolctl():
+    import importlib.util
+
+    return importlib.util.find_spec("threadpoolctl") is not None
+
+
+def _timed(fn):
+    """Wall time of ``fn()`` with the garbage collector off (as ``timeit`` does)."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = fn()
+        return time.perf_counter() - start, result
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def time_w1(backend, epochs, seed=0):
+    """(seconds, SGD steps) of one ``net.train`` of W1 on ``backend``; network built untimed."""
+    X, y = tutorial_data()
+    net = tutorial_network(seed)
+    with _backend.use_backend(backend):
+        seconds, history = _timed(lambda: train_tutorial(net, X, y, epochs, seed))
+    return seconds, X.shape[0] * history.epochs
+
+
+def time_w1_kernel(backend, epochs, seed=0):
+    """(seconds, SGD steps) of the backend's ``train_epochs`` alone on W1 (no ``train``)."""
+    from ._spec import Hyper, OptimizerState
+
+    X, y = tutorial_data()
+    Y = y.reshape(-1, 1)
+    net = tutorial_network(seed)
+    kernels = _backend.kernels(backend)
+    workspace = kernels.Workspace(net.spec, X.shape[0], 1)
+    state = OptimizerState(net.spec.n_params)
+    out = np.zeros((epochs, 2))
+    rng = np.random.default_rng(seed)
+    hyper = Hyper(learning_rate=0.1, dropout=(0.0,) * (net.spec.n_layers - 1))
+    seconds, done = _timed(lambda: kernels.train_epochs(
+        net.spec, net.parameters, X, Y, epochs, 1, True, state, hyper, rng, workspace, out))
+    return seconds, X.shape[0] * int(done)
+
+
+def time_w2(backend, epochs, data, threads=None, seed=0):
+    """(seconds, epochs) of one ``net.train`` of W2 on ``backend``, ``threads`` BLAS threads."""
+    X, Y = data[0], data[1]
+    net = digits_network(seed)
+    with _backend.use_backend(backend), blas_threads(threads):
+        seconds, history = _timed(lambda: train_digits(net, X, Y, epochs, seed))
+    return seconds, history.epochs
+
+
+def measure(run, backends, start_epochs, repeats, target_s):
+    """Median-ready timings of ``run(backend, epochs) -> (seconds, units)`` per backend.
+
+    A calibration run per backend (not counted; it also warms caches) sizes the number of
+    epochs so one measurement takes about ``target_s``; then ``repeats`` measurements, the
+    backends alternating. Returns {backend: {"per_unit": [seconds per unit], "epochs": n}}.
+    """
+    epochs = {}
+    for b in backends:
+        n = start_epochs[b]
+        for _ in range(3):
+            seconds, _units = run(b, n)
+            if seconds >= target_s / 4:
+                break
+            n *= 4 if seconds < target_s / 16 else 2  # too short to scale from reliably
+        epochs[b] = max(1, int(round(n * target_s / max(seconds, 1e-9))))
+    out = {b: {"per_unit": [], "epochs": epochs[b]} for b in backends}
+    for _ in range(repeats):
+        for b in backends:
+            seconds, units = run(b, epochs[b])
+            out[b]["per_unit"].append(seconds / max(units, 1))
+    return out
+
+
+def measure_memory(backend, data, epochs=(1, 20), seed=0):
+    """Peak memory ``tracemalloc`` traces during ``net.train`` of W2, for each epoch count.
+
+    tracemalloc sees Python objects and NumPy's array buffers (NumPy reports them to it), not
+    raw ``malloc`` calls inside compiled code. Returns the peaks, the bytes of data (X and
+    one-hot Y, as the kernels see them) and parameters, and the growth per epoch and per batch.
+    """
+    X, Y = data[0], data[1]
+    peaks = {}
+    for n in epochs:
+        net = digits_network(seed)
+        with _backend.use_backend(backend):
+            gc.collect()
+            tracemalloc.start()
+            try:
+                train_digits(net, X, Y, n, seed)
+                peaks[n] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+    lo, hi = min(epochs), max(epochs)
+    batches = -(-X.shape[0] // 32)
+    growth = (peaks[hi] - peaks[lo]) / (hi - lo)
+    base = X.nbytes + Y.nbytes + net.parameters.nbytes
+    return {"backend": backend, "peaks": {str(k): v for k, v in peaks.items()},
+            "data_bytes": X.nbytes + Y.nbytes, "param_bytes": net.parameters.nbytes,
+            "peak_over_data_params": peaks[hi] / base, "growth_per_epoch": growth,
+            "growth_per_batch": growth / batches,
+            "ok": peaks[hi] <= MEMORY_MAX_FACTOR * base and growth <= MEMORY_MAX_GROWTH_PER_EPOCH}
+
+
+# --- the report ------------------------------------------------------------------------------
+
+def _summary(per_unit, scale):
+    med = statistics.median(per_unit)
+    mad = statistics.median(abs(t - med) for t in per_unit)
+    return {"median": med * scale, "mad_pct": 100 * mad / med if med else 0.0,
+            "min": min(per_unit) * scale, "n": len(per_unit)}
+
+
+def _check_w1(cells, ratio):
+    """Both parts of W1's target; None when neither can be judged (one backend, not cython)."""
+    if "cython" in cells and cells["cython"]["median"] >= W1_MAX_CYTHON_NS:
+        return False
+    if ratio is None:
+        return None
+    return ratio >= W1_MIN_RATIO and cells["cython"]["median"] < W1_MAX_CYTHON_NS
+
+
+def _timing_row(name, unit, scale, timings, target, check, note=""):
+    cells = {b: _summary(t["per_unit"], scale) for b, t in timings.items()}
+    ratio = (cells["numpy"]["median"] / cells["cython"]["median"]
+             if "numpy" in cells and "cython" in cells else None)
+    met = check(cells, ratio) if check else None
+    return {"workload": name, "unit": unit, "cells": cells, "ratio": ratio, "target": target,
+            "met": met, "note": note, "raw": timings}
+
+
+def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1, 2),
+        log=None):
+    """Run the selected workloads; returns {"machine", "settings", "rows", "memory"}."""
+    log = log or (lambda msg: None)
+    backends = [b for b in (backends or BACKENDS) if b in available_backends()]
+    if not backends:
+        raise RuntimeError("no backend available to benchmark")
+    info = machine_info()
+    rows, memory = [], []
+    data = None
+    if any(w in workloads for w in ("W2", "threads", "memory")):
+        data = digits_data()
+
+    if "W1" in workloads:
+        log("W1: tutorial 2-2-1, net.train")
+        t = measure(time_w1, backends, START_EPOCHS["W1"], repeats, target_s)
+        rows.append(_timing_row(
+            "W1 tutorial 2-2-1 sigmoid, MSE, SGD batch 1 (net.train)", "ns/step", 1e9, t,
+            f">= {W1_MIN_RATIO:.0f}x and cython < {W1_MAX_CYTHON_NS:.0f} ns/step",
+            _check_w1))
+        log("W1: tutorial 2-2-1, train_epochs alone")
+        try:
+            t = measure(time_w1_kernel, backends, START_EPOCHS["W1"], repeats, target_s)
+        except Exception as exc:  # the kernels' private signature may move under us
+            log(f"  skipped: {type(exc).__name__}: {exc}")
+        else:
+            rows.append(_timing_row(
+                "W1 same, backend train_epochs alone (diagnostic)", "ns/step", 1e9, t,
+                "- (train minus its per-epoch Python bookkeeping)", None))
+
+    w2_settings = []
+    if "W2" in workloads:
+        w2_settings.append(None)
+    if "threads" in workloads:
+        w2_settings += list(threads) if have_threadpoolctl() else [None]
+        if not have_threadpoolctl() and "W2" in workloads:
+            w2_settings.pop()  # same as the W2 row: default threads
+    for n in w2_settings:
+        label = "default threads" if n is None else f"{n} BLAS thread{'s' if n > 1 else ''}"
+        log(f"W2: digits 64-64-10, {label}")
+        t = measure(lambda b, e: time_w2(b, e, data, n), backends, START_EPOCHS["W2"],
+                    repeats, target_s)
+        rows.append(_timing_row(
+            f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32, {label}", "ms/epoch", 1e3, t,
+            f">= {W2_MIN_RATIO:.0f}x (numpy ~{W2_NUMPY_MS} ms/epoch)",
+            lambda c, r: None if r is None else r >= W2_MIN_RATIO))
+
+    if "memory" in workloads:
+        for b in backends:
+            log(f"memory: W2 net.train under tracemalloc, {b}")
+            memory.append(measure_memory(b, data))
+
+    if hasattr(os, "getloadavg"):
+        info["load_average_end"] = list(os.getloadavg())
+    settings = {"backends": backends, "workloads": list(workloads), "repeats": repeats,
+                "target_s": target_s, "threads": list(threads),
+                "threadpoolctl": have_threadpoolctl(), "w2_data": data[2] if data else None}
+    return {"machine": info, "settings": settings, "rows": rows, "memory": memory}
+
+
+def _fmt(x):
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def format_table(result):
+    """The markdown table (with the machine line above it and notes below)."""
+    backends = result["settings"]["backends"]
+    head = ["Workload", "Unit"] + backends + ["numpy/cython", "Target", "Met"]
+    lines = [describe_machine(result["machine"]), "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in result["rows"]:
+        cells = [f"{_fmt(row['cells'][b]['median'])} ±{row['cells'][b]['mad_pct']:.0f}%"
+                 for b in backends]
+        ratio = f"{row['ratio']:.1f}x" if row["ratio"] is not None else "-"
+        met = "-" if row["met"] is None else ("yes" if row["met"] else "NO")
+        lines.append("| " + " | ".join([row["workload"], row["unit"], *cells, ratio,
+                                         row["target"], met]) + " |")
+    if result["memory"]:
+        by = {m["backend"]: m for m in result["memory"]}
+        m0 = result["memory"][0]
+        base = (m0["data_bytes"] + m0["param_bytes"]) / 1024
+        cells = []
+        for b in backends:
+            m = by.get(b)
+            if m is None:
+                cells.append("-")
+                continue
+            p = {int(k): v / 1024 for k, v in m["peaks"].items()}
+            lo, hi = min(p), max(p)
+            cells.append(f"{p[lo]:.0f} → {p[hi]:.0f} ({m['peak_over_data_params']:.2f}x, "
+                         f"{m['growth_per_epoch']:+.0f} B/epoch)")
+        met = by["cython"]["ok"] if "cython" in by else None
+        lines.append("| " + " | ".join([
+            "Memory: W2 net.train peak traced by tracemalloc, 1 → 20 epochs", "KiB", *cells, "-",
+            f"peak <= {MEMORY_MAX_FACTOR:.0f}x data+params ({base:.0f} KiB), no growth with "
+            f"epochs (cython)", "-" if met is None else ("yes" if met else "NO")]) + " |")
+    s = result["settings"]
+    lines += ["",
+              f"Times: median of {s['repeats']} runs (± median absolute deviation), each "
+              f"~{s['target_s']} s, backends alternating; ratio = median numpy / median cython "
+              "from this run. W1 per step = train time / (4 x epochs); W2 per epoch = train "
+              "time / epochs."]
+    if not s["threadpoolctl"] and "threads" in s["workloads"]:
+        lines.append("threadpoolctl is not installed: W2 ran with the default BLAS threads only.")
+    if result["memory"]:
+        lines.append("Memory: tracemalloc sees Python objects and NumPy buffers, not raw malloc "
+                     "in compiled code; B/epoch is (peak at 20 - peak at 1) / 19, the History's "
+                     "per-epoch floats included.")
+    return "\n".join(lines)
+
+
+def _to_json(obj):
+    if isinstance(obj, dict):
+        return {str(k): _to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_json(v) for v in obj]
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    return obj
+
+
+def main(argv=None):
+    """Command line: run the benchmarks, print the table, optionally write raw numbers."""
+    parser = argparse.ArgumentParser(
+        prog="nnfast bench", description="Time nnfast's backends on the reference workloads.")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 repeats of ~0.1 s each instead of 7 of ~0.25 s")
+    parser.add_argument("--backend", default="all",
+                        help="numpy, cython or all (default: all available)")
+    parser.add_argument("--workload", default=",".join(WORKLOADS),
+                        help=f"comma-separated subset of {','.join(WORKLOADS)} (default: all)")
+    parser.add_argument("--repeats", type=int, help="timed runs per backend and workload")
+    parser.add_argument("--target-time", type=float, dest="target_s",
+                        help="seconds each timed run should take")
+    parser.add_argument("--threads", default="1,2",
+                        help="BLAS thread counts for the threads workload (default: 1,2)")
+    parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
+    args = parser.parse_args(argv)
+
+    if args.backend == "all":
+        backends = list(BACKENDS)
+    elif args.backend in BACKENDS:
+        backends = [args.backend]
+    else:
+        parser.error(f"--backend must be numpy, cython or all, got {args.backend!r}")
+    if args.backend == "cython" and "cython" not in available_backends():
+        parser.error("the cython backend is not available (the extension is not built)")
+    lookup = {w.lower(): w for w in WORKLOADS}
+    names = [w.strip() for w in args.workload.split(",") if w.strip()]
+    unknown = [w for w in names if w.lower() not in lookup]
+    if unknown or not names:
+        parser.error(f"unknown workload {unknown or args.workload!r}; choose from "
+                     f"{', '.join(WORKLOADS)}")
+    workloads = [lookup[w.lower()] for w in names]
+    threads = tuple(int(t) for t in args.threads.split(",") if t.strip())
+    repeats = args.repeats or (3 if args.quick else 7)
+    target_s = args.target_s or (0.1 if args.quick else 0.25)
+
+    result = run(backends, workloads, repeats, target_s, threads,
+                 log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(format_table(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(_to_json(result), f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
