@@ -78,14 +78,19 @@ cdef class _Layout:
     cdef object _size, _act, _w_off, _b_off
 
     def __init__(self, spec):
-        sizes = spec.sizes
+        sizes = [int(n) for n in spec.sizes]
         L = len(sizes) - 1
-        self._size = np.asarray(sizes, dtype=np.intp)
-        self._act = np.asarray(spec.activations, dtype=np.intc)
-        w = np.asarray([sizes[l] * sizes[l + 1] for l in range(L)], dtype=np.intp)
-        b = np.asarray(sizes[1:], dtype=np.intp)
-        self._w_off = (np.cumsum(w) - w).astype(np.intp)
-        self._b_off = (w.sum() + np.cumsum(b) - b).astype(np.intp)
+        weights = [sizes[l] * sizes[l + 1] for l in range(L)]
+        w_off, b_off = [0] * L, [0] * L
+        for l in range(1, L):
+            w_off[l] = w_off[l - 1] + weights[l - 1]
+        b_off[0] = sum(weights)
+        for l in range(1, L):
+            b_off[l] = b_off[l - 1] + sizes[l]
+        self._size = np.array(sizes, dtype=np.intp)
+        self._act = np.array(spec.activations, dtype=np.intc)
+        self._w_off = np.array(w_off, dtype=np.intp)
+        self._b_off = np.array(b_off, dtype=np.intp)
         cdef const intp[::1] size_v = self._size
         cdef const int[::1] act_v = self._act
         cdef const intp[::1] w_v = self._w_off
@@ -96,8 +101,8 @@ cdef class _Layout:
         self.net.w_off = &w_v[0]
         self.net.b_off = &b_v[0]
         self.net.loss = spec.loss
-        self.net.n_weights = int(w.sum())
-        self.net.n_params = int(w.sum() + b.sum())
+        self.net.n_weights = sum(weights)
+        self.net.n_params = sum(weights) + sum(sizes[1:])
 
 
 cdef inline double loss_scale(const Net *net, Py_ssize_t n) noexcept nogil:
@@ -443,11 +448,15 @@ cdef class Workspace:
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros((<_Layout> self._layout).net.n_params)
         self.last_good = np.zeros((<_Layout> self._layout).net.n_params)
-        self._act_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp) * batch_size
-        hidden = sizes[1:L]
-        self._der_off = np.concatenate([[0], np.cumsum(hidden, dtype=np.intp)]).astype(np.intp) * batch_size
-        self._acts = np.zeros(int(self._act_off[L + 1]))
-        self._derivs = np.zeros(max(int(self._der_off[L - 1]), 1))
+        act_off, der_off = [0] * (L + 2), [0] * L
+        for l in range(L + 1):
+            act_off[l + 1] = act_off[l] + sizes[l] * batch_size
+        for l in range(L - 1):
+            der_off[l + 1] = der_off[l] + sizes[l + 1] * batch_size
+        self._act_off = np.array(act_off, dtype=np.intp)
+        self._der_off = np.array(der_off, dtype=np.intp)
+        self._acts = np.zeros(act_off[L + 1])
+        self._derivs = np.zeros(max(der_off[L - 1], 1))
         self._delta = np.zeros((2, batch_size * max(sizes[1:])))
         self._ybatch = np.zeros(batch_size * sizes[L])
         cdef intp[::1] a = self._act_off
@@ -661,12 +670,13 @@ def forward(spec, const double[::1] params, const double[:, ::1] X, double[:, ::
     """out := the network's output for the batch X (evaluated in chunks of rows)."""
     cdef _Layout layout = _Layout(spec)
     cdef const Net *net = &layout.net
-    cdef Py_ssize_t n = X.shape[0], chunk = min(n, 256), start, m, l, L = net.L, width = 0
+    cdef Py_ssize_t n = X.shape[0], chunk, start, m, l, L = net.L, width = 0
     if n == 0:
         return
     for l in range(1, L + 1):
         width = max(width, net.size[l])
-    buffers = np.zeros((2, chunk * width))
+    chunk = min(n, max(256, (1 << 20) // width))  # rows per pass: buffers up to ~16 MB
+    buffers = np.empty((2, chunk * width))
     cdef double[:, ::1] buf = buffers
     cdef double *a
     cdef double *z

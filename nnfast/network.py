@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backend, activations, losses
+from . import _backend, activations, io, losses
 from ._spec import Spec
 from ._validation import as_matrix, as_targets, check_number, check_rng
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
 
 
+@io.register
 class Network:
     """A fully connected feed-forward network of any depth and width.
 
@@ -133,6 +134,30 @@ class Network:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.weights, self.biases = self.spec.unpack(self.parameters)
+
+    # --- files -------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the network to ``path`` (.npz with a JSON header; see ``nnfast.load``)."""
+        return io.save(self, path)
+
+    def _to_file(self):
+        header = {"layer_sizes": self.layer_sizes, "activation": list(self.activations),
+                  "output_activation": self.output_activation,
+                  "loss": self.loss_function.name, "init": self.init}
+        return header, {"parameters": self.parameters}
+
+    @classmethod
+    def _from_file(cls, header, arrays):
+        net = cls(header["layer_sizes"], activation=header["activation"],
+                  output_activation=header["output_activation"], loss=header["loss"],
+                  init=header["init"])
+        params = arrays["parameters"]
+        if params.shape != net.parameters.shape or not np.isfinite(params).all():
+            raise ValueError(f"expected {net.parameters.size} finite parameters, "
+                             f"got shape {params.shape}")
+        net.parameters[:] = params
+        return net
 
     # --- computing ---------------------------------------------------------------------------
 

@@ -1,0 +1,80 @@
+"""Model files: one ``.npz`` holding a JSON header and plain float64 arrays, never a pickle.
+
+``save`` writes to a temporary file in the target directory and renames it into place, so
+a crash mid-save never leaves a truncated model behind. ``load`` opens the file with
+``allow_pickle=False`` and checks the header before building anything.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT = "nnfast"
+FORMAT_VERSION = 1
+_KINDS = {}  # kind name -> class with _from_file(header, arrays)
+
+
+def register(cls):
+    """Class decorator: make ``cls`` (with ``_to_file`` / ``_from_file``) loadable."""
+    _KINDS[cls.__name__] = cls
+    return cls
+
+
+def save(model, path):
+    """Write ``model`` to ``path`` (``.npz``) atomically; returns the path."""
+    from . import __version__
+
+    header, arrays = model._to_file()
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "nnfast_version": __version__,
+              "kind": type(model).__name__, **header}
+    text = json.dumps(header, allow_nan=True)
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".nnfast-", suffix=".npz.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, header=np.frombuffer(text.encode(), dtype=np.uint8),
+                     **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load(path):
+    """Load a model written by ``save`` (any kind: Network, estimators, ...)."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable nnfast model file ({exc}).") from None
+    if "header" not in arrays:
+        raise ValueError(f"{path} is not an nnfast model file: it has no header.")
+    try:
+        header = json.loads(arrays.pop("header").astype(np.uint8).tobytes().decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} has a corrupted header ({exc}).") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{path} is not an nnfast model file.")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has model format version {header.get('format_version')!r}; this nnfast "
+            f"reads version {FORMAT_VERSION}."
+        )
+    kind = header.get("kind")
+    if kind not in _KINDS:
+        raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(_KINDS)}.")
+    try:
+        return _KINDS[kind]._from_file(header, arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
