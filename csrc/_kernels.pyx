@@ -574,8 +574,9 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
     cdef const double *a_in = x
     cdef double *z
     cdef double *tmp
-    cdef double total, s, ap, g
-    cdef bint regularised = h.l1 != 0.0 or h.l2 != 0.0
+    cdef double *row
+    cdef double total, s, ap
+    cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
     for l in range(L):
         n = net.size[l + 1]
         k = net.size[l]
@@ -599,17 +600,20 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
         for j in range(n):
             update_one(h, &r, params, m, v, b_at + j, delta0[j])
         for p in range(k):
+            row = params + w_at + p * n
             if l > 0:
                 s = 0.0
                 for j in range(n):
-                    s += delta0[j] * params[w_at + p * n + j]
+                    s += delta0[j] * row[j]
                 delta1[p] = s * derivs[der_off[l - 1] + p]
             ap = a_in[p]
-            for j in range(n):
-                g = ap * delta0[j]
-                if regularised:
-                    g += penalty_gradient(h, params[w_at + p * n + j])
-                update_one(h, &r, params, m, v, w_at + p * n + j, g)
+            if plain:  # the common case, without a dispatch per weight
+                for j in range(n):
+                    row[j] -= r.lr * (ap * delta0[j])
+            else:
+                for j in range(n):
+                    update_one(h, &r, params, m, v, w_at + p * n + j,
+                               ap * delta0[j] + penalty_gradient(h, row[j]))
         tmp = delta0
         delta0 = delta1
         delta1 = tmp
