@@ -9,7 +9,9 @@ backpropagation and update, without the GIL and without allocating (every buffer
 ``Workspace`` made once per run). Matrix products with at least ``gemm_threshold``
 multiply-adds go to BLAS; smaller ones, and everything elementwise, are fused loops.
 """
+from cpython.exc cimport PyErr_Fetch, PyErr_Restore
 from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.ref cimport PyObject
 from libc.math cimport NAN, exp, fabs, floor, isfinite, log, log1p, pow, sqrt, tanh
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset
@@ -35,6 +37,19 @@ cdef enum:
     SGD, ADAM
 cdef enum:
     CONSTANT, EXPONENTIAL, INVERSE_TIME
+
+
+cdef extern from "Python.h":
+    # Declared without an exception clause: the caller fetches the pending exception itself.
+    int check_signals "PyErr_CheckSignals" ()
+
+# Multiply-adds of training work between two checks for Ctrl-C (about a millisecond).
+cdef Py_ssize_t SIGNAL_CHECK_WORK = 1 << 22
+
+
+cdef int reraise() except -1:
+    """Propagate the exception that has just been restored with PyErr_Restore."""
+    return -1
 
 
 def codes():
@@ -434,6 +449,7 @@ cdef class Workspace:
     ybatch the batch's targets; order: the sample order, persisted across calls
     """
     cdef readonly object order, grad, last_good
+    cdef public Py_ssize_t epochs_done
     cdef object _acts, _derivs, _delta, _ybatch, _layout
     cdef Py_ssize_t batch_size
     cdef intp *act_off
@@ -478,7 +494,7 @@ cdef struct Hyp:
     double beta_1, beta_2, epsilon
     double l1, l2
     int schedule
-    double decay_rate, decay_steps
+    double decay_rate, decay_steps, power
     bint staircase
 
 
@@ -497,6 +513,7 @@ cdef Hyp read_hyper(hyper):
     h.decay_rate = hyper.decay_rate
     h.decay_steps = hyper.decay_steps
     h.staircase = hyper.staircase
+    h.power = hyper.power
     return h
 
 
@@ -509,7 +526,7 @@ cdef inline double learning_rate_at(const Hyp *h, cnp.int64_t t) noexcept nogil:
         p = floor(p)
     if h.schedule == EXPONENTIAL:
         return h.lr * pow(h.decay_rate, p)
-    return h.lr / (1.0 + h.decay_rate * p)
+    return h.lr / pow(1.0 + h.decay_rate * p, h.power)
 
 
 cdef struct Rates:
@@ -750,6 +767,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
     GIL released: history_out[e] := (mean loss, accuracy). Returns the number of epochs run
     (fewer if an epoch's loss is not finite: params then go back to the last finite epoch's).
+
+    Every ~millisecond of work the loop takes the GIL to run Python's signal handlers; if one
+    raises (Ctrl-C: KeyboardInterrupt), params go back to the end of the last complete epoch,
+    ``workspace.epochs_done`` records how many epochs completed, and the exception propagates.
     """
     cdef _Layout layout = workspace._layout
     cdef const Net *net = &layout.net
@@ -777,7 +798,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef const double *dropout = &drop_v[0] if drop.any() else NULL
     cdef bitgen_t *bg = get_bitgen(rng)
     cdef double total, scale_n = loss_scale(net, n), acc_n = accuracy_scale(net, n)
-    cdef Py_ssize_t correct
+    cdef Py_ssize_t correct, work = 0
+    cdef bint interrupted = False
+    cdef PyObject *exc_type = NULL
+    cdef PyObject *exc_value = NULL
+    cdef PyObject *exc_tb = NULL
+    workspace.epochs_done = 0
     with nogil:
         memcpy(last_good, &params[0], n_bytes)
         for e in range(n_epochs):
@@ -805,6 +831,19 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                     update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
                            net.n_params)
                 start += m
+                work += m * net.n_params
+                if work >= SIGNAL_CHECK_WORK:
+                    work = 0
+                    with gil:
+                        if check_signals() != 0:
+                            PyErr_Fetch(&exc_type, &exc_value, &exc_tb)
+                            interrupted = True
+                    if interrupted:
+                        break
+            if interrupted:
+                memcpy(&params[0], last_good, n_bytes)
+                epochs_run = e
+                break
             history_out[e, 0] = total * scale_n
             history_out[e, 1] = correct * acc_n
             if not isfinite(history_out[e, 0]):
@@ -812,5 +851,9 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                 epochs_run = e + 1
                 break
             memcpy(last_good, &params[0], n_bytes)
+    workspace.epochs_done = epochs_run
+    if interrupted:
+        PyErr_Restore(exc_type, exc_value, exc_tb)
+        reraise()
     return epochs_run
 include "_perceptron.pxi"

@@ -208,6 +208,7 @@ class Workspace:
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros(spec.n_params)
         self.last_good = np.zeros(spec.n_params)
+        self.epochs_done = 0
 
 
 def accuracy_scale(spec, n_samples):
@@ -234,26 +235,72 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
     ``history_out[e] := (mean loss, accuracy)`` of epoch e, both measured on each batch
     before its update (the loss without the penalty; accuracy NaN for MSE). Returns the
     number of epochs run: fewer than asked if an epoch's loss is not finite, in which case
-    params are put back to their values after the last finite epoch.
+    params are put back to their values after the last finite epoch. On KeyboardInterrupt
+    params go back to the end of the last complete epoch (``workspace.epochs_done``).
     """
     n = X.shape[0]
     order, grad = workspace.order, workspace.grad
     workspace.last_good[:] = params
-    for e in range(n_epochs):
+    workspace.epochs_done = 0
+    try:
+        for e in range(n_epochs):
+            if shuffle:
+                rng.shuffle(order)
+            total = correct = 0.0
+            for start in range(0, n, batch_size):
+                rows = order[start:start + batch_size]
+                masks = dropout_masks(spec, hyper, rng, rows.size)
+                batch_total, batch_correct = _backprop(spec, params, X[rows], Y[rows], masks,
+                                                       grad)
+                total += batch_total
+                correct += batch_correct
+                add_penalty_gradient(spec, params, grad, hyper.l1, hyper.l2)
+                update(hyper, params, grad, state)
+            history_out[e] = total * spec.loss_scale(n), correct * accuracy_scale(spec, n)
+            if not np.isfinite(history_out[e, 0]):
+                params[:] = workspace.last_good
+                workspace.epochs_done = e + 1
+                return e + 1
+            workspace.last_good[:] = params
+            workspace.epochs_done = e + 1
+    except KeyboardInterrupt:  # Ctrl-C: back to the end of the last complete epoch
+        params[:] = workspace.last_good
+        raise
+    return n_epochs
+
+
+# --- the perceptron algorithm --------------------------------------------------------------
+
+def perceptron_epochs(X, y, params, learning_rate, max_epochs, shuffle, rng, order,
+                      errors_out, boundary_out):
+    """Up to ``max_epochs`` passes of the perceptron algorithm; returns the passes run.
+
+    ``params = [w_1..w_d, b]`` is updated in place. Each pass first shuffles ``order`` in
+    place when ``shuffle`` (``rng.shuffle``), then visits the points in that order: a point
+    x with label y in {0, 1} that the step of ``w.x + b`` (1 where >= 0) gets wrong moves the
+    line towards itself, (w, b) += lr (x, 1) when y = 1 and (w, b) -= lr (x, 1) when y = 0.
+    ``errors_out[e]`` := mistakes in pass e, ``boundary_out[e]`` := params after pass e.
+    Stops after the first pass without a mistake.
+    """
+    d = X.shape[1]
+    for e in range(max_epochs):
         if shuffle:
             rng.shuffle(order)
-        total = correct = 0.0
-        for start in range(0, n, batch_size):
-            rows = order[start:start + batch_size]
-            masks = dropout_masks(spec, hyper, rng, rows.size)
-            batch_total, batch_correct = _backprop(spec, params, X[rows], Y[rows], masks, grad)
-            total += batch_total
-            correct += batch_correct
-            add_penalty_gradient(spec, params, grad, hyper.l1, hyper.l2)
-            update(hyper, params, grad, state)
-        history_out[e] = total * spec.loss_scale(n), correct * accuracy_scale(spec, n)
-        if not np.isfinite(history_out[e, 0]):
-            params[:] = workspace.last_good
+        mistakes = 0
+        for r in order:
+            x = X[r]
+            # w.x summed left to right, then b: the compiled loop rounds in the same order.
+            z = 0.0
+            for j in range(d):
+                z = z + params[j] * x[j]
+            z = z + params[d]
+            if (z >= 0.0) != (y[r] == 1):
+                step = learning_rate if y[r] == 1 else -learning_rate
+                params[:d] += step * x
+                params[d] += step
+                mistakes += 1
+        errors_out[e] = mistakes
+        boundary_out[e] = params
+        if mistakes == 0:
             return e + 1
-        workspace.last_good[:] = params
-    return n_epochs
+    return max_epochs

@@ -18,7 +18,7 @@ SGD, ADAM = range(2)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:
 #   CONSTANT      lr
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
-#   INVERSE_TIME  lr / (1 + decay_rate * t / decay_steps)   (floor(t / decay_steps) if staircase)
+#   INVERSE_TIME  lr / (1 + decay_rate * t / decay_steps) ** power   (floor(...) if staircase)
 CONSTANT, EXPONENTIAL, INVERSE_TIME = range(3)
 
 
@@ -89,6 +89,7 @@ class Hyper(NamedTuple):
     decay_rate: float = 0.0
     decay_steps: float = 1.0
     staircase: bool = False
+    power: float = 1.0
     dropout: tuple = ()
 
 
@@ -101,7 +102,7 @@ def learning_rate_at(hyper: Hyper, t) -> float:
         p = np.floor(p)
     if hyper.schedule == EXPONENTIAL:
         return hyper.learning_rate * hyper.decay_rate ** p
-    return hyper.learning_rate / (1.0 + hyper.decay_rate * p)
+    return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power
 
 
 class OptimizerState:
