@@ -4,16 +4,22 @@ Cython training loops over contiguous float64 buffers behind a small Python API,
 pure-NumPy backend that computes the same thing (``set_backend("numpy")``).
 """
 from . import activations, losses, optimizers, schedules
+from . import datasets, logic
 from ._backend import get_backend, set_backend, use_backend
 from .data import StandardScaler, one_hot, train_test_split
+from .io import load
+from .linear import LogisticRegression
 from .network import Network
+from .neuron import Neuron
 from .optimizers import SGD, Adam
+from .perceptron import Perceptron
 from .training import Callback, EarlyStopping, History
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LogisticRegression", "Neuron", "Perceptron", "datasets", "logic",
     "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
-    "activations", "get_backend", "losses", "one_hot", "optimizers", "schedules",
+    "activations", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
     "set_backend", "train_test_split", "use_backend",
 ]

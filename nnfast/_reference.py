@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, STEP,
+    ADAM, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, STEP,
     TANH, learning_rate_at,
 )
 

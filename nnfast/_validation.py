@@ -130,3 +130,36 @@ def check_rng(seed, name="seed"):
             raise ValueError(f"{name} must be a non-negative integer, got {seed}.")
         return np.random.default_rng(seed)
     raise TypeError(f"{name} must be None, an int or a numpy.random.Generator, got {seed!r}.")
+
+
+class NotFittedError(RuntimeError, AttributeError):
+    """A model was used before it was fitted (an AttributeError too, so ``hasattr`` works)."""
+
+
+def encode_labels(y, name, n_samples, classes=None):
+    """(classes, codes): ``classes[codes] == y`` with ``codes`` int indices into ``classes``.
+
+    ``classes`` defaults to the sorted distinct labels of ``y``; when given, every label of
+    ``y`` must be one of them.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one label per sample), got shape {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"X and {name} have different numbers of samples: {n_samples} and {y.shape[0]}."
+        )
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if classes is None:
+        classes = np.unique(y)
+    codes = np.full(n_samples, -1, dtype=np.intp)
+    for i, c in enumerate(classes):
+        codes[y == c] = i
+    if (codes < 0).any():
+        unknown = np.unique(y[codes < 0])
+        raise ValueError(
+            f"{name} holds labels {unknown.tolist()!r} that are not among the model's "
+            f"classes {list(classes.tolist())!r}."
+        )
+    return classes, codes

@@ -1,6 +1,8 @@
 """The multi-layer perceptron: layers of weights in one flat buffer, run by a backend."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import _backend, activations, io, losses
@@ -95,8 +97,11 @@ class Network:
         return self.spec.sizes[-1]
 
     def __repr__(self):
-        act = self.activations[0] if len(set(self.activations)) == 1 else list(self.activations)
-        return (f"Network({self.layer_sizes}, activation={act!r}, output_activation="
+        act = ""
+        if self.activations:
+            names = self.activations
+            act = f"activation={names[0] if len(set(names)) == 1 else list(names)!r}, "
+        return (f"Network({self.layer_sizes}, {act}output_activation="
                 f"{self.output_activation!r}, loss={self.loss_function.name!r})")
 
     def initialize(self, init=None, seed=None):
@@ -120,11 +125,7 @@ class Network:
 
     def copy(self):
         """An independent copy (parameters, history and random state)."""
-        new = object.__new__(Network)
-        new.__setstate__(self.__getstate__())
-        new.parameters = new.parameters.copy()
-        new.weights, new.biases = new.spec.unpack(new.parameters)
-        return new
+        return copy.deepcopy(self)
 
     def __getstate__(self):
         state = self.__dict__.copy()

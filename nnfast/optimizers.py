@@ -1,7 +1,9 @@
 """Optimizers: the update rule applied to the flat parameter buffer after each batch.
 
 Both run inside the compiled training loop; their state (velocity, or Adam's two moments)
-has the flat parameter layout.
+has the flat parameter layout. The gradient ``g`` they step along is that of the regularised
+objective, the mean loss plus ``l1 * sum|W| + l2 / 2 * sum W**2`` over the weights (never the
+biases): ``g = dL/dW + l1 * sign(W) + l2 * W`` for weights, ``dL/db`` for biases.
 """
 from __future__ import annotations
 

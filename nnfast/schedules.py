@@ -1,7 +1,9 @@
 """Learning-rate schedules.
 
-``StepDecay``, ``ExponentialDecay`` and ``InverseTimeDecay`` are functions of the update
-step t, evaluated inside the compiled loop (per step, or per epoch when ``per="epoch"``):
+``StepDecay``, ``ExponentialDecay`` and ``InverseTimeDecay`` are functions of t, evaluated
+inside the compiled loop before every update. With ``per="step"`` t is the 0-based update
+step; with ``per="epoch"`` t is the 0-based epoch index, so the rate is constant within an
+epoch:
 
 - ExponentialDecay: ``lr * decay_rate ** (t / decay_steps)``
 - InverseTimeDecay: ``lr / (1 + decay_rate * t / decay_steps)``
@@ -9,6 +11,7 @@ step t, evaluated inside the compiled loop (per step, or per epoch when ``per="e
 
 (``staircase=True`` floors ``t / decay_steps``.) ``ReduceOnPlateau`` watches the
 validation (or training) loss between epochs and multiplies the rate by ``factor``.
+``History.learning_rate[e]`` is the rate of the first update of epoch e.
 """
 from __future__ import annotations
 
@@ -28,12 +31,28 @@ class _KernelSchedule:
         self.decay_steps = check_number(decay_steps, "decay_steps", 0.0, low_open=True)
         self.staircase = bool(staircase)
         self.per = per
+        if per == "epoch" and self.staircase and self.decay_steps != int(self.decay_steps):
+            raise ValueError(f"decay_steps must be a whole number of epochs with staircase=True "
+                             f"and per='epoch', got {decay_steps!r}.")
 
     def hyper(self, steps_per_epoch):
-        """The Hyper fields that make the kernels compute this schedule."""
-        steps = self.decay_steps * (steps_per_epoch if self.per == "epoch" else 1)
-        return {"schedule": self.code, "decay_rate": self.decay_rate, "decay_steps": steps,
-                "staircase": self.staircase}
+        """The Hyper fields that make the kernels compute this schedule.
+
+        The kernels see only the update step t; the epoch index is floor(t / steps_per_epoch).
+        Per epoch with ``staircase``, the kernel's floor(t / (decay_steps * steps_per_epoch))
+        is floor(epoch / decay_steps), as decay_steps is then a whole number. Per epoch
+        without it, the rate must hold for the whole epoch: the kernel floors
+        t / steps_per_epoch and decay_steps moves into the rate, as
+        ``r ** (epoch / s) == (r ** (1 / s)) ** epoch`` and ``r * epoch / s == (r / s) * epoch``.
+        """
+        rate, steps, staircase = self.decay_rate, self.decay_steps, self.staircase
+        if self.per == "epoch" and staircase:
+            steps = self.decay_steps * steps_per_epoch
+        elif self.per == "epoch":
+            rate = (rate ** (1.0 / steps) if self.code == EXPONENTIAL else rate / steps)
+            steps, staircase = float(steps_per_epoch), True
+        return {"schedule": self.code, "decay_rate": rate, "decay_steps": steps,
+                "staircase": staircase}
 
     def __repr__(self):
         return (f"{type(self).__name__}(decay_rate={self.decay_rate}, decay_steps="
@@ -75,14 +94,22 @@ class ReduceOnPlateau:
     """Multiply the learning rate by ``factor`` when the monitored loss has not improved by
     ``min_delta`` for ``patience`` epochs (never below ``min_lr``).
 
-    Monitors ``"val_loss"`` when there is validation data, else ``"loss"``.
+    Keras's ``ReduceLROnPlateau`` (and this library's ``EarlyStopping``) count patience the
+    same way: with ``patience=2`` the rate drops after the second epoch in a row without
+    improvement, then the count starts again. ``monitor`` is ``"val_loss"``, ``"loss"``
+    or ``"auto"``: the validation loss when there is validation data, else the training
+    loss.
     """
+
+    MONITORS = ("auto", "loss", "val_loss")
 
     def __init__(self, factor=0.1, patience=10, min_delta=1e-4, min_lr=0.0, monitor="auto"):
         self.factor = check_number(factor, "factor", 0.0, 1.0, low_open=True, high_open=True)
         self.patience = check_number(patience, "patience", 0, integer=True)
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
         self.min_lr = check_number(min_lr, "min_lr", 0.0)
+        if monitor not in self.MONITORS:
+            raise ValueError(f"monitor must be one of {self.MONITORS}, got {monitor!r}.")
         self.monitor = monitor
 
     def hyper(self, steps_per_epoch):
@@ -97,14 +124,15 @@ class ReduceOnPlateau:
             self._best, self._wait = value, 0
             return lr
         self._wait += 1
-        if self._wait > self.patience:
+        if self._wait >= self.patience:
             self._wait = 0
-            return max(lr * self.factor, self.min_lr)
+            if lr > self.min_lr:  # a rate already below min_lr is left alone, never raised
+                return max(lr * self.factor, self.min_lr)
         return lr
 
     def __repr__(self):
         return (f"ReduceOnPlateau(factor={self.factor}, patience={self.patience}, "
-                f"min_delta={self.min_delta}, min_lr={self.min_lr})")
+                f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})")
 
 
 SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau)

@@ -6,6 +6,7 @@ plateau schedule), all epochs run in one kernel call; otherwise one epoch per ca
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import sys
 import warnings
 
@@ -19,12 +20,14 @@ from ._validation import as_matrix, as_targets, check_number, check_rng
 class History:
     """Per-epoch record of a training run (lists with one value per epoch).
 
-    ``loss`` / ``val_loss`` are mean data losses without the regularisation penalty (so the
-    two are comparable: the model-complexity graph); ``loss`` and ``accuracy`` are measured
-    on each batch before its update, as Keras does. Accuracies are recorded for the
-    cross-entropy losses only. ``best_epoch`` is the index of the lowest monitored loss,
-    ``stopped_epoch`` the index of the last epoch when early stopping ended the run (else
-    None).
+    ``loss`` / ``val_loss`` are mean data losses without the regularisation penalty
+    ``l1 * sum|W| + l2 / 2 * sum W**2`` (so the two are comparable: the model-complexity
+    graph); ``loss`` and ``accuracy`` are measured on each batch before its update, as Keras
+    does. Accuracies are recorded for the cross-entropy losses only. ``learning_rate[e]`` is
+    the rate of the first update of epoch e (for per-epoch schedules and ReduceOnPlateau,
+    the rate of the whole epoch). ``best_epoch`` is the index of the lowest monitored loss
+    (early stopping's best epoch when it is used), ``stopped_epoch`` the index of the last
+    epoch when a callback or early stopping ended the run (else None).
     """
 
     def __init__(self):
@@ -171,10 +174,12 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         ``EarlyStopping()``: patience 10, best weights restored.
     restarts : int
         Train this many differently initialised networks and keep the one with the lowest
-        final monitored loss (restart 0 is exactly the run ``restarts=1`` would make).
+        monitored loss at the end (at the restored best epoch with early stopping); restart
+        0 is exactly the run ``restarts=1`` would make and wins ties.
     n_jobs : int or None
-        Threads for the restarts (None: one per restart, up to the number of CPUs).
+        Threads for the restarts (None or -1: one per restart, up to the number of CPUs).
     callbacks : sequence of Callback
+        With ``restarts > 1`` every run gets its own deep copy of the callbacks.
     verbose : bool
         Show a progress bar with the loss and validation loss.
     """
@@ -205,10 +210,16 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     for c in callbacks:
         if not callable(getattr(c, "on_epoch_end", None)):
             raise TypeError(f"callbacks must have an on_epoch_end method, got {c!r}.")
-    run = _Run(net.spec, X, Y, val, hyper, batch_size, shuffle and batch_size < n, schedule)
+    if isinstance(schedule, schedules.ReduceOnPlateau) and schedule.monitor == "val_loss" \
+            and val is None:
+        raise ValueError("ReduceOnPlateau(monitor='val_loss') needs validation_data or "
+                         "validation_split.")
+    # Resolve the backend here: use_backend() is thread-local and restarts run in threads.
+    run = _Run(_backend.kernels(), net.spec, X, Y, val, hyper, batch_size,
+               shuffle and batch_size < n, schedule)
 
     if restarts == 1:
-        history = run.fit(net, epochs, rng, callbacks, verbose)
+        history, _ = run.fit(net, epochs, rng, callbacks, verbose)
     else:
         history = _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose)
     net.history = history
@@ -218,15 +229,16 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
 class _Run:
     """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
 
-    def __init__(self, spec, X, Y, val, hyper, batch_size, shuffle, schedule):
-        self.spec, self.X, self.Y, self.val = spec, X, Y, val
+    def __init__(self, kernels, spec, X, Y, val, hyper, batch_size, shuffle, schedule):
+        self.kernels, self.spec, self.X, self.Y, self.val = kernels, spec, X, Y, val
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
         self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
 
     def fit(self, net, epochs, rng, callbacks, verbose):
-        kernels = _backend.kernels()
+        kernels = self.kernels
         callbacks = list(callbacks) + ([_Progress(epochs)] if verbose else [])
         plateau = isinstance(self.schedule, schedules.ReduceOnPlateau)
+        schedule = copy.copy(self.schedule)  # ReduceOnPlateau keeps state: one per run
         per_epoch = bool(self.val is not None or callbacks or plateau)
         workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
         state = OptimizerState(self.spec.n_params)
@@ -235,7 +247,8 @@ class _Run:
         for c in callbacks:
             getattr(c, "on_train_begin", lambda network: None)(net)
         if plateau:
-            self.schedule.start()
+            schedule.start()
+        steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
         epoch = 0
         while epoch < epochs:
             chunk = 1 if per_epoch else epochs
@@ -245,9 +258,9 @@ class _Run:
             history.loss.extend(out[:done, 0].tolist())
             if self.classify:
                 history.accuracy.extend(out[:done, 1].tolist())
-            last_steps = (epoch + np.arange(1, done + 1)) * -(-self.X.shape[0] // self.batch_size) - 1
+            first_steps = (epoch + np.arange(done)) * steps_per_epoch
             history.learning_rate.extend(np.broadcast_to(
-                learning_rate_at(hyper, last_steps), (done,)).tolist())
+                learning_rate_at(hyper, first_steps), (done,)).tolist())
             if done < chunk:
                 _diverged(history, epoch + done - 1)
                 break
@@ -258,8 +271,9 @@ class _Run:
                 if self.classify:
                     history.val_accuracy.append(float(acc))
             if plateau:
-                hyper = hyper._replace(learning_rate=self.schedule.next_rate(
-                    history.monitor[-1], hyper.learning_rate))
+                watched = history.loss if schedule.monitor == "loss" else history.monitor
+                hyper = hyper._replace(learning_rate=schedule.next_rate(
+                    watched[-1], hyper.learning_rate))
             stop = [bool(c.on_epoch_end(epoch - 1, history, net)) for c in callbacks]
             if any(stop):
                 history.stopped_epoch = epoch - 1
@@ -268,7 +282,17 @@ class _Run:
             history.best_epoch = int(np.argmin(history.monitor))
         for c in callbacks:
             getattr(c, "on_train_end", lambda h, network: None)(history, net)
-        return history
+        return history, _final_monitor(history, callbacks)
+
+
+def _final_monitor(history, callbacks):
+    """The monitored loss of the weights the run ends with (inf if there are none)."""
+    if not history.monitor:
+        return np.inf
+    restored = [c for c in callbacks if isinstance(c, EarlyStopping) and c.restore_best
+                and c.best_parameters is not None]
+    value = history.monitor[restored[-1].best_epoch] if restored else history.monitor[-1]
+    return float(value) if np.isfinite(value) else np.inf
 
 
 def _diverged(history, epoch):
@@ -282,24 +306,23 @@ def _diverged(history, epoch):
 
 def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
     """Train ``restarts`` networks in threads; ``net`` ends as the best of them."""
-    import copy
-
     children = rng.spawn(restarts - 1)  # leaves rng's own stream untouched
     nets = [net] + [net.copy().initialize(seed=child) for child in children]
     rngs = [rng] + children
-    n_jobs = check_number(n_jobs, "n_jobs", 1, integer=True) if n_jobs is not None else None
+    if n_jobs is None or n_jobs == -1:
+        n_jobs = min(restarts, _cpus())
+    n_jobs = check_number(n_jobs, "n_jobs (-1 or None: all CPUs)", 1, integer=True)
 
     def one(i):
         return run.fit(nets[i], epochs, rngs[i], copy.deepcopy(callbacks), verbose and i == 0)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs or min(restarts, _cpus())) as pool:
-        histories = list(pool.map(one, range(restarts)))
-    final = [h.monitor[-1] if h.monitor else np.inf for h in histories]
-    best = int(np.nanargmin(np.where(np.isfinite(final), final, np.nan))) if np.isfinite(final).any() else 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        histories, final = zip(*pool.map(one, range(restarts)))
+    best = int(np.argmin(final))  # the first of equals: restart 0 wins ties
     net.parameters[:] = nets[best].parameters
     history = histories[best]
     history.restart = best
-    history.restart_losses = [float(f) for f in final]
+    history.restart_losses = list(final)
     return history
 
 
