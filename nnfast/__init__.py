@@ -4,7 +4,7 @@ Cython training loops over contiguous float64 buffers behind a small Python API,
 pure-NumPy backend that computes the same thing (``set_backend("numpy")``).
 """
 from . import activations, losses, optimizers, schedules
-from . import datasets, logic
+from . import datasets, logic, plot  # plot imports matplotlib only when called
 from ._backend import get_backend, set_backend, use_backend
 from .data import StandardScaler, one_hot, train_test_split
 from .io import load
@@ -18,7 +18,7 @@ from .training import Callback, EarlyStopping, History
 __version__ = "0.1.0"
 
 __all__ = [
-    "LogisticRegression", "Neuron", "Perceptron", "datasets", "logic",
+    "LogisticRegression", "Neuron", "Perceptron", "datasets", "logic", "plot",
     "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
     "activations", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
     "set_backend", "train_test_split", "use_backend",

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import copy
+import threading
 
 import numpy as np
 
 from . import _backend, activations, io, losses
 from ._spec import Spec
-from ._validation import as_matrix, as_targets, check_number, check_rng
+from ._validation import as_float_array, as_matrix, as_targets, check_number, check_rng
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
 
@@ -80,6 +81,7 @@ class Network:
         self.weights, self.biases = self.spec.unpack(self.parameters)
         self.history = None
         self._rng = check_rng(seed)
+        self._train_lock = threading.Lock()
         self.initialize()
 
     # --- structure ---------------------------------------------------------------------------
@@ -130,11 +132,13 @@ class Network:
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["weights"], state["biases"]  # views: rebuilt from parameters
+        del state["_train_lock"]
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.weights, self.biases = self.spec.unpack(self.parameters)
+        self._train_lock = threading.Lock()
 
     # --- files -------------------------------------------------------------------------------
 
@@ -164,7 +168,8 @@ class Network:
 
     def feedforward(self, X):
         """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``."""
-        single = np.ndim(X) == 1
+        X = as_float_array(X, "X")
+        single = X.ndim == 1
         X = as_matrix(X, "X", self.n_inputs)
         out = np.empty((X.shape[0], self.n_outputs))
         _backend.kernels().forward(self.spec, self.parameters, X, out)

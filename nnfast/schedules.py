@@ -115,8 +115,13 @@ class ReduceOnPlateau:
     def hyper(self, steps_per_epoch):
         return {"schedule": CONSTANT}
 
-    def start(self):
+    def on_train_begin(self, network):
         self._best, self._wait = float("inf"), 0
+
+    def adjust_learning_rate(self, epoch, history, lr):
+        """Callback hook: the rate for the next epoch after epoch ``epoch``."""
+        watched = history.loss if self.monitor == "loss" else history.monitor
+        return self.next_rate(watched[-1], lr)
 
     def next_rate(self, value, lr):
         """The learning rate for the next epoch, given this epoch's monitored loss."""

@@ -35,6 +35,7 @@ class History:
         self.learning_rate = []
         self.best_epoch = None
         self.stopped_epoch = None
+        self.interrupted = False
 
     @property
     def epochs(self):
@@ -55,7 +56,9 @@ class Callback:
     """Hooks called by ``train``. Override what you need.
 
     ``on_epoch_end`` gets the epoch index, the ``History`` so far and the network; returning
-    True stops training after that epoch.
+    True stops training after that epoch. A callback may also define
+    ``adjust_learning_rate(epoch, history, lr)`` returning the rate for the next epoch
+    (``ReduceOnPlateau`` works that way).
     """
 
     def on_train_begin(self, network):
@@ -140,7 +143,7 @@ class _Progress(Callback):
 def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=True, seed=None,
           optimizer="sgd", lr_schedule=None, l1=0.0, l2=0.0, dropout=0.0,
           validation_data=None, validation_split=0.0, early_stopping=None, restarts=1,
-          n_jobs=None, callbacks=(), verbose=False):
+          n_jobs=None, callbacks=(), verbose=False, resume=False):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
 
     Parameters
@@ -182,6 +185,15 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         With ``restarts > 1`` every run gets its own deep copy of the callbacks.
     verbose : bool
         Show a progress bar with the loss and validation loss.
+    resume : bool
+        Continue the optimizer state of this network's previous ``train`` call (update
+        count, so schedules and Adam's bias correction go on, momentum, Adam moments)
+        instead of starting fresh: ``partial_fit`` and ``warm_start`` use it.
+
+    Ctrl-C (KeyboardInterrupt) stops within about a millisecond of work: the network keeps
+    the weights of its last complete epoch (or early stopping's best), ``net.history``
+    holds the epochs done, and the KeyboardInterrupt propagates. A network is trained by
+    one thread at a time: a second concurrent ``train`` raises RuntimeError.
     """
     X, Y = net._xy(X, Y)
     epochs = check_number(epochs, "epochs", 0, integer=True)
@@ -218,10 +230,20 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     run = _Run(_backend.kernels(), net.spec, X, Y, val, hyper, batch_size,
                shuffle and batch_size < n, schedule)
 
-    if restarts == 1:
-        history, _ = run.fit(net, epochs, rng, callbacks, verbose)
-    else:
-        history = _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose)
+    state = getattr(net, "_optimizer_state", None) if resume else None
+    if resume and restarts > 1:
+        raise ValueError("resume=True continues one run: it cannot be combined with restarts.")
+    if not net._train_lock.acquire(blocking=False):
+        raise RuntimeError("This network is being trained by another thread; train copies "
+                           "(net.copy()) to train in parallel.")
+    try:
+        if restarts == 1:
+            history, _ = run.fit(net, epochs, rng, callbacks, verbose, state)
+        else:
+            history = _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks,
+                                    verbose)
+    finally:
+        net._train_lock.release()
     net.history = history
     return history
 
@@ -234,55 +256,69 @@ class _Run:
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
         self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
 
-    def fit(self, net, epochs, rng, callbacks, verbose):
+    def fit(self, net, epochs, rng, callbacks, verbose, state=None):
+        """One training run of ``net``; returns (History, final monitored loss)."""
         kernels = self.kernels
         callbacks = list(callbacks) + ([_Progress(epochs)] if verbose else [])
-        plateau = isinstance(self.schedule, schedules.ReduceOnPlateau)
-        schedule = copy.copy(self.schedule)  # ReduceOnPlateau keeps state: one per run
-        per_epoch = bool(self.val is not None or callbacks or plateau)
+        if isinstance(self.schedule, schedules.ReduceOnPlateau):
+            callbacks.append(copy.copy(self.schedule))  # it keeps state: one per run
+        adjusters = [c for c in callbacks if callable(getattr(c, "adjust_learning_rate", None))]
+        per_epoch = bool(self.val is not None or callbacks)
         workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
-        state = OptimizerState(self.spec.n_params)
+        if state is None or state.m.shape != (self.spec.n_params,):
+            state = OptimizerState(self.spec.n_params)
+        net._optimizer_state = state
         hyper, history = self.hyper, History()
         out = np.zeros((max(epochs, 1), 2))
         for c in callbacks:
             getattr(c, "on_train_begin", lambda network: None)(net)
-        if plateau:
-            schedule.start()
-        steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
         epoch = 0
-        while epoch < epochs:
-            chunk = 1 if per_epoch else epochs
-            done = kernels.train_epochs(self.spec, net.parameters, self.X, self.Y, chunk,
-                                        self.batch_size, self.shuffle, state, hyper, rng,
-                                        workspace, out)
-            history.loss.extend(out[:done, 0].tolist())
-            if self.classify:
-                history.accuracy.extend(out[:done, 1].tolist())
-            first_steps = (epoch + np.arange(done)) * steps_per_epoch
-            history.learning_rate.extend(np.broadcast_to(
-                learning_rate_at(hyper, first_steps), (done,)).tolist())
-            if done < chunk:
-                _diverged(history, epoch + done - 1)
-                break
-            epoch += chunk
-            if self.val is not None:
-                loss, acc = kernels.evaluate(self.spec, net.parameters, *self.val)
-                history.val_loss.append(float(loss))
-                if self.classify:
-                    history.val_accuracy.append(float(acc))
-            if plateau:
-                watched = history.loss if schedule.monitor == "loss" else history.monitor
-                hyper = hyper._replace(learning_rate=schedule.next_rate(
-                    watched[-1], hyper.learning_rate))
-            stop = [bool(c.on_epoch_end(epoch - 1, history, net)) for c in callbacks]
-            if any(stop):
-                history.stopped_epoch = epoch - 1
-                break
-        if history.best_epoch is None and history.loss:
-            history.best_epoch = int(np.argmin(history.monitor))
-        for c in callbacks:
-            getattr(c, "on_train_end", lambda h, network: None)(history, net)
+        try:
+            while epoch < epochs:
+                chunk = 1 if per_epoch else epochs
+                try:
+                    done = kernels.train_epochs(self.spec, net.parameters, self.X, self.Y, chunk,
+                                                self.batch_size, self.shuffle, state, hyper, rng,
+                                                workspace, out)
+                except KeyboardInterrupt:
+                    self._record(history, out, workspace.epochs_done, epoch, hyper)
+                    history.interrupted = True
+                    raise
+                self._record(history, out, done, epoch, hyper)
+                if done < chunk:
+                    _diverged(history, epoch + done - 1)
+                    break
+                epoch += chunk
+                if self.val is not None:
+                    loss, acc = kernels.evaluate(self.spec, net.parameters, *self.val)
+                    history.val_loss.append(float(loss))
+                    if self.classify:
+                        history.val_accuracy.append(float(acc))
+                for c in adjusters:
+                    hyper = hyper._replace(learning_rate=float(
+                        c.adjust_learning_rate(epoch - 1, history, hyper.learning_rate)))
+                stop = [bool(c.on_epoch_end(epoch - 1, history, net)) for c in callbacks
+                        if hasattr(c, "on_epoch_end")]
+                if any(stop):
+                    history.stopped_epoch = epoch - 1
+                    break
+        finally:  # also on Ctrl-C: best weights restored, history complete so far
+            if history.best_epoch is None and history.loss:
+                history.best_epoch = int(np.argmin(history.monitor))
+            for c in callbacks:
+                getattr(c, "on_train_end", lambda h, network: None)(history, net)
+            net.history = history
         return history, _final_monitor(history, callbacks)
+
+    def _record(self, history, out, done, epoch, hyper):
+        """Append epochs ``epoch .. epoch + done - 1`` from the kernel's output rows."""
+        history.loss.extend(out[:done, 0].tolist())
+        if self.classify:
+            history.accuracy.extend(out[:done, 1].tolist())
+        steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
+        first_steps = (epoch + np.arange(done)) * steps_per_epoch
+        history.learning_rate.extend(np.broadcast_to(
+            learning_rate_at(hyper, first_steps), (done,)).tolist())
 
 
 def _final_monitor(history, callbacks):

@@ -1,0 +1,83 @@
+"""Shared fixtures: run a test on every backend, or run the same code on both and compare.
+
+``NNFAST_REQUIRE_CYTHON=1`` (set in CI after building the extension) turns every
+"cython backend not available" skip into a failure, so a broken build cannot hide behind
+skipped tests.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import nnfast
+from nnfast import _backend
+
+BACKENDS = ("cython", "numpy")
+
+
+def cython_required():
+    return os.environ.get("NNFAST_REQUIRE_CYTHON", "").strip() == "1"
+
+
+def need_cython():
+    """Skip the calling test when the extension is missing (fail under NNFAST_REQUIRE_CYTHON=1)."""
+    if _backend._kernels is None:
+        message = (f"the compiled extension nnfast._kernels is not importable "
+                   f"({_backend._import_error})")
+        if cython_required():
+            pytest.fail(f"NNFAST_REQUIRE_CYTHON=1 but {message}", pytrace=False)
+        pytest.skip(message)
+    return _backend._kernels
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """The name of the backend in use for the test: every test using it runs once per backend."""
+    if request.param == "cython":
+        need_cython()
+    with nnfast.use_backend(request.param):
+        yield request.param
+
+
+@pytest.fixture(scope="session")
+def cython_kernels():
+    """The compiled kernel module (the test is skipped, or failed when required, without it)."""
+    return need_cython()
+
+
+@pytest.fixture(scope="session")
+def on_both():
+    """``on_both(fn, *args)`` -> (fn's result on the cython backend, on the numpy backend).
+
+    ``fn`` must build everything it mutates itself (or receive copies), so that the two runs
+    start from identical, independent state.
+    """
+    need_cython()
+
+    def run(fn, *args, **kwargs):
+        results = []
+        for name in BACKENDS:
+            with nnfast.use_backend(name):
+                assert nnfast.get_backend() == name
+                results.append(fn(*args, **kwargs))
+        return tuple(results)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def assert_same():
+    """``assert_same(cython_value, numpy_value, rtol, atol)`` over nested tuples/lists/arrays."""
+
+    def check(a, b, rtol, atol=0.0, path="result"):
+        if isinstance(a, (tuple, list)):
+            assert isinstance(b, (tuple, list)) and len(a) == len(b), f"{path}: structure differs"
+            for i, (x, y) in enumerate(zip(a, b)):
+                check(x, y, rtol, atol, f"{path}[{i}]")
+            return
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        assert a.shape == b.shape, f"{path}: shapes {a.shape} (cython) and {b.shape} (numpy)"
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol,
+                                   err_msg=f"{path}: cython (actual) vs numpy (desired)")
+
+    return check

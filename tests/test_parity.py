@@ -1,0 +1,382 @@
+"""The compiled backend against the NumPy reference, over random networks (hypothesis).
+
+Both backends draw shuffles and dropout masks from the same bit generator in the same order,
+so everything agrees to floating-point rounding: forward passes to 1e-12, losses and
+gradients to 1e-10, weights after several epochs of training to 1e-9.
+"""
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nnfast
+from nnfast import _reference, schedules
+from nnfast._spec import Hyper, OptimizerState
+
+HIDDEN = ("sigmoid", "tanh", "relu", "identity")
+OUTPUT_LOSS = (
+    ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
+    ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
+)
+FAST = settings(max_examples=60, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+class Case(NamedTuple):
+    sizes: list
+    activation: object  # one name, or one per hidden layer
+    output: str
+    loss: str
+    init: str
+    n: int
+    batch_size: object  # int or None
+    seed: int
+
+    def network(self):
+        return nnfast.Network(self.sizes, activation=self.activation,
+                              output_activation=self.output, loss=self.loss, init=self.init,
+                              seed=self.seed)
+
+    def data(self):
+        rng = np.random.default_rng(self.seed + 1)
+        X = rng.normal(size=(self.n, self.sizes[0]))
+        k = self.sizes[-1]
+        if self.loss == "cross_entropy":
+            if rng.random() < 0.5:
+                Y = nnfast.one_hot(rng.integers(0, k, self.n), k)
+            else:  # soft labels (rows sum to 1)
+                Y = rng.dirichlet(np.ones(k), self.n)
+        elif self.loss == "binary_cross_entropy":
+            Y = rng.integers(0, 2, (self.n, k)).astype(float)
+            if rng.random() < 0.5:
+                Y = rng.random((self.n, k))
+        else:
+            Y = rng.normal(size=(self.n, k))
+        return X, Y
+
+
+@st.composite
+def cases(draw, max_n=40, max_hidden=4, inits=("auto", "auto", "normal")):
+    n_hidden = draw(st.integers(1, max_hidden))
+    sizes = ([draw(st.integers(1, 8))] + [draw(st.integers(1, 12)) for _ in range(n_hidden)]
+             + [draw(st.integers(1, 5))])
+    if draw(st.booleans()):
+        activation = draw(st.sampled_from(HIDDEN))
+    else:
+        activation = [draw(st.sampled_from(HIDDEN)) for _ in range(n_hidden)]
+    output, loss = draw(st.sampled_from(OUTPUT_LOSS))
+    init = draw(st.sampled_from(inits))
+    n = draw(st.integers(1, max_n))
+    batch_size = draw(st.sampled_from([1, 2, 3, 5, 7, 16, None]))
+    seed = draw(st.integers(0, 2**31))
+    return Case(sizes, activation, output, loss, init, n, batch_size, seed)
+
+
+# --- forward, loss, gradient ----------------------------------------------------------------
+
+@FAST
+@given(case=cases(max_n=300))
+def test_forward_parity(case, on_both, assert_same):
+    net = case.network()
+    X, _ = case.data()
+    cy, ref = on_both(net.feedforward, X)
+    assert cy.shape == (case.n, case.sizes[-1])
+    assert np.isfinite(cy).all()
+    assert_same(cy, ref, rtol=1e-12, atol=1e-14)
+
+
+@FAST
+@given(case=cases(), l1=st.sampled_from([0.0, 0.01, 0.3]), l2=st.sampled_from([0.0, 0.02, 1.0]))
+def test_loss_and_gradient_parity(case, l1, l2, cython_kernels, assert_same):
+    net = case.network()
+    X, Y = case.data()
+    results = []
+    for module in (cython_kernels, _reference):
+        grad = np.full(net.spec.n_params, np.nan)  # every entry must be written
+        loss = module.loss_and_gradient(net.spec, net.parameters, X, Y, l1, l2, grad)
+        loss_only = module.loss_and_gradient(net.spec, net.parameters, X, Y, l1, l2, None)
+        assert loss_only == loss
+        results.append((loss, grad))
+    (loss_c, grad_c), (loss_r, grad_r) = results
+    assert np.isfinite(grad_c).all()
+    assert_same(loss_c, loss_r, rtol=1e-10, atol=1e-300)
+    scale = np.abs(grad_r).max()
+    assert_same(grad_c, grad_r, rtol=1e-10, atol=1e-12 * scale)
+
+
+@FAST
+@given(case=cases())
+def test_evaluate_and_public_loss_parity(case, cython_kernels, on_both, assert_same):
+    net = case.network()
+    X, Y = case.data()
+    (loss_c, acc_c) = cython_kernels.evaluate(net.spec, net.parameters, X, Y)
+    (loss_r, acc_r) = _reference.evaluate(net.spec, net.parameters, X, Y)
+    assert_same(loss_c, loss_r, rtol=1e-10)
+    if case.loss == "mse":
+        assert np.isnan(acc_c) and np.isnan(acc_r)
+    else:
+        assert acc_c == acc_r
+        assert 0.0 <= acc_c <= 1.0
+    public = on_both(net.loss, X, Y)
+    assert_same(public[0], public[1], rtol=1e-10)
+    assert_same(public[0], loss_r, rtol=1e-10)
+    grads = on_both(net.gradients, X, Y)
+    assert_same(grads[0], grads[1], rtol=1e-10,
+                atol=1e-12 * max(np.abs(g).max() for g in grads[1][0] + grads[1][1]))
+
+
+@pytest.mark.parametrize("n", [255, 256, 257, 600])
+def test_forward_parity_across_row_chunks(n, on_both, assert_same):
+    """Inference runs in blocks of rows: every block, the last one partial, is computed."""
+    net = nnfast.Network([5, 9, 4], activation="relu", loss="cross_entropy", seed=6)
+    X = np.random.default_rng(n).normal(size=(n, 5))
+    out = on_both(net.feedforward, X)
+    assert_same(*out, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out[0].sum(axis=1), 1.0, rtol=1e-14)
+    assert len(np.unique(out[0][:, 0])) == n  # no block left unwritten or repeated
+
+
+def test_step_hidden_layer_parity(on_both, assert_same):
+    """The perceptron's step activation as a hidden layer (outputs only; f' = 0)."""
+    net = nnfast.Network([3, 6, 5, 2], activation=["step", "tanh"], seed=4)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    Y = np.random.default_rng(1).normal(size=(50, 2))
+    out = on_both(net.feedforward, X)
+    assert_same(*out, rtol=1e-12, atol=1e-14)
+    grads = on_both(net.gradients, X, Y)
+    assert_same(*grads, rtol=1e-10, atol=1e-14)
+    assert not grads[0][0][0].any()  # nothing flows back through a step
+
+
+# --- training -------------------------------------------------------------------------------
+
+def train_both(case, on_both, **options):
+    """Train identical copies on each backend; returns ((params, history, rng), ...) pairs."""
+    net = case.network()
+    X, Y = case.data()
+
+    def fit(net):
+        rng = np.random.default_rng(case.seed + 2)
+        history = net.train(X, Y, batch_size=case.batch_size, seed=rng, **options)
+        return net.parameters.copy(), history, rng
+
+    return on_both(lambda: fit(net.copy()))
+
+
+def assert_same_training(cy, ref, assert_same, rtol=1e-9):
+    (p_c, h_c, rng_c), (p_r, h_r, rng_r) = cy, ref
+    assert np.isfinite(p_c).all()
+    # relative to the parameters' scale: a weight near 0 carries the rounding of its neighbours
+    assert_same(p_c, p_r, rtol=rtol, atol=rtol * max(1.0, np.abs(p_r).max()))
+    assert len(h_c.loss) == len(h_r.loss)
+    assert_same(h_c.loss, h_r.loss, rtol=rtol)
+    assert h_c.accuracy == h_r.accuracy
+    assert_same(h_c.learning_rate, h_r.learning_rate, rtol=1e-15)
+    # the same number of draws (shuffles, dropout masks) from the shared bit generator
+    assert rng_c.bit_generator.state == rng_r.bit_generator.state
+
+
+OPTIONS = {  # learning rates small enough that training is stable, not chaotic
+    "sgd": dict(learning_rate=0.02),
+    "momentum": dict(learning_rate=0.005, optimizer=nnfast.SGD(momentum=0.9)),
+    "nesterov": dict(learning_rate=0.005, optimizer=nnfast.SGD(momentum=0.8, nesterov=True)),
+    "adam": dict(learning_rate=0.005, optimizer="adam"),
+    "adam_custom": dict(learning_rate=0.002,
+                        optimizer=nnfast.Adam(beta_1=0.8, beta_2=0.99, epsilon=1e-6)),
+    "l1": dict(learning_rate=0.02, l1=0.01),
+    "l2": dict(learning_rate=0.02, l2=0.1),
+    "dropout": dict(learning_rate=0.02, dropout=0.3),
+    "exponential": dict(learning_rate=0.03, lr_schedule=schedules.ExponentialDecay(0.9, 3)),
+    "exponential_staircase": dict(
+        learning_rate=0.03, lr_schedule=schedules.ExponentialDecay(0.5, 2, staircase=True)),
+    "exponential_epoch": dict(
+        learning_rate=0.03, lr_schedule=schedules.ExponentialDecay(0.7, 2, per="epoch")),
+    "inverse_time": dict(learning_rate=0.03, lr_schedule=schedules.InverseTimeDecay(0.5, 2)),
+    "inverse_time_epoch": dict(
+        learning_rate=0.03, lr_schedule=schedules.InverseTimeDecay(1.0, 1, per="epoch")),
+    "step_decay": dict(learning_rate=0.03, lr_schedule=schedules.StepDecay(drop=0.5, every=2)),
+    "plateau": dict(learning_rate=0.03,
+                    lr_schedule=schedules.ReduceOnPlateau(factor=0.5, patience=1,
+                                                          min_delta=10.0)),
+    "everything": dict(learning_rate=0.005, optimizer=nnfast.SGD(momentum=0.5, nesterov=True),
+                       l1=0.001, l2=0.01, dropout=0.2,
+                       lr_schedule=schedules.ExponentialDecay(0.95, 2)),
+    "no_shuffle": dict(learning_rate=0.02, shuffle=False),
+}
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@settings(FAST, max_examples=15)
+@given(case=cases(max_n=30, max_hidden=3, inits=("auto",)))
+def test_training_parity(option, case, on_both, assert_same):
+    cy, ref = train_both(case, on_both, epochs=4, **OPTIONS[option])
+    assert_same_training(cy, ref, assert_same)
+
+
+@settings(FAST, max_examples=20)
+@given(case=cases(max_n=30, max_hidden=3, inits=("auto",)),
+       rates=st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9]), min_size=3, max_size=3))
+def test_dropout_per_layer_parity(case, rates, on_both, assert_same):
+    rates = rates[:len(case.sizes) - 2]
+    cy, ref = train_both(case, on_both, epochs=3, learning_rate=0.05, dropout=rates)
+    assert_same_training(cy, ref, assert_same)
+
+
+def test_per_epoch_calls_match_one_call(on_both, assert_same):
+    """A run split into one kernel call per epoch (a callback forces it) equals one long call:
+    the sample order, optimizer state and bit generator carry over between calls."""
+    case = Case([4, 7, 5, 3], ["tanh", "relu"], "softmax", "cross_entropy", "auto", 23, 4, 11)
+
+    class Noop(nnfast.Callback):
+        pass
+
+    options = dict(epochs=5, learning_rate=0.02, optimizer="adam", dropout=0.2,
+                   lr_schedule=schedules.InverseTimeDecay(0.3, 4))
+    chunked = train_both(case, on_both, **options)
+    stepped = train_both(case, on_both, callbacks=[Noop()], **options)
+    assert_same_training(*chunked, assert_same)
+    assert_same_training(*stepped, assert_same)
+    for (p1, h1, r1), (p2, h2, r2) in zip(chunked, stepped):
+        np.testing.assert_array_equal(p1, p2)
+        assert h1.loss == h2.loss
+        assert r1.bit_generator.state == r2.bit_generator.state
+
+
+def test_validation_and_early_stopping_parity(on_both, assert_same):
+    case = Case([3, 6, 2], "sigmoid", "sigmoid", "binary_cross_entropy", "auto", 40, 5, 3)
+    X, Y = case.data()
+
+    def fit():
+        net = case.network()
+        h = net.train(X[:30], Y[:30], epochs=8, learning_rate=0.5, batch_size=5, seed=7,
+                      validation_data=(X[30:], Y[30:]),
+                      early_stopping=nnfast.EarlyStopping(patience=2, restore_best=True))
+        return net.parameters.copy(), h
+
+    (p_c, h_c), (p_r, h_r) = on_both(fit)
+    assert len(h_c.val_loss) == len(h_r.val_loss) >= 1
+    assert_same(h_c.val_loss, h_r.val_loss, rtol=1e-10)
+    assert h_c.val_accuracy == h_r.val_accuracy
+    assert h_c.best_epoch == h_r.best_epoch and h_c.stopped_epoch == h_r.stopped_epoch
+    assert_same(p_c, p_r, rtol=1e-9, atol=1e-12)
+
+
+# --- the shuffle: NumPy's Generator.shuffle, draw for draw ----------------------------------
+
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 1000])
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937,
+                                           np.random.Philox, np.random.SFC64])
+def test_shuffle_matches_generator_shuffle(n, bit_generator, cython_kernels):
+    net = nnfast.Network([2, 3, 1], seed=0)
+    X = np.random.default_rng(0).normal(size=(n, 2))
+    Y = np.zeros((n, 1))
+    hyper = Hyper(learning_rate=1e-12)
+    expected = np.arange(n)
+    expected_rng = np.random.Generator(bit_generator(1234))
+    orders = {}
+    for module in (cython_kernels, _reference):
+        ws = module.Workspace(net.spec, n, n)
+        rng = np.random.Generator(bit_generator(1234))
+        state = OptimizerState(net.spec.n_params)
+        params = net.parameters.copy()
+        out = np.zeros((3, 2))
+        seen = []
+        for calls in (2, 1):  # three epochs in two calls: the order persists across calls
+            assert module.train_epochs(net.spec, params, X, Y, calls, n, True, state, hyper,
+                                       rng, ws, out) == calls
+            seen.append(np.array(ws.order))
+        orders[module.name] = (seen, rng.random())
+    for _ in range(2):
+        expected_rng.shuffle(expected)
+    first = expected.copy()
+    expected_rng.shuffle(expected)
+    expected_after = expected_rng.random()
+    for name, (seen, after) in orders.items():
+        np.testing.assert_array_equal(seen[0], first, err_msg=name)
+        np.testing.assert_array_equal(seen[1], expected, err_msg=name)
+        assert after == expected_after, f"{name}: the generator advanced differently"
+
+
+def test_shuffle_visits_samples_in_the_drawn_order(cython_kernels):
+    """Batches follow the shuffled order: per-sample SGD on distinct targets differs by order."""
+    net = nnfast.Network([1, 1], activation=[], seed=0)
+    X = np.arange(5.0).reshape(-1, 1)
+    Y = np.arange(5.0).reshape(-1, 1) ** 2
+    results = []
+    for module, shuffle in ((cython_kernels, True), (_reference, True), (cython_kernels, False)):
+        params = net.parameters.copy()
+        rng = np.random.default_rng(5)
+        module.train_epochs(net.spec, params, X, Y, 1, 1, shuffle, OptimizerState(2),
+                            Hyper(learning_rate=0.01), rng, module.Workspace(net.spec, 5, 1),
+                            np.zeros((1, 2)))
+        results.append(params)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-13)
+    assert not np.allclose(results[0], results[2], rtol=1e-6)
+
+
+# --- the BLAS path --------------------------------------------------------------------------
+
+def test_large_layer_uses_blas_and_matches_reference(cython_kernels, on_both, assert_same):
+    sizes, batch = [30, 200, 10], 64
+    assert batch * sizes[0] * sizes[1] >= cython_kernels.get_gemm_threshold()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 30))
+    labels = rng.integers(0, 10, 256)
+    net = nnfast.Network(sizes, activation="relu", loss="cross_entropy", seed=1)
+
+    def fit(net):
+        h = net.train(X, labels, epochs=2, learning_rate=0.05, batch_size=batch, seed=3,
+                      optimizer=nnfast.SGD(momentum=0.9))
+        return net.parameters.copy(), h.loss, net.feedforward(X)
+
+    cy, ref = on_both(lambda: fit(net.copy()))
+    assert_same(cy, ref, rtol=1e-9, atol=1e-12)
+    grads = on_both(net.gradients, X, labels)
+    assert_same(*grads, rtol=1e-10, atol=1e-14)
+
+
+@pytest.fixture
+def gemm_threshold(cython_kernels):
+    saved = cython_kernels.get_gemm_threshold()
+    yield cython_kernels.set_gemm_threshold
+    cython_kernels.set_gemm_threshold(saved)
+    assert cython_kernels.get_gemm_threshold() == saved
+
+
+@pytest.mark.parametrize("sizes, batch", [([30, 200, 10], 64), ([3, 5, 4, 2], 3),
+                                          ([8, 40, 1], 17)])
+def test_blas_and_fused_loops_agree(sizes, batch, gemm_threshold, cython_kernels,
+                                    assert_same):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(100, sizes[0]))
+    Y = rng.normal(size=(100, sizes[-1]))
+    net = nnfast.Network(sizes, activation="tanh", seed=5)
+
+    def run():
+        with nnfast.use_backend("cython"):
+            out = net.feedforward(X)
+            grad = np.empty(net.spec.n_params)
+            loss = cython_kernels.loss_and_gradient(net.spec, net.parameters, X, Y, 0.01, 0.1,
+                                                    grad)
+            trained = net.copy()
+            h = trained.train(X, Y, epochs=3, learning_rate=0.01, batch_size=batch, seed=0,
+                              l2=0.01, dropout=0.1)
+        return out, loss, grad, trained.parameters.copy(), h.loss
+
+    gemm_threshold(0)
+    assert cython_kernels.get_gemm_threshold() == 0
+    blas = run()
+    gemm_threshold(2**62)
+    fused = run()
+    assert_same(blas, fused, rtol=1e-9, atol=1e-12)
+    with nnfast.use_backend("numpy"):
+        reference = net.feedforward(X)
+    assert_same(blas[0], reference, rtol=1e-12, atol=1e-13)
+    assert_same(fused[0], reference, rtol=1e-12, atol=1e-13)
+
+
+def test_gemm_threshold_round_trips(gemm_threshold, cython_kernels):
+    gemm_threshold(12345)
+    assert cython_kernels.get_gemm_threshold() == 12345
