@@ -17,6 +17,9 @@ from ._spec import Hyper, OptimizerState, learning_rate_at
 from ._validation import as_matrix, as_targets, check_number, check_rng
 
 
+DIVERGENCE = ("warn", "raise")
+
+
 class History:
     """Per-epoch record of a training run (lists with one value per epoch).
 
@@ -143,7 +146,7 @@ class _Progress(Callback):
 def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=True, seed=None,
           optimizer="sgd", lr_schedule=None, l1=0.0, l2=0.0, dropout=0.0,
           validation_data=None, validation_split=0.0, early_stopping=None, restarts=1,
-          n_jobs=None, callbacks=(), verbose=False, resume=False):
+          n_jobs=None, callbacks=(), verbose=False, resume=False, on_divergence="warn"):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
 
     Parameters
@@ -190,12 +193,19 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         count, so schedules and Adam's bias correction go on, momentum, Adam moments)
         instead of starting fresh: ``partial_fit`` and ``warm_start`` use it.
 
+    on_divergence : "warn" or "raise"
+        What happens when an epoch's loss is NaN or infinite (a learning rate far too
+        large): training stops at once and the network keeps the weights of the last epoch
+        with a finite loss; then a RuntimeWarning, or a FloatingPointError (``"raise"``).
+
     Ctrl-C (KeyboardInterrupt) stops within about a millisecond of work: the network keeps
     the weights of its last complete epoch (or early stopping's best), ``net.history``
     holds the epochs done, and the KeyboardInterrupt propagates. A network is trained by
     one thread at a time: a second concurrent ``train`` raises RuntimeError.
     """
     X, Y = net._xy(X, Y)
+    if on_divergence not in DIVERGENCE:
+        raise ValueError(f"on_divergence must be one of {DIVERGENCE}, got {on_divergence!r}.")
     epochs = check_number(epochs, "epochs", 0, integer=True)
     restarts = check_number(restarts, "restarts", 1, integer=True)
     rng = net._rng if seed is None else check_rng(seed)
@@ -228,7 +238,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
                          "validation_split.")
     # Resolve the backend here: use_backend() is thread-local and restarts run in threads.
     run = _Run(_backend.kernels(), net.spec, X, Y, val, hyper, batch_size,
-               shuffle and batch_size < n, schedule)
+               shuffle and batch_size < n, schedule, on_divergence)
 
     state = getattr(net, "_optimizer_state", None) if resume else None
     if resume and restarts > 1:
@@ -251,8 +261,10 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
 class _Run:
     """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
 
-    def __init__(self, kernels, spec, X, Y, val, hyper, batch_size, shuffle, schedule):
+    def __init__(self, kernels, spec, X, Y, val, hyper, batch_size, shuffle, schedule,
+                 on_divergence="warn"):
         self.kernels, self.spec, self.X, self.Y, self.val = kernels, spec, X, Y, val
+        self.on_divergence = on_divergence
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
         self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
 
@@ -286,7 +298,7 @@ class _Run:
                     raise
                 self._record(history, out, done, epoch, hyper)
                 if done < chunk:
-                    _diverged(history, epoch + done - 1)
+                    _diverged(history, epoch + done - 1, self.on_divergence)
                     break
                 epoch += chunk
                 if self.val is not None:
@@ -331,13 +343,14 @@ def _final_monitor(history, callbacks):
     return float(value) if np.isfinite(value) else np.inf
 
 
-def _diverged(history, epoch):
-    warnings.warn(
-        f"Training diverged: the loss of epoch {epoch} is {history.loss[-1]}. Stopped, and kept "
-        "the weights of the last epoch with a finite loss; try a smaller learning_rate.",
-        RuntimeWarning, stacklevel=4,
-    )
+def _diverged(history, epoch, action):
     history.stopped_epoch = epoch
+    message = (f"Training diverged: the loss of epoch {epoch} is {history.loss[-1]}. Stopped, "
+               "and kept the weights of the last epoch with a finite loss; try a smaller "
+               "learning_rate.")
+    if action == "raise":
+        raise FloatingPointError(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=5)
 
 
 def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
