@@ -9,7 +9,7 @@ backpropagation and update, without the GIL and without allocating (every buffer
 ``Workspace`` made once per run). Matrix products with at least ``gemm_threshold``
 multiply-adds go to BLAS; smaller ones, and everything elementwise, are fused loops.
 """
-from cpython.exc cimport PyErr_Fetch, PyErr_Restore
+from cpython.exc cimport PyErr_Fetch, PyErr_Occurred, PyErr_Restore, PyErr_SetNone
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.ref cimport PyObject
 from libc.math cimport NAN, exp, fabs, floor, isfinite, log, log1p, pow, sqrt, tanh
@@ -37,6 +37,14 @@ cdef enum:
     SGD, ADAM
 cdef enum:
     CONSTANT, EXPONENTIAL, INVERSE_TIME
+
+
+cdef inline bint all_finite(const double *x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not isfinite(x[i]):
+            return False
+    return True
 
 
 cdef extern from "Python.h":
@@ -208,34 +216,49 @@ cdef inline double sigmoid(double z) noexcept nogil:
     return r if z >= 0.0 else e * r
 
 
-cdef inline void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
-    """Z := f(Z) and deriv := f'(Z), elementwise, in one pass."""
-    cdef Py_ssize_t i
+cdef inline double act_deriv(int code, double z, double *d) noexcept nogil:
+    """f(z) for a hidden activation, with f'(z) stored in d[0]."""
     cdef double a
+    if code == SIGMOID:
+        a = sigmoid(z)
+        d[0] = a * (1.0 - a)
+        return a
+    if code == TANH:
+        a = tanh(z)
+        d[0] = 1.0 - a * a
+        return a
+    if code == RELU:
+        # Arithmetic, not a jump: signs are unpredictable (a mispredicted branch per unit
+        # tripled W2's epoch time), and the loops over it vectorise.
+        a = <double> (z > 0.0)
+        d[0] = a
+        return z * a
     if code == IDENTITY:
+        d[0] = 1.0
+        return z
+    d[0] = 0.0  # step
+    return 1.0 if z >= 0.0 else 0.0
+
+
+cdef inline void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
+    """Z := f(Z) and deriv := f'(Z), elementwise, in one pass (one loop per activation, so
+    each is a straight loop with the code folded away)."""
+    cdef Py_ssize_t i
+    if code == SIGMOID:
         for i in range(size):
-            deriv[i] = 1.0
-    elif code == SIGMOID:
-        for i in range(size):
-            a = sigmoid(Z[i])
-            Z[i] = a
-            deriv[i] = a * (1.0 - a)
+            Z[i] = act_deriv(SIGMOID, Z[i], deriv + i)
     elif code == TANH:
         for i in range(size):
-            a = tanh(Z[i])
-            Z[i] = a
-            deriv[i] = 1.0 - a * a
+            Z[i] = act_deriv(TANH, Z[i], deriv + i)
     elif code == RELU:
-        # Arithmetic, not a jump: signs are unpredictable (a mispredicted branch per unit
-        # tripled W2's epoch time), and both stores are unconditional, so the loop vectorises.
         for i in range(size):
-            a = <double> (Z[i] > 0.0)
-            deriv[i] = a
-            Z[i] *= a
-    else:  # step
+            Z[i] = act_deriv(RELU, Z[i], deriv + i)
+    elif code == IDENTITY:
         for i in range(size):
-            Z[i] = 1.0 if Z[i] >= 0.0 else 0.0
-            deriv[i] = 0.0
+            deriv[i] = 1.0
+    else:
+        for i in range(size):
+            Z[i] = act_deriv(STEP, Z[i], deriv + i)
 
 
 cdef void softmax_rows(double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
@@ -448,7 +471,9 @@ cdef class Workspace:
     ybatch the batch's targets; order: the sample order, persisted across calls
     """
     cdef readonly object order, grad, last_good
+    cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
     cdef public Py_ssize_t epochs_done
+    cdef public bint diverged, cancelled
     cdef object _acts, _derivs, _delta, _ybatch, _layout
     cdef Py_ssize_t batch_size
     cdef intp *act_off
@@ -463,6 +488,7 @@ cdef class Workspace:
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros((<_Layout> self._layout).net.n_params)
         self.last_good = np.zeros((<_Layout> self._layout).net.n_params)
+        self.last_m = self.last_v = None
         act_off, der_off = [0] * (L + 2), [0] * L
         for l in range(L + 1):
             act_off[l + 1] = act_off[l] + sizes[l] * batch_size
@@ -612,15 +638,18 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
     cdef double *row
     cdef double total, s, ap
     cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
-    for l in range(L):
+    for l in range(L):  # forward: each unit's dot product, activation and derivative at once
         n = net.size[l + 1]
         k = net.size[l]
         z = acts + act_off[l + 1]
-        dense_forward(a_in, params + net.w_off[l], params + net.b_off[l], z, 1, k, n)
-        if l < L - 1:
-            activate_hidden(net.act[l], z, derivs + der_off[l], n)
-            if dropout != NULL and dropout[l] > 0.0:
-                apply_dropout(bg, z, derivs + der_off[l], n, dropout[l])
+        row = params + net.w_off[l]
+        for j in range(n):
+            s = params[net.b_off[l] + j]
+            for p in range(k):
+                s += a_in[p] * row[p * n + j]
+            z[j] = act_deriv(net.act[l], s, derivs + der_off[l] + j) if l < L - 1 else s
+        if l < L - 1 and dropout != NULL and dropout[l] > 0.0:
+            apply_dropout(bg, z, derivs + der_off[l], n, dropout[l])
         a_in = z
     n = net.size[L]
     correct[0] += count_correct(net.loss, z, y, 1, n)
@@ -632,8 +661,12 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
         a_in = x if l == 0 else acts + act_off[l]
         w_at = net.w_off[l]
         b_at = net.b_off[l]
-        for j in range(n):
-            update_one(h, &r, params, m, v, b_at + j, delta0[j])
+        if plain:
+            for j in range(n):
+                params[b_at + j] -= r.lr * delta0[j]
+        else:
+            for j in range(n):
+                update_one(h, &r, params, m, v, b_at + j, delta0[j])
         for p in range(k):
             row = params + w_at + p * n
             if l > 0:
@@ -777,18 +810,50 @@ def loss_and_gradient(spec, const double[::1] params, const double[:, ::1] X,
     return total * loss_scale(&layout.net, X.shape[0]) + pen
 
 
+cdef struct Snapshot:
+    # A training run's state at the end of its last good epoch, and where it lives now.
+    double *params
+    double *m
+    double *v
+    cnp.int64_t *step
+    double *saved_params
+    double *saved_m     # NULL for plain SGD, whose m and v never change
+    double *saved_v
+    cnp.int64_t saved_step
+    Py_ssize_t n
+
+
+cdef inline void save(Snapshot *s) noexcept nogil:
+    memcpy(s.saved_params, s.params, s.n * sizeof(double))
+    if s.saved_m != NULL:
+        memcpy(s.saved_m, s.m, s.n * sizeof(double))
+        memcpy(s.saved_v, s.v, s.n * sizeof(double))
+    s.saved_step = s.step[0]
+
+
+cdef inline void restore(Snapshot *s) noexcept nogil:
+    memcpy(s.params, s.saved_params, s.n * sizeof(double))
+    if s.saved_m != NULL:
+        memcpy(s.m, s.saved_m, s.n * sizeof(double))
+        memcpy(s.v, s.saved_v, s.n * sizeof(double))
+    s.step[0] = s.saved_step
+
+
 def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
                  Py_ssize_t n_epochs, Py_ssize_t batch_size, bint shuffle, state, hyper, rng,
                  Workspace workspace, double[:, ::1] history_out):
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
-    GIL released: history_out[e] := (mean loss, accuracy). Returns the number of epochs run
-    (fewer if an epoch's loss is not finite: params then go back to the last finite epoch's).
+    GIL released: history_out[e] := (mean loss, accuracy). Returns the number of epochs run;
+    an epoch whose loss or resulting parameters are not finite ends the call, with params
+    back at the last finite epoch's and ``workspace.diverged`` set.
 
     Every ~millisecond of work the loop takes the GIL to run Python's signal handlers; if one
-    raises (Ctrl-C: KeyboardInterrupt), params go back to the end of the last complete epoch,
-    ``workspace.epochs_done`` records how many epochs completed, and the exception propagates.
+    raises (Ctrl-C: KeyboardInterrupt), or another thread set ``workspace.cancelled``
+    (KeyboardInterrupt too), params and optimizer state go back to the end of the last
+    complete epoch, ``workspace.epochs_done`` records how many epochs completed, and the
+    exception propagates. Divergence restores the same way.
     """
     cdef _Layout layout = workspace._layout
     cdef const Net *net = &layout.net
@@ -801,8 +866,20 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef double *mom = ptr(state.m)
     cdef double *vel = ptr(state.v)
     cdef double *grad = ptr(workspace.grad)
-    cdef double *last_good = ptr(workspace.last_good)
-    cdef Py_ssize_t n_bytes = net.n_params * sizeof(double)
+    cdef Snapshot snap
+    snap.n = net.n_params
+    snap.params = &params[0]
+    snap.m = mom
+    snap.v = vel
+    snap.step = &step_v[0]
+    snap.saved_params = ptr(workspace.last_good)
+    snap.saved_m = snap.saved_v = NULL
+    if h.optimizer == ADAM or h.momentum != 0.0:
+        if workspace.last_m is None:
+            workspace.last_m = np.zeros(net.n_params)
+            workspace.last_v = np.zeros(net.n_params)
+        snap.saved_m = ptr(workspace.last_m)
+        snap.saved_v = ptr(workspace.last_v)
     cdef double *acts = ptr(workspace._acts)
     cdef double *derivs = ptr(workspace._derivs)
     cdef double *delta0 = ptr(workspace._delta[0])
@@ -817,13 +894,16 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef bitgen_t *bg = get_bitgen(rng)
     cdef double total, scale_n = loss_scale(net, n), acc_n = accuracy_scale(net, n)
     cdef Py_ssize_t correct, work = 0
-    cdef bint interrupted = False
+    cdef bint interrupted = False, diverged = False
     cdef PyObject *exc_type = NULL
     cdef PyObject *exc_value = NULL
     cdef PyObject *exc_tb = NULL
     workspace.epochs_done = 0
+    workspace.diverged = False
+    if workspace.cancelled:
+        raise KeyboardInterrupt("training cancelled")
     with nogil:
-        memcpy(last_good, &params[0], n_bytes)
+        save(&snap)
         for e in range(n_epochs):
             if shuffle:
                 shuffle_order(bg, order, n)
@@ -853,23 +933,27 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                 if work >= SIGNAL_CHECK_WORK:
                     work = 0
                     with gil:
-                        if check_signals() != 0:
+                        if check_signals() != 0 or workspace.cancelled:
+                            if not PyErr_Occurred():
+                                PyErr_SetNone(KeyboardInterrupt)
                             PyErr_Fetch(&exc_type, &exc_value, &exc_tb)
                             interrupted = True
                     if interrupted:
                         break
             if interrupted:
-                memcpy(&params[0], last_good, n_bytes)
+                restore(&snap)
                 epochs_run = e
                 break
             history_out[e, 0] = total * scale_n
             history_out[e, 1] = correct * acc_n
-            if not isfinite(history_out[e, 0]):
-                memcpy(&params[0], last_good, n_bytes)
+            if not (isfinite(history_out[e, 0]) and all_finite(&params[0], net.n_params)):
+                restore(&snap)
                 epochs_run = e + 1
+                diverged = True
                 break
-            memcpy(last_good, &params[0], n_bytes)
+            save(&snap)
     workspace.epochs_done = epochs_run
+    workspace.diverged = diverged
     if interrupted:
         PyErr_Restore(exc_type, exc_value, exc_tb)
         reraise()

@@ -202,13 +202,30 @@ def dropout_masks(spec, hyper, rng, n_rows):
 
 
 class Workspace:
-    """What persists across ``train_epochs`` calls of one training run: the sample order."""
+    """What persists across ``train_epochs`` calls of one training run: the sample order,
+    and the state at the end of the last good epoch (restored on divergence or Ctrl-C)."""
 
     def __init__(self, spec, n_samples, batch_size):
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros(spec.n_params)
         self.last_good = np.zeros(spec.n_params)
+        self.last_m = self.last_v = None
+        self.last_step = 0
         self.epochs_done = 0
+        self.diverged = False
+        self.cancelled = False  # set by another thread to stop the run (KeyboardInterrupt)
+
+    def save(self, params, state, hyper):
+        self.last_good[:] = params
+        if hyper.optimizer == ADAM or hyper.momentum:
+            self.last_m, self.last_v = state.m.copy(), state.v.copy()
+        self.last_step = state.step[0]
+
+    def restore(self, params, state):
+        params[:] = self.last_good
+        if self.last_m is not None:
+            state.m[:], state.v[:] = self.last_m, self.last_v
+        state.step[0] = self.last_step
 
 
 def accuracy_scale(spec, n_samples):
@@ -234,20 +251,24 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
     batch: dropout masks, forward, backward, penalty gradient, optimizer update.
     ``history_out[e] := (mean loss, accuracy)`` of epoch e, both measured on each batch
     before its update (the loss without the penalty; accuracy NaN for MSE). Returns the
-    number of epochs run: fewer than asked if an epoch's loss is not finite, in which case
-    params are put back to their values after the last finite epoch. On KeyboardInterrupt
-    params go back to the end of the last complete epoch (``workspace.epochs_done``).
+    number of epochs run; an epoch whose loss or resulting parameters are not finite ends
+    the call, with params and optimizer state put back to the end of the last finite epoch
+    and ``workspace.diverged`` set. On KeyboardInterrupt (or ``workspace.cancelled``) they
+    go back to the end of the last complete epoch (``workspace.epochs_done``).
     """
     n = X.shape[0]
     order, grad = workspace.order, workspace.grad
-    workspace.last_good[:] = params
     workspace.epochs_done = 0
+    workspace.diverged = False
+    workspace.save(params, state, hyper)
     try:
         for e in range(n_epochs):
             if shuffle:
                 rng.shuffle(order)
             total = correct = 0.0
             for start in range(0, n, batch_size):
+                if workspace.cancelled:
+                    raise KeyboardInterrupt("training cancelled")
                 rows = order[start:start + batch_size]
                 masks = dropout_masks(spec, hyper, rng, rows.size)
                 batch_total, batch_correct = _backprop(spec, params, X[rows], Y[rows], masks,
@@ -257,14 +278,15 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
                 add_penalty_gradient(spec, params, grad, hyper.l1, hyper.l2)
                 update(hyper, params, grad, state)
             history_out[e] = total * spec.loss_scale(n), correct * accuracy_scale(spec, n)
-            if not np.isfinite(history_out[e, 0]):
-                params[:] = workspace.last_good
+            if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):
+                workspace.restore(params, state)
                 workspace.epochs_done = e + 1
+                workspace.diverged = True
                 return e + 1
-            workspace.last_good[:] = params
+            workspace.save(params, state, hyper)
             workspace.epochs_done = e + 1
-    except KeyboardInterrupt:  # Ctrl-C: back to the end of the last complete epoch
-        params[:] = workspace.last_good
+    except KeyboardInterrupt:  # Ctrl-C or cancelled: back to the end of the last epoch
+        workspace.restore(params, state)
         raise
     return n_epochs
 

@@ -267,6 +267,13 @@ class _Run:
         self.on_divergence = on_divergence
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
         self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
+        self._workspaces, self._cancelled = [], False
+
+    def cancel(self):
+        """Stop every run of this call (from another thread): they raise KeyboardInterrupt."""
+        self._cancelled = True
+        for workspace in list(self._workspaces):
+            workspace.cancelled = True
 
     def fit(self, net, epochs, rng, callbacks, verbose, state=None):
         """One training run of ``net``; returns (History, final monitored loss)."""
@@ -277,6 +284,8 @@ class _Run:
         adjusters = [c for c in callbacks if callable(getattr(c, "adjust_learning_rate", None))]
         per_epoch = bool(self.val is not None or callbacks)
         workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
+        workspace.cancelled = self._cancelled
+        self._workspaces.append(workspace)
         if state is None or state.m.shape != (self.spec.n_params,):
             state = OptimizerState(self.spec.n_params)
         net._optimizer_state = state
@@ -297,7 +306,7 @@ class _Run:
                     history.interrupted = True
                     raise
                 self._record(history, out, done, epoch, hyper)
-                if done < chunk:
+                if workspace.diverged:
                     _diverged(history, epoch + done - 1, self.on_divergence)
                     break
                 epoch += chunk
@@ -354,7 +363,12 @@ def _diverged(history, epoch, action):
 
 
 def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
-    """Train ``restarts`` networks in threads; ``net`` ends as the best of them."""
+    """Train ``restarts`` networks in threads; ``net`` ends as the best of them.
+
+    Ctrl-C reaches only the main thread, which is waiting here: it cancels every run (each
+    stops within ~1 ms of work at its last complete epoch), keeps the best run so far, and
+    re-raises.
+    """
     children = rng.spawn(restarts - 1)  # leaves rng's own stream untouched
     nets = [net] + [net.copy().initialize(seed=child) for child in children]
     rngs = [rng] + children
@@ -363,15 +377,32 @@ def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
     n_jobs = check_number(n_jobs, "n_jobs (-1 or None: all CPUs)", 1, integer=True)
 
     def one(i):
-        return run.fit(nets[i], epochs, rngs[i], copy.deepcopy(callbacks), verbose and i == 0)
+        run_callbacks = copy.deepcopy(callbacks)
+        try:
+            history, final = run.fit(nets[i], epochs, rngs[i], run_callbacks, verbose and i == 0)
+        except KeyboardInterrupt:
+            history = nets[i].history or History()
+            final = _final_monitor(history, run_callbacks)
+        return history, final
 
+    interrupted = False
     with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        histories, final = zip(*pool.map(one, range(restarts)))
+        futures = [pool.submit(one, i) for i in range(restarts)]
+        try:
+            concurrent.futures.wait(futures)
+        except KeyboardInterrupt:
+            interrupted = True
+            run.cancel()
+        histories, final = zip(*(f.result() for f in futures))
     best = int(np.argmin(final))  # the first of equals: restart 0 wins ties
     net.parameters[:] = nets[best].parameters
     history = histories[best]
     history.restart = best
     history.restart_losses = list(final)
+    if interrupted:
+        history.interrupted = True
+        net.history = history
+        raise KeyboardInterrupt
     return history
 
 

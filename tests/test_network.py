@@ -406,3 +406,35 @@ def test_diverging_run_warns_and_keeps_finite_parameters(backend):
     if history.stopped_epoch == 0:  # no finite epoch: back to where it started
         np.testing.assert_array_equal(net.parameters, start)
     assert np.isfinite(net.feedforward(X)).all()
+
+
+@pytest.mark.parametrize("options", [dict(epochs=1), dict(epochs=30, validation_split=0.25),
+                                     dict(epochs=30, callbacks=[nnfast.Callback()])],
+                         ids=["single_epoch", "validation", "callback"])
+def test_divergence_in_the_last_epoch_of_a_kernel_call_is_caught(options, backend):
+    """One epoch per kernel call (validation, callbacks) or a one-epoch run: a non-finite
+    epoch loss must still warn and stop the run, not be recorded and trained through."""
+    X, Y = regression()
+    net = nnfast.Network([3, 8, 2], activation="relu", output_activation="identity", seed=0)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="(overflow|invalid value)")
+            history = net.train(X, Y, learning_rate=1e6, batch_size=4, **options)
+    assert history.stopped_epoch == len(history.loss) - 1 == 0
+    assert np.isfinite(net.parameters).all()
+
+
+def test_diverged_run_never_keeps_overflowed_parameters(backend):
+    """Epoch 0's loss (measured before each update) is finite, but its one update overflows
+    the weights to -inf; the run diverges in epoch 1 and must not end on infinite weights."""
+    net = nnfast.Network([1, 1], activation=[], seed=0)
+    net.weights[0][:] = 1.0
+    net.biases[0][:] = 0.0
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="(overflow|invalid value)")
+            history = net.train([[1.0]], [[-10.0]], epochs=5, learning_rate=1e308,
+                                batch_size=1)
+    assert history.loss[0] == 121.0 and not np.isfinite(history.loss[-1])
+    assert np.isfinite(net.parameters).all(), net.parameters
+    assert np.isfinite(net.feedforward([1.0])).all()

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import nnfast
@@ -152,7 +152,7 @@ def test_step_hidden_layer_parity(on_both, assert_same):
 
 # --- training -------------------------------------------------------------------------------
 
-def train_both(case, on_both, **options):
+def train_both(case, on_both, in_hypothesis=True, **options):
     """Train identical copies on each backend; returns ((params, history, rng), ...) pairs."""
     net = case.network()
     X, Y = case.data()
@@ -162,7 +162,14 @@ def train_both(case, on_both, **options):
         history = net.train(X, Y, batch_size=case.batch_size, seed=rng, **options)
         return net.parameters.copy(), history, rng
 
-    return on_both(lambda: fit(net.copy()))
+    cy, ref = on_both(lambda: fit(net.copy()))
+    # Parity is a claim about rounding. A run that overflows (rare at these rates) amplifies
+    # rounding without bound; divergence has its own tests (test_network, test_stability).
+    finite = np.isfinite(ref[1].loss).all() and np.isfinite(ref[0]).all()
+    if in_hypothesis:
+        assume(finite)
+    assert finite
+    return cy, ref
 
 
 def assert_same_training(cy, ref, assert_same, rtol=1e-9):
@@ -187,7 +194,7 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
                         optimizer=nnfast.Adam(beta_1=0.8, beta_2=0.99, epsilon=1e-6)),
     "l1": dict(learning_rate=0.02, l1=0.01),
     "l2": dict(learning_rate=0.02, l2=0.1),
-    "dropout": dict(learning_rate=0.02, dropout=0.3),
+    "dropout": dict(learning_rate=0.01, dropout=0.3),
     "exponential": dict(learning_rate=0.03, lr_schedule=schedules.ExponentialDecay(0.9, 3)),
     "exponential_staircase": dict(
         learning_rate=0.03, lr_schedule=schedules.ExponentialDecay(0.5, 2, staircase=True)),
@@ -207,6 +214,7 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
 }
 
 
+@pytest.mark.filterwarnings("ignore:(overflow|invalid value|Training diverged):RuntimeWarning")
 @pytest.mark.parametrize("option", OPTIONS)
 @settings(FAST, max_examples=15)
 @given(case=cases(max_n=30, max_hidden=3, inits=("auto",)))
@@ -215,12 +223,13 @@ def test_training_parity(option, case, on_both, assert_same):
     assert_same_training(cy, ref, assert_same)
 
 
+@pytest.mark.filterwarnings("ignore:(overflow|invalid value|Training diverged):RuntimeWarning")
 @settings(FAST, max_examples=20)
 @given(case=cases(max_n=30, max_hidden=3, inits=("auto",)),
-       rates=st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9]), min_size=3, max_size=3))
+       rates=st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.6]), min_size=3, max_size=3))
 def test_dropout_per_layer_parity(case, rates, on_both, assert_same):
     rates = rates[:len(case.sizes) - 2]
-    cy, ref = train_both(case, on_both, epochs=3, learning_rate=0.05, dropout=rates)
+    cy, ref = train_both(case, on_both, epochs=3, learning_rate=0.01, dropout=rates)
     assert_same_training(cy, ref, assert_same)
 
 
@@ -234,8 +243,8 @@ def test_per_epoch_calls_match_one_call(on_both, assert_same):
 
     options = dict(epochs=5, learning_rate=0.02, optimizer="adam", dropout=0.2,
                    lr_schedule=schedules.InverseTimeDecay(0.3, 4))
-    chunked = train_both(case, on_both, **options)
-    stepped = train_both(case, on_both, callbacks=[Noop()], **options)
+    chunked = train_both(case, on_both, False, **options)
+    stepped = train_both(case, on_both, False, callbacks=[Noop()], **options)
     assert_same_training(*chunked, assert_same)
     assert_same_training(*stepped, assert_same)
     for (p1, h1, r1), (p2, h2, r2) in zip(chunked, stepped):

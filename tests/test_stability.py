@@ -154,3 +154,17 @@ def test_kernels_sigmoid_saturation(backend, no_warnings):
     soft.weights[0][:] = [[1000.0, 0.0]]
     np.testing.assert_array_equal(soft.feedforward(np.array([1.0])), [1.0, 0.0])
     assert _backend.kernels().name == backend
+
+
+def test_nan_through_a_relu_layer_is_not_hidden(backend):
+    """Overflow mid-training makes NaN pre-activations; relu must pass NaN on (as np.maximum
+    does), so the epoch loss is NaN and the divergence guard fires, on both backends."""
+    net = nnfast.Network([1, 1, 1], activation="relu", seed=0)
+    net.weights[0][:] = np.nan
+    dW, db = net.gradients([[1.0]], [0.0])
+    assert np.isnan(dW[1]).all() and np.isnan(db[1]).all()
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="invalid value")
+            history = net.train([[1.0], [2.0]], [0.0, 1.0], epochs=3, batch_size=1)
+    assert np.isnan(history.loss[0]) and history.stopped_epoch == 0
