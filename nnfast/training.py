@@ -354,9 +354,9 @@ def _final_monitor(history, callbacks):
 
 def _diverged(history, epoch, action):
     history.stopped_epoch = epoch
-    message = (f"Training diverged: the loss of epoch {epoch} is {history.loss[-1]}. Stopped, "
-               "and kept the weights of the last epoch with a finite loss; try a smaller "
-               "learning_rate.")
+    message = (f"Training diverged in epoch {epoch} (loss {history.loss[-1]}; the loss or the "
+               "weights stopped being finite). Stopped, and kept the weights of the last finite "
+               "epoch; try a smaller learning_rate.")
     if action == "raise":
         raise FloatingPointError(message)
     warnings.warn(message, RuntimeWarning, stacklevel=5)

@@ -420,13 +420,15 @@ def test_divergence_in_the_last_epoch_of_a_kernel_call_is_caught(options, backen
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="(overflow|invalid value)")
             history = net.train(X, Y, learning_rate=1e6, batch_size=4, **options)
-    assert history.stopped_epoch == len(history.loss) - 1 == 0
+    assert history.stopped_epoch == len(history.loss) - 1 < options["epochs"] or \
+        options["epochs"] == 1 and history.stopped_epoch == 0
     assert np.isfinite(net.parameters).all()
 
 
 def test_diverged_run_never_keeps_overflowed_parameters(backend):
     """Epoch 0's loss (measured before each update) is finite, but its one update overflows
-    the weights to -inf; the run diverges in epoch 1 and must not end on infinite weights."""
+    the weights to -inf: that epoch diverged, and the run must end on the weights it started
+    from, never on infinite ones."""
     net = nnfast.Network([1, 1], activation=[], seed=0)
     net.weights[0][:] = 1.0
     net.biases[0][:] = 0.0
@@ -435,6 +437,6 @@ def test_diverged_run_never_keeps_overflowed_parameters(backend):
             warnings.filterwarnings("ignore", message="(overflow|invalid value)")
             history = net.train([[1.0]], [[-10.0]], epochs=5, learning_rate=1e308,
                                 batch_size=1)
-    assert history.loss[0] == 121.0 and not np.isfinite(history.loss[-1])
-    assert np.isfinite(net.parameters).all(), net.parameters
+    assert history.loss == [121.0] and history.stopped_epoch == 0
+    np.testing.assert_array_equal(net.parameters, [1.0, 0.0])
     assert np.isfinite(net.feedforward([1.0])).all()
