@@ -5,8 +5,11 @@ pure-NumPy backend that computes the same thing (``set_backend("numpy")``).
 """
 from . import activations, losses, optimizers, schedules
 from . import datasets, logic, plot  # plot imports matplotlib only when called
+from . import tabular  # registers TabularModel, so load() reads `nnfast train --save` files
 from ._backend import get_backend, set_backend, use_backend
+from ._estimator import ConvergenceWarning
 from .data import StandardScaler, one_hot, train_test_split
+from .estimators import MLPClassifier, MLPRegressor
 from .io import load
 from .linear import LogisticRegression
 from .network import Network
@@ -18,7 +21,8 @@ from .training import Callback, EarlyStopping, History
 __version__ = "0.1.0"
 
 __all__ = [
-    "LogisticRegression", "Neuron", "Perceptron", "datasets", "logic", "plot",
+    "LogisticRegression", "MLPClassifier", "MLPRegressor", "Neuron", "Perceptron",
+    "datasets", "logic", "plot", "ConvergenceWarning",
     "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
     "activations", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
     "set_backend", "train_test_split", "use_backend",

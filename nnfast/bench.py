@@ -18,6 +18,22 @@ measured in the same run, and the target from the design. The workloads:
     Peak memory traced by ``tracemalloc`` during ``net.train`` on W2, 1 epoch versus 20
     epochs, against the size of the data plus the parameters.
 
+Opt-in workloads (``--workload W3,MNIST,roofline`` or ``--workload all``):
+
+``W3``
+    MNIST-shaped synthetic data (10000 x 784, pixel-like values in [0, 1)), 784-512-512-10
+    ReLU / softmax, cross-entropy, SGD lr 0.05 with batches of 256: time per epoch, default
+    BLAS threads, against the epoch's GEMMs alone at NumPy speed (``time_gemm_bound``).
+``MNIST``
+    The real MNIST digits (idx files, see ``mnist_dir``), 784-128-10 ReLU / softmax, SGD with
+    momentum 0.9, lr 0.05, batches of 64, 5 epochs: time per epoch and test accuracy.
+``roofline``
+    GFLOP/s of a 2048^3 NumPy matmul (DGEMM) with the default BLAS threads.
+
+``bench/peers.py`` runs the same workloads on nnfast and on its peers (PyTorch, JAX, numba,
+scikit-learn, hand-written NumPy and Python loops) and reuses the data, networks and GEMM
+bound defined here.
+
 Timings on a shared machine are noisy, so every number is a median of several repeats,
 backends are measured alternately (so a slow spell hits both), each measurement is sized to
 take about ``target_s`` seconds, and only ratios measured in the same run are compared.
@@ -42,7 +58,9 @@ from .data import StandardScaler, one_hot
 from .network import Network
 
 BACKENDS = ("numpy", "cython")
-WORKLOADS = ("W1", "W2", "threads", "memory")
+WORKLOADS = ("W1", "W2", "threads", "memory")  # the default set
+EXTRA_WORKLOADS = ("W3", "MNIST", "roofline")  # opt-in: larger, MNIST needs its files
+ALL_WORKLOADS = WORKLOADS + EXTRA_WORKLOADS
 
 TUTORIAL_X = [[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]]
 TUTORIAL_Y = [1.0, 0.0, 0.0, 1.0]
@@ -56,7 +74,27 @@ MEMORY_MAX_FACTOR = 2.0
 MEMORY_MAX_GROWTH_PER_EPOCH = 1024  # bytes: the History's few floats per epoch, never a buffer
 
 # Epochs of the first (calibration) measurement; later ones are scaled to target_s.
-START_EPOCHS = {"W1": {"numpy": 200, "cython": 50_000}, "W2": {"numpy": 10, "cython": 20}}
+START_EPOCHS = {"W1": {"numpy": 200, "cython": 50_000}, "W2": {"numpy": 10, "cython": 20},
+                "W3": {"numpy": 1, "cython": 1}}
+
+# W3: MNIST-shaped synthetic data, a network big enough that BLAS time is everything.
+W3_SIZES = (784, 512, 512, 10)
+W3_ROWS = 10_000
+W3_BATCH = 256
+W3_LR = 0.05
+W3_MAX_BOUND_RATIO = 1.05  # nnfast's epoch <= 1.05 x the epoch's GEMMs alone at NumPy speed
+
+# MNIST: the real digits; SGD with momentum reaches the accuracy target in 5 epochs.
+MNIST_SIZES = (784, 128, 10)
+MNIST_BATCH = 64
+MNIST_EPOCHS = 5
+MNIST_LR = 0.05
+MNIST_MOMENTUM = 0.9
+MNIST_MIN_ACCURACY = 0.97
+MNIST_FILES = {"X_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
+               "X_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
+
+ROOFLINE_N = 2048  # DGEMM size for the GFLOP/s roofline
 
 
 # --- the workloads ---------------------------------------------------------------------------
@@ -109,6 +147,162 @@ def train_digits(net, X, Y, epochs, seed=0):
     """W2: mini-batch SGD, batches of 32, shuffled, learning rate 0.05."""
     return net.train(X, Y, epochs=epochs, learning_rate=0.05, batch_size=32, shuffle=True,
                      seed=seed)
+
+
+def w3_data(n_rows=W3_ROWS, seed=0):
+    """(X, Y, source): MNIST-shaped synthetic data for W3.
+
+    X (n_rows, 784) uniform in [0, 1) like pixel intensities; labels from a random linear
+    teacher on the centred pixels, one-hot Y (n_rows, 10). Timing does not depend on the
+    values; the labels only make the loss meaningful.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_rows, W3_SIZES[0]))
+    labels = np.argmax((X - 0.5) @ rng.normal(size=(W3_SIZES[0], W3_SIZES[-1])), axis=1)
+    return X, one_hot(labels, W3_SIZES[-1]), f"synthetic {n_rows}x{W3_SIZES[0]}"
+
+
+def w3_network(seed=0):
+    """784-512-512-10: ReLU hidden layers, softmax output, cross-entropy."""
+    return Network(list(W3_SIZES), activation="relu", output_activation="softmax",
+                   loss="cross_entropy", seed=seed)
+
+
+def train_w3(net, X, Y, epochs, seed=0):
+    """W3: mini-batch SGD, batches of 256, shuffled, learning rate 0.05."""
+    return net.train(X, Y, epochs=epochs, learning_rate=W3_LR, batch_size=W3_BATCH,
+                     shuffle=True, seed=seed)
+
+
+def mnist_dir(directory=None):
+    """Where the MNIST idx files are: ``directory``, else ``$NNFAST_MNIST_DIR``, else
+    ``../shared/data/mnist`` next to the repository (a source checkout's parent folder)."""
+    if directory:
+        return os.path.abspath(directory)
+    if os.environ.get("NNFAST_MNIST_DIR"):
+        return os.path.abspath(os.environ["NNFAST_MNIST_DIR"])
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.normpath(os.path.join(repo, "..", "shared", "data", "mnist"))
+
+
+def read_idx(path):
+    """An array from an idx file (the MNIST format), gzipped or not."""
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise ValueError(f"{path}: not an idx file of unsigned bytes")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def mnist_data(directory=None):
+    """(X_train, labels_train, X_test, labels_test) with pixels scaled to [0, 1] (float64,
+    rows of 784). Raises FileNotFoundError naming the folder when the files are missing."""
+    where = mnist_dir(directory)
+    missing = [name for name in MNIST_FILES.values()
+               if not os.path.exists(os.path.join(where, name))]
+    if missing:
+        raise FileNotFoundError(f"MNIST files {missing} not found in {where} (pass --mnist-dir "
+                                f"or set NNFAST_MNIST_DIR)")
+    arrays = {k: read_idx(os.path.join(where, name)) for k, name in MNIST_FILES.items()}
+    X_train = np.ascontiguousarray(arrays["X_train"].reshape(-1, 784), dtype=np.float64) / 255.0
+    X_test = np.ascontiguousarray(arrays["X_test"].reshape(-1, 784), dtype=np.float64) / 255.0
+    return (X_train, arrays["y_train"].astype(np.intp), X_test,
+            arrays["y_test"].astype(np.intp))
+
+
+def mnist_network(seed=0):
+    """784-128-10: ReLU hidden layer, softmax output, cross-entropy."""
+    return Network(list(MNIST_SIZES), activation="relu", output_activation="softmax",
+                   loss="cross_entropy", seed=seed)
+
+
+def train_mnist(net, X, Y, epochs, resume=False):
+    """MNIST: SGD with momentum 0.9, lr 0.05, batches of 64, shuffled by the network's own
+    generator; ``resume=True`` continues the previous call (momentum and shuffles)."""
+    from .optimizers import SGD
+
+    return net.train(X, Y, epochs=epochs, learning_rate=MNIST_LR, batch_size=MNIST_BATCH,
+                     shuffle=True, optimizer=SGD(momentum=MNIST_MOMENTUM), resume=resume)
+
+
+def epoch_gemms(sizes, n_rows, batch_size):
+    """The matrix products of one epoch of mini-batch backpropagation, as
+    ``[(count, m, k, n, transpose_a, transpose_b), ...]`` for C := op(A) @ op(B), C m x n.
+
+    Per batch of m rows and per layer l (n_in x n_out): forward ``A_l @ W_l``; backward
+    ``A_l.T @ D_l`` (the weight gradient) and, except for the first layer (no gradient with
+    respect to the input), ``D_l @ W_l.T``. 784-512-512-10: 3 + 5 products per batch.
+    """
+    full, rest = divmod(n_rows, batch_size)
+    out = []
+    for count, m in ((full, batch_size), (1, rest)):
+        if count == 0 or m == 0:
+            continue
+        for k, n in zip(sizes[:-1], sizes[1:]):
+            out.append((count, m, k, n, False, False))            # A_l @ W_l
+        for l in reversed(range(len(sizes) - 1)):
+            k, n = sizes[l], sizes[l + 1]
+            out.append((count, k, m, n, True, False))             # A_l.T @ D_l
+            if l > 0:
+                out.append((count, m, n, k, False, True))         # D_l @ W_l.T
+    return out
+
+
+def gemm_flops(gemms):
+    """Floating-point operations (2 m k n per product) of ``epoch_gemms``' list."""
+    return sum(2.0 * c * m * k * n for c, m, k, n, _, _ in gemms)
+
+
+class GemmBound:
+    """The GEMMs of one epoch alone, timed with NumPy's matmul (its BLAS) on those shapes.
+
+    Operands and outputs are allocated once (transposed operands are views, passed to BLAS
+    with a transpose flag as backpropagation would); ``run(epochs)`` does nothing else.
+    """
+
+    def __init__(self, sizes, n_rows, batch_size, seed=0):
+        rng = np.random.default_rng(seed)
+        self.gemms = epoch_gemms(sizes, n_rows, batch_size)
+        self.flops = gemm_flops(self.gemms)
+        self.calls = []
+        for count, m, k, n, ta, tb in self.gemms:
+            a = rng.random((k, m) if ta else (m, k))
+            b = rng.random((n, k) if tb else (k, n))
+            self.calls.append((count, a.T if ta else a, b.T if tb else b, np.empty((m, n))))
+
+    def run(self, epochs=1):
+        matmul = np.matmul
+        for _ in range(epochs):
+            for count, a, b, c in self.calls:
+                for _ in range(count):
+                    matmul(a, b, out=c)
+
+
+def time_gemm_bound(epochs, sizes=W3_SIZES, n_rows=W3_ROWS, batch_size=W3_BATCH, threads=None,
+                    bound=None):
+    """(seconds, epochs) of ``epochs`` passes of W3's GEMMs alone (see ``GemmBound``)."""
+    bound = bound or GemmBound(sizes, n_rows, batch_size)
+    with blas_threads(threads):
+        seconds, _ = _timed(lambda: bound.run(epochs))
+    return seconds, epochs
+
+
+def dgemm_gflops(n=ROOFLINE_N, repeats=5, threads=None, seed=0):
+    """GFLOP/s of an n x n x n NumPy matmul, one per timed repeat (after one warm-up)."""
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.random((n, n)), rng.random((n, n)), np.empty((n, n))
+    out = []
+    with blas_threads(threads):
+        np.matmul(a, b, out=c)
+        for _ in range(repeats):
+            seconds, _ = _timed(lambda: np.matmul(a, b, out=c))
+            out.append(2.0 * n ** 3 / seconds / 1e9)
+    return out
 
 
 def available_backends():
@@ -271,6 +465,39 @@ def time_w2(backend, epochs, data, threads=None, seed=0):
     return seconds, history.epochs
 
 
+def time_w3(backend, epochs, data, threads=None, seed=0):
+    """(seconds, epochs) of one ``net.train`` of W3 on ``backend``, ``threads`` BLAS threads."""
+    X, Y = data[0], data[1]
+    net = w3_network(seed)
+    with _backend.use_backend(backend), blas_threads(threads):
+        seconds, history = _timed(lambda: train_w3(net, X, Y, epochs, seed))
+    return seconds, history.epochs
+
+
+def run_mnist(backends, data, epochs=MNIST_EPOCHS, threads=None, seed=0, log=None):
+    """Train MNIST for ``epochs`` on each backend, one epoch per call, backends alternating.
+
+    Returns {backend: {"per_unit": [seconds of each epoch], "accuracy": test accuracy after
+    the last epoch, "loss": [training loss of each epoch]}}.
+    """
+    X, labels, X_test, labels_test = data
+    Y = one_hot(labels, MNIST_SIZES[-1])
+    nets = {b: mnist_network(seed) for b in backends}
+    out = {b: {"per_unit": [], "loss": [], "epochs": 1} for b in backends}
+    for e in range(epochs):
+        for b in backends:
+            with _backend.use_backend(b), blas_threads(threads):
+                seconds, history = _timed(lambda: train_mnist(nets[b], X, Y, 1, resume=e > 0))
+            out[b]["per_unit"].append(seconds)
+            out[b]["loss"].append(history.loss[-1])
+            if log:
+                log(f"  {b} epoch {e + 1}: {seconds:.3g} s, loss {history.loss[-1]:.4f}")
+    for b in backends:
+        pred = nets[b].feedforward(X_test).argmax(axis=1)
+        out[b]["accuracy"] = float(np.mean(pred == labels_test))
+    return out
+
+
 def measure(run, backends, start_epochs, repeats, target_s):
     """Median-ready timings of ``run(backend, epochs) -> (seconds, units)`` per backend.
 
@@ -353,8 +580,12 @@ def _timing_row(name, unit, scale, timings, target, check, note=""):
 
 
 def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1, 2),
-        log=None):
-    """Run the selected workloads; returns {"machine", "settings", "rows", "memory"}."""
+        log=None, mnist_directory=None, mnist_epochs=MNIST_EPOCHS):
+    """Run the selected workloads; returns {"machine", "settings", "rows", "memory"}.
+
+    The opt-in workloads add "roofline" (DGEMM GFLOP/s and W3's GEMM-only bound) and
+    "notes" (lines printed under the table) to the result.
+    """
     log = log or (lambda msg: None)
     backends = [b for b in (backends or BACKENDS) if b in available_backends()]
     if not backends:
@@ -404,12 +635,71 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
             log(f"memory: W2 net.train under tracemalloc, {b}")
             memory.append(measure_memory(b, data))
 
+    roofline, notes = {}, []
+    if "roofline" in workloads:
+        log(f"roofline: {ROOFLINE_N}^3 numpy matmul")
+        roofline["dgemm_gflops"] = dgemm_gflops(repeats=max(3, min(repeats, 5)))
+        notes.append(f"Roofline: a {ROOFLINE_N}^3 NumPy matmul (DGEMM) runs at "
+                     f"{statistics.median(roofline['dgemm_gflops']):.1f} GFLOP/s with the "
+                     "default BLAS threads (median).")
+    if "W3" in workloads:
+        log("W3: synthetic 10000x784, 784-512-512-10, and its GEMM-only bound")
+        w3 = w3_data()
+        bound = GemmBound(W3_SIZES, W3_ROWS, W3_BATCH)
+        names = list(backends) + ["gemm bound"]
+
+        def one(name, epochs):
+            if name == "gemm bound":
+                return time_gemm_bound(epochs, bound=bound)
+            return time_w3(name, epochs, w3)
+
+        t = measure(one, names, dict(START_EPOCHS["W3"], **{"gemm bound": 1}), repeats,
+                    target_s)
+        bound_s = statistics.median(t["gemm bound"]["per_unit"])
+        roofline["w3_bound_s"] = bound_s
+        roofline["w3_bound_gflops"] = bound.flops / bound_s / 1e9
+
+        def check_w3(cells, ratio):
+            if "cython" not in cells:
+                return None
+            return cells["cython"]["median"] / (bound_s * 1e3) <= W3_MAX_BOUND_RATIO
+
+        target = f"cython <= {W3_MAX_BOUND_RATIO}x the GEMM-only bound ({bound_s * 1e3:.0f} ms)"
+        if "cython" in t:
+            target += f": {statistics.median(t['cython']['per_unit']) / bound_s:.2f}x"
+        rows.append(_timing_row(f"W3 {w3[2]}, 784-512-512-10 relu/softmax, SGD batch 256, "
+                                "default threads", "ms/epoch", 1e3, t, target, check_w3))
+        notes.append(f"W3 GEMM-only bound: the epoch's matrix products alone (3 forward + "
+                     f"5 backward per batch of {W3_BATCH}, {bound.flops / 1e9:.1f} GFLOP) take "
+                     f"{bound_s * 1e3:.0f} ms with NumPy's matmul "
+                     f"({roofline['w3_bound_gflops']:.0f} GFLOP/s).")
+    if "MNIST" in workloads:
+        log("MNIST: 784-128-10, SGD momentum 0.9, batch 64")
+        try:
+            mnist = mnist_data(mnist_directory)
+        except FileNotFoundError as exc:
+            notes.append(f"MNIST skipped: {exc}.")
+        else:
+            t = run_mnist(backends, mnist, epochs=mnist_epochs, log=log)
+            acc = {b: t[b]["accuracy"] for b in backends}
+            met = None
+            if mnist_epochs >= MNIST_EPOCHS:
+                met = all(a > MNIST_MIN_ACCURACY for a in acc.values())
+            rows.append(_timing_row(
+                f"MNIST 60000x784, 784-128-10 relu/softmax, SGD momentum {MNIST_MOMENTUM} "
+                f"lr {MNIST_LR}, batch {MNIST_BATCH}, default threads", "ms/epoch", 1e3, t,
+                f"test accuracy > {MNIST_MIN_ACCURACY:.0%} after {MNIST_EPOCHS} epochs: "
+                + ", ".join(f"{b} {a:.2%}" for b, a in acc.items())
+                + (f" (after {mnist_epochs})" if mnist_epochs != MNIST_EPOCHS else ""),
+                lambda c, r: met))
+
     if hasattr(os, "getloadavg"):
         info["load_average_end"] = list(os.getloadavg())
     settings = {"backends": backends, "workloads": list(workloads), "repeats": repeats,
                 "target_s": target_s, "threads": list(threads),
                 "threadpoolctl": have_threadpoolctl(), "w2_data": data[2] if data else None}
-    return {"machine": info, "settings": settings, "rows": rows, "memory": memory}
+    return {"machine": info, "settings": settings, "rows": rows, "memory": memory,
+            "roofline": roofline, "notes": notes}
 
 
 def _fmt(x):
@@ -460,6 +750,7 @@ def format_table(result):
         lines.append("Memory: tracemalloc sees Python objects and NumPy buffers, not raw malloc "
                      "in compiled code; B/epoch is (peak at 20 - peak at 1) / 19, the History's "
                      "per-epoch floats included.")
+    lines += result.get("notes", [])
     return "\n".join(lines)
 
 
@@ -482,7 +773,10 @@ def main(argv=None):
     parser.add_argument("--backend", default="all",
                         help="numpy, cython or all (default: all available)")
     parser.add_argument("--workload", default=",".join(WORKLOADS),
-                        help=f"comma-separated subset of {','.join(WORKLOADS)} (default: all)")
+                        help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}, or all "
+                             f"(default: {','.join(WORKLOADS)})")
+    parser.add_argument("--mnist-dir", help="folder of the MNIST idx files (default: "
+                        "$NNFAST_MNIST_DIR, else ../shared/data/mnist next to the repository)")
     parser.add_argument("--repeats", type=int, help="timed runs per backend and workload")
     parser.add_argument("--target-time", type=float, dest="target_s",
                         help="seconds each timed run should take")
@@ -499,19 +793,23 @@ def main(argv=None):
         parser.error(f"--backend must be numpy, cython or all, got {args.backend!r}")
     if args.backend == "cython" and "cython" not in available_backends():
         parser.error("the cython backend is not available (the extension is not built)")
-    lookup = {w.lower(): w for w in WORKLOADS}
+    lookup = {w.lower(): w for w in ALL_WORKLOADS}
     names = [w.strip() for w in args.workload.split(",") if w.strip()]
+    if [w.lower() for w in names] == ["all"]:
+        names = list(ALL_WORKLOADS)
     unknown = [w for w in names if w.lower() not in lookup]
     if unknown or not names:
         parser.error(f"unknown workload {unknown or args.workload!r}; choose from "
-                     f"{', '.join(WORKLOADS)}")
+                     f"{', '.join(ALL_WORKLOADS)} or all")
     workloads = [lookup[w.lower()] for w in names]
     threads = tuple(int(t) for t in args.threads.split(",") if t.strip())
     repeats = args.repeats or (3 if args.quick else 7)
     target_s = args.target_s or (0.1 if args.quick else 0.25)
 
     result = run(backends, workloads, repeats, target_s, threads,
-                 log=lambda msg: print(msg, file=sys.stderr, flush=True))
+                 log=lambda msg: print(msg, file=sys.stderr, flush=True),
+                 mnist_directory=args.mnist_dir,
+                 mnist_epochs=1 if args.quick else MNIST_EPOCHS)
     print(format_table(result))
     if args.json:
         with open(args.json, "w") as f:

@@ -64,7 +64,10 @@ def load(path):
     except FileNotFoundError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{path} is not a readable nnfast model file ({exc}).") from None
+        # NumPy's own message may suggest allow_pickle=True: never pass that advice on.
+        reason = "it holds pickled objects, which nnfast never loads" if "pickle" in str(exc) \
+            else str(exc)
+        raise ValueError(f"{path} is not a readable nnfast model file ({reason}).") from None
     if "header" not in arrays:
         raise ValueError(f"{path} is not an nnfast model file: it has no header.")
     try:

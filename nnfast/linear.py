@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import io
+from ._estimator import (
+    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
+    class_weight_vector, classic_X, classification_labels, decode_classes, encode_classes,
+    check_y_column, estimator_from_header, float_array, params_header, require_y,
+    reshape_error,
+    weights_to_counts,
+)
 from .data import one_hot
 from .network import Network
 from .training import EarlyStopping
@@ -26,7 +34,8 @@ def linear_score(X, w, b):
     return z + b
 
 
-class LogisticRegression:
+@io.register
+class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic (two classes) or softmax (more) regression, by gradient descent.
 
     Two classes: ``p = sigmoid(w.x + b)``, trained on the mean binary cross-entropy
@@ -62,6 +71,9 @@ class LogisticRegression:
     warm_start : bool
         ``fit`` continues from the current weights (same features and classes) instead of
         starting again from zero.
+    class_weight : dict, "balanced" or None
+        Weight of each class's samples in the loss, as ``fit``'s ``sample_weight``
+        (``"balanced"``: ``n_samples / (n_classes * count)``).
 
     Attributes
     ----------
@@ -76,24 +88,30 @@ class LogisticRegression:
         Epochs run by the last ``fit``.
     network_ : Network
         The trained one-layer network; ``coef_`` and ``intercept_`` are views of it.
+
+    It follows scikit-learn's estimator conventions (``get_params`` / ``set_params``,
+    ``clone``, ``score``, ``n_features_in_``, ``classes_``; ``save`` / ``nnfast.load``), with
+    this model's own parameter names; the constructor checks its arguments at once (``fit``
+    checks them again, for ``set_params``).
     """
 
     def __init__(self, learning_rate=0.01, max_epochs=1000, batch_size=None, shuffle=True,
-                 seed=None, l2=0.0, tol=None, n_iter_no_change=5, warm_start=False):
-        self.learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
-        self.max_epochs = check_number(max_epochs, "max_epochs", 1, integer=True)
-        self.batch_size = (None if batch_size is None
-                           else check_number(batch_size, "batch_size", 1, integer=True))
-        self.shuffle = bool(shuffle)
-        check_rng(seed)
+                 seed=None, l2=0.0, tol=None, n_iter_no_change=5, warm_start=False,
+                 class_weight=None):
+        # Checked now, to fail where the mistake is, and stored as given (clone needs that).
+        _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_no_change)
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
         self.seed = seed
-        self.l2 = check_number(l2, "l2", 0.0)
-        self.tol = None if tol is None else check_number(tol, "tol", 0.0)
-        self.n_iter_no_change = check_number(n_iter_no_change, "n_iter_no_change", 1,
-                                             integer=True)
-        self.warm_start = bool(warm_start)
+        self.l2 = l2
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.class_weight = class_weight
 
-    def fit(self, X, y, coef_init=None, intercept_init=None):
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Train on (X, y) by gradient descent; returns self.
 
         Parameters
@@ -106,11 +124,35 @@ class LogisticRegression:
             current weights with ``warm_start``.
         intercept_init : float or array-like, shape (n_outputs,), optional
             Starting biases.
+        sample_weight : array-like, shape (n_samples,), optional
+            Weight of each sample in the loss, which becomes ``sum_i w_i L_i / sum_i w_i``.
+            Realised by repeating rows, as the kernels take no per-sample weights: exact
+            for integer weights (0 drops a sample) and for small fractions; other
+            non-integer weights raise NotImplementedError.
         """
-        X = as_float_array(X, "X", ndim=(2,))
+        p = _check_params(self.learning_rate, self.max_epochs, self.batch_size, self.seed,
+                          self.l2, self.tol, self.n_iter_no_change)
+        require_y(self, y)
+        X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
+        y = classification_labels(check_y_column(np.asarray(y)))
+        w = check_sample_weight(sample_weight, X.shape[0]) if y.ndim == 1 and \
+            y.shape[0] == X.shape[0] else None
+        if w is not None and not w.all():  # weight 0 removes the sample
+            X, y, w = X[w > 0], y[w > 0], w[w > 0]
         classes, codes = encode_labels(y, "y", X.shape[0])
         if classes.size < 2:
-            raise ValueError(f"y must hold at least two classes, got only {classes.tolist()!r}.")
+            raise ValueError(f"y must hold at least two classes, got only one class: "
+                             f"{classes.tolist()!r}.")
+        cw = class_weight_vector(self.class_weight, classes, codes)
+        source = "sample_weight" if cw is None else \
+            ("class_weight" if w is None else "sample_weight * class_weight")
+        if cw is not None:
+            w = cw if w is None else w * cw
+        if w is not None:
+            counts, _ = weights_to_counts(w, source)
+            X, codes = np.repeat(X, counts, axis=0), np.repeat(codes, counts)
+            if X.shape[0] == 0:
+                raise ValueError("Sample weights must contain at least one non-zero number.")
         n_out = 1 if classes.size == 2 else classes.size
         net = getattr(self, "network_", None)
         warm = (self.warm_start and net is not None and net.layer_sizes == [X.shape[1], n_out]
@@ -121,11 +163,11 @@ class LogisticRegression:
             self._rng = check_rng(self.seed)
         _set_initial(net, coef_init, intercept_init)
         Y = codes.astype(np.float64) if n_out == 1 else one_hot(codes, n_out)
-        stop = (None if self.tol is None else
-                EarlyStopping(self.n_iter_no_change, min_delta=self.tol, restore_best=False))
-        history = net.train(X, Y, epochs=self.max_epochs, learning_rate=self.learning_rate,
-                            batch_size=self.batch_size, shuffle=self.shuffle, seed=self._rng,
-                            l2=self.l2, early_stopping=stop)
+        stop = (None if p["tol"] is None else
+                EarlyStopping(p["n_iter_no_change"], min_delta=p["tol"], restore_best=False))
+        history = net.train(X, Y, epochs=p["max_epochs"], learning_rate=p["learning_rate"],
+                            batch_size=p["batch_size"], shuffle=bool(self.shuffle),
+                            seed=self._rng, l2=p["l2"], early_stopping=stop)
         self.network_, self.classes_ = net, classes
         self.n_features_in_ = X.shape[1]
         self.loss_curve_ = list(history.loss)
@@ -143,14 +185,14 @@ class LogisticRegression:
     def decision_function(self, X):
         """Logits ``X W + b``: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         net = self._network("decision_function")
-        X = as_matrix(X, "X", self.n_features_in_)
+        X = self._check_X(X)
         z = X @ net.weights[0] + net.biases[0]
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         net = self._network("predict_proba")
-        p = net.feedforward(as_matrix(X, "X", self.n_features_in_))
+        p = net.feedforward(self._check_X(X))
         return np.hstack([1.0 - p, p]) if p.shape[1] == 1 else p
 
     def predict(self, X):
@@ -160,19 +202,76 @@ class LogisticRegression:
         index = (z >= 0).astype(np.intp) if z.ndim == 1 else z.argmax(axis=1)
         return self.classes_[index]
 
-    def score(self, X, y):
-        """Accuracy: the fraction of samples whose predicted label equals ``y``."""
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""
         pred = self.predict(X)
         y = np.asarray(y)
         if y.shape != pred.shape:
             raise ValueError(f"y must have shape {pred.shape} (one label per sample of X), "
                              f"got {y.shape}.")
-        return float(np.mean(pred == y))
+        return accuracy_score(y, pred, sample_weight)
+
+    def _check_X(self, X):
+        X = classic_X(self, X, reset=False)
+        if np.ndim(X) == 1:
+            raise reshape_error(X)
+        return as_matrix(X, "X", self.n_features_in_)
+
+    def _is_fitted(self):
+        return "network_" in self.__dict__
+
+    def _expected_failed_checks(self):
+        return {
+            "check_do_not_raise_errors_in_init_or_set_params": (
+                "nnfast's classic models check their arguments in the constructor, so a "
+                "mistake fails where it is made (tests/test_logistic.py::test_bad_parameters "
+                "pins it); fit checks them again, so set_params cannot bypass the checks."),
+            "check_n_features_in_after_fitting": (
+                "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
+                "but the model expects 2' (pinned by tests/test_logistic.py), rather than "
+                "scikit-learn's 'X has 3 features, but LogisticRegression is expecting 2 "
+                "features as input'; it is the same ValueError."),
+            "check_class_weight_classifiers": (
+                "The check sets class_weight={0: 1000, 1: 0.0001}: non-integer weights that "
+                "nnfast realises by repeating rows only when they are small fractions; "
+                "exact arbitrary weights need a per-sample weight vector in the kernels "
+                "(train_epochs, loss_and_gradient). fit raises NotImplementedError instead "
+                "of training on other weights."),
+        }
+
+    def _to_file(self):
+        header = params_header(self)
+        header["fitted"] = self._is_fitted()
+        if not header["fitted"]:
+            return header, {}
+        header.update({"classes": encode_classes(self.classes_),
+                       "n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)})
+        return header, {"parameters": self.network_.parameters,
+                        "loss_curve": np.asarray(self.loss_curve_)}
+
+    @classmethod
+    def _from_file(cls, header, arrays):
+        model = estimator_from_header(cls, header)
+        if not header["fitted"]:
+            return model
+        d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        classes = decode_classes(header["classes"])
+        if classes.size < 2:
+            raise ValueError("a LogisticRegression needs at least two classes")
+        n_out = 1 if classes.size == 2 else classes.size
+        net = Network([d, n_out], loss="binary_cross_entropy" if n_out == 1 else "cross_entropy",
+                      init="zeros")
+        net.parameters[:] = float_array(arrays, "parameters", (net.spec.n_params,))
+        model.network_, model.classes_, model.n_features_in_ = net, classes, d
+        model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        model.loss_curve_ = float_array(arrays, "loss_curve", (None,)).tolist()
+        model._rng = check_rng(model.seed)
+        return model
 
     def _network(self, what):
         net = getattr(self, "network_", None)
         if net is None:
-            raise NotFittedError(
+            raise _flavoured(NotFittedError, "NotFittedError")(
                 f"This LogisticRegression is not fitted yet: call fit(X, y) before using "
                 f"{what}."
             )
@@ -187,6 +286,21 @@ class LogisticRegression:
         output = "sigmoid" if self.network_.n_outputs == 1 else "softmax"
         return (f"LogisticRegression({self.n_features_in_} features -> {output} over classes "
                 f"{self.classes_.tolist()}, {params})")
+
+
+def _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_no_change):
+    """The numeric parameters checked, as a dict (the seed is checked too)."""
+    check_rng(seed)
+    return {
+        "learning_rate": check_number(learning_rate, "learning_rate", 0.0, low_open=True),
+        "max_epochs": check_number(max_epochs, "max_epochs", 1, integer=True),
+        "batch_size": (None if batch_size is None
+                       else check_number(batch_size, "batch_size", 1, integer=True)),
+        "l2": check_number(l2, "l2", 0.0),
+        "tol": None if tol is None else check_number(tol, "tol", 0.0),
+        "n_iter_no_change": check_number(n_iter_no_change, "n_iter_no_change", 1,
+                                         integer=True),
+    }
 
 
 def _set_initial(net, coef_init, intercept_init):

@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backend
-from ._validation import as_float_array, as_matrix, check_number, check_rng
-from ._validation import NotFittedError, encode_labels
+from . import _backend, io
+from ._estimator import (
+    BaseEstimator, ClassifierMixin, accuracy_score, classic_X, classification_labels,
+    decode_classes, encode_classes, estimator_from_header, float_array, params_header,
+    require_y,
+)
+from ._validation import NotFittedError, as_float_array, as_matrix, check_number, check_rng
+from ._validation import encode_labels
+from ._estimator import _flavoured
 from .linear import linear_score
 
 
-class Perceptron:
+@io.register
+class Perceptron(ClassifierMixin, BaseEstimator):
     """Rosenblatt's perceptron: ``predict(x) = 1 where w.x + b >= 0, else 0``.
 
     ``fit`` runs the perceptron algorithm: passes over the points in which every
@@ -61,6 +68,12 @@ class Perceptron:
     (``nnfast.datasets.load_perceptron_points``; the best line gets 95 right) 25 passes at
     learning rate 0.01 end at 92 right, from zero or from the lesson's random start.
 
+    It follows scikit-learn's estimator conventions (``get_params`` / ``set_params``,
+    ``clone``, ``score``, ``n_features_in_``, ``classes_``; ``save`` / ``nnfast.load``), with
+    this model's own parameter names. Unlike scikit-learn, the constructor checks its
+    arguments at once (``fit`` checks them again, for ``set_params``), and ``predict`` takes
+    one sample as a 1-D array.
+
     Examples
     --------
     >>> import nnfast as nf
@@ -69,12 +82,15 @@ class Perceptron:
     Perceptron(w=[2.6, 3.5], b=-10.1, learning_rate=0.1, max_epochs=25, seed=None, shuffle=False)
     """
 
+    _nnfast_tags = {"binary_only": True}
+
     def __init__(self, learning_rate=0.01, max_epochs=25, seed=None, shuffle=False):
-        self.learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
-        self.max_epochs = check_number(max_epochs, "max_epochs", 1, integer=True)
-        check_rng(seed)  # fail now on a bad seed, not in fit
+        # Checked now, to fail where the mistake is, and stored as given (clone needs that).
+        _check_params(learning_rate, max_epochs, seed)
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
         self.seed = seed
-        self.shuffle = bool(shuffle)
+        self.shuffle = shuffle
 
     @classmethod
     def from_weights(cls, weights, bias, classes=(0, 1), **params):
@@ -111,7 +127,9 @@ class Perceptron:
         -------
         self
         """
-        X = as_float_array(X, "X", ndim=(2,))
+        learning_rate, max_epochs = _check_params(self.learning_rate, self.max_epochs, self.seed)
+        require_y(self, y)
+        X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
         self.classes_, labels = _fit_labels(y, X.shape[0])
         d = X.shape[1]
         params = np.zeros(d + 1)
@@ -122,7 +140,7 @@ class Perceptron:
         self.n_features_in_ = d
         self._rng = check_rng(self.seed)
         self._reset_history()
-        self._passes(X, labels, params, self.max_epochs)
+        self._passes(X, labels, params, learning_rate, max_epochs)
         return self
 
     def step(self, X, y):
@@ -136,28 +154,30 @@ class Perceptron:
         -------
         self
         """
+        learning_rate, _ = _check_params(self.learning_rate, self.max_epochs, self.seed)
+        require_y(self, y)
         if not hasattr(self, "coef_"):
-            X = as_float_array(X, "X", ndim=(2,))
+            X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
             self.classes_, labels = _fit_labels(y, X.shape[0])
             self.coef_, self.intercept_ = np.zeros(X.shape[1]), 0.0
             self.n_features_in_ = X.shape[1]
             self._reset_history()
         else:
-            X = as_matrix(X, "X", self.n_features_in_)
+            X = as_matrix(classic_X(self, X, reset=False), "X", self.n_features_in_)
             labels = encode_labels(y, "y", X.shape[0], self.classes_)[1]
         if not hasattr(self, "_rng"):
             self._rng = check_rng(self.seed)
-        self._passes(X, labels, np.append(self.coef_, self.intercept_), 1)
+        self._passes(X, labels, np.append(self.coef_, self.intercept_), learning_rate, 1)
         return self
 
-    def _passes(self, X, labels, params, max_epochs):
+    def _passes(self, X, labels, params, learning_rate, max_epochs):
         """Up to ``max_epochs`` passes in the backend kernel; appends them to the history."""
         d = X.shape[1]
         errors = np.zeros(max_epochs, dtype=np.intp)
         lines = np.zeros((max_epochs, d + 1))
         order = np.arange(X.shape[0], dtype=np.intp)
         done = _backend.kernels().perceptron_epochs(
-            X, labels, params, self.learning_rate, max_epochs, self.shuffle, self._rng,
+            X, labels, params, learning_rate, max_epochs, bool(self.shuffle), self._rng,
             order, errors, lines)
         self.coef_, self.intercept_ = params[:d].copy(), float(params[d])
         self.n_iter_ += done
@@ -183,27 +203,82 @@ class Perceptron:
 
     def _score(self, X, method):
         self._check_fitted(method)
+        X = classic_X(self, X, reset=False)
         single = np.ndim(X) == 1
         z = linear_score(as_matrix(X, "X", self.n_features_in_), self.coef_, self.intercept_)
         return float(z[0]) if single else z
 
     __call__ = predict
 
-    def score(self, X, y):
-        """Accuracy: the fraction of samples whose predicted label equals ``y``."""
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""
         pred = np.atleast_1d(self.predict(X))
         y = np.asarray(y)
         if y.shape != pred.shape:
             raise ValueError(f"y must have shape {pred.shape} (one label per sample of X), "
                              f"got {y.shape}.")
-        return float(np.mean(pred == y))
+        return accuracy_score(y, pred, sample_weight)
+
+    def _is_fitted(self):
+        return hasattr(self, "coef_")
 
     def _check_fitted(self, method):
         if not hasattr(self, "coef_"):
-            raise NotFittedError(
+            raise _flavoured(NotFittedError, "NotFittedError")(
                 f"This Perceptron has no weights yet: call fit(X, y) (or step(X, y), or build "
                 f"it with Perceptron.from_weights(w, b)) before {method}."
             )
+
+    def _expected_failed_checks(self):
+        return {
+            "check_do_not_raise_errors_in_init_or_set_params": (
+                "nnfast's classic models check their arguments in the constructor, so a "
+                "mistake fails where it is made (tests/test_perceptron.py::test_bad_parameters "
+                "pins it); fit checks them again, so set_params cannot bypass the checks."),
+            "check_n_features_in_after_fitting": (
+                "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
+                "but the model expects 2' (pinned by tests/test_perceptron.py), rather than "
+                "scikit-learn's 'X has 3 features, but Perceptron is expecting 2 features as "
+                "input'; it is the same ValueError."),
+            "check_fit2d_predict1d": (
+                "predict and decision_function take one sample as a 1-D array (the perceptron "
+                "lessons' API: p.predict([4, 5]) == 1, pinned by tests/test_perceptron.py) "
+                "instead of raising."),
+            "check_supervised_y_2d": (
+                "A column-vector y of shape (n, 1) is refused with a ValueError ('y must be "
+                "1-D', pinned by tests/test_perceptron.py::test_bad_labels) instead of being "
+                "raveled with a DataConversionWarning."),
+        }
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def _to_file(self):
+        header = params_header(self)
+        header["fitted"] = self._is_fitted()
+        if not header["fitted"]:
+            return header, {}
+        header.update({"classes": encode_classes(self.classes_),
+                       "n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)})
+        return header, {"coef": self.coef_, "intercept": np.array([self.intercept_]),
+                        "errors": self.errors_, "boundary_lines": self.boundary_lines_}
+
+    @classmethod
+    def _from_file(cls, header, arrays):
+        model = estimator_from_header(cls, header)
+        if not header["fitted"]:
+            return model
+        d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        model.classes_ = _two_classes(decode_classes(header["classes"]))
+        model.coef_ = float_array(arrays, "coef", (d,))
+        model.intercept_ = float(float_array(arrays, "intercept", (1,))[0])
+        model.n_features_in_, model.n_iter_ = d, n_iter
+        errors = float_array(arrays, "errors", (n_iter,))
+        if (errors != np.round(errors)).any() or (errors < 0).any():
+            raise ValueError("errors must be counts")
+        model.errors_ = errors.astype(np.intp)
+        model.boundary_lines_ = float_array(arrays, "boundary_lines", (n_iter, d + 1))
+        return model
 
     def __repr__(self):
         params = (f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
@@ -212,6 +287,14 @@ class Perceptron:
             return f"{type(self).__name__}({params})"
         w = ", ".join(f"{v:.6g}" for v in self.coef_)
         return f"{type(self).__name__}(w=[{w}], b={self.intercept_:.6g}, {params})"
+
+
+def _check_params(learning_rate, max_epochs, seed):
+    """(learning_rate, max_epochs) checked; the seed is checked too."""
+    learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
+    max_epochs = check_number(max_epochs, "max_epochs", 1, integer=True)
+    check_rng(seed)
+    return learning_rate, max_epochs
 
 
 def _two_classes(classes):
@@ -223,14 +306,15 @@ def _two_classes(classes):
 
 def _fit_labels(y, n_samples):
     """(classes_, 0/1 codes): labels that are all 0 or 1 keep that meaning, else two sorted."""
-    y_arr = np.asarray(y)
+    y_arr = classification_labels(np.asarray(y))
     classes = None
     if y_arr.dtype.kind in "biuf" and y_arr.size and np.isin(y_arr, (0, 1)).all():
         classes = np.array([0, 1], dtype=y_arr.dtype)
     classes, codes = encode_labels(y, "y", n_samples, classes)
     if classes.size != 2:
         raise ValueError(
-            f"y must hold two classes for a perceptron, got {classes.size}: "
-            f"{classes.tolist()!r}."
+            f"y must hold two classes for a perceptron, got {classes.size} "
+            f"class{'es' if classes.size != 1 else ''}: {classes.tolist()!r}."
+            + (" Only binary classification is supported." if classes.size > 2 else "")
         )
     return classes, codes

@@ -1,0 +1,1175 @@
+"""scikit-learn's ``MLPClassifier`` and ``MLPRegressor``, trained by nnfast's compiled loop.
+
+Switching is changing the import: the parameters have scikit-learn's names, defaults and
+meanings (``hidden_layer_sizes``, ``activation``, ``solver``, ``alpha``, ``batch_size``,
+``learning_rate``, ... ``max_fun``), and so do the methods and fitted attributes. nnfast's
+own features come as further parameters (``l1``, ``dropout``, ``restarts``, ``n_jobs``,
+``backend``, ``class_weight``) and attributes (``validation_loss_curve_``, ``history_``,
+``network_``).
+
+How scikit-learn's definitions map onto nnfast's kernels (``network_`` is an ordinary
+``nnfast.Network``; its training is ``nnfast.training.train``):
+
+- **Loss convention.** nnfast minimises its own means (``nnfast.losses``): ``mse`` is the
+  mean of the squared errors, which is twice scikit-learn's ``squared_error`` (half the
+  MSE); for multilabel y, binary cross-entropy is a mean over every label, where
+  scikit-learn sums over the labels (so its loss is ``n_outputs`` times nnfast's). Call
+  that factor ``c`` (1/2 for the regressor, ``n_outputs`` for multilabel, else 1): the
+  scikit-learn objective is ``c`` times the one handed to the kernel. So that ``alpha``,
+  ``learning_rate_init``, ``epsilon``, ``tol`` and ``l1`` mean what they mean in
+  scikit-learn, the kernel gets ``l2 = alpha / (c * batch_size)``, SGD's rate
+  ``c * learning_rate``, Adam's ``epsilon / c``, the loss rule ``tol / c`` and
+  ``l1 / c``: the updates are then scikit-learn's. ``loss_curve_`` (and ``best_loss_``,
+  ``loss_``, ``validation_loss_curve_``) are in **nnfast's convention** (the mean data
+  loss without the penalty, comparable with the validation loss); multiply by ``c`` for
+  scikit-learn's numbers (which also add the L2 penalty).
+- **alpha.** scikit-learn adds ``alpha / (2 * n_batch) * ||W||^2`` to each batch's loss:
+  nnfast's ``l2 / 2 * ||W||^2`` with ``l2 = alpha / batch_size`` (the full data for
+  ``lbfgs``). nnfast holds one rate per run, so a last, smaller batch gets the same ``l2``.
+- **learning_rate="invscaling"** (``solver="sgd"``): ``learning_rate_init / (t + 1) **
+  power_t`` with ``t`` the samples seen before the epoch, exactly scikit-learn's (it
+  updates the rate after each epoch from ``t_``). It runs inside the compiled loop as
+  ``schedules.InverseTimeDecay`` per epoch with ``decay_rate = n_samples`` and the
+  kernel's ``power = power_t``.
+- **learning_rate="adaptive"**: the rate is divided by 5 each time the stopping rule below
+  fires, and training stops once it would fire with a rate at or below 1e-6. (scikit-learn's
+  docstring says "two consecutive epochs"; its code, followed here, counts
+  ``n_iter_no_change``.) This is a ``Callback.adjust_learning_rate`` hook.
+- **Stopping rule** (stochastic solvers), scikit-learn's: an epoch "does not improve" when
+  the training loss is above the best loss so far minus ``tol`` (with ``early_stopping``:
+  the validation score, accuracy or R^2, is below the best score plus ``tol``); training
+  stops when more than ``n_iter_no_change`` epochs in a row did not improve, else at
+  ``max_iter`` with a ``ConvergenceWarning``. With ``early_stopping`` the
+  ``validation_fraction`` split is stratified for single-label classification, and the
+  weights of the best-scoring epoch are restored at the end.
+- **Momentum and Adam.** nnfast's SGD momentum is PyTorch's form, equal to
+  scikit-learn's while the rate is constant (with invscaling/adaptive the two differ in
+  how a rate change reaches the velocity). Adam is Kingma & Ba with bias-corrected
+  moments; scikit-learn folds the correction into the rate, which amounts to an
+  ``epsilon`` of ``epsilon / sqrt(1 - beta_2**t)``: the same up to that tiny term.
+- **Initialisation** is scikit-learn's, draw for draw: for an int (or RandomState)
+  ``random_state`` the initial ``coefs_`` and ``intercepts_`` equal scikit-learn's. What is
+  random afterwards (shuffles, dropout, the validation split) comes from a NumPy
+  ``Generator`` seeded by ``random_state``, so without shuffling (``shuffle=False``,
+  no early stopping) the whole run follows scikit-learn's, up to the Adam ``epsilon``
+  detail below; with shuffling it is reproducible but not scikit-learn's.
+- **warm_start and partial_fit continue the run**: the weights, the optimizer state (update
+  count, momentum, Adam moments, the adaptive rate), the random generator and the stopping
+  rule's memory all carry over (``train(resume=True)``), so without shuffling ``fit`` with
+  ``max_iter=10`` equals two ``warm_start`` fits of 5 epochs. (With shuffling the shuffles
+  go on drawing from the same generator, but ``nnfast.train`` starts every call from the
+  sample order 0..n-1, so the orders differ from one uninterrupted run's. scikit-learn
+  restarts its optimizer at each ``warm_start`` fit and re-seeds its generator at every
+  call.)
+- **lbfgs** is ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the backend's
+  full-batch ``loss_and_gradient`` kernel, with scikit-learn's options (``maxiter=max_iter,
+  maxfun=max_fun, gtol=tol``) on scikit-learn's scale of the objective. ``loss_curve_``
+  holds the data loss after each iteration.
+- **sample_weight / class_weight**: the kernels have no per-sample weights, so weights
+  are realised by repeating rows: exact (it is scikit-learn's definition of a sample
+  weight) for integer weights, and for small fractions such as most ``"balanced"`` class
+  weights, which are scaled to the smallest integers with the same ratios (``alpha`` then
+  still scales with the total weight, as in scikit-learn). Other non-integer weights raise
+  NotImplementedError. A stochastic epoch is then a pass over the repeated rows (``t_``
+  counts them).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _backend, io, schedules
+from ._estimator import (
+    BaseEstimator, ClassifierMixin, ConvergenceWarning, RegressorMixin, available_if,
+    check_consistent, check_sample_weight, check_X, check_y_column,
+    class_weight_vector, classification_labels, decode_classes, encode_classes,
+    estimator_from_header, float_array, not_fitted, params_header, r2_score,
+    check_random_state, random_generator, require_y, to_array, warn, weights_to_counts,
+)
+from ._spec import OptimizerState
+from ._validation import check_number, encode_labels
+from .data import one_hot
+from .network import Network
+from .optimizers import SGD, Adam
+from .training import EarlyStopping, History, train
+
+ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+SOLVERS = ("lbfgs", "sgd", "adam")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+#: scikit-learn's floor for learning_rate="adaptive": below it, training stops.
+MIN_ADAPTIVE_RATE = 1e-6
+# target kind -> (nnfast loss, output activation, scikit-learn's out_activation_)
+_TARGETS = {
+    "binary": ("binary_cross_entropy", "sigmoid", "logistic"),
+    "multilabel": ("binary_cross_entropy", "sigmoid", "logistic"),
+    "multiclass": ("cross_entropy", "softmax", "softmax"),
+    "regression": ("mse", "identity", "identity"),
+}
+
+
+class _InvScaling(schedules.InverseTimeDecay):
+    """scikit-learn's invscaling in the compiled loop: lr_e = lr / (1 + n * e) ** power for
+    epoch e, i.e. ``learning_rate_init / (t + 1) ** power_t`` with t = n * e samples seen."""
+
+    def __init__(self, n_samples, power):
+        super().__init__(decay_rate=float(n_samples), decay_steps=1, per="epoch")
+        self.power = float(power)
+
+    def hyper(self, steps_per_epoch):
+        return {**super().hyper(steps_per_epoch), "power": self.power}
+
+
+class _StoppingRule(EarlyStopping):
+    """scikit-learn's MLP stopping rule and adaptive rate as an nnfast callback.
+
+    Per epoch (``adjust_learning_rate`` runs before ``on_epoch_end``): count epochs without
+    improvement of the training loss by ``tol`` (or of the validation score, with early
+    stopping); more than ``n_iter_no_change`` in a row divides an adaptive rate by 5, else
+    stops. Its memory is written to ``history._mlp_state`` so that the estimator reads the
+    winning run's when there are restarts (each restart trains with a deep copy).
+    """
+
+    def __init__(self, *, state, tol, n_iter_no_change, adaptive, loss_scale, rate_scale,
+                 validation=None, invscaling=None, verbose=False):
+        super().__init__(patience=0, restore_best=validation is not None)
+        self.initial_state, self.tol, self.n_iter_no_change = dict(state), tol, n_iter_no_change
+        self.adaptive, self.validation = adaptive, validation
+        self.loss_scale, self.rate_scale = loss_scale, rate_scale
+        self.invscaling, self.verbose = invscaling, verbose
+
+    def on_train_begin(self, network):
+        super().on_train_begin(network)
+        self.network, self.state = network, dict(self.initial_state)
+        # Early stopping restores the best epoch, or (warm start) the starting weights,
+        # which are the previous fit's best, as scikit-learn keeps its best weights.
+        self.start = network.parameters.copy() if self.restore_best else None
+        self.seen, self.stop = -1, False
+
+    def _update(self, epoch, history):
+        if epoch == self.seen:
+            return
+        self.seen, s = epoch, self.state
+        if self.validation is not None:
+            score = self.validation(self.network)
+            history.__dict__.setdefault("validation_score", []).append(score)
+            stalled = score < s["best_score"] + self.tol  # scikit-learn's test (NaN resets)
+            s["count"] = s["count"] + 1 if stalled else 0
+            if score > s["best_score"]:
+                s["best_score"] = score
+                self.best_parameters, self.best_epoch = self.network.parameters.copy(), epoch
+        else:
+            loss = history.loss[-1]
+            stalled = loss > s["best_loss"] - self.tol / self.loss_scale  # scikit-learn's test
+            s["count"] = s["count"] + 1 if stalled else 0
+            s["best_loss"] = min(s["best_loss"], loss)
+        if self.verbose:
+            print(f"Iteration {epoch + 1}, loss = {history.loss[-1]:.8f}")
+            if self.validation is not None:
+                print(f"Validation score: {history.validation_score[-1]:f}")
+
+    def adjust_learning_rate(self, epoch, history, lr):
+        self._update(epoch, history)
+        new = lr
+        if self.invscaling is not None:  # when the kernel's schedule cannot be used
+            lr0, power, t0, n = self.invscaling
+            new = lr0 / (t0 + (epoch + 1) * n + 1) ** power
+        if self.state["count"] > self.n_iter_no_change:
+            if self.adaptive and lr / self.rate_scale > MIN_ADAPTIVE_RATE:
+                new = lr / 5.0
+                self.state["count"] = 0
+                if self.verbose:
+                    print(f"Setting learning rate to {new / self.rate_scale:f}")
+            else:
+                self.stop = True
+        history._mlp_state = {**self.state, "learning_rate": new / self.rate_scale}
+        return new
+
+    def on_epoch_end(self, epoch, history, network):
+        self._update(epoch, history)
+        return self.stop
+
+    def on_train_end(self, history, network):
+        if self.restore_best:
+            best = self.best_parameters if self.best_parameters is not None else self.start
+            network.parameters[:] = best
+            history.best_epoch = self.best_epoch
+
+
+class _ValidationScore:
+    """Accuracy (subset accuracy for multilabel) or R^2 of a network on held-out rows."""
+
+    def __init__(self, kind, X, Y):
+        self.kind, self.X, self.Y = kind, X, Y
+
+    def __call__(self, network):
+        p = network.feedforward(self.X)
+        if self.kind == "regression":
+            return r2_score(self.Y, p) if np.isfinite(p).all() else float("nan")
+        if self.kind == "multiclass":
+            return float(np.mean(p.argmax(axis=1) == self.Y.argmax(axis=1)))
+        return float(np.mean(((p > 0.5) == (self.Y > 0.5)).all(axis=1)))
+
+
+def _split(n, fraction, rng, strata=None):
+    """(train rows, validation rows): ceil(fraction * n) rows held out, drawn at random;
+    stratified by ``strata`` (each class keeps its share, the rounding going to the classes
+    with the largest remainders), as scikit-learn's early stopping splits."""
+    n_val = int(np.ceil(fraction * n))
+    if n_val < 2 or n_val >= n:
+        raise ValueError("The validation set is too small (or leaves no training samples): "
+                         f"validation_fraction={fraction} of {n} samples is {n_val}. Increase "
+                         "'validation_fraction' or the size of your dataset.")
+    if strata is None:
+        order = rng.permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+    labels, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    expected = counts * n_val / n
+    take = np.floor(expected).astype(np.intp)
+    order = np.lexsort((rng.random(labels.size), -(expected - take)))
+    take[order[:n_val - take.sum()]] += 1
+    val = np.concatenate([rng.permutation(np.flatnonzero(inverse == k))[:take[k]]
+                          for k in range(labels.size)])
+    is_val = np.zeros(n, dtype=bool)
+    is_val[val] = True
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def _repeat(X, Y, counts):
+    if counts is None:
+        return X, Y
+    return np.repeat(X, counts, axis=0), np.repeat(Y, counts, axis=0)
+
+
+def _jsonable(value):
+    """A bit generator's state (nested dicts, ints, arrays) as JSON-able values."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def _choice(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}.")
+    return value
+
+
+def _cpus():
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+
+
+class _BaseMLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share: parameters, training and model files."""
+
+    _kinds = ()
+
+    def _expected_failed_checks(self):
+        return {
+            "check_class_weight_classifiers": (
+                "The check sets class_weight={0: 1000, 1: 0.0001}: non-integer weights that "
+                "nnfast realises by repeating rows only when they are small fractions; "
+                "exact arbitrary weights need a per-sample weight vector in the kernels "
+                "(train_epochs, loss_and_gradient). fit raises NotImplementedError instead "
+                "of training on other weights."),
+        }
+
+    # --- parameters ---------------------------------------------------------------------------
+
+    def _checked_params(self):
+        """The hyperparameters validated (scikit-learn validates in fit, so that set_params
+        and clone never raise); returns a plain namespace."""
+        p = type("Params", (), {})()
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+            sizes = [sizes]
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got "
+                            f"{self.hidden_layer_sizes!r}.") from None
+        p.hidden = [check_number(s, f"hidden_layer_sizes[{i}]", 1, integer=True)
+                    for i, s in enumerate(sizes)]
+        p.activation = _choice(self.activation, "activation", tuple(ACTIVATIONS))
+        p.solver = _choice(self.solver, "solver", SOLVERS)
+        p.alpha = check_number(self.alpha, "alpha", 0.0)
+        if isinstance(self.batch_size, str):
+            p.batch_size = _choice(self.batch_size, "batch_size", ("auto",))
+        else:
+            p.batch_size = check_number(self.batch_size, "batch_size ('auto' or an int)", 1,
+                                        integer=True)
+        p.learning_rate = _choice(self.learning_rate, "learning_rate", LEARNING_RATES)
+        p.learning_rate_init = check_number(self.learning_rate_init, "learning_rate_init",
+                                            0.0, low_open=True)
+        p.power_t = check_number(self.power_t, "power_t", 0.0)
+        p.max_iter = check_number(self.max_iter, "max_iter", 1, integer=True)
+        p.shuffle = _bool(self.shuffle, "shuffle")
+        p.tol = check_number(self.tol, "tol", 0.0)
+        if not (isinstance(self.verbose, (bool, np.bool_)) or
+                (isinstance(self.verbose, numbers.Integral) and self.verbose >= 0)):
+            raise TypeError(f"verbose must be a bool or an int >= 0, got {self.verbose!r}.")
+        p.verbose = bool(self.verbose)
+        p.warm_start = _bool(self.warm_start, "warm_start")
+        p.momentum = check_number(self.momentum, "momentum", 0.0, 1.0, high_open=True)
+        p.nesterovs_momentum = _bool(self.nesterovs_momentum, "nesterovs_momentum")
+        p.early_stopping = _bool(self.early_stopping, "early_stopping")
+        p.validation_fraction = check_number(self.validation_fraction, "validation_fraction",
+                                             0.0, 1.0, high_open=True)
+        p.beta_1 = check_number(self.beta_1, "beta_1", 0.0, 1.0, high_open=True)
+        p.beta_2 = check_number(self.beta_2, "beta_2", 0.0, 1.0, high_open=True)
+        p.epsilon = check_number(self.epsilon, "epsilon", 0.0, low_open=True)
+        if isinstance(self.n_iter_no_change, numbers.Real) and self.n_iter_no_change == np.inf:
+            p.n_iter_no_change = np.inf
+        else:
+            p.n_iter_no_change = check_number(self.n_iter_no_change, "n_iter_no_change (an "
+                                              "int >= 1 or numpy.inf)", 1, integer=True)
+        p.max_fun = check_number(self.max_fun, "max_fun", 1, integer=True)
+        p.l1 = check_number(self.l1, "l1", 0.0)
+        if np.ndim(self.dropout) == 0:
+            p.dropout = check_number(self.dropout, "dropout", 0.0, 1.0, high_open=True)
+            has_dropout = p.dropout > 0
+        else:
+            p.dropout = tuple(check_number(r, f"dropout[{i}]", 0.0, 1.0, high_open=True)
+                              for i, r in enumerate(self.dropout))
+            if len(p.dropout) != len(p.hidden):
+                raise ValueError(f"dropout must be one rate or {len(p.hidden)} rates (one per "
+                                 f"hidden layer), got {len(p.dropout)}.")
+            has_dropout = any(p.dropout)
+        if has_dropout and p.solver == "lbfgs":
+            raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'): L-BFGS "
+                             "minimises one deterministic full-batch objective.")
+        p.restarts = check_number(self.restarts, "restarts", 1, integer=True)
+        if self.n_jobs is not None and self.n_jobs != -1:
+            check_number(self.n_jobs, "n_jobs (None, -1 or an int >= 1)", 1, integer=True)
+        p.n_jobs = self.n_jobs
+        if self.backend is not None and self.backend not in _backend.BACKENDS:
+            raise ValueError(f"backend must be None or one of {_backend.BACKENDS}, got "
+                             f"{self.backend!r}.")
+        check_random_state(self.random_state)
+        return p
+
+    def _backend_scope(self):
+        if self.backend is None:
+            return contextlib.nullcontext()
+        return _backend.use_backend(self.backend)
+
+    # --- fitted state -------------------------------------------------------------------------
+
+    def _is_fitted(self):
+        return "network_" in self.__dict__
+
+    def _network(self, what):
+        if not self._is_fitted():
+            raise not_fitted(self, what)
+        return self.network_
+
+    @property
+    def coefs_(self):
+        """Weight matrices, ``coefs_[i]`` of shape (units of layer i, units of layer i + 1):
+        writable views of ``network_.parameters``."""
+        return list(self._network("coefs_").weights)
+
+    @coefs_.setter
+    def coefs_(self, values):
+        self._set_layers("coefs_", self._network("coefs_").weights, values)
+
+    @property
+    def intercepts_(self):
+        """Bias vectors, ``intercepts_[i]`` of shape (units of layer i + 1,): views."""
+        return list(self._network("intercepts_").biases)
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._set_layers("intercepts_", self._network("intercepts_").biases, values)
+
+    @staticmethod
+    def _set_layers(name, views, values):
+        values = list(values)
+        if len(values) != len(views) or any(np.shape(v) != w.shape for v, w in zip(values, views)):
+            raise ValueError(f"{name} must be {len(views)} arrays of shapes "
+                             f"{[w.shape for w in views]}.")
+        for w, v in zip(views, values):
+            w[...] = v
+
+    @property
+    def n_layers_(self):
+        """Layers including input and output: ``len(hidden_layer_sizes) + 2``."""
+        return len(self._network("n_layers_").layer_sizes)
+
+    @property
+    def n_outputs_(self):
+        """Output units."""
+        return self._network("n_outputs_").n_outputs
+
+    @property
+    def out_activation_(self):
+        """Output activation in scikit-learn's names: 'softmax', 'logistic' or 'identity'."""
+        self._network("out_activation_")
+        return _TARGETS[self._target][2]
+
+    def _loss_scale(self):
+        """c: the scikit-learn objective is c times the one nnfast's kernels minimise."""
+        if self._target == "regression":
+            return 0.5
+        if self._target == "multilabel":
+            return float(self.network_.n_outputs)
+        return 1.0
+
+    # --- training -----------------------------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        p = self._checked_params()
+        require_y(self, y)
+        fitted = self._is_fitted()
+        first = not fitted or (not p.warm_start and not incremental)
+        if incremental and p.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True.")
+        X = check_X(self, X, reset=first)
+        y = y.to_numpy() if hasattr(y, "to_numpy") and not isinstance(y, np.ndarray) else y
+        y = np.asarray(y)
+        check_consistent(X.shape[0], y)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        if w is not None and not w.all():  # weight 0 removes the sample, before labels count
+            X, y, w = X[w > 0], y[w > 0], w[w > 0]
+        Y, codes = self._targets(y, first, incremental, classes)
+        cw = self._class_weights(codes, incremental)
+        source = "sample_weight" if cw is None else \
+            ("class_weight" if w is None else "sample_weight * class_weight")
+        if cw is not None:
+            w = cw if w is None else w * cw
+        counts, row_weight = (None, 1.0) if w is None else weights_to_counts(w, source)
+        if counts is not None and not counts.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        if counts is not None and (counts == 1).all():
+            counts = None
+
+        sizes = [X.shape[1], *p.hidden, Y.shape[1]]
+        if first:
+            self._rng = self._initialise(sizes, p)
+            self.n_iter_, self.t_ = 0, 0
+            self.loss_curve_, self.history_ = [], None
+            self._state = {"best_loss": np.inf, "best_score": -np.inf, "count": 0,
+                           "learning_rate": p.learning_rate_init}
+            self._optimizer_solver = None
+        elif (self.network_.layer_sizes != sizes
+              or self.network_.activations != (ACTIVATIONS[p.activation],) * len(p.hidden)):
+            raise ValueError(
+                f"warm_start/partial_fit continue the fitted network (layers "
+                f"{self.network_.layer_sizes}, activation {self.network_.activations}), but "
+                f"the parameters now ask for layers {sizes}, activation {p.activation!r}; "
+                "fit with warm_start=False to start over.")
+        with self._backend_scope():
+            if p.solver == "lbfgs":
+                self._fit_lbfgs(p, X, Y, counts, row_weight, first)
+            else:
+                self._fit_stochastic(p, X, Y, codes, counts, row_weight, first, incremental)
+        return self
+
+    def _class_weights(self, codes, incremental):
+        return None
+
+    def _initialise(self, sizes, p):
+        """Build ``network_`` with scikit-learn's initial weights; returns the Generator
+        that drives everything random after (shuffles, dropout, splits, restarts).
+
+        scikit-learn draws, layer by layer, W then b from U(-r, r), r = sqrt(f / (fan_in +
+        fan_out)), f = 2 for logistic units and 6 otherwise, from ``RandomState(
+        random_state)``. The same draws are made here from the same RandomState (for an int
+        or a RandomState), so the initial weights equal scikit-learn's; the Generator for
+        the rest is seeded from ``random_state`` too. Further ``restarts`` start from the
+        network's own Glorot initialisation (biases 0) with spawned seeds.
+        """
+        state = self.random_state
+        if isinstance(state, np.random.RandomState):
+            draws = state
+        elif isinstance(state, numbers.Integral) and not isinstance(state, bool):
+            draws = np.random.RandomState(int(state))
+        else:
+            draws = None
+        rng = random_generator(state) if draws is None else None
+        factor = 2.0 if p.activation == "logistic" else 6.0
+        initial, uniform = [], (draws if draws is not None else rng).uniform
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            bound = np.sqrt(factor / (n_in + n_out))
+            initial.append((uniform(-bound, bound, (n_in, n_out)), uniform(-bound, bound, n_out)))
+        if rng is None:  # after scikit-learn's draws, so that they stay scikit-learn's
+            rng = random_generator(state)
+        loss, output, _ = _TARGETS[self._target]
+        net = Network(sizes, activation=ACTIVATIONS[p.activation], output_activation=output,
+                      loss=loss, init="xavier", seed=rng)
+        for (W, b), (W0, b0) in zip(zip(net.weights, net.biases), initial):
+            W[...], b[...] = W0, b0
+        self.network_ = net
+        return rng
+
+    def _fit_stochastic(self, p, X, Y, codes, counts, row_weight, first, incremental):
+        net, c = self.network_, self._loss_scale()
+        validation = None
+        if p.early_stopping:
+            strata = codes if self._target in ("binary", "multiclass") else None
+            rows, val_rows = _split(X.shape[0], p.validation_fraction, self._rng, strata)
+            Xv, Yv = _repeat(X[val_rows], Y[val_rows],
+                             None if counts is None else counts[val_rows])
+            X, Y = X[rows], Y[rows]
+            counts = None if counts is None else counts[rows]
+            validation = _ValidationScore(self._target, Xv, Yv)
+        X, Y = _repeat(X, Y, counts)
+        n = X.shape[0]
+        if n == 0:
+            raise ValueError("No training samples are left after removing the zero-weight "
+                             "samples and the validation split.")
+        if p.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if p.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped", UserWarning, stacklevel=4)
+            batch_size = min(p.batch_size, n)
+        steps_per_epoch = -(-n // batch_size)
+
+        resume = not first and self._optimizer_solver == p.solver
+        if p.solver == "adam":
+            optimizer = Adam(p.beta_1, p.beta_2, p.epsilon / c)
+        else:
+            optimizer = SGD(p.momentum, nesterov=p.nesterovs_momentum and p.momentum > 0)
+        state = dict(self._state)
+        rate = state["learning_rate"] if p.learning_rate == "adaptive" else p.learning_rate_init
+        schedule = invscaling = None
+        if p.solver == "sgd" and p.learning_rate == "invscaling":
+            done = net._optimizer_state.step[0] if resume else 0
+            if done % steps_per_epoch == 0 and self.t_ == done // steps_per_epoch * n:
+                schedule = _InvScaling(n, p.power_t)  # the compiled loop computes it
+            else:  # other batches before (partial_fit): from t_ in Python, per epoch
+                rate = p.learning_rate_init / (self.t_ + 1) ** p.power_t
+                invscaling = (c * p.learning_rate_init, p.power_t, self.t_, n)
+        # SGD's step is the rate times the gradient, which is 1/c times scikit-learn's: the
+        # rate is scaled by c. Adam's step does not depend on the gradient's scale.
+        rate_scale = c if p.solver == "sgd" else 1.0
+        rule = _StoppingRule(state=state, tol=p.tol, n_iter_no_change=p.n_iter_no_change,
+                             adaptive=p.solver == "sgd" and p.learning_rate == "adaptive",
+                             loss_scale=c, rate_scale=rate_scale, validation=validation,
+                             invscaling=invscaling, verbose=p.verbose)
+        epochs = 1 if incremental else p.max_iter
+        interrupted = False
+        try:
+            history = train(net, X, Y, epochs=epochs, learning_rate=rate_scale * rate,
+                            batch_size=batch_size, shuffle=p.shuffle, seed=self._rng,
+                            optimizer=optimizer, lr_schedule=schedule, l1=p.l1 / c,
+                            l2=p.alpha / (c * batch_size * row_weight), dropout=p.dropout,
+                            validation_data=None if validation is None else (Xv, Yv),
+                            restarts=p.restarts if first else 1, n_jobs=p.n_jobs,
+                            callbacks=[rule], resume=resume)
+        except KeyboardInterrupt:  # scikit-learn keeps the model trained so far
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
+            history, interrupted = net.history, True
+        self._optimizer_solver = p.solver
+        self._state = {**state, **getattr(history, "_mlp_state", {})}
+        self.n_iter_ = history.epochs
+        self.t_ += n * history.epochs
+        self._record(history, first)
+        if not p.early_stopping:
+            self.validation_scores_ = self.validation_loss_curve_ = None
+        else:
+            if first or getattr(self, "validation_scores_", None) is None:
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+            self.validation_scores_.extend(getattr(history, "validation_score", []))
+            self.validation_loss_curve_.extend(history.val_loss)
+        self.best_loss_ = None if p.early_stopping else self._state["best_loss"]
+        self.best_validation_score_ = self._state["best_score"] if p.early_stopping else None
+        if (not incremental and not interrupted and history.epochs == epochs
+                and history.stopped_epoch is None):
+            warn(f"Stochastic Optimizer: Maximum iterations ({p.max_iter}) reached and the "
+                 "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+
+    def _record(self, history, first):
+        """Append a training run to ``loss_curve_`` and to the cumulative ``history_``."""
+        self.loss_curve_.extend(history.loss)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+        if first or self.history_ is None:
+            self.history_ = history
+            return
+        total, offset = self.history_, self.history_.epochs
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
+            getattr(total, name).extend(getattr(history, name))
+        scores = getattr(history, "validation_score", [])
+        if scores:
+            total.__dict__.setdefault("validation_score", []).extend(scores)
+        total.best_epoch = None if history.best_epoch is None else offset + history.best_epoch
+        total.stopped_epoch = (None if history.stopped_epoch is None
+                               else offset + history.stopped_epoch)
+        total.interrupted = history.interrupted
+
+    def _fit_lbfgs(self, p, X, Y, counts, row_weight, first):
+        import scipy.optimize
+
+        net, c = self.network_, self._loss_scale()
+        X, Y = _repeat(X, Y, counts)
+        kernels, spec = _backend.kernels(), net.spec
+        l1, l2 = p.l1 / c, p.alpha / (c * X.shape[0] * row_weight)
+
+        def penalty(w):
+            w = w[:spec.n_weights]
+            return l1 * np.abs(w).sum() + 0.5 * l2 * (w @ w)
+
+        def minimise(x0):
+            grad, last, curve = np.empty(spec.n_params), {}, []
+
+            def objective(x):
+                value = kernels.loss_and_gradient(spec, x, X, Y, l1, l2, grad)
+                last["x"], last["value"] = x.copy(), value
+                return c * value, c * grad  # scikit-learn's scale: gtol means the same
+
+            def callback(xk):
+                value = last["value"] if np.array_equal(xk, last.get("x")) else \
+                    kernels.loss_and_gradient(spec, np.ascontiguousarray(xk), X, Y, l1, l2, None)
+                curve.append(float(value - penalty(xk)))
+                if p.verbose:
+                    print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+
+            result = scipy.optimize.minimize(
+                objective, x0, method="L-BFGS-B", jac=True, callback=callback,
+                options={"maxiter": p.max_iter, "maxfun": p.max_fun, "gtol": p.tol})
+            return result, curve
+
+        starts = [net.parameters.copy()]
+        if first and p.restarts > 1:
+            starts += [net.copy().initialize(seed=child).parameters.copy()
+                       for child in self._rng.spawn(p.restarts - 1)]
+        if len(starts) == 1:
+            runs = [minimise(starts[0])]
+        else:
+            workers = min(len(starts), _cpus()) if p.n_jobs in (None, -1) else p.n_jobs
+            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+                runs = list(pool.map(minimise, starts))
+        best = int(np.argmin([result.fun for result, _ in runs]))
+        result, curve = runs[best]
+        net.parameters[:] = result.x
+        history = History()
+        history.loss = curve
+        history.best_epoch = int(np.argmin(curve)) if curve else None
+        if len(runs) > 1:
+            history.restart = best
+            history.restart_losses = [float(r.fun) / c for r, _ in runs]
+        net.history = history
+        self.n_iter_ = min(int(result.nit), p.max_iter)
+        self._record(history, first)
+        if not curve:
+            self.loss_ = float(kernels.loss_and_gradient(spec, net.parameters, X, Y, l1, l2,
+                                                         None) - penalty(net.parameters))
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
+        self.validation_scores_ = self.validation_loss_curve_ = None
+        self.best_validation_score_ = None
+        if result.status != 0:
+            message = result.message.decode() if isinstance(result.message, bytes) \
+                else result.message
+            warn(f"lbfgs failed to converge after {result.nit} iteration(s) (status="
+                 f"{result.status}): {message}\nIncrease the number of iterations (max_iter) "
+                 f"or of function evaluations (max_fun), or scale the data.",
+                 ConvergenceWarning, stacklevel=5)
+
+    # --- predicting ---------------------------------------------------------------------------
+
+    def _forward(self, X, method):
+        net = self._network(method)
+        X = check_X(self, X, reset=False)
+        with self._backend_scope():
+            return net.feedforward(X)
+
+    # --- model files --------------------------------------------------------------------------
+
+    def _to_file(self):
+        header = params_header(self)
+        header["fitted"] = self._is_fitted()
+        if not header["fitted"]:
+            return header, {}
+        net = self.network_
+        state = getattr(net, "_optimizer_state", None)
+        rng_state = self._rng.bit_generator.state
+        names = getattr(self, "feature_names_in_", None)
+        header.update({
+            "target": self._target, "n_features_in": int(self.n_features_in_),
+            "layer_sizes": net.layer_sizes, "n_iter": int(self.n_iter_), "t": int(self.t_),
+            "loss": float(self.loss_),
+            "best_loss": None if self.best_loss_ is None else float(self.best_loss_),
+            "best_validation_score": (None if self.best_validation_score_ is None
+                                      else float(self.best_validation_score_)),
+            "state": {k: float(v) for k, v in self._state.items()},
+            "optimizer_solver": self._optimizer_solver,
+            "optimizer_step": None if state is None else int(state.step[0]),
+            "rng_state": _jsonable(rng_state),
+            "feature_names_in": None if names is None else [str(s) for s in names],
+        })
+        if hasattr(self, "classes_"):
+            header["classes"] = encode_classes(self.classes_)
+        arrays = {"parameters": net.parameters, "loss_curve": np.asarray(self.loss_curve_),
+                  "learning_rate": np.asarray(self.history_.learning_rate)}
+        if self.validation_scores_ is not None:
+            arrays["validation_scores"] = np.asarray(self.validation_scores_)
+            arrays["validation_loss_curve"] = np.asarray(self.validation_loss_curve_)
+        if state is not None:
+            arrays["optimizer_m"], arrays["optimizer_v"] = state.m, state.v
+        return header, arrays
+
+    @classmethod
+    def _from_file(cls, header, arrays):
+        model = estimator_from_header(cls, header)
+        p = model._checked_params()
+        if not header["fitted"]:
+            return model
+        target = header["target"]
+        if target not in cls._kinds:
+            raise ValueError(f"target {target!r} is not one of {cls._kinds}")
+        n_features = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        sizes = [check_number(s, "layer_sizes", 1, integer=True) for s in header["layer_sizes"]]
+        if sizes[:-1] != [n_features, *p.hidden]:
+            raise ValueError(f"layer_sizes {sizes} do not match n_features_in={n_features} and "
+                             f"hidden_layer_sizes={p.hidden}")
+        model._target = target
+        if issubclass(cls, ClassifierMixin):
+            model.classes_ = decode_classes(header["classes"])
+            k = model.classes_.size
+            fits = {"binary": k == 2 and sizes[-1] == 1,
+                    "multiclass": k > 2 and sizes[-1] == k,
+                    "multilabel": sizes[-1] == k and np.array_equal(model.classes_,
+                                                                     np.arange(k))}[target]
+            if not fits:
+                raise ValueError(f"classes {model.classes_.tolist()} do not fit a {target} "
+                                 f"output of {sizes[-1]} units")
+        loss, output, _ = _TARGETS[target]
+        model._rng = np.random.default_rng()
+        rng_state = header["rng_state"]
+        if rng_state is not None:
+            kind = rng_state.get("bit_generator") if isinstance(rng_state, dict) else None
+            if kind not in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"):
+                raise ValueError(f"unknown bit generator {kind!r}")
+            bit_generator = getattr(np.random, kind)()
+            bit_generator.state = rng_state
+            model._rng = np.random.Generator(bit_generator)
+        net = Network(sizes, activation=ACTIVATIONS[p.activation], output_activation=output,
+                      loss=loss, init="zeros", seed=model._rng)
+        net.parameters[:] = float_array(arrays, "parameters", (net.spec.n_params,))
+        if "optimizer_m" in arrays:
+            state = OptimizerState(net.spec.n_params)
+            state.m[:] = float_array(arrays, "optimizer_m", (net.spec.n_params,))
+            state.v[:] = float_array(arrays, "optimizer_v", (net.spec.n_params,))
+            state.step[0] = check_number(header["optimizer_step"], "optimizer_step", 0,
+                                         integer=True)
+            net._optimizer_state = state
+        model.network_ = net
+        model.n_features_in_ = n_features
+        if header["feature_names_in"] is not None:
+            names = [str(s) for s in header["feature_names_in"]]
+            if len(names) != n_features:
+                raise ValueError("feature_names_in does not match n_features_in")
+            model.feature_names_in_ = np.asarray(names, dtype=object)
+        model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        model.t_ = check_number(header["t"], "t", 0, integer=True)
+        model.loss_ = float(header["loss"])
+        model.best_loss_ = None if header["best_loss"] is None else float(header["best_loss"])
+        model.best_validation_score_ = (None if header["best_validation_score"] is None
+                                        else float(header["best_validation_score"]))
+        model._state = {k: float(header["state"][k])
+                        for k in ("best_loss", "best_score", "count", "learning_rate")}
+        model._state["count"] = int(model._state["count"])
+        solver = header["optimizer_solver"]
+        model._optimizer_solver = None if solver is None else _choice(solver, "solver", SOLVERS)
+        model.loss_curve_ = float_array(arrays, "loss_curve", (None,)).tolist()
+        history = History()
+        history.loss = list(model.loss_curve_)
+        history.learning_rate = float_array(arrays, "learning_rate", (None,)).tolist()
+        if "validation_scores" in arrays:
+            model.validation_scores_ = np.asarray(arrays["validation_scores"],
+                                                  dtype=np.float64).tolist()
+            model.validation_loss_curve_ = float_array(arrays, "validation_loss_curve",
+                                                       (None,)).tolist()
+            history.val_loss = list(model.validation_loss_curve_)
+            history.validation_score = list(model.validation_scores_)
+        else:
+            model.validation_scores_ = model.validation_loss_curve_ = None
+        model.history_ = net.history = history
+        return model
+
+
+def _stochastic_only():
+    """``partial_fit`` exists only for the stochastic solvers, as in scikit-learn."""
+    return available_if(
+        lambda est: est.solver != "lbfgs",
+        lambda est: f"partial_fit is only available for stochastic optimizers. {est.solver} "
+                    "is not stochastic.")
+
+
+@io.register
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier: scikit-learn's ``MLPClassifier`` on nnfast's kernels.
+
+    Two classes: one sigmoid output and binary cross-entropy; more: softmax and
+    cross-entropy; a 2-D 0/1 indicator y (multilabel): one sigmoid output per label.
+    Labels may be of any type (``classes_`` holds them, sorted). See the module docstring
+    for how every scikit-learn parameter maps onto nnfast's kernels.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Units of each hidden layer.
+    activation : {'relu', 'logistic', 'tanh', 'identity'}, default='relu'
+        Hidden-layer activation ('logistic' is nnfast's 'sigmoid').
+    solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
+        'adam' and 'sgd' run nnfast's compiled mini-batch loop; 'lbfgs' is SciPy's L-BFGS-B
+        on the full-batch ``loss_and_gradient`` kernel.
+    alpha : float, default=1e-4
+        L2 strength, scikit-learn's: ``alpha / (2 * n_batch) * ||W||^2`` per batch.
+    batch_size : int or 'auto', default='auto'
+        Samples per update; 'auto' is ``min(200, n_samples)``. Ignored by 'lbfgs'.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Rate schedule of solver='sgd'.
+    learning_rate_init : float, default=0.001
+        Step size of 'sgd' and 'adam'.
+    power_t : float, default=0.5
+        Exponent of 'invscaling': ``learning_rate_init / (t + 1) ** power_t``.
+    max_iter : int, default=200
+        Epochs for 'sgd' and 'adam', iterations for 'lbfgs'.
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch.
+    random_state : int, numpy Generator or RandomState, default=None
+        Seeds the initial weights, shuffles, dropout, validation split and restarts.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as "no improvement" (and 'lbfgs''s gtol).
+    verbose : bool, default=False
+        Print the loss of every epoch.
+    warm_start : bool, default=False
+        ``fit`` continues the previous run (weights, optimizer state, rule) instead of
+        starting over.
+    momentum : float, default=0.9
+        SGD momentum.
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum (when momentum > 0).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop when the
+        validation accuracy stops improving; the best epoch's weights are kept.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's constants.
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` tolerated (more stop training).
+    max_fun : int, default=15000
+        Most loss evaluations of 'lbfgs'.
+    l1 : float, default=0.0
+        nnfast: L1 penalty ``l1 * sum|W|`` added to the objective.
+    dropout : float or sequence of float, default=0.0
+        nnfast: inverted-dropout rate of every (or each) hidden layer ('sgd', 'adam').
+    restarts : int, default=1
+        nnfast: train this many differently initialised networks (in threads) and keep the
+        one with the lowest final loss (validation loss with early stopping). Restart 0 is
+        the run ``restarts=1`` makes.
+    n_jobs : int or None, default=None
+        nnfast: threads for the restarts (None or -1: up to one per CPU).
+    backend : {'cython', 'numpy'} or None, default=None
+        nnfast: kernel backend for this model (None: the one in use).
+    class_weight : dict, 'balanced' or None, default=None
+        nnfast: weight of each class's samples in the loss (see ``fit``'s sample_weight).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coefs_, intercepts_ : lists of ndarray
+        Views of ``network_``'s weights and biases.
+    loss_curve_ : list of float
+        Mean training loss per epoch (per iteration for 'lbfgs'), nnfast's convention.
+    loss_, best_loss_ : float
+        Last and best training loss (``best_loss_`` is None with early stopping).
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch (early stopping only).
+    validation_loss_curve_ : list of float or None
+        Validation loss per epoch (early stopping only), comparable with ``loss_curve_``.
+    best_validation_score_ : float or None
+    n_iter_ : int
+        Epochs (iterations) run by the last fit or partial_fit call.
+    t_ : int
+        Training samples seen by the stochastic solver, over all calls.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When X had string column names (pandas).
+    n_layers_, n_outputs_ : int
+    out_activation_ : str
+        'softmax' or 'logistic'.
+    history_ : nnfast.History
+        Everything recorded per epoch (loss, accuracy, val_loss, learning_rate, ...).
+    network_ : nnfast.Network
+        The trained network.
+
+    Examples
+    --------
+    >>> import numpy as np, nnfast as nf
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = ["no", "yes", "yes", "no"]
+    >>> clf = nf.MLPClassifier((8,), activation="tanh", solver="lbfgs", random_state=0)
+    >>> clf.fit(X, y).predict(X).tolist()
+    ['no', 'yes', 'yes', 'no']
+    """
+
+    _kinds = ("binary", "multiclass", "multilabel")
+    _nnfast_tags = {"multi_label": True}
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 l1=0.0, dropout=0.0, restarts=1, n_jobs=None, backend=None,
+                 class_weight=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.l1 = l1
+        self.dropout = dropout
+        self.restarts = restarts
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.class_weight = class_weight
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on (X, y); returns self.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix (multilabel).
+        sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample in the loss: exactly repeating it that many times (a weight
+            of 0 drops it). Non-integer weights work when they are small fractions (scaled to
+            the smallest integers with the same ratios), else NotImplementedError: the
+            kernels do not take per-sample weights.
+        """
+        return self._fit(X, y, sample_weight)
+
+    @_stochastic_only()
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y), continuing the current run; returns self.
+
+        ``classes`` (every label that will ever appear) is required on the first call.
+        """
+        fitted = self._is_fitted()
+        if classes is not None and fitted and hasattr(self, "classes_") and not np.array_equal(
+                np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"`classes={classes!r}` is not the same as on the last call to "
+                             f"partial_fit, was: {self.classes_!r}.")
+        if classes is None and not fitted and (np.ndim(y) != 2 or np.shape(y)[1] == 1):
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _targets(self, y, first, incremental, classes):
+        """(Y for the network, class codes or None); sets classes_ when starting over."""
+        name = type(self).__name__
+        if y.ndim == 2 and y.shape[1] > 1:
+            if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+                raise ValueError("A 2-D y must be a 0/1 label indicator matrix (multilabel); "
+                                 "multiclass-multioutput is not supported.")
+            if first:
+                self._target, self.classes_ = "multilabel", np.arange(y.shape[1])
+            elif self._target != "multilabel" or y.shape[1] != self.classes_.size:
+                raise ValueError(f"y has {y.shape[1]} label columns, but the model was fitted "
+                                 f"on {self._describe_target()}.")
+            return np.ascontiguousarray(y, dtype=np.float64), None
+        y = check_y_column(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D class labels or a 2-D indicator matrix, got shape "
+                             f"{y.shape}.")
+        y = classification_labels(y)
+        try:
+            labels = np.unique(np.asarray(classes) if first and classes is not None else y)
+        except TypeError:
+            raise ValueError("Mix of label input types (string and number) in y.") from None
+        if first:
+            if labels.size < 2:
+                raise ValueError(f"{name} needs samples of at least two classes in y, got one "
+                                 f"class: {labels.tolist()!r}.")
+            self.classes_ = labels
+            self._target = "binary" if labels.size == 2 else "multiclass"
+        elif self._target == "multilabel":
+            raise ValueError(f"y holds class labels, but the model was fitted on "
+                             f"{self._describe_target()}.")
+        elif self.warm_start and not incremental and not np.array_equal(labels, self.classes_):
+            raise ValueError(f"warm_start can only be used where `y` has the same classes as "
+                             f"in the previous call to fit. Previously got {self.classes_}, "
+                             f"`y` has {labels}.")
+        codes = encode_labels(y, "y", y.shape[0], self.classes_)[1]
+        if self._target == "binary":
+            return (codes == 1).astype(np.float64).reshape(-1, 1), codes
+        return one_hot(codes, self.classes_.size), codes
+
+    def _describe_target(self):
+        if self._target == "multilabel":
+            return f"a {self.classes_.size}-label indicator matrix"
+        return f"class labels {self.classes_.tolist()!r}"
+
+    def _class_weights(self, codes, incremental):
+        if self.class_weight is None:
+            return None
+        if codes is None:
+            raise ValueError("class_weight is not supported for multilabel y; pass "
+                             "sample_weight.")
+        return class_weight_vector(self.class_weight, self.classes_, codes,
+                                   balanced_ok=not incremental)
+
+    def predict(self, X):
+        """Predicted labels: ``classes_`` (shape (n,)), or a 0/1 int matrix for multilabel."""
+        p = self._forward(X, "predict")
+        if self._target == "multiclass":
+            return self.classes_[p.argmax(axis=1)]
+        if self._target == "binary":
+            return self.classes_[(p[:, 0] > 0.5).astype(np.intp)]
+        return (p > 0.5).astype(int)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order
+        (for multilabel: each label's probability)."""
+        p = self._forward(X, "predict_proba")
+        if self._target == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X):
+        """``log(predict_proba(X))``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+@io.register
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on nnfast's kernels.
+
+    Identity output trained on the mean squared error. nnfast's MSE is twice scikit-learn's
+    "squared_error" (half the MSE): ``loss_curve_`` is in nnfast's convention, while
+    ``alpha``, ``learning_rate_init``, ``epsilon`` and ``tol`` keep scikit-learn's meaning
+    (see the module docstring). One output gives 1-D predictions, a 2-D y one column per
+    output. The parameters are ``MLPClassifier``'s (without ``class_weight``) plus
+    ``loss``, which only supports scikit-learn's default ``"squared_error"``.
+
+    Examples
+    --------
+    >>> import numpy as np, nnfast as nf
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X.ravel() + 1
+    >>> reg = nf.MLPRegressor((), solver="lbfgs", random_state=0).fit(X, y)
+    >>> round(reg.score(X, y), 6)
+    1.0
+    """
+
+    _kinds = ("regression",)
+    _nnfast_tags = {"multi_output": True}
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error",
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 l1=0.0, dropout=0.0, restarts=1, n_jobs=None, backend=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.l1 = l1
+        self.dropout = dropout
+        self.restarts = restarts
+        self.n_jobs = n_jobs
+        self.backend = backend
+
+    def _checked_params(self):
+        if self.loss != "squared_error":
+            raise ValueError(f"loss must be 'squared_error' (nnfast has no Poisson deviance "
+                             f"kernel or exp output), got {self.loss!r}.")
+        return super()._checked_params()
+
+    def _expected_failed_checks(self):
+        return {}
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on (X, y); returns self. ``sample_weight`` as in ``MLPClassifier.fit``."""
+        return self._fit(X, y, sample_weight)
+
+    @_stochastic_only()
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y), continuing the current run; returns self."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _targets(self, y, first, incremental, classes):
+        y = to_array(y, "y")
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"y must hold numbers for a regressor, got dtype {y.dtype}.")
+        y = check_y_column(y)
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D (n_samples, n_outputs), got shape {y.shape}.")
+        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)
+        if np.isnan(Y).any():
+            raise ValueError("Input y contains NaN.")
+        if not np.isfinite(Y).all():
+            raise ValueError("Input y contains infinity or a value too large for "
+                             "dtype('float64').")
+        if first:
+            self._target = "regression"
+        elif Y.shape[1] != self.network_.n_outputs:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with "
+                             f"{self.network_.n_outputs}.")
+        return Y, None
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) for one output, else (n_samples, n_outputs)."""
+        p = self._forward(X, "predict")
+        return p.ravel() if p.shape[1] == 1 else p
+
+
+__all__ = ["MLPClassifier", "MLPRegressor", "ConvergenceWarning"]

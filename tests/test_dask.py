@@ -1,0 +1,80 @@
+"""Scale out: GridSearchCV over nnfast estimators on a Dask cluster, through joblib.
+
+nnfast has no Dask code of its own: its estimators follow scikit-learn's API and pickle, so
+``joblib.parallel_config(backend="dask")`` sends scikit-learn's fits to the workers. A real
+``LocalCluster`` of two worker processes makes every model, parameter set and result cross
+a process boundary. Needs the ``distributed`` extra: ``pip install nnfast[distributed]``.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+joblib = pytest.importorskip("joblib")
+pytest.importorskip("sklearn")
+
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+import nnfast as nf  # noqa: E402
+
+
+def data(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, np.where(X[:, 0] + X[:, 1] * X[:, 2] > 0, "pos", "neg")
+
+
+def search():
+    return GridSearchCV(nf.MLPClassifier(max_iter=20, random_state=0),
+                        {"hidden_layer_sizes": [(2,), (6,)], "alpha": [1e-4, 1.0]}, cv=3)
+
+
+def fit_remotely(params, X, y):
+    """Runs on a worker: a model trained there comes back pickled."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nf.ConvergenceWarning)
+        return nf.MLPClassifier(**params).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cluster start-up chatter
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=40)
+        client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_grid_search_runs_on_the_dask_workers(client):
+    X, y = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nf.ConvergenceWarning)
+        local = search().fit(X, y)
+        with distributed.get_task_stream(client) as tasks, \
+                joblib.parallel_config(backend="dask"):
+            remote = search().fit(X, y)
+    workers = {t["worker"] for t in tasks.data}
+    assert len(tasks.data) >= 12 and workers <= set(client.scheduler_info()["workers"])
+    # the results that came back from the workers are the ones computed here
+    assert remote.best_params_ == local.best_params_
+    for key in ("mean_test_score", "std_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
+
+
+def test_models_round_trip_through_a_worker(client):
+    X, y = data()
+    params = dict(hidden_layer_sizes=(5,), max_iter=30, random_state=1)
+    remote = client.submit(fit_remotely, params, X, y, pure=False).result()
+    here = fit_remotely(params, X, y)
+    assert isinstance(remote, nf.MLPClassifier) and remote.classes_.tolist() == ["neg", "pos"]
+    np.testing.assert_array_equal(remote.network_.parameters, here.network_.parameters)
+    # and a fitted model sent to a worker predicts there what it predicts here
+    future = client.submit(lambda model, X: model.predict_proba(X), here, X, pure=False)
+    np.testing.assert_array_equal(future.result(), here.predict_proba(X))

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Memory-safety run: build nnfast's compiled kernels with AddressSanitizer (gcc
+# -fsanitize=address) in a private copy of the repository, prove the sanitizer is live with
+# a deliberate out-of-bounds read, then run the kernel tests against that build.
+#
+#   tools/asan/run.sh            full run (parity, gradients, fuzz with more examples, the
+#                                kernel-facing reliability tests); about 5-10 min on 2 cores
+#   tools/asan/run.sh --quick    the CI step: fuzz tests and the parity tests (~2 min)
+#   tools/asan/run.sh -- ARGS    extra pytest arguments after --, e.g. -- -k fuzz -x
+#
+# Environment: NNFAST_SANITIZE (default "address"; "address,undefined" adds UBSan),
+# NNFAST_FUZZ_EXAMPLES (default 200 full, 20 quick), NNFAST_ASAN_DIR (build there and keep
+# it; default a temporary directory, removed at the end).
+#
+# The in-place build (nnfast/_kernels*.so) is never touched: everything happens in the copy.
+# See tools/asan/README.md.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PYTHON="${PYTHON:-python}"
+QUICK=0
+EXTRA=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) QUICK=1; shift ;;
+        --) shift; EXTRA=("$@"); break ;;
+        *) echo "usage: $0 [--quick] [-- pytest args]" >&2; exit 2 ;;
+    esac
+done
+
+if [[ -n "${NNFAST_ASAN_DIR:-}" ]]; then
+    WORK="$NNFAST_ASAN_DIR"
+    mkdir -p "$WORK"
+else
+    WORK="$(mktemp -d "${TMPDIR:-/tmp}/nnfast-asan.XXXXXX")"
+    trap 'rm -rf "$WORK"' EXIT
+fi
+SANITIZE="${NNFAST_SANITIZE:-address}"
+
+echo "== copying the sources to $WORK"
+# Sources only: no compiled module, generated C, build folder or caches from the checkout.
+(cd "$REPO" && tar cf - --exclude='__pycache__' --exclude='*.so' --exclude='*.c' \
+    --exclude='*.html' setup.py pyproject.toml csrc nnfast tests) | (cd "$WORK" && tar xf -)
+
+echo "== building nnfast._kernels with -fsanitize=$SANITIZE"
+(
+    cd "$WORK"
+    CC="${CC:-gcc}" \
+    CFLAGS="-fsanitize=$SANITIZE -fno-omit-frame-pointer -fno-sanitize-recover=all -g" \
+    LDFLAGS="-fsanitize=$SANITIZE" \
+    "$PYTHON" setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 1; }
+)
+SO="$(ls "$WORK"/nnfast/_kernels*.so)"
+if ! nm -D "$SO" | grep -q '__asan_report'; then
+    echo "FAIL: $SO is not instrumented (no __asan_report symbols)" >&2
+    exit 1
+fi
+
+LIBASAN="$("${CC:-gcc}" -print-file-name=libasan.so)"
+[[ -e "$LIBASAN" ]] || { echo "FAIL: libasan.so not found ($LIBASAN)" >&2; exit 1; }
+export LD_PRELOAD="$LIBASAN${LD_PRELOAD:+:$LD_PRELOAD}"
+# detect_leaks=0: CPython leaks by design (interned objects, static types) at exit.
+# allocator_may_return_null=1: a huge np.empty raises MemoryError as usual instead of aborting.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_may_return_null=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+# Every Python object and NumPy buffer through malloc, so ASan puts redzones around them.
+export PYTHONMALLOC=malloc
+export NNFAST_REQUIRE_CYTHON=1
+unset NNFAST_BACKEND PYTHONPATH
+cd "$WORK"
+
+echo "== checking that the tests import the instrumented build"
+"$PYTHON" - "$WORK" <<'PY'
+import os, sys
+import nnfast, nnfast._kernels as k
+work = os.path.realpath(sys.argv[1])
+for mod in (nnfast, k):
+    assert os.path.realpath(mod.__file__).startswith(work), (mod.__file__, work)
+print("   ", k.__file__)
+PY
+
+echo "== canary: an out-of-bounds read in the kernel must be reported"
+# forward() trusts its caller (the Python layer checks the shapes): a parameter buffer one
+# element short makes it read past the end of the heap block.
+set +e
+"$PYTHON" - > canary.log 2>&1 <<'PY'
+import numpy as np
+import nnfast
+from nnfast import _kernels
+net = nnfast.Network([3, 4, 2], seed=0)
+short = np.ascontiguousarray(net.parameters[:-1].copy())
+_kernels.forward(net.spec, short, np.ones((2, 3)), np.empty((2, 2)))
+print("NOT DETECTED")
+PY
+status=$?
+set -e
+if ! grep -q "ERROR: AddressSanitizer: heap-buffer-overflow" canary.log; then
+    cat canary.log
+    echo "FAIL: the canary out-of-bounds read was not reported (exit $status): ASan is not live" >&2
+    exit 1
+fi
+echo "    reported, as it must be: $(grep -m1 'ERROR: AddressSanitizer' canary.log)"
+
+if [[ $QUICK == 1 ]]; then
+    export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-20}"
+    TESTS=(tests/test_fuzz.py tests/test_parity.py)
+else
+    export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-200}"
+    TESTS=(tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py
+           tests/test_reliability.py -k "diverg or interrupt or sigint or thread or concurrent
+           or feedforward or restarts or seed or layout or pandas or buffers")
+fi
+
+echo "== pytest ${TESTS[*]} ${EXTRA[*]:-} (NNFAST_FUZZ_EXAMPLES=$NNFAST_FUZZ_EXAMPLES)"
+set +e
+"$PYTHON" -m pytest -p no:cacheprovider -q "${TESTS[@]}" "${EXTRA[@]}" 2>&1 | tee pytest.log
+status=${PIPESTATUS[0]}
+set -e
+if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" pytest.log; then
+    echo "FAIL: the sanitizer reported a memory error (see above)" >&2
+    exit 1
+fi
+case $status in
+    0) echo "== OK: no memory error, all tests passed" ;;
+    1) echo "== no memory error reported; some tests FAILED (functional failures, see above)" ;;
+    *) echo "FAIL: pytest exited with status $status (crash or abort?)" >&2 ;;
+esac
+exit "$status"
