@@ -448,6 +448,11 @@ def classification_labels(y, name="y"):
             if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) \
                     and v != round(v):
                 raise ValueError(f"Unknown label type: continuous values in {name}.")
+        try:
+            np.unique(y)
+        except TypeError as exc:  # "'<' not supported between 'NoneType' and 'int'"
+            raise ValueError(f"{name} mixes label types that cannot be sorted ({exc}): class "
+                             "labels must be all numbers or all strings.") from None
     return y
 
 

@@ -108,17 +108,21 @@ def learning_rate_at(hyper: Hyper, t) -> float:
 class OptimizerState:
     """Optimizer memory with the flat parameter layout: SGD velocity, or Adam's two moments.
 
-    ``step`` counts updates done so far (it drives bias correction and schedules).
+    ``step`` counts updates done so far (it drives bias correction and schedules);
+    ``order`` is the training run's sample order, kept so that a resumed run shuffles on from
+    where it stopped.
     """
 
     def __init__(self, n_params: int):
         self.step = np.zeros(1, dtype=np.int64)
         self.m = np.zeros(n_params)
         self.v = np.zeros(n_params)
+        self.order = None
 
     def copy(self):
         new = OptimizerState(self.m.size)
         new.step[:] = self.step
         new.m[:] = self.m
         new.v[:] = self.v
+        new.order = None if self.order is None else self.order.copy()
         return new

@@ -78,6 +78,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import numbers
+import types
 import warnings
 
 import numpy as np
@@ -95,7 +96,7 @@ from ._validation import check_number, encode_labels
 from .data import one_hot
 from .network import Network
 from .optimizers import SGD, Adam
-from .training import EarlyStopping, History, train
+from .training import EarlyStopping, History, _cpus, train
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 SOLVERS = ("lbfgs", "sgd", "adam")
@@ -109,18 +110,6 @@ _TARGETS = {
     "multiclass": ("cross_entropy", "softmax", "softmax"),
     "regression": ("mse", "identity", "identity"),
 }
-
-
-class _InvScaling(schedules.InverseTimeDecay):
-    """scikit-learn's invscaling in the compiled loop: lr_e = lr / (1 + n * e) ** power for
-    epoch e, i.e. ``learning_rate_init / (t + 1) ** power_t`` with t = n * e samples seen."""
-
-    def __init__(self, n_samples, power):
-        super().__init__(decay_rate=float(n_samples), decay_steps=1, per="epoch")
-        self.power = float(power)
-
-    def hyper(self, steps_per_epoch):
-        return {**super().hyper(steps_per_epoch), "power": self.power}
 
 
 class _StoppingRule(EarlyStopping):
@@ -206,12 +195,20 @@ class _ValidationScore:
         self.kind, self.X, self.Y = kind, X, Y
 
     def __call__(self, network):
-        p = network.feedforward(self.X)
+        p = _outputs(network, self.X)
         if self.kind == "regression":
             return r2_score(self.Y, p) if np.isfinite(p).all() else float("nan")
         if self.kind == "multiclass":
             return float(np.mean(p.argmax(axis=1) == self.Y.argmax(axis=1)))
         return float(np.mean(((p > 0.5) == (self.Y > 0.5)).all(axis=1)))
+
+
+def _outputs(network, X):
+    """The network's outputs for an X already checked (C-contiguous float64, finite, of the
+    right width): the kernel directly, without ``feedforward``'s second scan of X."""
+    out = np.empty((X.shape[0], network.n_outputs))
+    _backend.kernels().forward(network.spec, network.parameters, X, out)
+    return out
 
 
 def _split(n, fraction, rng, strata=None):
@@ -265,13 +262,6 @@ def _choice(value, name, options):
     return value
 
 
-def _cpus():
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else os.cpu_count() or 1)
-
-
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, training and model files."""
 
@@ -292,7 +282,7 @@ class _BaseMLP(BaseEstimator):
     def _checked_params(self):
         """The hyperparameters validated (scikit-learn validates in fit, so that set_params
         and clone never raise); returns a plain namespace."""
-        p = type("Params", (), {})()
+        p = types.SimpleNamespace()
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = [sizes]
@@ -551,7 +541,10 @@ class _BaseMLP(BaseEstimator):
         if p.solver == "sgd" and p.learning_rate == "invscaling":
             done = net._optimizer_state.step[0] if resume else 0
             if done % steps_per_epoch == 0 and self.t_ == done // steps_per_epoch * n:
-                schedule = _InvScaling(n, p.power_t)  # the compiled loop computes it
+                # scikit-learn's lr / (t + 1) ** power_t with t = n * epoch samples seen,
+                # computed inside the compiled loop.
+                schedule = schedules.InverseTimeDecay(decay_rate=float(n), decay_steps=1,
+                                                      per="epoch", power=p.power_t)
             else:  # other batches before (partial_fit): from t_ in Python, per epoch
                 rate = p.learning_rate_init / (self.t_ + 1) ** p.power_t
                 invscaling = (c * p.learning_rate_init, p.power_t, self.t_, n)
@@ -657,6 +650,7 @@ class _BaseMLP(BaseEstimator):
         best = int(np.argmin([result.fun for result, _ in runs]))
         result, curve = runs[best]
         net.parameters[:] = result.x
+        self._optimizer_solver = None  # a later stochastic run starts a fresh optimizer
         history = History()
         history.loss = curve
         history.best_epoch = int(np.argmin(curve)) if curve else None
@@ -686,7 +680,7 @@ class _BaseMLP(BaseEstimator):
         net = self._network(method)
         X = check_X(self, X, reset=False)
         with self._backend_scope():
-            return net.feedforward(X)
+            return _outputs(net, X)
 
     # --- model files --------------------------------------------------------------------------
 

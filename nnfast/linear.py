@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import io
+from . import _backend, io
 from ._estimator import (
     BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
     class_weight_vector, classic_X, classification_labels, decode_classes, encode_classes,
@@ -133,7 +133,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         p = _check_params(self.learning_rate, self.max_epochs, self.batch_size, self.seed,
                           self.l2, self.tol, self.n_iter_no_change)
         require_y(self, y)
-        X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
+        X = classic_X(self, X, reset=True)
+        if X.ndim != 2:  # the rest of X's checks (dtype, NaN) happen once, in Network.train
+            raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
+        if X.size == 0:
+            raise ValueError(f"X is empty (shape {X.shape}); at least one sample is needed.")
         y = classification_labels(check_y_column(np.asarray(y)))
         w = check_sample_weight(sample_weight, X.shape[0]) if y.ndim == 1 and \
             y.shape[0] == X.shape[0] else None
@@ -192,7 +196,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         net = self._network("predict_proba")
-        p = net.feedforward(self._check_X(X))
+        X = self._check_X(X)
+        p = np.empty((X.shape[0], net.n_outputs))
+        _backend.kernels().forward(net.spec, net.parameters, X, p)  # X is checked: no 2nd scan
         return np.hstack([1.0 - p, p]) if p.shape[1] == 1 else p
 
     def predict(self, X):

@@ -5,13 +5,12 @@ import numpy as np
 
 from . import _backend, io
 from ._estimator import (
-    BaseEstimator, ClassifierMixin, accuracy_score, classic_X, classification_labels,
-    decode_classes, encode_classes, estimator_from_header, float_array, params_header,
-    require_y,
+    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X,
+    classification_labels, decode_classes, encode_classes, estimator_from_header, float_array,
+    params_header, require_y,
 )
 from ._validation import NotFittedError, as_float_array, as_matrix, check_number, check_rng
 from ._validation import encode_labels
-from ._estimator import _flavoured
 from .linear import linear_score
 
 

@@ -6,7 +6,7 @@ step; with ``per="epoch"`` t is the 0-based epoch index, so the rate is constant
 epoch:
 
 - ExponentialDecay: ``lr * decay_rate ** (t / decay_steps)``
-- InverseTimeDecay: ``lr / (1 + decay_rate * t / decay_steps)``
+- InverseTimeDecay: ``lr / (1 + decay_rate * t / decay_steps) ** power``
 - StepDecay: ``lr * drop ** floor(epoch / every)``
 
 (``staircase=True`` floors ``t / decay_steps``.) ``ReduceOnPlateau`` watches the
@@ -70,13 +70,22 @@ class ExponentialDecay(_KernelSchedule):
 
 
 class InverseTimeDecay(_KernelSchedule):
-    """lr_t = lr / (1 + decay_rate * t / decay_steps); t counts steps or epochs (``per``)."""
+    """lr_t = lr / (1 + decay_rate * t / decay_steps) ** power; t counts steps or epochs
+    (``per``). ``power=0.5`` with ``decay_rate`` = samples per epoch and ``per="epoch"`` is
+    scikit-learn's ``invscaling``."""
 
     code = INVERSE_TIME
 
-    def __init__(self, decay_rate=0.5, decay_steps=1000, staircase=False, per="step"):
+    def __init__(self, decay_rate=0.5, decay_steps=1000, staircase=False, per="step", power=1.0):
         super().__init__(check_number(decay_rate, "decay_rate", 0.0), decay_steps, staircase,
                          per)
+        self.power = check_number(power, "power", 0.0)
+
+    def hyper(self, steps_per_epoch):
+        return {**super().hyper(steps_per_epoch), "power": self.power}
+
+    def __repr__(self):
+        return super().__repr__()[:-1] + f", power={self.power})"
 
 
 class StepDecay(ExponentialDecay):

@@ -288,7 +288,10 @@ class _Run:
         self._workspaces.append(workspace)
         if state is None or state.m.shape != (self.spec.n_params,):
             state = OptimizerState(self.spec.n_params)
+        elif state.order is not None and state.order.shape == workspace.order.shape:
+            workspace.order[:] = state.order  # resume: the shuffles go on from the same order
         net._optimizer_state = state
+        state.order = workspace.order  # the workspace shuffles it in place
         hyper, history = self.hyper, History()
         out = np.zeros((max(epochs, 1), 2))
         for c in callbacks:

@@ -157,6 +157,24 @@ def test_regressor_sgd_is_the_network_with_the_documented_mapping():
     np.testing.assert_allclose(reg.loss_curve_, history.loss, rtol=1e-12)
 
 
+def test_regressor_adam_is_the_network_with_epsilon_over_c():
+    """Adam's step does not scale with the gradient, except through epsilon: the rate is
+    passed as it is and epsilon divided by c = 1/2."""
+    X, y = linear_targets(n=60)
+    reg = fit(nf.MLPRegressor((4,), learning_rate_init=0.01, epsilon=1e-3, beta_1=0.8,
+                              batch_size=30, shuffle=False, max_iter=5, tol=0.0,
+                              random_state=3), X, y)
+    net = nf.Network([3, 4, 1], activation="relu", loss="mse")
+    rs = np.random.RandomState(3)
+    for W, b in zip(net.weights, net.biases):
+        bound = np.sqrt(6.0 / (W.shape[0] + W.shape[1]))
+        W[...] = rs.uniform(-bound, bound, W.shape)
+        b[...] = rs.uniform(-bound, bound, b.shape)
+    net.train(X, y, epochs=5, learning_rate=0.01, batch_size=30, shuffle=False,
+              optimizer=nf.Adam(beta_1=0.8, epsilon=2e-3), l2=1e-4 / (0.5 * 30))
+    np.testing.assert_allclose(reg.network_.parameters, net.parameters, rtol=1e-12, atol=1e-14)
+
+
 def test_invscaling_rate_is_lr_over_samples_seen_to_the_power_t():
     X, y = blobs(n=90)
     clf = fit(nf.MLPClassifier((5,), solver="sgd", learning_rate="invscaling",
@@ -301,6 +319,10 @@ def test_validation_split_is_stratified():
     train, val = estimators._split(100, 0.2, rng, labels)
     assert len(val) == 20 and len(train) == 80 and not set(train) & set(val)
     assert np.bincount(labels[val]).tolist() == [14, 4, 2]
+    # 6 of 15 held out: shares 2.8, 2, 1.2; the one left over goes to the largest remainder
+    labels = np.repeat([0, 1, 2], [7, 5, 3])
+    train, val = estimators._split(15, 0.4, rng, labels)
+    assert np.bincount(labels[val]).tolist() == [3, 2, 1] and len(train) == 9
     train, val = estimators._split(100, 0.25, rng)
     assert len(val) == 25
     with pytest.raises(ValueError, match="validation set is too small"):
