@@ -128,7 +128,7 @@ cdef class _Layout:
         self.net.n_params = sum(weights) + sum(sizes[1:])
 
 
-cdef inline double loss_scale(const Net *net, Py_ssize_t n) noexcept nogil:
+cdef inline double loss_scale(const Net *net, double n) noexcept nogil:
     """Factor from a summed loss to the mean: 1/n for cross-entropy, 1/(n k) otherwise."""
     if net.loss == CROSS_ENTROPY:
         return 1.0 / n
@@ -398,7 +398,27 @@ cdef inline Py_ssize_t count_correct(int loss, const double *Z, const double *Y,
     return count
 
 
-cdef inline double accuracy_scale(const Net *net, Py_ssize_t n) noexcept nogil:
+cdef inline double output_step(const Net *net, double *Z, const double *Y, const double *w,
+                               double w_mean, double *delta, Py_ssize_t m,
+                               double *correct) noexcept nogil:
+    """The output layer of a batch: correct predictions (added to ``correct``), delta and the
+    summed loss. With sample weights w (NULL: none), row i counts w[i] / w_mean times, w_mean
+    being the mean weight of the whole data set: each batch's gradient is then an unbiased
+    estimate of the weighted mean's, and the full batch's is exactly it."""
+    cdef Py_ssize_t i, n = net.size[net.L]
+    cdef int code = net.act[net.L - 1]
+    cdef double total = 0.0, scale = loss_scale(net, m)
+    if w == NULL:
+        correct[0] += count_correct(net.loss, Z, Y, m, n)
+        return output_delta(net.loss, code, Z, Y, delta, m, n, scale)
+    for i in range(m):
+        correct[0] += w[i] * count_correct(net.loss, Z + i * n, Y + i * n, 1, n)
+        total += w[i] * output_delta(net.loss, code, Z + i * n, Y + i * n, delta + i * n, 1, n,
+                                     scale * w[i] / w_mean)
+    return total
+
+
+cdef inline double accuracy_scale(const Net *net, double n) noexcept nogil:
     """Factor from a count of correct predictions to an accuracy (NaN for MSE)."""
     if net.loss == CROSS_ENTROPY:
         return 1.0 / n
@@ -474,7 +494,7 @@ cdef class Workspace:
     cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
-    cdef object _acts, _derivs, _delta, _ybatch, _layout
+    cdef object _acts, _derivs, _delta, _ybatch, _wbatch, _layout
     cdef Py_ssize_t batch_size
     cdef intp *act_off
     cdef intp *der_off
@@ -500,6 +520,7 @@ cdef class Workspace:
         self._derivs = np.zeros(max(der_off[L - 1], 1))
         self._delta = np.zeros((2, batch_size * max(sizes[1:])))
         self._ybatch = np.zeros(batch_size * sizes[L])
+        self._wbatch = np.zeros(batch_size)
         cdef intp[::1] a = self._act_off
         cdef intp[::1] d = self._der_off
         self.act_off = &a[0]
@@ -568,9 +589,13 @@ cdef inline Rates step_rates(const Hyp *h, cnp.int64_t t) noexcept nogil:
     return r
 
 
-cdef inline double penalty_gradient(const Hyp *h, double p) noexcept nogil:
+cdef inline double penalty_gradient_l(double l1, double l2, double p) noexcept nogil:
     """d/dp of l1 |p| + l2 / 2 p**2."""
-    return h.l1 * ((p > 0.0) - (p < 0.0)) + h.l2 * p
+    return l1 * ((p > 0.0) - (p < 0.0)) + l2 * p
+
+
+cdef inline double penalty_gradient(const Hyp *h, double p) noexcept nogil:
+    return penalty_gradient_l(h.l1, h.l2, p)
 
 
 cdef inline void update_one(const Hyp *h, const Rates *r, double *params, double *m, double *v,
@@ -623,7 +648,7 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
                         double *acts, const intp *act_off, double *derivs, const intp *der_off,
                         double *delta0, double *delta1, const double *dropout, bitgen_t *bg,
                         const Hyp *h, double *m, double *v, cnp.int64_t *step,
-                        Py_ssize_t *correct) noexcept nogil:
+                        const double *w, double w_mean, double *correct) noexcept nogil:
     """Per-sample SGD (batch of one row), fused: forward, then per layer, top down, the
     backpropagated delta and the update of that layer's parameters in the same pass over W.
 
@@ -652,8 +677,7 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
             apply_dropout(bg, z, derivs + der_off[l], n, dropout[l])
         a_in = z
     n = net.size[L]
-    correct[0] += count_correct(net.loss, z, y, 1, n)
-    total = output_delta(net.loss, net.act[L - 1], z, y, delta0, 1, n, loss_scale(net, 1))
+    total = output_step(net, z, y, w, w_mean, delta0, 1, correct)
     cdef Rates r = step_rates(h, step[0])
     for l in range(L - 1, -1, -1):
         n = net.size[l + 1]
@@ -692,14 +716,14 @@ cdef double sample_step(const Net *net, double *params, const double *x, const d
 cdef double backprop(const Net *net, const double *params, const double *X, const double *Y,
                      Py_ssize_t m, double *acts, const intp *act_off, double *derivs,
                      const intp *der_off, double *delta0, double *delta1,
-                     const double *dropout, bitgen_t *bg, double *grad,
-                     Py_ssize_t *correct) noexcept nogil:
+                     const double *dropout, bitgen_t *bg, double *grad, const double *w,
+                     double w_mean, double *correct) noexcept nogil:
     """Forward and backward pass over one batch of m rows; grad := d(mean loss)/d(params).
 
     X is the batch's input (m x size[0]); layer l's output goes to acts + act_off[l + 1]
     (blocks are sized for the largest batch, used for the first m rows). Returns the
-    summed loss and adds the batch's correct predictions to ``correct``; with grad == NULL
-    only the forward pass and the loss are computed.
+    summed loss (weighted by w unless NULL) and adds the batch's correct predictions to
+    ``correct``; with grad == NULL only the forward pass and the loss are computed.
     """
     cdef Py_ssize_t l, L = net.L, n_out
     cdef const double *a_in = X
@@ -717,10 +741,7 @@ cdef double backprop(const Net *net, const double *params, const double *X, cons
             if dropout != NULL and dropout[l] > 0.0:
                 apply_dropout(bg, z, d, m * n_out, dropout[l])
         a_in = z
-    n_out = net.size[L]
-    scale = loss_scale(net, m)
-    correct[0] += count_correct(net.loss, z, Y, m, n_out)
-    total = output_delta(net.loss, net.act[L - 1], z, Y, delta0, m, n_out, scale)
+    total = output_step(net, z, Y, w, w_mean, delta0, m, correct)
     if grad == NULL:
         return total
     for l in range(L - 1, -1, -1):
@@ -769,45 +790,56 @@ def forward(spec, const double[::1] params, const double[:, ::1] X, double[:, ::
 
 
 cdef double full_batch(spec, const double[::1] params, const double[:, ::1] X,
-                       const double[:, ::1] Y, double *grad, Py_ssize_t *correct):
+                       const double[:, ::1] Y, const double *w, double w_mean, double *grad,
+                       double *correct):
     """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
-    cdef Workspace w = Workspace(spec, X.shape[0], X.shape[0])
-    cdef _Layout layout = w._layout
-    cdef double *acts = ptr(w._acts)
-    cdef double *derivs = ptr(w._derivs)
-    cdef double *delta0 = ptr(w._delta[0])
-    cdef double *delta1 = ptr(w._delta[1])
+    cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
+    cdef _Layout layout = ws._layout
+    cdef double *acts = ptr(ws._acts)
+    cdef double *derivs = ptr(ws._derivs)
+    cdef double *delta0 = ptr(ws._delta[0])
+    cdef double *delta1 = ptr(ws._delta[1])
     cdef double total
     with nogil:
         total = backprop(&layout.net, &params[0], &X[0, 0], &Y[0, 0], X.shape[0], acts,
-                         w.act_off, derivs, w.der_off, delta0, delta1, NULL, NULL, grad, correct)
+                         ws.act_off, derivs, ws.der_off, delta0, delta1, NULL, NULL, grad, w,
+                         w_mean, correct)
     return total
 
 
-def evaluate(spec, const double[::1] params, const double[:, ::1] X, const double[:, ::1] Y):
-    """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE."""
+cdef double weight_sum(const double[::1] sample_weight, Py_ssize_t n):
+    return n if sample_weight is None else float(np.sum(sample_weight))
+
+
+def evaluate(spec, const double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
+             const double[::1] sample_weight=None):
+    """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE.
+    With ``sample_weight`` both are weighted means."""
     cdef _Layout layout = _Layout(spec)
-    cdef Py_ssize_t correct = 0
-    cdef double total = full_batch(spec, params, X, Y, NULL, &correct)
-    return (total * loss_scale(&layout.net, X.shape[0]),
-            correct * accuracy_scale(&layout.net, X.shape[0]))
+    cdef double correct = 0.0, n = weight_sum(sample_weight, X.shape[0])
+    cdef const double *w = NULL if sample_weight is None else &sample_weight[0]
+    cdef double total = full_batch(spec, params, X, Y, w, n / X.shape[0], NULL, &correct)
+    return total * loss_scale(&layout.net, n), correct * accuracy_scale(&layout.net, n)
 
 
 def loss_and_gradient(spec, const double[::1] params, const double[:, ::1] X,
-                      const double[:, ::1] Y, double l1, double l2, double[::1] grad):
-    """Regularised mean loss over (X, Y); grad := its gradient (flat layout), unless None."""
+                      const double[:, ::1] Y, double l1, double l2, double[::1] grad,
+                      const double[::1] sample_weight=None):
+    """Regularised (weighted) mean loss over (X, Y); grad := its gradient, unless None."""
     cdef _Layout layout = _Layout(spec)
-    cdef Py_ssize_t i, correct = 0, nw = layout.net.n_weights
+    cdef Py_ssize_t i, nw = layout.net.n_weights
+    cdef double correct = 0.0, n = weight_sum(sample_weight, X.shape[0])
+    cdef const double *w = NULL if sample_weight is None else &sample_weight[0]
     cdef double *g = NULL if grad is None else &grad[0]
     cdef double pen = 0.0, p
-    cdef double total = full_batch(spec, params, X, Y, g, &correct)
+    cdef double total = full_batch(spec, params, X, Y, w, n / X.shape[0], g, &correct)
     with nogil:
         for i in range(nw):
             p = params[i]
             pen += l1 * fabs(p) + 0.5 * l2 * p * p
             if g != NULL:
-                g[i] += l1 * ((p > 0.0) - (p < 0.0)) + l2 * p
-    return total * loss_scale(&layout.net, X.shape[0]) + pen
+                g[i] += penalty_gradient_l(l1, l2, p)
+    return total * loss_scale(&layout.net, n) + pen
 
 
 cdef struct Snapshot:
@@ -841,11 +873,13 @@ cdef inline void restore(Snapshot *s) noexcept nogil:
 
 def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
                  Py_ssize_t n_epochs, Py_ssize_t batch_size, bint shuffle, state, hyper, rng,
-                 Workspace workspace, double[:, ::1] history_out):
+                 Workspace workspace, double[:, ::1] history_out,
+                 const double[::1] sample_weight=None):
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
-    GIL released: history_out[e] := (mean loss, accuracy). Returns the number of epochs run;
+    GIL released: history_out[e] := (mean loss, accuracy), weighted means with
+    ``sample_weight`` (see ``output_step``). Returns the number of epochs run;
     an epoch whose loss or resulting parameters are not finite ends the call, with params
     back at the last finite epoch's and ``workspace.diverged`` set.
 
@@ -892,8 +926,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef double[::1] drop_v = drop
     cdef const double *dropout = &drop_v[0] if drop.any() else NULL
     cdef bitgen_t *bg = get_bitgen(rng)
-    cdef double total, scale_n = loss_scale(net, n), acc_n = accuracy_scale(net, n)
-    cdef Py_ssize_t correct, work = 0
+    cdef double w_total = weight_sum(sample_weight, n), w_mean = w_total / n
+    cdef double total, correct, scale_n = loss_scale(net, w_total)
+    cdef double acc_n = accuracy_scale(net, w_total)
+    cdef const double *weights = NULL if sample_weight is None else &sample_weight[0]
+    cdef double *wbatch = NULL if sample_weight is None else ptr(workspace._wbatch)
+    cdef Py_ssize_t work = 0
     cdef bint interrupted = False, diverged = False
     cdef PyObject *exc_type = NULL
     cdef PyObject *exc_value = NULL
@@ -908,7 +946,7 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
             if shuffle:
                 shuffle_order(bg, order, n)
             total = 0.0
-            correct = 0
+            correct = 0.0
             start = 0
             while start < n:
                 m = min(batch_size, n - start)
@@ -918,14 +956,16 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                         xbatch[i * d + j] = X[r, j]
                     for j in range(k):
                         ybatch[i * k + j] = Y[r, j]
+                    if weights != NULL:
+                        wbatch[i] = weights[r]
                 if m == 1:
                     total += sample_step(net, &params[0], xbatch, ybatch, acts, workspace.act_off,
                                          derivs, workspace.der_off, delta0, delta1, dropout, bg,
-                                         &h, mom, vel, &step_v[0], &correct)
+                                         &h, mom, vel, &step_v[0], wbatch, w_mean, &correct)
                 else:
                     total += backprop(net, &params[0], xbatch, ybatch, m, acts,
                                       workspace.act_off, derivs, workspace.der_off, delta0,
-                                      delta1, dropout, bg, grad, &correct)
+                                      delta1, dropout, bg, grad, wbatch, w_mean, &correct)
                     update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
                            net.n_params)
                 start += m

@@ -109,12 +109,35 @@ def forward(spec, params, X, out):
     out[...] = a
 
 
-def _backprop(spec, params, X, Y, masks, grad):
+def output_step(spec, z, Y, w, w_mean):
+    """The output layer of a batch: (summed loss, correct predictions, scaled dL/dz).
+
+    With sample weights ``w`` (None: none) row i counts ``w[i] / w_mean`` times, ``w_mean``
+    being the mean weight of the whole data set: each batch's gradient is then an unbiased
+    estimate of the weighted mean's, and the full batch's is exactly it.
+    """
+    scale = spec.loss_scale(z.shape[0])
+    if w is None:
+        total, delta = output_delta(spec.loss, spec.activations[-1], z, Y)
+        return total, count_correct(spec.loss, z, Y), delta * scale
+    total = correct = 0.0
+    delta = np.empty_like(z)
+    for i in range(z.shape[0]):
+        row_total, row_delta = output_delta(spec.loss, spec.activations[-1], z[i:i + 1],
+                                            Y[i:i + 1])
+        total += w[i] * row_total
+        correct += w[i] * count_correct(spec.loss, z[i:i + 1], Y[i:i + 1])
+        delta[i] = row_delta[0] * (scale * w[i] / w_mean)
+    return total, correct, delta
+
+
+def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
     """Forward and backward pass over one batch; grad := d(mean loss)/d(params).
 
-    ``masks`` holds one inverted-dropout mask per hidden layer (or None). Returns the summed
-    loss of the batch and its number of correct predictions; with ``grad=None`` only the
-    forward pass and the loss are computed.
+    ``masks`` holds one inverted-dropout mask per hidden layer (or None); ``w`` the batch's
+    sample weights (see ``output_step``). Returns the summed (weighted) loss of the batch and
+    its (weighted) number of correct predictions; with ``grad=None`` only the forward pass
+    and the loss are computed.
     """
     weights, biases = spec.unpack(params)
     inputs, derivs = [X], []
@@ -130,12 +153,10 @@ def _backprop(spec, params, X, Y, masks, grad):
             d = d * masks[l]
         inputs.append(a)
         derivs.append(d)
-    correct = count_correct(spec.loss, z, Y)
-    total, delta = output_delta(spec.loss, spec.activations[-1], z, Y)
+    total, correct, delta = output_step(spec, z, Y, w, w_mean)
     if grad is None:
         return total, correct
     g_weights, g_biases = spec.unpack(grad)
-    delta = delta * spec.loss_scale(X.shape[0])
     for l in reversed(range(spec.n_layers)):
         g_weights[l][...] = inputs[l].T @ delta
         g_biases[l][...] = delta.sum(axis=0)
@@ -156,12 +177,17 @@ def add_penalty_gradient(spec, params, grad, l1, l2):
     grad[:spec.n_weights] += l1 * np.sign(w) + l2 * w
 
 
-def loss_and_gradient(spec, params, X, Y, l1, l2, grad):
-    """Regularised mean loss over (X, Y); grad := its gradient (flat layout), unless None."""
-    total, _ = _backprop(spec, params, X, Y, None, grad)
+def _weight_sum(sample_weight, n):
+    return n if sample_weight is None else float(np.sum(sample_weight))
+
+
+def loss_and_gradient(spec, params, X, Y, l1, l2, grad, sample_weight=None):
+    """Regularised (weighted) mean loss over (X, Y); grad := its gradient, unless None."""
+    n = _weight_sum(sample_weight, X.shape[0])
+    total, _ = _backprop(spec, params, X, Y, None, grad, sample_weight, n / X.shape[0])
     if grad is not None:
         add_penalty_gradient(spec, params, grad, l1, l2)
-    return total * spec.loss_scale(X.shape[0]) + penalty(spec, params, l1, l2)
+    return total * spec.loss_scale(n) + penalty(spec, params, l1, l2)
 
 
 def update(hyper, params, grad, state):
@@ -237,26 +263,29 @@ def accuracy_scale(spec, n_samples):
     return np.nan
 
 
-def evaluate(spec, params, X, Y):
-    """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE."""
-    total, correct = _backprop(spec, params, X, Y, None, None)
-    return total * spec.loss_scale(X.shape[0]), correct * accuracy_scale(spec, X.shape[0])
+def evaluate(spec, params, X, Y, sample_weight=None):
+    """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE.
+    With ``sample_weight`` both are weighted means."""
+    n = _weight_sum(sample_weight, X.shape[0])
+    total, correct = _backprop(spec, params, X, Y, None, None, sample_weight, n / X.shape[0])
+    return total * spec.loss_scale(n), correct * accuracy_scale(spec, n)
 
 
 def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper, rng,
-                 workspace, history_out):
+                 workspace, history_out, sample_weight=None):
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     Each epoch optionally shuffles the sample order in place (``rng.shuffle``), then for each
     batch: dropout masks, forward, backward, penalty gradient, optimizer update.
-    ``history_out[e] := (mean loss, accuracy)`` of epoch e, both measured on each batch
-    before its update (the loss without the penalty; accuracy NaN for MSE). Returns the
+    ``history_out[e] := (mean loss, accuracy)`` of epoch e (weighted means with
+    ``sample_weight``, see ``output_step``), both measured on each batch before its update (the loss without the penalty; accuracy NaN for MSE). Returns the
     number of epochs run; an epoch whose loss or resulting parameters are not finite ends
     the call, with params and optimizer state put back to the end of the last finite epoch
     and ``workspace.diverged`` set. On KeyboardInterrupt (or ``workspace.cancelled``) they
     go back to the end of the last complete epoch (``workspace.epochs_done``).
     """
     n = X.shape[0]
+    w_total = _weight_sum(sample_weight, n)
     order, grad = workspace.order, workspace.grad
     workspace.epochs_done = 0
     workspace.diverged = False
@@ -271,13 +300,15 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
                     raise KeyboardInterrupt("training cancelled")
                 rows = order[start:start + batch_size]
                 masks = dropout_masks(spec, hyper, rng, rows.size)
+                w = None if sample_weight is None else sample_weight[rows]
                 batch_total, batch_correct = _backprop(spec, params, X[rows], Y[rows], masks,
-                                                       grad)
+                                                       grad, w, w_total / n)
                 total += batch_total
                 correct += batch_correct
                 add_penalty_gradient(spec, params, grad, hyper.l1, hyper.l2)
                 update(hyper, params, grad, state)
-            history_out[e] = total * spec.loss_scale(n), correct * accuracy_scale(spec, n)
+            history_out[e] = (total * spec.loss_scale(w_total),
+                              correct * accuracy_scale(spec, w_total))
             if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):
                 workspace.restore(params, state)
                 workspace.epochs_done = e + 1

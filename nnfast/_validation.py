@@ -163,3 +163,15 @@ def encode_labels(y, name, n_samples, classes=None):
             f"classes {list(classes.tolist())!r}."
         )
     return classes, codes
+
+
+def as_weights(sample_weight, n_samples, name="sample_weight"):
+    """None, or per-sample weights as a C-contiguous float64 vector: finite, >= 0, not all 0."""
+    if sample_weight is None:
+        return None
+    w = as_float_array(sample_weight, name, ndim=(1,))
+    if w.shape[0] != n_samples:
+        raise ValueError(f"{name} has {w.shape[0]} weights for {n_samples} samples.")
+    if w.min() < 0 or not w.any():
+        raise ValueError(f"{name} must be non-negative with at least one positive weight.")
+    return w

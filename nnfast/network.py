@@ -8,7 +8,9 @@ import numpy as np
 
 from . import _backend, activations, io, losses
 from ._spec import Spec
-from ._validation import as_float_array, as_matrix, as_targets, check_number, check_rng
+from ._validation import (
+    as_float_array, as_matrix, as_targets, as_weights, check_number, check_rng,
+)
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
 
@@ -182,17 +184,20 @@ class Network:
         Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss)
         return X, Y
 
-    def loss(self, X, Y):
-        """Mean loss over (X, Y), in the convention of ``nnfast.losses``."""
+    def loss(self, X, Y, sample_weight=None):
+        """Mean loss over (X, Y), in the convention of ``nnfast.losses``; with
+        ``sample_weight``, the weighted mean ``sum_i w_i L_i / sum_i w_i``."""
         X, Y = self._xy(X, Y)
+        w = as_weights(sample_weight, X.shape[0])
         return float(_backend.kernels().loss_and_gradient(
-            self.spec, self.parameters, X, Y, 0.0, 0.0, None))
+            self.spec, self.parameters, X, Y, 0.0, 0.0, None, w))
 
-    def gradients(self, X, Y):
-        """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the mean loss over (X, Y)."""
+    def gradients(self, X, Y, sample_weight=None):
+        """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
         X, Y = self._xy(X, Y)
+        w = as_weights(sample_weight, X.shape[0])
         grad = np.empty(self.spec.n_params)
-        _backend.kernels().loss_and_gradient(self.spec, self.parameters, X, Y, 0.0, 0.0, grad)
+        _backend.kernels().loss_and_gradient(self.spec, self.parameters, X, Y, 0.0, 0.0, grad, w)
         return self.spec.unpack(grad)
 
     def train(self, X, Y, epochs=100, learning_rate=0.1, batch_size=32, **options):

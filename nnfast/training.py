@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _backend, optimizers, schedules
 from ._spec import Hyper, OptimizerState, learning_rate_at
-from ._validation import as_matrix, as_targets, check_number, check_rng
+from ._validation import as_matrix, as_targets, as_weights, check_number, check_rng
 
 
 DIVERGENCE = ("warn", "raise")
@@ -146,7 +146,8 @@ class _Progress(Callback):
 def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=True, seed=None,
           optimizer="sgd", lr_schedule=None, l1=0.0, l2=0.0, dropout=0.0,
           validation_data=None, validation_split=0.0, early_stopping=None, restarts=1,
-          n_jobs=None, callbacks=(), verbose=False, resume=False, on_divergence="warn"):
+          n_jobs=None, callbacks=(), verbose=False, resume=False, on_divergence="warn",
+          sample_weight=None):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
 
     Parameters
@@ -193,6 +194,12 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         count, so schedules and Adam's bias correction go on, momentum, Adam moments)
         instead of starting fresh: ``partial_fit`` and ``warm_start`` use it.
 
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weight of each sample: the loss minimised is ``sum_i w_i L_i / sum_i
+        w_i`` (each batch's gradient is scaled by ``w_i / mean(w)``, an unbiased estimate of
+        it; full batch gives it exactly). ``History.loss`` and ``accuracy`` are weighted too;
+        with ``validation_split`` the held-out rows keep their weights, and
+        ``validation_data`` may be a triple ``(X_val, Y_val, w_val)``.
     on_divergence : "warn" or "raise"
         What happens when an epoch's loss is NaN or infinite (a learning rate far too
         large): training stops at once and the network keeps the weights of the last epoch
@@ -209,7 +216,8 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     epochs = check_number(epochs, "epochs", 0, integer=True)
     restarts = check_number(restarts, "restarts", 1, integer=True)
     rng = net._rng if seed is None else check_rng(seed)
-    X, Y, val = _validation(net, X, Y, validation_data, validation_split)
+    w = as_weights(sample_weight, X.shape[0])
+    X, Y, w, val = _validation(net, X, Y, w, validation_data, validation_split)
     n = X.shape[0]
     if batch_size is None:
         batch_size = n
@@ -237,7 +245,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         raise ValueError("ReduceOnPlateau(monitor='val_loss') needs validation_data or "
                          "validation_split.")
     # Resolve the backend here: use_backend() is thread-local and restarts run in threads.
-    run = _Run(_backend.kernels(), net.spec, X, Y, val, hyper, batch_size,
+    run = _Run(_backend.kernels(), net.spec, X, Y, w, val, hyper, batch_size,
                shuffle and batch_size < n, schedule, on_divergence)
 
     state = getattr(net, "_optimizer_state", None) if resume else None
@@ -261,9 +269,9 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
 class _Run:
     """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
 
-    def __init__(self, kernels, spec, X, Y, val, hyper, batch_size, shuffle, schedule,
+    def __init__(self, kernels, spec, X, Y, w, val, hyper, batch_size, shuffle, schedule,
                  on_divergence="warn"):
-        self.kernels, self.spec, self.X, self.Y, self.val = kernels, spec, X, Y, val
+        self.kernels, self.spec, self.X, self.Y, self.w, self.val = kernels, spec, X, Y, w, val
         self.on_divergence = on_divergence
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
         self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
@@ -303,7 +311,7 @@ class _Run:
                 try:
                     done = kernels.train_epochs(self.spec, net.parameters, self.X, self.Y, chunk,
                                                 self.batch_size, self.shuffle, state, hyper, rng,
-                                                workspace, out)
+                                                workspace, out, self.w)
                 except KeyboardInterrupt:
                     self._record(history, out, workspace.epochs_done, epoch, hyper)
                     history.interrupted = True
@@ -314,7 +322,7 @@ class _Run:
                     break
                 epoch += chunk
                 if self.val is not None:
-                    loss, acc = kernels.evaluate(self.spec, net.parameters, *self.val)
+                    loss, acc = kernels.evaluate(self.spec, net.parameters, *self.val)  # X, Y, w
                     history.val_loss.append(float(loss))
                     if self.classify:
                         history.val_accuracy.append(float(acc))
@@ -415,22 +423,28 @@ def _cpus():
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _validation(net, X, Y, validation_data, validation_split):
-    """(X_train, Y_train, (X_val, Y_val) or None)."""
+def _validation(net, X, Y, w, validation_data, validation_split):
+    """(X_train, Y_train, w_train, (X_val, Y_val, w_val) or None); w may be None."""
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, Y_val).")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise TypeError("validation_data must be (X_val, Y_val) or (X_val, Y_val, w_val).")
         Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs)
         Yv = as_targets(validation_data[1], "validation_data[1]", net.n_outputs, Xv.shape[0],
                         net.spec.loss)
-        return X, Y, (Xv, Yv)
+        wv = as_weights(validation_data[2], Xv.shape[0], "validation_data[2]") \
+            if len(validation_data) == 3 else None
+        return X, Y, w, (Xv, Yv, wv)
     split = check_number(validation_split, "validation_split", 0.0, 1.0, high_open=True)
     if split == 0.0:
-        return X, Y, None
+        return X, Y, w, None
     n_val = int(np.ceil(split * X.shape[0]))
     if n_val >= X.shape[0]:
         raise ValueError(f"validation_split={split} leaves no training samples.")
-    return X[:-n_val], Y[:-n_val], (X[-n_val:], Y[-n_val:])
+    cut = X.shape[0] - n_val
+    if w is not None and not (w[:cut].any() and w[cut:].any()):
+        raise ValueError("validation_split leaves a part whose sample weights are all 0.")
+    return (X[:cut], Y[:cut], None if w is None else w[:cut],
+            (X[cut:], Y[cut:], None if w is None else w[cut:]))
 
 
 def _dropout_rates(dropout, n_hidden):
