@@ -5,7 +5,7 @@ pure-NumPy backend that computes the same thing (``set_backend("numpy")``).
 """
 from . import activations, losses, optimizers, schedules
 from . import datasets, logic, plot  # plot imports matplotlib only when called
-from . import tabular  # registers TabularModel, so load() reads `nnfast train --save` files
+from . import tabular  # noqa: F401  (registers TabularModel: load() reads `nnfast train --save` files)
 from ._backend import get_backend, set_backend, use_backend
 from ._estimator import ConvergenceWarning
 from .data import StandardScaler, one_hot, train_test_split

@@ -29,7 +29,6 @@ import math
 import numbers
 import sys
 import warnings
-from fractions import Fraction
 
 import numpy as np
 
@@ -475,55 +474,6 @@ def check_sample_weight(sample_weight, n):
     if not w.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return w
-
-
-#: Non-integer weights are realised by repeating rows in proportion; beyond this many times
-#: the (positive-weight) rows, that would be a very different training run, so it is refused.
-MAX_REPEAT_FACTOR = 10
-
-
-def weights_to_counts(w, name="sample_weight"):
-    """(counts, weight_per_row): repeating row i ``counts[i]`` times trains on the weighted
-    objective ``sum_i w_i L_i / sum_i w_i`` exactly.
-
-    Integer weights repeat each row that many times (a weight of 0 drops the row), which is
-    scikit-learn's own definition of a sample weight. Non-integer weights that are exact
-    small fractions (class_weight="balanced" often is) are scaled to the smallest integers
-    with the same ratios, as long as that repeats the data at most ``MAX_REPEAT_FACTOR``
-    times; ``weight_per_row`` (the original weight one repeated row stands for) lets callers
-    keep penalties that scale with the total weight exact. Anything else would need
-    per-sample weights in the kernels: NotImplementedError.
-    """
-    rounded = np.rint(w)
-    if np.all(np.abs(w - rounded) <= 1e-9 * np.maximum(1.0, w)):
-        return rounded.astype(np.intp), 1.0
-    values, inverse = np.unique(w, return_inverse=True)
-    positive = values[values > 0]
-    fractions = None
-    if positive.size <= 1000:
-        fractions = [Fraction(float(v)).limit_denominator(1000) for v in positive]
-        if not all(abs(float(f) - v) <= 1e-9 * v for f, v in zip(fractions, positive)):
-            fractions = None
-    if fractions is not None:
-        scale = 1
-        for f in fractions:
-            scale = scale * f.denominator // math.gcd(scale, f.denominator)
-        ints = [f.numerator * (scale // f.denominator) for f in fractions]
-        common = 0
-        for i in ints:
-            common = math.gcd(common, i)
-        per_value = np.zeros(values.size, dtype=np.intp)
-        per_value[values > 0] = [i // common for i in ints]
-        counts = per_value[inverse]
-        if counts.sum() <= MAX_REPEAT_FACTOR * np.count_nonzero(w):
-            return counts, common / scale
-    raise NotImplementedError(
-        f"{name} gives non-integer weights that nnfast cannot realise exactly: the compiled "
-        "kernels (train_epochs, loss_and_gradient) take no per-sample weights yet, so weights "
-        "are applied by repeating rows, which is exact for integer weights (and for small "
-        f"fractions, up to {MAX_REPEAT_FACTOR}x the data). Use integer weights, e.g. "
-        "class_weight={0: 1, 1: 3} or np.round(sample_weight * k)."
-    )
 
 
 def class_weight_vector(class_weight, classes, codes, balanced_ok=True):

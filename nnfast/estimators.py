@@ -65,13 +65,28 @@ How scikit-learn's definitions map onto nnfast's kernels (``network_`` is an ord
   full-batch ``loss_and_gradient`` kernel, with scikit-learn's options (``maxiter=max_iter,
   maxfun=max_fun, gtol=tol``) on scikit-learn's scale of the objective. ``loss_curve_``
   holds the data loss after each iteration.
-- **sample_weight / class_weight**: the kernels have no per-sample weights, so weights
-  are realised by repeating rows: exact (it is scikit-learn's definition of a sample
-  weight) for integer weights, and for small fractions such as most ``"balanced"`` class
-  weights, which are scaled to the smallest integers with the same ratios (``alpha`` then
-  still scales with the total weight, as in scikit-learn). Other non-integer weights raise
-  NotImplementedError. A stochastic epoch is then a pass over the repeated rows (``t_``
-  counts them).
+- **sample_weight / class_weight** are per-sample weights in the kernels (``class_weight``,
+  nnfast's addition for the classifier, multiplies ``sample_weight`` by the weight of each
+  sample's class; ``"balanced"`` is ``n_samples / (n_classes * count(class))``). The
+  objective is scikit-learn's (>= 1.6): ``sum_i w_i L_i / sum_i w_i`` plus ``alpha / (2 *
+  sum_i w_i) * ||W||^2``, so integer weights equal repeated rows and scaling all weights
+  by k is like dividing ``alpha`` by k. Zero-weight samples stay in the data, as in
+  scikit-learn: their labels count in ``classes_`` (and for ``"balanced"``), they take
+  their place in the batches and in ``t_`` (which counts samples, not weights), and they
+  do not move the weights. ``lbfgs`` (and any full-batch stochastic run, e.g. ``batch_size
+  >= n_samples``) minimises exactly scikit-learn's objective: the kernel gets ``l2 = alpha
+  / (c * sum(w))``. **Mini-batches differ**: scikit-learn divides each batch's weighted
+  gradient, and its ``alpha``, by that batch's weight sum ``sum_{i in B} w_i``; nnfast's
+  kernel divides by ``|B| * mean(w)`` (the mean over all training samples, a constant),
+  i.e. it scales row i's gradient by ``w_i / mean(w)`` and uses ``l2 = alpha / (c *
+  batch_size * mean(w))``. The two agree in expectation and exactly whenever every batch
+  has the average weight (unit weights, full batch); otherwise a batch heavier than
+  average takes a larger step in nnfast and the same step in scikit-learn, so weighted
+  mini-batch runs are not scikit-learn's update for update. With ``early_stopping`` the
+  validation split keeps the samples' weights (drawn without regard to them, as
+  scikit-learn's), the validation score (accuracy or R^2) and ``validation_loss_curve_``
+  are weighted, as are ``loss_curve_`` entries (``sum w L / sum w`` over the epoch;
+  scikit-learn's epoch loss averages the weighted batch losses by batch size).
 """
 from __future__ import annotations
 
@@ -89,7 +104,7 @@ from ._estimator import (
     check_consistent, check_sample_weight, check_X, check_y_column,
     class_weight_vector, classification_labels, decode_classes, encode_classes,
     estimator_from_header, float_array, not_fitted, params_header, r2_score,
-    check_random_state, random_generator, require_y, to_array, warn, weights_to_counts,
+    check_random_state, random_generator, require_y, to_array, warn,
 )
 from ._spec import OptimizerState
 from ._validation import check_number, encode_labels
@@ -191,16 +206,18 @@ class _StoppingRule(EarlyStopping):
 class _ValidationScore:
     """Accuracy (subset accuracy for multilabel) or R^2 of a network on held-out rows."""
 
-    def __init__(self, kind, X, Y):
-        self.kind, self.X, self.Y = kind, X, Y
+    def __init__(self, kind, X, Y, w=None):
+        self.kind, self.X, self.Y, self.w = kind, X, Y, w
 
     def __call__(self, network):
         p = _outputs(network, self.X)
         if self.kind == "regression":
-            return r2_score(self.Y, p) if np.isfinite(p).all() else float("nan")
+            return r2_score(self.Y, p, self.w) if np.isfinite(p).all() else float("nan")
         if self.kind == "multiclass":
-            return float(np.mean(p.argmax(axis=1) == self.Y.argmax(axis=1)))
-        return float(np.mean(((p > 0.5) == (self.Y > 0.5)).all(axis=1)))
+            right = p.argmax(axis=1) == self.Y.argmax(axis=1)
+        else:
+            right = ((p > 0.5) == (self.Y > 0.5)).all(axis=1)
+        return float(np.average(right, weights=self.w))
 
 
 def _outputs(network, X):
@@ -235,12 +252,6 @@ def _split(n, fraction, rng, strata=None):
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def _repeat(X, Y, counts):
-    if counts is None:
-        return X, Y
-    return np.repeat(X, counts, axis=0), np.repeat(Y, counts, axis=0)
-
-
 def _jsonable(value):
     """A bit generator's state (nested dicts, ints, arrays) as JSON-able values."""
     if isinstance(value, dict):
@@ -266,16 +277,6 @@ class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, training and model files."""
 
     _kinds = ()
-
-    def _expected_failed_checks(self):
-        return {
-            "check_class_weight_classifiers": (
-                "The check sets class_weight={0: 1000, 1: 0.0001}: non-integer weights that "
-                "nnfast realises by repeating rows only when they are small fractions; "
-                "exact arbitrary weights need a per-sample weight vector in the kernels "
-                "(train_epochs, loss_and_gradient). fit raises NotImplementedError instead "
-                "of training on other weights."),
-        }
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -432,19 +433,16 @@ class _BaseMLP(BaseEstimator):
         y = np.asarray(y)
         check_consistent(X.shape[0], y)
         w = check_sample_weight(sample_weight, X.shape[0])
-        if w is not None and not w.all():  # weight 0 removes the sample, before labels count
-            X, y, w = X[w > 0], y[w > 0], w[w > 0]
         Y, codes = self._targets(y, first, incremental, classes)
         cw = self._class_weights(codes, incremental)
-        source = "sample_weight" if cw is None else \
-            ("class_weight" if w is None else "sample_weight * class_weight")
         if cw is not None:
             w = cw if w is None else w * cw
-        counts, row_weight = (None, 1.0) if w is None else weights_to_counts(w, source)
-        if counts is not None and not counts.any():
-            raise ValueError("Sample weights must contain at least one non-zero number.")
-        if counts is not None and (counts == 1).all():
-            counts = None
+        if w is not None:
+            if not w.any():
+                raise ValueError("Sample weights (sample_weight * class_weight) must contain "
+                                 "at least one non-zero number.")
+            # unit weights are the unweighted run: the kernels' cheaper path
+            w = None if (w == 1.0).all() else np.ascontiguousarray(w, dtype=np.float64)
 
         sizes = [X.shape[1], *p.hidden, Y.shape[1]]
         if first:
@@ -463,9 +461,9 @@ class _BaseMLP(BaseEstimator):
                 "fit with warm_start=False to start over.")
         with self._backend_scope():
             if p.solver == "lbfgs":
-                self._fit_lbfgs(p, X, Y, counts, row_weight, first)
+                self._fit_lbfgs(p, X, Y, w, first)
             else:
-                self._fit_stochastic(p, X, Y, codes, counts, row_weight, first, incremental)
+                self._fit_stochastic(p, X, Y, codes, w, first, incremental)
         return self
 
     def _class_weights(self, codes, incremental):
@@ -505,22 +503,32 @@ class _BaseMLP(BaseEstimator):
         self.network_ = net
         return rng
 
-    def _fit_stochastic(self, p, X, Y, codes, counts, row_weight, first, incremental):
+    def _fit_stochastic(self, p, X, Y, codes, w, first, incremental):
         net, c = self.network_, self._loss_scale()
-        validation = None
+        validation = validation_data = None
         if p.early_stopping:
             strata = codes if self._target in ("binary", "multiclass") else None
             rows, val_rows = _split(X.shape[0], p.validation_fraction, self._rng, strata)
-            Xv, Yv = _repeat(X[val_rows], Y[val_rows],
-                             None if counts is None else counts[val_rows])
+            Xv, Yv = X[val_rows], Y[val_rows]
             X, Y = X[rows], Y[rows]
-            counts = None if counts is None else counts[rows]
-            validation = _ValidationScore(self._target, Xv, Yv)
-        X, Y = _repeat(X, Y, counts)
+            wv = None
+            if w is not None:
+                w, wv = np.ascontiguousarray(w[rows]), np.ascontiguousarray(w[val_rows])
+                if not wv.any():
+                    raise ValueError("Every sample of the validation split has weight 0: "
+                                     "the validation score is undefined. Change "
+                                     "validation_fraction or random_state, or turn "
+                                     "early_stopping off.")
+            validation = _ValidationScore(self._target, Xv, Yv, wv)
+            validation_data = (Xv, Yv) if wv is None else (Xv, Yv, wv)
+        if w is not None and not w.any():
+            raise ValueError("Every training sample left after the validation split has "
+                             "weight 0.")
         n = X.shape[0]
-        if n == 0:
-            raise ValueError("No training samples are left after removing the zero-weight "
-                             "samples and the validation split.")
+        # scikit-learn divides each batch's gradient and its alpha by the batch's weight sum;
+        # nnfast by batch_size * mean(w) (see the module docstring): the same in expectation,
+        # and exactly the same for unit weights and for the full batch.
+        w_mean = 1.0 if w is None else float(w.mean())
         if p.batch_size == "auto":
             batch_size = min(200, n)
         else:
@@ -561,8 +569,8 @@ class _BaseMLP(BaseEstimator):
             history = train(net, X, Y, epochs=epochs, learning_rate=rate_scale * rate,
                             batch_size=batch_size, shuffle=p.shuffle, seed=self._rng,
                             optimizer=optimizer, lr_schedule=schedule, l1=p.l1 / c,
-                            l2=p.alpha / (c * batch_size * row_weight), dropout=p.dropout,
-                            validation_data=None if validation is None else (Xv, Yv),
+                            l2=p.alpha / (c * batch_size * w_mean), dropout=p.dropout,
+                            validation_data=validation_data, sample_weight=w,
                             restarts=p.restarts if first else 1, n_jobs=p.n_jobs,
                             callbacks=[rule], resume=resume)
         except KeyboardInterrupt:  # scikit-learn keeps the model trained so far
@@ -605,13 +613,13 @@ class _BaseMLP(BaseEstimator):
                                else offset + history.stopped_epoch)
         total.interrupted = history.interrupted
 
-    def _fit_lbfgs(self, p, X, Y, counts, row_weight, first):
+    def _fit_lbfgs(self, p, X, Y, w, first):
         import scipy.optimize
 
         net, c = self.network_, self._loss_scale()
-        X, Y = _repeat(X, Y, counts)
         kernels, spec = _backend.kernels(), net.spec
-        l1, l2 = p.l1 / c, p.alpha / (c * X.shape[0] * row_weight)
+        # scikit-learn's alpha / (2 * sum(w)) * ||W||^2 (sum(w) = n_samples unweighted)
+        l1, l2 = p.l1 / c, p.alpha / (c * (X.shape[0] if w is None else float(w.sum())))
 
         def penalty(w):
             w = w[:spec.n_weights]
@@ -621,13 +629,13 @@ class _BaseMLP(BaseEstimator):
             grad, last, curve = np.empty(spec.n_params), {}, []
 
             def objective(x):
-                value = kernels.loss_and_gradient(spec, x, X, Y, l1, l2, grad)
+                value = kernels.loss_and_gradient(spec, x, X, Y, l1, l2, grad, w)
                 last["x"], last["value"] = x.copy(), value
                 return c * value, c * grad  # scikit-learn's scale: gtol means the same
 
             def callback(xk):
                 value = last["value"] if np.array_equal(xk, last.get("x")) else \
-                    kernels.loss_and_gradient(spec, np.ascontiguousarray(xk), X, Y, l1, l2, None)
+                    kernels.loss_and_gradient(spec, np.ascontiguousarray(xk), X, Y, l1, l2, None, w)
                 curve.append(float(value - penalty(xk)))
                 if p.verbose:
                     print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
@@ -662,7 +670,7 @@ class _BaseMLP(BaseEstimator):
         self._record(history, first)
         if not curve:
             self.loss_ = float(kernels.loss_and_gradient(spec, net.parameters, X, Y, l1, l2,
-                                                         None) - penalty(net.parameters))
+                                                         None, w) - penalty(net.parameters))
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
         self.validation_scores_ = self.validation_loss_curve_ = None
         self.best_validation_score_ = None
@@ -963,10 +971,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), optional
-            Weight of each sample in the loss: exactly repeating it that many times (a weight
-            of 0 drops it). Non-integer weights work when they are small fractions (scaled to
-            the smallest integers with the same ratios), else NotImplementedError: the
-            kernels do not take per-sample weights.
+            Non-negative weight of each sample (any real number; at least one positive):
+            the loss is ``sum_i w_i L_i / sum_i w_i`` and the L2 penalty ``alpha / (2 *
+            sum_i w_i) * ||W||^2``, as in scikit-learn, so an integer weight k is k repeated
+            rows and a weight of 0 makes the sample not count (it still takes its place in
+            the batches). Multiplied by ``class_weight``'s weights. Exactly scikit-learn's
+            objective for 'lbfgs' and full batches; mini-batch steps are normalised by
+            ``batch_size * mean(w)`` rather than each batch's weight sum (module docstring).
         """
         return self._fit(X, y, sample_weight)
 

@@ -12,7 +12,6 @@ from ._estimator import (
     class_weight_vector, classic_X, classification_labels, decode_classes, encode_classes,
     check_y_column, estimator_from_header, float_array, params_header, require_y,
     reshape_error,
-    weights_to_counts,
 )
 from .data import one_hot
 from .network import Network
@@ -125,10 +124,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         intercept_init : float or array-like, shape (n_outputs,), optional
             Starting biases.
         sample_weight : array-like, shape (n_samples,), optional
-            Weight of each sample in the loss, which becomes ``sum_i w_i L_i / sum_i w_i``.
-            Realised by repeating rows, as the kernels take no per-sample weights: exact
-            for integer weights (0 drops a sample) and for small fractions; other
-            non-integer weights raise NotImplementedError.
+            Weight of each sample in the loss, which becomes ``sum_i w_i L_i / sum_i w_i``
+            (computed inside the training kernels; see ``Network.train``). A weight of 0
+            drops a sample.
         """
         p = _check_params(self.learning_rate, self.max_epochs, self.batch_size, self.seed,
                           self.l2, self.tol, self.n_iter_no_change)
@@ -152,11 +150,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             ("class_weight" if w is None else "sample_weight * class_weight")
         if cw is not None:
             w = cw if w is None else w * cw
-        if w is not None:
-            counts, _ = weights_to_counts(w, source)
-            X, codes = np.repeat(X, counts, axis=0), np.repeat(codes, counts)
-            if X.shape[0] == 0:
-                raise ValueError("Sample weights must contain at least one non-zero number.")
+        if w is not None and not w.any():
+            raise ValueError(f"{source} must contain at least one non-zero number.")
         n_out = 1 if classes.size == 2 else classes.size
         net = getattr(self, "network_", None)
         warm = (self.warm_start and net is not None and net.layer_sizes == [X.shape[1], n_out]
@@ -171,7 +166,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 EarlyStopping(p["n_iter_no_change"], min_delta=p["tol"], restore_best=False))
         history = net.train(X, Y, epochs=p["max_epochs"], learning_rate=p["learning_rate"],
                             batch_size=p["batch_size"], shuffle=bool(self.shuffle),
-                            seed=self._rng, l2=p["l2"], early_stopping=stop)
+                            seed=self._rng, l2=p["l2"], early_stopping=stop, sample_weight=w)
         self.network_, self.classes_ = net, classes
         self.n_features_in_ = X.shape[1]
         self.loss_curve_ = list(history.loss)
@@ -237,12 +232,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 "but the model expects 2' (pinned by tests/test_logistic.py), rather than "
                 "scikit-learn's 'X has 3 features, but LogisticRegression is expecting 2 "
                 "features as input'; it is the same ValueError."),
-            "check_class_weight_classifiers": (
-                "The check sets class_weight={0: 1000, 1: 0.0001}: non-integer weights that "
-                "nnfast realises by repeating rows only when they are small fractions; "
-                "exact arbitrary weights need a per-sample weight vector in the kernels "
-                "(train_epochs, loss_and_gradient). fit raises NotImplementedError instead "
-                "of training on other weights."),
         }
 
     def _to_file(self):
