@@ -490,7 +490,7 @@ cdef class Workspace:
     delta  two ping-pong buffers for backpropagated errors
     ybatch the batch's targets; order: the sample order, persisted across calls
     """
-    cdef readonly object order, grad, last_good
+    cdef readonly object order, grad, last_good, last_order
     cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
@@ -506,6 +506,7 @@ cdef class Workspace:
         self.batch_size = batch_size
         self._layout = _Layout(spec)
         self.order = np.arange(n_samples, dtype=np.intp)
+        self.last_order = self.order.copy()
         self.grad = np.zeros((<_Layout> self._layout).net.n_params)
         self.last_good = np.zeros((<_Layout> self._layout).net.n_params)
         self.last_m = self.last_v = None
@@ -853,6 +854,9 @@ cdef struct Snapshot:
     double *saved_v
     cnp.int64_t saved_step
     Py_ssize_t n
+    intp *order         # the sample order, shuffled in place at the start of each epoch
+    intp *saved_order
+    Py_ssize_t n_rows
 
 
 cdef inline void save(Snapshot *s) noexcept nogil:
@@ -861,6 +865,7 @@ cdef inline void save(Snapshot *s) noexcept nogil:
         memcpy(s.saved_m, s.m, s.n * sizeof(double))
         memcpy(s.saved_v, s.v, s.n * sizeof(double))
     s.saved_step = s.step[0]
+    memcpy(s.saved_order, s.order, s.n_rows * sizeof(intp))
 
 
 cdef inline void restore(Snapshot *s) noexcept nogil:
@@ -869,6 +874,7 @@ cdef inline void restore(Snapshot *s) noexcept nogil:
         memcpy(s.m, s.saved_m, s.n * sizeof(double))
         memcpy(s.v, s.saved_v, s.n * sizeof(double))
     s.step[0] = s.saved_step
+    memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
 
 
 def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
@@ -907,6 +913,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     snap.v = vel
     snap.step = &step_v[0]
     snap.saved_params = ptr(workspace.last_good)
+    cdef intp[::1] saved_order_v = workspace.last_order
+    snap.order = order
+    snap.saved_order = &saved_order_v[0]
+    snap.n_rows = n
     snap.saved_m = snap.saved_v = NULL
     if h.optimizer == ADAM or h.momentum != 0.0:
         if workspace.last_m is None:

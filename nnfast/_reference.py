@@ -229,7 +229,8 @@ def dropout_masks(spec, hyper, rng, n_rows):
 
 class Workspace:
     """What persists across ``train_epochs`` calls of one training run: the sample order,
-    and the state at the end of the last good epoch (restored on divergence or Ctrl-C)."""
+    and the state at the end of the last good epoch (parameters, optimizer state, sample
+    order; restored on divergence or Ctrl-C)."""
 
     def __init__(self, spec, n_samples, batch_size):
         self.order = np.arange(n_samples, dtype=np.intp)
@@ -243,12 +244,14 @@ class Workspace:
 
     def save(self, params, state, hyper):
         self.last_good[:] = params
+        self.last_order = self.order.copy()
         if hyper.optimizer == ADAM or hyper.momentum:
             self.last_m, self.last_v = state.m.copy(), state.v.copy()
         self.last_step = state.step[0]
 
     def restore(self, params, state):
         params[:] = self.last_good
+        self.order[:] = self.last_order
         if self.last_m is not None:
             state.m[:], state.v[:] = self.last_m, self.last_v
         state.step[0] = self.last_step

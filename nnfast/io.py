@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -57,21 +56,18 @@ def _umask():
 
 
 def load(path):
-    """Load a model written by ``save`` (any kind: Network, estimators, ...)."""
-    try:
-        with np.load(os.fspath(path), allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        # NumPy's own message may suggest allow_pickle=True: never pass that advice on.
-        reason = "it holds pickled objects, which nnfast never loads" if "pickle" in str(exc) \
-            else str(exc)
-        raise ValueError(f"{path} is not a readable nnfast model file ({reason}).") from None
-    if "header" not in arrays:
+    """Load a model written by ``save`` (any kind: Network, estimators, ...).
+
+    Anything but a well-formed model file (not a zip, a damaged or unsupported zip member,
+    a plain .npy, pickled objects, non-float arrays, a header that does not describe the
+    arrays) raises ValueError naming the file; a missing file raises FileNotFoundError.
+    """
+    arrays = _read_arrays(path)
+    header_bytes = arrays.pop("header", None)
+    if header_bytes is None or header_bytes.dtype != np.uint8 or header_bytes.ndim != 1:
         raise ValueError(f"{path} is not an nnfast model file: it has no header.")
     try:
-        header = json.loads(arrays.pop("header").astype(np.uint8).tobytes().decode())
+        header = json.loads(header_bytes.tobytes().decode())
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} has a corrupted header ({exc}).") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -82,9 +78,29 @@ def load(path):
             f"reads version {FORMAT_VERSION}."
         )
     kind = header.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(_KINDS)}.")
+    for name, array in arrays.items():
+        if array.dtype.kind != "f":
+            raise ValueError(f"{path}: array {name!r} has dtype {array.dtype}; model files hold "
+                             "real floating-point arrays only.")
     try:
         return _KINDS[kind]._from_file(header, arrays)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
+
+
+def _read_arrays(path):
+    """Every array of an .npz file, or ValueError: never a zipfile/zlib/pickle traceback."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a damaged file can fail in zipfile, zlib, the npy parser...
+        # NumPy's own message may suggest allow_pickle=True: never pass that advice on.
+        reason = "it holds pickled objects, which nnfast never loads" if "pickle" in str(exc) \
+            else f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"{path} is not a readable nnfast model file ({reason}).") from None

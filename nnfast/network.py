@@ -156,6 +156,11 @@ class Network:
 
     @classmethod
     def _from_file(cls, header, arrays):
+        sizes = _check_sizes(header["layer_sizes"])
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        if arrays["parameters"].shape != (n_params,):  # before allocating what it claims
+            raise ValueError(f"layer_sizes {list(sizes)} need {n_params} parameters, the file "
+                             f"has an array of shape {arrays['parameters'].shape}")
         net = cls(header["layer_sizes"], activation=header["activation"],
                   output_activation=header["output_activation"], loss=header["loss"],
                   init=header["init"])
