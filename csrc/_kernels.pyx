@@ -889,7 +889,8 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     an epoch whose loss or resulting parameters are not finite ends the call, with params
     back at the last finite epoch's and ``workspace.diverged`` set.
 
-    Every ~millisecond of work the loop takes the GIL to run Python's signal handlers; if one
+    Between batches, after every ~millisecond of work, the loop takes the GIL to run Python's
+    signal handlers (a batch itself is never cut short); if one
     raises (Ctrl-C: KeyboardInterrupt), or another thread set ``workspace.cancelled``
     (KeyboardInterrupt too), params and optimizer state go back to the end of the last
     complete epoch, ``workspace.epochs_done`` records how many epochs completed, and the

@@ -14,7 +14,10 @@ import numpy as np
 def as_float_array(x, name, ndim=(1, 2)):
     """``x`` as a C-contiguous float64 array with one of ``ndim`` dimensions, all finite."""
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
-        x = x.to_numpy()
+        try:  # nullable extension dtypes (Int64, Float64) come out as float, NA as NaN
+            x = x.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            x = x.to_numpy()
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
@@ -35,7 +38,11 @@ def as_float_array(x, name, ndim=(1, 2)):
 
 def as_matrix(x, name, n_features=None):
     """A (n_samples, n_features) float64 matrix; a 1-D input is one sample."""
-    arr = as_float_array(x, name)
+    return matrix_from_checked(as_float_array(x, name), name, n_features)
+
+
+def matrix_from_checked(arr, name, n_features=None):
+    """``as_matrix`` for an array ``as_float_array`` has already checked (no second scan)."""
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if n_features is not None and arr.shape[1] != n_features:
@@ -81,6 +88,14 @@ def as_targets(y, name, n_outputs, n_samples, loss_code=None):
     return arr
 
 
+MAX_CLASSES = 2**31  # a one-hot matrix with more columns could not be allocated anyway
+
+
+def _label(value):
+    """A label as the user wrote it: 3, not 3.0 (labels may have come in as floats)."""
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
+
+
 def as_labels(y, name, n_classes=None):
     """1-D integer class labels in [0, n_classes)."""
     arr = np.asarray(y)
@@ -90,15 +105,17 @@ def as_labels(y, name, n_classes=None):
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}.")
     if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
         raise ValueError(f"{name} must hold integer class labels, got non-integer values.")
-    labels = arr.astype(np.intp)
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"{name} must hold non-negative class labels, got {labels.min()}.")
-    if n_classes is not None and labels.size and labels.max() >= n_classes:
+    # Range checks on the values as given, before any cast could wrap or overflow them.
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must hold non-negative class labels, got {_label(arr.min())}.")
+    limit = MAX_CLASSES if n_classes is None else n_classes
+    if arr.size and arr.max() >= limit:
         raise ValueError(
-            f"{name} holds label {labels.max()}, but there are only {n_classes} classes "
-            f"(labels 0..{n_classes - 1})."
+            f"{name} holds label {_label(arr.max())}, but there are only {limit} classes "
+            f"(labels 0..{limit - 1})." if n_classes is not None else
+            f"{name} holds label {_label(arr.max())}: class labels must be below {MAX_CLASSES}."
         )
-    return labels
+    return arr.astype(np.intp)
 
 
 def check_number(value, name, low=None, high=None, low_open=False, high_open=False,

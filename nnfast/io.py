@@ -96,7 +96,10 @@ def _read_arrays(path):
         with np.load(os.fspath(path), allow_pickle=False) as data:
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise ValueError("not an .npz archive")
-            return {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files}
+        if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+            raise ValueError("a member is not an .npy array")  # NumPy returns raw bytes then
+        return arrays
     except FileNotFoundError:
         raise
     except Exception as exc:  # a damaged file can fail in zipfile, zlib, the npy parser...

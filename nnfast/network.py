@@ -10,6 +10,7 @@ from . import _backend, activations, io, losses
 from ._spec import Spec
 from ._validation import (
     as_float_array, as_matrix, as_targets, as_weights, check_number, check_rng,
+    matrix_from_checked,
 )
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
@@ -177,7 +178,7 @@ class Network:
         """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``."""
         X = as_float_array(X, "X")
         single = X.ndim == 1
-        X = as_matrix(X, "X", self.n_inputs)
+        X = matrix_from_checked(X, "X", self.n_inputs)
         out = np.empty((X.shape[0], self.n_outputs))
         _backend.kernels().forward(self.spec, self.parameters, X, out)
         return out[0] if single else out

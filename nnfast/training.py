@@ -205,7 +205,8 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         large): training stops at once and the network keeps the weights of the last epoch
         with a finite loss; then a RuntimeWarning, or a FloatingPointError (``"raise"``).
 
-    Ctrl-C (KeyboardInterrupt) stops within about a millisecond of work: the network keeps
+    Ctrl-C (KeyboardInterrupt) is checked between batches, after about every millisecond of
+    work (a single huge batch runs to its end first), and stops training: the network keeps
     the weights of its last complete epoch (or early stopping's best), ``net.history``
     holds the epochs done, and the KeyboardInterrupt propagates. A network is trained by
     one thread at a time: a second concurrent ``train`` raises RuntimeError.
@@ -335,8 +336,10 @@ class _Run:
                     history.stopped_epoch = epoch - 1
                     break
         finally:  # also on Ctrl-C: best weights restored, history complete so far
-            if history.best_epoch is None and history.loss:
-                history.best_epoch = int(np.argmin(history.monitor))
+            # the best epoch is one whose weights the run could keep: never a diverged one
+            usable = history.monitor[:-1] if workspace.diverged else history.monitor
+            if history.best_epoch is None and usable:
+                history.best_epoch = int(np.argmin(usable))
             for c in callbacks:
                 getattr(c, "on_train_end", lambda h, network: None)(history, net)
             net.history = history

@@ -6,6 +6,8 @@
 #   tools/asan/run.sh            full run (parity, gradients, fuzz with more examples, the
 #                                kernel-facing reliability tests); about 5-10 min on 2 cores
 #   tools/asan/run.sh --quick    the CI step: fuzz tests and the parity tests (~2 min)
+#   tools/asan/run.sh --head     build the last commit's csrc/ and nnfast/ (git archive HEAD)
+#                                instead of the working tree's, which may be mid-edit
 #   tools/asan/run.sh -- ARGS    extra pytest arguments after --, e.g. -- -k fuzz -x
 #
 # Environment: NNFAST_SANITIZE (default "address"; "address,undefined" adds UBSan),
@@ -18,13 +20,18 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PYTHON="${PYTHON:-python}"
+# the real interpreter, not a wrapper script (pyenv shims are bash: valgrind would trace
+# bash, and LD_PRELOAD would load the sanitizer runtime into it)
+PYTHON="$("$PYTHON" -c 'import sys; print(sys.executable)')"
 QUICK=0
+FROM_HEAD=0
 EXTRA=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) QUICK=1; shift ;;
+        --head) FROM_HEAD=1; shift ;;
         --) shift; EXTRA=("$@"); break ;;
-        *) echo "usage: $0 [--quick] [-- pytest args]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--head] [-- pytest args]" >&2; exit 2 ;;
     esac
 done
 
@@ -41,6 +48,12 @@ echo "== copying the sources to $WORK"
 # Sources only: no compiled module, generated C, build folder or caches from the checkout.
 (cd "$REPO" && tar cf - --exclude='__pycache__' --exclude='*.so' --exclude='*.c' \
     --exclude='*.html' setup.py pyproject.toml csrc nnfast tests) | (cd "$WORK" && tar xf -)
+if [[ $FROM_HEAD == 1 ]]; then
+    # the package and kernels as last committed (the working tree may be mid-edit); the
+    # tests stay the working tree's
+    rm -rf "$WORK/csrc" "$WORK/nnfast"
+    git -C "$REPO" archive HEAD setup.py pyproject.toml csrc nnfast | (cd "$WORK" && tar xf -)
+fi
 
 echo "== building nnfast._kernels with -fsanitize=$SANITIZE"
 (
@@ -51,7 +64,7 @@ echo "== building nnfast._kernels with -fsanitize=$SANITIZE"
     "$PYTHON" setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 1; }
 )
 SO="$(ls "$WORK"/nnfast/_kernels*.so)"
-if ! nm -D "$SO" | grep -q '__asan_report'; then
+if [[ "$(nm -D "$SO" | grep -c '__asan_report')" == 0 ]]; then
     echo "FAIL: $SO is not instrumented (no __asan_report symbols)" >&2
     exit 1
 fi
@@ -103,19 +116,34 @@ echo "    reported, as it must be: $(grep -m1 'ERROR: AddressSanitizer' canary.l
 
 if [[ $QUICK == 1 ]]; then
     export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-20}"
-    TESTS=(tests/test_fuzz.py tests/test_parity.py)
+    RUNS=("tests/test_fuzz.py tests/test_parity.py")
+    FILTERS=("")
 else
     export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-200}"
-    TESTS=(tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py
-           tests/test_reliability.py -k "diverg or interrupt or sigint or thread or concurrent
-           or feedforward or restarts or seed or layout or pandas or buffers")
+    # the kernel test files in full, then the kernel-facing reliability tests
+    RUNS=("tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py"
+          "tests/test_reliability.py")
+    FILTERS=("" "diverg or interrupt or sigint or thread or concurrent or feedforward
+               or restarts or seed or layout or pandas or buffers")
 fi
 
-echo "== pytest ${TESTS[*]} ${EXTRA[*]:-} (NNFAST_FUZZ_EXAMPLES=$NNFAST_FUZZ_EXAMPLES)"
-set +e
-"$PYTHON" -m pytest -p no:cacheprovider -q "${TESTS[@]}" "${EXTRA[@]}" 2>&1 | tee pytest.log
-status=${PIPESTATUS[0]}
-set -e
+status=0
+: > pytest.log
+for i in "${!RUNS[@]}"; do
+    read -r -a files <<< "${RUNS[$i]}"
+    args=("${files[@]}")
+    filter="$(echo ${FILTERS[$i]})"  # one line
+    [[ -n "$filter" ]] && args+=(-k "$filter")
+    echo "== pytest ${args[*]} ${EXTRA[*]:-} (NNFAST_FUZZ_EXAMPLES=$NNFAST_FUZZ_EXAMPLES)"
+    set +e
+    "$PYTHON" -m pytest -p no:cacheprovider -q "${args[@]}" "${EXTRA[@]}" 2>&1 | tee -a pytest.log
+    run_status=${PIPESTATUS[0]}
+    set -e
+    # 5: everything deselected (e.g. by an extra -k); worst status wins otherwise
+    if [[ $run_status != 0 && $run_status != 5 && $run_status -gt $status ]]; then
+        status=$run_status
+    fi
+done
 if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" pytest.log; then
     echo "FAIL: the sanitizer reported a memory error (see above)" >&2
     exit 1
