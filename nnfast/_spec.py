@@ -118,11 +118,3 @@ class OptimizerState:
         self.m = np.zeros(n_params)
         self.v = np.zeros(n_params)
         self.order = None
-
-    def copy(self):
-        new = OptimizerState(self.m.size)
-        new.step[:] = self.step
-        new.m[:] = self.m
-        new.v[:] = self.v
-        new.order = None if self.order is None else self.order.copy()
-        return new

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import subprocess
+import tempfile
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata, resources
@@ -37,8 +38,11 @@ def _env():
 
 def nnfast_cmd(*args, cwd=None, timeout=120):
     """``python -m nnfast ARGS`` -> CompletedProcess (text stdout and stderr)."""
-    return subprocess.run([sys.executable, "-m", "nnfast", *map(str, args)], cwd=cwd,
-                          env=_env(), capture_output=True, text=True, timeout=timeout)
+    # Never the repository root: ``-m`` puts the working directory first on sys.path, where
+    # the source tree (without its compiled extension) would shadow the installed package.
+    return subprocess.run([sys.executable, "-m", "nnfast", *map(str, args)],
+                          cwd=cwd or tempfile.gettempdir(), env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def run_main(*args, cwd):

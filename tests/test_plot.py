@@ -3,6 +3,7 @@
 matplotlib is optional: these tests skip without it, except the ones that check nnfast
 works (and says what to install) when it is missing.
 """
+import os
 import subprocess
 import sys
 
@@ -30,7 +31,8 @@ def _trained(**options):
 
 def test_importing_nnfast_does_not_import_matplotlib():
     code = "import sys, nnfast, nnfast.plot; sys.exit('matplotlib' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    here = os.path.dirname(os.path.abspath(__file__))  # not the root: the installed nnfast
+    assert subprocess.run([sys.executable, "-c", code], cwd=here).returncode == 0
 
 
 @pytest.mark.parametrize("plot", ["model_complexity", "loss_curve", "decision_boundary"])
