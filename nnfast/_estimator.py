@@ -657,3 +657,14 @@ def float_array(arrays, key, shape=None, name=None):
     if not np.isfinite(arr).all():
         raise ValueError(f"{name or key} holds NaN or infinity")
     return np.ascontiguousarray(arr)
+
+
+def classic_header(model):
+    """The file header of Perceptron / LogisticRegression: the parameters and, once fitted,
+    the classes, feature count and iteration count."""
+    header = params_header(model)
+    header["fitted"] = model._is_fitted()
+    if header["fitted"]:
+        header.update({"classes": encode_classes(model.classes_),
+                       "n_features_in": int(model.n_features_in_), "n_iter": int(model.n_iter_)})
+    return header

@@ -9,9 +9,8 @@ import numpy as np
 from . import _backend, io
 from ._estimator import (
     BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
-    class_weight_vector, classic_X, classification_labels, decode_classes, encode_classes,
-    check_y_column, estimator_from_header, float_array, params_header, require_y,
-    reshape_error,
+    check_y_column, class_weight_vector, classic_X, classic_header, classification_labels,
+    decode_classes, estimator_from_header, float_array, require_y, reshape_error,
 )
 from .data import one_hot
 from .network import Network
@@ -235,12 +234,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         }
 
     def _to_file(self):
-        header = params_header(self)
-        header["fitted"] = self._is_fitted()
+        header = classic_header(self)
         if not header["fitted"]:
             return header, {}
-        header.update({"classes": encode_classes(self.classes_),
-                       "n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)})
         return header, {"parameters": self.network_.parameters,
                         "loss_curve": np.asarray(self.loss_curve_)}
 

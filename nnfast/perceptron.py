@@ -5,9 +5,8 @@ import numpy as np
 
 from . import _backend, io
 from ._estimator import (
-    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X,
-    classification_labels, decode_classes, encode_classes, estimator_from_header, float_array,
-    params_header, require_y,
+    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X, classic_header,
+    classification_labels, decode_classes, estimator_from_header, float_array, require_y,
 )
 from ._validation import NotFittedError, as_float_array, as_matrix, check_number, check_rng
 from ._validation import encode_labels
@@ -252,12 +251,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     # --- files ---------------------------------------------------------------------------------
 
     def _to_file(self):
-        header = params_header(self)
-        header["fitted"] = self._is_fitted()
+        header = classic_header(self)
         if not header["fitted"]:
             return header, {}
-        header.update({"classes": encode_classes(self.classes_),
-                       "n_features_in": int(self.n_features_in_), "n_iter": int(self.n_iter_)})
         return header, {"coef": self.coef_, "intercept": np.array([self.intercept_]),
                         "errors": self.errors_, "boundary_lines": self.boundary_lines_}
 
