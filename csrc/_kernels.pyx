@@ -920,6 +920,9 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     snap.n_rows = n
     snap.saved_m = snap.saved_v = NULL
     if h.optimizer == ADAM or h.momentum != 0.0:
+        if state.m.shape[0] != net.n_params or state.v.shape[0] != net.n_params:
+            raise ValueError("this optimizer needs an OptimizerState with moments for every "
+                             "parameter")  # plain SGD's state keeps none
         if workspace.last_m is None:
             workspace.last_m = np.zeros(net.n_params)
             workspace.last_v = np.zeros(net.n_params)

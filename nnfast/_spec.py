@@ -113,8 +113,19 @@ class OptimizerState:
     where it stopped.
     """
 
-    def __init__(self, n_params: int):
+    def __init__(self, n_params: int, hyper=None):
+        # Plain SGD keeps no moments: one-element placeholders instead of 2 x n_params.
+        size = n_params if hyper is None or uses_moments(hyper) else 1
         self.step = np.zeros(1, dtype=np.int64)
-        self.m = np.zeros(n_params)
-        self.v = np.zeros(n_params)
+        self.m = np.zeros(size)
+        self.v = np.zeros(size)
         self.order = None
+
+    def fits(self, n_params, hyper):
+        """Whether this state can carry on a run with these hyperparameters."""
+        return not uses_moments(hyper) or self.m.shape == self.v.shape == (n_params,)
+
+
+def uses_moments(hyper):
+    """Momentum and Adam keep per-parameter moments; plain SGD does not."""
+    return hyper.optimizer == ADAM or hyper.momentum != 0.0

@@ -295,8 +295,8 @@ class _Run:
         workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
         workspace.cancelled = self._cancelled
         self._workspaces.append(workspace)
-        if state is None or state.m.shape != (self.spec.n_params,):
-            state = OptimizerState(self.spec.n_params)
+        if state is None or not state.fits(self.spec.n_params, self.hyper):
+            state = OptimizerState(self.spec.n_params, self.hyper)
         elif state.order is not None and state.order.shape == workspace.order.shape:
             workspace.order[:] = state.order  # resume: the shuffles go on from the same order
         net._optimizer_state = state
