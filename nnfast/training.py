@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from . import _backend, optimizers, schedules
-from ._spec import Hyper, OptimizerState, learning_rate_at
+from ._spec import MSE, Hyper, OptimizerState, learning_rate_at
 from ._validation import as_matrix, as_targets, as_weights, check_number, check_rng
 
 
@@ -275,7 +275,7 @@ class _Run:
         self.kernels, self.spec, self.X, self.Y, self.w, self.val = kernels, spec, X, Y, w, val
         self.on_divergence = on_divergence
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
-        self.classify = np.isfinite(_backend.kernels("numpy").accuracy_scale(spec, 1))
+        self.classify = spec.loss != MSE  # accuracy is recorded for the cross-entropies
         self._workspaces, self._cancelled = [], False
 
     def cancel(self):
