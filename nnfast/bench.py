@@ -456,22 +456,23 @@ def time_w1_kernel(backend, epochs, seed=0):
     return seconds, X.shape[0] * int(done)
 
 
+def _time_training(make_network, train, backend, epochs, data, threads, seed):
+    """(seconds, epochs) of one ``train`` of a fresh network on ``backend``."""
+    X, Y = data[0], data[1]
+    net = make_network(seed)
+    with _backend.use_backend(backend), blas_threads(threads):
+        seconds, history = _timed(lambda: train(net, X, Y, epochs, seed))
+    return seconds, history.epochs
+
+
 def time_w2(backend, epochs, data, threads=None, seed=0):
     """(seconds, epochs) of one ``net.train`` of W2 on ``backend``, ``threads`` BLAS threads."""
-    X, Y = data[0], data[1]
-    net = digits_network(seed)
-    with _backend.use_backend(backend), blas_threads(threads):
-        seconds, history = _timed(lambda: train_digits(net, X, Y, epochs, seed))
-    return seconds, history.epochs
+    return _time_training(digits_network, train_digits, backend, epochs, data, threads, seed)
 
 
 def time_w3(backend, epochs, data, threads=None, seed=0):
     """(seconds, epochs) of one ``net.train`` of W3 on ``backend``, ``threads`` BLAS threads."""
-    X, Y = data[0], data[1]
-    net = w3_network(seed)
-    with _backend.use_backend(backend), blas_threads(threads):
-        seconds, history = _timed(lambda: train_w3(net, X, Y, epochs, seed))
-    return seconds, history.epochs
+    return _time_training(w3_network, train_w3, backend, epochs, data, threads, seed)
 
 
 def run_mnist(backends, data, epochs=MNIST_EPOCHS, threads=None, seed=0, log=None):
