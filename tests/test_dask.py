@@ -4,6 +4,10 @@ nnfast has no Dask code of its own: its estimators follow scikit-learn's API and
 ``joblib.parallel_config(backend="dask")`` sends scikit-learn's fits to the workers. A real
 ``LocalCluster`` of two worker processes makes every model, parameter set and result cross
 a process boundary. Needs the ``distributed`` extra: ``pip install nnfast[distributed]``.
+
+Only nnfast's own objects and methods are sent to the workers: a function defined in this
+file would be pickled by reference to a test module the workers cannot import (that killed
+the workers and hung CI once), and every wait on the cluster has a timeout.
 """
 import warnings
 
@@ -30,11 +34,7 @@ def search():
                         {"hidden_layer_sizes": [(2,), (6,)], "alpha": [1e-4, 1.0]}, cv=3)
 
 
-def fit_remotely(params, X, y):
-    """Runs on a worker: a model trained there comes back pickled."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", nf.ConvergenceWarning)
-        return nf.MLPClassifier(**params).fit(X, y)
+WAIT = 120  # seconds; a dead worker must fail the test, not hang the run
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,8 @@ def client():
         warnings.simplefilter("ignore")  # cluster start-up chatter
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address=None, silence_logs=40)
-        client = distributed.Client(cluster)
+        client = distributed.Client(cluster, timeout=WAIT)
+        client.wait_for_workers(2, timeout=WAIT)
     try:
         yield client
     finally:
@@ -71,10 +72,13 @@ def test_grid_search_runs_on_the_dask_workers(client):
 def test_models_round_trip_through_a_worker(client):
     X, y = data()
     params = dict(hidden_layer_sizes=(5,), max_iter=30, random_state=1)
-    remote = client.submit(fit_remotely, params, X, y, pure=False).result()
-    here = fit_remotely(params, X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nf.ConvergenceWarning)
+        here = nf.MLPClassifier(**params).fit(X, y)
+    # an unfitted model's bound fit method travels; the fitted model comes back pickled
+    remote = client.submit(nf.MLPClassifier(**params).fit, X, y, pure=False).result(WAIT)
     assert isinstance(remote, nf.MLPClassifier) and remote.classes_.tolist() == ["neg", "pos"]
     np.testing.assert_array_equal(remote.network_.parameters, here.network_.parameters)
     # and a fitted model sent to a worker predicts there what it predicts here
-    future = client.submit(lambda model, X: model.predict_proba(X), here, X, pure=False)
-    np.testing.assert_array_equal(future.result(), here.predict_proba(X))
+    future = client.submit(here.predict_proba, X, pure=False)
+    np.testing.assert_array_equal(future.result(WAIT), here.predict_proba(X))
