@@ -9,6 +9,7 @@ backpropagation and update, without the GIL and without allocating (every buffer
 ``Workspace`` made once per run). Matrix products with at least ``gemm_threshold``
 multiply-adds go to BLAS; smaller ones, and everything elementwise, are fused loops.
 """
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.exc cimport PyErr_Fetch, PyErr_Occurred, PyErr_Restore, PyErr_SetNone
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.ref cimport PyObject
@@ -93,6 +94,18 @@ cdef struct Net:
     int loss
     Py_ssize_t n_weights
     Py_ssize_t n_params
+
+
+cdef struct Layer:
+    # One dense layer as the per-sample path sees it: its shape and where its data live.
+    Py_ssize_t k, n          # inputs and units
+    int act                  # activation code
+    double dropout           # dropout rate (hidden layers), 0 for none
+    double *W                # k x n, row-major, inside the flat parameter buffer
+    double *b
+    Py_ssize_t w_at, b_at    # offsets of W and b in the flat buffer (optimizer state)
+    double *a                # the layer's output for the current row
+    double *d                # f'(z) there (hidden layers; NULL for the output layer)
 
 
 cdef class _Layout:
@@ -499,6 +512,11 @@ cdef class Workspace:
     cdef intp *act_off
     cdef intp *der_off
     cdef object _act_off, _der_off
+    cdef Layer *layers       # per-layer view for the per-sample path (bound per call)
+    cdef Py_ssize_t n_layers
+
+    def __dealloc__(self):
+        PyMem_Free(self.layers)
 
     def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size):
         sizes = list(spec.sizes)
@@ -526,6 +544,34 @@ cdef class Workspace:
         cdef intp[::1] d = self._der_off
         self.act_off = &a[0]
         self.der_off = &d[0]
+        PyMem_Free(self.layers)
+        self.layers = <Layer *> PyMem_Malloc(L * sizeof(Layer))
+        if self.layers == NULL:
+            raise MemoryError()
+        self.n_layers = L
+        cdef const Net *net = &(<_Layout> self._layout).net
+        cdef double *acts = ptr(self._acts)
+        cdef double *derivs = ptr(self._derivs)
+        cdef Py_ssize_t i
+        for i in range(self.n_layers):
+            self.layers[i].k = net.size[i]
+            self.layers[i].n = net.size[i + 1]
+            self.layers[i].act = net.act[i]
+            self.layers[i].dropout = 0.0
+            self.layers[i].W = NULL
+            self.layers[i].b = NULL
+            self.layers[i].w_at = net.w_off[i]
+            self.layers[i].b_at = net.b_off[i]
+            self.layers[i].a = acts + self.act_off[i + 1]
+            self.layers[i].d = derivs + self.der_off[i] if i < self.n_layers - 1 else NULL
+
+    cdef void bind(self, double *params, const double *dropout) noexcept:
+        """Point the layers at this call's parameter buffer and dropout rates."""
+        cdef Py_ssize_t l
+        for l in range(self.n_layers):
+            self.layers[l].W = params + self.layers[l].w_at
+            self.layers[l].b = params + self.layers[l].b_at
+            self.layers[l].dropout = 0.0 if dropout == NULL else dropout[l]
 
 
 cdef double* ptr(object array) except NULL:
@@ -645,67 +691,70 @@ cdef inline void update(const Hyp *h, double *params, double *grad, double *m, d
     step[0] += 1
 
 
-cdef double sample_step(const Net *net, double *params, const double *x, const double *y,
-                        double *acts, const intp *act_off, double *derivs, const intp *der_off,
-                        double *delta0, double *delta1, const double *dropout, bitgen_t *bg,
-                        const Hyp *h, double *m, double *v, cnp.int64_t *step,
+cdef double sample_step(const Net *net, const Layer *layers, double *params, const double *x,
+                        const double *y, double *delta0, double *delta1, bitgen_t *bg,
+                        const Hyp *h, bint plain, double *m, double *v, cnp.int64_t *step,
                         const double *w, double w_mean, double *correct) noexcept nogil:
     """Per-sample SGD (batch of one row), fused: forward, then per layer, top down, the
     backpropagated delta and the update of that layer's parameters in the same pass over W.
 
     Equal to ``backprop`` followed by ``update`` (each row of W_l is read for the previous
-    layer's delta before it is updated), without the gradient buffer or a BLAS call.
-    Returns the sample's loss.
+    layer's delta before it is updated), without the gradient buffer or a BLAS call. ``plain``
+    (SGD without momentum or penalty, the classic per-sample rule) skips the optimizer's
+    dispatch per parameter. Returns the sample's loss.
     """
-    cdef Py_ssize_t l, L = net.L, n, k, j, p, w_at, b_at
+    cdef Py_ssize_t l, L = net.L, n, k, j, p
+    cdef const Layer *ly
     cdef const double *a_in = x
+    cdef const double *dprev
     cdef double *z
-    cdef double *tmp
     cdef double *row
-    cdef double total, s, ap
-    cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
-    for l in range(L):  # forward: each unit's dot product, activation and derivative at once
-        n = net.size[l + 1]
-        k = net.size[l]
-        z = acts + act_off[l + 1]
-        row = params + net.w_off[l]
+    cdef double *tmp
+    cdef double total, s, ap, lr
+    for l in range(L):  # forward: row times W_l, plus b_l, then f and f' in one pass
+        ly = layers + l
+        n = ly.n
+        k = ly.k
+        z = ly.a
         for j in range(n):
-            s = params[net.b_off[l] + j]
+            s = ly.b[j]
             for p in range(k):
-                s += a_in[p] * row[p * n + j]
-            z[j] = act_deriv(net.act[l], s, derivs + der_off[l] + j) if l < L - 1 else s
-        if l < L - 1 and dropout != NULL and dropout[l] > 0.0:
-            apply_dropout(bg, z, derivs + der_off[l], n, dropout[l])
+                s += a_in[p] * ly.W[p * n + j]
+            z[j] = s
+        if l < L - 1:
+            activate_hidden(ly.act, z, ly.d, n)
+            if ly.dropout > 0.0:
+                apply_dropout(bg, z, ly.d, n, ly.dropout)
         a_in = z
-    n = net.size[L]
     total = output_step(net, z, y, w, w_mean, delta0, 1, correct)
     cdef Rates r = step_rates(h, step[0])
+    lr = r.lr
     for l in range(L - 1, -1, -1):
-        n = net.size[l + 1]
-        k = net.size[l]
-        a_in = x if l == 0 else acts + act_off[l]
-        w_at = net.w_off[l]
-        b_at = net.b_off[l]
+        ly = layers + l
+        n = ly.n
+        k = ly.k
+        a_in = x if l == 0 else layers[l - 1].a
+        dprev = NULL if l == 0 else layers[l - 1].d
         if plain:
             for j in range(n):
-                params[b_at + j] -= r.lr * delta0[j]
+                ly.b[j] -= lr * delta0[j]
         else:
             for j in range(n):
-                update_one(h, &r, params, m, v, b_at + j, delta0[j])
+                update_one(h, &r, params, m, v, ly.b_at + j, delta0[j])
         for p in range(k):
-            row = params + w_at + p * n
-            if l > 0:
+            row = ly.W + p * n
+            if dprev != NULL:
                 s = 0.0
                 for j in range(n):
                     s += delta0[j] * row[j]
-                delta1[p] = s * derivs[der_off[l - 1] + p]
+                delta1[p] = s * dprev[p]
             ap = a_in[p]
-            if plain:  # the common case, without a dispatch per weight
+            if plain:
                 for j in range(n):
-                    row[j] -= r.lr * (ap * delta0[j])
+                    row[j] -= lr * (ap * delta0[j])
             else:
                 for j in range(n):
-                    update_one(h, &r, params, m, v, w_at + p * n + j,
+                    update_one(h, &r, params, m, v, ly.w_at + p * n + j,
                                ap * delta0[j] + penalty_gradient(h, row[j]))
         tmp = delta0
         delta0 = delta1
@@ -946,10 +995,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef const double *weights = NULL if sample_weight is None else &sample_weight[0]
     cdef double *wbatch = NULL if sample_weight is None else ptr(workspace._wbatch)
     cdef Py_ssize_t work = 0
+    cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
     cdef bint interrupted = False, diverged = False
     cdef PyObject *exc_type = NULL
     cdef PyObject *exc_value = NULL
     cdef PyObject *exc_tb = NULL
+    workspace.bind(&params[0], dropout)
     workspace.epochs_done = 0
     workspace.diverged = False
     if workspace.cancelled:
@@ -964,19 +1015,22 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
             start = 0
             while start < n:
                 m = min(batch_size, n - start)
-                for i in range(m):
-                    r = order[start + i]
-                    for j in range(d):
-                        xbatch[i * d + j] = X[r, j]
-                    for j in range(k):
-                        ybatch[i * k + j] = Y[r, j]
+                if m == 1:  # per-sample SGD reads the row where it is
+                    r = order[start]
                     if weights != NULL:
-                        wbatch[i] = weights[r]
-                if m == 1:
-                    total += sample_step(net, &params[0], xbatch, ybatch, acts, workspace.act_off,
-                                         derivs, workspace.der_off, delta0, delta1, dropout, bg,
-                                         &h, mom, vel, &step_v[0], wbatch, w_mean, &correct)
+                        wbatch[0] = weights[r]
+                    total += sample_step(net, workspace.layers, &params[0], &X[r, 0], &Y[r, 0],
+                                         delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
+                                         wbatch, w_mean, &correct)
                 else:
+                    for i in range(m):
+                        r = order[start + i]
+                        for j in range(d):
+                            xbatch[i * d + j] = X[r, j]
+                        for j in range(k):
+                            ybatch[i * k + j] = Y[r, j]
+                        if weights != NULL:
+                            wbatch[i] = weights[r]
                     total += backprop(net, &params[0], xbatch, ybatch, m, acts,
                                       workspace.act_off, derivs, workspace.der_off, delta0,
                                       delta1, dropout, bg, grad, wbatch, w_mean, &correct)

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from . import _backend, optimizers, schedules
-from ._spec import MSE, Hyper, OptimizerState, learning_rate_at
+from ._spec import CONSTANT, MSE, Hyper, OptimizerState, learning_rate_at
 from ._validation import as_matrix, as_targets, as_weights, check_number, check_rng
 
 
@@ -303,6 +303,7 @@ class _Run:
         state.order = workspace.order  # the workspace shuffles it in place
         hyper, history = self.hyper, History()
         out = np.zeros((max(epochs, 1), 2))
+        lowest = [np.inf, None]  # lowest training loss so far and its epoch (finite epochs)
         for c in callbacks:
             getattr(c, "on_train_begin", lambda network: None)(net)
         epoch = 0
@@ -314,11 +315,12 @@ class _Run:
                                                 self.batch_size, self.shuffle, state, hyper, rng,
                                                 workspace, out, self.w)
                 except KeyboardInterrupt:
-                    self._record(history, out, workspace.epochs_done, epoch, hyper)
+                    self._record(history, out, workspace.epochs_done, epoch, hyper, lowest)
                     history.interrupted = True
                     raise
-                self._record(history, out, done, epoch, hyper)
+                self._record(history, out, done - workspace.diverged, epoch, hyper, lowest)
                 if workspace.diverged:
+                    self._record(history, out[done - 1:], 1, epoch + done - 1, hyper)
                     _diverged(history, epoch + done - 1, self.on_divergence)
                     break
                 epoch += chunk
@@ -339,21 +341,30 @@ class _Run:
             # the best epoch is one whose weights the run could keep: never a diverged one
             usable = history.monitor[:-1] if workspace.diverged else history.monitor
             if history.best_epoch is None and usable:
-                history.best_epoch = int(np.argmin(usable))
+                history.best_epoch = (int(np.argmin(usable)) if history.val_loss else lowest[1])
             for c in callbacks:
                 getattr(c, "on_train_end", lambda h, network: None)(history, net)
             net.history = history
         return history, _final_monitor(history, callbacks)
 
-    def _record(self, history, out, done, epoch, hyper):
-        """Append epochs ``epoch .. epoch + done - 1`` from the kernel's output rows."""
-        history.loss.extend(out[:done, 0].tolist())
+    def _record(self, history, out, done, epoch, hyper, lowest=None):
+        """Append epochs ``epoch .. epoch + done - 1`` from the kernel's output rows, and
+        track the lowest training loss in ``lowest`` (kept here, on the array: an argmin
+        over a long list of floats would cost more than a tiny network's whole epochs)."""
+        losses = out[:done, 0]
+        history.loss.extend(losses.tolist())
         if self.classify:
             history.accuracy.extend(out[:done, 1].tolist())
-        steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
-        first_steps = (epoch + np.arange(done)) * steps_per_epoch
-        history.learning_rate.extend(np.broadcast_to(
-            learning_rate_at(hyper, first_steps), (done,)).tolist())
+        if hyper.schedule == CONSTANT:
+            history.learning_rate.extend([hyper.learning_rate] * done)
+        else:
+            steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
+            first_steps = (epoch + np.arange(done)) * steps_per_epoch
+            history.learning_rate.extend(learning_rate_at(hyper, first_steps).tolist())
+        if lowest is not None and done:
+            i = int(np.argmin(losses))
+            if losses[i] < lowest[0]:  # strictly: the first epoch of equal lows wins
+                lowest[:] = float(losses[i]), epoch + i
 
 
 def _final_monitor(history, callbacks):
