@@ -221,12 +221,28 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
 
 # --- activations -----------------------------------------------------------------------------
 
+cdef union Bits:
+    double d
+    uint64_t u
+
+
+cdef inline double select(bint c, double a, double b) noexcept nogil:
+    """``a if c else b`` by bit masks: gcc compiles a conditional expression on doubles to a
+    jump, which mispredicts on data-dependent conditions (a sigmoid unit's sign)."""
+    cdef uint64_t mask = -(<uint64_t> c)
+    cdef Bits x, y
+    x.d = a
+    y.d = b
+    x.u = (x.u & mask) | (y.u & ~mask)
+    return x.d
+
+
 cdef inline double sigmoid(double z) noexcept nogil:
     """1 / (1 + exp(-z)) for z >= 0, exp(z) / (1 + exp(z)) below: never overflows, and
-    branch-free (a select, not a jump: signs of z in training are unpredictable)."""
+    branch-free (signs of z in training are unpredictable)."""
     cdef double e = exp(-fabs(z))
     cdef double r = 1.0 / (1.0 + e)
-    return r if z >= 0.0 else e * r
+    return select(z >= 0.0, r, e * r)
 
 
 cdef inline double act_deriv(int code, double z, double *d) noexcept nogil:
