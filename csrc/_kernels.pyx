@@ -219,6 +219,32 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
             out[i * k + p] = s * deriv[i * k + p]
 
 
+cdef inline void dense_descend(const double *A, const double *D, double *W, double *b,
+                               double *colsum, Py_ssize_t m, Py_ssize_t k, Py_ssize_t n,
+                               double lr) noexcept nogil:
+    """W -= lr * A^T @ D and b -= lr * column sums of D: ``dense_gradient`` and a plain SGD
+    step in one pass, the update riding on the write GEMM makes anyway (beta = 1) instead of
+    a gradient buffer and a second sweep over the parameters. Same arithmetic per element."""
+    cdef Py_ssize_t i, p, j
+    cdef double s
+    for j in range(n):
+        colsum[j] = D[j]
+    for i in range(1, m):
+        for j in range(n):
+            colsum[j] += D[i * n + j]
+    for j in range(n):
+        b[j] -= lr * colsum[j]
+    if m * k * n >= gemm_threshold:
+        gemm(True, False, <int> k, <int> n, <int> m, -lr, A, <int> k, D, <int> n, 1.0, W, <int> n)
+        return
+    for p in range(k):
+        for j in range(n):
+            s = 0.0
+            for i in range(m):
+                s += A[i * k + p] * D[i * n + j]
+            W[p * n + j] -= lr * s
+
+
 # --- activations -----------------------------------------------------------------------------
 
 cdef union Bits:
@@ -518,12 +544,14 @@ cdef class Workspace:
     derivs f'(z) (times the dropout mask) of every hidden layer
     delta  two ping-pong buffers for backpropagated errors
     ybatch the batch's targets; order: the sample order, persisted across calls
+    grad   the flat gradient, made only for optimizers that need one (plain SGD steps each
+           layer in place); colsum: one layer's bias gradient
     """
     cdef readonly object order, grad, last_good, last_order
     cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
-    cdef object _acts, _derivs, _delta, _ybatch, _wbatch, _layout
+    cdef object _acts, _derivs, _delta, _ybatch, _wbatch, _colsum, _layout
     cdef Py_ssize_t batch_size
     cdef intp *act_off
     cdef intp *der_off
@@ -541,7 +569,7 @@ cdef class Workspace:
         self._layout = _Layout(spec)
         self.order = np.arange(n_samples, dtype=np.intp)
         self.last_order = self.order.copy()
-        self.grad = np.zeros((<_Layout> self._layout).net.n_params)
+        self.grad = None  # made by the first run that needs one (plain SGD does not)
         self.last_good = np.zeros((<_Layout> self._layout).net.n_params)
         self.last_m = self.last_v = None
         act_off, der_off = [0] * (L + 2), [0] * L
@@ -556,6 +584,7 @@ cdef class Workspace:
         self._delta = np.zeros((2, batch_size * max(sizes[1:])))
         self._ybatch = np.zeros(batch_size * sizes[L])
         self._wbatch = np.zeros(batch_size)
+        self._colsum = np.zeros(max(sizes[1:]))
         cdef intp[::1] a = self._act_off
         cdef intp[::1] d = self._der_off
         self.act_off = &a[0]
@@ -779,17 +808,23 @@ cdef double sample_step(const Net *net, const Layer *layers, double *params, con
     return total
 
 
-cdef double backprop(const Net *net, const double *params, const double *X, const double *Y,
+cdef double backprop(const Net *net, double *params, const double *X, const double *Y,
                      Py_ssize_t m, double *acts, const intp *act_off, double *derivs,
                      const intp *der_off, double *delta0, double *delta1,
                      const double *dropout, bitgen_t *bg, double *grad, const double *w,
-                     double w_mean, double *correct) noexcept nogil:
+                     double w_mean, double *correct, double descend=0.0,
+                     double *colsum=NULL) noexcept nogil:
     """Forward and backward pass over one batch of m rows; grad := d(mean loss)/d(params).
 
     X is the batch's input (m x size[0]); layer l's output goes to acts + act_off[l + 1]
     (blocks are sized for the largest batch, used for the first m rows). Returns the
     summed loss (weighted by w unless NULL) and adds the batch's correct predictions to
     ``correct``; with grad == NULL only the forward pass and the loss are computed.
+
+    With ``descend`` > 0 (plain SGD: no momentum, no penalty) there is no gradient buffer:
+    each layer's parameters take the step params -= descend * gradient as soon as the
+    previous layer's delta has been computed from them (``dense_descend``; ``colsum``
+    holds a layer's bias gradient), which is ``update`` after the whole backward pass.
     """
     cdef Py_ssize_t l, L = net.L, n_out
     cdef const double *a_in = X
@@ -808,10 +843,20 @@ cdef double backprop(const Net *net, const double *params, const double *X, cons
                 apply_dropout(bg, z, d, m * n_out, dropout[l])
         a_in = z
     total = output_step(net, z, Y, w, w_mean, delta0, m, correct)
-    if grad == NULL:
+    if grad == NULL and descend == 0.0:
         return total
     for l in range(L - 1, -1, -1):
         a_in = X if l == 0 else acts + act_off[l]
+        if descend != 0.0:  # W_l is read for the previous delta first, then stepped
+            if l > 0:
+                dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1], delta1,
+                               m, net.size[l], net.size[l + 1])
+            dense_descend(a_in, delta0, params + net.w_off[l], params + net.b_off[l], colsum,
+                          m, net.size[l], net.size[l + 1], descend)
+            tmp = delta0
+            delta0 = delta1
+            delta1 = tmp
+            continue
         dense_gradient(a_in, delta0, grad + net.w_off[l], grad + net.b_off[l], m, net.size[l],
                        net.size[l + 1])
         if l > 0:
@@ -971,7 +1016,11 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef cnp.int64_t[::1] step_v = state.step
     cdef double *mom = ptr(state.m)
     cdef double *vel = ptr(state.v)
-    cdef double *grad = ptr(workspace.grad)
+    cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
+    if not plain and workspace.grad is None:
+        workspace.grad = np.zeros(net.n_params)
+    cdef double *grad = NULL if workspace.grad is None else ptr(workspace.grad)
+    cdef double *colsum = ptr(workspace._colsum)
     cdef Snapshot snap
     snap.n = net.n_params
     snap.params = &params[0]
@@ -1011,7 +1060,6 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef const double *weights = NULL if sample_weight is None else &sample_weight[0]
     cdef double *wbatch = NULL if sample_weight is None else ptr(workspace._wbatch)
     cdef Py_ssize_t work = 0
-    cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
     cdef bint interrupted = False, diverged = False
     cdef PyObject *exc_type = NULL
     cdef PyObject *exc_value = NULL
@@ -1047,11 +1095,18 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                             ybatch[i * k + j] = Y[r, j]
                         if weights != NULL:
                             wbatch[i] = weights[r]
-                    total += backprop(net, &params[0], xbatch, ybatch, m, acts,
-                                      workspace.act_off, derivs, workspace.der_off, delta0,
-                                      delta1, dropout, bg, grad, wbatch, w_mean, &correct)
-                    update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
-                           net.n_params)
+                    if plain:
+                        total += backprop(net, &params[0], xbatch, ybatch, m, acts,
+                                          workspace.act_off, derivs, workspace.der_off, delta0,
+                                          delta1, dropout, bg, NULL, wbatch, w_mean, &correct,
+                                          learning_rate_at(&h, step_v[0]), colsum)
+                        step_v[0] += 1
+                    else:
+                        total += backprop(net, &params[0], xbatch, ybatch, m, acts,
+                                          workspace.act_off, derivs, workspace.der_off, delta0,
+                                          delta1, dropout, bg, grad, wbatch, w_mean, &correct)
+                        update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
+                               net.n_params)
                 start += m
                 work += m * net.n_params
                 if work >= SIGNAL_CHECK_WORK:

@@ -262,7 +262,9 @@ def test_workspace_has_the_same_signature(cython_kernels):
         ws = module.Workspace(**kwargs)
         np.testing.assert_array_equal(ws.order, np.arange(7))
         assert ws.order.dtype == np.intp
-        assert ws.grad.shape == ws.last_good.shape == (spec.n_params,)
+        assert ws.last_good.shape == (spec.n_params,)
+        # the compiled backend makes its gradient buffer only for optimizers that need one
+        assert ws.grad is None or ws.grad.shape == (spec.n_params,)
     with pytest.raises(TypeError):
         cython_kernels.Workspace(spec, 7, 3, 1)
 

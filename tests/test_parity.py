@@ -327,7 +327,11 @@ def test_shuffle_visits_samples_in_the_drawn_order(cython_kernels):
 
 # --- the BLAS path --------------------------------------------------------------------------
 
-def test_large_layer_uses_blas_and_matches_reference(cython_kernels, on_both, assert_same):
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_large_layer_uses_blas_and_matches_reference(optimizer, cython_kernels, on_both,
+                                                     assert_same):
+    # plain SGD steps each layer inside its weight-gradient GEMM (beta = 1, no gradient
+    # buffer); momentum goes through the gradient buffer and the update sweep
     sizes, batch = [30, 200, 10], 64
     assert batch * sizes[0] * sizes[1] >= cython_kernels.get_gemm_threshold()
     rng = np.random.default_rng(0)
@@ -337,7 +341,7 @@ def test_large_layer_uses_blas_and_matches_reference(cython_kernels, on_both, as
 
     def fit(net):
         h = net.train(X, labels, epochs=2, learning_rate=0.05, batch_size=batch, seed=3,
-                      optimizer=nnfast.SGD(momentum=0.9))
+                      optimizer=nnfast.SGD(momentum=0.9) if optimizer == "momentum" else "sgd")
         return net.parameters.copy(), h.loss, net.feedforward(X)
 
     cy, ref = on_both(lambda: fit(net.copy()))
@@ -354,9 +358,10 @@ def gemm_threshold(cython_kernels):
     assert cython_kernels.get_gemm_threshold() == saved
 
 
+@pytest.mark.parametrize("l2", [0.0, 0.01])  # 0: plain SGD, the in-place step per layer
 @pytest.mark.parametrize("sizes, batch", [([30, 200, 10], 64), ([3, 5, 4, 2], 3),
                                           ([8, 40, 1], 17)])
-def test_blas_and_fused_loops_agree(sizes, batch, gemm_threshold, cython_kernels,
+def test_blas_and_fused_loops_agree(sizes, batch, l2, gemm_threshold, cython_kernels,
                                     assert_same):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(100, sizes[0]))
@@ -371,7 +376,7 @@ def test_blas_and_fused_loops_agree(sizes, batch, gemm_threshold, cython_kernels
                                                     grad)
             trained = net.copy()
             h = trained.train(X, Y, epochs=3, learning_rate=0.01, batch_size=batch, seed=0,
-                              l2=0.01, dropout=0.1)
+                              l2=l2, dropout=0.1)
         return out, loss, grad, trained.parameters.copy(), h.loss
 
     gemm_threshold(0)
@@ -384,6 +389,18 @@ def test_blas_and_fused_loops_agree(sizes, batch, gemm_threshold, cython_kernels
         reference = net.feedforward(X)
     assert_same(blas[0], reference, rtol=1e-12, atol=1e-13)
     assert_same(fused[0], reference, rtol=1e-12, atol=1e-13)
+
+
+def test_plain_sgd_needs_no_gradient_buffer(cython_kernels):
+    net = nnfast.Network([4, 6, 3], seed=0)
+    X, Y = np.ones((10, 4)), np.full((10, 3), 0.5)
+    for hyper, made in [(Hyper(learning_rate=0.1), False),
+                        (Hyper(learning_rate=0.1, momentum=0.9), True)]:
+        ws = cython_kernels.Workspace(net.spec, 10, 5)
+        cython_kernels.train_epochs(net.spec, net.parameters.copy(), X, Y, 2, 5, True,
+                                    OptimizerState(net.spec.n_params, hyper), hyper,
+                                    np.random.default_rng(0), ws, np.zeros((2, 2)))
+        assert (ws.grad is not None) == made
 
 
 def test_gemm_threshold_round_trips(gemm_threshold, cython_kernels):
