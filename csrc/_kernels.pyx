@@ -961,7 +961,7 @@ cdef struct Snapshot:
     cnp.int64_t *step
     double *saved_params
     double *saved_m     # NULL for plain SGD, whose m and v never change
-    double *saved_v
+    double *saved_v     # NULL unless Adam (momentum uses only m)
     cnp.int64_t saved_step
     Py_ssize_t n
     intp *order         # the sample order, shuffled in place at the start of each epoch
@@ -973,6 +973,7 @@ cdef inline void save(Snapshot *s) noexcept nogil:
     memcpy(s.saved_params, s.params, s.n * sizeof(double))
     if s.saved_m != NULL:
         memcpy(s.saved_m, s.m, s.n * sizeof(double))
+    if s.saved_v != NULL:
         memcpy(s.saved_v, s.v, s.n * sizeof(double))
     s.saved_step = s.step[0]
     memcpy(s.saved_order, s.order, s.n_rows * sizeof(intp))
@@ -982,6 +983,7 @@ cdef inline void restore(Snapshot *s) noexcept nogil:
     memcpy(s.params, s.saved_params, s.n * sizeof(double))
     if s.saved_m != NULL:
         memcpy(s.m, s.saved_m, s.n * sizeof(double))
+    if s.saved_v != NULL:
         memcpy(s.v, s.saved_v, s.n * sizeof(double))
     s.step[0] = s.saved_step
     memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
@@ -1033,14 +1035,17 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     snap.saved_order = &saved_order_v[0]
     snap.n_rows = n
     snap.saved_m = snap.saved_v = NULL
-    if h.optimizer == ADAM or h.momentum != 0.0:
-        if state.m.shape[0] != net.n_params or state.v.shape[0] != net.n_params:
+    if h.optimizer == ADAM or h.momentum != 0.0:  # m: velocity or first moment
+        if state.m.shape[0] != net.n_params or (
+                h.optimizer == ADAM and state.v.shape[0] != net.n_params):
             raise ValueError("this optimizer needs an OptimizerState with moments for every "
-                             "parameter")  # plain SGD's state keeps none
+                             "parameter")  # plain SGD's state keeps none, momentum's no v
         if workspace.last_m is None:
             workspace.last_m = np.zeros(net.n_params)
-            workspace.last_v = np.zeros(net.n_params)
         snap.saved_m = ptr(workspace.last_m)
+    if h.optimizer == ADAM:  # v: Adam's second moment
+        if workspace.last_v is None:
+            workspace.last_v = np.zeros(net.n_params)
         snap.saved_v = ptr(workspace.last_v)
     cdef double *acts = ptr(workspace._acts)
     cdef double *derivs = ptr(workspace._derivs)

@@ -114,16 +114,17 @@ class OptimizerState:
     """
 
     def __init__(self, n_params: int, hyper=None):
-        # Plain SGD keeps no moments: one-element placeholders instead of 2 x n_params.
-        size = n_params if hyper is None or uses_moments(hyper) else 1
+        # Only what the optimizer uses is n_params long (m: momentum's velocity or Adam's
+        # first moment; v: Adam's second); the rest are one-element placeholders.
         self.step = np.zeros(1, dtype=np.int64)
-        self.m = np.zeros(size)
-        self.v = np.zeros(size)
+        self.m = np.zeros(n_params if hyper is None or uses_moments(hyper) else 1)
+        self.v = np.zeros(n_params if hyper is None or hyper.optimizer == ADAM else 1)
         self.order = None
 
     def fits(self, n_params, hyper):
         """Whether this state can carry on a run with these hyperparameters."""
-        return not uses_moments(hyper) or self.m.shape == self.v.shape == (n_params,)
+        return ((not uses_moments(hyper) or self.m.shape == (n_params,))
+                and (hyper.optimizer != ADAM or self.v.shape == (n_params,)))
 
 
 def uses_moments(hyper):

@@ -765,8 +765,12 @@ class _BaseMLP(BaseEstimator):
         net.parameters[:] = float_array(arrays, "parameters", (net.spec.n_params,))
         if "optimizer_m" in arrays:
             state = OptimizerState(net.spec.n_params)
-            state.m[:] = float_array(arrays, "optimizer_m", (net.spec.n_params,))
-            state.v[:] = float_array(arrays, "optimizer_v", (net.spec.n_params,))
+            # a moment the optimizer does not use is stored as a one-element placeholder
+            state.m, state.v = (float_array(arrays, key, (None,)) for key in
+                                ("optimizer_m", "optimizer_v"))
+            if {state.m.size, state.v.size} - {1, net.spec.n_params}:
+                raise ValueError(f"optimizer_m and optimizer_v hold {state.m.size} and "
+                                 f"{state.v.size} values, expected 1 or {net.spec.n_params}")
             state.step[0] = check_number(header["optimizer_step"], "optimizer_step", 0,
                                          integer=True)
             net._optimizer_state = state

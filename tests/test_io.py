@@ -41,6 +41,9 @@ def build(kind):
         elif kind == "mlp-regressor":
             model = nf.MLPRegressor((4,), solver="sgd", learning_rate="invscaling",
                                     max_iter=8, random_state=3).fit(X, X @ [1.0, 2.0, 3.0])
+        elif kind == "mlp-plain-sgd":  # no momentum: the optimizer keeps no moments at all
+            model = nf.MLPRegressor((4,), solver="sgd", momentum=0.0, max_iter=5,
+                                    random_state=5).fit(X, X @ [1.0, -1.0, 0.5])
         elif kind == "mlp-regressor-2":
             model = nf.MLPRegressor((), solver="lbfgs", random_state=4).fit(X, X[:, :2] * 3)
         elif kind == "perceptron":
@@ -59,7 +62,8 @@ def build(kind):
     return model, X
 
 
-KINDS = ["mlp-binary", "mlp-multiclass", "mlp-multilabel", "mlp-regressor", "mlp-regressor-2",
+KINDS = ["mlp-binary", "mlp-multiclass", "mlp-multilabel", "mlp-regressor", "mlp-plain-sgd",
+         "mlp-regressor-2",
          "perceptron", "logistic", "logistic-binary", "network", "unfitted-mlp",
          "unfitted-perceptron", "unfitted-logistic"]
 
@@ -111,7 +115,8 @@ def test_unfitted_stays_unfitted(tmp_path):
     assert not loaded.__sklearn_is_fitted__() and loaded.hidden_layer_sizes == (3, 2)
 
 
-@pytest.mark.parametrize("kind", ["mlp-binary", "mlp-multilabel", "mlp-regressor"])
+@pytest.mark.parametrize("kind", ["mlp-binary", "mlp-multilabel", "mlp-regressor",
+                                  "mlp-plain-sgd"])
 def test_a_loaded_model_trains_on_as_the_original(kind, tmp_path):
     """The optimizer state, the random generator and the stopping rule are saved too."""
     model, X = build(kind)
@@ -231,6 +236,8 @@ TAMPERINGS = {
         lambda a: a.__setitem__("parameters", a["parameters"][:-1])), "parameters"),
     "NaN parameter": ("logistic", _arrays(lambda a: a["parameters"].__setitem__(0, np.nan)),
                       "NaN"),
+    "optimizer moments": ("mlp-regressor", _arrays(
+        lambda a: a.__setitem__("optimizer_v", np.zeros(7))), "optimizer_m and optimizer_v"),
     "missing array": ("perceptron", _arrays(lambda a: a.pop("coef")), "coef"),
     "coef shape": ("perceptron", _arrays(lambda a: a.__setitem__("coef", np.zeros(5))),
                    "coef has shape"),
