@@ -553,6 +553,8 @@ def test_divergence_after_finite_epochs(case, backend):
     history, diverged = train_diverging(net, X, Y, **kwargs)
     assert len(diverged) == 1
     assert history.stopped_epoch == first_bad
+    # the best epoch is one whose weights the run could keep, never the diverged one
+    assert history.best_epoch == int(np.argmin(history.loss[:-1]))
     check_last_finite_epoch(start, net, history, X, Y, kwargs)
 
 

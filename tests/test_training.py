@@ -889,3 +889,17 @@ def test_model_complexity_and_regularisation(backend):
     Checked for seeds 0-9 on both backends (see check_model_complexity); one seed runs here.
     """
     check_model_complexity(model_complexity_runs(seed=0))
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_best_epoch_without_validation_is_the_lowest_training_loss(batch_size, backend):
+    """Without validation all epochs run in one kernel call; the best epoch is found on the
+    kernel's output, and must be the first lowest training loss (the loss goes up and down
+    with this learning rate)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    net = nf.Network([3, 5, 2], activation="tanh", loss="cross_entropy", seed=2)
+    h = net.train(X, y, epochs=60, learning_rate=2.0, batch_size=batch_size, seed=0)
+    assert any(b > a for a, b in zip(h.loss, h.loss[1:]))  # not simply the last epoch
+    assert h.best_epoch == int(np.argmin(h.loss))
