@@ -356,7 +356,7 @@ class _Run:
         if self.classify:
             history.accuracy.extend(out[:done, 1].tolist())
         if hyper.schedule == CONSTANT:
-            history.learning_rate.extend([hyper.learning_rate] * done)
+            history.learning_rate.extend([float(hyper.learning_rate)] * done)
         else:
             steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
             first_steps = (epoch + np.arange(done)) * steps_per_epoch
