@@ -175,25 +175,42 @@ cdef inline void dense_forward(const double *A, const double *W, const double *b
             Z[i * n + j] = s
 
 
-cdef inline void dense_gradient(const double *A, const double *D, double *gW, double *gb,
-                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
-    """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
-    cdef Py_ssize_t i, p, j
-    cdef double s
-    for j in range(n):  # row by row: a vectorisable sweep, summing in row order per column
-        gb[j] = D[j]
+cdef inline void column_sums(const double *D, double *out, Py_ssize_t m,
+                             Py_ssize_t n) noexcept nogil:
+    """out := column sums of D (m x n), row by row: a vectorisable sweep, in row order."""
+    cdef Py_ssize_t i, j
+    for j in range(n):
+        out[j] = D[j]
     for i in range(1, m):
         for j in range(n):
-            gb[j] += D[i * n + j]
+            out[j] += D[i * n + j]
+
+
+cdef inline void weight_product(const double *A, const double *D, double *C, Py_ssize_t m,
+                                Py_ssize_t k, Py_ssize_t n, double lr) noexcept nogil:
+    """C := A^T @ D if lr == 0, else C -= lr * A^T @ D (a plain SGD step on C)."""
+    cdef Py_ssize_t i, p, j
+    cdef double s
     if m * k * n >= gemm_threshold:
-        gemm(True, False, <int> k, <int> n, <int> m, 1.0, A, <int> k, D, <int> n, 0.0, gW, <int> n)
+        gemm(True, False, <int> k, <int> n, <int> m, -lr if lr != 0.0 else 1.0, A, <int> k, D,
+             <int> n, 1.0 if lr != 0.0 else 0.0, C, <int> n)
         return
     for p in range(k):
         for j in range(n):
             s = 0.0
             for i in range(m):
                 s += A[i * k + p] * D[i * n + j]
-            gW[p * n + j] = s
+            if lr != 0.0:
+                C[p * n + j] -= lr * s
+            else:
+                C[p * n + j] = s
+
+
+cdef inline void dense_gradient(const double *A, const double *D, double *gW, double *gb,
+                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
+    column_sums(D, gb, m, n)
+    weight_product(A, D, gW, m, k, n, 0.0)
 
 
 cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
@@ -225,24 +242,11 @@ cdef inline void dense_descend(const double *A, const double *D, double *W, doub
     """W -= lr * A^T @ D and b -= lr * column sums of D: ``dense_gradient`` and a plain SGD
     step in one pass, the update riding on the write GEMM makes anyway (beta = 1) instead of
     a gradient buffer and a second sweep over the parameters. Same arithmetic per element."""
-    cdef Py_ssize_t i, p, j
-    cdef double s
-    for j in range(n):
-        colsum[j] = D[j]
-    for i in range(1, m):
-        for j in range(n):
-            colsum[j] += D[i * n + j]
+    cdef Py_ssize_t j
+    column_sums(D, colsum, m, n)
     for j in range(n):
         b[j] -= lr * colsum[j]
-    if m * k * n >= gemm_threshold:
-        gemm(True, False, <int> k, <int> n, <int> m, -lr, A, <int> k, D, <int> n, 1.0, W, <int> n)
-        return
-    for p in range(k):
-        for j in range(n):
-            s = 0.0
-            for i in range(m):
-                s += A[i * k + p] * D[i * n + j]
-            W[p * n + j] -= lr * s
+    weight_product(A, D, W, m, k, n, lr)
 
 
 # --- activations -----------------------------------------------------------------------------
