@@ -9,8 +9,9 @@ import numpy as np
 from . import _backend, io
 from ._estimator import (
     BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
-    check_y_column, class_weight_vector, classic_X, classic_header, classification_labels,
-    decode_classes, estimator_from_header, float_array, require_y, reshape_error,
+    check_y_column, class_weight_vector, classic_X, classic_failed_checks, classic_header,
+    classification_labels, decode_classes, estimator_from_header, float_array, require_y,
+    reshape_error,
 )
 from .data import one_hot
 from .network import Network
@@ -221,17 +222,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return "network_" in self.__dict__
 
     def _expected_failed_checks(self):
-        return {
-            "check_do_not_raise_errors_in_init_or_set_params": (
-                "nnfast's classic models check their arguments in the constructor, so a "
-                "mistake fails where it is made (tests/test_logistic.py::test_bad_parameters "
-                "pins it); fit checks them again, so set_params cannot bypass the checks."),
-            "check_n_features_in_after_fitting": (
-                "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
-                "but the model expects 2' (pinned by tests/test_logistic.py), rather than "
-                "scikit-learn's 'X has 3 features, but LogisticRegression is expecting 2 "
-                "features as input'; it is the same ValueError."),
-        }
+        return classic_failed_checks("LogisticRegression", "tests/test_logistic.py")
 
     def _to_file(self):
         header = classic_header(self)

@@ -5,8 +5,9 @@ import numpy as np
 
 from . import _backend, io
 from ._estimator import (
-    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X, classic_header,
-    classification_labels, decode_classes, estimator_from_header, float_array, require_y,
+    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X, classic_failed_checks,
+    classic_header, classification_labels, decode_classes, estimator_from_header, float_array,
+    require_y,
 )
 from ._validation import NotFittedError, as_float_array, as_matrix, check_number, check_rng
 from ._validation import encode_labels
@@ -229,15 +230,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _expected_failed_checks(self):
         return {
-            "check_do_not_raise_errors_in_init_or_set_params": (
-                "nnfast's classic models check their arguments in the constructor, so a "
-                "mistake fails where it is made (tests/test_perceptron.py::test_bad_parameters "
-                "pins it); fit checks them again, so set_params cannot bypass the checks."),
-            "check_n_features_in_after_fitting": (
-                "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
-                "but the model expects 2' (pinned by tests/test_perceptron.py), rather than "
-                "scikit-learn's 'X has 3 features, but Perceptron is expecting 2 features as "
-                "input'; it is the same ValueError."),
+            **classic_failed_checks("Perceptron", "tests/test_perceptron.py"),
             "check_fit2d_predict1d": (
                 "predict and decision_function take one sample as a 1-D array (the perceptron "
                 "lessons' API: p.predict([4, 5]) == 1, pinned by tests/test_perceptron.py) "

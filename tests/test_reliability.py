@@ -770,14 +770,27 @@ def interrupt(backend, tmp_path, restarts=1):
     if backend == "cython":
         need_cython()
     child = run_child(INTERRUPT_CHILD, [backend, tmp_path, restarts], tmp_path)
-    try:
+
+    def delay():
         first = child.stdout.readline()
         if not first:
             pytest.fail(f"child failed to start: {child.stderr.read()}")
         info = json.loads(first)
         assert os.path.samefile(info["file"], nnfast.__file__)
         # about 2.5 epochs in, so that some epochs are complete and one is half done
-        time.sleep(min(3.0, max(0.3, 2.5 * info["epoch_seconds"])))
+        return min(3.0, max(0.3, 2.5 * info["epoch_seconds"]))
+
+    result, sent = sigint_child(child, delay)
+    latency = None if result["caught"] is None else result["caught"] - sent
+    return result, latency
+
+
+def sigint_child(child, delay):
+    """Wait ``delay()`` seconds (it may read the child's first lines), send SIGINT, and return
+    the child's last output line as JSON with the time the signal went; the child is killed
+    if anything fails on the way."""
+    try:
+        time.sleep(delay())
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=120)
@@ -786,9 +799,7 @@ def interrupt(backend, tmp_path, restarts=1):
             child.kill()
             child.communicate()
     assert child.returncode == 0, err
-    result = json.loads(out.strip().splitlines()[-1])
-    latency = None if result["caught"] is None else result["caught"] - sent
-    return result, latency
+    return json.loads(out.strip().splitlines()[-1]), sent
 
 
 @pytest.fixture(scope="module")
@@ -867,18 +878,12 @@ def test_sigint_during_one_long_batch(tmp_path):
     run still stops cleanly, at the last complete epoch, within one batch's time."""
     need_cython()
     child = run_child(LONG_BATCH_CHILD, [], tmp_path)
-    try:
+
+    def delay():
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        time.sleep(1.0)  # inside the first batch (it takes a few seconds)
-        sent = time.monotonic()
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=120)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    assert child.returncode == 0, err
-    result = json.loads(out.strip().splitlines()[-1])
+        return 1.0  # inside the first batch (it takes a few seconds)
+
+    result, sent = sigint_child(child, delay)
     assert result["caught"] is not None, "training ended before the signal: make X bigger"
     assert result["restored"] or result["epochs"] > 0
     latency = result["caught"] - sent
