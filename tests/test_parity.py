@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import nnfast
 from nnfast import _reference, schedules
-from nnfast._spec import Hyper, OptimizerState
+from nnfast._spec import ADAM, Hyper, OptimizerState
 
 HIDDEN = ("sigmoid", "tanh", "relu", "identity")
 OUTPUT_LOSS = (
@@ -123,8 +123,36 @@ def test_evaluate_and_public_loss_parity(case, cython_kernels, on_both, assert_s
     assert_same(public[0], public[1], rtol=1e-10)
     assert_same(public[0], loss_r, rtol=1e-10)
     grads = on_both(net.gradients, X, Y)
-    assert_same(grads[0], grads[1], rtol=1e-10,
+    assert_same(grads[0], grads[1], rtol=max(1e-10, saturation_rtol(net, X)),
                 atol=1e-12 * max(np.abs(g).max() for g in grads[1][0] + grads[1][1]))
+
+
+def saturation_rtol(net, X):
+    """Relative gradient difference that a one-ulp difference between the backends' tanh or
+    sigmoid values can cause: f'(z) = 1 - a**2 or a (1 - a) loses the digits a shares with
+    1 as a unit saturates (libm's and NumPy's tanh may differ in the last bit). Units at
+    exactly 1 have f' = 0 here and at most 1e-16 there: atol covers them. Never above 1e-6,
+    so that no case goes unchecked."""
+    names = [*net.activations, net.output_activation]
+    margins, a = [np.inf], X
+    for W, b, name in zip(net.weights, net.biases, names):
+        z = a @ W + b
+        if name == "tanh":
+            a = np.tanh(z)
+            margins.append(1 - np.abs(a))
+        elif name == "sigmoid":
+            a = 1 / (1 + np.exp(-z))
+            margins.append(1 - a)
+        elif name == "relu":
+            a = z * (z > 0)
+        elif name == "softmax":
+            a = np.exp(z - z.max(axis=1, keepdims=True))
+            a /= a.sum(axis=1, keepdims=True)
+        else:
+            a = np.where(z >= 0, 1.0, 0.0) if name == "step" else z
+    positive = np.concatenate([np.ravel(m) for m in margins])
+    margin = positive[positive > 0].min()
+    return min(1e-6, 8 * np.finfo(float).eps / margin)
 
 
 @pytest.mark.parametrize("n", [255, 256, 257, 600])
@@ -327,11 +355,12 @@ def test_shuffle_visits_samples_in_the_drawn_order(cython_kernels):
 
 # --- the BLAS path --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov"])
 def test_large_layer_uses_blas_and_matches_reference(optimizer, cython_kernels, on_both,
                                                      assert_same):
-    # plain SGD steps each layer inside its weight-gradient GEMM (beta = 1, no gradient
-    # buffer); momentum goes through the gradient buffer and the update sweep
+    # SGD steps each layer inside its weight-gradient GEMM (beta = 1, or beta = momentum
+    # into the velocity; no gradient buffer); Nesterov goes through the gradient buffer and
+    # the update sweep
     sizes, batch = [30, 200, 10], 64
     assert batch * sizes[0] * sizes[1] >= cython_kernels.get_gemm_threshold()
     rng = np.random.default_rng(0)
@@ -341,7 +370,8 @@ def test_large_layer_uses_blas_and_matches_reference(optimizer, cython_kernels, 
 
     def fit(net):
         h = net.train(X, labels, epochs=2, learning_rate=0.05, batch_size=batch, seed=3,
-                      optimizer=nnfast.SGD(momentum=0.9) if optimizer == "momentum" else "sgd")
+                      optimizer={"sgd": "sgd", "momentum": nnfast.SGD(momentum=0.9),
+                                 "nesterov": nnfast.SGD(momentum=0.9, nesterov=True)}[optimizer])
         return net.parameters.copy(), h.loss, net.feedforward(X)
 
     cy, ref = on_both(lambda: fit(net.copy()))
@@ -391,11 +421,14 @@ def test_blas_and_fused_loops_agree(sizes, batch, l2, gemm_threshold, cython_ker
     assert_same(fused[0], reference, rtol=1e-12, atol=1e-13)
 
 
-def test_plain_sgd_needs_no_gradient_buffer(cython_kernels):
+def test_sgd_steps_in_place_without_a_gradient_buffer(cython_kernels):
     net = nnfast.Network([4, 6, 3], seed=0)
     X, Y = np.ones((10, 4)), np.full((10, 3), 0.5)
     for hyper, made in [(Hyper(learning_rate=0.1), False),
-                        (Hyper(learning_rate=0.1, momentum=0.9), True)]:
+                        (Hyper(learning_rate=0.1, momentum=0.9), False),
+                        (Hyper(learning_rate=0.1, momentum=0.9, nesterov=True), True),
+                        (Hyper(learning_rate=0.1, l2=0.01), True),
+                        (Hyper(learning_rate=0.1, optimizer=ADAM), True)]:
         ws = cython_kernels.Workspace(net.spec, 10, 5)
         cython_kernels.train_epochs(net.spec, net.parameters.copy(), X, Y, 2, 5, True,
                                     OptimizerState(net.spec.n_params, hyper), hyper,
