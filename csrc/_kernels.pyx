@@ -187,30 +187,31 @@ cdef inline void column_sums(const double *D, double *out, Py_ssize_t m,
 
 
 cdef inline void weight_product(const double *A, const double *D, double *C, Py_ssize_t m,
-                                Py_ssize_t k, Py_ssize_t n, double lr) noexcept nogil:
-    """C := A^T @ D if lr == 0, else C -= lr * A^T @ D (a plain SGD step on C)."""
+                                Py_ssize_t k, Py_ssize_t n, double alpha,
+                                double beta) noexcept nogil:
+    """C := alpha * A^T @ D + beta * C, as BLAS defines it (beta == 0: C is not read)."""
     cdef Py_ssize_t i, p, j
     cdef double s
     if m * k * n >= gemm_threshold:
-        gemm(True, False, <int> k, <int> n, <int> m, -lr if lr != 0.0 else 1.0, A, <int> k, D,
-             <int> n, 1.0 if lr != 0.0 else 0.0, C, <int> n)
+        gemm(True, False, <int> k, <int> n, <int> m, alpha, A, <int> k, D, <int> n, beta, C,
+             <int> n)
         return
     for p in range(k):
         for j in range(n):
             s = 0.0
             for i in range(m):
                 s += A[i * k + p] * D[i * n + j]
-            if lr != 0.0:
-                C[p * n + j] -= lr * s
+            if beta == 0.0:
+                C[p * n + j] = alpha * s
             else:
-                C[p * n + j] = s
+                C[p * n + j] = beta * C[p * n + j] + alpha * s
 
 
 cdef inline void dense_gradient(const double *A, const double *D, double *gW, double *gb,
                                 Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
     column_sums(D, gb, m, n)
-    weight_product(A, D, gW, m, k, n, 0.0)
+    weight_product(A, D, gW, m, k, n, 1.0, 0.0)
 
 
 cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
@@ -237,16 +238,26 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
 
 
 cdef inline void dense_descend(const double *A, const double *D, double *W, double *b,
-                               double *colsum, Py_ssize_t m, Py_ssize_t k, Py_ssize_t n,
-                               double lr) noexcept nogil:
-    """W -= lr * A^T @ D and b -= lr * column sums of D: ``dense_gradient`` and a plain SGD
-    step in one pass, the update riding on the write GEMM makes anyway (beta = 1) instead of
-    a gradient buffer and a second sweep over the parameters. Same arithmetic per element."""
+                               double *vW, double *vb, double *colsum, Py_ssize_t m,
+                               Py_ssize_t k, Py_ssize_t n, double lr,
+                               double mu) noexcept nogil:
+    """``dense_gradient`` and an SGD step on W and b in one pass, the update riding on the
+    write GEMM makes anyway instead of a gradient buffer and a second sweep: plain SGD
+    (mu == 0) W -= lr * A^T @ D (beta = 1); momentum v := mu v + A^T @ D (beta = mu), then
+    W -= lr * v. Same arithmetic per element as ``update``; ``colsum`` holds b's gradient."""
     cdef Py_ssize_t j
     column_sums(D, colsum, m, n)
+    if mu == 0.0:
+        for j in range(n):
+            b[j] -= lr * colsum[j]
+        weight_product(A, D, W, m, k, n, -lr, 1.0)
+        return
     for j in range(n):
-        b[j] -= lr * colsum[j]
-    weight_product(A, D, W, m, k, n, lr)
+        vb[j] = mu * vb[j] + colsum[j]
+        b[j] -= lr * vb[j]
+    weight_product(A, D, vW, m, k, n, 1.0, mu)
+    for j in range(k * n):
+        W[j] -= lr * vW[j]
 
 
 # --- activations -----------------------------------------------------------------------------
@@ -548,8 +559,8 @@ cdef class Workspace:
     derivs f'(z) (times the dropout mask) of every hidden layer
     delta  two ping-pong buffers for backpropagated errors
     ybatch the batch's targets; order: the sample order, persisted across calls
-    grad   the flat gradient, made only for optimizers that need one (plain SGD steps each
-           layer in place); colsum: one layer's bias gradient
+    grad   the flat gradient, made only for optimizers that need one (SGD without penalty
+           or Nesterov steps each layer in place); colsum: one layer's bias gradient
     """
     cdef readonly object order, grad, last_good, last_order
     cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
@@ -573,7 +584,7 @@ cdef class Workspace:
         self._layout = _Layout(spec)
         self.order = np.arange(n_samples, dtype=np.intp)
         self.last_order = self.order.copy()
-        self.grad = None  # made by the first run that needs one (plain SGD does not)
+        self.grad = None  # made by the first run that needs one (see train_epochs)
         self.last_good = np.zeros((<_Layout> self._layout).net.n_params)
         self.last_m = self.last_v = None
         act_off, der_off = [0] * (L + 2), [0] * L
@@ -816,8 +827,8 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
                      Py_ssize_t m, double *acts, const intp *act_off, double *derivs,
                      const intp *der_off, double *delta0, double *delta1,
                      const double *dropout, bitgen_t *bg, double *grad, const double *w,
-                     double w_mean, double *correct, double descend=0.0,
-                     double *colsum=NULL) noexcept nogil:
+                     double w_mean, double *correct, double descend=0.0, double mu=0.0,
+                     double *velocity=NULL, double *colsum=NULL) noexcept nogil:
     """Forward and backward pass over one batch of m rows; grad := d(mean loss)/d(params).
 
     X is the batch's input (m x size[0]); layer l's output goes to acts + act_off[l + 1]
@@ -825,10 +836,11 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
     summed loss (weighted by w unless NULL) and adds the batch's correct predictions to
     ``correct``; with grad == NULL only the forward pass and the loss are computed.
 
-    With ``descend`` > 0 (plain SGD: no momentum, no penalty) there is no gradient buffer:
-    each layer's parameters take the step params -= descend * gradient as soon as the
-    previous layer's delta has been computed from them (``dense_descend``; ``colsum``
-    holds a layer's bias gradient), which is ``update`` after the whole backward pass.
+    With ``descend`` > 0 (SGD, plain or with momentum ``mu`` and its ``velocity``, no
+    penalty, not Nesterov) there is no gradient buffer: each layer's parameters take their
+    step with learning rate ``descend`` as soon as the previous layer's delta has been
+    computed from them (``dense_descend``; ``colsum`` holds a layer's bias gradient), which
+    is ``update`` after the whole backward pass.
     """
     cdef Py_ssize_t l, L = net.L, n_out
     cdef const double *a_in = X
@@ -855,8 +867,9 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
             if l > 0:
                 dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1], delta1,
                                m, net.size[l], net.size[l + 1])
-            dense_descend(a_in, delta0, params + net.w_off[l], params + net.b_off[l], colsum,
-                          m, net.size[l], net.size[l + 1], descend)
+            dense_descend(a_in, delta0, params + net.w_off[l], params + net.b_off[l],
+                          velocity + net.w_off[l], velocity + net.b_off[l], colsum, m,
+                          net.size[l], net.size[l + 1], descend, mu)
             tmp = delta0
             delta0 = delta1
             delta1 = tmp
@@ -1023,7 +1036,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef double *mom = ptr(state.m)
     cdef double *vel = ptr(state.v)
     cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
-    if not plain and workspace.grad is None:
+    # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
+    cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
+                       and (h.momentum == 0.0 or not h.nesterov))
+    if not fused and workspace.grad is None:
         workspace.grad = np.zeros(net.n_params)
     cdef double *grad = NULL if workspace.grad is None else ptr(workspace.grad)
     cdef double *colsum = ptr(workspace._colsum)
@@ -1104,11 +1120,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                             ybatch[i * k + j] = Y[r, j]
                         if weights != NULL:
                             wbatch[i] = weights[r]
-                    if plain:
+                    if fused:
                         total += backprop(net, &params[0], xbatch, ybatch, m, acts,
                                           workspace.act_off, derivs, workspace.der_off, delta0,
                                           delta1, dropout, bg, NULL, wbatch, w_mean, &correct,
-                                          learning_rate_at(&h, step_v[0]), colsum)
+                                          learning_rate_at(&h, step_v[0]), h.momentum, mom,
+                                          colsum)
                         step_v[0] += 1
                     else:
                         total += backprop(net, &params[0], xbatch, ybatch, m, acts,
