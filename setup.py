@@ -23,13 +23,20 @@ directives = {
 # turn data-dependent branches (ReLU's sign test) into selects and vectorise them.
 compile_args = [] if os.name == "nt" else [
     "-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
+# Every ``cdef inline`` function is inlined (GCC and Clang): the per-sample kernels pass a
+# layer's block width and activation as constants through two levels of inline functions,
+# and only once inlined are those specialised (unrolled, dispatch folded). GCC's size
+# heuristics otherwise keep a generic copy: ~15% fewer instructions per W1 step.
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if os.name != "nt":
+    macros.append(("CYTHON_INLINE", "__inline__ __attribute__((always_inline, unused))"))
 
 extensions = [
     Extension(
         f"nnfast.{name}",
         [f"csrc/{name}.pyx"],
         include_dirs=[np.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=macros,
         extra_compile_args=compile_args,
         # Link libm by name: an unversioned exp/log reference binds to glibc's oldest symbol
         # version, the SVID-compatible wrapper, ~20 instructions more per call than exp@2.29.

@@ -33,6 +33,8 @@ name = "cython"
 cdef enum:
     IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX
 cdef enum:
+    LINEAR = -1  # internal: a layer's pre-activation only (logits for a fused loss)
+cdef enum:
     MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY
 cdef enum:
     SGD, ADAM
@@ -105,7 +107,7 @@ cdef struct Layer:
     double *b
     Py_ssize_t w_at, b_at    # offsets of W and b in the flat buffer (optimizer state)
     double *a                # the layer's output for the current row
-    double *d                # f'(z) there (hidden layers; NULL for the output layer)
+    double *d                # f'(z) there (the output layer's: MSE per sample only)
 
 
 cdef class _Layout:
@@ -267,23 +269,72 @@ cdef union Bits:
     uint64_t u
 
 
-cdef inline double select(bint c, double a, double b) noexcept nogil:
-    """``a if c else b`` by bit masks: gcc compiles a conditional expression on doubles to a
-    jump, which mispredicts on data-dependent conditions (a sigmoid unit's sign)."""
-    cdef uint64_t mask = -(<uint64_t> c)
-    cdef Bits x, y
-    x.d = a
-    y.d = b
-    x.u = (x.u & mask) | (y.u & ~mask)
-    return x.d
+# exp, inline: glibc's algorithm (Szabolcs Nagy's, also in musl and ARM's optimized-routines),
+# exp(x) = 2^(k/N) exp(r) with N = 128, |r| <= ln2/256, a degree-5 polynomial and a table of
+# 2^(i/N) with the tail bits of each entry; < 0.52 ulp. libm's exp costs a call through the
+# PLT and its errno wrapper on every sigmoid; this one is ~20 instructions in the loop.
+# Outside |x| < 512 (results beyond 1e±222, overflow, subnormals, inf, NaN) it calls libm.
+cdef uint64_t EXP_TAB[256]      # (tail, bits of 2^(i/N) - (i << 45)) per i; see _exp_table()
+cdef extern from *:
+    """
+    static const double EXP_INVLN2N = 0x1.71547652b82fep0 * 128, EXP_SHIFT = 0x1.8p52,
+        EXP_NEGLN2HIN = -0x1.62e42fefa0000p-8, EXP_NEGLN2LON = -0x1.cf79abc9e3b3ap-47,
+        EXP_C2 = 0x1.ffffffffffdbdp-2, EXP_C3 = 0x1.555555555543cp-3,
+        EXP_C4 = 0x1.55555cf172b91p-5, EXP_C5 = 0x1.1111167a4d017p-7;
+    """
+    const double EXP_INVLN2N, EXP_SHIFT, EXP_NEGLN2HIN, EXP_NEGLN2LON
+    const double EXP_C2, EXP_C3, EXP_C4, EXP_C5
+
+
+def _exp_table():
+    """EXP_TAB from 40-digit decimal arithmetic (the same bits on every platform)."""
+    from decimal import Decimal, localcontext
+    cdef Bits hi, tail
+    cdef uint64_t i
+    with localcontext() as ctx:
+        ctx.prec = 40
+        ln2 = Decimal(2).ln()
+        for i in range(128):
+            t = (ln2 * i / 128).exp()
+            hi.d = float(t)
+            tail.d = float((t - Decimal(hi.d)) / Decimal(hi.d))
+            EXP_TAB[2 * i] = tail.u
+            EXP_TAB[2 * i + 1] = hi.u - (i << 45)
+
+
+_exp_table()
+
+
+cdef inline double fast_exp(double x) noexcept nogil:
+    cdef Bits kd, tail, scale
+    cdef double r, r2, tmp
+    cdef uint64_t ki, idx
+    if not fabs(x) < 512.0:  # as glibc's main path; it handles the rest
+        return exp(x)
+    kd.d = EXP_INVLN2N * x + EXP_SHIFT  # round to an integer k in the low bits
+    ki = kd.u
+    kd.d -= EXP_SHIFT
+    r = x + kd.d * EXP_NEGLN2HIN + kd.d * EXP_NEGLN2LON
+    idx = 2 * (ki % 128)
+    tail.u = EXP_TAB[idx]
+    scale.u = EXP_TAB[idx + 1] + (ki << 45)
+    r2 = r * r
+    tmp = tail.d + r + r2 * (EXP_C2 + r * EXP_C3) + r2 * r2 * (EXP_C4 + r * EXP_C5)
+    return scale.d + scale.d * tmp
+
+
+def exp_values(const double[::1] x, double[::1] out):
+    """out := fast_exp(x), elementwise (the kernels' exp, for the accuracy tests)."""
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        out[i] = fast_exp(x[i])
 
 
 cdef inline double sigmoid(double z) noexcept nogil:
-    """1 / (1 + exp(-z)) for z >= 0, exp(z) / (1 + exp(z)) below: never overflows, and
-    branch-free (signs of z in training are unpredictable)."""
-    cdef double e = exp(-fabs(z))
-    cdef double r = 1.0 / (1.0 + e)
-    return select(z >= 0.0, r, e * r)
+    """1 / (1 + exp(-z)). Below z = -709 exp(-z) is inf and the result 0, its limit; one
+    exp, one division and no select or branch on a sign (signs of z in training are
+    unpredictable, and per-sample SGD waits on every sigmoid in turn)."""
+    return 1.0 / (1.0 + fast_exp(-z))
 
 
 cdef inline double act_deriv(int code, double z, double *d) noexcept nogil:
@@ -344,7 +395,7 @@ cdef void softmax_rows(double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
                 mx = z[j]
         s = 0.0
         for j in range(n):
-            z[j] = exp(z[j] - mx)
+            z[j] = fast_exp(z[j] - mx)
             s += z[j]
         s = 1.0 / s
         for j in range(n):
@@ -400,7 +451,7 @@ cdef inline double output_delta(int loss, int code, double *Z, const double *Y, 
         for i in range(size):
             z = Z[i]
             y = Y[i]
-            total += (z if z > 0.0 else 0.0) - y * z + log1p(exp(-fabs(z)))
+            total += (z if z > 0.0 else 0.0) - y * z + log1p(fast_exp(-fabs(z)))
             delta[i] = scale * (sigmoid(z) - y)
         return total
     if loss == CROSS_ENTROPY:
@@ -415,7 +466,7 @@ cdef inline double output_delta(int loss, int code, double *Z, const double *Y, 
             s = 0.0
             ysum = 0.0
             for j in range(n):
-                dr[j] = exp(zr[j] - mx)
+                dr[j] = fast_exp(zr[j] - mx)
                 s += dr[j]
                 ysum += yr[j]
                 total -= yr[j] * zr[j]
@@ -550,6 +601,143 @@ cdef bitgen_t *get_bitgen(rng) except NULL:
     return <bitgen_t *> PyCapsule_GetPointer(rng.bit_generator.capsule, "BitGenerator")
 
 
+# --- one row at a time: register-blocked layers for per-sample SGD -------------------------
+
+# A layer's units are taken four at a time (then the 3, 2 or 1 left): each block keeps its
+# sums, or its deltas, in registers while it streams the rows of W once. Block width,
+# input count (1-4; more run a loop) and activation reach each block as constants through
+# inline functions (setup.py makes every ``cdef inline`` inline), so the compiler unrolls
+# every block completely and folds the dispatch away: a 2-2-1 network is three
+# straight-line blocks, a 64-wide layer 16 blocks of 4. Dispatch on a layer's shape runs
+# once per layer, not per multiply-add.
+
+cdef inline void forward_block(const double *a, const double *W, const double *b, double *z,
+                               double *d, Py_ssize_t k, Py_ssize_t n, int code,
+                               Py_ssize_t w) noexcept nogil:
+    """z[:w] := f(a @ W[:, :w] + b[:w]) and d[:w] := f'(...) (LINEAR: the sum only); W's
+    rows are n apart."""
+    cdef double s[4]
+    cdef Py_ssize_t p, j
+    cdef double ap
+    for j in range(w):
+        s[j] = b[j]
+    for p in range(k):
+        ap = a[p]
+        for j in range(w):
+            s[j] += ap * W[p * n + j]
+    for j in range(w):
+        z[j] = s[j] if code == LINEAR else act_deriv(code, s[j], d + j)
+
+
+cdef inline void forward_columns(const double *a, const double *W, const double *b, double *z,
+                                double *d, Py_ssize_t k, Py_ssize_t n, int code) noexcept nogil:
+    """``forward_block`` over the layer's units, four at a time."""
+    cdef Py_ssize_t j = 0
+    while n - j >= 4:
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, code, 4)
+        j += 4
+    if n - j == 3:
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, code, 3)
+    elif n - j == 2:
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, code, 2)
+    elif n - j == 1:
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, code, 1)
+
+
+cdef inline void forward_blocks(const double *a, const double *W, const double *b, double *z,
+                                double *d, Py_ssize_t k, Py_ssize_t n, int code) noexcept nogil:
+    """``forward_columns`` with 1-4 inputs as a constant (unrolled), more in a loop."""
+    if k == 2:
+        forward_columns(a, W, b, z, d, 2, n, code)
+    elif k == 1:
+        forward_columns(a, W, b, z, d, 1, n, code)
+    elif k == 3:
+        forward_columns(a, W, b, z, d, 3, n, code)
+    elif k == 4:
+        forward_columns(a, W, b, z, d, 4, n, code)
+    else:
+        forward_columns(a, W, b, z, d, k, n, code)
+
+
+cdef inline void row_forward(const double *a, const double *W, const double *b, double *z,
+                             double *d, Py_ssize_t k, Py_ssize_t n, int code) noexcept nogil:
+    """One row through a dense layer: z := f(a @ W + b), d := f'(a @ W + b), one pass."""
+    if code == SIGMOID:
+        forward_blocks(a, W, b, z, d, k, n, SIGMOID)
+    elif code == RELU:
+        forward_blocks(a, W, b, z, d, k, n, RELU)
+    elif code == TANH:
+        forward_blocks(a, W, b, z, d, k, n, TANH)
+    elif code == IDENTITY:
+        forward_blocks(a, W, b, z, d, k, n, IDENTITY)
+    elif code == STEP:
+        forward_blocks(a, W, b, z, d, k, n, STEP)
+    else:
+        forward_blocks(a, W, b, z, d, k, n, LINEAR)
+
+
+cdef inline void descend_block(const double *a, const double *delta, double *W, double *b,
+                               double *out, const double *dprev, Py_ssize_t k, Py_ssize_t n,
+                               double lr, bint first, bint last, Py_ssize_t w) noexcept nogil:
+    """SGD on columns [:w] of a layer for one row: out[p] (+)= delta[:w] . W[p, :w], times
+    dprev[p] after the ``last`` block (the previous layer's delta; out NULL: none), then
+    W[p, :w] -= lr a[p] delta[:w] and b[:w] -= lr delta[:w]. The ``first`` block writes
+    out, later ones add to it."""
+    cdef double dl[4]
+    cdef double *row
+    cdef double s, ap
+    cdef Py_ssize_t p, j
+    for j in range(w):
+        dl[j] = delta[j]
+        b[j] -= lr * dl[j]
+    for p in range(k):
+        row = W + p * n
+        if out != NULL:
+            s = 0.0 if first else out[p]
+            for j in range(w):
+                s += dl[j] * row[j]
+            out[p] = s * dprev[p] if last else s
+        ap = a[p]
+        for j in range(w):
+            row[j] -= lr * (ap * dl[j])
+
+
+cdef inline void row_descend(const double *a, const double *delta, double *W, double *b,
+                             double *out, const double *dprev, Py_ssize_t k, Py_ssize_t n,
+                             double lr) noexcept nogil:
+    """Per-sample plain SGD on one layer, fused with backpropagation: out := (W @ delta) *
+    dprev from W as it was (out NULL for the first layer), then W -= lr a^T delta, b -= lr
+    delta. The sums run over the units in order, as ``dense_backward``'s."""
+    if k == 2:
+        descend_columns(a, delta, W, b, out, dprev, 2, n, lr)
+    elif k == 1:
+        descend_columns(a, delta, W, b, out, dprev, 1, n, lr)
+    elif k == 3:
+        descend_columns(a, delta, W, b, out, dprev, 3, n, lr)
+    elif k == 4:
+        descend_columns(a, delta, W, b, out, dprev, 4, n, lr)
+    else:
+        descend_columns(a, delta, W, b, out, dprev, k, n, lr)
+
+
+cdef inline void descend_columns(const double *a, const double *delta, double *W,
+                                 double *b, double *out, const double *dprev, Py_ssize_t k,
+                                 Py_ssize_t n, double lr) noexcept nogil:
+    """``descend_block`` over the layer's units, four at a time."""
+    cdef Py_ssize_t j = 0
+    while n - j > 4:
+        descend_block(a, delta + j, W + j, b + j, out, dprev, k, n, lr, j == 0, False, 4)
+        j += 4
+    if n - j == 4:
+        descend_block(a, delta + j, W + j, b + j, out, dprev, k, n, lr, j == 0, True, 4)
+    elif n - j == 3:
+        descend_block(a, delta + j, W + j, b + j, out, dprev, k, n, lr, j == 0, True, 3)
+    elif n - j == 2:
+        descend_block(a, delta + j, W + j, b + j, out, dprev, k, n, lr, j == 0, True, 2)
+    else:
+        descend_block(a, delta + j, W + j, b + j, out, dprev, k, n, lr, j == 0, True, 1)
+
+
 # --- the training workspace ------------------------------------------------------------------
 
 cdef class Workspace:
@@ -595,7 +783,7 @@ cdef class Workspace:
         self._act_off = np.array(act_off, dtype=np.intp)
         self._der_off = np.array(der_off, dtype=np.intp)
         self._acts = np.zeros(act_off[L + 1])
-        self._derivs = np.zeros(max(der_off[L - 1], 1))
+        self._derivs = np.zeros(der_off[L - 1] + sizes[L])  # + the output's f' (per sample)
         self._delta = np.zeros((2, batch_size * max(sizes[1:])))
         self._ybatch = np.zeros(batch_size * sizes[L])
         self._wbatch = np.zeros(batch_size)
@@ -623,7 +811,7 @@ cdef class Workspace:
             self.layers[i].w_at = net.w_off[i]
             self.layers[i].b_at = net.b_off[i]
             self.layers[i].a = acts + self.act_off[i + 1]
-            self.layers[i].d = derivs + self.der_off[i] if i < self.n_layers - 1 else NULL
+            self.layers[i].d = derivs + self.der_off[i]
 
     cdef void bind(self, double *params, const double *dropout) noexcept:
         """Point the layers at this call's parameter buffer and dropout rates."""
@@ -760,8 +948,9 @@ cdef double sample_step(const Net *net, const Layer *layers, double *params, con
 
     Equal to ``backprop`` followed by ``update`` (each row of W_l is read for the previous
     layer's delta before it is updated), without the gradient buffer or a BLAS call. ``plain``
-    (SGD without momentum or penalty, the classic per-sample rule) skips the optimizer's
-    dispatch per parameter. Returns the sample's loss.
+    (SGD without momentum or penalty, the classic per-sample rule) runs register-blocked
+    (``row_descend``); other optimizers step each parameter through ``update_one``. Returns
+    the sample's (weighted) loss.
     """
     cdef Py_ssize_t l, L = net.L, n, k, j, p
     cdef const Layer *ly
@@ -770,23 +959,31 @@ cdef double sample_step(const Net *net, const Layer *layers, double *params, con
     cdef double *z
     cdef double *row
     cdef double *tmp
-    cdef double total, s, ap, lr
-    for l in range(L):  # forward: row times W_l, plus b_l, then f and f' in one pass
+    cdef double total = 0.0, s, ap, lr, diff, scale
+    cdef int out_code = net.act[L - 1]
+    # MSE on an elementwise output: f and f' come out of the forward pass like a hidden
+    # layer's; the fused losses (and softmax under MSE) start from the logits.
+    cdef bint mse = net.loss == MSE and out_code != SOFTMAX
+    for l in range(L):
         ly = layers + l
-        n = ly.n
-        k = ly.k
-        z = ly.a
-        for j in range(n):
-            s = ly.b[j]
-            for p in range(k):
-                s += a_in[p] * ly.W[p * n + j]
-            z[j] = s
-        if l < L - 1:
-            activate_hidden(ly.act, z, ly.d, n)
-            if ly.dropout > 0.0:
-                apply_dropout(bg, z, ly.d, n, ly.dropout)
-        a_in = z
-    total = output_step(net, z, y, w, w_mean, delta0, 1, correct)
+        row_forward(a_in, ly.W, ly.b, ly.a, ly.d, ly.k, ly.n,
+                    ly.act if l < L - 1 or mse else LINEAR)
+        if ly.dropout > 0.0:
+            apply_dropout(bg, ly.a, ly.d, ly.n, ly.dropout)
+        a_in = ly.a
+    ly = layers + L - 1
+    if mse:
+        scale = 2.0 * loss_scale(net, 1.0)
+        if w != NULL:
+            scale *= w[0] / w_mean
+        for j in range(ly.n):
+            diff = ly.a[j] - y[j]
+            total += diff * diff
+            delta0[j] = scale * diff * ly.d[j]
+        if w != NULL:
+            total *= w[0]
+    else:
+        total = output_step(net, ly.a, y, w, w_mean, delta0, 1, correct)
     cdef Rates r = step_rates(h, step[0])
     lr = r.lr
     for l in range(L - 1, -1, -1):
@@ -796,23 +993,18 @@ cdef double sample_step(const Net *net, const Layer *layers, double *params, con
         a_in = x if l == 0 else layers[l - 1].a
         dprev = NULL if l == 0 else layers[l - 1].d
         if plain:
-            for j in range(n):
-                ly.b[j] -= lr * delta0[j]
+            row_descend(a_in, delta0, ly.W, ly.b, NULL if l == 0 else delta1, dprev, k, n, lr)
         else:
             for j in range(n):
                 update_one(h, &r, params, m, v, ly.b_at + j, delta0[j])
-        for p in range(k):
-            row = ly.W + p * n
-            if dprev != NULL:
-                s = 0.0
-                for j in range(n):
-                    s += delta0[j] * row[j]
-                delta1[p] = s * dprev[p]
-            ap = a_in[p]
-            if plain:
-                for j in range(n):
-                    row[j] -= lr * (ap * delta0[j])
-            else:
+            for p in range(k):
+                row = ly.W + p * n
+                if dprev != NULL:
+                    s = 0.0
+                    for j in range(n):
+                        s += delta0[j] * row[j]
+                    delta1[p] = s * dprev[p]
+                ap = a_in[p]
                 for j in range(n):
                     update_one(h, &r, params, m, v, ly.w_at + p * n + j,
                                ap * delta0[j] + penalty_gradient(h, row[j]))
