@@ -939,7 +939,7 @@ cdef inline void update(const Hyp *h, double *params, double *grad, double *m, d
     step[0] += 1
 
 
-cdef double sample_step(const Net *net, const Layer *layers, double *params, const double *x,
+cdef inline double sample_step(const Net *net, const Layer *layers, double *params, const double *x,
                         const double *y, double *delta0, double *delta1, bitgen_t *bg,
                         const Hyp *h, bint plain, double *m, double *v, cnp.int64_t *step,
                         const double *w, double w_mean, double *correct) noexcept nogil:
