@@ -341,6 +341,17 @@ def test_exp_is_within_about_half_an_ulp(cython_kernels):
         np.testing.assert_array_equal(out, np.exp(special))
 
 
+def test_sigmoid_parity_at_extremes(on_both):
+    """The compiled sigmoid is 1 / (1 + exp(-z)), the reference's exp(z) / (1 + exp(z)) for
+    negative z: they agree to rounding everywhere, subnormal outputs (z < -708) included."""
+    net = nnfast.Network([1, 1], output_activation="sigmoid", seed=0)
+    net.parameters[:] = [1.0, 0.0]
+    X = np.array([[-750.0], [-720.0], [-708.5], [-707.0], [-600.0], [-30.0], [-1e-9], [0.0],
+                  [30.0], [600.0], [750.0]])
+    cy, ref = on_both(lambda: net.feedforward(X))
+    np.testing.assert_allclose(cy, ref, rtol=1e-14, atol=1e-320)
+
+
 # --- the shuffle: NumPy's Generator.shuffle, draw for draw ----------------------------------
 
 @pytest.mark.parametrize("n", [1, 2, 3, 17, 1000])
