@@ -1314,12 +1314,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                                          delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
                                          wbatch, w_mean, &correct)
                 else:
-                    for i in range(m):
+                    for i in range(m):  # gather the batch's rows (memcpy: wide copies)
                         r = order[start + i]
-                        for j in range(d):
-                            xbatch[i * d + j] = X[r, j]
-                        for j in range(k):
-                            ybatch[i * k + j] = Y[r, j]
+                        memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
+                        memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
                         if weights != NULL:
                             wbatch[i] = weights[r]
                     if fused:
