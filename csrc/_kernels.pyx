@@ -332,6 +332,8 @@ cdef inline double fast_exp(double x) noexcept nogil:
 def exp_values(const double[::1] x, double[::1] out):
     """out := fast_exp(x), elementwise (the kernels' exp, for the accuracy tests)."""
     cdef Py_ssize_t i
+    if out.shape[0] != x.shape[0]:
+        raise ValueError(f"out must have x's length {x.shape[0]}, got {out.shape[0]}.")
     for i in range(x.shape[0]):
         out[i] = fast_exp(x[i])
 
@@ -1231,7 +1233,7 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef const Net *net = &layout.net
     cdef Hyp h = read_hyper(hyper)
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = Y.shape[1]
-    cdef Py_ssize_t e, start, m, i, j, r, epochs_run = n_epochs
+    cdef Py_ssize_t e, start, m, i, r, epochs_run = n_epochs
     cdef intp[::1] order_v = workspace.order
     cdef intp *order = &order_v[0]
     cdef cnp.int64_t[::1] step_v = state.step

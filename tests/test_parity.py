@@ -339,6 +339,8 @@ def test_exp_is_within_about_half_an_ulp(cython_kernels):
     cython_kernels.exp_values(special, out)
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(out, np.exp(special))
+    with pytest.raises(ValueError, match="out must have x's length 9"):
+        cython_kernels.exp_values(special, out[:3])
 
 
 def test_sigmoid_parity_at_extremes(on_both):
