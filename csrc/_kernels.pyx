@@ -1210,6 +1210,14 @@ cdef inline void restore(Snapshot *s) noexcept nogil:
     memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
 
 
+cdef inline bint is_identity(const intp *order, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if order[i] != i:
+            return False
+    return True
+
+
 def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
                  Py_ssize_t n_epochs, Py_ssize_t batch_size, bint shuffle, state, hyper, rng,
                  Workspace workspace, double[:, ::1] history_out,
@@ -1288,6 +1296,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef double acc_n = accuracy_scale(net, w_total)
     cdef const double *weights = NULL if sample_weight is None else &sample_weight[0]
     cdef double *wbatch = NULL if sample_weight is None else ptr(workspace._wbatch)
+    # Without shuffling, rows in their own order (full batch, shuffle=False) are used where
+    # they lie: no copy of X per batch. A resumed run keeps the order its shuffles left.
+    cdef bint in_place = not shuffle and is_identity(order, n)
+    cdef const double *xb
+    cdef const double *yb
+    cdef const double *wb
     cdef Py_ssize_t work = 0
     cdef bint interrupted = False, diverged = False
     cdef PyObject *exc_type = NULL
@@ -1316,23 +1330,29 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                                          delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
                                          wbatch, w_mean, &correct)
                 else:
-                    for i in range(m):  # gather the batch's rows (memcpy: wide copies)
-                        r = order[start + i]
-                        memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
-                        memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
-                        if weights != NULL:
-                            wbatch[i] = weights[r]
+                    if in_place:
+                        xb = &X[start, 0]
+                        yb = &Y[start, 0]
+                        wb = NULL if weights == NULL else weights + start
+                    else:
+                        for i in range(m):  # gather the batch's rows (memcpy: wide copies)
+                            r = order[start + i]
+                            memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
+                            memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
+                            if weights != NULL:
+                                wbatch[i] = weights[r]
+                        xb, yb, wb = xbatch, ybatch, wbatch
                     if fused:
-                        total += backprop(net, &params[0], xbatch, ybatch, m, acts,
-                                          workspace.act_off, derivs, workspace.der_off, delta0,
-                                          delta1, dropout, bg, NULL, wbatch, w_mean, &correct,
+                        total += backprop(net, &params[0], xb, yb, m, acts, workspace.act_off,
+                                          derivs, workspace.der_off, delta0, delta1, dropout,
+                                          bg, NULL, wb, w_mean, &correct,
                                           learning_rate_at(&h, step_v[0]), h.momentum, mom,
                                           colsum)
                         step_v[0] += 1
                     else:
-                        total += backprop(net, &params[0], xbatch, ybatch, m, acts,
-                                          workspace.act_off, derivs, workspace.der_off, delta0,
-                                          delta1, dropout, bg, grad, wbatch, w_mean, &correct)
+                        total += backprop(net, &params[0], xb, yb, m, acts, workspace.act_off,
+                                          derivs, workspace.der_off, delta0, delta1, dropout,
+                                          bg, grad, wb, w_mean, &correct)
                         update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
                                net.n_params)
                 start += m

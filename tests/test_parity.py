@@ -354,6 +354,24 @@ def test_sigmoid_parity_at_extremes(on_both):
     np.testing.assert_allclose(cy, ref, rtol=1e-14, atol=1e-320)
 
 
+def test_unshuffled_batches_follow_a_resumed_order(on_both, assert_same):
+    """Without shuffling, batches read the rows where they lie, but only while the sample
+    order is the identity: a run resumed after shuffled epochs keeps that order."""
+    net = nnfast.Network([3, 5, 2], activation="tanh", loss="cross_entropy", seed=1)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(20, 3)), nnfast.one_hot(rng.integers(0, 2, 20), 2)
+
+    def fit(net):
+        seed = np.random.default_rng(3)
+        net.train(X, Y, epochs=2, batch_size=4, learning_rate=0.05, seed=seed)
+        net.train(X, Y, epochs=2, batch_size=4, learning_rate=0.05, seed=seed, shuffle=False,
+                  resume=True)
+        return net.parameters.copy()
+
+    cy, ref = on_both(lambda: fit(net.copy()))
+    assert_same(cy, ref, rtol=1e-12, atol=1e-14)
+
+
 # --- the shuffle: NumPy's Generator.shuffle, draw for draw ----------------------------------
 
 @pytest.mark.parametrize("n", [1, 2, 3, 17, 1000])
