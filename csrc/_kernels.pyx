@@ -277,11 +277,15 @@ cdef union Bits:
 # Outside |x| < 512 (results beyond 1e±222, overflow, subnormals, inf, NaN) it calls libm.
 cdef uint64_t EXP_TAB[256]      # (tail, bits of 2^(i/N) - (i << 45)) per i; see _exp_table()
 cdef extern from *:
+    # glibc's constants, written with 17 significant digits (the same doubles; MSVC's C
+    # compiler reads no hexadecimal floats): 128/ln2 = 0x1.71547652b82fep0 * 128,
+    # 0x1.8p52, -ln2/128 as -0x1.62e42fefa0000p-8 - 0x1.cf79abc9e3b3ap-47, and
+    # 0x1.ffffffffffdbdp-2, 0x1.555555555543cp-3, 0x1.55555cf172b91p-5, 0x1.1111167a4d017p-7.
     """
-    static const double EXP_INVLN2N = 0x1.71547652b82fep0 * 128, EXP_SHIFT = 0x1.8p52,
-        EXP_NEGLN2HIN = -0x1.62e42fefa0000p-8, EXP_NEGLN2LON = -0x1.cf79abc9e3b3ap-47,
-        EXP_C2 = 0x1.ffffffffffdbdp-2, EXP_C3 = 0x1.555555555543cp-3,
-        EXP_C4 = 0x1.55555cf172b91p-5, EXP_C5 = 0x1.1111167a4d017p-7;
+    static const double EXP_INVLN2N = 184.66496523378731, EXP_SHIFT = 6755399441055744.0,
+        EXP_NEGLN2HIN = -0.0054152123481117087, EXP_NEGLN2LON = -1.2864023111638346e-14,
+        EXP_C2 = 0.49999999999996786, EXP_C3 = 0.16666666666665886,
+        EXP_C4 = 0.041666680841067401, EXP_C5 = 0.0083333358530595491;
     """
     const double EXP_INVLN2N, EXP_SHIFT, EXP_NEGLN2HIN, EXP_NEGLN2LON
     const double EXP_C2, EXP_C3, EXP_C4, EXP_C5
