@@ -26,7 +26,9 @@ Workloads (``--workloads``; default all):
            cross-entropy, SGD lr 0.05, batch 32, shuffled: time per epoch.
 ``W3``     MNIST-shaped synthetic data 10000 x 784, 784-512-512-10 ReLU / softmax, SGD lr
            0.05, batch 256: time per epoch, and the same epoch's GEMMs alone at NumPy speed
-           (the "GEMM-only bound": 3 forward + 5 backward products per batch).
+           (the "GEMM-only bound": 3 forward + 5 backward products per batch); with PyTorch
+           installed, those GEMMs also with ``torch.matmul`` (PyTorch's BLAS: MKL in its
+           CPU wheel), PyTorch's own floor.
 ``MNIST``  the real MNIST files (``--mnist-dir``, else ``$NNFAST_MNIST_DIR``, else
            ``../shared/data/mnist`` next to the repository), 784-128-10, SGD momentum 0.9,
            lr 0.05, batch 64, 5 epochs: time per epoch and test accuracy.
@@ -850,6 +852,38 @@ class BoundTrainer(Trainer):
         return float("nan")
 
 
+class TorchBoundTrainer(Trainer):
+    """The same GEMMs with PyTorch's BLAS (``torch.matmul``; MKL in the CPU wheel), operands
+    laid out as ``GemmBound``'s: PyTorch's floor for a W3 epoch."""
+
+    key = "bound-torch"
+
+    def __init__(self, problem):
+        super().__init__(problem)
+        import torch
+
+        rng = np.random.default_rng(0)
+        self.calls = []
+        for count, m, k, n, ta, tb in nb.epoch_gemms(problem.sizes, problem.n, problem.batch):
+            a = torch.from_numpy(rng.random((k, m) if ta else (m, k)))
+            b = torch.from_numpy(rng.random((n, k) if tb else (k, n)))
+            self.calls.append((count, a.T if ta else a, b.T if tb else b,
+                               torch.empty((m, n), dtype=torch.float64)))
+        self.matmul = torch.matmul
+
+    def reset(self, shuffle=True, seed=0):
+        pass
+
+    def epochs(self, n):
+        for _ in range(n):
+            for count, a, b, c in self.calls:
+                for _ in range(count):
+                    self.matmul(a, b, out=c)
+        return float("nan")
+
+
+BOUNDS = ("bound", "bound-torch")  # timed like peers, reported in the roofline table
+
 TRAINERS = {"nnfast": lambda p: NnfastTrainer(p, "cython"),
             "nnfast-numpy": lambda p: NnfastTrainer(p, "numpy"),
             "numba": NumbaTrainer, "jax": JaxTrainer, "numpy": NumpyTrainer,
@@ -1071,6 +1105,8 @@ def worker(args):
         trainers = [TRAINERS[k](problem) for k in runs]
         if w == "W3":
             trainers.append(BoundTrainer(problem))
+            if any(tr.key == "torch" for tr in trainers):
+                trainers.append(TorchBoundTrainer(problem))
         units = problem.steps_per_epoch if w == "W1" else 1
         snap = cpu_snapshot()
         timings, epochs = measure(trainers, units, min(repeats, 5) if w == "W3" else repeats,
@@ -1080,7 +1116,7 @@ def worker(args):
         entry = {"timings": timings, "epochs": epochs, "rows": problem.n, "others": others,
                  "load": [load0, os.getloadavg()[0]]}
         if w == "W3":
-            entry["flops"] = trainers[-1].bound.flops
+            entry["flops"] = next(tr for tr in trainers if tr.key == "bound").bound.flops
         result["workloads"][w] = entry
         if w == "W3" and first:
             log("  memory: nnfast net.train under tracemalloc")
@@ -1128,7 +1164,7 @@ def _issue_best(w, threads):
     ref = ISSUE.get((w, threads))
     if not ref:
         return ""
-    key, value = min(((k, v) for k, v in ref.items() if k != "bound"), key=lambda kv: kv[1])
+    key, value = min(((k, v) for k, v in ref.items() if k not in BOUNDS), key=lambda kv: kv[1])
     unit, scale = UNITS[w]
     return f"issue's best: {LABELS[key].split()[0]} {_fmt(value * scale)} {unit.split('/')[0]}"
 
@@ -1166,7 +1202,7 @@ def format_report(results, args):
             # Met: nnfast is faster than every peer in this run (and, for W3, within
             # W3_MAX_BOUND_RATIO of the GEMM-only bound).
             slower = sorted((med[k] / base, k) for k in med
-                            if k not in ("nnfast", "bound") and base and med[k] < base)
+                            if k not in ("nnfast", *BOUNDS) and base and med[k] < base)
             problems = [f"{LABELS[k]} {_ratio(ratio)}" for ratio, k in slower]
             target = "fastest per epoch" if w == "MNIST" else "fastest"
             issue = _issue_best(w, t)
@@ -1174,9 +1210,10 @@ def format_report(results, args):
                 target += f" ({issue})"
             if w == "W3" and "bound" in med and base:
                 ratio_b = base / med["bound"]
-                bound[t] = {"bound_s": med["bound"], "ratio": ratio_b,
+                bound[t] = {"bound_s": med["bound"], "ratio": ratio_b, "flops": entry["flops"],
                             "gflops": entry["flops"] / med["bound"] / 1e9,
-                            "nnfast_s": base, "rows": entry["rows"]}
+                            "nnfast_s": base, "rows": entry["rows"],
+                            "torch_bound_s": med.get("bound-torch"), "torch_s": med.get("torch")}
                 target += f"; <= {nb.W3_MAX_BOUND_RATIO}x GEMM-only bound: {ratio_b:.2f}x"
                 if ratio_b > nb.W3_MAX_BOUND_RATIO:
                     problems.append(f"bound {ratio_b:.2f}x")
@@ -1238,6 +1275,17 @@ def format_report(results, args):
             lines.append("| nnfast W3 epoch / GEMM-only bound | " + " | ".join(
                 f"{bound[t]['ratio']:.2f}x" if t in bound else "-" for t in ts)
                 + f" | target <= {nb.W3_MAX_BOUND_RATIO} |")
+            torch_b = {t: b for t, b in bound.items() if b.get("torch_bound_s")}
+            if torch_b:
+                lines.append("| W3's GEMMs with PyTorch's BLAS (`torch.matmul`), ms/epoch "
+                             "(GFLOP/s) | " + " | ".join(
+                                 f"{torch_b[t]['torch_bound_s'] * 1e3:.0f} "
+                                 f"({torch_b[t]['flops'] / torch_b[t]['torch_bound_s'] / 1e9:.0f})"
+                                 if t in torch_b else "-" for t in ts) + " | - |")
+                lines.append("| PyTorch W3 epoch / its GEMMs alone | " + " | ".join(
+                    f"{torch_b[t]['torch_s'] / torch_b[t]['torch_bound_s']:.2f}x"
+                    if t in torch_b and torch_b[t].get("torch_s") else "-" for t in ts)
+                    + " | - |")
     # sanity
     san = next((r["sanity"] for r in results if r["sanity"]), None)
     if san:
