@@ -840,9 +840,9 @@ class BoundTrainer(Trainer):
 
     key = "bound"
 
-    def __init__(self, problem):
+    def __init__(self, problem, **blas):
         super().__init__(problem)
-        self.bound = nb.GemmBound(problem.sizes, problem.n, problem.batch)
+        self.bound = nb.GemmBound(problem.sizes, problem.n, problem.batch, **blas)
 
     def reset(self, shuffle=True, seed=0):
         pass
@@ -852,34 +852,16 @@ class BoundTrainer(Trainer):
         return float("nan")
 
 
-class TorchBoundTrainer(Trainer):
-    """The same GEMMs with PyTorch's BLAS (``torch.matmul``; MKL in the CPU wheel), operands
-    laid out as ``GemmBound``'s: PyTorch's floor for a W3 epoch."""
+class TorchBoundTrainer(BoundTrainer):
+    """The same GEMMs with PyTorch's BLAS (``torch.matmul``; MKL in the CPU wheel):
+    PyTorch's floor for a W3 epoch."""
 
     key = "bound-torch"
 
     def __init__(self, problem):
-        super().__init__(problem)
         import torch
 
-        rng = np.random.default_rng(0)
-        self.calls = []
-        for count, m, k, n, ta, tb in nb.epoch_gemms(problem.sizes, problem.n, problem.batch):
-            a = torch.from_numpy(rng.random((k, m) if ta else (m, k)))
-            b = torch.from_numpy(rng.random((n, k) if tb else (k, n)))
-            self.calls.append((count, a.T if ta else a, b.T if tb else b,
-                               torch.empty((m, n), dtype=torch.float64)))
-        self.matmul = torch.matmul
-
-    def reset(self, shuffle=True, seed=0):
-        pass
-
-    def epochs(self, n):
-        for _ in range(n):
-            for count, a, b, c in self.calls:
-                for _ in range(count):
-                    self.matmul(a, b, out=c)
-        return float("nan")
+        super().__init__(problem, as_array=torch.from_numpy, matmul=torch.matmul)
 
 
 BOUNDS = ("bound", "bound-torch")  # timed like peers, reported in the roofline table

@@ -263,20 +263,25 @@ class GemmBound:
 
     Operands and outputs are allocated once (transposed operands are views, passed to BLAS
     with a transpose flag as backpropagation would); ``run(epochs)`` does nothing else.
+    ``as_array`` and ``matmul`` time another library's BLAS on the same operands (PyTorch's:
+    ``torch.from_numpy``, ``torch.matmul``).
     """
 
-    def __init__(self, sizes, n_rows, batch_size, seed=0):
+    def __init__(self, sizes, n_rows, batch_size, seed=0, as_array=None, matmul=np.matmul):
         rng = np.random.default_rng(seed)
+        wrap = as_array or (lambda x: x)
         self.gemms = epoch_gemms(sizes, n_rows, batch_size)
         self.flops = gemm_flops(self.gemms)
+        self.matmul = matmul
         self.calls = []
         for count, m, k, n, ta, tb in self.gemms:
-            a = rng.random((k, m) if ta else (m, k))
-            b = rng.random((n, k) if tb else (k, n))
-            self.calls.append((count, a.T if ta else a, b.T if tb else b, np.empty((m, n))))
+            a = wrap(rng.random((k, m) if ta else (m, k)))
+            b = wrap(rng.random((n, k) if tb else (k, n)))
+            self.calls.append((count, a.T if ta else a, b.T if tb else b,
+                               wrap(np.empty((m, n)))))
 
     def run(self, epochs=1):
-        matmul = np.matmul
+        matmul = self.matmul
         for _ in range(epochs):
             for count, a, b, c in self.calls:
                 for _ in range(count):
