@@ -1251,10 +1251,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef cnp.int64_t[::1] step_v = state.step
     cdef double *mom = ptr(state.m)
     cdef double *vel = ptr(state.v)
-    cdef bint plain = h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and h.momentum == 0.0
     # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
     cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
                        and (h.momentum == 0.0 or not h.nesterov))
+    cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
     if not fused and workspace.grad is None:
         workspace.grad = np.zeros(net.n_params)
     cdef double *grad = NULL if workspace.grad is None else ptr(workspace.grad)
@@ -1326,13 +1326,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
             start = 0
             while start < n:
                 m = min(batch_size, n - start)
-                if m == 1:  # per-sample SGD reads the row where it is
+                if m == 1:  # per-sample SGD reads the row and its weight where they are
                     r = order[start]
-                    if weights != NULL:
-                        wbatch[0] = weights[r]
                     total += sample_step(net, workspace.layers, &params[0], &X[r, 0], &Y[r, 0],
                                          delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
-                                         wbatch, w_mean, &correct)
+                                         NULL if weights == NULL else weights + r, w_mean,
+                                         &correct)
                 else:
                     if in_place:
                         xb = &X[start, 0]
