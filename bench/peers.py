@@ -864,7 +864,17 @@ class TorchBoundTrainer(BoundTrainer):
         super().__init__(problem, as_array=torch.from_numpy, matmul=torch.matmul)
 
 
-BOUNDS = ("bound", "bound-torch")  # timed like peers, reported in the roofline table
+class ScipyBoundTrainer(BoundTrainer):
+    """The same GEMMs with SciPy's BLAS (``nnfast.bench.scipy_matmul``), the library
+    nnfast's kernels call: nnfast's own floor, apart from NumPy's (another OpenBLAS build)."""
+
+    key = "bound-scipy"
+
+    def __init__(self, problem):
+        super().__init__(problem, matmul=nb.scipy_matmul)
+
+
+BOUNDS = ("bound", "bound-scipy", "bound-torch")  # timed like peers, in the roofline table
 
 TRAINERS = {"nnfast": lambda p: NnfastTrainer(p, "cython"),
             "nnfast-numpy": lambda p: NnfastTrainer(p, "numpy"),
@@ -1087,6 +1097,7 @@ def worker(args):
         trainers = [TRAINERS[k](problem) for k in runs]
         if w == "W3":
             trainers.append(BoundTrainer(problem))
+            trainers.append(ScipyBoundTrainer(problem))
             if any(tr.key == "torch" for tr in trainers):
                 trainers.append(TorchBoundTrainer(problem))
         units = problem.steps_per_epoch if w == "W1" else 1
@@ -1195,7 +1206,8 @@ def format_report(results, args):
                 bound[t] = {"bound_s": med["bound"], "ratio": ratio_b, "flops": entry["flops"],
                             "gflops": entry["flops"] / med["bound"] / 1e9,
                             "nnfast_s": base, "rows": entry["rows"],
-                            "torch_bound_s": med.get("bound-torch"), "torch_s": med.get("torch")}
+                            "torch_bound_s": med.get("bound-torch"), "torch_s": med.get("torch"),
+                            "scipy_bound_s": med.get("bound-scipy")}
                 target += f"; <= {nb.W3_MAX_BOUND_RATIO}x GEMM-only bound: {ratio_b:.2f}x"
                 if ratio_b > nb.W3_MAX_BOUND_RATIO:
                     problems.append(f"bound {ratio_b:.2f}x")
@@ -1257,6 +1269,16 @@ def format_report(results, args):
             lines.append("| nnfast W3 epoch / GEMM-only bound | " + " | ".join(
                 f"{bound[t]['ratio']:.2f}x" if t in bound else "-" for t in ts)
                 + f" | target <= {nb.W3_MAX_BOUND_RATIO} |")
+            scipy_b = {t: b for t, b in bound.items() if b.get("scipy_bound_s")}
+            if scipy_b:
+                lines.append("| W3's GEMMs with SciPy's BLAS (the library nnfast calls), "
+                             "ms/epoch (GFLOP/s) | " + " | ".join(
+                                 f"{scipy_b[t]['scipy_bound_s'] * 1e3:.0f} "
+                                 f"({scipy_b[t]['flops'] / scipy_b[t]['scipy_bound_s'] / 1e9:.0f})"
+                                 if t in scipy_b else "-" for t in ts) + " | - |")
+                lines.append("| nnfast W3 epoch / its GEMMs alone (SciPy's BLAS) | " + " | ".join(
+                    f"{scipy_b[t]['nnfast_s'] / scipy_b[t]['scipy_bound_s']:.2f}x"
+                    if t in scipy_b else "-" for t in ts) + " | - |")
             torch_b = {t: b for t, b in bound.items() if b.get("torch_bound_s")}
             if torch_b:
                 lines.append("| W3's GEMMs with PyTorch's BLAS (`torch.matmul`), ms/epoch "

@@ -288,6 +288,21 @@ class GemmBound:
                     matmul(a, b, out=c)
 
 
+def scipy_matmul(a, b, out):
+    """out := a @ b with SciPy's BLAS ``dgemm``, the library nnfast's kernels call (through
+    ``scipy.linalg.cython_blas``), for ``GemmBound(..., matmul=scipy_matmul)``.
+
+    Row-major ``out`` is column-major ``out.T`` = b^T a^T: each operand goes in as the
+    Fortran-ordered array it already is, with a transpose flag where it is a transposed view,
+    so nothing is copied.
+    """
+    from scipy.linalg.blas import dgemm
+
+    x, tx = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
+    y, ty = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
+    dgemm(1.0, x, y, 0.0, out.T, trans_a=tx, trans_b=ty, overwrite_c=True)
+
+
 def time_gemm_bound(epochs, sizes=W3_SIZES, n_rows=W3_ROWS, batch_size=W3_BATCH, threads=None,
                     bound=None):
     """(seconds, epochs) of ``epochs`` passes of W3's GEMMs alone (see ``GemmBound``)."""

@@ -1,0 +1,30 @@
+"""The benchmark's GEMM floors (``nnfast.bench``): each BLAS computes the same products."""
+import numpy as np
+import pytest
+
+from nnfast import bench
+
+pytest.importorskip("scipy")
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_scipy_matmul_writes_the_product_into_out(ta, tb):
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 5)).T if ta else rng.random((5, 3))
+    b = rng.random((4, 3)).T if tb else rng.random((3, 4))
+    out = np.full((5, 4), np.nan)
+    bench.scipy_matmul(a, b, out)  # transposed views go in with a flag, not as copies
+    np.testing.assert_allclose(out, a @ b, rtol=1e-14)
+
+
+def test_gemm_bounds_compute_the_same_products_with_either_blas():
+    sizes, n_rows, batch = (7, 6, 3), 10, 4
+    numpy_bound = bench.GemmBound(sizes, n_rows, batch)
+    scipy_bound = bench.GemmBound(sizes, n_rows, batch, matmul=bench.scipy_matmul)
+    numpy_bound.run()
+    scipy_bound.run()
+    assert len(numpy_bound.calls) == len(bench.epoch_gemms(sizes, n_rows, batch))
+    for (_, a, b, c), (_, _, _, c_scipy) in zip(numpy_bound.calls, scipy_bound.calls):
+        np.testing.assert_allclose(c_scipy, a @ b, rtol=1e-13)
+        np.testing.assert_allclose(c, c_scipy, rtol=1e-13)
