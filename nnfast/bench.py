@@ -294,9 +294,13 @@ def scipy_matmul(a, b, out):
 
     Row-major ``out`` is column-major ``out.T`` = b^T a^T: each operand goes in as the
     Fortran-ordered array it already is, with a transpose flag where it is a transposed view,
-    so nothing is copied.
+    so C-contiguous operands and their transposes are not copied. ``out`` must be
+    C-contiguous (BLAS writes into it).
     """
     from scipy.linalg.blas import dgemm
+
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous array")
 
     x, tx = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
     y, ty = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
