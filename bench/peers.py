@@ -1269,27 +1269,21 @@ def format_report(results, args):
             lines.append("| nnfast W3 epoch / GEMM-only bound | " + " | ".join(
                 f"{bound[t]['ratio']:.2f}x" if t in bound else "-" for t in ts)
                 + f" | target <= {nb.W3_MAX_BOUND_RATIO} |")
-            scipy_b = {t: b for t, b in bound.items() if b.get("scipy_bound_s")}
-            if scipy_b:
-                lines.append("| W3's GEMMs with SciPy's BLAS (the library nnfast calls), "
-                             "ms/epoch (GFLOP/s) | " + " | ".join(
-                                 f"{scipy_b[t]['scipy_bound_s'] * 1e3:.0f} "
-                                 f"({scipy_b[t]['flops'] / scipy_b[t]['scipy_bound_s'] / 1e9:.0f})"
-                                 if t in scipy_b else "-" for t in ts) + " | - |")
-                lines.append("| nnfast W3 epoch / its GEMMs alone (SciPy's BLAS) | " + " | ".join(
-                    f"{scipy_b[t]['nnfast_s'] / scipy_b[t]['scipy_bound_s']:.2f}x"
-                    if t in scipy_b else "-" for t in ts) + " | - |")
-            torch_b = {t: b for t, b in bound.items() if b.get("torch_bound_s")}
-            if torch_b:
-                lines.append("| W3's GEMMs with PyTorch's BLAS (`torch.matmul`), ms/epoch "
-                             "(GFLOP/s) | " + " | ".join(
-                                 f"{torch_b[t]['torch_bound_s'] * 1e3:.0f} "
-                                 f"({torch_b[t]['flops'] / torch_b[t]['torch_bound_s'] / 1e9:.0f})"
-                                 if t in torch_b else "-" for t in ts) + " | - |")
-                lines.append("| PyTorch W3 epoch / its GEMMs alone | " + " | ".join(
-                    f"{torch_b[t]['torch_s'] / torch_b[t]['torch_bound_s']:.2f}x"
-                    if t in torch_b and torch_b[t].get("torch_s") else "-" for t in ts)
-                    + " | - |")
+            # another BLAS's floor: its GEMMs alone, and an epoch that calls it over them
+            for floor, epoch, blas, over in (
+                    ("scipy_bound_s", "nnfast_s", "SciPy's BLAS (the library nnfast calls)",
+                     "nnfast W3 epoch / its GEMMs alone (SciPy's BLAS)"),
+                    ("torch_bound_s", "torch_s", "PyTorch's BLAS (`torch.matmul`)",
+                     "PyTorch W3 epoch / its GEMMs alone")):
+                has = {t: b for t, b in bound.items() if b.get(floor)}
+                if not has:
+                    continue
+                lines.append(f"| W3's GEMMs with {blas}, ms/epoch (GFLOP/s) | " + " | ".join(
+                    f"{has[t][floor] * 1e3:.0f} ({has[t]['flops'] / has[t][floor] / 1e9:.0f})"
+                    if t in has else "-" for t in ts) + " | - |")
+                lines.append(f"| {over} | " + " | ".join(
+                    f"{has[t][epoch] / has[t][floor]:.2f}x"
+                    if t in has and has[t].get(epoch) else "-" for t in ts) + " | - |")
     # sanity
     san = next((r["sanity"] for r in results if r["sanity"]), None)
     if san:
