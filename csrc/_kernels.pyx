@@ -247,6 +247,7 @@ cdef struct Pass:
     double *x                # written
     double *y                # written
     const double *c          # read
+    double alpha
     Py_ssize_t m, n          # rows and row width, where the pass works by rows or columns
 
 
@@ -267,9 +268,11 @@ cdef inline Py_ssize_t units_per_grain(Py_ssize_t unit_size) noexcept nogil:
 cdef void fill_rows_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     cdef Pass *p = <Pass *> ctx
     cdef Py_ssize_t i, j, n = p.n
+    cdef double *x = p.x
+    cdef const double *c = p.c
     for i in range(start, stop):
         for j in range(n):
-            p.x[i * n + j] = p.c[j]
+            x[i * n + j] = c[j]
 
 
 cdef inline void fill_rows(double *Z, const double *b, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
@@ -284,8 +287,30 @@ cdef inline void fill_rows(double *Z, const double *b, Py_ssize_t m, Py_ssize_t 
 cdef void multiply_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     cdef Pass *p = <Pass *> ctx
     cdef Py_ssize_t i
+    cdef double *x = p.x
+    cdef const double *c = p.c
     for i in range(start, stop):
-        p.x[i] *= p.c[i]
+        x[i] *= c[i]
+
+
+cdef void subtract_scaled_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    cdef Pass *p = <Pass *> ctx
+    cdef Py_ssize_t i
+    cdef double *x = p.x
+    cdef const double *c = p.c
+    cdef double alpha = p.alpha
+    for i in range(start, stop):
+        x[i] -= alpha * c[i]
+
+
+cdef inline void subtract_scaled(double *x, const double *c, double alpha,
+                                 Py_ssize_t size) noexcept nogil:
+    """x -= alpha * c, elementwise."""
+    cdef Pass p
+    p.x = x
+    p.c = c
+    p.alpha = alpha
+    run_pass(subtract_scaled_part, &p, size, PARALLEL_GRAIN)
 
 
 cdef inline void multiply(double *x, const double *c, Py_ssize_t size) noexcept nogil:
@@ -408,8 +433,7 @@ cdef inline void dense_descend(const double *A, const double *D, double *W, doub
         vb[j] = mu * vb[j] + colsum[j]
         b[j] -= lr * vb[j]
     weight_product(A, D, vW, m, k, n, 1.0, mu)
-    for j in range(k * n):
-        W[j] -= lr * vW[j]
+    subtract_scaled(W, vW, lr, k * n)
 
 
 # --- activations -----------------------------------------------------------------------------
@@ -1087,35 +1111,65 @@ cdef inline void update_one(const Hyp *h, const Rates *r, double *params, double
         params[i] -= r.lr * g
 
 
+cdef struct Update:
+    # One optimizer step's operands, shared by its parts on the pool's threads.
+    const Hyp *h
+    Rates r
+    double *params
+    double *grad
+    double *m
+    double *v
+    Py_ssize_t n_weights
+
+
+cdef void update_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    cdef Update *u = <Update *> ctx
+    cdef const Hyp *h = u.h
+    cdef Py_ssize_t i
+    cdef double *params = u.params
+    cdef double *grad = u.grad
+    cdef double *m = u.m
+    cdef double *v = u.v
+    cdef double mu = h.momentum, lr = u.r.lr, b1 = h.beta_1, b2 = h.beta_2
+    cdef double c1 = u.r.c1, c2 = u.r.c2
+    if h.l1 != 0.0 or h.l2 != 0.0:
+        for i in range(start, min(stop, u.n_weights)):
+            grad[i] += penalty_gradient(h, params[i])
+    if h.optimizer == ADAM:
+        for i in range(start, stop):
+            m[i] = b1 * m[i] + (1.0 - b1) * grad[i]
+            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i]
+            params[i] -= lr * (m[i] * c1) / (sqrt(v[i] * c2) + h.epsilon)
+    elif mu != 0.0 and h.nesterov:
+        for i in range(start, stop):
+            m[i] = mu * m[i] + grad[i]
+            params[i] -= lr * (grad[i] + mu * m[i])
+    elif mu != 0.0:
+        for i in range(start, stop):
+            m[i] = mu * m[i] + grad[i]
+            params[i] -= lr * m[i]
+    else:
+        for i in range(start, stop):
+            params[i] -= lr * grad[i]
+
+
 cdef inline void update(const Hyp *h, double *params, double *grad, double *m, double *v,
                         cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
     """Penalty gradient on the weights, then one optimizer step over the flat buffer.
 
     The same arithmetic as ``update_one``, written as one loop per optimizer so each loop is
-    a straight vectorisable sweep over the buffer.
+    a straight vectorisable sweep over the buffer (in parts on the pool's threads for large
+    networks: every parameter's step is independent of the others).
     """
-    cdef Py_ssize_t i
-    cdef Rates r = step_rates(h, step[0])
-    cdef double mu = h.momentum, lr = r.lr, b1 = h.beta_1, b2 = h.beta_2
-    if h.l1 != 0.0 or h.l2 != 0.0:
-        for i in range(n_weights):
-            grad[i] += penalty_gradient(h, params[i])
-    if h.optimizer == ADAM:
-        for i in range(n_params):
-            m[i] = b1 * m[i] + (1.0 - b1) * grad[i]
-            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i]
-            params[i] -= lr * (m[i] * r.c1) / (sqrt(v[i] * r.c2) + h.epsilon)
-    elif mu != 0.0 and h.nesterov:
-        for i in range(n_params):
-            m[i] = mu * m[i] + grad[i]
-            params[i] -= lr * (grad[i] + mu * m[i])
-    elif mu != 0.0:
-        for i in range(n_params):
-            m[i] = mu * m[i] + grad[i]
-            params[i] -= lr * m[i]
-    else:
-        for i in range(n_params):
-            params[i] -= lr * grad[i]
+    cdef Update u
+    u.h = h
+    u.r = step_rates(h, step[0])
+    u.params = params
+    u.grad = grad
+    u.m = m
+    u.v = v
+    u.n_weights = n_weights
+    run_pass(update_part, &u, n_params, PARALLEL_GRAIN)
     step[0] += 1
 
 
