@@ -85,91 +85,6 @@ def get_gemm_threshold():
     return gemm_threshold
 
 
-# --- threads for the elementwise passes ------------------------------------------------------
-
-cdef extern from "_pool.h" nogil:
-    ctypedef void (*nn_chunk_fn)(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil
-    void nn_parallel_for(nn_chunk_fn fn, void *ctx, Py_ssize_t n, int threads,
-                         Py_ssize_t grain)
-    int nn_pool_workers()
-
-ctypedef int (*int_getter)() noexcept nogil
-cdef int_getter blas_num_threads = NULL
-cdef int fixed_threads = 0
-
-# Elements per thread below which a pass stays on one thread (waking a worker costs about
-# as much as ~10^4 elements of a pass).
-cdef Py_ssize_t PARALLEL_GRAIN = 1 << 15
-
-
-cdef inline int pass_threads() noexcept nogil:
-    """Threads for an elementwise pass: ``set_pass_threads``'s number, else as many as the
-    BLAS the GEMMs run on has now (threadpoolctl's limits and OPENBLAS_NUM_THREADS apply to
-    both), else 1."""
-    if fixed_threads > 0:
-        return fixed_threads
-    if blas_num_threads == NULL:
-        return 1
-    return max(1, blas_num_threads())
-
-
-def _blas_num_threads_address():
-    """Address of the thread-count getter of the BLAS scipy.linalg.cython_blas calls (the
-    one the GEMMs run on): OpenBLAS (SciPy's wheels name it with a prefix) or MKL; 0 if
-    none is found."""
-    import ctypes
-
-    import scipy.linalg.cython_blas
-
-    lib = ctypes.CDLL(scipy.linalg.cython_blas.__file__)
-    for name in ("scipy_openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
-                 "openblas_get_num_threads", "openblas_get_num_threads64_",
-                 "MKL_Get_Max_Threads"):
-        func = getattr(lib, name, None)
-        if func is not None:
-            return ctypes.cast(func, ctypes.c_void_p).value or 0
-    return 0
-
-
-def set_pass_threads(int n):
-    """Threads for the elementwise passes over large batches: n > 0 fixes the number, 0 (the
-    default) follows the BLAS's thread count."""
-    global fixed_threads
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    fixed_threads = n
-
-
-def pass_thread_count():
-    """How many threads an elementwise pass over a large batch uses now."""
-    return pass_threads()
-
-
-def set_pass_grain(Py_ssize_t n):
-    """Set the elements (rows, columns: their elements) each thread of a pass gets at least."""
-    global PARALLEL_GRAIN
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    PARALLEL_GRAIN = n
-
-
-def get_pass_grain():
-    return PARALLEL_GRAIN
-
-
-def get_pass_threads():
-    """``set_pass_threads``'s number (0: following the BLAS)."""
-    return fixed_threads
-
-
-def pool_workers():
-    """Worker threads this process has started for the passes (the caller's thread aside)."""
-    return nn_pool_workers()
-
-
-blas_num_threads = <int_getter> <size_t> _blas_num_threads_address()
-
-
 # --- the network's shape as C arrays ---------------------------------------------------------
 
 cdef struct Net:
@@ -241,86 +156,6 @@ cdef inline double loss_scale(const Net *net, double n) noexcept nogil:
 # -ffast-math the compiler keeps a floating-point reduction in order, as scalar code, which
 # is what tiny layers want: no vector prologue, alias check or remainder loop per row.
 
-cdef struct Pass:
-    # One elementwise pass's operands, shared by its parts on the pool's threads.
-    int code
-    double *x                # written
-    double *y                # written
-    const double *c          # read
-    double alpha
-    Py_ssize_t m, n          # rows and row width, where the pass works by rows or columns
-
-
-cdef inline void run_pass(nn_chunk_fn fn, void *ctx, Py_ssize_t units,
-                          Py_ssize_t grain) noexcept nogil:
-    """fn(ctx, 0, units), in parts on the pool's threads once each can have ``grain`` units."""
-    if units >= 2 * grain:
-        nn_parallel_for(fn, ctx, units, pass_threads(), grain)
-    else:
-        fn(ctx, 0, units)
-
-
-cdef inline Py_ssize_t units_per_grain(Py_ssize_t unit_size) noexcept nogil:
-    """Grain in units (rows or columns) of ``unit_size`` elements each."""
-    return max(1, PARALLEL_GRAIN // max(1, unit_size))
-
-
-cdef void fill_rows_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Pass *p = <Pass *> ctx
-    cdef Py_ssize_t i, j, n = p.n
-    cdef double *x = p.x
-    cdef const double *c = p.c
-    for i in range(start, stop):
-        for j in range(n):
-            x[i * n + j] = c[j]
-
-
-cdef inline void fill_rows(double *Z, const double *b, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
-    """Each of Z's m rows := b (n values)."""
-    cdef Pass p
-    p.x = Z
-    p.c = b
-    p.n = n
-    run_pass(fill_rows_part, &p, m, units_per_grain(n))
-
-
-cdef void multiply_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Pass *p = <Pass *> ctx
-    cdef Py_ssize_t i
-    cdef double *x = p.x
-    cdef const double *c = p.c
-    for i in range(start, stop):
-        x[i] *= c[i]
-
-
-cdef void subtract_scaled_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Pass *p = <Pass *> ctx
-    cdef Py_ssize_t i
-    cdef double *x = p.x
-    cdef const double *c = p.c
-    cdef double alpha = p.alpha
-    for i in range(start, stop):
-        x[i] -= alpha * c[i]
-
-
-cdef inline void subtract_scaled(double *x, const double *c, double alpha,
-                                 Py_ssize_t size) noexcept nogil:
-    """x -= alpha * c, elementwise."""
-    cdef Pass p
-    p.x = x
-    p.c = c
-    p.alpha = alpha
-    run_pass(subtract_scaled_part, &p, size, PARALLEL_GRAIN)
-
-
-cdef inline void multiply(double *x, const double *c, Py_ssize_t size) noexcept nogil:
-    """x *= c, elementwise."""
-    cdef Pass p
-    p.x = x
-    p.c = c
-    run_pass(multiply_part, &p, size, PARALLEL_GRAIN)
-
-
 cdef inline void dense_forward(const double *A, const double *W, const double *b, double *Z,
                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """Z := A @ W + b, for A (m x k), W (k x n)."""
@@ -328,7 +163,9 @@ cdef inline void dense_forward(const double *A, const double *W, const double *b
     cdef double s
     cdef const double *a
     if m * k * n >= gemm_threshold:
-        fill_rows(Z, b, m, n)
+        for i in range(m):
+            for j in range(n):
+                Z[i * n + j] = b[j]
         gemm(False, False, <int> m, <int> n, <int> k, 1.0, A, <int> k, W, <int> n, 1.0, Z, <int> n)
         return
     for i in range(m):
@@ -340,28 +177,15 @@ cdef inline void dense_forward(const double *A, const double *W, const double *b
             Z[i * n + j] = s
 
 
-cdef void column_sums_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Pass *p = <Pass *> ctx
-    cdef Py_ssize_t i, j, n = p.n
-    cdef const double *D = p.c
-    cdef double *out = p.x
-    for j in range(start, stop):
-        out[j] = D[j]
-    for i in range(1, p.m):
-        for j in range(start, stop):
-            out[j] += D[i * n + j]
-
-
 cdef inline void column_sums(const double *D, double *out, Py_ssize_t m,
                              Py_ssize_t n) noexcept nogil:
-    """out := column sums of D (m x n), row by row: a vectorisable sweep, in row order (on
-    threads, each takes a range of columns, so every sum is added in the same order)."""
-    cdef Pass p
-    p.x = out
-    p.c = D
-    p.m = m
-    p.n = n
-    run_pass(column_sums_part, &p, n, units_per_grain(m))
+    """out := column sums of D (m x n), row by row: a vectorisable sweep, in row order."""
+    cdef Py_ssize_t i, j
+    for j in range(n):
+        out[j] = D[j]
+    for i in range(1, m):
+        for j in range(n):
+            out[j] += D[i * n + j]
 
 
 cdef inline void weight_product(const double *A, const double *D, double *C, Py_ssize_t m,
@@ -402,7 +226,8 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
     cdef const double *w
     if m * k * n >= gemm_threshold:
         gemm(False, True, <int> m, <int> k, <int> n, 1.0, D, <int> n, W, <int> n, 0.0, out, <int> k)
-        multiply(out, deriv, size)
+        for i in range(size):
+            out[i] *= deriv[i]
         return
     for i in range(m):
         d = D + i * n
@@ -433,7 +258,8 @@ cdef inline void dense_descend(const double *A, const double *D, double *W, doub
         vb[j] = mu * vb[j] + colsum[j]
         b[j] -= lr * vb[j]
     weight_product(A, D, vW, m, k, n, 1.0, mu)
-    subtract_scaled(W, vW, lr, k * n)
+    for j in range(k * n):
+        W[j] -= lr * vW[j]
 
 
 # --- activations -----------------------------------------------------------------------------
@@ -550,9 +376,9 @@ cdef inline double act_deriv(int code, double z, double *d) noexcept nogil:
     return 1.0 if z >= 0.0 else 0.0
 
 
-cdef inline void activate_span(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
-    """``activate_hidden`` on one thread (one loop per activation, so each is a straight loop
-    with the code folded away)."""
+cdef inline void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
+    """Z := f(Z) and deriv := f'(Z), elementwise, in one pass (one loop per activation, so
+    each is a straight loop with the code folded away)."""
     cdef Py_ssize_t i
     if code == SIGMOID:
         for i in range(size):
@@ -569,20 +395,6 @@ cdef inline void activate_span(int code, double *Z, double *deriv, Py_ssize_t si
     else:
         for i in range(size):
             Z[i] = act_deriv(STEP, Z[i], deriv + i)
-
-
-cdef void activate_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Pass *p = <Pass *> ctx
-    activate_span(p.code, p.x + start, p.y + start, stop - start)
-
-
-cdef inline void activate_hidden(int code, double *Z, double *deriv, Py_ssize_t size) noexcept nogil:
-    """Z := f(Z) and deriv := f'(Z), elementwise, in one pass."""
-    cdef Pass p
-    p.code = code
-    p.x = Z
-    p.y = deriv
-    run_pass(activate_part, &p, size, PARALLEL_GRAIN)
 
 
 cdef void softmax_rows(double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
@@ -1111,65 +923,35 @@ cdef inline void update_one(const Hyp *h, const Rates *r, double *params, double
         params[i] -= r.lr * g
 
 
-cdef struct Update:
-    # One optimizer step's operands, shared by its parts on the pool's threads.
-    const Hyp *h
-    Rates r
-    double *params
-    double *grad
-    double *m
-    double *v
-    Py_ssize_t n_weights
-
-
-cdef void update_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Update *u = <Update *> ctx
-    cdef const Hyp *h = u.h
-    cdef Py_ssize_t i
-    cdef double *params = u.params
-    cdef double *grad = u.grad
-    cdef double *m = u.m
-    cdef double *v = u.v
-    cdef double mu = h.momentum, lr = u.r.lr, b1 = h.beta_1, b2 = h.beta_2
-    cdef double c1 = u.r.c1, c2 = u.r.c2
-    if h.l1 != 0.0 or h.l2 != 0.0:
-        for i in range(start, min(stop, u.n_weights)):
-            grad[i] += penalty_gradient(h, params[i])
-    if h.optimizer == ADAM:
-        for i in range(start, stop):
-            m[i] = b1 * m[i] + (1.0 - b1) * grad[i]
-            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i]
-            params[i] -= lr * (m[i] * c1) / (sqrt(v[i] * c2) + h.epsilon)
-    elif mu != 0.0 and h.nesterov:
-        for i in range(start, stop):
-            m[i] = mu * m[i] + grad[i]
-            params[i] -= lr * (grad[i] + mu * m[i])
-    elif mu != 0.0:
-        for i in range(start, stop):
-            m[i] = mu * m[i] + grad[i]
-            params[i] -= lr * m[i]
-    else:
-        for i in range(start, stop):
-            params[i] -= lr * grad[i]
-
-
 cdef inline void update(const Hyp *h, double *params, double *grad, double *m, double *v,
                         cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
     """Penalty gradient on the weights, then one optimizer step over the flat buffer.
 
     The same arithmetic as ``update_one``, written as one loop per optimizer so each loop is
-    a straight vectorisable sweep over the buffer (in parts on the pool's threads for large
-    networks: every parameter's step is independent of the others).
+    a straight vectorisable sweep over the buffer.
     """
-    cdef Update u
-    u.h = h
-    u.r = step_rates(h, step[0])
-    u.params = params
-    u.grad = grad
-    u.m = m
-    u.v = v
-    u.n_weights = n_weights
-    run_pass(update_part, &u, n_params, PARALLEL_GRAIN)
+    cdef Py_ssize_t i
+    cdef Rates r = step_rates(h, step[0])
+    cdef double mu = h.momentum, lr = r.lr, b1 = h.beta_1, b2 = h.beta_2
+    if h.l1 != 0.0 or h.l2 != 0.0:
+        for i in range(n_weights):
+            grad[i] += penalty_gradient(h, params[i])
+    if h.optimizer == ADAM:
+        for i in range(n_params):
+            m[i] = b1 * m[i] + (1.0 - b1) * grad[i]
+            v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i]
+            params[i] -= lr * (m[i] * r.c1) / (sqrt(v[i] * r.c2) + h.epsilon)
+    elif mu != 0.0 and h.nesterov:
+        for i in range(n_params):
+            m[i] = mu * m[i] + grad[i]
+            params[i] -= lr * (grad[i] + mu * m[i])
+    elif mu != 0.0:
+        for i in range(n_params):
+            m[i] = mu * m[i] + grad[i]
+            params[i] -= lr * m[i]
+    else:
+        for i in range(n_params):
+            params[i] -= lr * grad[i]
     step[0] += 1
 
 
@@ -1440,29 +1222,6 @@ cdef inline bint is_identity(const intp *order, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef struct Gather:
-    # A batch's rows, copied in sample order from X, Y (and the weights) to the batch buffers.
-    const intp *order
-    const double *X
-    const double *Y
-    const double *w
-    double *xbatch
-    double *ybatch
-    double *wbatch
-    Py_ssize_t d, k
-
-
-cdef void gather_part(void *ctx, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    cdef Gather *g = <Gather *> ctx
-    cdef Py_ssize_t i, r, d = g.d, k = g.k
-    for i in range(start, stop):  # memcpy: wide copies
-        r = g.order[i]
-        memcpy(g.xbatch + i * d, g.X + r * d, d * sizeof(double))
-        memcpy(g.ybatch + i * k, g.Y + r * k, k * sizeof(double))
-        if g.w != NULL:
-            g.wbatch[i] = g.w[r]
-
-
 def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[:, ::1] Y,
                  Py_ssize_t n_epochs, Py_ssize_t batch_size, bint shuffle, state, hyper, rng,
                  Workspace workspace, double[:, ::1] history_out,
@@ -1544,15 +1303,6 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     # Without shuffling, rows in their own order (full batch, shuffle=False) are used where
     # they lie: no copy of X per batch. A resumed run keeps the order its shuffles left.
     cdef bint in_place = not shuffle and is_identity(order, n)
-    cdef Gather gather
-    gather.X = &X[0, 0]
-    gather.Y = &Y[0, 0]
-    gather.w = weights
-    gather.xbatch = xbatch
-    gather.ybatch = ybatch
-    gather.wbatch = wbatch
-    gather.d = d
-    gather.k = k
     cdef const double *xb
     cdef const double *yb
     cdef const double *wb
@@ -1588,8 +1338,12 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                         yb = &Y[start, 0]
                         wb = NULL if weights == NULL else weights + start
                     else:
-                        gather.order = order + start
-                        run_pass(gather_part, &gather, m, units_per_grain(d + k))
+                        for i in range(m):  # gather the batch's rows (memcpy: wide copies)
+                            r = order[start + i]
+                            memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
+                            memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
+                            if weights != NULL:
+                                wbatch[i] = weights[r]
                         xb, yb, wb = xbatch, ybatch, wbatch
                     if fused:
                         total += backprop(net, &params[0], xb, yb, m, acts, workspace.act_off,
