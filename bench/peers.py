@@ -911,11 +911,26 @@ def _fresh(tr, n):
         tr.draw_orders(n)
 
 
-def measure(trainers, units_per_epoch, repeats, target_s, log):
+# Rest before each timed run on more than one thread. Idle OpenBLAS workers spin for ~0.1 s
+# (2^28 cycles) after their last call before they sleep, OpenMP's for a while too, and NumPy's
+# and SciPy's OpenBLAS are two pools: a run that starts while the previous implementation's
+# pool still spins shares a core with it. Measured on W3, 2 threads: the epoch right after
+# NumPy's BLAS ran ~0.1 s slower than the same epoch after SciPy's.
+REST_S = 0.25
+
+
+def rest(n_threads):
+    """Let other thread pools go idle before a timed run (see REST_S)."""
+    if n_threads > 1:
+        time.sleep(REST_S)
+
+
+def measure(trainers, units_per_epoch, repeats, target_s, log, n_threads=1):
     """Seconds per unit (step or epoch), ``repeats`` per trainer, trainers taking turns.
 
     A calibration run per trainer (untimed in the result, after any compilation) sizes the
     number of epochs so that one measurement takes about ``target_s`` (at least one epoch).
+    Each timed run starts after ``rest(n_threads)``.
     """
     epochs = {}
     for tr in trainers:
@@ -937,6 +952,7 @@ def measure(trainers, units_per_epoch, repeats, target_s, log):
         for tr in turn:
             n = epochs[tr.key]
             _fresh(tr, n)
+            rest(n_threads)
             seconds, _ = _timed(lambda: tr.epochs(n))
             out[tr.key].append(seconds / (n * units_per_epoch))
     return out, epochs
@@ -1038,7 +1054,8 @@ def worker(args):
               "pinned_cpus": pinned,
               "load_start": os.getloadavg(), "settings": {"repeats": repeats,
                                                            "target_s": target_s,
-                                                           "quick": quick}}
+                                                           "quick": quick,
+                                                           "rest_s": REST_S}}
     first = args.first
 
     def problems():
@@ -1081,6 +1098,7 @@ def worker(args):
             for e in range(n_epochs):
                 turn = trainers[e % len(trainers):] + trainers[:e % len(trainers)]
                 for tr in turn:
+                    rest(n_threads)
                     seconds, loss = _timed(lambda: tr.epochs(1))
                     times[tr.key].append(seconds)
                     losses[tr.key].append(loss)
@@ -1103,7 +1121,7 @@ def worker(args):
         units = problem.steps_per_epoch if w == "W1" else 1
         snap = cpu_snapshot()
         timings, epochs = measure(trainers, units, min(repeats, 5) if w == "W3" else repeats,
-                                  target_s, log)
+                                  target_s, log, n_threads)
         others = others_cpu(snap)
         log(f"    other processes used {others:.2f} cores meanwhile")
         entry = {"timings": timings, "epochs": epochs, "rows": problem.n, "others": others,
@@ -1316,9 +1334,12 @@ def format_report(results, args):
 
 def settings_line(results):
     s = results[0]["settings"]
+    rest = (f" With more than one thread each timed run starts after {s['rest_s']} s of rest, so the thread "
+            "pools of the implementation before (OpenBLAS's, OpenMP's) have stopped spinning."
+            if s.get("rest_s") else "")
     return (f"Timed runs: {s['repeats']} per implementation ({min(s['repeats'], 5)} on W3), "
             f"each ~{s['target_s']} s (at least one epoch), implementations taking turns; "
-            "MNIST: each epoch timed, median of the epochs.")
+            "MNIST: each epoch timed, median of the epochs." + rest)
 
 
 def describe(results, args):
