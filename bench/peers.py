@@ -1334,12 +1334,12 @@ def format_report(results, args):
 
 def settings_line(results):
     s = results[0]["settings"]
-    rest = (f" With more than one thread each timed run starts after {s['rest_s']} s of rest, so the thread "
-            "pools of the implementation before (OpenBLAS's, OpenMP's) have stopped spinning."
-            if s.get("rest_s") else "")
+    rested = (f" With more than one thread each timed run starts after {s['rest_s']} s of "
+              "rest, so the thread pools of the implementation before (OpenBLAS's, OpenMP's) "
+              "have stopped spinning." if s.get("rest_s") else "")  # runs before it had none
     return (f"Timed runs: {s['repeats']} per implementation ({min(s['repeats'], 5)} on W3), "
             f"each ~{s['target_s']} s (at least one epoch), implementations taking turns; "
-            "MNIST: each epoch timed, median of the epochs." + rest)
+            "MNIST: each epoch timed, median of the epochs." + rested)
 
 
 def describe(results, args):
