@@ -1,21 +1,29 @@
-"""bench/peers.py's timing protocol: implementations take turns, and on more than one thread
-every timed run starts after a rest, so no other library's thread pool still spins on a core."""
+"""The benchmarks' timing protocols (bench/peers.py, bench/ab.py): implementations or builds
+take turns, and on more than one thread every timed run starts after a rest, so no other
+library's thread pool still spins on a core."""
 import importlib.util
+import io
+import shutil
 from pathlib import Path
 
 import pytest
 
-PEERS = Path(__file__).resolve().parents[1] / "bench" / "peers.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load_script(name):
+    path = BENCH / name
+    if not path.exists():
+        pytest.skip(f"bench/{name} is not in this tree")
+    spec = importlib.util.spec_from_file_location(f"nnfast_bench_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def peers():
-    if not PEERS.exists():
-        pytest.skip("bench/peers.py is not in this tree")
-    spec = importlib.util.spec_from_file_location("nnfast_bench_peers", PEERS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("peers.py")
 
 
 class FakeTrainer:
@@ -64,3 +72,32 @@ def test_settings_line_names_the_rest_only_when_a_run_had_it(peers):
     assert "rest" not in old
     new = peers.settings_line([{"settings": dict(settings, rest_s=0.25)}])
     assert new.startswith(old) and "after 0.25 s of rest" in new
+
+
+def test_ab_times_each_build_in_turns(cython_kernels, tmp_path, monkeypatch):
+    ab = load_script("ab.py")
+    builds = []
+    for name in ("a", "b"):  # two files: one file's module loads once per process
+        builds.append(tmp_path / f"{name}{Path(cython_kernels.__file__).suffix}")
+        shutil.copy(cython_kernels.__file__, builds[-1])
+    rests = []
+    monkeypatch.setattr(ab.time, "sleep", rests.append)
+    args = ab.argparse.Namespace(builds=[str(b) for b in builds], workload="W2",
+                                 optimizer="momentum", threads=2, rounds=3, rest=0.5, rows=0,
+                                 epochs=2)
+    out = io.StringIO()
+    times = ab.run(args, out)
+    assert [len(t) for t in times.values()] == [3, 3]
+    assert rests == [0.5] * 8  # before every run, the warm-up round's too
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("W2, momentum, 2 thread(s), 3 rounds")
+    assert [line.split()[:2] for line in lines[1:]] == [["A", builds[0].name],
+                                                         ["B", builds[1].name]]
+
+
+def test_ab_refuses_nonsense(tmp_path):
+    ab = load_script("ab.py")
+    with pytest.raises(SystemExit):
+        ab.main([str(tmp_path), "--rounds", "0"])
+    with pytest.raises(SystemExit, match="no _kernels extension"):
+        ab.main([str(tmp_path)])
