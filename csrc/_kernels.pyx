@@ -217,17 +217,23 @@ cdef inline void dense_gradient(const double *A, const double *D, double *gW, do
 
 
 cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
-                                double *out, Py_ssize_t m, Py_ssize_t k,
+                                const double *relu_a, double *out, Py_ssize_t m, Py_ssize_t k,
                                 Py_ssize_t n) noexcept nogil:
-    """out := (D @ W^T) * deriv, for D (m x n), W (k x n): the previous layer's delta."""
+    """out := (D @ W^T) * f', for D (m x n), W (k x n): the previous layer's delta. f' is
+    ``deriv``, or with ``relu_a`` (not NULL: a ReLU layer's outputs, no dropout) a > 0,
+    which is ReLU's f'(z) = z > 0 without a buffer written in the forward pass."""
     cdef Py_ssize_t i, p, j, size = m * k
     cdef double s
     cdef const double *d
     cdef const double *w
     if m * k * n >= gemm_threshold:
         gemm(False, True, <int> m, <int> k, <int> n, 1.0, D, <int> n, W, <int> n, 0.0, out, <int> k)
-        for i in range(size):
-            out[i] *= deriv[i]
+        if relu_a != NULL:
+            for i in range(size):
+                out[i] *= <double> (relu_a[i] > 0.0)
+        else:
+            for i in range(size):
+                out[i] *= deriv[i]
         return
     for i in range(m):
         d = D + i * n
@@ -236,7 +242,10 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
             s = 0.0
             for j in range(n):
                 s += d[j] * w[j]
-            out[i * k + p] = s * deriv[i * k + p]
+            if relu_a != NULL:
+                out[i * k + p] = s * <double> (relu_a[i * k + p] > 0.0)
+            else:
+                out[i * k + p] = s * deriv[i * k + p]
 
 
 cdef inline void dense_descend(const double *A, const double *D, double *W, double *b,
@@ -1031,6 +1040,11 @@ cdef inline double sample_step(const Net *net, const Layer *layers, double *para
     return total
 
 
+cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) noexcept nogil:
+    """Hidden layer l is ReLU without dropout: its f' is its output's sign, not stored."""
+    return net.act[l] == RELU and (dropout == NULL or dropout[l] == 0.0)
+
+
 cdef double backprop(const Net *net, double *params, const double *X, const double *Y,
                      Py_ssize_t m, double *acts, const intp *act_off, double *derivs,
                      const intp *der_off, double *delta0, double *delta1,
@@ -1050,7 +1064,7 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
     computed from them (``dense_descend``; ``colsum`` holds a layer's bias gradient), which
     is ``update`` after the whole backward pass.
     """
-    cdef Py_ssize_t l, L = net.L, n_out
+    cdef Py_ssize_t l, i, L = net.L, n_out
     cdef const double *a_in = X
     cdef double *z
     cdef double *d
@@ -1062,7 +1076,11 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
         dense_forward(a_in, params + net.w_off[l], params + net.b_off[l], z, m, net.size[l], n_out)
         if l < L - 1:
             d = derivs + der_off[l]
-            activate_hidden(net.act[l], z, d, m * n_out)
+            if relu_only(net, dropout, l):  # f' is read back from the outputs
+                for i in range(m * n_out):
+                    z[i] *= <double> (z[i] > 0.0)
+            else:
+                activate_hidden(net.act[l], z, d, m * n_out)
             if dropout != NULL and dropout[l] > 0.0:
                 apply_dropout(bg, z, d, m * n_out, dropout[l])
         a_in = z
@@ -1073,8 +1091,9 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
         a_in = X if l == 0 else acts + act_off[l]
         if descend != 0.0:  # W_l is read for the previous delta first, then stepped
             if l > 0:
-                dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1], delta1,
-                               m, net.size[l], net.size[l + 1])
+                dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1],
+                               acts + act_off[l] if relu_only(net, dropout, l - 1) else NULL,
+                               delta1, m, net.size[l], net.size[l + 1])
             dense_descend(a_in, delta0, params + net.w_off[l], params + net.b_off[l],
                           velocity + net.w_off[l], velocity + net.b_off[l], colsum, m,
                           net.size[l], net.size[l + 1], descend, mu)
@@ -1085,8 +1104,9 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
         dense_gradient(a_in, delta0, grad + net.w_off[l], grad + net.b_off[l], m, net.size[l],
                        net.size[l + 1])
         if l > 0:
-            dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1], delta1, m,
-                           net.size[l], net.size[l + 1])
+            dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1],
+                           acts + act_off[l] if relu_only(net, dropout, l - 1) else NULL,
+                           delta1, m, net.size[l], net.size[l + 1])
             tmp = delta0
             delta0 = delta1
             delta1 = tmp
