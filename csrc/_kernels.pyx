@@ -427,7 +427,8 @@ cdef void softmax_rows(double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline void activate_output(int code, double *Z, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
-    """Z := f(Z) for the output layer (inference)."""
+    """Z := f(Z), no f': the output layer at inference, and in training a ReLU layer whose f'
+    is read back from its outputs."""
     cdef Py_ssize_t i, size = m * n
     if code == SIGMOID:
         for i in range(size):
@@ -768,8 +769,9 @@ cdef class Workspace:
     """Every buffer a training run needs, allocated once: nothing is allocated per batch.
 
     acts   the batch's input (gathered rows) and every layer's output, one block per layer
-    derivs f'(z) (times the dropout mask) of every hidden layer, then one row of the
-           output layer's (per-sample MSE)
+    derivs f'(z) (times the dropout mask) of every hidden layer (mini-batches leave a
+           ReLU layer's without dropout unused: f' is its outputs' sign), then one row
+           of the output layer's (per-sample MSE)
     delta  two ping-pong buffers for backpropagated errors
     ybatch the batch's targets; order: the sample order, persisted across calls
     grad   the flat gradient, made only for optimizers that need one (SGD without penalty
@@ -1064,7 +1066,7 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
     computed from them (``dense_descend``; ``colsum`` holds a layer's bias gradient), which
     is ``update`` after the whole backward pass.
     """
-    cdef Py_ssize_t l, i, L = net.L, n_out
+    cdef Py_ssize_t l, L = net.L, n_out
     cdef const double *a_in = X
     cdef double *z
     cdef double *d
@@ -1077,8 +1079,7 @@ cdef double backprop(const Net *net, double *params, const double *X, const doub
         if l < L - 1:
             d = derivs + der_off[l]
             if relu_only(net, dropout, l):  # f' is read back from the outputs
-                for i in range(m * n_out):
-                    z[i] *= <double> (z[i] > 0.0)
+                activate_output(RELU, z, m, n_out)
             else:
                 activate_hidden(net.act[l], z, d, m * n_out)
             if dropout != NULL and dropout[l] > 0.0:
