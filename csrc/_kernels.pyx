@@ -216,6 +216,14 @@ cdef inline void dense_gradient(const double *A, const double *D, double *gW, do
     weight_product(A, D, gW, m, k, n, 1.0, 0.0)
 
 
+cdef inline double derivative_at(const double *deriv, const double *relu_a,
+                                 Py_ssize_t i) noexcept nogil:
+    """f'(z_i): deriv[i], or for a ReLU layer's outputs relu_a (not NULL), relu_a[i] > 0."""
+    if relu_a != NULL:
+        return <double> (relu_a[i] > 0.0)
+    return deriv[i]
+
+
 cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
                                 const double *relu_a, double *out, Py_ssize_t m, Py_ssize_t k,
                                 Py_ssize_t n) noexcept nogil:
@@ -228,12 +236,8 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
     cdef const double *w
     if m * k * n >= gemm_threshold:
         gemm(False, True, <int> m, <int> k, <int> n, 1.0, D, <int> n, W, <int> n, 0.0, out, <int> k)
-        if relu_a != NULL:
-            for i in range(size):
-                out[i] *= <double> (relu_a[i] > 0.0)
-        else:
-            for i in range(size):
-                out[i] *= deriv[i]
+        for i in range(size):  # the loop-invariant test on relu_a is unswitched (-O3)
+            out[i] *= derivative_at(deriv, relu_a, i)
         return
     for i in range(m):
         d = D + i * n
@@ -242,10 +246,7 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
             s = 0.0
             for j in range(n):
                 s += d[j] * w[j]
-            if relu_a != NULL:
-                out[i * k + p] = s * <double> (relu_a[i * k + p] > 0.0)
-            else:
-                out[i * k + p] = s * deriv[i * k + p]
+            out[i * k + p] = s * derivative_at(deriv, relu_a, i * k + p)
 
 
 cdef inline void dense_descend(const double *A, const double *D, double *W, double *b,
