@@ -80,8 +80,15 @@ def test_ab_times_each_build_in_turns(cython_kernels, tmp_path, monkeypatch):
     for name in ("a", "b"):  # two files: one file's module loads once per process
         builds.append(tmp_path / f"{name}{Path(cython_kernels.__file__).suffix}")
         shutil.copy(cython_kernels.__file__, builds[-1])
-    rests = []
+    rests, turns = [], []
     monkeypatch.setattr(ab.time, "sleep", rests.append)
+    timed = ab.nb._timed
+
+    def record(fn):  # which build ran: its epoch closure's bound kernel module
+        turns.append(Path(fn.__defaults__[0].__file__).stem)
+        return timed(fn)
+
+    monkeypatch.setattr(ab.nb, "_timed", record)
     args = ab.argparse.Namespace(builds=[str(b) for b in builds], workload="W2",
                                  optimizer="momentum", threads=2, rounds=3, rest=0.5, rows=0,
                                  epochs=2)
@@ -89,6 +96,7 @@ def test_ab_times_each_build_in_turns(cython_kernels, tmp_path, monkeypatch):
     times = ab.run(args, out)
     assert [len(t) for t in times.values()] == [3, 3]
     assert rests == [0.5] * 8  # before every run, the warm-up round's too
+    assert turns == ["a", "b", "b", "a", "a", "b", "b", "a"]  # order reversed every round
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("W2, momentum, 2 thread(s), 3 rounds")
     assert [line.split()[:2] for line in lines[1:]] == [["A", builds[0].name],
