@@ -114,7 +114,7 @@ def main(argv=None):
     parser.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=11, help="timed rounds (after 1 warm-up)")
-    parser.add_argument("--rest", type=float, default=0.3,
+    parser.add_argument("--rest", type=float, default=nb.REST_S,
                         help="seconds of rest before each timed run on more than one thread")
     parser.add_argument("--rows", type=int, default=20000, help="MNIST training rows")
     parser.add_argument("--epochs", type=int, default=0,

@@ -911,26 +911,12 @@ def _fresh(tr, n):
         tr.draw_orders(n)
 
 
-# Rest before each timed run on more than one thread. Idle OpenBLAS workers spin for ~0.1 s
-# (2^28 cycles) after their last call before they sleep, OpenMP's for a while too, and NumPy's
-# and SciPy's OpenBLAS are two pools: a run that starts while the previous implementation's
-# pool still spins shares a core with it. Measured on W3, 2 threads: the epoch right after
-# NumPy's BLAS ran ~0.1 s slower than the same epoch after SciPy's.
-REST_S = 0.25
-
-
-def rest(n_threads):
-    """Let other thread pools go idle before a timed run (see REST_S)."""
-    if n_threads > 1:
-        time.sleep(REST_S)
-
-
 def measure(trainers, units_per_epoch, repeats, target_s, log, n_threads=1):
     """Seconds per unit (step or epoch), ``repeats`` per trainer, trainers taking turns.
 
     A calibration run per trainer (untimed in the result, after any compilation) sizes the
     number of epochs so that one measurement takes about ``target_s`` (at least one epoch).
-    Each timed run starts after ``rest(n_threads)``.
+    Each timed run starts after ``nb.rest(n_threads)``.
     """
     epochs = {}
     for tr in trainers:
@@ -952,7 +938,7 @@ def measure(trainers, units_per_epoch, repeats, target_s, log, n_threads=1):
         for tr in turn:
             n = epochs[tr.key]
             _fresh(tr, n)
-            rest(n_threads)
+            nb.rest(n_threads)
             seconds, _ = _timed(lambda: tr.epochs(n))
             out[tr.key].append(seconds / (n * units_per_epoch))
     return out, epochs
@@ -1055,7 +1041,7 @@ def worker(args):
               "load_start": os.getloadavg(), "settings": {"repeats": repeats,
                                                            "target_s": target_s,
                                                            "quick": quick,
-                                                           "rest_s": REST_S}}
+                                                           "rest_s": nb.REST_S}}
     first = args.first
 
     def problems():
@@ -1098,7 +1084,7 @@ def worker(args):
             for e in range(n_epochs):
                 turn = trainers[e % len(trainers):] + trainers[:e % len(trainers)]
                 for tr in turn:
-                    rest(n_threads)
+                    nb.rest(n_threads)
                     seconds, loss = _timed(lambda: tr.epochs(1))
                     times[tr.key].append(seconds)
                     losses[tr.key].append(loss)

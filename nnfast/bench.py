@@ -523,12 +523,29 @@ def run_mnist(backends, data, epochs=MNIST_EPOCHS, threads=None, seed=0, log=Non
     return out
 
 
-def measure(run, backends, start_epochs, repeats, target_s):
+# Rest before a timed run on more than one BLAS thread. Idle OpenBLAS workers spin for ~0.1 s
+# (2^28 cycles) after their last call before they sleep, OpenMP's for a while too, and NumPy's
+# and SciPy's OpenBLAS are two pools (the numpy backend and the GEMM bound call NumPy's, the
+# compiled kernels SciPy's): a run that starts while the previous run's pool still spins
+# shares a core with it. Measured on W3, 2 threads: the epoch right after NumPy's BLAS ran
+# ~0.1 s slower than the same epoch after SciPy's.
+REST_S = 0.25
+
+
+def rest(threads):
+    """Let other thread pools go idle before a timed run on ``threads`` BLAS threads (None:
+    the default, which may be more than one); see REST_S."""
+    if threads is None or threads > 1:
+        time.sleep(REST_S)
+
+
+def measure(run, backends, start_epochs, repeats, target_s, threads=1):
     """Median-ready timings of ``run(backend, epochs) -> (seconds, units)`` per backend.
 
     A calibration run per backend (not counted; it also warms caches) sizes the number of
     epochs so one measurement takes about ``target_s``; then ``repeats`` measurements, the
-    backends alternating. Returns {backend: {"per_unit": [seconds per unit], "epochs": n}}.
+    backends alternating, each after ``rest(threads)``. Returns {backend: {"per_unit":
+    [seconds per unit], "epochs": n}}.
     """
     epochs = {}
     for b in backends:
@@ -542,6 +559,7 @@ def measure(run, backends, start_epochs, repeats, target_s):
     out = {b: {"per_unit": [], "epochs": epochs[b]} for b in backends}
     for _ in range(repeats):
         for b in backends:
+            rest(threads)
             seconds, units = run(b, epochs[b])
             out[b]["per_unit"].append(seconds / max(units, 1))
     return out
@@ -649,7 +667,7 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
         label = "default threads" if n is None else f"{n} BLAS thread{'s' if n > 1 else ''}"
         log(f"W2: digits 64-64-10, {label}")
         t = measure(lambda b, e: time_w2(b, e, data, n), backends, START_EPOCHS["W2"],
-                    repeats, target_s)
+                    repeats, target_s, threads=n)
         rows.append(_timing_row(
             f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32, {label}", "ms/epoch", 1e3, t,
             f">= {W2_MIN_RATIO:.0f}x (numpy ~{W2_NUMPY_MS} ms/epoch)",
@@ -679,7 +697,7 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
             return time_w3(name, epochs, w3)
 
         t = measure(one, names, dict(START_EPOCHS["W3"], **{"gemm bound": 1}), repeats,
-                    target_s)
+                    target_s, threads=None)
         bound_s = statistics.median(t["gemm bound"]["per_unit"])
         roofline["w3_bound_s"] = bound_s
         roofline["w3_bound_gflops"] = bound.flops / bound_s / 1e9
@@ -766,7 +784,8 @@ def format_table(result):
     s = result["settings"]
     lines += ["",
               f"Times: median of {s['repeats']} runs (± median absolute deviation), each "
-              f"~{s['target_s']} s, backends alternating; ratio = median numpy / median cython "
+              f"~{s['target_s']} s, backends alternating (on more than one BLAS thread, each "
+              f"after {REST_S} s of rest); ratio = median numpy / median cython "
               "from this run. W1 per step = train time / (4 x epochs); W2 per epoch = train "
               "time / epochs."]
     if not s["threadpoolctl"] and "threads" in s["workloads"]:

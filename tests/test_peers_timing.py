@@ -57,7 +57,7 @@ def test_each_timed_run_on_two_threads_follows_a_rest(peers, monkeypatch):
     events = timed_events(peers, monkeypatch, n_threads=2)
     runs = [i for i, e in enumerate(events) if e[0] == "run"]
     assert [events[i][1] for i in runs] == ["a", "b", "b", "a", "a", "b"]  # turns rotate
-    assert all(events[i - 1] == ("rest", peers.REST_S) for i in runs)
+    assert all(events[i - 1] == ("rest", peers.nb.REST_S) for i in runs)
     assert len(events) == 2 * len(runs)
 
 
@@ -109,3 +109,17 @@ def test_ab_refuses_nonsense(tmp_path):
         ab.main([str(tmp_path), "--rounds", "0"])
     with pytest.raises(SystemExit, match="no _kernels extension"):
         ab.main([str(tmp_path)])
+
+
+@pytest.mark.parametrize("threads, rests", [(1, 0), (2, 6), (None, 6)])
+def test_backend_table_rests_unless_on_one_thread(threads, rests, monkeypatch):
+    # nnfast.bench.measure (bench_backends.py, ``nnfast bench``): None is the default BLAS
+    # threads, possibly several
+    from nnfast import bench
+
+    slept = []
+    monkeypatch.setattr(bench.time, "sleep", slept.append)
+    t = bench.measure(lambda b, n: (1.0, n), ["cython", "numpy"], {"cython": 1, "numpy": 1}, 3,
+                      1e-9, threads=threads)
+    assert [len(v["per_unit"]) for v in t.values()] == [3, 3]
+    assert slept == [bench.REST_S] * rests
