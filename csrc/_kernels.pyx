@@ -218,9 +218,9 @@ cdef inline void dense_gradient(const double *A, const double *D, double *gW, do
 
 cdef inline double derivative_at(const double *deriv, const double *relu_a,
                                  Py_ssize_t i) noexcept nogil:
-    """f'(z_i): deriv[i], or for a ReLU layer's outputs relu_a (not NULL), relu_a[i] > 0."""
+    """f'(z_i): deriv[i], or for a ReLU layer's outputs relu_a (not NULL), from relu_a[i]."""
     if relu_a != NULL:
-        return <double> (relu_a[i] > 0.0)
+        return derivative_from_value(RELU, relu_a[i])
     return deriv[i]
 
 
@@ -453,7 +453,7 @@ cdef inline double derivative_from_value(int code, double a) noexcept nogil:
     if code == TANH:
         return 1.0 - a * a
     if code == RELU:
-        return 1.0 if a > 0.0 else 0.0
+        return <double> (a > 0.0)  # arithmetic, not a jump (see act_deriv)
     if code == IDENTITY:
         return 1.0
     return 0.0
