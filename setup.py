@@ -22,7 +22,7 @@ directives = {
 # -fno-trapping-math: nothing here relies on floating-point traps, and it lets the compiler
 # turn data-dependent branches (ReLU's sign test) into selects and vectorise them.
 compile_args = [] if os.name == "nt" else [
-    "-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
+    "-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-pthread"]
 # Every ``cdef inline`` function is inlined (GCC and Clang): the per-sample kernels pass a
 # layer's block width, inputs and activation as constants through four levels of inline
 # functions, and only once inlined are those specialised (unrolled, dispatch folded).
@@ -35,9 +35,10 @@ extensions = [
     Extension(
         f"nnfast.{name}",
         [f"csrc/{name}.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "csrc"],
         define_macros=macros,
         extra_compile_args=compile_args,
+        extra_link_args=[] if os.name == "nt" else ["-pthread"],  # csrc/_team.h's workers
         # Link libm by name: an unversioned exp/log reference binds to glibc's oldest symbol
         # version, the SVID-compatible wrapper, ~20 instructions more per call than exp@2.29.
         libraries=[] if os.name == "nt" else ["m"],

@@ -85,6 +85,126 @@ def get_gemm_threshold():
     return gemm_threshold
 
 
+# --- a team of threads for large batches ---------------------------------------------------
+#
+# A large batch runs on nnfast's own threads (csrc/_team.h), each taking a share of its rows
+# and then a share of its parameters (``run_batch``) and calling the BLAS on one thread:
+# the elementwise passes run in parallel, on the data their own GEMMs just wrote, instead
+# of one thread doing them between GEMMs that OpenBLAS spreads over its threads. The team
+# has as many threads as the BLAS has (threadpoolctl's limits and OPENBLAS_NUM_THREADS
+# apply), and while a run uses it the BLAS is held at one thread.
+
+cdef extern from "_team.h" nogil:
+    enum: NN_TEAM_MAX
+    ctypedef void (*nn_part_fn)(void *ctx, int part, int parts) noexcept nogil
+    int nn_team_run(nn_part_fn fn, void *ctx, int parts)
+    int nn_team_workers()
+
+ctypedef int (*int_getter)() noexcept nogil
+ctypedef void (*int_setter)(int) noexcept nogil
+cdef int_getter blas_get_threads = NULL
+cdef int_setter blas_set_threads = NULL
+cdef int fixed_team = 0          # set_team_threads; 0: as many as the BLAS has
+# Multiply-adds of one batch's forward pass (rows x weights) from which a team runs it:
+# below, waking a thread costs more than its share saves.
+cdef Py_ssize_t team_work = 1 << 20
+cdef int pinned = 0              # training runs holding the BLAS at one thread now
+cdef int pinned_from = 1         # the BLAS's thread count before the first of them
+
+
+def _blas_thread_functions():
+    """Addresses of the thread-count getter and setter of the BLAS that
+    scipy.linalg.cython_blas calls (the one the GEMMs run on): OpenBLAS, as SciPy's wheels
+    name it or unprefixed. (0, 0) if there are none."""
+    import ctypes
+
+    import scipy.linalg.cython_blas
+
+    lib = ctypes.CDLL(scipy.linalg.cython_blas.__file__)
+    for prefix, suffix in (("scipy_openblas", ""), ("scipy_openblas", "64_"),
+                           ("openblas", ""), ("openblas", "64_")):
+        get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+        put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+        if get is not None and put is not None:
+            return (ctypes.cast(get, ctypes.c_void_p).value or 0,
+                    ctypes.cast(put, ctypes.c_void_p).value or 0)
+    return 0, 0
+
+
+_get, _set = _blas_thread_functions()
+if _get and _set:
+    blas_get_threads = <int_getter> <size_t> _get
+    blas_set_threads = <int_setter> <size_t> _set
+del _get, _set
+
+
+def set_team_threads(int n):
+    """Threads of a team: n > 0 fixes the number, 0 (the default) follows the BLAS's."""
+    global fixed_team
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    fixed_team = n
+
+
+def get_team_threads():
+    """``set_team_threads``'s number (0: following the BLAS)."""
+    return fixed_team
+
+
+def set_team_work(Py_ssize_t n):
+    """Multiply-adds of a batch's forward pass (rows x weights) from which a team runs it."""
+    global team_work
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    team_work = n
+
+
+def get_team_work():
+    return team_work
+
+
+def team_threads():
+    """Threads a team has now: ``set_team_threads``'s number, else the BLAS's thread count
+    (as it was before a run in progress held it at one), else 1."""
+    if fixed_team > 0:
+        return min(fixed_team, NN_TEAM_MAX)
+    if blas_get_threads == NULL:
+        return 1
+    return max(1, min(pinned_from if pinned else blas_get_threads(), NN_TEAM_MAX))
+
+
+def team_workers():
+    """Worker threads this process has started for teams (the caller's thread aside)."""
+    return nn_team_workers()
+
+
+def blas_threads_now():
+    """The thread count of the BLAS the GEMMs run on (None if it cannot be read)."""
+    return None if blas_get_threads == NULL else blas_get_threads()
+
+
+cdef void hold_blas() noexcept:
+    """Hold the BLAS at one thread for a run whose batches a team runs (called with the GIL,
+    so the count is safe between Python threads; the first run in records the thread count,
+    the last one out restores it)."""
+    global pinned, pinned_from
+    if blas_get_threads == NULL:
+        return
+    if pinned == 0:
+        pinned_from = blas_get_threads()
+        blas_set_threads(1)
+    pinned += 1
+
+
+cdef void release_blas() noexcept:
+    global pinned
+    if blas_get_threads == NULL:
+        return
+    pinned -= 1
+    if pinned == 0:
+        blas_set_threads(pinned_from)
+
+
 # --- the network's shape as C arrays ---------------------------------------------------------
 
 cdef struct Net:
@@ -177,43 +297,38 @@ cdef inline void dense_forward(const double *A, const double *W, const double *b
             Z[i * n + j] = s
 
 
-cdef inline void column_sums(const double *D, double *out, Py_ssize_t m,
+cdef inline void column_sums(const double *D, Py_ssize_t ld, double *out, Py_ssize_t m,
                              Py_ssize_t n) noexcept nogil:
-    """out := column sums of D (m x n), row by row: a vectorisable sweep, in row order."""
+    """out := column sums of D (m x n, rows ld apart), row by row: a vectorisable sweep, in
+    row order."""
     cdef Py_ssize_t i, j
     for j in range(n):
         out[j] = D[j]
     for i in range(1, m):
         for j in range(n):
-            out[j] += D[i * n + j]
+            out[j] += D[i * ld + j]
 
 
-cdef inline void weight_product(const double *A, const double *D, double *C, Py_ssize_t m,
-                                Py_ssize_t k, Py_ssize_t n, double alpha,
+cdef inline void weight_product(const double *A, Py_ssize_t lda, const double *D, double *C,
+                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n, double alpha,
                                 double beta) noexcept nogil:
-    """C := alpha * A^T @ D + beta * C, as BLAS defines it (beta == 0: C is not read)."""
+    """C := alpha * A^T @ D + beta * C, as BLAS defines it (beta == 0: C is not read), for
+    A (m x k, rows lda apart: k columns of a wider matrix), D (m x n), C (k x n)."""
     cdef Py_ssize_t i, p, j
     cdef double s
     if m * k * n >= gemm_threshold:
-        gemm(True, False, <int> k, <int> n, <int> m, alpha, A, <int> k, D, <int> n, beta, C,
+        gemm(True, False, <int> k, <int> n, <int> m, alpha, A, <int> lda, D, <int> n, beta, C,
              <int> n)
         return
     for p in range(k):
         for j in range(n):
             s = 0.0
             for i in range(m):
-                s += A[i * k + p] * D[i * n + j]
+                s += A[i * lda + p] * D[i * n + j]
             if beta == 0.0:
                 C[p * n + j] = alpha * s
             else:
                 C[p * n + j] = beta * C[p * n + j] + alpha * s
-
-
-cdef inline void dense_gradient(const double *A, const double *D, double *gW, double *gb,
-                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
-    """gW := A^T @ D and gb := column sums of D, for A (m x k), D (m x n)."""
-    column_sums(D, gb, m, n)
-    weight_product(A, D, gW, m, k, n, 1.0, 0.0)
 
 
 cdef inline double derivative_at(const double *deriv, const double *relu_a,
@@ -249,25 +364,32 @@ cdef inline void dense_backward(const double *D, const double *W, const double *
             out[i * k + p] = s * derivative_at(deriv, relu_a, i * k + p)
 
 
-cdef inline void dense_descend(const double *A, const double *D, double *W, double *b,
-                               double *vW, double *vb, double *colsum, Py_ssize_t m,
-                               Py_ssize_t k, Py_ssize_t n, double lr,
-                               double mu) noexcept nogil:
-    """``dense_gradient`` and an SGD step on W and b in one pass, the update riding on the
-    write GEMM makes anyway instead of a gradient buffer and a second sweep: plain SGD
-    (mu == 0) W -= lr * A^T @ D (beta = 1); momentum v := mu v + A^T @ D (beta = mu), then
-    W -= lr * v. Same arithmetic per element as ``update``; ``colsum`` holds b's gradient."""
+cdef inline void descend_bias(const double *g, double *b, double *vb, Py_ssize_t n,
+                              double lr, double mu) noexcept nogil:
+    """SGD step on b (n values) with gradient g: plain (mu == 0) or momentum with velocity vb
+    (v := mu v + g, b -= lr v), the same arithmetic per element as ``update``."""
     cdef Py_ssize_t j
-    column_sums(D, colsum, m, n)
     if mu == 0.0:
         for j in range(n):
-            b[j] -= lr * colsum[j]
-        weight_product(A, D, W, m, k, n, -lr, 1.0)
+            b[j] -= lr * g[j]
         return
     for j in range(n):
-        vb[j] = mu * vb[j] + colsum[j]
+        vb[j] = mu * vb[j] + g[j]
         b[j] -= lr * vb[j]
-    weight_product(A, D, vW, m, k, n, 1.0, mu)
+
+
+cdef inline void descend_weights(const double *A, Py_ssize_t lda, const double *D, double *W,
+                                 double *vW, Py_ssize_t m, Py_ssize_t k, Py_ssize_t n,
+                                 double lr, double mu) noexcept nogil:
+    """The weight gradient A^T @ D and an SGD step on W (k x n) in one pass, the update riding
+    on the write the GEMM makes anyway instead of a gradient buffer and a second sweep: plain
+    SGD (mu == 0) W -= lr * A^T @ D (beta = 1); momentum v := mu v + A^T @ D (beta = mu),
+    then W -= lr * v. Same arithmetic per element as ``update``."""
+    cdef Py_ssize_t j
+    if mu == 0.0:
+        weight_product(A, lda, D, W, m, k, n, -lr, 1.0)
+        return
+    weight_product(A, lda, D, vW, m, k, n, 1.0, mu)
     for j in range(k * n):
         W[j] -= lr * vW[j]
 
@@ -546,15 +668,16 @@ cdef inline Py_ssize_t count_correct(int loss, const double *Z, const double *Y,
 
 
 cdef inline double output_step(const Net *net, double *Z, const double *Y, const double *w,
-                               double w_mean, double *delta, Py_ssize_t m,
+                               double w_mean, double *delta, Py_ssize_t m, double scale,
                                double *correct) noexcept nogil:
-    """The output layer of a batch: correct predictions (added to ``correct``), delta and the
-    summed loss. With sample weights w (NULL: none), row i counts w[i] / w_mean times, w_mean
-    being the mean weight of the whole data set: each batch's gradient is then an unbiased
-    estimate of the weighted mean's, and the full batch's is exactly it."""
+    """The output layer of m rows of a batch: correct predictions (added to ``correct``),
+    delta (``scale`` times the summed loss's gradient: ``loss_scale`` of the whole batch's
+    rows) and the summed loss. With sample weights w (NULL: none), row i counts w[i] / w_mean
+    times, w_mean being the mean weight of the whole data set: each batch's gradient is then
+    an unbiased estimate of the weighted mean's, and the full batch's is exactly it."""
     cdef Py_ssize_t i, n = net.size[net.L]
     cdef int code = net.act[net.L - 1]
-    cdef double total = 0.0, scale = loss_scale(net, m)
+    cdef double total = 0.0
     if w == NULL:
         correct[0] += count_correct(net.loss, Z, Y, m, n)
         return output_delta(net.loss, code, Z, Y, delta, m, n, scale)
@@ -770,13 +893,15 @@ cdef class Workspace:
     """Every buffer a training run needs, allocated once: nothing is allocated per batch.
 
     acts   the batch's input (gathered rows) and every layer's output, one block per layer
-    derivs f'(z) (times the dropout mask) of every hidden layer (mini-batches leave a
-           ReLU layer's without dropout unused: f' is its outputs' sign), then one row
-           of the output layer's (per-sample MSE)
-    delta  two ping-pong buffers for backpropagated errors
+    derivs f'(z) (times the dropout mask) of every hidden layer, replaced by the layer's
+           delta in a mini-batch's backward pass (a ReLU layer without dropout keeps no
+           f' there: it is its outputs' sign), then one row of the output layer's f'
+           (per-sample MSE)
+    delta  the output layer's delta and a scratch block (mini-batches); two ping-pong
+           buffers for backpropagated errors (per sample)
     ybatch the batch's targets; order: the sample order, persisted across calls
     grad   the flat gradient, made only for optimizers that need one (SGD without penalty
-           or Nesterov steps each layer in place); colsum: one layer's bias gradient
+           or Nesterov steps each layer in place); colsum: the bias gradients
     """
     cdef readonly object order, grad, last_good, last_order
     cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
@@ -815,7 +940,7 @@ cdef class Workspace:
         self._delta = np.zeros((2, batch_size * max(sizes[1:])))
         self._ybatch = np.zeros(batch_size * sizes[L])
         self._wbatch = np.zeros(batch_size)
-        self._colsum = np.zeros(max(sizes[1:]))
+        self._colsum = np.zeros(sum(sizes[1:]))
         cdef intp[::1] a = self._act_off
         cdef intp[::1] d = self._der_off
         self.act_off = &a[0]
@@ -840,6 +965,23 @@ cdef class Workspace:
             self.layers[i].b_at = net.b_off[i]
             self.layers[i].a = acts + self.act_off[i + 1]
             self.layers[i].d = derivs + self.der_off[i]
+
+    cdef Batch batch(self, double *params, const double *dropout, bitgen_t *bg):
+        """A ``Batch`` over this workspace's buffers; the caller sets its rows and its mode."""
+        cdef Batch b
+        memset(&b, 0, sizeof(Batch))
+        b.net = &(<_Layout> self._layout).net
+        b.params = params
+        b.acts = ptr(self._acts)
+        b.act_off = self.act_off
+        b.derivs = ptr(self._derivs)
+        b.der_off = self.der_off
+        b.delta = ptr(self._delta[0])
+        b.scratch = ptr(self._delta[1])
+        b.colsum = ptr(self._colsum)
+        b.dropout = dropout
+        b.bg = bg
+        return b
 
     cdef void bind(self, double *params, const double *dropout) noexcept:
         """Point the layers at this call's parameter buffer and dropout rates."""
@@ -906,6 +1048,7 @@ cdef struct Rates:
 cdef inline Rates step_rates(const Hyp *h, cnp.int64_t t) noexcept nogil:
     cdef Rates r
     r.lr = learning_rate_at(h, t)
+    r.c1 = r.c2 = 1.0
     if h.optimizer == ADAM:
         r.c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
         r.c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
@@ -935,36 +1078,37 @@ cdef inline void update_one(const Hyp *h, const Rates *r, double *params, double
         params[i] -= r.lr * g
 
 
-cdef inline void update(const Hyp *h, double *params, double *grad, double *m, double *v,
-                        cnp.int64_t *step, Py_ssize_t n_weights, Py_ssize_t n_params) noexcept nogil:
-    """Penalty gradient on the weights, then one optimizer step over the flat buffer.
+cdef inline void update_range(const Hyp *h, const Rates *r, double *params, double *grad,
+                              double *m, double *v, Py_ssize_t start, Py_ssize_t stop,
+                              bint penalised) noexcept nogil:
+    """The penalty's gradient (weights: ``penalised``), then one optimizer step on
+    params[start:stop].
 
     The same arithmetic as ``update_one``, written as one loop per optimizer so each loop is
-    a straight vectorisable sweep over the buffer.
+    a straight vectorisable sweep over the range.
     """
     cdef Py_ssize_t i
-    cdef Rates r = step_rates(h, step[0])
     cdef double mu = h.momentum, lr = r.lr, b1 = h.beta_1, b2 = h.beta_2
-    if h.l1 != 0.0 or h.l2 != 0.0:
-        for i in range(n_weights):
+    cdef double c1 = r.c1, c2 = r.c2
+    if penalised and (h.l1 != 0.0 or h.l2 != 0.0):
+        for i in range(start, stop):
             grad[i] += penalty_gradient(h, params[i])
     if h.optimizer == ADAM:
-        for i in range(n_params):
+        for i in range(start, stop):
             m[i] = b1 * m[i] + (1.0 - b1) * grad[i]
             v[i] = b2 * v[i] + (1.0 - b2) * grad[i] * grad[i]
-            params[i] -= lr * (m[i] * r.c1) / (sqrt(v[i] * r.c2) + h.epsilon)
+            params[i] -= lr * (m[i] * c1) / (sqrt(v[i] * c2) + h.epsilon)
     elif mu != 0.0 and h.nesterov:
-        for i in range(n_params):
+        for i in range(start, stop):
             m[i] = mu * m[i] + grad[i]
             params[i] -= lr * (grad[i] + mu * m[i])
     elif mu != 0.0:
-        for i in range(n_params):
+        for i in range(start, stop):
             m[i] = mu * m[i] + grad[i]
             params[i] -= lr * m[i]
     else:
-        for i in range(n_params):
+        for i in range(start, stop):
             params[i] -= lr * grad[i]
-    step[0] += 1
 
 
 cdef inline double sample_step(const Net *net, const Layer *layers, double *params,
@@ -1011,7 +1155,8 @@ cdef inline double sample_step(const Net *net, const Layer *layers, double *para
         if w != NULL:
             total *= w[0]
     else:
-        total = output_step(net, ly.a, y, w, w_mean, delta0, 1, correct)
+        total = output_step(net, ly.a, y, w, w_mean, delta0, 1, loss_scale(net, 1.0),
+                            correct)
     cdef Rates r = step_rates(h, step[0])
     lr = r.lr
     for l in range(L - 1, -1, -1):
@@ -1048,70 +1193,155 @@ cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) 
     return net.act[l] == RELU and (dropout == NULL or dropout[l] == 0.0)
 
 
-cdef double backprop(const Net *net, double *params, const double *X, const double *Y,
-                     Py_ssize_t m, double *acts, const intp *act_off, double *derivs,
-                     const intp *der_off, double *delta0, double *delta1,
-                     const double *dropout, bitgen_t *bg, double *grad, const double *w,
-                     double w_mean, double *correct, double descend=0.0, double mu=0.0,
-                     double *velocity=NULL, double *colsum=NULL) noexcept nogil:
-    """Forward and backward pass over one batch of m rows; grad := d(mean loss)/d(params).
+cdef enum:
+    FORWARD, GRADIENT, DESCEND, UPDATE  # what a batch does after its forward pass
 
-    X is the batch's input (m x size[0]); layer l's output goes to acts + act_off[l + 1]
-    (blocks are sized for the largest batch, used for the first m rows). Returns the
-    summed loss (weighted by w unless NULL) and adds the batch's correct predictions to
-    ``correct``; with grad == NULL only the forward pass and the loss are computed.
 
-    With ``descend`` > 0 (SGD, plain or with momentum ``mu`` and its ``velocity``, no
-    penalty, not Nesterov) there is no gradient buffer: each layer's parameters take their
-    step with learning rate ``descend`` as soon as the previous layer's delta has been
-    computed from them (``dense_descend``; ``colsum`` holds a layer's bias gradient), which
-    is ``update`` after the whole backward pass.
-    """
-    cdef Py_ssize_t l, L = net.L, n_out
-    cdef const double *a_in = X
-    cdef double *z
+cdef struct Batch:
+    # One mini-batch and what to do with it, shared by the parts of a team (see run_batch).
+    const Net *net
+    double *params
+    const double *X          # the batch's input, m x size[0]
+    const double *Y          # its targets, m x size[L]
+    const double *w          # its sample weights (NULL: none) and the data set's mean weight
+    double w_mean
+    Py_ssize_t rows
+    double *acts             # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
+    const intp *act_off
+    double *derivs           # a hidden layer's f', then its delta, at derivs + der_off[l]
+    const intp *der_off
+    double *delta            # the output layer's delta
+    double *scratch          # a non-ReLU hidden layer's delta before it replaces f'
+    const double *dropout    # per-layer rates, or NULL
+    bitgen_t *bg
+    int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
+    double *grad             # GRADIENT and UPDATE: the gradient of the batch's mean loss
+    double lr, mu            # DESCEND: SGD's step, plain or with momentum mu (velocity: m)
+    double *colsum           # DESCEND: the bias gradients (one per bias)
+    const Hyp *h             # UPDATE: the optimizer, its rates for this step, its moments
+    Rates rates
+    double *m
+    double *v
+    double loss[NN_TEAM_MAX]     # summed loss and correct predictions of each part's rows
+    double correct[NN_TEAM_MAX]
+
+
+cdef inline double *layer_delta(const Batch *b, Py_ssize_t l) noexcept nogil:
+    """Where layer l's delta lives once computed: the output's own buffer, a hidden layer's
+    in place of its f'."""
+    return b.delta if l == b.net.L - 1 else b.derivs + b.der_off[l]
+
+
+cdef inline Py_ssize_t share(Py_ssize_t n, int part, int parts) noexcept nogil:
+    """Start of part ``part`` of ``parts`` near-equal contiguous shares of n."""
+    return n * part // parts
+
+
+cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
+    """Forward pass, loss and every layer's delta for the part's share of the batch's rows.
+
+    Each row's outputs and deltas depend on that row alone (and on the parameters, not
+    changed until ``batch_params``), so the parts are independent. Dropout draws its masks
+    in row order and runs as one part (see ``train_epochs``)."""
+    cdef Batch *b = <Batch *> ctx
+    cdef const Net *net = b.net
+    cdef Py_ssize_t l, L = net.L, k, n, r0 = share(b.rows, part, parts)
+    cdef Py_ssize_t m = share(b.rows, part + 1, parts) - r0
+    cdef const double *a_in = b.X + r0 * net.size[0]
+    cdef double *z = NULL
     cdef double *d
-    cdef double *tmp
-    cdef double total, scale
+    cdef double *out
+    cdef double correct = 0.0
+    b.loss[part] = 0.0
+    b.correct[part] = 0.0
+    if m == 0:
+        return
     for l in range(L):
-        n_out = net.size[l + 1]
-        z = acts + act_off[l + 1]
-        dense_forward(a_in, params + net.w_off[l], params + net.b_off[l], z, m, net.size[l], n_out)
+        k = net.size[l]
+        n = net.size[l + 1]
+        z = b.acts + b.act_off[l + 1] + r0 * n
+        dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l], z, m, k, n)
         if l < L - 1:
-            d = derivs + der_off[l]
-            if relu_only(net, dropout, l):  # f' is read back from the outputs
-                activate_output(RELU, z, m, n_out)
+            d = b.derivs + b.der_off[l] + r0 * n
+            if relu_only(net, b.dropout, l):  # f' is read back from the outputs
+                activate_output(RELU, z, m, n)
             else:
-                activate_hidden(net.act[l], z, d, m * n_out)
-            if dropout != NULL and dropout[l] > 0.0:
-                apply_dropout(bg, z, d, m * n_out, dropout[l])
+                activate_hidden(net.act[l], z, d, m * n)
+            if b.dropout != NULL and b.dropout[l] > 0.0:
+                apply_dropout(b.bg, z, d, m * n, b.dropout[l])
         a_in = z
-    total = output_step(net, z, Y, w, w_mean, delta0, m, correct)
-    if grad == NULL and descend == 0.0:
-        return total
-    for l in range(L - 1, -1, -1):
-        a_in = X if l == 0 else acts + act_off[l]
-        if descend != 0.0:  # W_l is read for the previous delta first, then stepped
-            if l > 0:
-                dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1],
-                               acts + act_off[l] if relu_only(net, dropout, l - 1) else NULL,
-                               delta1, m, net.size[l], net.size[l + 1])
-            dense_descend(a_in, delta0, params + net.w_off[l], params + net.b_off[l],
-                          velocity + net.w_off[l], velocity + net.b_off[l], colsum, m,
-                          net.size[l], net.size[l + 1], descend, mu)
-            tmp = delta0
-            delta0 = delta1
-            delta1 = tmp
+    n = net.size[L]
+    b.loss[part] = output_step(net, z, b.Y + r0 * n, NULL if b.w == NULL else b.w + r0,
+                               b.w_mean, b.delta + r0 * n, m, loss_scale(net, b.rows), &correct)
+    b.correct[part] = correct
+    if b.mode == FORWARD:
+        return
+    for l in range(L - 1, 0, -1):  # delta_{l-1} := (delta_l @ W_l^T) * f'(z_{l-1})
+        k = net.size[l]
+        n = net.size[l + 1]
+        out = b.derivs + b.der_off[l - 1] + r0 * k
+        if relu_only(net, b.dropout, l - 1):
+            dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], NULL,
+                           b.acts + b.act_off[l] + r0 * k, out, m, k, n)
+        else:
+            dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], out, NULL,
+                           b.scratch + r0 * k, m, k, n)
+            memcpy(out, b.scratch + r0 * k, m * k * sizeof(double))
+
+
+cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
+    """Every layer's gradient for the part's share of W's rows and of b, and its step.
+
+    W_l's rows p0:p1 need columns p0:p1 of the layer's input and the whole delta; b's entries
+    j0:j1 the delta's columns j0:j1. Parts own disjoint parameters, and each sum runs over
+    the batch's rows in order, so any number of parts computes the same numbers."""
+    cdef Batch *b = <Batch *> ctx
+    cdef const Net *net = b.net
+    cdef Py_ssize_t l, k, n, p0, p1, j0, j1, w_at, b_at
+    cdef const double *A
+    cdef const double *D
+    cdef double *g
+    for l in range(net.L):
+        k = net.size[l]
+        n = net.size[l + 1]
+        A = b.X if l == 0 else b.acts + b.act_off[l]
+        D = layer_delta(b, l)
+        p0 = share(k, part, parts)
+        p1 = share(k, part + 1, parts)
+        j0 = share(n, part, parts)
+        j1 = share(n, part + 1, parts)
+        w_at = net.w_off[l] + p0 * n
+        b_at = net.b_off[l] + j0
+        if b.mode == DESCEND:
+            g = b.colsum + (b_at - net.n_weights)  # b's gradient: its own place, not shared
+            column_sums(D + j0, n, g, b.rows, j1 - j0)
+            descend_bias(g, b.params + b_at, b.m + b_at, j1 - j0, b.lr, b.mu)
+            descend_weights(A + p0, k, D, b.params + w_at, b.m + w_at, b.rows, p1 - p0, n, b.lr,
+                            b.mu)
             continue
-        dense_gradient(a_in, delta0, grad + net.w_off[l], grad + net.b_off[l], m, net.size[l],
-                       net.size[l + 1])
-        if l > 0:
-            dense_backward(delta0, params + net.w_off[l], derivs + der_off[l - 1],
-                           acts + act_off[l] if relu_only(net, dropout, l - 1) else NULL,
-                           delta1, m, net.size[l], net.size[l + 1])
-            tmp = delta0
-            delta0 = delta1
-            delta1 = tmp
+        column_sums(D + j0, n, b.grad + b_at, b.rows, j1 - j0)
+        weight_product(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
+        if b.mode == UPDATE:
+            update_range(b.h, &b.rates, b.params, b.grad, b.m, b.v, w_at, w_at + (p1 - p0) * n,
+                         True)
+            update_range(b.h, &b.rates, b.params, b.grad, b.m, b.v, b_at, b_at + j1 - j0, False)
+
+
+cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
+    """One batch in ``parts`` parts (1: on this thread): ``batch_rows``, then (unless
+    FORWARD) ``batch_params`` once every delta is there. Returns the summed loss and adds the
+    correct predictions to ``correct``.
+
+    Every layer's delta is computed from the parameters before any of them steps, as
+    ``update`` after a whole backward pass does."""
+    cdef int t
+    cdef double total = 0.0
+    nn_team_run(batch_rows, b, parts)
+    for t in range(parts):
+        total += b.loss[t]
+        correct[0] += b.correct[t]
+    if b.mode != FORWARD:
+        nn_team_run(batch_params, b, parts)
     return total
 
 
@@ -1152,16 +1382,17 @@ cdef double full_batch(spec, const double[::1] params, const double[:, ::1] X,
                        double *correct):
     """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
     cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
-    cdef _Layout layout = ws._layout
-    cdef double *acts = ptr(ws._acts)
-    cdef double *derivs = ptr(ws._derivs)
-    cdef double *delta0 = ptr(ws._delta[0])
-    cdef double *delta1 = ptr(ws._delta[1])
+    cdef Batch b = ws.batch(<double *> &params[0], NULL, NULL)  # read, not written
+    b.X = &X[0, 0]
+    b.Y = &Y[0, 0]
+    b.w = w
+    b.w_mean = w_mean
+    b.rows = X.shape[0]
+    b.mode = FORWARD if grad == NULL else GRADIENT
+    b.grad = grad
     cdef double total
     with nogil:
-        total = backprop(&layout.net, &params[0], &X[0, 0], &Y[0, 0], X.shape[0], acts,
-                         ws.act_off, derivs, ws.der_off, delta0, delta1, NULL, NULL, grad, w,
-                         w_mean, correct)
+        total = run_batch(&b, 1, correct)
     return total
 
 
@@ -1280,7 +1511,6 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     if not fused and workspace.grad is None:
         workspace.grad = np.zeros(net.n_params)
     cdef double *grad = NULL if workspace.grad is None else ptr(workspace.grad)
-    cdef double *colsum = ptr(workspace._colsum)
     cdef Snapshot snap
     snap.n = net.n_params
     snap.params = &params[0]
@@ -1305,12 +1535,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
         if workspace.last_v is None:
             workspace.last_v = np.zeros(net.n_params)
         snap.saved_v = ptr(workspace.last_v)
-    cdef double *acts = ptr(workspace._acts)
-    cdef double *derivs = ptr(workspace._derivs)
     cdef double *delta0 = ptr(workspace._delta[0])
     cdef double *delta1 = ptr(workspace._delta[1])
     cdef double *ybatch = ptr(workspace._ybatch)
-    cdef double *xbatch = acts  # block 0 of acts holds the gathered input rows
+    cdef double *xbatch = ptr(workspace._acts)  # block 0 of acts: the gathered input rows
     drop = np.zeros(net.L)
     if hyper.dropout:
         drop[:net.L - 1] = hyper.dropout
@@ -1333,77 +1561,92 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef PyObject *exc_type = NULL
     cdef PyObject *exc_value = NULL
     cdef PyObject *exc_tb = NULL
+    cdef Batch batch = workspace.batch(&params[0], dropout, bg)
+    batch.w_mean = w_mean
+    batch.mode = DESCEND if fused else UPDATE
+    batch.mu = h.momentum
+    batch.grad = grad
+    batch.h = &h
+    batch.m = mom
+    batch.v = vel
+    # A team runs large batches (not with dropout, whose masks are drawn in row order).
+    cdef int parts = 1
+    if dropout == NULL and batch_size > 1 and batch_size * net.n_weights >= team_work:
+        parts = team_threads()
     workspace.bind(&params[0], dropout)
     workspace.epochs_done = 0
     workspace.diverged = False
     if workspace.cancelled:
         raise KeyboardInterrupt("training cancelled")
-    with nogil:
-        save(&snap)
-        for e in range(n_epochs):
-            if shuffle:
-                shuffle_order(bg, order, n)
-            total = 0.0
-            correct = 0.0
-            start = 0
-            while start < n:
-                m = min(batch_size, n - start)
-                if m == 1:  # per-sample SGD reads the row and its weight where they are
-                    r = order[start]
-                    total += sample_step(net, workspace.layers, &params[0], &X[r, 0], &Y[r, 0],
-                                         delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
-                                         NULL if weights == NULL else weights + r, w_mean,
-                                         &correct)
-                else:
-                    if in_place:
-                        xb = &X[start, 0]
-                        yb = &Y[start, 0]
-                        wb = NULL if weights == NULL else weights + start
-                    else:
-                        for i in range(m):  # gather the batch's rows (memcpy: wide copies)
-                            r = order[start + i]
-                            memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
-                            memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
-                            if weights != NULL:
-                                wbatch[i] = weights[r]
-                        xb, yb, wb = xbatch, ybatch, wbatch
-                    if fused:
-                        total += backprop(net, &params[0], xb, yb, m, acts, workspace.act_off,
-                                          derivs, workspace.der_off, delta0, delta1, dropout,
-                                          bg, NULL, wb, w_mean, &correct,
-                                          learning_rate_at(&h, step_v[0]), h.momentum, mom,
-                                          colsum)
-                        step_v[0] += 1
-                    else:
-                        total += backprop(net, &params[0], xb, yb, m, acts, workspace.act_off,
-                                          derivs, workspace.der_off, delta0, delta1, dropout,
-                                          bg, grad, wb, w_mean, &correct)
-                        update(&h, &params[0], grad, mom, vel, &step_v[0], net.n_weights,
-                               net.n_params)
-                start += m
-                work += m * net.n_params
-                if work >= SIGNAL_CHECK_WORK:
-                    work = 0
-                    with gil:
-                        if check_signals() != 0 or workspace.cancelled:
-                            if not PyErr_Occurred():
-                                PyErr_SetNone(KeyboardInterrupt)
-                            PyErr_Fetch(&exc_type, &exc_value, &exc_tb)
-                            interrupted = True
-                    if interrupted:
-                        break
-            if interrupted:
-                restore(&snap)
-                epochs_run = e
-                break
-            history_out[e, 0] = total * scale_n
-            history_out[e, 1] = correct * acc_n
-            if not (isfinite(history_out[e, 0]) and all_finite(&params[0], net.n_params)):
-                restore(&snap)
-                epochs_run = e + 1
-                diverged = True
-                break
+    if parts > 1:
+        hold_blas()
+    try:
+        with nogil:
             save(&snap)
+            for e in range(n_epochs):
+                if shuffle:
+                    shuffle_order(bg, order, n)
+                total = 0.0
+                correct = 0.0
+                start = 0
+                while start < n:
+                    m = min(batch_size, n - start)
+                    if m == 1:  # per-sample SGD reads the row and its weight where they are
+                        r = order[start]
+                        total += sample_step(net, workspace.layers, &params[0], &X[r, 0], &Y[r, 0],
+                                             delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
+                                             NULL if weights == NULL else weights + r, w_mean,
+                                             &correct)
+                    else:
+                        if in_place:
+                            xb = &X[start, 0]
+                            yb = &Y[start, 0]
+                            wb = NULL if weights == NULL else weights + start
+                        else:
+                            for i in range(m):  # gather the batch's rows (memcpy: wide copies)
+                                r = order[start + i]
+                                memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
+                                memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
+                                if weights != NULL:
+                                    wbatch[i] = weights[r]
+                            xb, yb, wb = xbatch, ybatch, wbatch
+                        batch.X = xb
+                        batch.Y = yb
+                        batch.w = wb
+                        batch.rows = m
+                        if fused:
+                            batch.lr = learning_rate_at(&h, step_v[0])
+                        else:
+                            batch.rates = step_rates(&h, step_v[0])
+                        total += run_batch(&batch, parts if m >= 2 * parts else 1, &correct)
+                        step_v[0] += 1
+                    start += m
+                    work += m * net.n_params
+                    if work >= SIGNAL_CHECK_WORK:
+                        work = 0
+                        with gil:
+                            if check_signals() != 0 or workspace.cancelled:
+                                if not PyErr_Occurred():
+                                    PyErr_SetNone(KeyboardInterrupt)
+                                PyErr_Fetch(&exc_type, &exc_value, &exc_tb)
+                                interrupted = True
+                        if interrupted:
+                            break
+                if interrupted:
+                    restore(&snap)
+                    epochs_run = e
+                    break
+                history_out[e, 0] = total * scale_n
+                history_out[e, 1] = correct * acc_n
+                if not (isfinite(history_out[e, 0]) and all_finite(&params[0], net.n_params)):
+                    restore(&snap)
+                    epochs_run = e + 1
+                    diverged = True
+                    break
+                save(&snap)
+    finally:
+        if parts > 1:
+            release_blas()
     workspace.epochs_done = epochs_run
     workspace.diverged = diverged
     if interrupted:
