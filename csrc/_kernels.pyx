@@ -978,6 +978,7 @@ cdef class Workspace:
         b.der_off = self.der_off
         b.delta = ptr(self._delta[0])
         b.scratch = ptr(self._delta[1])
+        b.width = self._delta.shape[1] // self.batch_size
         b.colsum = ptr(self._colsum)
         b.dropout = dropout
         b.bg = bg
@@ -1211,7 +1212,8 @@ cdef struct Batch:
     double *derivs           # a hidden layer's f', then its delta, at derivs + der_off[l]
     const intp *der_off
     double *delta            # the output layer's delta
-    double *scratch          # a non-ReLU hidden layer's delta before it replaces f'
+    double *scratch          # a non-ReLU hidden layer's delta before it replaces f'; a
+    Py_ssize_t width         # row of it holds the widest layer's (each part's rows apart)
     const double *dropout    # per-layer rates, or NULL
     bitgen_t *bg
     int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
@@ -1285,8 +1287,8 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
                            b.acts + b.act_off[l] + r0 * k, out, m, k, n)
         else:
             dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], out, NULL,
-                           b.scratch + r0 * k, m, k, n)
-            memcpy(out, b.scratch + r0 * k, m * k * sizeof(double))
+                           b.scratch + r0 * b.width, m, k, n)
+            memcpy(out, b.scratch + r0 * b.width, m * k * sizeof(double))
 
 
 cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
