@@ -105,9 +105,14 @@ ctypedef void (*int_setter)(int) noexcept nogil
 cdef int_getter blas_get_threads = NULL
 cdef int_setter blas_set_threads = NULL
 cdef int fixed_team = 0          # set_team_threads; 0: as many as the BLAS has
-# Multiply-adds of one batch's forward pass (rows x weights) from which a team runs it:
-# below, waking a thread costs more than its share saves.
+# A team runs a batch whose forward pass has at least ``team_work`` multiply-adds (rows x
+# weights; below, handing work over costs more than a share saves), with at least
+# ``team_rows`` rows per thread: each thread's GEMMs pack the whole of W for their rows, so
+# fewer rows pay more packing per multiply-add. On 2 threads (bench/RESULTS.md): 16 rows
+# per thread lost on 64-512-512-10 (65 -> 81 ms per digits epoch), 32 gained on
+# 784-128-10 (MNIST's batches of 64) and 64-256-256-10.
 cdef Py_ssize_t team_work = 1 << 20
+cdef Py_ssize_t team_rows = 32
 cdef int pinned = 0              # training runs holding the BLAS at one thread now
 cdef int pinned_from = 1         # the BLAS's thread count before the first of them
 
@@ -161,6 +166,18 @@ def set_team_work(Py_ssize_t n):
 
 def get_team_work():
     return team_work
+
+
+def set_team_rows(Py_ssize_t n):
+    """Rows each thread of a team gets at least (a batch with fewer runs on fewer threads)."""
+    global team_rows
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    team_rows = n
+
+
+def get_team_rows():
+    return team_rows
 
 
 def team_threads():
@@ -1573,8 +1590,8 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     batch.v = vel
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
     cdef int parts = 1
-    if dropout == NULL and batch_size > 1 and batch_size * net.n_weights >= team_work:
-        parts = team_threads()
+    if dropout == NULL and batch_size * net.n_weights >= team_work:
+        parts = <int> max(1, min(team_threads(), batch_size // team_rows))
     workspace.bind(&params[0], dropout)
     workspace.epochs_done = 0
     workspace.diverged = False
@@ -1620,7 +1637,8 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                             batch.lr = learning_rate_at(&h, step_v[0])
                         else:
                             batch.rates = step_rates(&h, step_v[0])
-                        total += run_batch(&batch, parts if m >= 2 * parts else 1, &correct)
+                        total += run_batch(&batch, <int> max(1, min(parts, m // team_rows)),
+                                           &correct)
                         step_v[0] += 1
                     start += m
                     work += m * net.n_params

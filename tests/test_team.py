@@ -37,12 +37,14 @@ def team(cython_kernels):
     """The kernel module, its team and GEMM settings restored after the test; every batch
     is large enough for a team."""
     k = cython_kernels
-    saved = k.get_team_threads(), k.get_team_work(), k.get_gemm_threshold()
+    saved = k.get_team_threads(), k.get_team_work(), k.get_team_rows(), k.get_gemm_threshold()
     k.set_team_work(0)
+    k.set_team_rows(1)
     yield k
     k.set_team_threads(saved[0])
     k.set_team_work(saved[1])
-    k.set_gemm_threshold(saved[2])
+    k.set_team_rows(saved[2])
+    k.set_gemm_threshold(saved[3])
 
 
 def data(n=150, d=7, k=4, seed=0):
@@ -101,8 +103,10 @@ def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optim
     # Random shapes, including layers narrower than the team and batches with fewer rows
     # than it has threads, against the NumPy backend.
     kernels = cython_kernels
-    saved = kernels.get_team_threads(), kernels.get_team_work(), kernels.get_gemm_threshold()
+    saved = (kernels.get_team_threads(), kernels.get_team_work(), kernels.get_team_rows(),
+             kernels.get_gemm_threshold())
     kernels.set_team_work(0)
+    kernels.set_team_rows(1)
     kernels.set_team_threads(threads)
     kernels.set_gemm_threshold(0 if blas else NO_BLAS)
     opt = {"sgd": "sgd", "momentum": nnfast.SGD(momentum=0.9), "adam": nnfast.Adam()}
@@ -122,7 +126,8 @@ def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optim
     finally:
         kernels.set_team_threads(saved[0])
         kernels.set_team_work(saved[1])
-        kernels.set_gemm_threshold(saved[2])
+        kernels.set_team_rows(saved[2])
+        kernels.set_gemm_threshold(saved[3])
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9)
 
@@ -194,22 +199,9 @@ def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team):
         pytest.skip("the BLAS's thread count cannot be read here")
     team.set_team_threads(0)
     X, labels, w = data(n=400)
-    seen = set()
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        done = threading.Event()
-        worker = threading.Thread(target=lambda: (train(SETTINGS[0], X, labels, w, epochs=300),
-                                                  done.set()))
-        worker.start()
-        while not done.is_set():  # training releases the GIL
-            seen.add(team.blas_threads_now())
-            time.sleep(0.0005)
-        worker.join()
+        seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=300))
         assert 1 in seen
-        assert team.blas_threads_now() == 2
-        # a run that stops with an exception restores it too
-        team.set_team_work(0)
-        with pytest.raises(ValueError):
-            nnfast.Network([7, 5, 4], seed=0).train(X, labels[:10], epochs=1)
         assert team.blas_threads_now() == 2
 
 
@@ -234,10 +226,40 @@ def test_an_interrupted_team_run_restores_the_blas(team):
         assert team.blas_threads_now() == 2
 
 
-@pytest.mark.parametrize("setter", ["set_team_threads", "set_team_work"])
-def test_team_settings_refuse_nonsense(setter, team):
+@pytest.mark.parametrize("setter, value", [("set_team_threads", -1), ("set_team_work", -1),
+                                           ("set_team_rows", 0)])
+def test_team_settings_refuse_nonsense(setter, value, team):
     with pytest.raises(ValueError, match="n must be"):
-        getattr(team, setter)(-1)
+        getattr(team, setter)(value)
+
+
+def blas_threads_seen(team, run):
+    """The BLAS thread counts seen while ``run()`` trains on another thread."""
+    seen = set()
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (run(), done.set()))
+    worker.start()
+    while not done.is_set():  # training releases the GIL
+        seen.add(team.blas_threads_now())
+        time.sleep(0.0005)
+    worker.join()
+    return seen
+
+
+def test_small_batches_run_on_one_thread(team):
+    # At least 32 rows per thread: batches of 40 rows take no team (the BLAS keeps its
+    # threads), batches of 64 a team of two (the BLAS is held at one thread).
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if team.blas_threads_now() is None:
+        pytest.skip("the BLAS's thread count cannot be read here")
+    X, labels, w = data(n=640)
+    team.set_team_rows(32)
+    team.set_team_threads(4)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        for batch, held in ((40, False), (64, True)):
+            seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=150,
+                                                         batch_size=batch))
+            assert (1 in seen) == held, (batch, seen)
 
 
 def test_team_is_race_free_under_threadsanitizer(tmp_path):
