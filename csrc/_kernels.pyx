@@ -99,6 +99,7 @@ cdef extern from "_team.h" nogil:
     ctypedef void (*nn_part_fn)(void *ctx, int part, int parts) noexcept nogil
     int nn_team_run(nn_part_fn fn, void *ctx, int parts)
     int nn_team_workers()
+    int nn_team_available()
 
 ctypedef int (*int_getter)() noexcept nogil
 ctypedef void (*int_setter)(int) noexcept nogil
@@ -182,7 +183,9 @@ def get_team_rows():
 
 def team_threads():
     """Threads a team has now: ``set_team_threads``'s number, else the BLAS's thread count
-    (as it was before a run in progress held it at one), else 1."""
+    (as it was before a run in progress held it at one), else 1; 1 without POSIX threads."""
+    if not nn_team_available():
+        return 1
     if fixed_team > 0:
         return min(fixed_team, NN_TEAM_MAX)
     if blas_get_threads == NULL:

@@ -6,13 +6,14 @@
  * are done: a fork and a join, so two calls in a row are two phases with a barrier
  * between. Returns 1 if the parts ran on threads, 0 if they ran one after another on the
  * caller's thread: when another thread is using the team (two training runs at once), when
- * a worker cannot be started, or without POSIX threads. Either way every part runs once,
- * so a caller whose parts write disjoint data computes the same thing.
+ * a worker cannot be started, or without POSIX threads (nn_team_available() is 0 then).
+ * Either way every part runs once, so a caller whose parts write disjoint data computes the
+ * same thing.
  *
- * Workers spin for a few microseconds after a part (the next phase of a batch usually comes
- * that soon) and then sleep on a condition variable, so they leave the cores to others
+ * Workers spin for tens of microseconds after a part (the next phase of a batch usually
+ * comes sooner) and then sleep on a condition variable, so they leave the cores to others
  * between training runs. A forked child starts its own workers (threads do not survive
- * fork).
+ * fork; one forked while a run held the team runs its parts on its own thread).
  */
 #ifndef NNFAST_TEAM_H
 #define NNFAST_TEAM_H
@@ -32,6 +33,8 @@ static int nn_team_run(nn_part_fn fn, void *ctx, int parts) {
 }
 
 static int nn_team_workers(void) { return 0; }
+
+static int nn_team_available(void) { return 0; }
 
 #else
 
@@ -168,6 +171,9 @@ serial:
         fn(ctx, p, parts);
     return 0;
 }
+
+/* Whether parts can run on threads here (POSIX threads). */
+static int nn_team_available(void) { return 1; }
 
 /* Workers running in this process, read without a lock (a forked child may have inherited
    a held one): a diagnostic for when no team run is going on. */
