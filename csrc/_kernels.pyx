@@ -203,6 +203,11 @@ def blas_threads_now():
     return None if blas_get_threads == NULL else blas_get_threads()
 
 
+cdef inline int team_parts(int threads, Py_ssize_t rows) noexcept nogil:
+    """Threads for a batch of ``rows`` rows: at most ``threads``, each with ``team_rows``."""
+    return <int> max(1, min(threads, rows // team_rows))
+
+
 cdef void hold_blas() noexcept:
     """Hold the BLAS at one thread for a run whose batches a team runs (called with the GIL,
     so the count is safe between Python threads; the first run in records the thread count,
@@ -1594,7 +1599,7 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
     cdef int parts = 1
     if dropout == NULL and batch_size * net.n_weights >= team_work:
-        parts = <int> max(1, min(team_threads(), batch_size // team_rows))
+        parts = team_parts(team_threads(), batch_size)
     workspace.bind(&params[0], dropout)
     workspace.epochs_done = 0
     workspace.diverged = False
@@ -1640,8 +1645,7 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                             batch.lr = learning_rate_at(&h, step_v[0])
                         else:
                             batch.rates = step_rates(&h, step_v[0])
-                        total += run_batch(&batch, <int> max(1, min(parts, m // team_rows)),
-                                           &correct)
+                        total += run_batch(&batch, team_parts(parts, m), &correct)
                         step_v[0] += 1
                     start += m
                     work += m * net.n_params

@@ -180,10 +180,17 @@ def test_forked_child_starts_its_own_workers(team):
     np.testing.assert_array_equal(got[1], loss)
 
 
-def test_team_follows_the_blas(team):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+@pytest.fixture
+def threadpoolctl(team):
+    """threadpoolctl, for tests that set and read the BLAS's thread count (skipped where
+    either cannot be done)."""
+    module = pytest.importorskip("threadpoolctl")
     if team.blas_threads_now() is None:
         pytest.skip("the BLAS's thread count cannot be read here")
+    return module
+
+
+def test_team_follows_the_blas(team, threadpoolctl):
     team.set_team_threads(0)
     for n in (1, 2, 3):
         with threadpoolctl.threadpool_limits(n, user_api="blas"):
@@ -193,10 +200,7 @@ def test_team_follows_the_blas(team):
         assert team.team_threads() == 3
 
 
-def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if team.blas_threads_now() is None:
-        pytest.skip("the BLAS's thread count cannot be read here")
+def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team, threadpoolctl):
     team.set_team_threads(0)
     X, labels, w = data(n=400)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
@@ -205,13 +209,10 @@ def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team):
         assert team.blas_threads_now() == 2
 
 
-def test_an_interrupted_team_run_restores_the_blas(team):
+def test_an_interrupted_team_run_restores_the_blas(team, threadpoolctl):
     # Ctrl-C in the middle of a run (the kernel sees it between batches and raises)
     import _thread
 
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if team.blas_threads_now() is None:
-        pytest.skip("the BLAS's thread count cannot be read here")
     team.set_team_threads(0)
     X, labels, _ = data(n=400)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
@@ -246,12 +247,9 @@ def blas_threads_seen(team, run):
     return seen
 
 
-def test_small_batches_run_on_one_thread(team):
+def test_small_batches_run_on_one_thread(team, threadpoolctl):
     # At least 32 rows per thread: batches of 40 rows take no team (the BLAS keeps its
     # threads), batches of 64 a team of two (the BLAS is held at one thread).
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if team.blas_threads_now() is None:
-        pytest.skip("the BLAS's thread count cannot be read here")
     X, labels, w = data(n=640)
     team.set_team_rows(32)
     team.set_team_threads(4)
