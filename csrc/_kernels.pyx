@@ -1232,6 +1232,10 @@ cdef struct Batch:
     const double *w          # its sample weights (NULL: none) and the data set's mean weight
     double w_mean
     Py_ssize_t rows
+    const intp *order        # non-NULL: the batch is rows order[:rows] of data_X, data_Y and
+    const double *data_X     # data_w, which each part first copies (its share) into X, Y, w
+    const double *data_Y
+    const double *data_w
     double *acts             # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
     const intp *act_off
     double *derivs           # a hidden layer's f', then its delta, at derivs + der_off[l]
@@ -1264,6 +1268,18 @@ cdef inline Py_ssize_t share(Py_ssize_t n, int part, int parts) noexcept nogil:
     return n * part // parts
 
 
+cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexcept nogil:
+    """Copy rows r0:r0+m of the batch from the data set into its buffers (memcpy: wide
+    copies), so each part copies its own share, into its own cache, right before using it."""
+    cdef Py_ssize_t i, r, d = b.net.size[0], k = b.net.size[b.net.L]
+    for i in range(r0, r0 + m):
+        r = b.order[i]
+        memcpy(<double *> b.X + i * d, b.data_X + r * d, d * sizeof(double))
+        memcpy(<double *> b.Y + i * k, b.data_Y + r * k, k * sizeof(double))
+        if b.data_w != NULL:
+            (<double *> b.w)[i] = b.data_w[r]
+
+
 cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
     """Forward pass, loss and every layer's delta for the part's share of the batch's rows.
 
@@ -1283,6 +1299,8 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
     b.correct[part] = 0.0
     if m == 0:
         return
+    if b.order != NULL:
+        gather_rows(b, r0, m)
     for l in range(L):
         k = net.size[l]
         n = net.size[l + 1]
@@ -1580,9 +1598,6 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     # Without shuffling, rows in their own order (full batch, shuffle=False) are used where
     # they lie: no copy of X per batch. A resumed run keeps the order its shuffles left.
     cdef bint in_place = not shuffle and is_identity(order, n)
-    cdef const double *xb
-    cdef const double *yb
-    cdef const double *wb
     cdef Py_ssize_t work = 0
     cdef bint interrupted = False, diverged = False
     cdef PyObject *exc_type = NULL
@@ -1590,6 +1605,9 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef PyObject *exc_tb = NULL
     cdef Batch batch = workspace.batch(&params[0], dropout, bg)
     batch.w_mean = w_mean
+    batch.data_X = &X[0, 0]
+    batch.data_Y = &Y[0, 0]
+    batch.data_w = weights
     batch.mode = DESCEND if fused else UPDATE
     batch.mu = h.momentum
     batch.grad = grad
@@ -1626,20 +1644,13 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                                              &correct)
                     else:
                         if in_place:
-                            xb = &X[start, 0]
-                            yb = &Y[start, 0]
-                            wb = NULL if weights == NULL else weights + start
-                        else:
-                            for i in range(m):  # gather the batch's rows (memcpy: wide copies)
-                                r = order[start + i]
-                                memcpy(xbatch + i * d, &X[r, 0], d * sizeof(double))
-                                memcpy(ybatch + i * k, &Y[r, 0], k * sizeof(double))
-                                if weights != NULL:
-                                    wbatch[i] = weights[r]
-                            xb, yb, wb = xbatch, ybatch, wbatch
-                        batch.X = xb
-                        batch.Y = yb
-                        batch.w = wb
+                            batch.X = &X[start, 0]
+                            batch.Y = &Y[start, 0]
+                            batch.w = NULL if weights == NULL else weights + start
+                            batch.order = NULL
+                        else:  # the parts gather the rows order[start:start + m]
+                            batch.X, batch.Y, batch.w = xbatch, ybatch, wbatch
+                            batch.order = order + start
                         batch.rows = m
                         if fused:
                             batch.lr = learning_rate_at(&h, step_v[0])
