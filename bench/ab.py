@@ -4,6 +4,7 @@
     python setup.py build_ext --inplace; cp nnfast/_kernels*.so /tmp/b.so
     python bench/ab.py /tmp/a.so /tmp/b.so                       # W3, 2 threads, plain SGD
     python bench/ab.py /tmp/a.so /tmp/b.so --workload MNIST --optimizer momentum --threads 1
+    python bench/ab.py /tmp/a.so /tmp/b.so --workload W1 --threads 1 --rounds 30
 
 Each build (a distinct file: a module cannot be loaded twice from one file) trains its own
 copy of the workload's network, ``--epochs`` per timed run, the builds taking turns with the
@@ -45,6 +46,9 @@ def load_kernels(path):
 
 def workload(name, rows):
     """(X, one-hot Y, network factory, batch size, learning rate) of a benchmark workload."""
+    if name == "W1":
+        X, y = nb.tutorial_data()
+        return X, y.reshape(-1, 1), nb.tutorial_network, 1, 0.1
     if name == "W2":
         X, Y, _ = nb.digits_data()
         return X, Y, nb.digits_network, 32, 0.05
@@ -67,7 +71,9 @@ def hyper_for(optimizer, lr, n_layers):
 def run(args, out=sys.stdout):
     modules = [load_kernels(path) for path in args.builds]
     X, Y, make_network, batch, lr = workload(args.workload, args.rows)
-    epochs = args.epochs or (50 if args.workload == "W2" else 1)
+    epochs = args.epochs or {"W1": 100_000, "W2": 50}.get(args.workload, 1)
+    # W1 in ns per SGD step (4 per epoch), the others in ms per epoch
+    unit, scale = ("ns per step", 1e9 / X.shape[0]) if args.workload == "W1" else ("ms per epoch", 1e3)
     runs = {}
     for i, (path, kernels) in enumerate(zip(args.builds, modules)):
         label = f"{chr(ord('A') + i)} {Path(path).name}"
@@ -99,10 +105,10 @@ def run(args, out=sys.stdout):
                     times[label].append(seconds / epochs)
     first = statistics.median(times[next(iter(runs))])
     print(f"{args.workload}, {args.optimizer}, {args.threads} thread(s), {args.rounds} rounds "
-          f"(ms per epoch; ratio: median / A's median)", file=out)
+          f"({unit}; ratio: median / A's median)", file=out)
     for label, ts in times.items():
         med = statistics.median(ts)
-        print(f"  {label:32s} median {med * 1e3:8.1f}  min {min(ts) * 1e3:8.1f}  "
+        print(f"  {label:32s} median {med * scale:8.1f}  min {min(ts) * scale:8.1f}  "
               f"ratio {med / first:.3f}", file=out)
     return times
 
@@ -110,7 +116,7 @@ def run(args, out=sys.stdout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("builds", nargs="+", help="kernel builds: .so files or directories")
-    parser.add_argument("--workload", choices=["W2", "W3", "MNIST"], default="W3")
+    parser.add_argument("--workload", choices=["W1", "W2", "W3", "MNIST"], default="W3")
     parser.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=11, help="timed rounds (after 1 warm-up)")
@@ -118,7 +124,7 @@ def main(argv=None):
                         help="seconds of rest before each timed run on more than one thread")
     parser.add_argument("--rows", type=int, default=20000, help="MNIST training rows")
     parser.add_argument("--epochs", type=int, default=0,
-                        help="epochs per timed run (default: 50 for W2, else 1)")
+                        help="epochs per timed run (default: 100000 for W1, 50 for W2, else 1)")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.threads < 1 or args.rest < 0 or args.epochs < 0:
         parser.error("--rounds and --threads must be >= 1, --rest and --epochs >= 0")
