@@ -73,7 +73,8 @@ def run(args, out=sys.stdout):
     X, Y, make_network, batch, lr = workload(args.workload, args.rows)
     epochs = args.epochs or {"W1": 100_000, "W2": 50}.get(args.workload, 1)
     # W1 in ns per SGD step (4 per epoch), the others in ms per epoch
-    unit, scale = ("ns per step", 1e9 / X.shape[0]) if args.workload == "W1" else ("ms per epoch", 1e3)
+    w1 = args.workload == "W1"
+    unit, scale = ("ns per step", 1e9 / X.shape[0]) if w1 else ("ms per epoch", 1e3)
     runs = {}
     for i, (path, kernels) in enumerate(zip(args.builds, modules)):
         label = f"{chr(ord('A') + i)} {Path(path).name}"
