@@ -43,10 +43,20 @@ cdef enum:
 
 
 cdef inline bint all_finite(const double *x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if not isfinite(x[i]):
+    """No NaN or infinity in x[:n]. Branch-free within blocks of 2048 values: a value's
+    exponent field plus one in its lowest bit carries into the sign bit exactly when the
+    field is all ones (inf, NaN), so the block's check is an OR of integer sums."""
+    cdef const uint64_t *u = <const uint64_t *> x
+    cdef uint64_t acc
+    cdef Py_ssize_t i, start = 0, stop
+    while start < n:
+        stop = min(start + 2048, n)
+        acc = 0
+        for i in range(start, stop):
+            acc |= (u[i] & 0x7ff0000000000000ULL) + 0x0010000000000000ULL
+        if acc >> 63:
             return False
+        start = stop
     return True
 
 
@@ -201,6 +211,41 @@ def team_workers():
 def blas_threads_now():
     """The thread count of the BLAS the GEMMs run on (None if it cannot be read)."""
     return None if blas_get_threads == NULL else blas_get_threads()
+
+
+# Arrays from this many values up are scanned for NaN and infinity by a team: the scan is
+# limited by memory bandwidth, which one core does not saturate (MNIST's 47M pixels: 64 ms
+# on one thread, 34 ms on two; NumPy's isfinite(X).all(): 72 ms).
+cdef Py_ssize_t SCAN_TEAM_MIN = 1 << 20
+
+
+cdef struct Scan:
+    const double *x
+    Py_ssize_t n
+    bint ok[NN_TEAM_MAX]
+
+
+cdef void scan_part(void *ctx, int part, int parts) noexcept nogil:
+    cdef Scan *s = <Scan *> ctx
+    cdef Py_ssize_t start = share(s.n, part, parts)
+    s.ok[part] = all_finite(s.x + start, share(s.n, part + 1, parts) - start)
+
+
+def finite(const double[::1] x):
+    """True when x holds no NaN or infinity (the input checks' scan: no temporary array,
+    without the GIL, on a team's threads for large arrays)."""
+    cdef Scan s
+    cdef int t, parts = team_threads() if x.shape[0] >= SCAN_TEAM_MIN else 1
+    if x.shape[0] == 0:
+        return True
+    s.x = &x[0]
+    s.n = x.shape[0]
+    with nogil:
+        nn_team_run(scan_part, &s, parts)
+    for t in range(parts):
+        if not s.ok[t]:
+            return False
+    return True
 
 
 cdef inline int team_parts(int threads, Py_ssize_t rows) noexcept nogil:

@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 
 from ._validation import NotFittedError as _NnfastNotFittedError
+from ._validation import all_finite
 
 
 # --- warnings and errors, scikit-learn flavoured when scikit-learn is in use ------------------
@@ -344,7 +345,7 @@ def check_X(estimator, X, reset):
         raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
                          f"of 1 is required.")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         what = "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
         raise ValueError(f"Input X contains {what}.")
     check_feature_names(estimator, names, reset)

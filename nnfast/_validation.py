@@ -10,6 +10,18 @@ import numbers
 
 import numpy as np
 
+try:  # the compiled scan: no temporary array, a team's threads for large arrays
+    from ._kernels import finite as _finite
+except ImportError:  # the extension was not built (see _backend): NumPy's
+    _finite = None
+
+
+def all_finite(arr):
+    """True when the float64 array ``arr`` holds no NaN or infinity."""
+    if _finite is not None and arr.dtype == np.float64 and arr.flags.c_contiguous:
+        return _finite(arr.reshape(-1))
+    return bool(np.isfinite(arr).all())
+
 
 def as_float_array(x, name, ndim=(1, 2)):
     """``x`` as a C-contiguous float64 array with one of ``ndim`` dimensions, all finite."""
@@ -31,7 +43,7 @@ def as_float_array(x, name, ndim=(1, 2)):
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample is needed.")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity.")
     return arr
 

@@ -343,6 +343,58 @@ def test_exp_is_within_about_half_an_ulp(cython_kernels):
         cython_kernels.exp_values(special, out[:3])
 
 
+# --- the input checks' scan for NaN and infinity -----------------------------------------
+
+NON_FINITE = (np.nan, np.inf, -np.inf, -np.nan)
+EXTREMES = np.array([np.finfo(float).max, -np.finfo(float).max, np.finfo(float).tiny, 5e-324,
+                     -5e-324, 0.0, -0.0, 1.0, 2.0 ** 1023])
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 5000), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_finite_scan_matches_numpy(cython_kernels, n, seed, data):
+    """``finite`` (blocks of 2048 values, a bit test per value) against np.isfinite: extreme
+    finite values never count as non-finite, one NaN or infinity anywhere always does."""
+    x = np.random.default_rng(seed).choice(EXTREMES, n)
+    assert cython_kernels.finite(x)
+    where = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=3))
+    x[where] = data.draw(st.sampled_from(NON_FINITE))
+    assert not cython_kernels.finite(x)
+    assert cython_kernels.finite(x[:0])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("bad", NON_FINITE)
+def test_finite_scan_of_large_arrays_on_a_team(cython_kernels, threads, bad):
+    """Arrays of 2^20 values and more are scanned in parts, one per thread of the team: a
+    non-finite value is found in each part, at its edges, and in the last, shorter block."""
+    cython_kernels.set_team_threads(threads)
+    try:
+        n = (1 << 20) + 2049
+        x = np.ones(n)
+        assert cython_kernels.finite(x)
+        edges = [n * t // threads + e for t in range(1, threads) for e in (-1, 0)]
+        for at in sorted({0, n // 2, n - 2049, n - 1, *edges}):
+            x[at] = bad
+            assert not cython_kernels.finite(x), at
+            x[at] = 1.0
+        assert cython_kernels.finite(x)
+    finally:
+        cython_kernels.set_team_threads(0)
+
+
+def test_input_checks_use_the_scan_on_any_layout():
+    """The checks find NaN in arrays the compiled scan takes (C-contiguous float64) and in
+    those NumPy scans (a Fortran-ordered view, float32)."""
+    from nnfast._validation import all_finite
+
+    x = np.ones((300, 7))
+    assert all_finite(x) and all_finite(x.T) and all_finite(x.astype(np.float32))
+    x[123, 4] = np.nan
+    assert not all_finite(x) and not all_finite(x.T)
+    assert not all_finite(x.astype(np.float32))
+
+
 def test_sigmoid_parity_at_extremes(on_both):
     """The compiled sigmoid is 1 / (1 + exp(-z)), the reference's exp(z) / (1 + exp(z)) for
     negative z: they agree to rounding everywhere, subnormal outputs (z < -708) included."""
