@@ -1587,8 +1587,8 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     cdef _Layout layout = workspace._layout
     cdef const Net *net = &layout.net
     cdef Hyp h = read_hyper(hyper)
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = Y.shape[1]
-    cdef Py_ssize_t e, start, m, i, r, epochs_run = n_epochs
+    cdef Py_ssize_t n = X.shape[0]
+    cdef Py_ssize_t e, start, m, r, epochs_run = n_epochs
     cdef intp[::1] order_v = workspace.order
     cdef intp *order = &order_v[0]
     cdef cnp.int64_t[::1] step_v = state.step

@@ -383,7 +383,7 @@ def test_finite_scan_of_large_arrays_on_a_team(cython_kernels, threads, bad):
         cython_kernels.set_team_threads(0)
 
 
-def test_input_checks_use_the_scan_on_any_layout():
+def test_input_checks_find_nan_on_any_layout():
     """The checks find NaN in arrays the compiled scan takes (C-contiguous float64) and in
     those NumPy scans (a Fortran-ordered view, float32)."""
     from nnfast._validation import all_finite
