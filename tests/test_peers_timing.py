@@ -4,6 +4,7 @@ library's thread pool still spins on a core."""
 import importlib.util
 import io
 import shutil
+import statistics
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,20 @@ def test_ab_times_each_build_in_turns(cython_kernels, tmp_path, monkeypatch):
     assert lines[0].startswith("W2, momentum, 2 thread(s), 3 rounds")
     assert [line.split()[:2] for line in lines[1:]] == [["A", builds[0].name],
                                                          ["B", builds[1].name]]
+
+
+def test_ab_reports_w1_per_sgd_step(cython_kernels, tmp_path):
+    ab = load_script("ab.py")
+    build = tmp_path / f"w1{Path(cython_kernels.__file__).suffix}"
+    shutil.copy(cython_kernels.__file__, build)
+    args = ab.argparse.Namespace(builds=[str(build)], workload="W1", optimizer="sgd",
+                                 threads=1, rounds=2, rest=0.0, rows=0, epochs=50)
+    out = io.StringIO()
+    times = ab.run(args, out)
+    header, line = out.getvalue().splitlines()
+    assert header == "W1, sgd, 1 thread(s), 2 rounds (ns per step; ratio: median / A's median)"
+    per_epoch = statistics.median(times[f"A {build.name}"])
+    assert line.split()[3] == f"{per_epoch * 1e9 / 4:.1f}"  # the tutorial's 4 rows per epoch
 
 
 def test_ab_refuses_nonsense(tmp_path):
