@@ -21,6 +21,8 @@ cimport numpy as cnp
 
 from _blas cimport gemm
 
+import numbers
+
 import numpy as np
 
 cnp.import_array()
@@ -115,7 +117,7 @@ ctypedef int (*int_getter)() noexcept nogil
 ctypedef void (*int_setter)(int) noexcept nogil
 cdef int_getter blas_get_threads = NULL
 cdef int_setter blas_set_threads = NULL
-cdef int fixed_team = 0          # set_team_threads; 0: as many as the BLAS has
+cdef int fixed_team = 0          # team_settings(threads=...); 0: as many as the BLAS has
 # A team runs a batch whose forward pass has at least ``team_work`` multiply-adds (rows x
 # weights; below, handing work over costs more than a share saves), with at least
 # ``team_rows`` rows per thread: each thread's GEMMs pack the whole of W for their rows, so
@@ -154,45 +156,31 @@ if _get and _set:
 del _get, _set
 
 
-def set_team_threads(int n):
-    """Threads of a team: n > 0 fixes the number, 0 (the default) follows the BLAS's."""
-    global fixed_team
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    fixed_team = n
+def team_settings(threads=None, work=None, rows=None):
+    """Set the team's settings that are given (None: unchanged); return all three as they
+    were, so that ``team_settings(**old)`` restores them.
 
-
-def get_team_threads():
-    """``set_team_threads``'s number (0: following the BLAS)."""
-    return fixed_team
-
-
-def set_team_work(Py_ssize_t n):
-    """Multiply-adds of a batch's forward pass (rows x weights) from which a team runs it."""
-    global team_work
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
-    team_work = n
-
-
-def get_team_work():
-    return team_work
-
-
-def set_team_rows(Py_ssize_t n):
-    """Rows each thread of a team gets at least (a batch with fewer runs on fewer threads)."""
-    global team_rows
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    team_rows = n
-
-
-def get_team_rows():
-    return team_rows
+    threads: n > 0 fixes a team's size, 0 (the default) follows the BLAS's thread count;
+    work: multiply-adds of a batch's forward pass (rows x weights) from which a team runs
+    it; rows: rows each thread gets at least (a batch with fewer runs on fewer threads).
+    Every value is checked before any is set."""
+    global fixed_team, team_work, team_rows
+    old = {"threads": fixed_team, "work": team_work, "rows": team_rows}
+    new = {"threads": threads, "work": work, "rows": rows}
+    for name, low in (("threads", 0), ("work", 0), ("rows", 1)):
+        value = new[name]
+        if value is None:
+            new[name] = old[name]
+        elif isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        elif value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+    fixed_team, team_work, team_rows = new["threads"], new["work"], new["rows"]
+    return old
 
 
 def team_threads():
-    """Threads a team has now: ``set_team_threads``'s number, else the BLAS's thread count
+    """Threads a team has now: ``team_settings``' fixed number, else the BLAS's thread count
     (as it was before a run in progress held it at one), else 1; 1 without POSIX threads."""
     if not nn_team_available():
         return 1

@@ -368,7 +368,7 @@ def test_finite_scan_matches_numpy(cython_kernels, n, seed, data):
 def test_finite_scan_of_large_arrays_on_a_team(cython_kernels, threads, bad):
     """Arrays of 2^20 values and more are scanned in parts, one per thread of the team: a
     non-finite value is found in each part, at its edges, and in the last, shorter block."""
-    cython_kernels.set_team_threads(threads)
+    saved = cython_kernels.team_settings(threads=threads)
     try:
         n = (1 << 20) + 2049
         x = np.ones(n)
@@ -380,7 +380,7 @@ def test_finite_scan_of_large_arrays_on_a_team(cython_kernels, threads, bad):
             x[at] = 1.0
         assert cython_kernels.finite(x)
     finally:
-        cython_kernels.set_team_threads(0)
+        cython_kernels.team_settings(**saved)
 
 
 def test_input_checks_find_nan_on_any_layout():

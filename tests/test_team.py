@@ -37,14 +37,10 @@ def team(cython_kernels):
     """The kernel module, its team and GEMM settings restored after the test; every batch
     is large enough for a team."""
     k = cython_kernels
-    saved = k.get_team_threads(), k.get_team_work(), k.get_team_rows(), k.get_gemm_threshold()
-    k.set_team_work(0)
-    k.set_team_rows(1)
+    saved, threshold = k.team_settings(work=0, rows=1), k.get_gemm_threshold()
     yield k
-    k.set_team_threads(saved[0])
-    k.set_team_work(saved[1])
-    k.set_team_rows(saved[2])
-    k.set_gemm_threshold(saved[3])
+    k.team_settings(**saved)
+    k.set_gemm_threshold(threshold)
 
 
 def data(n=150, d=7, k=4, seed=0):
@@ -70,9 +66,9 @@ def train(setting, X, labels, weights, epochs=3, sizes=(37, 21), batch_size=32):
 def test_team_matches_one_thread_bitwise_without_blas(setting, threads, team):
     X, labels, w = data()
     team.set_gemm_threshold(NO_BLAS)
-    team.set_team_threads(1)
+    team.team_settings(threads=1)
     params, loss, out = train(setting, X, labels, w)
-    team.set_team_threads(threads)
+    team.team_settings(threads=threads)
     assert team.team_threads() == threads
     got = train(setting, X, labels, w)
     assert team.team_workers() >= threads - 1  # the batches did run on workers
@@ -85,9 +81,9 @@ def test_team_matches_one_thread_bitwise_without_blas(setting, threads, team):
 def test_team_matches_one_thread_with_blas(setting, team):
     X, labels, w = data()
     team.set_gemm_threshold(0)
-    team.set_team_threads(1)
+    team.team_settings(threads=1)
     params, loss, _ = train(setting, X, labels, w)
-    team.set_team_threads(2)
+    team.team_settings(threads=2)
     got = train(setting, X, labels, w)
     np.testing.assert_allclose(got[0], params, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(got[1], loss, rtol=1e-12)
@@ -103,11 +99,8 @@ def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optim
     # Random shapes, including layers narrower than the team and batches with fewer rows
     # than it has threads, against the NumPy backend.
     kernels = cython_kernels
-    saved = (kernels.get_team_threads(), kernels.get_team_work(), kernels.get_team_rows(),
-             kernels.get_gemm_threshold())
-    kernels.set_team_work(0)
-    kernels.set_team_rows(1)
-    kernels.set_team_threads(threads)
+    saved = kernels.team_settings(threads=threads, work=0, rows=1)
+    threshold = kernels.get_gemm_threshold()
     kernels.set_gemm_threshold(0 if blas else NO_BLAS)
     opt = {"sgd": "sgd", "momentum": nnfast.SGD(momentum=0.9), "adam": nnfast.Adam()}
     rng = np.random.default_rng(seed)
@@ -124,10 +117,8 @@ def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optim
                                     batch_size=batch, seed=seed, optimizer=opt[optimizer])
             results.append((net.parameters.copy(), np.array(history.loss)))
     finally:
-        kernels.set_team_threads(saved[0])
-        kernels.set_team_work(saved[1])
-        kernels.set_team_rows(saved[2])
-        kernels.set_gemm_threshold(saved[3])
+        kernels.team_settings(**saved)
+        kernels.set_gemm_threshold(threshold)
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9)
 
@@ -135,7 +126,7 @@ def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optim
 def test_concurrent_runs_share_the_team_safely(team):
     # A run that finds the team busy runs its batches' parts on its own thread.
     X, labels, w = data()
-    team.set_team_threads(2)
+    team.team_settings(threads=2)
     team.set_gemm_threshold(NO_BLAS)
     expected = [train(s, X, labels, w) for s in SETTINGS]
     blas_before = team.blas_threads_now()
@@ -166,7 +157,7 @@ def trained_in_child(queue):
 def test_forked_child_starts_its_own_workers(team):
     # Threads do not survive fork: a child waiting on its parent's workers would hang.
     X, labels, w = data()
-    team.set_team_threads(2)
+    team.team_settings(threads=2)
     params, loss, _ = train(SETTINGS[1], X, labels, w)
     assert team.team_workers() >= 1
     context = multiprocessing.get_context("fork")
@@ -191,17 +182,17 @@ def threadpoolctl(team):
 
 
 def test_team_follows_the_blas(team, threadpoolctl):
-    team.set_team_threads(0)
+    team.team_settings(threads=0)
     for n in (1, 2, 3):
         with threadpoolctl.threadpool_limits(n, user_api="blas"):
             assert team.team_threads() == n
-    team.set_team_threads(3)
+    team.team_settings(threads=3)
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         assert team.team_threads() == 3
 
 
 def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team, threadpoolctl):
-    team.set_team_threads(0)
+    team.team_settings(threads=0)
     X, labels, w = data(n=400)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=300))
@@ -213,7 +204,7 @@ def test_an_interrupted_team_run_restores_the_blas(team, threadpoolctl):
     # Ctrl-C in the middle of a run (the kernel sees it between batches and raises)
     import _thread
 
-    team.set_team_threads(0)
+    team.team_settings(threads=0)
     X, labels, _ = data(n=400)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         net = nnfast.Network([7, 37, 4], loss="cross_entropy", seed=1)
@@ -227,11 +218,22 @@ def test_an_interrupted_team_run_restores_the_blas(team, threadpoolctl):
         assert team.blas_threads_now() == 2
 
 
-@pytest.mark.parametrize("setter, value", [("set_team_threads", -1), ("set_team_work", -1),
-                                           ("set_team_rows", 0)])
-def test_team_settings_refuse_nonsense(setter, value, team):
-    with pytest.raises(ValueError, match="n must be"):
-        getattr(team, setter)(value)
+@pytest.mark.parametrize("name, value, error", [
+    ("threads", -1, ValueError), ("work", -1, ValueError), ("rows", 0, ValueError),
+    ("threads", 2.0, TypeError), ("rows", True, TypeError)])
+def test_team_settings_refuse_nonsense(name, value, error, team):
+    before = team.team_settings()
+    with pytest.raises(error, match=f"{name} must be"):
+        team.team_settings(**{"threads": 2, "work": 5, "rows": 3, name: value})
+    assert team.team_settings() == before  # nothing set when one value is refused
+
+
+def test_team_settings_return_the_old_ones(team):
+    old = team.team_settings(threads=3, rows=7)
+    assert old == {"threads": 0, "work": 0, "rows": 1}  # the fixture's
+    assert team.team_settings(work=9) == {"threads": 3, "work": 0, "rows": 7}
+    team.team_settings(**old)
+    assert team.team_settings() == old
 
 
 def blas_threads_seen(team, run):
@@ -251,8 +253,8 @@ def test_small_batches_run_on_one_thread(team, threadpoolctl):
     # At least 32 rows per thread: batches of 40 rows take no team (the BLAS keeps its
     # threads), batches of 64 a team of two (the BLAS is held at one thread).
     X, labels, w = data(n=640)
-    team.set_team_rows(32)
-    team.set_team_threads(4)
+    team.team_settings(rows=32)
+    team.team_settings(threads=4)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         for batch, held in ((40, False), (64, True)):
             seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=150,
