@@ -195,7 +195,8 @@ def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team, threadp
     team.team_settings(threads=0)
     X, labels, w = data(n=400)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=300))
+        seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=300),
+                                 wanted=1)
         assert 1 in seen
         assert team.blas_threads_now() == 2
 
@@ -236,14 +237,31 @@ def test_team_settings_return_the_old_ones(team):
     assert team.team_settings() == old
 
 
-def blas_threads_seen(team, run):
-    """The BLAS thread counts seen while ``run()`` trains on another thread."""
+def blas_threads_seen(team, run, wanted=None, timeout=60.0):
+    """The BLAS thread counts seen while ``run()`` trains on another thread.
+
+    With ``wanted``, ``run()`` is repeated until that count has been seen (or ``timeout``
+    seconds have passed): a run can end between two looks on a busy machine, so one run
+    alone would make the test depend on timing. A count that must never be seen needs one
+    run."""
     seen = set()
-    done = threading.Event()
-    worker = threading.Thread(target=lambda: (run(), done.set()))
+    done, stop = threading.Event(), threading.Event()
+
+    def work():
+        try:
+            run()
+            while wanted is not None and not stop.is_set():
+                run()
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work)
     worker.start()
+    deadline = time.monotonic() + timeout
     while not done.is_set():  # training releases the GIL
         seen.add(team.blas_threads_now())
+        if wanted in seen or time.monotonic() > deadline:
+            stop.set()
         time.sleep(0.0005)
     worker.join()
     return seen
@@ -258,7 +276,8 @@ def test_small_batches_run_on_one_thread(team, threadpoolctl):
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         for batch, held in ((40, False), (64, True)):
             seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=150,
-                                                         batch_size=batch))
+                                                         batch_size=batch),
+                                     wanted=1 if held else None)
             assert (1 in seen) == held, (batch, seen)
 
 
