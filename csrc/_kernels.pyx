@@ -279,7 +279,8 @@ cdef struct Net:
 cdef struct Layer:
     # One dense layer as the per-sample path sees it: its shape and where its data live.
     Py_ssize_t k, n          # inputs and units
-    int act                  # activation code
+    int act                  # the per-sample forward pass's code: the activation, but
+                             # LINEAR (the logits) for an output layer the loss starts from
     double dropout           # dropout rate (hidden layers), 0 for none
     double *W                # k x n, row-major, inside the flat parameter buffer
     double *b
@@ -1023,6 +1024,8 @@ cdef class Workspace:
             self.layers[i].b_at = net.b_off[i]
             self.layers[i].a = acts + self.act_off[i + 1]
             self.layers[i].d = derivs + self.der_off[i]
+        if not (net.loss == MSE and net.act[L - 1] != SOFTMAX):
+            self.layers[L - 1].act = LINEAR  # the fused losses start from the logits
 
     cdef Batch batch(self, double *params, const double *dropout, bitgen_t *bg):
         """A ``Batch`` over this workspace's buffers; the caller sets its rows and its mode."""
@@ -1170,43 +1173,66 @@ cdef inline void update_range(const Hyp *h, const Rates *r, double *params, doub
             params[i] -= lr * grad[i]
 
 
-cdef inline double sample_step(const Net *net, const Layer *layers, double *params,
-                               const double *x, const double *y, double *delta0,
-                               double *delta1, bitgen_t *bg, const Hyp *h, bint plain,
-                               double *m, double *v, cnp.int64_t *step, const double *w,
-                               double w_mean, double *correct) noexcept nogil:
+cdef struct Sample:
+    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs)
+    const Net *net
+    const Layer *layers
+    double *params
+    double *delta0           # the two ping-pong buffers for backpropagated errors
+    double *delta1
+    bitgen_t *bg
+    const Hyp *h
+    bint plain               # SGD without momentum or penalty: the register-blocked rule
+    double *m                # optimizer state
+    double *v
+    cnp.int64_t *step
+    double w_mean            # mean sample weight (weighted runs)
+    bint mse                 # MSE on an elementwise output: f and f' from the forward pass
+    bint dropout             # any layer drops units
+    double loss1             # loss_scale(net, 1): one sample's summed loss to its mean
+    bint fixed_rates         # a constant learning rate, not Adam: ``rates`` for every step
+    Rates rates
+
+
+cdef inline double sample_step(const Sample *s, const double *x, const double *y,
+                               const double *w, double *correct) noexcept nogil:
     """Per-sample SGD (batch of one row), fused: forward, then per layer, top down, the
     backpropagated delta and the update of that layer's parameters in the same pass over W.
 
-    Equal to ``backprop`` followed by ``update`` (each row of W_l is read for the previous
-    layer's delta before it is updated), without the gradient buffer or a BLAS call. ``plain``
-    (SGD without momentum or penalty, the classic per-sample rule) runs register-blocked
-    (``row_descend``); other optimizers step each parameter through ``update_one``. Returns
-    the sample's (weighted) loss.
+    Equal to the reference's ``_backprop`` followed by ``update`` on one row (each row of
+    W_l is read for the previous layer's delta before it is updated), without the gradient
+    buffer or a BLAS call.
+    ``s.plain`` (SGD without momentum or penalty, the classic per-sample rule) runs
+    register-blocked (``row_descend``); other optimizers step each parameter through
+    ``update_one``. Everything fixed for the run comes in ``s``, computed once. Returns the
+    sample's (weighted) loss.
     """
+    cdef const Net *net = s.net
+    cdef const Layer *layers = s.layers
+    cdef const Hyp *h = s.h
+    cdef double *delta0 = s.delta0
+    cdef double *delta1 = s.delta1
     cdef Py_ssize_t l, L = net.L, n, k, j, p
     cdef const Layer *ly
     cdef const double *a_in = x
     cdef const double *dprev
     cdef double *row
     cdef double *tmp
-    cdef double total = 0.0, s, ap, lr, diff, scale
-    cdef int out_code = net.act[L - 1]
+    cdef double total = 0.0, acc, ap, lr, diff, scale
     # MSE on an elementwise output: f and f' come out of the forward pass like a hidden
-    # layer's; the fused losses (and softmax under MSE) start from the logits.
-    cdef bint mse = net.loss == MSE and out_code != SOFTMAX
+    # layer's; for the fused losses (and softmax under MSE) the output layer's code is
+    # LINEAR (Workspace), and they start from the logits.
     for l in range(L):
         ly = layers + l
-        row_forward(a_in, ly.W, ly.b, ly.a, ly.d, ly.k, ly.n,
-                    ly.act if l < L - 1 or mse else LINEAR)
-        if ly.dropout > 0.0:
-            apply_dropout(bg, ly.a, ly.d, ly.n, ly.dropout)
+        row_forward(a_in, ly.W, ly.b, ly.a, ly.d, ly.k, ly.n, ly.act)
+        if s.dropout and ly.dropout > 0.0:
+            apply_dropout(s.bg, ly.a, ly.d, ly.n, ly.dropout)
         a_in = ly.a
     ly = layers + L - 1
-    if mse:
-        scale = 2.0 * loss_scale(net, 1.0)
+    if s.mse:
+        scale = 2.0 * s.loss1
         if w != NULL:
-            scale *= w[0] / w_mean
+            scale *= w[0] / s.w_mean
         for j in range(ly.n):
             diff = ly.a[j] - y[j]
             total += diff * diff
@@ -1214,9 +1240,8 @@ cdef inline double sample_step(const Net *net, const Layer *layers, double *para
         if w != NULL:
             total *= w[0]
     else:
-        total = output_step(net, ly.a, y, w, w_mean, delta0, 1, loss_scale(net, 1.0),
-                            correct)
-    cdef Rates r = step_rates(h, step[0])
+        total = output_step(net, ly.a, y, w, s.w_mean, delta0, 1, s.loss1, correct)
+    cdef Rates r = s.rates if s.fixed_rates else step_rates(h, s.step[0])
     lr = r.lr
     for l in range(L - 1, -1, -1):
         ly = layers + l
@@ -1224,26 +1249,26 @@ cdef inline double sample_step(const Net *net, const Layer *layers, double *para
         k = ly.k
         a_in = x if l == 0 else layers[l - 1].a
         dprev = NULL if l == 0 else layers[l - 1].d
-        if plain:
+        if s.plain:
             row_descend(a_in, delta0, ly.W, ly.b, NULL if l == 0 else delta1, dprev, k, n, lr)
         else:
             for j in range(n):
-                update_one(h, &r, params, m, v, ly.b_at + j, delta0[j])
+                update_one(h, &r, s.params, s.m, s.v, ly.b_at + j, delta0[j])
             for p in range(k):
                 row = ly.W + p * n
                 if dprev != NULL:
-                    s = 0.0
+                    acc = 0.0
                     for j in range(n):
-                        s += delta0[j] * row[j]
-                    delta1[p] = s * dprev[p]
+                        acc += delta0[j] * row[j]
+                    delta1[p] = acc * dprev[p]
                 ap = a_in[p]
                 for j in range(n):
-                    update_one(h, &r, params, m, v, ly.w_at + p * n + j,
+                    update_one(h, &r, s.params, s.m, s.v, ly.w_at + p * n + j,
                                ap * delta0[j] + penalty_gradient(h, row[j]))
         tmp = delta0
         delta0 = delta1
         delta1 = tmp
-    step[0] += 1
+    s.step[0] += 1
     return total
 
 
@@ -1613,8 +1638,6 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
         if workspace.last_v is None:
             workspace.last_v = np.zeros(net.n_params)
         snap.saved_v = ptr(workspace.last_v)
-    cdef double *delta0 = ptr(workspace._delta[0])
-    cdef double *delta1 = ptr(workspace._delta[1])
     cdef double *ybatch = ptr(workspace._ybatch)
     cdef double *xbatch = ptr(workspace._acts)  # block 0 of acts: the gathered input rows
     drop = np.zeros(net.L)
@@ -1647,11 +1670,29 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     batch.h = &h
     batch.m = mom
     batch.v = vel
+    cdef Sample one  # the per-sample path's constants
+    one.net = net
+    one.params = &params[0]
+    one.delta0 = ptr(workspace._delta[0])
+    one.delta1 = ptr(workspace._delta[1])
+    one.bg = bg
+    one.h = &h
+    one.plain = plain
+    one.m = mom
+    one.v = vel
+    one.step = &step_v[0]
+    one.w_mean = w_mean
+    one.mse = net.loss == MSE and net.act[net.L - 1] != SOFTMAX
+    one.dropout = dropout != NULL
+    one.loss1 = loss_scale(net, 1.0)
+    one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM
+    one.rates = step_rates(&h, 0)
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
     cdef int parts = 1
     if dropout == NULL and batch_size * net.n_weights >= team_work:
         parts = team_parts(team_threads(), batch_size)
     workspace.bind(&params[0], dropout)
+    one.layers = workspace.layers
     workspace.epochs_done = 0
     workspace.diverged = False
     if workspace.cancelled:
@@ -1671,9 +1712,8 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
                     m = min(batch_size, n - start)
                     if m == 1:  # per-sample SGD reads the row and its weight where they are
                         r = order[start]
-                        total += sample_step(net, workspace.layers, &params[0], &X[r, 0], &Y[r, 0],
-                                             delta0, delta1, bg, &h, plain, mom, vel, &step_v[0],
-                                             NULL if weights == NULL else weights + r, w_mean,
+                        total += sample_step(&one, &X[r, 0], &Y[r, 0],
+                                             NULL if weights == NULL else weights + r,
                                              &correct)
                     else:
                         if in_place:
