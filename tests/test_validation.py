@@ -207,6 +207,7 @@ def test_numpy_integer_layer_sizes_are_fine():
     (dict(learning_rate=-0.1), ValueError, r"learning_rate"),
     (dict(learning_rate=float("nan")), ValueError, r"learning_rate must be finite"),
     (dict(learning_rate=float("inf")), ValueError, r"learning_rate must be finite"),
+    (dict(learning_rate=10**400), ValueError, r"learning_rate must be finite"),  # no float
     (dict(learning_rate="0.1"), TypeError, r"learning_rate must be a real number"),
     (dict(batch_size=0), ValueError, r"batch_size must be in \[1"),
     (dict(batch_size=-4), ValueError, r"batch_size"),
