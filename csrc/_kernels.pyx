@@ -322,6 +322,12 @@ cdef class _Layout:
         self.net.n_params = sum(weights) + sum(sizes[1:])
 
 
+cdef inline bint mse_output(const Net *net) noexcept nogil:
+    """MSE on an elementwise output: per sample, f and f' come out of the forward pass like
+    a hidden layer's (the fused losses, and softmax under MSE, start from the logits)."""
+    return net.loss == MSE and net.act[net.L - 1] != SOFTMAX
+
+
 cdef inline double loss_scale(const Net *net, double n) noexcept nogil:
     """Factor from a summed loss to the mean: 1/n for cross-entropy, 1/(n k) otherwise."""
     if net.loss == CROSS_ENTROPY:
@@ -1024,7 +1030,7 @@ cdef class Workspace:
             self.layers[i].b_at = net.b_off[i]
             self.layers[i].a = acts + self.act_off[i + 1]
             self.layers[i].d = derivs + self.der_off[i]
-        if not (net.loss == MSE and net.act[L - 1] != SOFTMAX):
+        if not mse_output(net):
             self.layers[L - 1].act = LINEAR  # the fused losses start from the logits
 
     cdef Batch batch(self, double *params, const double *dropout, bitgen_t *bg):
@@ -1682,7 +1688,7 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     one.v = vel
     one.step = &step_v[0]
     one.w_mean = w_mean
-    one.mse = net.loss == MSE and net.act[net.L - 1] != SOFTMAX
+    one.mse = mse_output(net)
     one.dropout = dropout != NULL
     one.loss1 = loss_scale(net, 1.0)
     one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM
