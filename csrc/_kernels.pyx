@@ -1180,21 +1180,15 @@ cdef inline void update_range(const Hyp *h, const Rates *r, double *params, doub
 
 
 cdef struct Sample:
-    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs)
-    const Net *net
+    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs):
+    # the run's Batch (network, parameters, optimizer and its moments, generator, mean sample
+    # weight, and its delta and scratch buffers as the two ping-pong buffers for the
+    # backpropagated errors), and what only the per-sample path needs
+    const Batch *b
     const Layer *layers
-    double *params
-    double *delta0           # the two ping-pong buffers for backpropagated errors
-    double *delta1
-    bitgen_t *bg
-    const Hyp *h
-    bint plain               # SGD without momentum or penalty: the register-blocked rule
-    double *m                # optimizer state
-    double *v
     cnp.int64_t *step
-    double w_mean            # mean sample weight (weighted runs)
+    bint plain               # SGD without momentum or penalty: the register-blocked rule
     bint mse                 # MSE on an elementwise output: f and f' from the forward pass
-    bint dropout             # any layer drops units
     double loss1             # loss_scale(net, 1): one sample's summed loss to its mean
     bint fixed_rates         # a constant learning rate, not Adam: ``rates`` for every step
     Rates rates
@@ -1213,11 +1207,12 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
     ``update_one``. Everything fixed for the run comes in ``s``, computed once. Returns the
     sample's (weighted) loss.
     """
-    cdef const Net *net = s.net
+    cdef const Batch *b = s.b
+    cdef const Net *net = b.net
     cdef const Layer *layers = s.layers
-    cdef const Hyp *h = s.h
-    cdef double *delta0 = s.delta0
-    cdef double *delta1 = s.delta1
+    cdef const Hyp *h = b.h
+    cdef double *delta0 = b.delta
+    cdef double *delta1 = b.scratch
     cdef Py_ssize_t l, L = net.L, n, k, j, p
     cdef const Layer *ly
     cdef const double *a_in = x
@@ -1231,14 +1226,14 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
     for l in range(L):
         ly = layers + l
         row_forward(a_in, ly.W, ly.b, ly.a, ly.d, ly.k, ly.n, ly.act)
-        if s.dropout and ly.dropout > 0.0:
-            apply_dropout(s.bg, ly.a, ly.d, ly.n, ly.dropout)
+        if b.dropout != NULL and ly.dropout > 0.0:
+            apply_dropout(b.bg, ly.a, ly.d, ly.n, ly.dropout)
         a_in = ly.a
     ly = layers + L - 1
     if s.mse:
         scale = 2.0 * s.loss1
         if w != NULL:
-            scale *= w[0] / s.w_mean
+            scale *= w[0] / b.w_mean
         for j in range(ly.n):
             diff = ly.a[j] - y[j]
             total += diff * diff
@@ -1246,7 +1241,7 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
         if w != NULL:
             total *= w[0]
     else:
-        total = output_step(net, ly.a, y, w, s.w_mean, delta0, 1, s.loss1, correct)
+        total = output_step(net, ly.a, y, w, b.w_mean, delta0, 1, s.loss1, correct)
     cdef Rates r = s.rates if s.fixed_rates else step_rates(h, s.step[0])
     lr = r.lr
     for l in range(L - 1, -1, -1):
@@ -1259,7 +1254,7 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
             row_descend(a_in, delta0, ly.W, ly.b, NULL if l == 0 else delta1, dprev, k, n, lr)
         else:
             for j in range(n):
-                update_one(h, &r, s.params, s.m, s.v, ly.b_at + j, delta0[j])
+                update_one(h, &r, b.params, b.m, b.v, ly.b_at + j, delta0[j])
             for p in range(k):
                 row = ly.W + p * n
                 if dprev != NULL:
@@ -1269,7 +1264,7 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
                     delta1[p] = acc * dprev[p]
                 ap = a_in[p]
                 for j in range(n):
-                    update_one(h, &r, s.params, s.m, s.v, ly.w_at + p * n + j,
+                    update_one(h, &r, b.params, b.m, b.v, ly.w_at + p * n + j,
                                ap * delta0[j] + penalty_gradient(h, row[j]))
         tmp = delta0
         delta0 = delta1
@@ -1677,19 +1672,10 @@ def train_epochs(spec, double[::1] params, const double[:, ::1] X, const double[
     batch.m = mom
     batch.v = vel
     cdef Sample one  # the per-sample path's constants
-    one.net = net
-    one.params = &params[0]
-    one.delta0 = ptr(workspace._delta[0])
-    one.delta1 = ptr(workspace._delta[1])
-    one.bg = bg
-    one.h = &h
-    one.plain = plain
-    one.m = mom
-    one.v = vel
+    one.b = &batch
     one.step = &step_v[0]
-    one.w_mean = w_mean
+    one.plain = plain
     one.mse = mse_output(net)
-    one.dropout = dropout != NULL
     one.loss1 = loss_scale(net, 1.0)
     one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM
     one.rates = step_rates(&h, 0)
