@@ -424,7 +424,7 @@ def describe_machine(info):
 @contextlib.contextmanager
 def blas_threads(n):
     """Limit BLAS to ``n`` threads inside the block (no-op for None or without threadpoolctl)."""
-    if n is None:
+    if n is None or not have_threadpoolctl():
         yield
         return
     from threadpoolctl import threadpool_limits
