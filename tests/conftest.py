@@ -20,6 +20,11 @@ from nnfast import _backend
 
 BACKENDS = ("cython", "numpy")
 
+# Child interpreters (subprocesses, process pools) import the nnfast under test, not the
+# source folder of the directory pytest runs in (Python 3.11+ leaves the current folder off
+# sys.path with this): run from the repository's root, they imported the source tree.
+os.environ.setdefault("PYTHONSAFEPATH", "1")
+
 
 def cython_required():
     return os.environ.get("NNFAST_REQUIRE_CYTHON", "").strip() == "1"

@@ -42,7 +42,8 @@ def copy_package(root):
 
 def run(cwd, **env):
     environ = {k: v for k, v in os.environ.items()
-               if k not in ("NNFAST_BACKEND", "NNFAST_REQUIRE_CYTHON", "PYTHONPATH")}
+               if k not in ("NNFAST_BACKEND", "NNFAST_REQUIRE_CYTHON", "PYTHONPATH",
+                            "PYTHONSAFEPATH")}  # the current folder first, as by default
     environ.update(env)
     return subprocess.run([sys.executable, "-c", CHECK], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=120)
