@@ -71,8 +71,10 @@ import warnings
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if os.path.isdir(os.path.join(REPO, "nnfast")) and REPO not in sys.path:
-    sys.path.insert(0, REPO)  # a source checkout: time the kernels built in place
+SOURCE = os.path.join(REPO, "nnfast")
+if (os.path.isdir(SOURCE) and any(name.startswith("_kernels.") for name in os.listdir(SOURCE))
+        and REPO not in sys.path):
+    sys.path.insert(0, REPO)  # a source checkout built in place: time those kernels
 
 from nnfast import bench as nb  # noqa: E402
 from nnfast import use_backend  # noqa: E402
