@@ -11,6 +11,7 @@ from ._estimator import ConvergenceWarning
 from .data import StandardScaler, one_hot, train_test_split
 from .estimators import MLPClassifier, MLPRegressor
 from .explain import explain
+from .export import to_onnx  # imports onnx only when called
 from .io import load
 from .linear import LogisticRegression
 from .network import Network
@@ -26,5 +27,5 @@ __all__ = [
     "datasets", "logic", "plot", "ConvergenceWarning",
     "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
     "activations", "explain", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
-    "set_backend", "train_test_split", "use_backend",
+    "set_backend", "to_onnx", "train_test_split", "use_backend",
 ]
