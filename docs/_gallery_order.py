@@ -1,5 +1,4 @@
 """The order of the gallery: the lessons' order, not the alphabet."""
-import os
 
 EXAMPLES = [
     # the classic lessons

@@ -126,8 +126,9 @@ class Explanation:
                              default=0.0))
 
         self.max_difference_reference = largest((q.reference, q.kernel) for q in quantities)
-        self.max_difference_finite = largest((q.check, q.kernel) for q in quantities
-                                             if q.check is not None and q.check_kind == FINITE_DIFFERENCES)
+        self.max_difference_finite = largest(
+            (q.check, q.kernel) for q in quantities
+            if q.check is not None and q.check_kind == FINITE_DIFFERENCES)
         self.max_difference_update = largest((q.check, q.kernel) for q in quantities
                                              if q.check_kind == UPDATE_RULE)
 
