@@ -29,9 +29,10 @@ Workloads (``--workloads``; default all):
            (the "GEMM-only bound": 3 forward + 5 backward products per batch); with PyTorch
            installed, those GEMMs also with ``torch.matmul`` (PyTorch's BLAS: MKL in its
            CPU wheel), PyTorch's own floor.
-``MNIST``  the real MNIST files (``--mnist-dir``, else ``$NNFAST_MNIST_DIR``, else
-           ``../shared/data/mnist`` next to the repository), 784-128-10, SGD momentum 0.9,
-           lr 0.05, batch 64, 5 epochs: time per epoch and test accuracy.
+``MNIST``  the real MNIST files (``--mnist-dir``, else ``$NNFAST_MNIST_DIR``, else where
+           ``nnfast.datasets.load_mnist`` finds them: ``$NNFAST_DATA``, its cache),
+           784-128-10, SGD momentum 0.9, lr 0.05, batch 64, 5 epochs: time per epoch and
+           test accuracy.
 ``roofline`` GFLOP/s of a 2048^3 NumPy matmul.
 
 Every implementation starts from nnfast's initial weights (the same ``seed=0`` network,
@@ -1378,7 +1379,8 @@ def main(argv=None):
     parser.add_argument("--target-time", type=float, dest="target_s",
                         help="seconds each timed run should take")
     parser.add_argument("--mnist-dir", help="folder of the MNIST idx files (default: "
-                        "$NNFAST_MNIST_DIR, else ../shared/data/mnist next to the repository)")
+                        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
+                        "$NNFAST_DATA, the cache ~/.cache/nnfast)")
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     parser.add_argument("--output", metavar="PATH", help="also write the markdown to PATH")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
