@@ -92,15 +92,27 @@ def _check(path: Path, data: bytes, expected: str):
             f"{expected}. Delete it (or replace it with the published file) and try again.")
 
 
+def _folders(path=None):
+    """(label, folder) pairs to look in, in order."""
+    if path is not None:
+        return [("path", Path(path).expanduser())]
+    folders = []
+    if os.environ.get("NNFAST_DATA"):
+        folders.append(("$NNFAST_DATA", Path(os.environ["NNFAST_DATA"]).expanduser()))
+    folders.append(("the cache", cache_dir()))
+    return folders
+
+
+def found_locally(source: Source, path=None) -> bool:
+    """Whether every file of ``source`` is in one of the folders looked in (nothing is
+    read, checked or downloaded)."""
+    return any(all(_find(folder, source, name) for name in source.files)
+               for _, folder in _folders(path))
+
+
 def load(source: Source, path=None, download=True) -> dict:
     """``{file name: content bytes}`` of every file of ``source``, each checked."""
-    if path is not None:
-        folders = [("path", Path(path).expanduser())]
-    else:
-        folders = []
-        if os.environ.get("NNFAST_DATA"):
-            folders.append(("$NNFAST_DATA", Path(os.environ["NNFAST_DATA"]).expanduser()))
-        folders.append(("the cache", cache_dir()))
+    folders = _folders(path)
     for _, folder in folders:
         found = {name: _find(folder, source, name) for name in source.files}
         if all(found.values()):
