@@ -394,6 +394,17 @@ def _fmt(x, spec):
     return "-" if x is None else format(x, spec)
 
 
+def warm_up():
+    """One small fit of each class first, so that no case's time includes imports and
+    first-call set-up."""
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    for kind, y in (("classifier", (X[:, 0] > 0).astype(int)), ("regressor", X[:, 1])):
+        for cls in estimators(kind):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cls(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+
+
 def markdown(rows, reference=False, sensitivity=False):
     head = ["data set", "settings", "n_iter_ sklearn / nnfast", "equal",
             "max rel. coef diff", "loss_ sklearn", "loss_ nnfast", "time sklearn (s)",
@@ -436,15 +447,19 @@ def markdown(rows, reference=False, sensitivity=False):
     return "\n".join(lines)
 
 
-def header():
+def _load():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def header(load_before=None):
     import sklearn
 
     import nnfast
 
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    loads = [x for x in (load_before, _load()) if x is not None]
     return (f"scikit-learn {sklearn.__version__}, nnfast {nnfast.__version__} "
-            f"(backend {nnfast.get_backend()}), numpy {np.__version__}, "
-            f"{os.cpu_count()} CPUs" + (f", load average {load[0]:.2f}" if load else ""))
+            f"(backend {nnfast.get_backend()}), numpy {np.__version__}, {os.cpu_count()} CPUs"
+            + (", load average " + " -> ".join(f"{x:.2f}" for x in loads) if loads else ""))
 
 
 def main(argv=None):
@@ -467,6 +482,8 @@ def main(argv=None):
     cases = cases_named(args.cases) if args.cases else (
         cases_named(",".join(QUICK)) if args.quick else CASES)
     repeats = args.repeats or (1 if args.quick else 3)
+    load_before = _load()
+    warm_up()
     rows, skipped = [], []
     for case in cases:
         try:
@@ -477,7 +494,7 @@ def main(argv=None):
         rows.append(compare(case, repeats, args.reference, not args.no_nnfast, data=data,
                             sensitivity=args.sensitivity))
         print(f"  {case.name}: done", file=sys.stderr, flush=True)
-    print(header())
+    print(header(load_before))
     print()
     print(markdown(rows, args.reference, args.sensitivity))
     if skipped:
