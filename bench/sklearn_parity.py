@@ -275,8 +275,8 @@ QUICK = ["iris-sgd-adaptive-early-stopping", "iris-adam-identity", "iris-lbfgs",
 
 
 def cases_named(patterns):
-    """The cases whose name matches one of the comma-separated glob patterns."""
-    chosen = [c for c in CASES if any(fnmatch.fnmatch(c.name, p) or p in c.name
+    """The cases whose name matches one of the comma-separated names or glob patterns."""
+    chosen = [c for c in CASES if any(fnmatch.fnmatchcase(c.name, p.strip())
                                       for p in patterns.split(","))]
     if not chosen:
         raise SystemExit(f"no case matches {patterns!r}; cases: "
