@@ -510,7 +510,7 @@ def perceptron_epochs(X, y, params, learning_rate, max_epochs, shuffle, rng, ord
 # The pieces both backends expose under these names, with the same signatures (the compiled
 # backend's are thin entry points into its ``cdef`` twins): section by section.
 PIECES = (
-    "activate", "derivative", "softmax", "softmax_backward",
+    "softmax", "softmax_backward", "activate", "derivative",
     "output_delta", "count_correct", "loss_scale", "accuracy_scale", "output_step",
     "penalty", "penalty_gradient",
     "dense_forward", "dense_backward", "weight_gradient", "bias_gradient",
