@@ -102,7 +102,7 @@ cdef inline void values_and_derivatives_body(void *args, elementwise f,
 
 cdef struct Scalar:
     double x            # the argument
-    double y            # f'(z) from x = f(z); 0 for a code that is not elementwise
+    double y            # f'(z) from x = f(z); NaN for a code that is not elementwise
 
 
 cdef inline void derivative_body(void *args, elementwise f, elementwise f_prime) noexcept nogil:
@@ -162,9 +162,9 @@ cdef inline void activate(int code, double *Z, double *D, Py_ssize_t m,
 
 
 cdef inline double derivative(int code, double a) noexcept nogil:
-    """f'(z) from a = f(z) for an elementwise ``code``."""
+    """f'(z) from a = f(z) for an elementwise ``code`` (NaN for another code)."""
     cdef Scalar s
     s.x = a
-    s.y = 0.0
+    s.y = NAN
     per_activation(code, derivative_body, &s)
     return s.y

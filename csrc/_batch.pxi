@@ -3,6 +3,7 @@
 # its gradient and step by shares of the parameters, each share a part a team's thread can
 # run (_team.pxi). The pieces are the sections' (dense layer, activations, losses, randomness,
 # optimizers); what is here decides where each layer's data lives and who computes what.
+# ``full_batch`` is evaluate's and loss_and_gradient's whole data set as one batch.
 
 cdef enum:
     FORWARD, GRADIENT, DESCEND, UPDATE  # what a batch does after its forward pass
@@ -17,8 +18,8 @@ cdef struct Batch:
     const double *w          # its sample weights (NULL: none)
     double w_mean            # the data set's mean sample weight
     Py_ssize_t rows
-    const intp *order        # non-NULL: the batch is rows order[:rows] of the data set,
-    const double *data_X     # which each part first copies (its share) into X, Y and w
+    const intp *order        # NULL, or the data set's rows making the batch (gather_rows)
+    const double *data_X     # the data set, from which each part gathers its rows
     const double *data_Y
     const double *data_w
     double *acts             # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
@@ -27,19 +28,20 @@ cdef struct Batch:
     const intp *der_off
     double *delta            # the output layer's delta
     double *scratch          # a non-ReLU hidden layer's delta before it replaces f'
-    Py_ssize_t width         # scratch's row stride: the widest layer (parts' rows apart)
+    Py_ssize_t width         # scratch's values per row: the widest layer's units
     const double *dropout    # per-layer rates, or NULL
     bitgen_t *bg
     int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
     double *grad             # GRADIENT and UPDATE: the gradient of the batch's mean loss
-    double lr, mu            # DESCEND: SGD's step, plain or with momentum mu (velocity: m)
+    double lr                # DESCEND: SGD's learning rate
+    double mu                # DESCEND: its momentum (0: plain SGD; velocity in m)
     double *colsum           # DESCEND: the bias gradients (one per bias)
-    const Hyper *h           # UPDATE: the optimizer and its rates for this step
-    Rates rates
+    const Hyper *h           # UPDATE: the optimizer
+    Rates rates              # UPDATE: its rates for this step
     double *m                # the optimizer's moments (flat layout)
     double *v
     double loss[NN_TEAM_MAX]     # summed loss of each part's rows
-    double correct[NN_TEAM_MAX]  # and their correct predictions
+    double correct[NN_TEAM_MAX]  # correct predictions of each part's rows
 
 
 cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) noexcept nogil:
@@ -173,4 +175,23 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
         correct[0] += b.correct[t]
     if b.mode != FORWARD:
         nn_team_run(batch_params, b, parts)
+    return total
+
+
+cdef double full_batch(spec, const double *params, const double[:, ::1] X,
+                       const double[:, ::1] Y, const double *w, double w_mean, double *grad,
+                       double *correct):
+    """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
+    cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
+    cdef Batch b = ws.batch(<double *> params, NULL, NULL)  # read, not written
+    b.X = &X[0, 0]
+    b.Y = &Y[0, 0]
+    b.w = w
+    b.w_mean = w_mean
+    b.rows = X.shape[0]
+    b.mode = FORWARD if grad == NULL else GRADIENT
+    b.grad = grad
+    cdef double total
+    with nogil:
+        total = run_batch(&b, 1, correct)
     return total

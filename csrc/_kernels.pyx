@@ -117,45 +117,6 @@ def blas_threads_now():
     return None if blas_get_threads == NULL else blas_get_threads()
 
 
-# --- checks and signals -----------------------------------------------------------------------
-
-cdef int refused(check, tuple args) except -1:
-    """Raise the error ``check`` gives for ``args``, which a test in C has just refused."""
-    check(*args)
-    raise RuntimeError(f"{check.__name__} accepted what the compiled kernel refused")
-
-
-cdef bint rows_in_range(const intp[::1] order, Py_ssize_t n) noexcept:
-    cdef Py_ssize_t i
-    for i in range(order.shape[0]):
-        if order[i] < 0 or order[i] >= n:
-            return False
-    return True
-
-
-cdef bint same_net(const Net *a, const Net *b) noexcept:
-    cdef Py_ssize_t l
-    if a.L != b.L or a.loss != b.loss:
-        return False
-    for l in range(a.L):
-        if a.size[l] != b.size[l] or a.act[l] != b.act[l]:
-            return False
-    return a.size[a.L] == b.size[b.L]
-
-
-cdef extern from "Python.h":
-    # Declared without an exception clause: the caller fetches the pending exception itself.
-    int check_signals "PyErr_CheckSignals" ()
-
-# Multiply-adds of training work between two checks for Ctrl-C (about a millisecond).
-cdef Py_ssize_t SIGNAL_CHECK_WORK = 1 << 22
-
-
-cdef int reraise() except -1:
-    """Propagate the exception that has just been restored with PyErr_Restore."""
-    return -1
-
-
 # --- the kernels ------------------------------------------------------------------------------
 
 def finite(const double[::1] x):
@@ -324,40 +285,6 @@ cdef class Workspace:
             self.layers[l].W = params + self.layers[l].w_at
             self.layers[l].b = params + self.layers[l].b_at
             self.layers[l].dropout = 0.0 if dropout == NULL else dropout[l]
-
-
-cdef double* ptr(object array) except NULL:
-    cdef double[::1] view = array.reshape(-1)
-    return &view[0]
-
-
-cdef double full_batch(spec, const double *params, const double[:, ::1] X,
-                       const double[:, ::1] Y, const double *w, double w_mean, double *grad,
-                       double *correct):
-    """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
-    cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
-    cdef Batch b = ws.batch(<double *> params, NULL, NULL)  # read, not written
-    b.X = &X[0, 0]
-    b.Y = &Y[0, 0]
-    b.w = w
-    b.w_mean = w_mean
-    b.rows = X.shape[0]
-    b.mode = FORWARD if grad == NULL else GRADIENT
-    b.grad = grad
-    cdef double total
-    with nogil:
-        total = run_batch(&b, 1, correct)
-    return total
-
-
-cdef bint bad_data(const Net *net, object params, const double[::1] p, object X,
-                   const double[:, ::1] x, object Y, const double[:, ::1] y,
-                   object sample_weight, const double[::1] w):
-    """The C test of nnfast/_spec.py's checks of (params, X, Y, sample_weight)."""
-    return (params is None or X is None or Y is None or p.shape[0] != net.n_params
-            or x.shape[1] != net.size[0] or x.shape[0] < 1 or y.shape[0] != x.shape[0]
-            or y.shape[1] != net.size[net.L]
-            or (sample_weight is not None and w.shape[0] != x.shape[0]))
 
 
 def evaluate(spec, params, X, Y, sample_weight=None):

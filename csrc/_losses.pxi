@@ -142,19 +142,21 @@ cdef inline void correct_body(void *args, loss_delta delta, loss_correct correct
 
 
 cdef struct Kind:
+    bint known          # the code is in per_loss
     bint per_element    # the mean is over every element, else over rows
     bint accuracy       # correct predictions are counted
 
 
 cdef inline void kind_body(void *args, loss_delta delta, loss_correct correct,
                            bint per_element) noexcept nogil:
+    (<Kind *> args).known = True
     (<Kind *> args).per_element = per_element
     (<Kind *> args).accuracy = correct != NULL
 
 
 cdef inline Kind loss_kind(int loss) noexcept nogil:
     cdef Kind k
-    k.per_element = k.accuracy = False
+    k.known = k.per_element = k.accuracy = False
     per_loss(loss, kind_body, &k)
     return k
 

@@ -24,17 +24,17 @@ cdef double *data(array) except *:
 
 
 cdef int elementwise_code(int code) except -1:
-    if code not in (IDENTITY, SIGMOID, TANH, RELU, STEP):
-        raise ValueError(f"code must be an elementwise activation (0, 1, 2, 3, 4), got {code!r} "
-                         f"(softmax: use softmax_backward).")
+    if derivative(code, 0.5) != derivative(code, 0.5):  # NaN: not in per_activation
+        raise ValueError(f"code must be an elementwise activation, got {code!r} (softmax: use "
+                         f"softmax_backward).")
     return code
 
 
 cdef int output_codes(int loss, int code) except -1:
-    if loss not in (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY):
-        raise ValueError(f"loss must be a loss code (0, 1, 2), got {loss!r}.")
-    if code not in (IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX):
-        raise ValueError(f"code must be an activation code (0-5), got {code!r}.")
+    if not loss_kind(loss).known:
+        raise ValueError(f"loss must be a loss code, got {loss!r}.")
+    if code != SOFTMAX:
+        elementwise_code(code)
     return 0
 
 

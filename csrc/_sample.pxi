@@ -184,13 +184,11 @@ cdef inline void descend_row(const double *a, const double *delta, double *W, do
 # --- one SGD step on one row ----------------------------------------------------------------
 
 cdef struct Sample:
-    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs):
-    # the run's Batch (network, parameters, optimizer and its moments, generator, mean sample
-    # weight; its delta and scratch buffers serve as the two ping-pong buffers for the
-    # backpropagated errors), and what only the per-sample path needs
-    const Batch *b
+    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs)
+    const Batch *b           # the run's network, parameters, optimizer, moments, generator;
+                             # its delta and scratch: the backpropagated errors' two buffers
     const Layer *layers
-    int64_t *step
+    int64_t *step            # the update count
     bint plain               # SGD without momentum or penalty: the register-blocked rule
     bint mse                 # MSE on an elementwise output: f and f' from the forward pass
     double loss1             # loss_scale(net, 1): one sample's summed loss to its mean

@@ -1,6 +1,7 @@
-# The training loop: the twin of nnfast/_reference.py's sixth section, with the entry points
-# themselves in _kernels.pyx: the network's shape as C arrays, the sample weights' total, and
-# the state at the end of the last good epoch (the reference's Workspace.save / restore).
+# The training loop: the twin of nnfast/_reference.py's sixth section, whose entry points are
+# in _kernels.pyx. Here: the network's shape as C arrays, the sample weights' total, the
+# state at the end of the last good epoch (the reference's Workspace.save / restore), and
+# what the entry points share: their checks in C and the test for Ctrl-C.
 
 cdef struct Net:
     Py_ssize_t L            # number of layers
@@ -67,6 +68,12 @@ cdef _Layout layout_of(spec):
     return layout
 
 
+cdef double *ptr(object array) except NULL:
+    """The first value of a C-contiguous float64 array that has one."""
+    cdef double[::1] view = array.reshape(-1)
+    return &view[0]
+
+
 cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
     """The data set's total weight: n rows, or the sum of their weights."""
     return n if sample_weight is None else float(np.sum(sample_weight))
@@ -114,3 +121,52 @@ cdef inline bint is_identity(const intp *order, Py_ssize_t n) noexcept nogil:
         if order[i] != i:
             return False
     return True
+
+
+# --- the entry points' checks in C, and Ctrl-C --------------------------------------------
+
+cdef int refused(check, tuple args) except -1:
+    """Raise the error ``check`` gives for ``args``, which a test in C has just refused."""
+    check(*args)
+    raise RuntimeError(f"{check.__name__} accepted what the compiled kernel refused")
+
+
+cdef bint rows_in_range(const intp[::1] order, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(order.shape[0]):
+        if order[i] < 0 or order[i] >= n:
+            return False
+    return True
+
+
+cdef bint same_net(const Net *a, const Net *b) noexcept:
+    cdef Py_ssize_t l
+    if a.L != b.L or a.loss != b.loss:
+        return False
+    for l in range(a.L):
+        if a.size[l] != b.size[l] or a.act[l] != b.act[l]:
+            return False
+    return a.size[a.L] == b.size[b.L]
+
+
+cdef extern from "Python.h":
+    # Declared without an exception clause: the caller fetches the pending exception itself.
+    int check_signals "PyErr_CheckSignals" ()
+
+# Multiply-adds of training work between two checks for Ctrl-C (about a millisecond).
+cdef Py_ssize_t SIGNAL_CHECK_WORK = 1 << 22
+
+
+cdef int reraise() except -1:
+    """Propagate the exception that has just been restored with PyErr_Restore."""
+    return -1
+
+
+cdef bint bad_data(const Net *net, object params, const double[::1] p, object X,
+                   const double[:, ::1] x, object Y, const double[:, ::1] y,
+                   object sample_weight, const double[::1] w):
+    """The C test of nnfast/_spec.py's checks of (params, X, Y, sample_weight)."""
+    return (params is None or X is None or Y is None or p.shape[0] != net.n_params
+            or x.shape[1] != net.size[0] or x.shape[0] < 1 or y.shape[0] != x.shape[0]
+            or y.shape[1] != net.size[net.L]
+            or (sample_weight is not None and w.shape[0] != x.shape[0]))

@@ -130,7 +130,7 @@ def check_spec(spec):
                          f"got {len(codes)}.")
     for l, code in enumerate(codes):
         last = l == len(codes) - 1
-        valid = ACTIVATION_CODES if last else ACTIVATION_CODES[:-1]
+        valid = tuple(c for c in ACTIVATION_CODES if last or c != SOFTMAX)
         if code not in valid:
             raise ValueError(f"spec.activations[{l}] must be one of {valid} "
                              f"({'softmax only as the output' if not last else 'codes'}), "
