@@ -12,9 +12,9 @@ from typing import NamedTuple
 import numpy as np
 
 # Activation codes (one per layer in Spec.activations); softmax is the output's only.
-IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX = range(6)
+IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX = ACTIVATION_CODES = tuple(range(6))
 # Loss codes.
-MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = range(3)
+MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = LOSS_CODES = tuple(range(3))
 # Optimizer codes.
 SGD, ADAM = range(2)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:
@@ -22,9 +22,6 @@ SGD, ADAM = range(2)
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
 #   INVERSE_TIME  lr / (1 + decay_rate * t / decay_steps) ** power   (floor(...) if staircase)
 CONSTANT, EXPONENTIAL, INVERSE_TIME = range(3)
-
-ACTIVATION_CODES = (IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX)
-LOSS_CODES = (MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY)
 
 
 class Spec(NamedTuple):
