@@ -101,7 +101,7 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
                 dropout_mask(b.bg, z, d, m * n, b.dropout[l])
         a_in = z
     n = net.size[L]
-    b.loss[part] = output_step(net, z, b.Y + r0 * n, NULL if b.w == NULL else b.w + r0,
+    b.loss[part] = output_step(net, z, b.Y + r0 * n, rows_from(b.w, r0),
                                b.w_mean, b.delta + r0 * n, m, loss_scale(net, b.rows), &correct)
     b.correct[part] = correct
     if b.mode == FORWARD:

@@ -304,7 +304,9 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     if bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw):
         refused(check_evaluate, (spec, params, X, Y, sample_weight))
     cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
-    cdef const double *w = NULL if sample_weight is None else &sw[0]
+    cdef const double *w = NULL
+    if sample_weight is not None:
+        w = &sw[0]
     cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], NULL, &correct)
     return total * loss_scale(&layout.net, n), correct * accuracy_scale(&layout.net, n)
 
@@ -329,7 +331,9 @@ def loss_and_gradient(spec, params, X, Y, double l1, double l2, grad, sample_wei
             or (grad is not None and gv.shape[0] != layout.net.n_params)):
         refused(check_loss_and_gradient, (spec, params, X, Y, grad, sample_weight))
     cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
-    cdef const double *w = NULL if sample_weight is None else &sw[0]
+    cdef const double *w = NULL
+    if sample_weight is not None:
+        w = &sw[0]
     cdef double *g = NULL if grad is None else &gv[0]
     cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], g, &correct)
     cdef double pen
@@ -434,7 +438,9 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef double w_total = weight_sum(sample_weight, n), w_mean = w_total / n
     cdef double total, correct, scale_n = loss_scale(net, w_total)
     cdef double acc_n = accuracy_scale(net, w_total)
-    cdef const double *weights = NULL if sample_weight is None else &sw[0]
+    cdef const double *weights = NULL
+    if sample_weight is not None:
+        weights = &sw[0]
     cdef double *wbatch = NULL if sample_weight is None else ptr(workspace._wbatch)
     # Without shuffling, rows in their own order (full batch, shuffle=False) are used where
     # they lie: no copy of X per batch. A resumed run keeps the order its shuffles left.
@@ -492,13 +498,13 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                     if m == 1:  # per-sample SGD reads the row and its weight where they are
                         r = order[start]
                         total += sample_step(&one, x_data + r * d_in, y_data + r * d_out,
-                                             NULL if weights == NULL else weights + r,
+                                             rows_from(weights, r),
                                              &correct)
                     else:
                         if in_place:
                             batch.X = x_data + start * d_in
                             batch.Y = y_data + start * d_out
-                            batch.w = NULL if weights == NULL else weights + start
+                            batch.w = rows_from(weights, start)
                             batch.order = NULL
                         else:  # the parts gather the rows order[start:start + m]
                             batch.X, batch.Y, batch.w = xbatch, ybatch, wbatch

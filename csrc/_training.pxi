@@ -74,6 +74,13 @@ cdef double *ptr(object array) except NULL:
     return &view[0]
 
 
+cdef inline const double *rows_from(const double *w, Py_ssize_t i) noexcept nogil:
+    """w + i for an optional buffer (NULL stays NULL)."""
+    if w == NULL:
+        return NULL
+    return w + i
+
+
 cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
     """The data set's total weight: n rows, or the sum of their weights."""
     return n if sample_weight is None else float(np.sum(sample_weight))
