@@ -244,6 +244,7 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
     if not s.fixed_rates:
         computed = step_rates(h, s.step[0])
         r = &computed
+    cdef double lr = r.lr
     for l in range(L - 1, -1, -1):
         ly = layers + l
         n = ly.n
@@ -251,7 +252,7 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
         a_in = x if l == 0 else layers[l - 1].a
         dprev = NULL if l == 0 else layers[l - 1].d
         if s.plain:
-            descend_row(a_in, delta0, ly.W, ly.b, NULL if l == 0 else delta1, dprev, k, n, r.lr)
+            descend_row(a_in, delta0, ly.W, ly.b, NULL if l == 0 else delta1, dprev, k, n, lr)
         else:
             for j in range(n):
                 update_one(h, r[0], b.params, b.m, b.v, ly.b_at + j, delta0[j])
