@@ -184,9 +184,9 @@ cdef inline void descend_row(const double *a, const double *delta, double *W, do
 # --- one SGD step on one row ----------------------------------------------------------------
 
 cdef struct Sample:
-    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs)
-    const Batch *b           # the run's network, parameters, optimizer, moments, generator;
-                             # its delta and scratch: the backpropagated errors' two buffers
+    # What per-sample SGD reads at every step, fixed for the run (set up by train_epochs);
+    # b's delta and scratch buffers hold the backpropagated errors, in turns
+    const Batch *b           # the run's network, parameters, optimizer, moments, buffers
     const Layer *layers
     int64_t *step            # the update count
     bint plain               # SGD without momentum or penalty: the register-blocked rule
