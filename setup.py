@@ -27,10 +27,10 @@ directives = {
 # turn data-dependent branches (ReLU's sign test) into selects and vectorise them.
 compile_args = [] if os.name == "nt" else [
     "-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-pthread"]
-# Every ``cdef inline`` function is inlined (GCC and Clang): the per-sample kernels pass a
-# layer's block width, inputs and activation as constants through four levels of inline
-# functions, and only once inlined are those specialised (unrolled, dispatch folded).
-# GCC's size heuristics otherwise keep one generic copy (W1 step: 931 -> 848 instructions).
+# Every ``cdef inline`` function is inlined (GCC and Clang): the kernels pass a layer's block
+# width, inputs and activation functions as constants through levels of inline functions,
+# which only inlining specialises (unrolled, dispatch folded); GCC's size heuristics would
+# otherwise keep one generic copy.
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if os.name != "nt":
     macros.append(("CYTHON_INLINE", "__inline__ __attribute__((always_inline, unused))"))
@@ -44,7 +44,7 @@ extensions = [
         extra_compile_args=compile_args,
         extra_link_args=[] if os.name == "nt" else ["-pthread"],  # csrc/_team.h's workers
         # Link libm by name: an unversioned exp/log reference binds to glibc's oldest symbol
-        # version, the SVID-compatible wrapper, ~20 instructions more per call than exp@2.29.
+        # version, the slower SVID-compatible wrapper.
         libraries=[] if os.name == "nt" else ["m"],
     )
     for name in ("_kernels",)

@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 
 from . import _backend, optimizers, schedules
-from ._spec import CONSTANT, MSE, Hyper, OptimizerState, learning_rate_at
+from ._reference import learning_rate_at
+from ._spec import CONSTANT, MSE, Hyper, OptimizerState
 from ._validation import as_matrix, as_targets, as_weights, check_number, check_rng
 
 
