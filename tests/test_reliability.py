@@ -483,12 +483,15 @@ def train_diverging(net, X, Y, on_divergence="warn", **kwargs):
     return history, diverged
 
 
-def check_last_finite_epoch(start, net, history, X, Y, kwargs):
-    """``net`` holds exactly the weights after the epochs before the diverged one."""
+def check_last_finite_epoch(start, net, history, X, Y, kwargs, message):
+    """``net`` holds exactly the weights after the epochs before the diverged one when they
+    give finite outputs on X; else those the divergence message names (an earlier epoch's
+    or the initial weights), which do. Either way they are usable."""
     assert history.stopped_epoch == history.epochs - 1
     assert not np.isfinite(history.loss[-1])
     assert np.isfinite(history.loss[:-1]).all()
     assert np.isfinite(net.parameters).all()
+    assert np.isfinite(net.feedforward(X)).all()
     assert len(history.learning_rate) == history.epochs
     ref = start.copy()
     if history.epochs > 1:
@@ -496,6 +499,19 @@ def check_last_finite_epoch(start, net, history, X, Y, kwargs):
             quiet_numpy_overflow()
             h = ref.train(X, Y, **dict(kwargs, epochs=history.epochs - 1))
         assert h.loss == history.loss[:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        usable = np.isfinite(ref.feedforward(X)).all()
+    if usable:
+        assert "kept the weights of the last finite epoch" in message
+    else:
+        import re
+        kept = re.search(r"kept the weights of the end of epoch (\d+)", message)
+        epochs = int(kept.group(1)) + 1 if kept else 0
+        assert kept or "kept the initial weights" in message, message
+        ref = start.copy()
+        if epochs:
+            ref.train(X, Y, **dict(kwargs, epochs=epochs))
     np.testing.assert_array_equal(net.parameters, ref.parameters)
 
 
@@ -517,15 +533,17 @@ def test_divergence_stops_at_once_and_keeps_the_last_finite_epoch(batch, optimiz
                   optimizer=OPTIMIZER[optimizer](), seed=1)
     net = start.copy()
     if on_divergence == "raise":
-        with pytest.raises(FloatingPointError, match=r"diverged.*epoch \d+.*learning_rate"):
+        with pytest.raises(FloatingPointError, match=r"diverged.*epoch \d+.*learning_rate") \
+                as raised:
             train_diverging(net, X, Y, "raise", **kwargs)
-        history = net.history
+        history, message = net.history, str(raised.value)
     else:
         history, diverged = train_diverging(net, X, Y, **kwargs)
         assert len(diverged) == 1 and diverged[0].category is RuntimeWarning
-        assert f"epoch {history.stopped_epoch}" in str(diverged[0].message)
+        message = str(diverged[0].message)
+        assert f"epoch {history.stopped_epoch}" in message
     assert history is not None and history.epochs < 200
-    check_last_finite_epoch(start, net, history, X, Y, kwargs)
+    check_last_finite_epoch(start, net, history, X, Y, kwargs, message)
 
 
 # Runs that have finite epochs before they blow up (found by a search over learning rates):
@@ -555,7 +573,7 @@ def test_divergence_after_finite_epochs(case, backend):
     assert history.stopped_epoch == first_bad
     # the best epoch is one whose weights the run could keep, never the diverged one
     assert history.best_epoch == int(np.argmin(history.loss[:-1]))
-    check_last_finite_epoch(start, net, history, X, Y, kwargs)
+    check_last_finite_epoch(start, net, history, X, Y, kwargs, str(diverged[0].message))
 
 
 @pytest.mark.parametrize("case", ["per-sample-sgd", "full-batch-sgd"])
@@ -570,7 +588,7 @@ def test_divergence_in_the_last_epoch_is_reported(case, backend):
     net = start.copy()
     history, diverged = train_diverging(net, X, Y, **kwargs)
     assert len(diverged) == 1, "the last epoch's loss is not finite, but nothing was said"
-    check_last_finite_epoch(start, net, history, X, Y, kwargs)
+    check_last_finite_epoch(start, net, history, X, Y, kwargs, str(diverged[0].message))
     with pytest.raises(FloatingPointError):
         train_diverging(start.copy(), X, Y, "raise", **kwargs)
 
@@ -603,16 +621,17 @@ def test_divergence_is_caught_when_training_goes_epoch_by_epoch(per_epoch, on_di
         kwargs["early_stopping"] = nnfast.EarlyStopping(patience=100)
     net = start.copy()
     if on_divergence == "raise":
-        with pytest.raises(FloatingPointError, match="diverged"):
+        with pytest.raises(FloatingPointError, match="diverged") as raised:
             train_diverging(net, X, Y, "raise", **kwargs)
-        history = net.history
+        history, message = net.history, str(raised.value)
     else:
         history, diverged = train_diverging(net, X, Y, **kwargs)
         assert len(diverged) == 1, (f"{len(diverged)} divergence warnings; "
                                     f"history.loss = {history.loss}")
+        message = str(diverged[0].message)
     assert history.epochs < 30
     check_last_finite_epoch(start, net, history, X, Y,
-                            dict(kwargs, callbacks=[RangeTest()]))
+                            dict(kwargs, callbacks=[RangeTest()]), message)
 
 
 @pytest.mark.parametrize("epochs", [1, 3])

@@ -163,8 +163,14 @@ def test_nan_through_a_relu_layer_is_not_hidden(backend):
     net.weights[0][:] = np.nan
     dW, db = net.gradients([[1.0]], [0.0])
     assert np.isnan(dW[1]).all() and np.isnan(db[1]).all()
+    # training from NaN weights is refused before the kernel runs
+    with pytest.raises(ValueError, match="parameters contain NaN or infinity"):
+        net.train([[1.0], [2.0]], [0.0, 1.0], epochs=3, batch_size=1)
+    # and NaN made mid-training (an overflow) stops it as a divergence
+    net = nnfast.Network([1, 1, 1], activation="relu", seed=0)
+    net.weights[0][:] = 1e200
     with pytest.warns(RuntimeWarning, match="diverged"):
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="invalid value")
-            history = net.train([[1.0], [2.0]], [0.0, 1.0], epochs=3, batch_size=1)
-    assert np.isnan(history.loss[0]) and history.stopped_epoch == 0
+            warnings.filterwarnings("ignore", message="(invalid value|overflow)")
+            history = net.train([[1e200], [2e200]], [0.0, 1.0], epochs=3, batch_size=1)
+    assert not np.isfinite(history.loss[0]) and history.stopped_epoch == 0
