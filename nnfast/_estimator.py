@@ -23,11 +23,13 @@ Input checks here follow scikit-learn's messages where its ``check_estimator`` t
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
 import numbers
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -77,6 +79,30 @@ def not_fitted(estimator, method):
     cls = _flavoured(_NnfastNotFittedError, "NotFittedError")
     return cls(f"This {type(estimator).__name__} instance is not fitted yet: call fit(X, y) "
                f"with appropriate arguments before using {method}.")
+
+
+# --- one fit at a time ---------------------------------------------------------------------------
+
+_BUSY, _BUSY_LOCK = set(), threading.Lock()
+
+
+@contextlib.contextmanager
+def fitting(estimator):
+    """Mark ``estimator`` as being fitted: a second ``fit`` (or ``partial_fit``, ``step``)
+    of it, from another thread, raises RuntimeError instead of interleaving two runs on one
+    model. Kept outside the estimator, so that it pickles and clones as before."""
+    key = id(estimator)
+    with _BUSY_LOCK:
+        if key in _BUSY:
+            raise RuntimeError(
+                f"This {type(estimator).__name__} is being fitted by another thread: fit a "
+                f"copy to train in parallel (sklearn.base.clone(model), or copy.deepcopy).")
+        _BUSY.add(key)
+    try:
+        yield
+    finally:
+        with _BUSY_LOCK:
+            _BUSY.discard(key)
 
 
 # --- the estimator protocol --------------------------------------------------------------------

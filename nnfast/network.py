@@ -289,7 +289,7 @@ class Network:
     def __setstate__(self, state):
         buffer = state.pop("_parameters")
         self.__dict__.update(state)
-        self._set_buffer(np.ascontiguousarray(buffer, dtype=np.float64))
+        self._set_buffer(np.array(buffer, dtype=np.float64, order="C"))  # own, writable
         self._train_lock = threading.Lock()
 
     # --- files -------------------------------------------------------------------------------
@@ -339,8 +339,9 @@ class Network:
 
     __call__ = feedforward
 
-    def _outputs(self, X, name="X"):
-        """The outputs for a checked X (C-contiguous float64, finite, n_inputs wide)."""
+    def _outputs(self, X, name="X", report=True):
+        """The outputs for a checked X (C-contiguous float64, finite, n_inputs wide);
+        ``report``: non-finite outputs raise (non-finite parameters) or warn."""
         kernels = _backend.kernels()
         params = self._kernel_parameters()
         check_memory(8 * X.shape[0] * self.n_outputs, name,
@@ -353,7 +354,7 @@ class Network:
         step = _forward_rows(self._spec)
         for start in range(0, X.shape[0], step):
             kernels.forward(self._spec, params, X[start:start + step], out[start:start + step])
-        if not all_finite(out):
+        if report and not all_finite(out):
             self._check_finite_parameters("compute outputs")
             warnings.warn(f"The network's outputs on {name} overflowed to infinity or NaN: its "
                           f"weights or the inputs are too large (scale the inputs, or train "
@@ -535,8 +536,7 @@ def _as_list(values, name, n):
         raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got "
                         f"{type(values).__name__}.") from None
     if len(values) != n:
-        raise ValueError(f"{name} must be a list of {n} arrays (one per layer), got "
-                         f"{len(values)}.")
+        raise ValueError(f"{name} must be {n} arrays (one per layer), got {len(values)}.")
     return values
 
 

@@ -440,17 +440,51 @@ def test_estimators_accept_pandas_and_layouts(binary_data):
                                        rtol=1e-6)
 
 
-def test_estimators_keep_finite_weights_when_training_diverges():
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_estimators_raise_scikit_learns_error_when_training_diverges(solver):
+    """scikit-learn raises ValueError("Solver produced non-finite parameter weights...") (its
+    test_nonfinite_params); a fresh fit that diverges leaves the model unfitted, a warm one
+    keeps the last usable weights and finite records."""
     _, MLPRegressor = estimators()
     X, y = regression(n=60, d=4, k=1)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        quiet_numpy_overflow()
-        model = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1e6,
-                             max_iter=50, random_state=0).fit(X, y[:, 0])
-    assert any("diverged" in str(w.message) for w in caught)
+    options = dict(learning_rate_init=1e6) if solver == "sgd" else {}
+    make = lambda: MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=50,  # noqa
+                                random_state=0, **options)
+    huge = np.finfo(np.float64).max * np.random.default_rng(0).uniform(size=X.shape)
+    data = (X, y[:, 0]) if solver == "sgd" else (huge, y[:, 0])
+    model = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+            model.fit(*data)
+    assert not hasattr(model, "coefs_") and not hasattr(model, "n_iter_")
+    if solver != "sgd":
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make().set_params(learning_rate_init=1e-3, max_iter=3).fit(X, y[:, 0])
+    model.set_params(warm_start=True, learning_rate_init=1e6, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+            model.fit(X, y[:, 0])
     assert all(np.isfinite(a).all() for a in model.coefs_ + model.intercepts_)
     assert np.isfinite(model.predict(X)).all()
+    assert np.isfinite(model.loss_curve_).all() and len(model.loss_curve_) >= 3
+
+
+def test_scikit_learns_nonfinite_params_case():
+    """scikit-learn's own test_nonfinite_params, on nnfast's MLPRegressor."""
+    _, MLPRegressor = estimators()
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights. "
+                                             "The input data may contain large values and "
+                                             "need to be preprocessed."):
+            MLPRegressor().fit(X, y)
 
 
 def test_estimator_partial_fit_refuses_unseen_labels(binary_data):
