@@ -335,17 +335,53 @@ def to_array(X, name="X"):
         raise TypeError(f"Sparse input is not supported: nnfast's kernels take dense arrays; "
                         f"pass {name}.toarray() if it fits in memory.")
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
-        X = X.to_numpy()
+        _check_frame_columns(X, name)
+        try:  # nullable extension dtypes (Int64, Float64) come out as float, NA as NaN
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            X = X.to_numpy()
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
     if arr.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: {name} must hold real numbers.")
-    if arr.dtype.kind == "O":
-        arr = arr.astype(np.float64)  # TypeError "float() argument must be a string or a
-        # real number" for what is not a number, as scikit-learn's check_dtype_object wants
+    if arr.dtype.kind == "O":  # (a str array is refused as such by the callers)
+        try:
+            arr = arr.astype(np.float64)
+        except ValueError as exc:  # text
+            raise ValueError(f"{name} holds text ({exc}): the estimators take numbers. {TEXT_HINT}"
+                             ) from None
+        except TypeError as exc:  # scikit-learn's check_dtype_object matches the message
+            raise TypeError(f"{name} holds values that are not numbers ({exc}). {TEXT_HINT}"
+                            ) from None
+    elif arr.dtype.kind == "M":
+        raise TypeError(f"{name} holds dates (dtype {arr.dtype}): the estimators take numbers. "
+                        f"{TEXT_HINT}")
     return arr
+
+
+TEXT_HINT = ("Encode text, categorical and date columns first, e.g. with "
+             "nnfast.TableEncoder() in a Pipeline.")
+
+
+def _check_frame_columns(X, name):
+    """A pandas DataFrame's columns that are not numbers: a ValueError naming ``name`` and
+    the first such column (pandas' own messages name neither)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    for column, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") in "biuf":
+            continue
+        values = X[column].to_numpy()
+        try:
+            np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            example = next((v for v in values if not isinstance(v, (int, float))), values[0])
+            raise ValueError(f"{name} has a column {column!r} of {dtype} values that are not "
+                             f"numbers (such as {example!r}): the estimators take numbers. "
+                             f"{TEXT_HINT}") from None
 
 
 def check_X(estimator, X, reset):
@@ -358,7 +394,7 @@ def check_X(estimator, X, reset):
     names = _feature_names(X)
     arr = to_array(X)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}.")
+        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}. {TEXT_HINT}")
     if arr.ndim == 1:
         raise reshape_error(arr)
     if arr.ndim != 2:

@@ -39,7 +39,9 @@ def as_float_array(x, name, ndim=(1, 2)):
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
     if arr.dtype.kind not in "biuf":
         kind = "complex" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
-        raise TypeError(f"{name} must hold real numbers, got {kind}.")
+        hint = (" Encode text or dates as numbers first, e.g. with nnfast.TableEncoder()."
+                if arr.dtype.kind in "USOM" else "")
+        raise TypeError(f"{name} must hold real numbers, got {kind}.{hint}")
     if arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}.")

@@ -112,7 +112,7 @@ from ._validation import (
     all_finite, as_float_array, check_memory, check_number, encode_labels, format_bytes,
 )
 from .data import one_hot
-from .network import Network, _as_list, _Layers, full_batch_bytes
+from .network import Network, _as_list, _Layers, check_size, full_batch_bytes
 from .optimizers import SGD, Adam
 from .training import EarlyStopping, History, _cpus, _check_jobs, train
 
@@ -460,11 +460,7 @@ class _BaseMLP(BaseEstimator):
 
         sizes = [X.shape[1], *p.hidden, Y.shape[1]]
         if first:
-            n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-            largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-            check_memory(8 * (2 * n_params + largest), "hidden_layer_sizes",
-                         lambda: f"a network of layer sizes {sizes} ({n_params} parameters, "
-                                 f"and scikit-learn's initial draws)")
+            check_size(sizes, "hidden_layer_sizes", copies=2)  # + scikit-learn's draws
             self._rng = self._initialise(sizes, p)
             self.n_iter_, self.t_ = 0, 0
             self.loss_curve_, self.history_ = [], None
@@ -826,6 +822,13 @@ class _BaseMLP(BaseEstimator):
         return header, arrays
 
     @classmethod
+    def _file_shapes(cls, header):
+        if not header["fitted"]:
+            return {}
+        sizes = [check_number(s, "layer_sizes", 1, integer=True) for s in header["layer_sizes"]]
+        return {"parameters": (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])),)}
+
+    @classmethod
     def _from_file(cls, header, arrays):
         model = estimator_from_header(cls, header)
         p = model._checked_params()
@@ -883,13 +886,23 @@ class _BaseMLP(BaseEstimator):
             model.feature_names_in_ = np.asarray(names, dtype=object)
         model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
         model.t_ = check_number(header["t"], "t", 0, integer=True)
-        model.loss_ = float(header["loss"])
-        model.best_loss_ = None if header["best_loss"] is None else float(header["best_loss"])
-        model.best_validation_score_ = (None if header["best_validation_score"] is None
-                                        else float(header["best_validation_score"]))
-        model._state = {k: float(header["state"][k])
-                        for k in ("best_loss", "best_score", "count", "learning_rate")}
-        model._state["count"] = int(model._state["count"])
+        model.loss_ = check_number(header["loss"], "loss")
+        model.best_loss_ = (None if header["best_loss"] is None
+                            else check_number(header["best_loss"], "best_loss"))
+        model.best_validation_score_ = (
+            None if header["best_validation_score"] is None
+            else check_number(header["best_validation_score"], "best_validation_score"))
+        state = header["state"]
+        best_loss, best_score = float(state["best_loss"]), float(state["best_score"])
+        if np.isnan(best_loss) or best_loss == -np.inf or np.isnan(best_score) \
+                or best_score == np.inf:  # +inf / -inf: nothing seen yet
+            raise ValueError(f"state holds best_loss={best_loss}, best_score={best_score}")
+        model._state = {"best_loss": best_loss, "best_score": best_score,
+                        "count": check_number(_whole(state["count"]), "state count", 0,
+                                              integer=True),
+                        "learning_rate": check_number(state["learning_rate"],
+                                                      "state learning_rate", 0.0,
+                                                      low_open=True)}
         solver = header["optimizer_solver"]
         model._optimizer_solver = None if solver is None else _choice(solver, "solver", SOLVERS)
         model.loss_curve_ = float_array(arrays, "loss_curve", (None,)).tolist()
@@ -897,8 +910,8 @@ class _BaseMLP(BaseEstimator):
         history.loss = list(model.loss_curve_)
         history.learning_rate = float_array(arrays, "learning_rate", (None,)).tolist()
         if "validation_scores" in arrays:
-            model.validation_scores_ = np.asarray(arrays["validation_scores"],
-                                                  dtype=np.float64).tolist()
+            model.validation_scores_ = float_array(arrays, "validation_scores",
+                                                   (None,)).tolist()
             model.validation_loss_curve_ = float_array(arrays, "validation_loss_curve",
                                                        (None,)).tolist()
             history.val_loss = list(model.validation_loss_curve_)
@@ -907,6 +920,11 @@ class _BaseMLP(BaseEstimator):
             model.validation_scores_ = model.validation_loss_curve_ = None
         model.history_ = net.history = history
         return model
+
+
+def _whole(value):
+    """A count stored as a JSON float (3.0) as an int; anything else as it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class _Unfit(Exception):

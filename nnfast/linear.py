@@ -280,6 +280,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                         "loss_curve": np.asarray(self.loss_curve_)}
 
     @classmethod
+    def _file_shapes(cls, header):
+        if not header["fitted"]:
+            return {}
+        d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        classes = decode_classes(header["classes"])
+        n_out = 1 if classes.size == 2 else classes.size
+        n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        return {"parameters": (d * n_out + n_out,), "loss_curve": (n_iter,)}
+
+    @classmethod
     def _from_file(cls, header, arrays):
         model = estimator_from_header(cls, header)
         if not header["fitted"]:

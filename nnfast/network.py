@@ -105,12 +105,8 @@ class Network:
         self.init = init
         spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
                     MSE if loss_function is None else loss_function.code)
-        largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-        n_params = spec.n_params
-        check_memory(8 * (n_params + largest), "layer_sizes",
-                     lambda: f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
-                             f"and the initialisation's draws)")
-        self._spec, self._n_params = spec, n_params
+        check_size(sizes, "layer_sizes")
+        self._spec, self._n_params = spec, spec.n_params
         self._set_buffer(np.zeros(spec.n_params))
         self.history = None
         self._rng = check_rng(seed)
@@ -306,6 +302,12 @@ class Network:
         return header, {"parameters": self.parameters}
 
     @classmethod
+    def _file_shapes(cls, header):
+        """The arrays' shapes the header implies (checked before any array is read)."""
+        sizes = _check_sizes(header["layer_sizes"])
+        return {"parameters": (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])),)}
+
+    @classmethod
     def _from_file(cls, header, arrays):
         sizes = _check_sizes(header["layer_sizes"])
         n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -421,6 +423,17 @@ def _check_sizes(layer_sizes):
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}.")
     return tuple(check_number(s, "layer_sizes[%d]" % i, low=1, integer=True)
                  for i, s in enumerate(sizes))
+
+
+def check_size(sizes, name, copies=1):
+    """Refuse layer sizes whose parameters (``copies`` of them, and the largest layer's
+    initialisation draws) could not fit in memory, naming ``name``."""
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    check_memory(8 * (copies * n_params + largest), name,
+                 lambda: f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
+                         f"and the initialisation's draws)")
+    return n_params
 
 
 def _check_init(init):

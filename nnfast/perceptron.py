@@ -402,6 +402,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                         "errors": self.errors_, "boundary_lines": self.boundary_lines_}
 
     @classmethod
+    def _file_shapes(cls, header):
+        if not header["fitted"]:
+            return {}
+        d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        return {"coef": (d,), "intercept": (1,), "errors": (n_iter,),
+                "boundary_lines": (n_iter, d + 1)}
+
+    @classmethod
     def _from_file(cls, header, arrays):
         model = estimator_from_header(cls, header)
         if not header["fitted"]:

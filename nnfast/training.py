@@ -572,22 +572,28 @@ def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
 
     Ctrl-C reaches only the main thread, which is waiting here: it cancels every run (each
     stops within ~1 ms of work at its last complete epoch), starts no new one, keeps the
-    best run so far, and re-raises.
+    best run so far, and re-raises. With ``on_divergence="raise"`` a run that diverges
+    counts as the worst; its FloatingPointError is raised only when it is the one kept.
     """
     finals = [np.inf] * restarts
+    errors = {}
     lock = threading.Lock()
     shared = {"next": 0, "best": None, "history": None, "stop": False}
 
     def one(i, child):
         subject = net if i == 0 else net._restart_copy(child)
         run_callbacks = copy.deepcopy(callbacks)
+        error = None
         try:
             history, final = run.fit(subject, epochs, child, run_callbacks, verbose and i == 0)
         except KeyboardInterrupt:
             history = subject.history or History()
             final = _final_monitor(history, run_callbacks)
+        except FloatingPointError as exc:  # on_divergence="raise": only if this run is kept
+            history, final, error = subject.history, np.inf, exc
         with lock:
             finals[i] = final
+            errors[i] = error
             best = shared["best"]
             if best is None or (final, i) < (finals[best], best):  # ties: the lowest index
                 shared["best"], shared["history"] = i, history
@@ -630,6 +636,9 @@ def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
         history.interrupted = True
         net.history = history
         raise KeyboardInterrupt
+    if errors.get(best) is not None:  # every run diverged: the kept one says so
+        net.history = history
+        raise errors[best]
     return history
 
 
@@ -656,18 +665,24 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
                      lambda: f"evaluating {val[0].shape[0]} validation rows at once")
     if restarts > 1:
         check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
-    if not stoppable and epochs * _record_bytes(run) > limit:
+    if not stoppable:
+        check_epochs(epochs, "epochs", run.val is not None, run.classify,
+                     run.hyper.schedule != CONSTANT)
+
+
+def check_epochs(epochs, name, validation=False, classify=False, schedule=False):
+    """Refuse a number of epochs whose History records (a list slot and a float object per
+    value: loss, learning rate, accuracy, validation) could not fit in memory, for a run
+    that nothing ends sooner."""
+    limit = memory_limit()
+    lists = 2 + classify + validation * (1 + classify)
+    need = epochs * (32 * lists + 24 * schedule)
+    if limit is not None and need > limit:
         raise ValueError(
-            f"epochs={epochs}: the History's records of {epochs} epochs would need "
-            f"{format_bytes(epochs * _record_bytes(run))} of memory, more than this machine has "
+            f"{name}={epochs}: the History's records of {epochs} epochs would need "
+            f"{format_bytes(need)} of memory, more than this machine has "
             f"({format_bytes(limit)}), and nothing can end the run sooner. Train fewer epochs, "
-            f"or pass early_stopping or a callback that stops it.")
-
-
-def _record_bytes(run):
-    """Memory the History takes per epoch: a list slot and a float object per value."""
-    lists = 2 + run.classify + (run.val is not None) * (1 + run.classify)
-    return 32 * lists + (24 if run.hyper.schedule != CONSTANT else 0)
+            f"or use early stopping or a callback that stops the run.")
 
 
 class _NoLock:
