@@ -374,6 +374,9 @@ def _check_frame_columns(X, name):
     for column, dtype in dtypes.items():
         if getattr(dtype, "kind", "O") in "biuf":
             continue
+        if getattr(dtype, "kind", "O") in "mM" or "datetime" in str(dtype):
+            raise ValueError(f"{name} has a column {column!r} of dates or times ({dtype}): the "
+                             f"estimators take numbers. {TEXT_HINT}")
         values = X[column].to_numpy()
         try:
             np.asarray(values, dtype=np.float64)
@@ -401,11 +404,11 @@ def check_X(estimator, X, reset):
         raise ValueError(f"Found array with dim {arr.ndim}. {name} expected a 2-D X "
                          f"(n_samples, n_features).")
     if arr.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum "
-                         f"of 1 is required.")
+        raise ValueError(f"X has no samples: found array with 0 sample(s) (shape={arr.shape}) "
+                         f"while a minimum of 1 is required.")
     if arr.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
-                         f"of 1 is required.")
+        raise ValueError(f"X has no features: found array with 0 feature(s) (shape="
+                         f"{arr.shape}) while a minimum of 1 is required.")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not all_finite(arr):
         what = "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
@@ -421,7 +424,7 @@ def check_X(estimator, X, reset):
 
 def reshape_error(arr):
     return ValueError(
-        "Expected 2D array, got 1D array instead:\narray={}.\nReshape your data either "
+        "Expected 2D array X, got 1D array instead:\narray={}.\nReshape your data either "
         "using array.reshape(-1, 1) if your data has a single feature or "
         "array.reshape(1, -1) if it contains a single sample.".format(arr))
 
@@ -433,8 +436,8 @@ def classic_X(estimator, X, reset):
     names = _feature_names(X)
     arr = to_array(X)
     if arr.ndim == 2 and arr.shape[0] > 0 and arr.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
-                         f"of 1 is required.")
+        raise ValueError(f"X has no features: found array with 0 feature(s) (shape="
+                         f"{arr.shape}) while a minimum of 1 is required.")
     check_feature_names(estimator, names, reset)
     return arr
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, as_labels, check_number, check_rng
+from ._validation import as_float_array, as_labels, check_memory, check_number, check_rng
 
 
 def one_hot(labels, n_classes=None):
@@ -21,6 +21,8 @@ def one_hot(labels, n_classes=None):
         n_classes = int(labels.max()) + 1 if labels.size else 0
     n_classes = check_number(n_classes, "n_classes", low=1, integer=True)
     labels = as_labels(labels, "labels", n_classes)
+    check_memory(8 * labels.size * n_classes, "n_classes",
+                 lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes")
     out = np.zeros((labels.size, n_classes))
     out[np.arange(labels.size), labels] = 1.0
     return out

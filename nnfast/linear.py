@@ -15,7 +15,7 @@ from ._estimator import (
 )
 from .data import one_hot
 from .network import Network
-from .training import EarlyStopping
+from .training import EarlyStopping, check_epochs
 from ._validation import (
     NotFittedError, as_float_array, as_matrix, check_memory, check_number, check_rng,
     encode_labels,
@@ -178,6 +178,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Y = codes.astype(np.float64) if n_out == 1 else one_hot(codes, n_out)
         stop = (None if p["tol"] is None else
                 EarlyStopping(p["n_iter_no_change"], min_delta=p["tol"], restore_best=False))
+        if stop is None:  # every epoch runs: their records must fit
+            check_epochs(p["max_epochs"], "max_epochs", classify=True)
         try:
             history = net.train(X, Y, epochs=p["max_epochs"], learning_rate=p["learning_rate"],
                                 batch_size=p["batch_size"], shuffle=bool(self.shuffle),

@@ -79,7 +79,14 @@ class Network:
                  init="auto", seed=None):
         sizes = _check_sizes(layer_sizes)
         n_hidden = len(sizes) - 2
-        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if isinstance(activation, str):
+            names = [activation] * n_hidden
+        else:
+            try:
+                names = list(activation)
+            except TypeError:
+                raise TypeError(f"activation must be a name (str) or a sequence of names, one "
+                                f"per hidden layer, got {activation!r}.") from None
         if len(names) != n_hidden:
             raise ValueError(
                 f"activation must be one name or {n_hidden} names (one per hidden layer), "
@@ -370,8 +377,9 @@ class Network:
 
     def _full_batch(self, X, what):
         """Refuse a full-batch pass whose workspace (every layer's outputs and deltas for
-        all rows of X) could not be allocated."""
+        all rows of X) could not be allocated, or from parameters that are not finite."""
         self._require_loss(what)
+        self._check_finite_parameters(what)
         params = self._kernel_parameters()
         check_memory(full_batch_bytes(self._spec, X.shape[0]), "X",
                      lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs "

@@ -1,6 +1,8 @@
 """The perceptron: a step of a linear score, trained by the perceptron algorithm."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _backend, io
@@ -9,7 +11,9 @@ from ._estimator import (
     classic_header, classification_labels, decode_classes, estimator_from_header, fitting,
     float_array, require_y,
 )
-from ._validation import NotFittedError, as_float_array, as_matrix, check_number, check_rng
+from ._validation import (
+    NotFittedError, all_finite, as_float_array, as_matrix, check_number, check_rng,
+)
 from ._validation import encode_labels
 from .linear import linear_score
 
@@ -309,6 +313,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 finally:
                     if lock is not None:
                         lock.release()
+                if not all_finite(params):  # the weights overflowed (huge X or rate)
+                    ran = _finite_passes(lines[:ran])
+                    params[:] = lines[ran - 1] if ran else start
+                    parts.append((errors[:ran].copy(), lines[:ran].copy()))
+                    pending = False
+                    message = (f"The perceptron's weights overflowed to infinity in pass "
+                               f"{done + ran}: scale X (or lower learning_rate).")
+                    if not any(len(e) for e, _ in parts):
+                        self._record(parts, params, d, classes, fresh)
+                        raise ValueError(message + " Nothing was learnt: X's values are too "
+                                                   "large.")
+                    warnings.warn(message[:-1] + "; stopped, and kept the weights of the last "
+                                  "finite pass.", RuntimeWarning, stacklevel=4)
+                    break
                 parts.append((errors[:ran].copy(), lines[:ran].copy()))
                 pending = False
                 done += ran
@@ -434,6 +452,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             return f"{type(self).__name__}({params})"
         w = ", ".join(f"{v:.6g}" for v in self.coef_)
         return f"{type(self).__name__}(w=[{w}], b={self.intercept_:.6g}, {params})"
+
+
+def _finite_passes(lines):
+    """How many of the passes recorded in ``lines`` end with finite weights (a prefix)."""
+    bad = np.flatnonzero(~np.isfinite(lines).all(axis=1))
+    return int(bad[0]) if bad.size else len(lines)
 
 
 _FITTED = ("coef_", "intercept_", "classes_", "n_features_in_", "n_iter_", "errors_",

@@ -86,6 +86,9 @@ class Table:
             if len(row) != len(names):
                 raise ValueError(f"{path} line {line} has {len(row)} fields, the header has "
                                  f"{len(names)}.")
+            if any("\0" in v for v in row):
+                raise ValueError(f"{path} line {line} holds a NUL character: it is not a text "
+                                 f"CSV file (or it is damaged).")
         columns = [[r[c].strip() for _, r in rows[1:]] for c in range(len(names))]
         return cls(names, columns, [line for line, _ in rows[1:]], path)
 
