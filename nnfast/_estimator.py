@@ -465,6 +465,17 @@ def check_feature_names(estimator, names, reset):
                          f" Fitted with {list(fitted)}, got {list(names)}.")
 
 
+def checked_classes(classes, n):
+    """``classes_`` as an array of the ``n`` labels the model's outputs stand for (a
+    ``classes_`` replaced by something else is refused, naming it)."""
+    arr = np.asarray(classes)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"classes_ must hold the model's {n} class labels, one per class it "
+                         f"predicts, but it has shape {arr.shape}: fit again to change the "
+                         f"classes.")
+    return arr
+
+
 def column_or_1d_if_column(y):
     return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
 

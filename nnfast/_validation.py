@@ -22,7 +22,7 @@ except ImportError:  # the extension was not built (see _backend): NumPy's
 def all_finite(arr):
     """True when the float64 array ``arr`` holds no NaN or infinity."""
     if _finite is not None and arr.dtype == np.float64 and arr.flags.c_contiguous:
-        return _finite(arr.reshape(-1))
+        return _finite(arr if arr.ndim == 1 else arr.reshape(-1))
     return bool(np.isfinite(arr).all())
 
 

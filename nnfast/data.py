@@ -88,15 +88,24 @@ class StandardScaler:
 
     def fit(self, X, y=None):
         X = as_float_array(X, "X", ndim=(2,))
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = X.mean(axis=0)
+            std = X.std(axis=0)
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if bad.size:
+            raise ValueError(f"X column {bad[0]} has values too large to standardise (its mean "
+                             f"or standard deviation overflows): scale it down first.")
+        self.mean_ = mean
         self.scale_ = np.where(std > 0, std, 1.0)
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def _check_fitted(self):
         if not hasattr(self, "mean_"):
             raise RuntimeError("This StandardScaler is not fitted yet: call fit(X) first.")
+
+    def transform(self, X):
+        self._check_fitted()
         X = as_float_array(X, "X", ndim=(2,))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -108,7 +117,12 @@ class StandardScaler:
         return self.fit(X).transform(X)
 
     def inverse_transform(self, X):
+        self._check_fitted()
         X = as_float_array(X, "X", ndim=(2,))
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the scaler was fitted on {self.n_features_in_}."
+            )
         return X * self.scale_ + self.mean_
 
     def __repr__(self):

@@ -105,7 +105,7 @@ from ._estimator import (
     check_consistent, check_sample_weight, check_X, check_y_column,
     class_weight_vector, classification_labels, decode_classes, encode_classes,
     estimator_from_header, fitting, float_array, not_fitted, params_header, r2_score,
-    check_random_state, random_generator, require_y, to_array, warn,
+    check_random_state, checked_classes, random_generator, require_y, to_array, warn,
 )
 from ._spec import OptimizerState, Spec
 from ._validation import (
@@ -429,6 +429,8 @@ class _BaseMLP(BaseEstimator):
                 return self._fit_checked(X, y, sample_weight, incremental, classes)
             except _Unfit as exc:  # Ctrl-C before the first epoch ended
                 self._clear_fitted()
+                if incremental:  # partial_fit: the caller's loop must stop too
+                    raise KeyboardInterrupt(str(exc)) from None
                 warnings.warn(str(exc), UserWarning, stacklevel=4)
                 return self
             except BaseException:
@@ -601,7 +603,8 @@ class _BaseMLP(BaseEstimator):
             if first and not history.epochs:
                 raise _Unfit("Training interrupted by user before its first epoch ended: the "
                              "model is not fitted.") from None
-            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
+            if not incremental:
+                warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
         except FloatingPointError:  # the weights are back at the last usable epoch's
             history, diverged = net.history, True
             _drop_last_epoch(history)  # the non-finite one
@@ -625,6 +628,8 @@ class _BaseMLP(BaseEstimator):
         if diverged:
             raise ValueError(NONFINITE + f" (The loss of epoch {history.epochs} was not finite;"
                              f" try a smaller learning_rate_init.)")
+        if interrupted and incremental:  # the model is consistent; the caller's loop stops
+            raise KeyboardInterrupt
         if (not incremental and not interrupted and history.epochs == epochs
                 and history.stopped_epoch is None):
             warn(f"Stochastic Optimizer: Maximum iterations ({p.max_iter}) reached and the "
@@ -655,6 +660,7 @@ class _BaseMLP(BaseEstimator):
         kernels, spec = _backend.kernels(), net.spec
         restarts = p.restarts if first else 1
         workers = min(restarts, _check_jobs(p.n_jobs, restarts))
+        check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
         check_memory(workers * full_batch_bytes(spec, X.shape[0]), "X",
                      lambda: f"solver='lbfgs': the full-batch workspace of {X.shape[0]} rows "
                              f"through layers {list(spec.sizes)}"
@@ -1146,6 +1152,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """One epoch over (X, y), continuing the current run; returns self.
 
         ``classes`` (every label that will ever appear) is required on the first call.
+        ``fit`` keeps the epochs done on Ctrl-C and returns, as scikit-learn's does;
+        ``partial_fit``, which runs in the caller's loop, keeps them and re-raises the
+        KeyboardInterrupt so that the loop stops too.
         """
         fitted = self._is_fitted()
         if classes is not None and fitted and hasattr(self, "classes_") and not np.array_equal(
@@ -1214,9 +1223,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Predicted labels: ``classes_`` (shape (n,)), or a 0/1 int matrix for multilabel."""
         p = self._forward(X, "predict")
         if self._target == "multiclass":
-            return self.classes_[p.argmax(axis=1)]
+            return checked_classes(self.classes_, p.shape[1])[p.argmax(axis=1)]
         if self._target == "binary":
-            return self.classes_[(p[:, 0] > 0.5).astype(np.intp)]
+            return checked_classes(self.classes_, 2)[(p[:, 0] > 0.5).astype(np.intp)]
         return (p > 0.5).astype(int)
 
     def predict_proba(self, X):
@@ -1308,7 +1317,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @_stochastic_only()
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing the current run; returns self."""
+        """One epoch over (X, y), continuing the current run; returns self. Ctrl-C keeps
+        the model consistent and re-raises (see ``MLPClassifier.partial_fit``)."""
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _targets(self, y, first, incremental, classes):

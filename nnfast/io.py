@@ -145,6 +145,9 @@ def _save_target(path):
             raise PermissionError(errno.EACCES, f"cannot save the model to {path}: the "
                                   f"existing file is not writable", path)
     directory = os.path.dirname(os.path.abspath(target))
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(errno.ENOTDIR, f"cannot save the model to {path}: "
+                                 f"{directory} is not a directory", path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, f"cannot save the model to {path}: there is no "
                                 f"directory {directory}", path)

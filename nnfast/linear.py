@@ -10,8 +10,8 @@ from . import io
 from ._estimator import (
     BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
     check_y_column, class_weight_vector, classic_X, classic_failed_checks, classic_header,
-    classification_labels, decode_classes, estimator_from_header, fitting, float_array,
-    require_y, reshape_error,
+    checked_classes, classification_labels, decode_classes, estimator_from_header, fitting,
+    float_array, require_y, reshape_error,
 )
 from .data import one_hot
 from .network import Network
@@ -251,7 +251,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``w.x + b >= 0``)."""
         z = self.decision_function(X)
         index = (z >= 0).astype(np.intp) if z.ndim == 1 else z.argmax(axis=1)
-        return self.classes_[index]
+        return checked_classes(self.classes_, 2 if z.ndim == 1 else z.shape[1])[index]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import operator
 import threading
 import warnings
@@ -18,6 +17,7 @@ from ._validation import (
 )
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
+_FLOAT64 = np.dtype(np.float64)
 #: Multiply-adds per compiled forward call on large inputs: Ctrl-C is seen between calls.
 FORWARD_WORK = 2**26
 
@@ -114,6 +114,7 @@ class Network:
                     MSE if loss_function is None else loss_function.code)
         check_size(sizes, "layer_sizes")
         self._spec, self._n_params = spec, spec.n_params
+        self._workspace_terms = workspace_terms(spec)
         self._set_buffer(np.zeros(spec.n_params))
         self.history = None
         self._rng = check_rng(seed)
@@ -199,8 +200,10 @@ class Network:
 
     def _buffer_intact(self):
         p = self._parameters
-        return (type(p) is np.ndarray and p.dtype == np.float64 and p.shape == (
-            self._n_params,) and p.flags.c_contiguous and p.flags.writeable)
+        if type(p) is not np.ndarray or p.dtype is not _FLOAT64 and p.dtype != _FLOAT64:
+            return False
+        flags = p.flags
+        return p.shape == (self._n_params,) and flags.c_contiguous and flags.writeable
 
     def _kernel_parameters(self):
         """``parameters`` as the kernels need it, checked in O(1) before every call: a buffer
@@ -415,7 +418,6 @@ class Network:
         """
         from .training import train
 
-        self._require_loss("be trained")
         return train(self, X, Y, epochs=epochs, learning_rate=learning_rate,
                      batch_size=batch_size, **options)
 
@@ -483,15 +485,15 @@ def full_batch_bytes(spec, n_rows):
 def workspace_bytes(spec, n_rows, batch_size):
     """Bytes a training workspace for batches of ``batch_size`` rows needs (as allocated by
     the kernels), plus the per-run copies of the parameters and the sample order."""
-    per_row, fixed = _workspace_terms(spec)
+    per_row, fixed = workspace_terms(spec)
     return 8 * (batch_size * per_row + fixed + 2 * n_rows)
 
 
-@functools.lru_cache(maxsize=256)
-def _workspace_terms(spec):
+def workspace_terms(spec):
+    """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
     sizes = spec.sizes
-    per_row = sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1
-    return per_row, 5 * spec.n_params + sum(sizes)
+    return (sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
+            5 * spec.n_params + sum(sizes))
 
 
 class _Layers(list):

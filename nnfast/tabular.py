@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import numbers
 import re
 import warnings
@@ -33,11 +34,14 @@ import numpy as np
 
 from . import io
 from ._estimator import BaseEstimator
-from ._validation import check_number
+from ._validation import check_number, format_bytes, memory_limit
 from .network import Network
 
 MAX_CLASSES = 20  # "auto": an integer target with at most this many values is a class label
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
+#: Bytes of memory a CSV file takes per byte once read (a str object and list slots per
+#: field, then the float matrix): about 10; a file this much larger than memory is refused.
+CSV_EXPANSION = 16
 #: A text column with more values than this, and than half its rows, is an identifier.
 MAX_LEVELS = 20
 _DATE = re.compile(
@@ -62,6 +66,15 @@ class Table:
     def read(cls, path):
         """Read a comma-separated file (UTF-8, an optional BOM; blank lines are skipped)."""
         path = str(path)
+        limit = memory_limit()
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = 0  # open() below says what is wrong
+        if limit is not None and size * CSV_EXPANSION > limit:
+            raise ValueError(f"{path} has {format_bytes(size)}: read into memory it would take "
+                             f"about {format_bytes(size * CSV_EXPANSION)}, more than this "
+                             f"machine has ({format_bytes(limit)}).")
         try:
             with open(path, newline="", encoding="utf-8-sig") as f:
                 reader = csv.reader(f)

@@ -25,7 +25,7 @@ from ._validation import (
 DIVERGENCE = ("warn", "raise")
 #: Most epochs per kernel call when nothing needs to look between epochs: the per-epoch
 #: records are allocated for one call at a time, never in proportion to ``epochs``.
-EPOCHS_PER_CALL = 4096
+EPOCHS_PER_CALL = 2**16
 
 
 class History:
@@ -236,7 +236,8 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     epochs = check_number(epochs, "epochs", 0, integer=True)
     restarts = check_number(restarts, "restarts", 1, integer=True)
     rng = net._rng if seed is None else check_rng(seed)
-    net._check_finite_parameters("be trained")
+    if not all_finite(net._kernel_parameters()):
+        net._check_finite_parameters("be trained")  # raises, saying how to fix it
     w = as_weights(sample_weight, X.shape[0])
     X, Y, w, val = _validation(net, X, Y, w, validation_data, validation_split)
     n = X.shape[0]
@@ -257,6 +258,10 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     elif early_stopping not in (None, False) and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"early_stopping must be None, True or an EarlyStopping, "
                         f"got {early_stopping!r}.")
+    if callbacks is None:
+        callbacks = ()
+    elif not isinstance(callbacks, (list, tuple)) or isinstance(callbacks, str):
+        raise TypeError(f"callbacks must be a list of Callback objects, got {callbacks!r}.")
     callbacks = list(callbacks) + ([early_stopping] if early_stopping else [])
     for c in callbacks:
         if not callable(getattr(c, "on_epoch_end", None)):
@@ -335,12 +340,17 @@ class _Run:
         # Snapshots at the start of the last two kernel calls (and of the run): divergence
         # falls back on them when the last finite epoch's weights give non-finite outputs.
         replays = not per_epoch and epochs > 1  # a call of several epochs may need a replay
-        # (the first call's start is what the kernel itself restores: only a copy of the
-        # weights is kept, for the fallback of a later divergence)
-        initial = previous = snapshot = _Initial(net.parameters.copy())
+        if replays:
+            initial = _Snapshot(net, state, workspace, rng, 0, True)
+        elif per_epoch:  # later epochs may fall back on the weights the run started from
+            initial = _Initial(net.parameters.copy())
+        else:  # one call of one epoch: the kernel itself puts back where it started
+            initial = _Initial(None)
+        previous = snapshot = initial
         for c in callbacks:
             getattr(c, "on_train_begin", lambda network: None)(net)
         epoch = call_start = 0
+        locking = kernels.name != "numpy"  # see _draw_lock
         try:
             while epoch < epochs:
                 chunk = 1 if per_epoch else min(epochs - epoch, out.shape[0])
@@ -349,14 +359,16 @@ class _Run:
                                                              replays)
                 call_start = epoch
                 params = net._kernel_parameters()  # O(1): what the kernel will read
-                lock = _draw_lock(kernels, rng)
-                lock.acquire()
+                if locking:
+                    lock = rng.bit_generator.lock
+                    lock.acquire()
                 try:
                     done = kernels.train_epochs(self.spec, params, self.X, self.Y, chunk,
                                                 self.batch_size, self.shuffle, state, hyper,
                                                 rng, workspace, out, self.w)
                 finally:
-                    lock.release()
+                    if locking:
+                        lock.release()
                 self._record(history, out, done - workspace.diverged, epoch, hyper, lowest)
                 if workspace.diverged:
                     self._record(history, out[done - 1:], 1, epoch + done - 1, hyper)
@@ -517,6 +529,8 @@ class _Initial(_Snapshot):
         self.epoch, self.parameters, self.replayable = 0, parameters, False
 
     def restore(self, net, state, workspace, rng):
+        if self.parameters is None:  # a one-epoch run: the kernel restored them already
+            return
         net.parameters[...] = self.parameters
         state.m[...] = 0.0
         state.v[...] = 0.0
@@ -643,19 +657,29 @@ def _fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
 
 
 def _check_jobs(n_jobs, restarts):
+    """Threads for ``restarts`` runs: ``n_jobs`` (None or -1: one per CPU), at most
+    ``MAX_THREADS_PER_CPU`` per CPU (more would only queue; the results do not depend on
+    the number of threads)."""
     if n_jobs is None or (isinstance(n_jobs, int) and not isinstance(n_jobs, bool)
                           and n_jobs == -1):
         return min(restarts, _cpus())
-    return check_number(n_jobs, "n_jobs (-1 or None: all CPUs)", 1, integer=True)
+    n_jobs = check_number(n_jobs, "n_jobs (-1 or None: all CPUs)", 1, integer=True)
+    return min(n_jobs, restarts, MAX_THREADS_PER_CPU * _cpus())
+
+
+#: Threads per CPU ``n_jobs`` may start at most.
+MAX_THREADS_PER_CPU = 8
 
 
 def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppable, run):
-    """Refuse, before anything is allocated, what could not fit in memory."""
+    """Refuse, before anything is allocated, what could not fit in memory (a few integer
+    operations when everything fits: tutorial loops call train once per epoch)."""
     limit = memory_limit()
     if limit is None:
         return
     spec = net.spec
-    if parallel * workspace_bytes(spec, X.shape[0], batch_size) > limit:
+    per_row, fixed = net._workspace_terms
+    if parallel * 8 * (batch_size * per_row + fixed + 2 * X.shape[0]) > limit:
         check_memory(parallel * workspace_bytes(spec, X.shape[0], batch_size), "batch_size",
                      f"{'each of ' + str(parallel) + ' parallel runs: ' if parallel > 1 else ''}"
                      f"a training workspace for batches of {batch_size} rows through layers "
@@ -665,7 +689,7 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
                      lambda: f"evaluating {val[0].shape[0]} validation rows at once")
     if restarts > 1:
         check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
-    if not stoppable:
+    if not stoppable and epochs * 256 > limit:  # (256: more than an epoch's records take)
         check_epochs(epochs, "epochs", run.val is not None, run.classify,
                      run.hyper.schedule != CONSTANT)
 

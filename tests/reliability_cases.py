@@ -2098,3 +2098,347 @@ def summary():
     for c in CASES.values():
         counts[c.family] = counts.get(c.family, 0) + 1
     return counts
+
+
+# =================================================================================================
+# more of each family: what a red team tries next
+# =================================================================================================
+
+MORE_ARRAYS = {
+    "sparse-X-to-estimator": (lambda: mlp_classifier().fit(
+        __import__("scipy.sparse", fromlist=["x"]).csr_matrix(np.eye(4)), [0, 1, 0, 1]),
+        (TypeError, ValueError), r"\bX\b|[Ss]parse"),
+    "sparse-X-to-network": (lambda: net((4, 2, 1)).feedforward(
+        __import__("scipy.sparse", fromlist=["x"]).csr_matrix(np.eye(4))),
+        (TypeError, ValueError), r"\bX\b"),
+    "generator-X": (lambda: net().feedforward(x for x in range(3)), (TypeError, ValueError),
+                    r"\bX\b"),
+    "string-X": (lambda: net().feedforward("abc"), (TypeError, ValueError), r"\bX\b"),
+    "series-X-to-estimator": (lambda: mlp_regressor().fit(
+        pandas().Series([1.0, 2.0, 3.0]), [1.0, 2.0, 3.0]), ValueError, r"\bX\b"),
+    "validation-weights-negative": (lambda: net().train(
+        np.ones((4, 3)), np.ones((4, 1)), epochs=1,
+        validation_data=(np.ones((2, 3)), np.ones((2, 1)), [-1.0, 1.0])), ValueError,
+        r"validation_data\[2\]"),
+    "partial-fit-without-classes": (lambda: mlp_classifier().partial_fit(np.ones((2, 3)),
+                                                                         [0, 1]),
+                                    ValueError, r"classes"),
+    "partial-fit-with-early-stopping": (lambda: mlp_classifier(early_stopping=True).partial_fit(
+        np.ones((2, 3)), [0, 1], classes=[0, 1]), ValueError, r"early_stopping"),
+    "warm-start-new-sizes": (lambda: mlp_classifier(warm_start=True).fit(*classes3()).set_params(
+        hidden_layer_sizes=(9,)).fit(*classes3()), ValueError, r"warm_start"),
+    "coef-init-wrong-shape": (lambda: nf().LogisticRegression().fit(
+        *binary(), coef_init=np.zeros(5)), ValueError, r"coef_init"),
+    "from-weights-nan": (lambda: nf().Perceptron.from_weights([np.nan, 1.0], 0.0), ValueError,
+                         r"weights"),
+    "perceptron-classes-three": (lambda: setattr(fitted("perceptron")[0], "classes_",
+                                                 [0, 1, 2]), ValueError, r"classes_"),
+    "mlp-classes-replaced-then-predict": (lambda: (lambda m: (setattr(m, "classes_",
+                                                                      np.array(["a"])),
+                                                              m.predict(np.ones((2, 3)))))(
+        fitted("classifier")[0]), ValueError, r"classes_"),
+    "logistic-classes-replaced-then-predict": (lambda: (lambda m: (setattr(m, "classes_", []),
+                                                                   m.predict(np.ones((2, 2)))))(
+        fitted("logistic")[0]), ValueError, r"classes_"),
+    "scaler-1e308-column": (lambda: nf().StandardScaler().fit(
+        [[1e308, 1.0], [-1e308, 2.0], [1e308, 3.0]]), ValueError, r"X column 0"),
+    "scaler-inverse-before-fit": (lambda: nf().StandardScaler().inverse_transform([[1.0]]),
+                                  RuntimeError, r"fit"),
+    "encoder-transform-before-fit": (lambda: nf().TableEncoder().transform(np.ones((2, 2))),
+                                     (AttributeError, RuntimeError, ValueError), r"fit"),
+    "encoder-features-and-drop": (lambda: nf().TableEncoder(features=["x0"], drop=["x1"]).fit(
+        np.ones((3, 2))), ValueError, r"features.*drop"),
+    "encoder-everything-dropped": (lambda: nf().TableEncoder().fit(
+        np.array([[f"id{i}"] for i in range(30)], dtype=object)), ValueError,
+        r"x0|feature columns"),
+    "encoder-text-column-with-a-missing-value": (lambda: nf().TableEncoder().fit(
+        np.array([["a"], [None], ["b"], ["a"]], dtype=object)), ValueError, r"x0"),
+    "one-hot-zero-classes": (lambda: nf().one_hot([], n_classes=0), ValueError, r"n_classes"),
+    "neuron-softmax": (lambda: nf().Neuron([1.0], 0.0, activation="softmax"), ValueError,
+                       r"softmax"),
+    "activation-lookup": (lambda: nf().activations.get("nope"), ValueError, r"activation"),
+    "loss-lookup": (lambda: nf().losses.get("nope"), ValueError, r"loss"),
+    "backend-unknown": (lambda: nf().set_backend("gpu"), ValueError, r"backend"),
+}
+
+for _name, (_call, _errors, _names) in MORE_ARRAYS.items():
+    add("arrays", _name, lambda _call=_call: _call(), _errors, _names)
+
+
+@case("arrays")
+def table_encoder_dates_and_ids_dropped_in_python():
+    pd = pandas()
+    df = pd.DataFrame({"id": [f"u{i}" for i in range(40)], "x": np.arange(40.0),
+                       "when": pd.date_range("2024-01-01", periods=40),
+                       "day": [f"2024-02-{i % 28 + 1:02d}" for i in range(40)],
+                       "color": ["red", "blue"] * 20})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = nf().TableEncoder().fit(df)
+    assert set(enc.dropped_) == {"id", "when", "day"}, enc.dropped_
+    assert all(any(f"'{c}'" in str(w.message) for w in caught) for c in ("id", "when", "day"))
+    out = enc.transform(df)
+    assert out.shape == (40, 3) and finite(out)
+    assert enc.get_feature_names_out().tolist() == ["x", "color=blue", "color=red"]
+
+
+@case("arrays")
+def table_encoder_is_cloneable_and_works_without_sklearn_imported():
+    import sys
+
+    enc = nf().TableEncoder(categorical=["x0"])
+    assert enc.get_params() == {"categorical": ["x0"], "drop": (), "features": None}
+    out = enc.fit_transform(np.array([[1.0, 2.0], [2.0, 3.0], [1.0, 4.0]]))
+    assert out.shape == (3, 3)
+    if "sklearn.base" in sys.modules:
+        from sklearn.base import clone
+
+        assert clone(enc).get_params() == enc.get_params()
+
+
+@case("arrays")
+def numpy_integer_hyperparameters_are_numbers():
+    X, Y = regression(n=8)
+    h = net((3, np.int64(4), 1)).train(X, Y, epochs=np.int64(2), batch_size=np.uint8(3),
+                                       learning_rate=np.float32(0.1))
+    assert h.epochs == 2
+
+
+MORE_HYPER = {
+    "callbacks-single-object": (dict(callbacks=nf().Callback()), TypeError, r"callbacks"),
+    "callbacks-string": (dict(callbacks="early"), TypeError, r"callbacks"),
+    "seed-random-state": (dict(seed=np.random.RandomState(0)), TypeError, r"seed"),
+    "schedule-plateau-needs-validation": (
+        dict(lr_schedule=nf().schedules.ReduceOnPlateau(monitor="val_loss")), ValueError,
+        r"val_loss|validation"),
+    "dropout-string": (dict(dropout="half"), TypeError, r"dropout"),
+    "optimizer-class-not-instance": (dict(optimizer=nf().Adam), ValueError, r"optimizer"),
+}
+
+for _name, (_kw, _errors, _names) in MORE_HYPER.items():
+    def _more_train(_kw=_kw):
+        X, Y = regression(n=8)
+        net().train(X, Y, **{"epochs": 2, **_kw})
+    add("hyperparameters", f"train-{_name}", _more_train, _errors, _names)
+
+
+@case("hyperparameters")
+def callbacks_none_is_no_callbacks():
+    X, Y = regression(n=8)
+    assert net().train(X, Y, epochs=2, callbacks=None).epochs == 2
+
+
+@case("hyperparameters")
+def n_jobs_of_a_million_threads_is_capped():
+    X, Y = regression(n=8)
+    h = net().train(X, Y, epochs=1, restarts=300, n_jobs=10**6)
+    ref = net().train(X, Y, epochs=1, restarts=300, n_jobs=1)
+    assert h.restart_losses == ref.restart_losses
+
+
+@case("hyperparameters", raises=ValueError, names=r"restarts")
+def lbfgs_restarts_1e12():
+    mlp_classifier(solver="lbfgs", restarts=10**12).fit(*binary())
+
+
+@case("hyperparameters")
+def lbfgs_restarts_are_deterministic():
+    X, y = binary()
+    a = mlp_classifier(solver="lbfgs", restarts=3, n_jobs=1).fit(X, y)
+    b = mlp_classifier(solver="lbfgs", restarts=3, n_jobs=3).fit(X, y)
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+@case("hyperparameters")
+def huge_max_iter_and_max_fun_for_lbfgs():
+    m = mlp_classifier(solver="lbfgs", max_iter=10**20, max_fun=10**20).fit(*binary())
+    assert m.n_iter_ >= 1
+
+
+@case("hyperparameters")
+def generator_seed_with_restarts():
+    X, Y = regression(n=8)
+    g = np.random.Generator(np.random.PCG64(3).jumped())
+    h = net().train(X, Y, epochs=2, restarts=3, seed=g)
+    assert len(h.restart_losses) == 3
+
+
+@case("hyperparameters")
+def pickled_and_copied_models_keep_working():
+    import copy
+    import pickle
+
+    for kind in ("network", "perceptron", "logistic", "classifier"):
+        model, X = fitted(kind)
+        for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model), copy.copy(model)):
+            assert np.array_equal(predictions(other, X), predictions(model, X))
+    n, X = fitted("network")
+    other = pickle.loads(pickle.dumps(n))
+    other.weights[0] = np.zeros_like(other.weights[0])
+    assert not np.array_equal(other.feedforward(X), n.feedforward(X))
+
+
+@case("files", raises=OSError, names=r"afile/m\.npz")
+def save_under_a_file_as_if_it_were_a_folder():
+    open("afile", "w").close()
+    with guard("afile"):
+        net().save("afile/m.npz")
+
+
+@case("files", raises=OSError, names=r"x{300}")
+def save_with_a_name_too_long():
+    net().save("x" * 300 + ".npz")
+
+
+@case("files")
+def save_from_two_threads_to_one_path():
+    models = [net((3, 5, 1)), net((3, 6, 1))]
+    threads = [threading.Thread(target=lambda m=m: [m.save("same.npz") for _ in range(20)])
+               for m in models]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert nf().load("same.npz").layer_sizes in ([3, 5, 1], [3, 6, 1])
+    assert os.listdir(".") == ["same.npz"], os.listdir(".")
+
+
+@case("files")
+def save_to_a_dangling_symlink_creates_its_target():
+    os.symlink("target.npz", "dangling.npz")
+    net().save("dangling.npz")
+    assert os.path.islink("dangling.npz") and nf().load("target.npz")
+
+
+@case("files", raises=ValueError, names=r"fake\.npz")
+def load_a_zip_of_directories():
+    with zipfile.ZipFile("fake.npz", "w") as z:
+        z.writestr("header.npy/", b"")
+    nf().load("fake.npz")
+
+
+@case("files", raises=ValueError, names=r"sizes\.npz")
+def load_header_with_giant_integer_sizes():
+    _write_npz("sizes.npz", _network_header(layer_sizes=[3, 10**400, 1]),
+               parameters=np.zeros(26))
+    nf().load("sizes.npz")
+
+
+@case("files", raises=ValueError, names=r"pf\.npz")
+def load_perceptron_header_claiming_a_billion_passes():
+    p, _ = fitted("perceptron")
+    p.save("pf.npz")
+    with np.load("pf.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays.pop("header").tobytes())
+    header["n_iter"] = 10**9
+    _write_npz("pf.npz", header, **arrays)
+    nf().load("pf.npz")
+
+
+@case("files", raises=ValueError, names=r"rng\.npz")
+def load_estimator_with_a_broken_generator_state():
+    m, _ = fitted("classifier")
+    m.save("rng.npz")
+    with np.load("rng.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays.pop("header").tobytes())
+    header["rng_state"] = {"bit_generator": "PCG64", "state": "nope"}
+    _write_npz("rng.npz", header, **arrays)
+    nf().load("rng.npz")
+
+
+@case("interruption")
+def ctrl_c_during_save_keeps_the_old_file():
+    import nnfast.io as nio
+
+    _model_file("keep.npz")
+    before = open("keep.npz", "rb").read()
+    big = nf().Network([2000, 3000, 10], seed=0)
+    original = np.savez
+
+    def slow(*args, **kwargs):
+        time.sleep(2.0)
+        return original(*args, **kwargs)
+
+    nio.np.savez = slow
+    try:
+        expect_interrupt(lambda: big.save("keep.npz"), after=0.5)
+    finally:
+        nio.np.savez = original
+    assert open("keep.npz", "rb").read() == before and os.listdir(".") == ["keep.npz"]
+
+
+@case("interruption")
+def ctrl_c_mlp_partial_fit_keeps_the_model():
+    X = np.random.default_rng(0).normal(size=(20000, 50))
+    y = (X[:, 0] > 0).astype(int)
+    m = mlp_classifier(hidden_layer_sizes=(300,), batch_size=1)
+    m.partial_fit(X[:100], y[:100], classes=[0, 1])
+    assert expect_interrupt(lambda: [m.partial_fit(X, y) for _ in range(1000)], after=0.5), \
+        "the loop of partial_fit calls went on after Ctrl-C"
+    assert m.n_iter_ in (0, 1) and len(m.loss_curve_) >= 1 and finite(m.predict_proba(X[:10]))
+
+
+@case("interruption")
+def threads_assign_weights_while_training():
+    X, Y = regression(n=2000, d=10)
+    n = net((10, 40, 1))
+    stop = threading.Event()
+
+    def poke():
+        while not stop.is_set():
+            n.weights[0] = np.zeros((10, 40))
+            n.parameters = n.parameters * 0.5
+
+    t = threading.Thread(target=poke)
+    t.start()
+    try:
+        n.train(X, Y, epochs=20, batch_size=4, learning_rate=1e-3)
+    finally:
+        stop.set()
+        t.join()
+    assert finite(n.parameters) and len(n.parameters) == n.spec.n_params
+
+
+MORE_CLI = [
+    ("too-many-classes", ["train", "t.csv", "--target", "id"], r"'id'.*classes",
+     lambda: write_csv("t.csv", ["id", "x"], [[f"u{i}", i] for i in range(60)]), None),
+    ("two-rows", ["train", "two.csv", "--target", "y", "--epochs", "2", "--print-every", "0"],
+     None, lambda: write_csv("two.csv", ["x", "y"], [[1, 0], [2, 1], [3, 0], [4, 1]]),
+     lambda out, err: "test " in out),
+    ("predict-text-in-a-number-column", ["predict", "m.npz", "p.csv"], r"'x1'",
+     lambda: (regression_csv("d.csv"), cli("train", "d.csv", "--target", "y", "--epochs", "2",
+                                           "--save", "m.npz"),
+              write_csv("p.csv", ["x1", "color", "x2"], [["oops", "red", 1.0]])), None),
+    ("predict-with-an-estimator-file", ["predict", "e.npz", "e.csv"], None,
+     lambda: (fitted("logistic")[0].save("e.npz"),
+              write_csv("e.csv", ["a", "b"], [[0.5, 1.0], [-1.0, 0.2]])),
+     lambda out, err: len(out.splitlines()) == 3),
+    ("predict-with-an-unfitted-estimator", ["predict", "u.npz", "e.csv"], r"fit",
+     lambda: (mlp_classifier().save("u.npz"), write_csv("e.csv", ["a", "b"], [[0.5, 1.0]])),
+     None),
+    ("features-all-dates", ["train", "ids.csv", "--target", "y", "--features", "when"],
+     r"no feature columns|when", _ids, None),
+    ("test-size-one-row", ["train", "--test-size", "1", "--epochs", "2", "--print-every", "0"],
+     None, None, lambda out, err: "399 train, 1 test" in out),
+    ("huge-csv-refused", ["train", "huge.csv", "--target", "y"], r"huge\.csv",
+     lambda: _sparse_file("huge.csv"), None),
+    ("bench-bad-workload", ["bench", "--workload", "W99"], r"W99|workload", None, None),
+    ("categorical-target-regression", ["train", "d.csv", "--target", "color", "--task",
+                                       "regression"], r"'color'",
+     lambda: regression_csv("d.csv"), None),
+]
+
+
+def _sparse_file(name):
+    """A file whose size (not its content) is far beyond memory: a sparse file."""
+    from nnfast._validation import memory_limit
+
+    with open(name, "w") as f:
+        f.write("x,y\n1,2\n")
+        f.truncate((memory_limit() or 2**40) * 4)
+
+
+for _name, _args, _fragment, _setup, _check in MORE_CLI:
+    _cli_case(_name, _args, _fragment, setup=_setup, check=_check)
