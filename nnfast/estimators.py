@@ -47,6 +47,11 @@ How scikit-learn's definitions map onto nnfast's kernels (``network_`` is an ord
   how a rate change reaches the velocity). Adam is Kingma & Ba with bias-corrected
   moments; scikit-learn folds the correction into the rate, which amounts to an
   ``epsilon`` of ``epsilon / sqrt(1 - beta_2**t)``: the same up to that tiny term.
+- **Randomness and threads.** A ``numpy.random.Generator`` given as ``random_state`` is
+  used as it is (not copied): the compiled loop holds its ``bit_generator.lock`` while it
+  draws, so estimators sharing one Generator can be fitted in parallel threads without
+  corrupting it (they take turns drawing). One estimator is fitted by one thread at a time:
+  a second concurrent ``fit`` or ``partial_fit`` raises RuntimeError.
 - **Initialisation** is scikit-learn's, draw for draw: for an int (or RandomState)
   ``random_state`` the initial ``coefs_`` and ``intercepts_`` equal scikit-learn's. What is
   random afterwards (shuffles, dropout, the validation split) comes from a NumPy
@@ -107,14 +112,12 @@ from ._estimator import (
     estimator_from_header, fitting, float_array, not_fitted, params_header, r2_score,
     check_random_state, checked_classes, random_generator, require_y, to_array, warn,
 )
-from ._spec import OptimizerState, Spec
-from ._validation import (
-    all_finite, as_float_array, check_memory, check_number, encode_labels, format_bytes,
-)
+from ._spec import OptimizerState
+from ._validation import all_finite, check_memory, check_number, encode_labels
 from .data import one_hot
 from .network import Network, _as_list, _Layers, check_size, full_batch_bytes
 from .optimizers import SGD, Adam
-from .training import EarlyStopping, History, _cpus, _check_jobs, train
+from .training import EarlyStopping, History, _check_jobs, train
 
 #: scikit-learn's message when training ends with weights that are not finite (its
 #: test_nonfinite_params matches it).
@@ -732,7 +735,8 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = min(int(result.nit), p.max_iter)
         self._record(history, first)
         if not curve:
-            self.loss_ = float(loss(net.parameters) - penalty(net.parameters))
+            params = net._kernel_parameters()
+            self.loss_ = float(loss(params) - penalty(params))
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
         self.validation_scores_ = self.validation_loss_curve_ = None
         self.best_validation_score_ = None
@@ -1173,6 +1177,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError("A 2-D y must be a 0/1 label indicator matrix (multilabel); "
                                  "multiclass-multioutput is not supported.")
             if first:
+                if not incremental and y.shape[1] > y.shape[0]:
+                    raise ValueError(f"y has {y.shape[1]} label columns for {y.shape[0]} "
+                                     f"samples: more classes than samples cannot be learnt "
+                                     f"(is y transposed?).")
                 self._target, self.classes_ = "multilabel", np.arange(y.shape[1])
             elif self._target != "multilabel" or y.shape[1] != self.classes_.size:
                 raise ValueError(f"y has {y.shape[1]} label columns, but the model was fitted "
@@ -1203,7 +1211,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         codes = encode_labels(y, "y", y.shape[0], self.classes_)[1]
         if self._target == "binary":
             return (codes == 1).astype(np.float64).reshape(-1, 1), codes
-        return one_hot(codes, self.classes_.size), codes
+        k = self.classes_.size
+        check_memory(8 * codes.size * k, "y", lambda: f"y has {k} classes: the one-hot targets "
+                                                      f"of {codes.size} rows x {k} classes")
+        return one_hot(codes, k), codes
 
     def _describe_target(self):
         if self._target == "multilabel":

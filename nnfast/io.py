@@ -298,7 +298,7 @@ def _npy_header(archive, info, path):
             version = np.lib.format.read_magic(f)
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read(f, max_header_size=2**16)
+            shape, _, dtype = read(f, max_header_size=2**16)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
             raise
         except Exception as exc:  # numpy's parser of an untrusted header: tokenize, ast...

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import numbers
+import os
 import re
 import warnings
 
