@@ -13,6 +13,7 @@ from ._estimator import (
 )
 from ._validation import (
     NotFittedError, all_finite, as_float_array, as_matrix, check_number, check_rng,
+    memory_limit,
 )
 from ._validation import encode_labels
 from .linear import linear_score
@@ -300,9 +301,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         order = np.arange(n, dtype=np.intp)
         parts, done, pending = [], 0, False
         lock = rng_lock(kernels, self._rng) if shuffle else None
+        # errors_ and boundary_lines_ grow by a row per pass: on data no line separates,
+        # a huge max_epochs would fill the memory before it ended
+        limit = memory_limit()
+        room = None if limit is None else (limit // 4) // (8 * (d + 2))  # (and a copy)
         try:
             while done < max_epochs:
-                k = min(size, max_epochs - done)
+                if room is not None and done >= room:
+                    warnings.warn(f"Stopped after {done} passes: the records of more "
+                                  f"(errors_, boundary_lines_) would not fit in memory; "
+                                  f"lower max_epochs.", RuntimeWarning, stacklevel=4)
+                    break
+                k = min(size, max_epochs - done, room - done if room is not None else size)
                 errors[:k] = -1  # a pass the kernel completes gets its (>= 0) count
                 start, before, pending = params.copy(), len(parts), True
                 if lock is not None:

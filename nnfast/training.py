@@ -351,9 +351,20 @@ class _Run:
             getattr(c, "on_train_begin", lambda network: None)(net)
         epoch = call_start = 0
         locking = kernels.name != "numpy"  # see _draw_lock
+        limit = memory_limit()
+        room = None if limit is None else (limit // 4) // (
+            32 * (5 if self.val is not None else 3))  # epochs whose records fit
         try:
             while epoch < epochs:
                 chunk = 1 if per_epoch else min(epochs - epoch, out.shape[0])
+                if room is not None and epoch + chunk > room:  # a run nothing stopped
+                    chunk = room - epoch
+                if chunk <= 0:
+                    warnings.warn(f"Stopped after {epoch} epochs: the History's records of "
+                                  f"more would not fit in memory; train fewer epochs.",
+                                  RuntimeWarning, stacklevel=4)
+                    history.stopped_epoch = epoch - 1 if epoch else None
+                    break
                 if epoch:
                     previous, snapshot = snapshot, _Snapshot(net, state, workspace, rng, epoch,
                                                              replays)

@@ -2459,3 +2459,40 @@ def partial_fit_may_name_more_classes_than_its_first_batch():
 def mlp_with_a_million_classes_refused_by_memory():
     mlp_classifier().fit(np.zeros((10**6, 1)), np.arange(10**6))
 
+
+def pretend_memory(nbytes):
+    """Make nnfast believe the machine has ``nbytes`` of memory (in this forked case only)."""
+    import nnfast._validation as v
+    import nnfast.perceptron as p
+    import nnfast.training as t
+
+    v.memory_limit = p.memory_limit = t.memory_limit = lambda: nbytes
+
+
+@case("numerics")
+def perceptron_unending_passes_stop_before_memory_runs_out():
+    pretend_memory(8 * 2**20)
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = nf().Perceptron(max_epochs=10**30).fit(X, y)
+    assert any("would not fit in memory" in str(w.message) for w in caught)
+    assert 0 < p.n_iter_ == len(p.errors_) == len(p.boundary_lines_)
+
+
+@case("numerics")
+def training_a_callback_never_stops_ends_before_memory_runs_out():
+    pretend_memory(8 * 2**20)
+
+    class Never(nf().Callback):
+        def on_epoch_end(self, epoch, history, network):
+            return False
+
+    X, Y = regression(n=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        h = net().train(X, Y, epochs=10**12, callbacks=[Never()], batch_size=4)
+    assert any("would not fit in memory" in str(w.message) for w in caught)
+    assert 0 < h.epochs < 10**6
+    consistent(h)
+
