@@ -376,7 +376,11 @@ class _BaseMLP(BaseEstimator):
     def _network(self, what):
         if not self._is_fitted():
             raise not_fitted(self, what)
-        return self.network_
+        net = self.network_
+        if not isinstance(net, Network):
+            raise TypeError(f"network_ must be the fitted nnfast.Network, got "
+                            f"{type(net).__name__}: fit again.")
+        return net
 
     @property
     def coefs_(self):

@@ -317,6 +317,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"This LogisticRegression is not fitted yet: call fit(X, y) before using "
                 f"{what}."
             )
+        if not isinstance(net, Network):
+            raise TypeError(f"network_ must be the fitted nnfast.Network, got "
+                            f"{type(net).__name__}: fit again.")
         return net
 
     def __repr__(self):

@@ -90,9 +90,9 @@ def preload():
 
     import nnfast  # noqa: F401
     import nnfast.cli  # noqa: F401
-    for optional in ("pandas", "sklearn.base", "sklearn.pipeline"):
+    for module in ("pandas", "sklearn.base", "sklearn.pipeline"):
         try:
-            __import__(optional)
+            __import__(module)
         except ImportError:
             pass
     scratch_root()
@@ -105,6 +105,8 @@ def execute(case):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             case.fn()
+    except Unavailable as exc:
+        return "skipped", str(exc)
     except Destroyed as exc:
         return "destroyed", str(exc)
     except AssertionError as exc:
@@ -306,10 +308,22 @@ def regression_csv(path="data.csv", n=60, extra=None):
     return write_csv(path, header, rows)
 
 
-def pandas():
-    import pandas as pd
+class Unavailable(Exception):
+    """An optional package the case needs is not installed: the case is skipped."""
 
-    return pd
+
+def optional(name):
+    """Import the optional package ``name`` (pandas, scikit-learn), or skip the case."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise Unavailable(f"{name} is not installed") from None
+
+
+def pandas():
+    return optional("pandas")
 
 
 # =================================================================================================
@@ -456,7 +470,7 @@ def pandas_strings_to_perceptron():
 @case("arrays")
 def pandas_text_columns_through_table_encoder_in_a_pipeline():
     pd = pandas()
-    from sklearn.pipeline import make_pipeline
+    make_pipeline = optional("sklearn.pipeline").make_pipeline
 
     df = pd.DataFrame({"size": np.arange(20.0), "color": ["red", "blue"] * 10})
     y = (np.arange(20) > 9).astype(int)
@@ -2495,4 +2509,18 @@ def training_a_callback_never_stops_ends_before_memory_runs_out():
     assert any("would not fit in memory" in str(w.message) for w in caught)
     assert 0 < h.epochs < 10**6
     consistent(h)
+
+
+@case("numerics", raises=TypeError, names=r"network_")
+def mlp_network_replaced_by_none():
+    m, X = fitted("classifier")
+    m.network_ = None
+    m.predict(X)
+
+
+@case("numerics", raises=TypeError, names=r"network_")
+def logistic_network_replaced_by_a_dict():
+    m, X = fitted("logistic")
+    m.network_ = {}
+    m.predict_proba(X)
 

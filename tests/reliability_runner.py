@@ -14,7 +14,8 @@ and reads a signal from its exit status. Outcomes:
 - ``silent``    no error where one was due, or a result that failed its checks;
 - ``destroyed`` a file the case guards was changed or removed;
 - ``crash``     the child died of a signal (SIGSEGV, SIGABRT, ...) or without reporting;
-- ``hang``      the child was still running after its timeout.
+- ``hang``      the child was still running after its timeout;
+- ``skipped``   an optional package the case needs (pandas, scikit-learn) is missing.
 
 ``python tests/reliability_runner.py`` runs the catalogue and prints the counts per family
 and per outcome (``--family F``, ``--case NAME`` select; ``--list`` lists). The test suite
@@ -35,8 +36,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CATALOGUE = os.path.join(HERE, "reliability_cases.py")
-OUTCOMES = ("clean", "accepted", "unclear", "silent", "destroyed", "crash", "hang")
-GOOD = ("clean", "accepted")
+OUTCOMES = ("clean", "accepted", "unclear", "silent", "destroyed", "crash", "hang", "skipped")
+GOOD = ("clean", "accepted", "skipped")
 #: Seconds a case may run before it counts as a hang (cases take well under 5 s).
 TIMEOUT = 60.0
 
