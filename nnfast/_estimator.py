@@ -725,13 +725,15 @@ def decode_classes(entry):
     return out
 
 
-def float_array(arrays, key, shape=None, name=None):
-    """``arrays[key]`` as finite float64 with ``shape`` (a None entry matches any length)."""
+def float_array(arrays, key, shape=None, name=None, finite=True):
+    """``arrays[key]`` as float64 with ``shape`` (a None entry matches any length), finite
+    unless ``finite=False`` (records of a run, such as a loss curve, may hold the NaN of a
+    diverged epoch; what computes predictions may not)."""
     arr = np.asarray(arrays[key], dtype=np.float64)
     if shape is not None and (arr.ndim != len(shape) or any(
             s is not None and s != a for s, a in zip(shape, arr.shape))):
         raise ValueError(f"{name or key} has shape {arr.shape}, expected {tuple(shape)}")
-    if not np.isfinite(arr).all():
+    if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name or key} holds NaN or infinity")
     return np.ascontiguousarray(arr)
 

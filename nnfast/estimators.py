@@ -613,8 +613,15 @@ class _BaseMLP(BaseEstimator):
             if not incremental:
                 warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
         except FloatingPointError:  # the weights are back at the last usable epoch's
-            history, diverged = net.history, True
-            _drop_last_epoch(history)  # the non-finite one
+            history = net.history
+            if p.early_stopping:  # the best epoch's weights are kept, as in scikit-learn,
+                # and the diverged epoch is recorded as scikit-learn records it: a NaN score
+                history.__dict__.setdefault("validation_score", [])
+                history.validation_score.extend(
+                    [np.nan] * (history.epochs - len(history.validation_score)))
+            else:  # scikit-learn's weights would be non-finite: ValueError, below
+                diverged = True
+                _drop_last_epoch(history)  # the non-finite one
         scores = getattr(history, "validation_score", None)
         if scores is not None:
             del scores[history.epochs:]
@@ -900,7 +907,7 @@ class _BaseMLP(BaseEstimator):
             model.feature_names_in_ = np.asarray(names, dtype=object)
         model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
         model.t_ = check_number(header["t"], "t", 0, integer=True)
-        model.loss_ = check_number(header["loss"], "loss")
+        model.loss_ = _record_number(header["loss"], "loss")
         model.best_loss_ = (None if header["best_loss"] is None
                             else check_number(header["best_loss"], "best_loss"))
         model.best_validation_score_ = (
@@ -919,21 +926,28 @@ class _BaseMLP(BaseEstimator):
                                                       low_open=True)}
         solver = header["optimizer_solver"]
         model._optimizer_solver = None if solver is None else _choice(solver, "solver", SOLVERS)
-        model.loss_curve_ = float_array(arrays, "loss_curve", (None,)).tolist()
+        model.loss_curve_ = float_array(arrays, "loss_curve", (None,), finite=False).tolist()
         history = History()
         history.loss = list(model.loss_curve_)
         history.learning_rate = float_array(arrays, "learning_rate", (None,)).tolist()
         if "validation_scores" in arrays:
-            model.validation_scores_ = float_array(arrays, "validation_scores",
-                                                   (None,)).tolist()
+            model.validation_scores_ = float_array(arrays, "validation_scores", (None,),
+                                                   finite=False).tolist()
             model.validation_loss_curve_ = float_array(arrays, "validation_loss_curve",
-                                                       (None,)).tolist()
+                                                       (None,), finite=False).tolist()
             history.val_loss = list(model.validation_loss_curve_)
             history.validation_score = list(model.validation_scores_)
         else:
             model.validation_scores_ = model.validation_loss_curve_ = None
         model.history_ = net.history = history
         return model
+
+
+def _record_number(value, name):
+    """A recorded number (a loss): a real number, NaN or infinite when training diverged."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 def _whole(value):

@@ -383,6 +383,12 @@ class _Run:
                 self._record(history, out, done - workspace.diverged, epoch, hyper, lowest)
                 if workspace.diverged:
                     self._record(history, out[done - 1:], 1, epoch + done - 1, hyper)
+                    if self.val is not None:  # the diverged epoch in every list: not finite
+                        history.val_loss.extend([np.nan] * (len(history.loss)
+                                                            - len(history.val_loss)))
+                        if self.classify:
+                            history.val_accuracy.extend([np.nan] * (
+                                len(history.loss) - len(history.val_accuracy)))
                     kept = self._keep_usable(net, state, workspace, rng, hyper, out,
                                              epoch + done - 1, snapshot, previous, initial)
                     _diverged(history, epoch + done - 1, kept, self.on_divergence)
