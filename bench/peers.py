@@ -29,9 +29,10 @@ Workloads (``--workloads``; default all):
            (the "GEMM-only bound": 3 forward + 5 backward products per batch); with PyTorch
            installed, those GEMMs also with ``torch.matmul`` (PyTorch's BLAS: MKL in its
            CPU wheel), PyTorch's own floor.
-``MNIST``  the real MNIST files (``--mnist-dir``, else ``$NNFAST_MNIST_DIR``, else
-           ``../shared/data/mnist`` next to the repository), 784-128-10, SGD momentum 0.9,
-           lr 0.05, batch 64, 5 epochs: time per epoch and test accuracy.
+``MNIST``  the real MNIST files (``--mnist-dir``, else ``$NNFAST_MNIST_DIR``, else where
+           ``nnfast.datasets.load_mnist`` finds them: ``$NNFAST_DATA``, its cache),
+           784-128-10, SGD momentum 0.9, lr 0.05, batch 64, 5 epochs: time per epoch and
+           test accuracy.
 ``roofline`` GFLOP/s of a 2048^3 NumPy matmul.
 
 Every implementation starts from nnfast's initial weights (the same ``seed=0`` network,
@@ -71,8 +72,10 @@ import warnings
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if os.path.isdir(os.path.join(REPO, "nnfast")) and REPO not in sys.path:
-    sys.path.insert(0, REPO)  # a source checkout: time the kernels built in place
+SOURCE = os.path.join(REPO, "nnfast")
+if (os.path.isdir(SOURCE) and any(name.startswith("_kernels.") for name in os.listdir(SOURCE))
+        and REPO not in sys.path):
+    sys.path.insert(0, REPO)  # a source checkout built in place: time those kernels
 
 from nnfast import bench as nb  # noqa: E402
 from nnfast import use_backend  # noqa: E402
@@ -1376,7 +1379,8 @@ def main(argv=None):
     parser.add_argument("--target-time", type=float, dest="target_s",
                         help="seconds each timed run should take")
     parser.add_argument("--mnist-dir", help="folder of the MNIST idx files (default: "
-                        "$NNFAST_MNIST_DIR, else ../shared/data/mnist next to the repository)")
+                        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
+                        "$NNFAST_DATA, the cache ~/.cache/nnfast)")
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     parser.add_argument("--output", metavar="PATH", help="also write the markdown to PATH")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -1,13 +1,17 @@
-"""Victor Zhou's first neural network: guess gender from weight and height.
+"""
+Victor Zhou's first neural network
+==================================
 
 "Machine Learning for Beginners: An Introduction to Neural Networks": a neuron, a 2-2-1
-sigmoid network, and training it with per-sample SGD on the mean squared error
-(learn rate 0.1, 1000 epochs) on four people, printing the loss as it goes, then
-predictions for Emily and Frank.
+sigmoid network, and training it with per-sample SGD on the mean squared error (learning
+rate 0.1, 1000 epochs) on four people, to guess gender from weight and height (shifted by
+135 lb and 66 in), then predictions for Emily and Frank.
 """
+import matplotlib.pyplot as plt
 import numpy as np
 
 import nnfast as nf
+import nnfast.plot
 from nnfast.datasets import load_gender
 
 # A neuron: w = [0, 1], b = 4, x = [2, 3] -> sigmoid(7).
@@ -19,6 +23,10 @@ for W in net.weights:
     W[1, :] = 1.0
 print("network output:", net.feedforward([2, 3])[0])
 
+# %%
+# Training
+# --------
+# The post prints the loss every 10 epochs; a ``Callback`` does it here.
 data, all_y_trues = load_gender()  # weight - 135 lb, height - 66 in; 1 = female
 
 
@@ -30,10 +38,23 @@ class PrintLoss(nf.Callback):
 
 net = nf.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse",
                  init="normal", seed=0)
-net.train(data, all_y_trues, epochs=1000, learning_rate=0.1, batch_size=1, shuffle=False,
-          callbacks=[PrintLoss()])
+history = net.train(data, all_y_trues, epochs=1000, learning_rate=0.1, batch_size=1,
+                    shuffle=False, callbacks=[PrintLoss()])
 
 emily = np.array([-7, -3])  # 128 pounds, 63 inches
 frank = np.array([20, 2])  # 155 pounds, 68 inches
 print("Emily: %.3f" % net.feedforward(emily)[0])  # the post: 0.951 - F
 print("Frank: %.3f" % net.feedforward(frank)[0])  # the post: 0.039 - M
+
+# %%
+# The loss falls, and the four people end on the right sides
+# ----------------------------------------------------------
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+nnfast.plot.loss_curve(history, ax=left)
+nnfast.plot.decision_boundary(net, data, all_y_trues, ax=right)
+for name, (x1, x2) in zip(("Emily", "Frank"), (emily, frank)):
+    right.annotate(name, (x1, x2), xytext=(5, 5), textcoords="offset points")
+    right.plot(x1, x2, "k*", markersize=10)
+right.set(xlabel="weight - 135 (lb)", ylabel="height - 66 (in)",
+          title="1 = female, 0 = male")
+plt.show()

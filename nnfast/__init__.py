@@ -10,6 +10,8 @@ from ._backend import get_backend, set_backend, use_backend
 from ._estimator import ConvergenceWarning
 from .data import StandardScaler, one_hot, train_test_split
 from .estimators import MLPClassifier, MLPRegressor
+from .explain import explain
+from .export import to_onnx  # imports onnx only when called
 from .io import load
 from .linear import LogisticRegression
 from .network import Network
@@ -25,6 +27,6 @@ __all__ = [
     "LogisticRegression", "MLPClassifier", "MLPRegressor", "Neuron", "Perceptron",
     "datasets", "logic", "plot", "ConvergenceWarning",
     "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
-    "activations", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
-    "set_backend", "train_test_split", "use_backend", "TableEncoder",
+    "activations", "explain", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
+    "set_backend", "to_onnx", "train_test_split", "use_backend", "TableEncoder",
 ]

@@ -6,6 +6,7 @@ thread-local) and initialised from the ``NNFAST_BACKEND`` environment variable.
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import os
 import threading
 import warnings
@@ -20,6 +21,31 @@ except ImportError as exc:  # the extension was not built: keep working on the r
 else:
     _import_error = None
 
+
+def _missing_extension_message():
+    """Why the compiled extension is missing, and what to do about it.
+
+    Python's own message for a module file that does not exist blames "most likely a
+    circular import"; the usual cause is running from the repository's root, whose source
+    folder shadows the installed package and has no extension built into it.
+    """
+    folder = os.path.dirname(os.path.abspath(__file__))
+    built = any(name.startswith("_kernels.") and name.endswith(suffix)
+                for name in os.listdir(folder)
+                for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+    if built:  # there, but broken (an incompatible NumPy, a missing library)
+        return (f"nnfast's compiled extension in {folder} could not be imported "
+                f"({_import_error}); reinstall nnfast (pip install .).")
+    repository = os.path.dirname(folder)
+    if all(os.path.exists(os.path.join(repository, p)) for p in ("setup.py", "csrc")):
+        return (f"nnfast was imported from its source tree, {folder}, which has no compiled "
+                f"extension: the extension is built into the installed copy (pip install .), "
+                f"which Python does not see from {repository} because the current folder "
+                f"comes first on sys.path. Run from another folder, or install in editable "
+                f"mode (pip install -e .), which builds the extension into the source tree.")
+    return (f"nnfast's compiled extension is not built in {folder}; reinstall nnfast with a C "
+            f"compiler available (pip install .).")
+
 BACKENDS = ("cython", "numpy")
 _modules = {"cython": _kernels, "numpy": _reference}
 _local = threading.local()
@@ -30,11 +56,8 @@ def _check(name):
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}.")
     if _modules[name] is None:
-        raise RuntimeError(
-            f"The cython backend is not available: the compiled extension nnfast._kernels "
-            f"could not be imported ({_import_error}). Reinstall nnfast with a C compiler "
-            f"available (pip install .) or use set_backend('numpy')."
-        )
+        raise RuntimeError(f"The cython backend is not available. {_missing_extension_message()} "
+                           f"Or use set_backend('numpy').")
     return name
 
 
@@ -72,12 +95,11 @@ def _initialise():
     if requested:
         _default = _check(requested)
     elif _kernels is None:
+        if os.environ.get("NNFAST_REQUIRE_CYTHON", "").strip() == "1":
+            raise ImportError(f"NNFAST_REQUIRE_CYTHON=1: {_missing_extension_message()}")
         _default = "numpy"
-        warnings.warn(
-            f"nnfast's compiled extension could not be imported ({_import_error}); "
-            "falling back to the NumPy backend, which is much slower.",
-            RuntimeWarning, stacklevel=3,
-        )
+        warnings.warn(f"{_missing_extension_message()} Using the NumPy backend meanwhile, "
+                      f"which is much slower.", RuntimeWarning, stacklevel=3)
 
 
 _initialise()

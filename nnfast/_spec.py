@@ -1,7 +1,9 @@
 """What the Python layer hands to a backend kernel: the network's shape and the hyperparameters.
 
-Both backends read these two small records; the name -> code tables users see live in
-``activations.py``, ``losses.py``, ``optimizers.py`` and ``schedules.py``.
+Both backends read these two small records, and both refuse a buffer that does not fit them
+through the checks at the end of this module (the same test, the same message). The name ->
+code tables users see live in ``activations.py``, ``losses.py``, ``optimizers.py`` and
+``schedules.py``; ``csrc/`` declares the same codes (a test checks they agree).
 """
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-# Activation codes (one per layer in Spec.activations).
-IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX = range(6)
+# Activation codes (one per layer in Spec.activations); softmax is the output's only.
+IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX = ACTIVATION_CODES = tuple(range(6))
 # Loss codes.
-MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = range(3)
+MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = LOSS_CODES = tuple(range(3))
 # Optimizer codes.
 SGD, ADAM = range(2)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:
@@ -57,23 +59,13 @@ class Spec(NamedTuple):
             b_at += n_out
         return weights, biases
 
-    def loss_scale(self, n_samples: int) -> float:
-        """Factor turning a summed loss into the mean the library minimises.
-
-        Cross-entropy is a mean over samples of a sum over classes; MSE and binary
-        cross-entropy are means over every element.
-        """
-        if self.loss == CROSS_ENTROPY:
-            return 1.0 / n_samples
-        return 1.0 / (n_samples * self.sizes[-1])
-
 
 class Hyper(NamedTuple):
     """Hyperparameters of one training run, read by ``train_epochs``.
 
     The regularised objective is ``mean loss + l1 * sum|W| + l2 / 2 * sum W**2`` over the
     weights (never the biases). ``dropout`` holds one rate per hidden layer (inverted
-    dropout: kept units are scaled by ``1 / (1 - rate)`` during training only).
+    dropout: kept units are scaled by ``1 / (1 - rate)`` during training only), or nothing.
     """
 
     learning_rate: float
@@ -91,18 +83,6 @@ class Hyper(NamedTuple):
     staircase: bool = False
     power: float = 1.0
     dropout: tuple = ()
-
-
-def learning_rate_at(hyper: Hyper, t) -> float:
-    """The learning rate of update step ``t`` (0-based), as both kernels compute it."""
-    if hyper.schedule == CONSTANT:
-        return hyper.learning_rate
-    p = t / hyper.decay_steps
-    if hyper.staircase:
-        p = np.floor(p)
-    if hyper.schedule == EXPONENTIAL:
-        return hyper.learning_rate * hyper.decay_rate ** p
-    return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power
 
 
 class OptimizerState:
@@ -130,3 +110,162 @@ class OptimizerState:
 def uses_moments(hyper):
     """Momentum and Adam keep per-parameter moments; plain SGD does not."""
     return hyper.optimizer == ADAM or hyper.momentum != 0.0
+
+
+# --- the kernels' checks: every buffer against the spec, before any kernel touches it ------
+#
+# Both backends call these at their entry points (the compiled one only once its own O(1)
+# test has found a mismatch), so a refused buffer gets the same ValueError from either.
+
+def check_spec(spec):
+    """The network a Spec describes is one the kernels can run."""
+    sizes, codes = tuple(spec.sizes), tuple(spec.activations)
+    if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
+        raise ValueError(f"spec.sizes must be two or more layer sizes >= 1, got {sizes}.")
+    if len(codes) != len(sizes) - 1:
+        raise ValueError(f"spec.activations must have {len(sizes) - 1} codes (one per layer), "
+                         f"got {len(codes)}.")
+    for l, code in enumerate(codes):
+        last = l == len(codes) - 1
+        valid = tuple(c for c in ACTIVATION_CODES if last or c != SOFTMAX)
+        if code not in valid:
+            raise ValueError(f"spec.activations[{l}] must be one of {valid} "
+                             f"({'softmax only as the output' if not last else 'codes'}), "
+                             f"got {code!r}.")
+    if spec.loss not in LOSS_CODES:
+        raise ValueError(f"spec.loss must be one of {LOSS_CODES}, got {spec.loss!r}.")
+
+
+def _network(spec):
+    return tuple(spec.sizes), tuple(spec.activations), spec.loss
+
+
+def _array(name, a, ndim, dtype=np.float64, writeable=False):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}.")
+    if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype).name} array with "
+                         f"{ndim} dimension(s), got a {a.ndim}-d {a.dtype} array"
+                         f"{'' if a.flags.c_contiguous else ' (not C-contiguous)'}.")
+    if writeable and not a.flags.writeable:
+        raise ValueError(f"{name} must be writeable (the kernel writes into it).")
+
+
+def _length(name, a, expected, what):
+    if a.shape[0] != expected:
+        raise ValueError(f"{name} must have {expected} {what}, got {a.shape[0]}.")
+
+
+def _network_data(spec, params, X, params_writeable=False):
+    check_spec(spec)
+    _array("params", params, 1, writeable=params_writeable)
+    _array("X", X, 2)
+    _length("params", params, spec.n_params, "values (the network's parameter count)")
+    if X.shape[1] != spec.sizes[0]:
+        raise ValueError(f"X must have {spec.sizes[0]} columns (the network's input size), "
+                         f"got {X.shape[1]}.")
+
+
+def _targets(spec, name, Y, n, writeable=False):
+    _array(name, Y, 2, writeable=writeable)
+    if Y.shape != (n, spec.sizes[-1]):
+        raise ValueError(f"{name} must have shape {(n, spec.sizes[-1])} (X's rows, the "
+                         f"network's output size), got {Y.shape}.")
+
+
+def _rows_and_weights(spec, X, Y, sample_weight):
+    if X.shape[0] < 1:
+        raise ValueError("X must have at least one row, got 0.")
+    _targets(spec, "Y", Y, X.shape[0])
+    if sample_weight is not None:
+        _array("sample_weight", sample_weight, 1)
+        _length("sample_weight", sample_weight, X.shape[0], "values (one per row of X)")
+
+
+def check_forward(spec, params, X, out):
+    """forward(spec, params, X, out): what it is handed fits the network."""
+    _network_data(spec, params, X)
+    _targets(spec, "out", out, X.shape[0], writeable=True)
+
+
+def check_evaluate(spec, params, X, Y, sample_weight):
+    _network_data(spec, params, X)
+    _rows_and_weights(spec, X, Y, sample_weight)
+
+
+def check_loss_and_gradient(spec, params, X, Y, grad, sample_weight):
+    _network_data(spec, params, X)
+    _rows_and_weights(spec, X, Y, sample_weight)
+    if grad is not None:
+        _array("grad", grad, 1, writeable=True)
+        _length("grad", grad, spec.n_params, "values (the network's parameter count)")
+
+
+def check_workspace(spec, n_samples, batch_size):
+    """Workspace(spec, n_samples, batch_size): a network the kernels run, sizes >= 1."""
+    check_spec(spec)
+    if n_samples < 1 or batch_size < 1:
+        raise ValueError(f"a Workspace needs n_samples >= 1 and batch_size >= 1, got "
+                         f"{n_samples} and {batch_size}.")
+
+
+def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
+                       history_out, sample_weight):
+    """train_epochs(...): buffers, optimizer state and workspace fit the network and X."""
+    _network_data(spec, params, X, params_writeable=True)
+    _rows_and_weights(spec, X, Y, sample_weight)
+    n = X.shape[0]
+    if n_epochs < 0 or batch_size < 1:
+        raise ValueError(f"n_epochs must be >= 0 and batch_size >= 1, got {n_epochs} and "
+                         f"{batch_size}.")
+    _array("state.step", state.step, 1, np.int64, writeable=True)
+    _length("state.step", state.step, 1, "value (the update count)")
+    for name, used in (("m", uses_moments(hyper)), ("v", hyper.optimizer == ADAM)):
+        moment = getattr(state, name)
+        _array(f"state.{name}", moment, 1, writeable=True)
+        if used:
+            _length(f"state.{name}", moment, spec.n_params,
+                    "values (one per parameter: this optimizer keeps moments)")
+    if len(hyper.dropout) not in (0, spec.n_layers - 1):
+        raise ValueError(f"hyper.dropout must have {spec.n_layers - 1} rates (one per hidden "
+                         f"layer) or none, got {len(hyper.dropout)}.")
+    if _network(workspace.spec) != _network(spec):
+        raise ValueError(f"workspace must be built for this spec, got one built for "
+                         f"{workspace.spec}.")
+    if workspace.order.shape != (n,) or workspace.batch_size < batch_size:
+        raise ValueError(f"workspace must be built for X's {n} rows and batches of at least "
+                         f"{batch_size}, got one for {workspace.order.shape[0]} rows and "
+                         f"batches of {workspace.batch_size}.")
+    order = workspace.order
+    if n and (order.min() < 0 or order.max() >= n):
+        raise ValueError(f"workspace.order must hold row indices of X (0 to {n - 1}), got "
+                         f"{order.min()} to {order.max()}.")
+    _array("history_out", history_out, 2, writeable=True)
+    if history_out.shape[0] < n_epochs or history_out.shape[1] != 2:
+        raise ValueError(f"history_out must have shape (n_epochs or more, 2) = (>= {n_epochs}, "
+                         f"2), got {history_out.shape}.")
+
+
+def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out):
+    """perceptron_epochs(...): every buffer fits X (d columns: params holds w and b)."""
+    _array("X", X, 2)
+    n, d = X.shape
+    _array("y", y, 1, np.intp)
+    _length("y", y, n, "labels (one per row of X)")
+    _array("params", params, 1, writeable=True)
+    _length("params", params, d + 1, "values (a weight per column of X, then the bias)")
+    if max_epochs < 0:
+        raise ValueError(f"max_epochs must be >= 0, got {max_epochs}.")
+    _array("order", order, 1, np.intp, writeable=True)
+    _length("order", order, n, "values (one per row of X)")
+    if n and (order.min() < 0 or order.max() >= n):
+        raise ValueError(f"order must hold row indices of X (0 to {n - 1}), got "
+                         f"{order.min()} to {order.max()}.")
+    _array("errors_out", errors_out, 1, np.intp, writeable=True)
+    if errors_out.shape[0] < max_epochs:
+        raise ValueError(f"errors_out must have max_epochs ({max_epochs}) values or more, got "
+                         f"{errors_out.shape[0]}.")
+    _array("boundary_out", boundary_out, 2, writeable=True)
+    if boundary_out.shape[0] < max_epochs or boundary_out.shape[1] != d + 1:
+        raise ValueError(f"boundary_out must have shape (max_epochs or more, d + 1) = "
+                         f"(>= {max_epochs}, {d + 1}), got {boundary_out.shape}.")

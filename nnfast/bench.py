@@ -25,7 +25,7 @@ Opt-in workloads (``--workload W3,MNIST,roofline`` or ``--workload all``):
     ReLU / softmax, cross-entropy, SGD lr 0.05 with batches of 256: time per epoch, default
     BLAS threads, against the epoch's GEMMs alone at NumPy speed (``time_gemm_bound``).
 ``MNIST``
-    The real MNIST digits (idx files, see ``mnist_dir``), 784-128-10 ReLU / softmax, SGD with
+    The real MNIST digits (``nnfast.datasets.load_mnist``), 784-128-10 ReLU / softmax, SGD with
     momentum 0.9, lr 0.05, batches of 64, 5 epochs: time per epoch and test accuracy.
 ``roofline``
     GFLOP/s of a 2048^3 NumPy matmul (DGEMM) with the default BLAS threads.
@@ -91,8 +91,6 @@ MNIST_EPOCHS = 5
 MNIST_LR = 0.05
 MNIST_MOMENTUM = 0.9
 MNIST_MIN_ACCURACY = 0.97
-MNIST_FILES = {"X_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
-               "X_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
 
 ROOFLINE_N = 2048  # DGEMM size for the GFLOP/s roofline
 
@@ -175,44 +173,24 @@ def train_w3(net, X, Y, epochs, seed=0):
 
 
 def mnist_dir(directory=None):
-    """Where the MNIST idx files are: ``directory``, else ``$NNFAST_MNIST_DIR``, else
-    ``../shared/data/mnist`` next to the repository (a source checkout's parent folder)."""
+    """The folder given (``--mnist-dir``), else ``$NNFAST_MNIST_DIR``, else None: then
+    ``nnfast.datasets.load_mnist`` looks where it always does (``$NNFAST_DATA``, the cache
+    ``~/.cache/nnfast``, else a download into it)."""
     if directory:
         return os.path.abspath(directory)
     if os.environ.get("NNFAST_MNIST_DIR"):
         return os.path.abspath(os.environ["NNFAST_MNIST_DIR"])
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.normpath(os.path.join(repo, "..", "shared", "data", "mnist"))
-
-
-def read_idx(path):
-    """An array from an idx file (the MNIST format), gzipped or not."""
-    import gzip
-
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\0\0" or raw[2] != 0x08:
-        raise ValueError(f"{path}: not an idx file of unsigned bytes")
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    return None
 
 
 def mnist_data(directory=None):
-    """(X_train, labels_train, X_test, labels_test) with pixels scaled to [0, 1] (float64,
-    rows of 784). Raises FileNotFoundError naming the folder when the files are missing."""
-    where = mnist_dir(directory)
-    missing = [name for name in MNIST_FILES.values()
-               if not os.path.exists(os.path.join(where, name))]
-    if missing:
-        raise FileNotFoundError(f"MNIST files {missing} not found in {where} (pass --mnist-dir "
-                                f"or set NNFAST_MNIST_DIR)")
-    arrays = {k: read_idx(os.path.join(where, name)) for k, name in MNIST_FILES.items()}
-    X_train = np.ascontiguousarray(arrays["X_train"].reshape(-1, 784), dtype=np.float64) / 255.0
-    X_test = np.ascontiguousarray(arrays["X_test"].reshape(-1, 784), dtype=np.float64) / 255.0
-    return (X_train, arrays["y_train"].astype(np.intp), X_test,
-            arrays["y_test"].astype(np.intp))
+    """(X_train, labels_train, X_test, labels_test) from ``nnfast.datasets.load_mnist``:
+    pixels scaled to [0, 1] (float64, rows of 784). Raises FileNotFoundError saying where
+    the files were looked for when they are missing and cannot be downloaded."""
+    from .datasets import load_mnist
+
+    (X_train, y_train), (X_test, y_test) = load_mnist(mnist_dir(directory))
+    return X_train, y_train, X_test, y_test
 
 
 def mnist_network(seed=0):
@@ -424,7 +402,7 @@ def describe_machine(info):
 @contextlib.contextmanager
 def blas_threads(n):
     """Limit BLAS to ``n`` threads inside the block (no-op for None or without threadpoolctl)."""
-    if n is None:
+    if n is None or not have_threadpoolctl():
         yield
         return
     from threadpoolctl import threadpool_limits
@@ -820,7 +798,8 @@ def main(argv=None):
                         help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}, or all "
                              f"(default: {','.join(WORKLOADS)})")
     parser.add_argument("--mnist-dir", help="folder of the MNIST idx files (default: "
-                        "$NNFAST_MNIST_DIR, else ../shared/data/mnist next to the repository)")
+                        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
+                        "$NNFAST_DATA, the cache ~/.cache/nnfast, else a download)")
     parser.add_argument("--repeats", type=int, help="timed runs per backend and workload")
     parser.add_argument("--target-time", type=float, dest="target_s",
                         help="seconds each timed run should take")

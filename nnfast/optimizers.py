@@ -34,7 +34,9 @@ class SGD:
 
 
 class Adam:
-    """Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction::
+    """Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction.
+
+    The update of step t (from 1) with gradient g::
 
         m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g**2
         p -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon)

@@ -1,19 +1,31 @@
 """Plots of training runs and models (matplotlib, optional: ``pip install "nnfast[plot]"``).
 
-Each function draws on ``ax`` (a new figure's axes when None) and returns the Axes, so
-plots compose with the rest of a matplotlib figure::
+Every function takes what training gave you: a ``History``, a trained ``Network`` (its
+``.history``), or a fitted estimator (``MLPClassifier`` / ``MLPRegressor``, also
+scikit-learn's own, through ``loss_curve_``, ``validation_loss_curve_`` and
+``validation_scores_``; ``LogisticRegression``; ``Perceptron``). Each draws on ``ax`` (a new
+figure's axes when None) and returns the Axes, so plots compose with the rest of a
+matplotlib figure::
 
     import nnfast.plot
     history = net.train(X, y, epochs=300, validation_split=0.25, early_stopping=True)
     nnfast.plot.model_complexity(history)
 
+**Epochs are counted from 0**, as the API counts them: the point at ``x = e`` is
+``history.loss[e]``, and the line marking the best epoch is drawn at ``history.best_epoch``
+(the same number appears in the legend).
+
 matplotlib is imported inside the functions, never by ``import nnfast``.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["decision_boundary", "loss_curve", "model_complexity"]
+__all__ = ["decision_boundary", "first_layer_weights", "loss_curve", "model_complexity"]
+
+EPOCH_LABEL = "epoch (counted from 0, as History.best_epoch)"
 
 
 def _pyplot():
@@ -29,133 +41,219 @@ def _pyplot():
 
 def _axes(ax):
     plt = _pyplot()  # also when ax is given: the clear error comes first
-    if ax is None:
-        _, ax = plt.subplots()
+    if ax is None:  # constrained: room for legends below the axes and colour bars
+        _, ax = plt.subplots(layout="constrained")
     return ax
 
 
-def _history(obj):
-    """A ``History`` from a History, or from a model that holds one in ``history``."""
-    if hasattr(obj, "loss") and hasattr(obj, "val_loss"):
-        return obj
-    history = getattr(obj, "history", None)
-    if history is not None and hasattr(history, "loss"):
-        return history
-    raise TypeError(f"expected an nnfast History or a trained model with a .history, got "
-                    f"{type(obj).__name__}.")
+def _integer_epochs(ax):
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(EPOCH_LABEL)
 
 
-def model_complexity(history, ax=None):
+class Curves(NamedTuple):
+    """What a training run recorded, whatever kind of object it came from."""
+
+    loss: list
+    val_loss: list
+    score: list          # a validation score per epoch (accuracy, R^2), or []
+    score_name: str
+    best_epoch: int | None
+    early_stopping: bool  # whether the model's weights are those of best_epoch
+    loss_name: str
+
+
+def _is_history(obj):
+    return hasattr(obj, "loss") and hasattr(obj, "val_loss") and hasattr(obj, "best_epoch")
+
+
+def _list(values):
+    return [] if values is None else [float(v) for v in np.ravel(values)]
+
+
+def curves(obj) -> Curves:
+    """The curves recorded by a History, a trained Network, a fitted estimator or a
+    sequence of losses (see the module docstring)."""
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return Curves(_list(obj), [], [], "", None, False, "training loss")
+    if _is_history(obj):
+        return _history_curves(obj, early_stopping=obj.stopped_epoch is not None)
+    network_history = getattr(obj, "history", None)
+    if _is_history(network_history):  # a Network
+        return _history_curves(network_history, network_history.stopped_epoch is not None)
+    if getattr(obj, "errors_", None) is not None:  # the perceptron
+        return Curves(_list(obj.errors_), [], [], "", None, False,
+                      "misclassified points in the pass")
+    losses = getattr(obj, "loss_curve_", None)
+    if losses is not None:
+        early = bool(getattr(obj, "early_stopping", False))
+        scores = _list(getattr(obj, "validation_scores_", None))
+        history = getattr(obj, "history_", None)  # nnfast's MLPs also keep their History
+        best = getattr(history, "best_epoch", None) if early else None
+        if early and best is None and scores:  # scikit-learn's: it keeps the best score's
+            best = int(np.argmax(scores))
+        name = "validation R^2" if getattr(obj, "_estimator_type", "") == "regressor" \
+            else "validation accuracy"
+        return Curves(_list(losses), _list(getattr(obj, "validation_loss_curve_", None)),
+                      scores, name, best, early, "training loss")
+    if getattr(obj, "history", "missing") is None:
+        raise TypeError(f"this {type(obj).__name__} has not been trained yet: it has no "
+                        f"History to plot.")
+    raise TypeError(
+        f"expected an nnfast History, a trained Network, a fitted estimator (loss_curve_ or "
+        f"errors_) or a sequence of losses, got {type(obj).__name__}.")
+
+
+def _history_curves(history, early_stopping):
+    accuracy = list(getattr(history, "val_accuracy", []) or [])
+    return Curves(list(history.loss), list(history.val_loss), accuracy,
+                  "validation accuracy", history.best_epoch, early_stopping, "training loss")
+
+
+def _mark_best(ax, c):
+    """A vertical line at the best epoch, labelled with its number (counted from 0)."""
+    if c.best_epoch is None:
+        return
+    if c.early_stopping:
+        label = f"early stopping's best epoch: {c.best_epoch}"
+    elif c.val_loss:
+        label = f"lowest validation loss: epoch {c.best_epoch}"
+    else:
+        return  # the lowest training loss is not a choice the model made
+    ax.axvline(c.best_epoch, color="0.25", linestyle="--", linewidth=1.2, label=label)
+
+
+def model_complexity(model, ax=None):
     """Training and validation loss against epochs, with the best epoch marked.
 
     The model-complexity graph: as training goes on, the training loss keeps falling while
-    the validation loss falls, then rises once the network starts to fit the noise. The
-    vertical line marks ``history.best_epoch`` (early stopping's best epoch when it was
-    used: the weights the network was restored to).
+    the validation loss falls, then rises once the network starts to fit the noise in the
+    training data. A dashed line marks early stopping's best epoch (the epoch whose weights
+    the model was given back) or, without early stopping, the epoch of the lowest
+    validation loss.
 
     Parameters
     ----------
-    history : History, or a Network (or any model) holding one in ``.history``
+    model : History, Network, fitted estimator or sequence of losses
+        For an ``MLPClassifier`` / ``MLPRegressor`` the validation loss exists with
+        ``early_stopping=True`` (``validation_loss_curve_``).
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib Axes
-        The x axis counts epochs trained, 1 to n: epoch index ``e`` of the History is
-        drawn at ``x = e + 1``, and the best-epoch line at ``history.best_epoch + 1``.
+        The x axis counts epochs from 0 as the API does: ``history.loss[e]`` is drawn at
+        ``x = e`` and the best-epoch line at ``x = history.best_epoch``.
     """
-    history = _history(history)
+    c = curves(model)
     ax = _axes(ax)
-    epochs = np.arange(1, len(history.loss) + 1)
-    ax.plot(epochs, history.loss, label="training loss", color="C0")
-    if history.val_loss:
-        ax.plot(epochs[:len(history.val_loss)], history.val_loss, label="validation loss",
-                color="C1")
-    if history.best_epoch is not None:
-        best = history.best_epoch + 1
-        what = "early stopping" if history.stopped_epoch is not None else "best"
-        ax.axvline(best, color="0.3", linestyle="--", linewidth=1,
-                   label=f"{what}: epoch {best}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("error (loss)")
+    ax.plot(np.arange(len(c.loss)), c.loss, label=c.loss_name, color="C0")
+    if c.val_loss:
+        ax.plot(np.arange(len(c.val_loss)), c.val_loss, label="validation loss", color="C1")
+    _mark_best(ax, c)
+    _integer_epochs(ax)
+    ax.set_ylabel("error (loss)" if c.loss_name == "training loss" else c.loss_name)
     ax.set_title("Model complexity")
     ax.legend()
     return ax
 
 
-def loss_curve(history_or_model, ax=None):
-    """The training loss per epoch (and the validation loss when there is one).
+def loss_curve(model, ax=None):
+    """The training loss per epoch, the validation loss and the validation score where
+    they were recorded, and the best epoch.
 
     Parameters
     ----------
-    history_or_model : History, a model with ``.history`` (Network), a model with a
-        scikit-learn style ``loss_curve_``, or a sequence of losses
+    model : History, Network, fitted estimator or sequence of losses
+        A perceptron gives its misclassified points per pass (``errors_``).
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib Axes
+        Epochs counted from 0, as ``History.best_epoch``. A validation score (accuracy, or
+        R^2 for a regressor) goes on a second y axis on the right, ``ax.right_ax``.
     """
-    obj = history_or_model
-    loss_curve_ = getattr(obj, "loss_curve_", None)
-    if loss_curve_ is not None:
-        losses, val = list(loss_curve_), []
-    elif isinstance(obj, (list, tuple, np.ndarray)):
-        losses, val = list(np.ravel(obj)), []
-    else:
-        history = _history(obj)
-        losses, val = history.loss, history.val_loss
+    c = curves(model)
     ax = _axes(ax)
-    epochs = np.arange(1, len(losses) + 1)
-    ax.plot(epochs, losses, label="training loss", color="C0")
-    if val:
-        ax.plot(epochs[:len(val)], val, label="validation loss", color="C1")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title("Loss curve")
-    ax.legend()
+    ax.plot(np.arange(len(c.loss)), c.loss, label=c.loss_name, color="C0")
+    if c.val_loss:
+        ax.plot(np.arange(len(c.val_loss)), c.val_loss, label="validation loss", color="C1")
+    _mark_best(ax, c)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.right_ax = None
+    if c.score:
+        right = ax.twinx()
+        (line,) = right.plot(np.arange(len(c.score)), c.score, color="C2", linestyle=":",
+                             label=c.score_name)
+        right.set_ylabel(c.score_name)
+        handles.append(line)
+        labels.append(c.score_name)
+        ax.right_ax = right
+    _integer_epochs(ax)
+    ax.set_ylabel("loss" if c.loss_name == "training loss" else c.loss_name)
+    ax.set_title("Loss curve" if c.loss_name == "training loss" else "Mistakes per pass")
+    ax.legend(handles, labels)
     return ax
 
 
+# --- decision boundaries ----------------------------------------------------------------------
+
+# Points: a dark, saturated colour and a marker per class, with a white rim; the regions
+# under them are pale, so every point stands out on every shade and on the boundary line.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+
+
 def _model_output(model, grid):
-    """(values on the grid, kind): "score" (one column) or "label" (class per point)."""
+    """(values on the grid, kind, what the values are): kind "score" (one number per point)
+    or "label" (a class per point)."""
     if hasattr(model, "predict_proba"):
         out = np.asarray(model.predict_proba(grid), dtype=float)
         if out.ndim == 2 and out.shape[1] == 2:
-            return out[:, 1], "score"
+            classes = getattr(model, "classes_", None)
+            positive = classes[1] if classes is not None else 1
+            return out[:, 1], "score", f"P(class {positive})"
     elif hasattr(model, "feedforward"):
         out = np.asarray(model.feedforward(grid), dtype=float)
     elif hasattr(model, "predict"):
-        return np.asarray(model.predict(grid)).ravel(), "label"
+        return np.asarray(model.predict(grid)).ravel(), "label", "predicted class"
     else:
         raise TypeError(f"the model must have predict_proba, predict or feedforward; "
                         f"{type(model).__name__} has none.")
     if out.ndim == 1 or out.shape[1] == 1:
-        return out.ravel(), "score"
+        return out.ravel(), "score", "network output"
     index = out.argmax(axis=1)  # one column per class
     classes = getattr(model, "classes_", None)
-    return (np.asarray(classes)[index] if classes is not None else index), "label"
+    return (np.asarray(classes)[index] if classes is not None else index), "label", \
+        "predicted class"
 
 
-def decision_boundary(model, X, y, ax=None, resolution=200):
+def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
     """The regions a model assigns to each class over 2-D data, with the data on top.
 
     The model is evaluated on a ``resolution x resolution`` grid covering X (with a
     margin). A model with one output score (``feedforward`` of a one-output Network, or
-    ``predict_proba`` of a binary classifier) is drawn as shaded score levels, with the
-    decision boundary as a black line where the score crosses the midpoint of the two
-    class labels (0.5 for labels 0 and 1, 0 for -1 and 1); several outputs or ``predict``
-    give one colour per predicted class. Points are coloured by their label ``y``.
+    ``predict_proba`` of a binary classifier) is drawn as shaded score levels with a colour
+    bar, and the decision boundary as a black line where the score crosses the midpoint of
+    the two class labels (0.5 for labels 0 and 1, 0 for -1 and 1); several outputs or
+    ``predict`` give one pale colour per predicted class, named on the colour bar. Points
+    get one dark colour and one marker shape per label ``y``, with a white rim, and a legend
+    entry each (below the axes).
 
     Parameters
     ----------
     model : any object with ``predict_proba``, ``predict`` or ``feedforward``
-        (tried in the order predict_proba, feedforward, predict)
+        (tried in the order predict_proba, feedforward, predict): a Network, any nnfast or
+        scikit-learn classifier, a Perceptron or logic gate.
     X : array-like, shape (n_samples, 2)
     y : array-like, shape (n_samples,), class labels (or one-hot rows)
     ax : matplotlib Axes, optional
     resolution : int
         Grid points along each axis.
+    colorbar : bool
+        Draw the colour bar (next to ``ax``); it is returned as ``ax.colorbar``.
 
     Returns
     -------
@@ -174,37 +272,144 @@ def decision_boundary(model, X, y, ax=None, resolution=200):
     if resolution < 2:
         raise ValueError(f"resolution must be at least 2, got {resolution}.")
     ax = _axes(ax)
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.1 * np.where(hi > lo, hi - lo, 1.0)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
     xx, yy = np.meshgrid(xs, ys)
-    values, kind = _model_output(model, np.column_stack([xx.ravel(), yy.ravel()]))
+    values, kind, meaning = _model_output(model, np.column_stack([xx.ravel(), yy.ravel()]))
     classes = np.unique(y)
+    extra = []
     if kind == "score":
         two = classes.size == 2 and classes.dtype.kind in "biuf"
         low, high = (float(classes[0]), float(classes[1])) if two else (0.0, 1.0)
         zz = values.reshape(xx.shape)
-        ax.contourf(xx, yy, zz, levels=np.linspace(min(low, zz.min()), max(high, zz.max()), 21),
-                    cmap="RdBu_r", vmin=low, vmax=high, alpha=0.5)
-        ax.contour(xx, yy, zz, levels=[(low + high) / 2], colors="k", linewidths=1.5)
-        colours = dict(c=y.astype(float) if two else y, cmap="RdBu_r", vmin=low, vmax=high)
+        levels = np.linspace(min(low, zz.min()), max(high, zz.max()), 21)
+        pale = ListedColormap(0.4 * colormaps["RdBu_r"](np.linspace(0, 1, 256)) + 0.6)
+        shading = ax.contourf(xx, yy, zz, levels=levels, cmap=pale, vmin=low, vmax=high)
+        middle = (low + high) / 2
+        ax.contour(xx, yy, zz, levels=[middle], colors="k", linewidths=1.5)
+        extra.append(Line2D([], [], color="k", linewidth=1.5,
+                            label=f"decision boundary ({meaning} = {middle:g})"))
+        cmap = colormaps["RdBu_r"]
+        span = high - low
+        point_colour = {c: cmap(1.0 if span and (float(c) - low) / span > 0.5 else 0.0)
+                        for c in classes} if two else None
+        ticks, tick_labels = None, None
     else:
-        from matplotlib import colormaps
-        from matplotlib.colors import ListedColormap
-
         labels = np.unique(np.concatenate([classes, np.unique(values)]))
         index = np.searchsorted(labels, values).reshape(xx.shape)
         palette = colormaps["tab10" if labels.size <= 10 else "tab20"].colors
-        cmap = ListedColormap([palette[i % len(palette)] for i in range(labels.size)])
-        ax.contourf(xx, yy, index, levels=np.arange(labels.size + 1) - 0.5, cmap=cmap,
-                    vmin=-0.5, vmax=labels.size - 0.5, alpha=0.35)
-        colours = dict(c=np.searchsorted(labels, y), cmap=cmap, vmin=-0.5,
-                       vmax=labels.size - 0.5)
-    ax.scatter(X[:, 0], X[:, 1], edgecolors="k", linewidths=0.5, s=20, **colours)
+        colours = [palette[i % len(palette)] for i in range(labels.size)]
+        pale = [tuple(0.3 * np.asarray(c) + 0.7) for c in colours]  # mixed with white
+        shading = ax.contourf(xx, yy, index, levels=np.arange(labels.size + 1) - 0.5,
+                              cmap=ListedColormap(pale))
+        point_colour = {c: tuple(0.8 * np.asarray(colours[int(np.searchsorted(labels, c))]))
+                        for c in classes}  # darkened: the regions are the pale versions
+        ticks, tick_labels = np.arange(labels.size), [str(v) for v in labels]
+    if point_colour is None:  # scores, but labels that are not two numbers
+        palette = colormaps["tab10"].colors
+        point_colour = {c: palette[i % 10] for i, c in enumerate(classes)}
+    for i, c in enumerate(classes):
+        rows = y == c
+        ax.scatter(X[rows, 0], X[rows, 1], color=point_colour[c], marker=_MARKERS[i % 10],
+                   edgecolors="white", linewidths=0.9, s=48, label=f"class {c}", zorder=3)
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.set_title("Decision boundary")
+    handles, names = ax.get_legend_handles_labels()
+    # below the axes: inside, it would hide points or the boundary (XOR has both everywhere)
+    ax.legend(handles + extra, names + [h.get_label() for h in extra], loc="upper center",
+              bbox_to_anchor=(0.5, -0.12), ncol=min(3, len(handles) + len(extra)),
+              fontsize="small", frameon=False)
+    ax.colorbar = None
+    if colorbar:
+        bar = ax.figure.colorbar(shading, ax=ax, label=meaning)
+        if ticks is not None:
+            bar.set_ticks(ticks, labels=tick_labels)
+        ax.colorbar = bar
+    return ax
+
+
+# --- weights as images --------------------------------------------------------------------------
+
+def _first_layer(model):
+    """The first layer's weight matrix, shape (n_inputs, n_units)."""
+    for holder in (model, getattr(model, "network_", None)):
+        weights = getattr(holder, "weights", None)
+        if isinstance(weights, list) and weights:
+            return np.asarray(weights[0])
+    coefs = getattr(model, "coefs_", None)
+    if coefs is not None:
+        return np.asarray(coefs[0])
+    coef = getattr(model, "coef_", None)
+    if coef is not None:
+        return np.atleast_2d(np.asarray(coef, dtype=float)).T
+    raise TypeError(f"expected a Network or a fitted estimator (coefs_ or coef_), got "
+                    f"{type(model).__name__}.")
+
+
+def first_layer_weights(model, image_shape=(28, 28), ax=None, max_units=64, columns=None):
+    """The first layer's weights as images: what each hidden unit looks for in the input.
+
+    For image inputs (MNIST: ``image_shape=(28, 28)``) the weights from every pixel into
+    one unit form an image of the pattern that excites the unit (red: positive weights,
+    blue: negative). The images are tiled into one grid on ``ax``, units in order, left to
+    right and top to bottom, all on one colour scale (a colour bar shows it).
+
+    Parameters
+    ----------
+    model : Network or fitted estimator
+        ``Network.weights[0]``, ``coefs_[0]`` of an MLP, or ``coef_`` of a linear model
+        (LogisticRegression, Perceptron: one image per class score).
+    image_shape : (int, int)
+        Height and width of an input image; their product must be the number of inputs.
+    ax : matplotlib Axes, optional
+    max_units : int
+        Show the first ``max_units`` units at most.
+    columns : int, optional
+        Images per row (default: about square).
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax.colorbar`` is the colour bar.
+    """
+    W = _first_layer(model)
+    height, width = (int(v) for v in image_shape)
+    if height < 1 or width < 1 or W.shape[0] != height * width:
+        raise ValueError(f"image_shape {tuple(image_shape)} has {height * width} pixels, but "
+                         f"the first layer has {W.shape[0]} inputs.")
+    max_units = int(max_units)
+    if max_units < 1:
+        raise ValueError(f"max_units must be at least 1, got {max_units}.")
+    n = min(W.shape[1], max_units)
+    columns = int(columns) if columns else int(np.ceil(np.sqrt(n)))
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1, got {columns}.")
+    rows = -(-n // columns)
+    gap = 1
+    grid = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap), np.nan)
+    for unit in range(n):
+        r, c = divmod(unit, columns)
+        top, left = gap + r * (height + gap), gap + c * (width + gap)
+        grid[top:top + height, left:left + width] = W[:, unit].reshape(height, width)
+    ax = _axes(ax)
+    limit = float(np.nanpercentile(np.abs(grid), 99.5)) or 1.0
+    from matplotlib import colormaps
+
+    cmap = colormaps["RdBu_r"].with_extremes(bad="white")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-limit, vmax=limit,
+                      interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    shown = f"first {n} of {W.shape[1]}" if n < W.shape[1] else f"all {n}"
+    ax.set_title(f"First-layer weights ({shown} units)")
+    ax.colorbar = ax.figure.colorbar(image, ax=ax, label="weight", shrink=0.8)
     return ax

@@ -14,12 +14,13 @@ import warnings
 import numpy as np
 
 from . import _backend, optimizers, schedules
-from ._spec import CONSTANT, MSE, Hyper, OptimizerState, learning_rate_at
-from .network import full_batch_bytes, workspace_bytes
+from ._reference import learning_rate_at
+from ._spec import CONSTANT, MSE, Hyper, OptimizerState
 from ._validation import (
     all_finite, as_matrix, as_targets, as_weights, check_memory, check_number, check_rng,
     format_bytes, memory_limit,
 )
+from .network import full_batch_bytes, workspace_bytes
 
 
 DIVERGENCE = ("warn", "raise")

@@ -3,7 +3,13 @@
 ``NNFAST_REQUIRE_CYTHON=1`` (set in CI after building the extension) turns every
 "cython backend not available" skip into a failure, so a broken build cannot hide behind
 skipped tests.
+
+Tests that need an optional package say so with ``@pytest.mark.requires("pandas", ...)`` or
+``pytest.importorskip``: without it they are skipped. With ``CI=true`` such a skip fails
+the run, because the ``[test]`` extra installs every package the suite uses: a skip there
+means an install step is missing.
 """
+import importlib.util
 import os
 
 import numpy as np
@@ -13,6 +19,11 @@ import nnfast
 from nnfast import _backend
 
 BACKENDS = ("cython", "numpy")
+
+# Child interpreters (subprocesses, process pools) import the nnfast under test, not the
+# source folder of the directory pytest runs in (Python 3.11+ leaves the current folder off
+# sys.path with this): run from the repository's root, they imported the source tree.
+os.environ.setdefault("PYTHONSAFEPATH", "1")
 
 
 def cython_required():
@@ -81,3 +92,57 @@ def assert_same():
                                    err_msg=f"{path}: cython (actual) vs numpy (desired)")
 
     return check
+
+
+# --- optional packages --------------------------------------------------------------------
+
+MISSING = "optional package not installed: "
+_missing_skips = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "requires(*modules): skip unless these optional packages can be imported")
+
+
+def pytest_runtest_setup(item):
+    for marker in item.iter_markers("requires"):
+        absent = [m for m in marker.args if importlib.util.find_spec(m) is None]
+        if absent:
+            pytest.skip(MISSING + ", ".join(absent))
+
+
+def _skip_reason(report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return ""
+
+
+def _note_missing(report):
+    reason = _skip_reason(report)
+    if reason.startswith(MISSING) or reason.startswith("could not import"):
+        _missing_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report):
+    _note_missing(report)
+
+
+def pytest_collectreport(report):
+    _note_missing(report)
+
+
+def _in_ci():
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _missing_skips and _in_ci():
+        terminalreporter.section("skipped for a missing package (CI=true: a failure)")
+        for line in _missing_skips:
+            terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _missing_skips and _in_ci() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -208,7 +208,8 @@ print(json.dumps({{
 @pytest.mark.parametrize("block", [BLOCK_BY_SYS_MODULES, BLOCK_BY_FINDER],
                          ids=["sys.modules", "meta_path"])
 def test_import_without_extension_falls_back_with_one_warning(block):
-    proc = run_python(WITHOUT_EXTENSION.format(block=block))
+    # NNFAST_REQUIRE_CYTHON=1 (CI) would make the missing extension an ImportError
+    proc = run_python(WITHOUT_EXTENSION.format(block=block), NNFAST_REQUIRE_CYTHON="")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["kernels"] is True

@@ -168,6 +168,7 @@ def examples():
     return procs
 
 
+@pytest.mark.requires("matplotlib")  # the examples draw their lessons' figures
 @pytest.mark.parametrize("name", sorted(EXPECTED_OUTPUT))
 def test_example_runs(examples, name):
     proc = examples[name]
@@ -179,6 +180,7 @@ def test_every_example_is_tested():
     assert {p.name for p in EXAMPLES.glob("*.py")} == set(EXPECTED_OUTPUT)
 
 
+@pytest.mark.requires("matplotlib")
 def test_gradient_descent_example_prints_the_notebooks_losses(examples):
     """The notebook's printed training losses at epochs 0 and 90."""
     out = examples["logistic_regression_gradient_descent.py"].stdout_text

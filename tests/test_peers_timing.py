@@ -5,6 +5,7 @@ import importlib.util
 import io
 import shutil
 import statistics
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,11 @@ def load_script(name):
         pytest.skip(f"bench/{name} is not in this tree")
     spec = importlib.util.spec_from_file_location(f"nnfast_bench_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved = list(sys.path)  # a script may put its checkout first; other tests must not see it
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
     return module
 
 

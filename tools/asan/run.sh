@@ -5,7 +5,7 @@
 #
 #   tools/asan/run.sh            full run (parity, gradients, fuzz with more examples, the
 #                                kernel-facing reliability tests); about 5-10 min on 2 cores
-#   tools/asan/run.sh --quick    the CI step: fuzz tests and the parity tests (~2 min)
+#   tools/asan/run.sh --quick    the CI step: fuzz, parity and pieces tests (~2 min)
 #   tools/asan/run.sh --head     build the last commit's csrc/ and nnfast/ (git archive HEAD)
 #                                instead of the working tree's, which may be mid-edit
 #   tools/asan/run.sh -- ARGS    extra pytest arguments after --, e.g. -- -k fuzz -x
@@ -93,16 +93,18 @@ print("   ", k.__file__)
 PY
 
 echo "== canary: an out-of-bounds read in the kernel must be reported"
-# forward() trusts its caller (the Python layer checks the shapes): a parameter buffer one
-# element short makes it read past the end of the heap block.
+# forward() checks the lengths of its buffers, not where their memory ends: a view that
+# claims one value more than its heap block holds (as_strided) makes it read past the end.
 set +e
 "$PYTHON" - > canary.log 2>&1 <<'PY'
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 import nnfast
 from nnfast import _kernels
 net = nnfast.Network([3, 4, 2], seed=0)
-short = np.ascontiguousarray(net.parameters[:-1].copy())
-_kernels.forward(net.spec, short, np.ones((2, 3)), np.empty((2, 2)))
+short = net.parameters[:-1].copy()
+lying = as_strided(short, shape=(short.size + 1,))
+_kernels.forward(net.spec, lying, np.ones((2, 3)), np.empty((2, 2)))
 print("NOT DETECTED")
 PY
 status=$?
@@ -116,12 +118,12 @@ echo "    reported, as it must be: $(grep -m1 'ERROR: AddressSanitizer' canary.l
 
 if [[ $QUICK == 1 ]]; then
     export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-20}"
-    RUNS=("tests/test_fuzz.py tests/test_parity.py")
+    RUNS=("tests/test_fuzz.py tests/test_parity.py tests/test_pieces.py")
     FILTERS=("")
 else
     export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-200}"
     # the kernel test files in full, then the kernel-facing reliability tests
-    RUNS=("tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py"
+    RUNS=("tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py tests/test_pieces.py tests/test_kernel_checks.py"
           "tests/test_reliability.py")
     FILTERS=("" "diverg or interrupt or sigint or thread or concurrent or feedforward
                or restarts or seed or layout or pandas or buffers")

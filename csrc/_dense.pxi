@@ -1,0 +1,100 @@
+# Dense layer: the twin of nnfast/_reference.py's third section.
+#
+# Products with at least ``gemm_threshold`` multiply-adds call BLAS; smaller ones run as
+# loops written as dot products (reductions). Without -ffast-math the compiler keeps a
+# floating-point reduction in order, as scalar code, which is what tiny layers want: no
+# vector prologue, alias check or remainder loop per row.
+
+# Products with fewer multiply-adds than this run as loops (set_gemm_threshold).
+cdef Py_ssize_t gemm_threshold = 4096
+
+
+cdef inline void dense_forward(const double *A, const double *W, const double *b, double *Z,
+                               Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """Z := A @ W + b, for A (m x k), W (k x n)."""
+    cdef Py_ssize_t i, p, j
+    cdef double s
+    cdef const double *a
+    if m * k * n >= gemm_threshold:
+        for i in range(m):
+            for j in range(n):
+                Z[i * n + j] = b[j]
+        gemm(False, False, <int> m, <int> n, <int> k, 1.0, A, <int> k, W, <int> n, 1.0, Z,
+             <int> n)
+        return
+    for i in range(m):
+        a = A + i * k
+        for j in range(n):
+            s = b[j]
+            for p in range(k):
+                s += a[p] * W[p * n + j]
+            Z[i * n + j] = s
+
+
+cdef inline void bias_gradient(const double *D, Py_ssize_t ld, double *out, Py_ssize_t m,
+                               Py_ssize_t n) noexcept nogil:
+    """out := the column sums of D (m x n, rows ld apart), row by row: a vectorisable sweep,
+    in row order."""
+    cdef Py_ssize_t i, j
+    for j in range(n):
+        out[j] = D[j]
+    for i in range(1, m):
+        for j in range(n):
+            out[j] += D[i * ld + j]
+
+
+cdef inline void weight_gradient(const double *A, Py_ssize_t lda, const double *D, double *C,
+                                 Py_ssize_t m, Py_ssize_t k, Py_ssize_t n, double alpha,
+                                 double beta) noexcept nogil:
+    """C := alpha * A^T @ D + beta * C, as BLAS defines it (beta == 0: C is not read), for
+    A (m x k, rows lda apart: k columns of a wider matrix), D (m x n), C (k x n). With
+    alpha = 1, beta = 0 the gradient; other values fold an SGD step into it (``descend``)."""
+    cdef Py_ssize_t i, p, j
+    cdef double s
+    if m * k * n >= gemm_threshold:
+        gemm(True, False, <int> k, <int> n, <int> m, alpha, A, <int> lda, D, <int> n, beta, C,
+             <int> n)
+        return
+    for p in range(k):
+        for j in range(n):
+            s = 0.0
+            for i in range(m):
+                s += A[i * lda + p] * D[i * n + j]
+            if beta == 0.0:
+                C[p * n + j] = alpha * s
+            else:
+                C[p * n + j] = beta * C[p * n + j] + alpha * s
+
+
+cdef inline double derivative_at(const double *deriv, const double *relu_a,
+                                 Py_ssize_t i) noexcept nogil:
+    """f'(z_i): deriv[i], or for a ReLU layer's outputs relu_a (not NULL), from relu_a[i]."""
+    if relu_a != NULL:
+        return relu_derivative(relu_a[i])
+    return deriv[i]
+
+
+cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
+                                const double *relu_a, double *out, Py_ssize_t m, Py_ssize_t k,
+                                Py_ssize_t n) noexcept nogil:
+    """out := (D @ W^T) * f', for D (m x n), W (k x n): the previous layer's delta. f' is
+    ``deriv``, or with ``relu_a`` (not NULL: a ReLU layer's outputs, no dropout) a > 0,
+    which is ReLU's f'(z) = z > 0 without a buffer written in the forward pass."""
+    cdef Py_ssize_t i, p, j, size = m * k
+    cdef double s
+    cdef const double *d
+    cdef const double *w
+    if m * k * n >= gemm_threshold:
+        gemm(False, True, <int> m, <int> k, <int> n, 1.0, D, <int> n, W, <int> n, 0.0, out,
+             <int> k)
+        for i in range(size):  # the loop-invariant test on relu_a is unswitched (-O3)
+            out[i] *= derivative_at(deriv, relu_a, i)
+        return
+    for i in range(m):
+        d = D + i * n
+        for p in range(k):
+            w = W + p * n
+            s = 0.0
+            for j in range(n):
+                s += d[j] * w[j]
+            out[i * k + p] = s * derivative_at(deriv, relu_a, i * k + p)

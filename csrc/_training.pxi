@@ -1,0 +1,179 @@
+# The training loop: the twin of nnfast/_reference.py's sixth section, whose entry points are
+# in _kernels.pyx. Here: the network's shape as C arrays, the sample weights' total, the
+# state at the end of the last good epoch (the reference's Workspace.save / restore), and
+# what the entry points share: their checks in C and the test for Ctrl-C.
+
+cdef struct Net:
+    Py_ssize_t L            # number of layers
+    const intp *size        # L + 1 layer sizes
+    const int *act          # L activation codes (the last is the output's)
+    const intp *w_off       # L offsets of W_l in the flat parameter buffer
+    const intp *b_off       # L offsets of b_l
+    int loss
+    Py_ssize_t n_weights
+    Py_ssize_t n_params
+
+
+cdef class _Layout:
+    """Owns the arrays a ``Net`` points into, built from a ``Spec`` (checked first)."""
+    cdef Net net
+    cdef readonly object spec
+    cdef object _size, _act, _w_off, _b_off
+
+    def __init__(self, spec):
+        check_spec(spec)
+        self.spec = spec
+        sizes = [int(n) for n in spec.sizes]
+        L = len(sizes) - 1
+        weights = [sizes[l] * sizes[l + 1] for l in range(L)]
+        w_off, b_off = [0] * L, [0] * L
+        for l in range(1, L):
+            w_off[l] = w_off[l - 1] + weights[l - 1]
+        b_off[0] = sum(weights)
+        for l in range(1, L):
+            b_off[l] = b_off[l - 1] + sizes[l]
+        self._size = np.array(sizes, dtype=np.intp)
+        self._act = np.array(spec.activations, dtype=np.intc)
+        self._w_off = np.array(w_off, dtype=np.intp)
+        self._b_off = np.array(b_off, dtype=np.intp)
+        cdef const intp[::1] size_v = self._size
+        cdef const int[::1] act_v = self._act
+        cdef const intp[::1] w_v = self._w_off
+        cdef const intp[::1] b_v = self._b_off
+        self.net.L = L
+        self.net.size = &size_v[0]
+        self.net.act = &act_v[0]
+        self.net.w_off = &w_v[0]
+        self.net.b_off = &b_v[0]
+        self.net.loss = spec.loss
+        self.net.n_weights = sum(weights)
+        self.net.n_params = sum(weights) + sum(sizes[1:])
+
+
+cdef dict layouts = {}  # spec -> its _Layout: a spec is checked and laid out once
+
+
+cdef _Layout layout_of(spec):
+    cdef _Layout layout
+    try:
+        return layouts[spec]
+    except KeyError:
+        pass
+    except TypeError:  # not hashable (lists): laid out every time
+        return _Layout(spec)
+    layout = _Layout(spec)
+    if len(layouts) >= 256:
+        layouts.clear()
+    layouts[spec] = layout
+    return layout
+
+
+cdef double *ptr(object array) except NULL:
+    """The first value of a C-contiguous float64 array that has one."""
+    cdef double[::1] view = array.reshape(-1)
+    return &view[0]
+
+
+cdef inline const double *rows_from(const double *w, Py_ssize_t i) noexcept nogil:
+    """w + i for an optional buffer (NULL stays NULL)."""
+    if w == NULL:
+        return NULL
+    return w + i
+
+
+cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
+    """The data set's total weight: n rows, or the sum of their weights."""
+    return n if sample_weight is None else float(np.sum(sample_weight))
+
+
+cdef struct Snapshot:
+    # A training run's state at the end of its last good epoch, and where it lives now
+    double *params
+    double *m
+    double *v
+    int64_t *step
+    double *saved_params
+    double *saved_m         # NULL for plain SGD, whose m and v never change
+    double *saved_v         # NULL unless Adam (momentum uses only m)
+    int64_t saved_step
+    Py_ssize_t n
+    intp *order             # the sample order, shuffled in place at the start of each epoch
+    intp *saved_order
+    Py_ssize_t n_rows
+
+
+cdef inline void save(Snapshot *s) noexcept nogil:
+    memcpy(s.saved_params, s.params, s.n * sizeof(double))
+    if s.saved_m != NULL:
+        memcpy(s.saved_m, s.m, s.n * sizeof(double))
+    if s.saved_v != NULL:
+        memcpy(s.saved_v, s.v, s.n * sizeof(double))
+    s.saved_step = s.step[0]
+    memcpy(s.saved_order, s.order, s.n_rows * sizeof(intp))
+
+
+cdef inline void restore(Snapshot *s) noexcept nogil:
+    memcpy(s.params, s.saved_params, s.n * sizeof(double))
+    if s.saved_m != NULL:
+        memcpy(s.m, s.saved_m, s.n * sizeof(double))
+    if s.saved_v != NULL:
+        memcpy(s.v, s.saved_v, s.n * sizeof(double))
+    s.step[0] = s.saved_step
+    memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
+
+
+cdef inline bint is_identity(const intp *order, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if order[i] != i:
+            return False
+    return True
+
+
+# --- the entry points' checks in C, and Ctrl-C --------------------------------------------
+
+cdef int refused(check, tuple args) except -1:
+    """Raise the error ``check`` gives for ``args``, which a test in C has just refused."""
+    check(*args)
+    raise RuntimeError(f"{check.__name__} accepted what the compiled kernel refused")
+
+
+cdef bint rows_in_range(const intp[::1] order, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(order.shape[0]):
+        if order[i] < 0 or order[i] >= n:
+            return False
+    return True
+
+
+cdef bint same_net(const Net *a, const Net *b) noexcept:
+    cdef Py_ssize_t l
+    if a.L != b.L or a.loss != b.loss:
+        return False
+    for l in range(a.L):
+        if a.size[l] != b.size[l] or a.act[l] != b.act[l]:
+            return False
+    return a.size[a.L] == b.size[b.L]
+
+
+cdef extern from "Python.h":
+    # Declared without an exception clause: the caller fetches the pending exception itself.
+    int check_signals "PyErr_CheckSignals" ()
+
+# Multiply-adds of training work between two checks for Ctrl-C (about a millisecond).
+cdef Py_ssize_t SIGNAL_CHECK_WORK = 1 << 22
+
+
+cdef int reraise() except -1:
+    """Propagate the exception that has just been restored with PyErr_Restore."""
+    return -1
+
+
+cdef bint bad_data(const Net *net, object params, const double[::1] p, object X,
+                   const double[:, ::1] x, object Y, const double[:, ::1] y,
+                   object sample_weight, const double[::1] w):
+    """The C test of nnfast/_spec.py's checks of (params, X, Y, sample_weight)."""
+    return (params is None or X is None or Y is None or p.shape[0] != net.n_params
+            or x.shape[1] != net.size[0] or x.shape[0] < 1 or y.shape[0] != x.shape[0]
+            or y.shape[1] != net.size[net.L]
+            or (sample_weight is not None and w.shape[0] != x.shape[0]))

@@ -1,0 +1,299 @@
+"""scikit-learn's MLP training, re-derived without scikit-learn (bench/sklearn_reference.py),
+against scikit-learn itself; and nnfast's estimators against scikit-learn
+(bench/sklearn_parity.py's ``compare`` on its quick cases).
+
+The re-derivation is the specification of what nnfast's estimators must compute for the
+same ``random_state`` to give scikit-learn's model: these tests prove it, attribute by
+attribute, to 1e-10 (it is bit for bit in practice), including the random draws (shuffles,
+early-stopping split) and the conventions a kernel has to follow.
+"""
+import importlib.util
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn", minversion="1.7")
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+ATTRIBUTES = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
+              "best_validation_score_", "_no_improvement_count")
+
+
+def load(name):
+    path = BENCH / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"bench/{name}.py is not in this tree")
+    key = f"nnfast_bench_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return load("sklearn_reference")
+
+
+@pytest.fixture(scope="module")
+def parity():
+    return load("sklearn_parity")
+
+
+def assert_same_model(mine, theirs):
+    for name in ATTRIBUTES:
+        a, b = getattr(mine, name, "absent"), getattr(theirs, name, "absent")
+        if isinstance(b, (float, list)) and b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=0, err_msg=name)
+        else:
+            assert a == b, name
+    if hasattr(theirs, "_optimizer"):
+        assert mine._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate,
+                                                              rel=1e-12, abs=0)
+    assert len(mine.coefs_) == len(theirs.coefs_)
+    for a, b in zip(mine.coefs_ + mine.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def data(kind):
+    from sklearn.datasets import load_breast_cancer, load_iris, load_linnerud
+
+    rng = np.random.default_rng(0)
+    if kind == "iris":
+        X, y = load_iris(return_X_y=True)
+    elif kind == "binary":
+        X, y = load_breast_cancer(return_X_y=True)
+        X, y = X[:200], y[:200]
+    elif kind == "multilabel":
+        X, y = load_iris(return_X_y=True)
+        y = np.column_stack([y == 0, X[:, 0] > 5.8, y == 2]).astype(int)
+    elif kind == "multioutput":
+        X, y = load_linnerud(return_X_y=True)
+        y = (y - y.mean(axis=0)) / y.std(axis=0)
+    else:  # counts for loss="poisson"
+        X = rng.uniform(-1, 1, (200, 3))
+        y = rng.poisson(np.exp(X @ np.array([0.5, -0.3, 0.2]) + 1))
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def both(kind, make_params, X, y, train):
+    """(re-derivation, scikit-learn) trained the same way: ``train(model)``."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    ref = load("sklearn_reference")
+    sk_class = MLPRegressor if kind == "regressor" else MLPClassifier
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return (train(ref.ReferenceMLP(kind, **make_params())), train(sk_class(**make_params())))
+
+
+SETTINGS = [  # (data, estimator kind, parameters)
+    ("iris", "classifier", {"solver": "sgd", "learning_rate_init": 0.1, "max_iter": 40}),
+    ("iris", "classifier", {"solver": "sgd", "nesterovs_momentum": False, "max_iter": 40,
+                            "learning_rate": "invscaling", "learning_rate_init": 0.5}),
+    ("iris", "classifier", {"solver": "sgd", "learning_rate": "adaptive", "tol": 0.05,
+                            "n_iter_no_change": 2, "learning_rate_init": 0.1,
+                            "max_iter": 300}),
+    ("iris", "classifier", {"solver": "sgd", "momentum": 0.0, "shuffle": False,
+                            "batch_size": 16, "activation": "logistic", "max_iter": 30}),
+    ("iris", "classifier", {"solver": "adam", "early_stopping": True, "max_iter": 60,
+                            "activation": "tanh", "learning_rate_init": 0.01}),
+    ("binary", "classifier", {"solver": "adam", "early_stopping": True, "max_iter": 50,
+                              "validation_fraction": 0.2}),
+    ("binary", "classifier", {"solver": "lbfgs", "max_iter": 30, "alpha": 0.1}),
+    ("multilabel", "classifier", {"solver": "adam", "early_stopping": True, "max_iter": 30,
+                                  "batch_size": 7}),
+    ("multilabel", "classifier", {"solver": "lbfgs", "max_iter": 30}),
+    ("multioutput", "regressor", {"solver": "sgd", "learning_rate_init": 0.01,
+                                  "max_iter": 50, "batch_size": 4}),
+    ("multioutput", "regressor", {"solver": "lbfgs", "max_iter": 50}),
+    ("multioutput", "regressor", {"solver": "adam", "early_stopping": True,
+                                  "validation_fraction": 0.25, "max_iter": 50}),
+    ("counts", "regressor", {"loss": "poisson", "solver": "adam", "max_iter": 30,
+                             "learning_rate_init": 0.01}),
+    ("counts", "regressor", {"loss": "poisson", "solver": "lbfgs", "max_iter": 30}),
+]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
+@pytest.mark.parametrize("dataset,kind,params", SETTINGS,
+                         ids=[f"{d}-{p['solver']}-{i}" for i, (d, _, p) in enumerate(SETTINGS)])
+def test_the_re_derivation_fits_scikit_learns_model(dataset, kind, params, weighted):
+    X, y = data(dataset)
+    w = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    mine, theirs = both(kind, lambda: {"hidden_layer_sizes": (6,), "random_state": 0,
+                                       **params}, X, y, lambda m: m.fit(X, y, sample_weight=w))
+    assert_same_model(mine, theirs)
+
+
+@pytest.mark.parametrize("random_state", ["None", "RandomState", "int"])
+def test_the_re_derivation_draws_from_the_same_random_state(random_state):
+    X, y = data("iris")
+
+    def params():
+        state = {"None": None, "int": 7,
+                 "RandomState": np.random.RandomState(7)}[random_state]
+        return {"hidden_layer_sizes": (5,), "solver": "sgd", "early_stopping": True,
+                "max_iter": 20, "random_state": state}
+
+    def fit(model):
+        np.random.seed(3)  # the global RandomState that random_state=None draws from
+        return model.fit(X, y)
+
+    assert_same_model(*both("classifier", params, X, y, fit))
+
+
+@pytest.mark.parametrize("extra", [
+    {"early_stopping": True},
+    {"learning_rate": "adaptive", "tol": 0.05, "n_iter_no_change": 2},
+    {"learning_rate": "invscaling", "learning_rate_init": 0.3},
+    {"solver": "adam"},
+], ids=["early-stopping", "adaptive", "invscaling", "adam"])
+def test_the_re_derivation_continues_like_scikit_learn_with_warm_start(extra):
+    X, y = data("iris")
+
+    def fit_three_times(model):
+        for _ in range(3):
+            model.fit(X, y)
+        return model
+
+    params = {"hidden_layer_sizes": (5,), "solver": "sgd", "max_iter": 15,
+              "warm_start": True, "random_state": 2, **extra}
+    assert_same_model(*both("classifier", lambda: dict(params), X, y, fit_three_times))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_the_re_derivation_continues_like_scikit_learn_with_partial_fit(solver):
+    X, y = data("iris")
+    order = np.random.default_rng(0).permutation(150)
+    X, y = X[order], y[order]
+
+    def chunks(model):
+        for start in range(0, 150, 25):
+            model.partial_fit(X[start:start + 40], y[start:start + 40], classes=[0, 1, 2])
+        return model
+
+    params = {"hidden_layer_sizes": (5,), "solver": solver, "random_state": 4,
+              "learning_rate": "adaptive", "tol": 0.5, "n_iter_no_change": 1}
+    assert_same_model(*both("classifier", lambda: dict(params), X, y, chunks))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_the_re_derivation_keeps_float32_as_scikit_learn_does(solver):
+    """float32 X: the stochastic solvers compute and return float32; L-BFGS (SciPy's, in
+    float64) returns float64 coefficients, so its forward passes run in float64 too."""
+    X, y = data("iris")
+    X = X.astype(np.float32)
+    mine, theirs = both("classifier", lambda: {"hidden_layer_sizes": (5,), "solver": solver,
+                                               "max_iter": 20, "random_state": 0}, X, y,
+                        lambda m: m.fit(X, y))
+    expected = np.float64 if solver == "lbfgs" else np.float32
+    assert theirs.coefs_[0].dtype == mine.coefs_[0].dtype == expected
+    assert_same_model(mine, theirs)
+
+
+@pytest.mark.parametrize("n", [10, 11, 57, 150])
+@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.5])
+@pytest.mark.parametrize("stratify", [None, "binary column", "classes"])
+def test_split_rows_is_train_test_split(ref, n, fraction, stratify):
+    from sklearn.model_selection import train_test_split
+
+    strata = {None: None, "binary column": (np.arange(n) % 3 == 0).reshape(-1, 1),
+              "classes": np.arange(n) % 3}[stratify]
+    try:
+        train, test = train_test_split(np.arange(n), test_size=fraction, stratify=strata,
+                                       random_state=np.random.RandomState(n))
+    except ValueError:  # e.g. fewer test rows than classes: the re-derivation refuses too
+        with pytest.raises(ValueError):
+            ref.split_rows(n, fraction, np.random.RandomState(n), strata)
+        return
+    mine = ref.split_rows(n, fraction, np.random.RandomState(n), strata)
+    np.testing.assert_array_equal(mine[0], train)
+    np.testing.assert_array_equal(mine[1], test)
+
+
+def test_split_rows_refuses_a_class_of_one_as_scikit_learn_does(ref):
+    from sklearn.model_selection import train_test_split
+
+    y = np.array([[0], [0], [0], [1]], dtype=bool)
+    with pytest.raises(ValueError, match=r"Classes with too few members are: \['True'\]"):
+        train_test_split(np.arange(4), test_size=0.5, stratify=y, random_state=0)
+    with pytest.raises(ValueError, match=r"Classes with too few members are: \['True'\]"):
+        ref.split_rows(4, 0.5, np.random.RandomState(0), y)
+
+
+def test_scikit_learns_shuffle_is_an_in_place_shuffle_from_its_bit_generator(ref):
+    """What lets a compiled loop draw scikit-learn's epoch orders itself: shuffling the order
+    in place with ``Generator(random_state._bit_generator)`` (the algorithm nnfast's kernels
+    reproduce) gives ``sklearn.utils.shuffle``'s orders and leaves the RandomState where
+    scikit-learn leaves it."""
+    from sklearn.utils import shuffle
+
+    theirs, mine, kernel_like = (np.random.RandomState(3) for _ in range(3))
+    a = b = np.arange(1797)
+    c = np.arange(1797)
+    generator = np.random.Generator(kernel_like._bit_generator)
+    for _ in range(4):
+        a = shuffle(a, random_state=theirs)
+        b = ref.shuffled(b, mine)
+        generator.shuffle(c)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+    assert theirs.uniform() == mine.uniform() == kernel_like.uniform()
+
+
+def test_squared_error_reports_the_mean_over_outputs_but_steps_on_their_sum(ref):
+    """scikit-learn's multi-output squared error: the loss it reports (and hands L-BFGS) is
+    averaged over the outputs, its gradient (output - y) is that of their sum. An
+    implementation must reproduce both, not one consistent objective."""
+    X, Y = data("multioutput")
+    model = ref.ReferenceMLP("regressor", hidden_layer_sizes=(4,), solver="lbfgs", max_iter=1,
+                             alpha=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, Y)
+    _, coef_grads, _ = model._backprop(X, Y, None)
+    W, h = model.coefs_[0], 1e-6
+    numeric = np.empty_like(W)
+    for index in np.ndindex(*W.shape):
+        saved = W[index]
+        W[index] = saved + h
+        up = model._backprop(X, Y, None)[0]
+        W[index] = saved - h
+        down = model._backprop(X, Y, None)[0]
+        W[index] = saved
+        numeric[index] = (up - down) / (2 * h)
+    np.testing.assert_allclose(coef_grads[0], Y.shape[1] * numeric, rtol=1e-6, atol=1e-9)
+
+
+# nnfast against scikit-learn: what this tree's estimators still do differently (issue 19).
+# Each currently failing case is a strict xfail, so a fix shows up as XPASS and the mark goes.
+FAILING_NOW = {
+    "iris-sgd-adaptive-early-stopping": "own shuffles and split; momentum with a varying rate",
+    "iris-adam-identity": "own shuffles; loss_ without the penalty",
+    "iris-lbfgs": "loss_ without the penalty",
+    "binary-sgd-nesterov": "own shuffles; loss_ without the penalty",
+    "multioutput-adam": "loss scale: mean over outputs vs scikit-learn's sum; loss_ doubled",
+    "multioutput-lbfgs": "one consistent objective where scikit-learn's value and gradient "
+                         "differ by the number of outputs",
+}
+
+
+@pytest.mark.parametrize("name", ["iris-sgd-adaptive-early-stopping", "iris-adam-identity",
+                                  "iris-lbfgs", "binary-sgd-nesterov", "multioutput-adam",
+                                  "multioutput-lbfgs"])
+def test_nnfast_fits_scikit_learns_model(parity, name, request):
+    if name in FAILING_NOW:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=FAILING_NOW[name]))
+    case = parity.cases_named(name)[0]
+    row = parity.compare(case)
+    assert row["errors"] == {}
+    assert row["nnfast"]["n_iter_equal"]
+    assert row["nnfast"]["coef_diff"] <= 1e-6
+    assert row["nnfast"]["loss"] == pytest.approx(row["sklearn"]["loss"], rel=1e-6)
