@@ -2115,7 +2115,7 @@ def summary():
 
 
 # =================================================================================================
-# more of each family: what a red team tries next
+# more of each family: the next things a determined user tries
 # =================================================================================================
 
 MORE_ARRAYS = {
