@@ -18,6 +18,7 @@ from .network import Network
 from .neuron import Neuron
 from .optimizers import SGD, Adam
 from .perceptron import Perceptron
+from .tabular import TableEncoder
 from .training import Callback, EarlyStopping, History
 
 __version__ = "0.1.0"
@@ -27,5 +28,5 @@ __all__ = [
     "datasets", "logic", "plot", "ConvergenceWarning",
     "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
     "activations", "explain", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
-    "set_backend", "to_onnx", "train_test_split", "use_backend",
+    "set_backend", "to_onnx", "train_test_split", "use_backend", "TableEncoder",
 ]

@@ -23,11 +23,13 @@ Input checks here follow scikit-learn's messages where its ``check_estimator`` t
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
 import numbers
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -77,6 +79,30 @@ def not_fitted(estimator, method):
     cls = _flavoured(_NnfastNotFittedError, "NotFittedError")
     return cls(f"This {type(estimator).__name__} instance is not fitted yet: call fit(X, y) "
                f"with appropriate arguments before using {method}.")
+
+
+# --- one fit at a time ---------------------------------------------------------------------------
+
+_BUSY, _BUSY_LOCK = set(), threading.Lock()
+
+
+@contextlib.contextmanager
+def fitting(estimator):
+    """Mark ``estimator`` as being fitted: a second ``fit`` (or ``partial_fit``, ``step``)
+    of it, from another thread, raises RuntimeError instead of interleaving two runs on one
+    model. Kept outside the estimator, so that it pickles and clones as before."""
+    key = id(estimator)
+    with _BUSY_LOCK:
+        if key in _BUSY:
+            raise RuntimeError(
+                f"This {type(estimator).__name__} is being fitted by another thread: fit a "
+                f"copy to train in parallel (sklearn.base.clone(model), or copy.deepcopy).")
+        _BUSY.add(key)
+    try:
+        yield
+    finally:
+        with _BUSY_LOCK:
+            _BUSY.discard(key)
 
 
 # --- the estimator protocol --------------------------------------------------------------------
@@ -309,17 +335,56 @@ def to_array(X, name="X"):
         raise TypeError(f"Sparse input is not supported: nnfast's kernels take dense arrays; "
                         f"pass {name}.toarray() if it fits in memory.")
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
-        X = X.to_numpy()
+        _check_frame_columns(X, name)
+        try:  # nullable extension dtypes (Int64, Float64) come out as float, NA as NaN
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            X = X.to_numpy()
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
     if arr.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: {name} must hold real numbers.")
-    if arr.dtype.kind == "O":
-        arr = arr.astype(np.float64)  # TypeError "float() argument must be a string or a
-        # real number" for what is not a number, as scikit-learn's check_dtype_object wants
+    if arr.dtype.kind == "O":  # (a str array is refused as such by the callers)
+        try:
+            arr = arr.astype(np.float64)
+        except ValueError as exc:  # text
+            raise ValueError(f"{name} holds text ({exc}): the estimators take numbers. {TEXT_HINT}"
+                             ) from None
+        except TypeError as exc:  # scikit-learn's check_dtype_object matches the message
+            raise TypeError(f"{name} holds values that are not numbers ({exc}). {TEXT_HINT}"
+                            ) from None
+    elif arr.dtype.kind == "M":
+        raise TypeError(f"{name} holds dates (dtype {arr.dtype}): the estimators take numbers. "
+                        f"{TEXT_HINT}")
     return arr
+
+
+TEXT_HINT = ("Encode text, categorical and date columns first, e.g. with "
+             "nnfast.TableEncoder() in a Pipeline.")
+
+
+def _check_frame_columns(X, name):
+    """A pandas DataFrame's columns that are not numbers: a ValueError naming ``name`` and
+    the first such column (pandas' own messages name neither)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    for column, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") in "biuf":
+            continue
+        if getattr(dtype, "kind", "O") in "mM" or "datetime" in str(dtype):
+            raise ValueError(f"{name} has a column {column!r} of dates or times ({dtype}): the "
+                             f"estimators take numbers. {TEXT_HINT}")
+        values = X[column].to_numpy()
+        try:
+            np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            example = next((v for v in values if not isinstance(v, (int, float))), values[0])
+            raise ValueError(f"{name} has a column {column!r} of {dtype} values that are not "
+                             f"numbers (such as {example!r}): the estimators take numbers. "
+                             f"{TEXT_HINT}") from None
 
 
 def check_X(estimator, X, reset):
@@ -332,18 +397,18 @@ def check_X(estimator, X, reset):
     names = _feature_names(X)
     arr = to_array(X)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}.")
+        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}. {TEXT_HINT}")
     if arr.ndim == 1:
         raise reshape_error(arr)
     if arr.ndim != 2:
         raise ValueError(f"Found array with dim {arr.ndim}. {name} expected a 2-D X "
                          f"(n_samples, n_features).")
     if arr.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum "
-                         f"of 1 is required.")
+        raise ValueError(f"X has no samples: found array with 0 sample(s) (shape={arr.shape}) "
+                         f"while a minimum of 1 is required.")
     if arr.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
-                         f"of 1 is required.")
+        raise ValueError(f"X has no features: found array with 0 feature(s) (shape="
+                         f"{arr.shape}) while a minimum of 1 is required.")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not all_finite(arr):
         what = "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
@@ -359,7 +424,7 @@ def check_X(estimator, X, reset):
 
 def reshape_error(arr):
     return ValueError(
-        "Expected 2D array, got 1D array instead:\narray={}.\nReshape your data either "
+        "Expected 2D array X, got 1D array instead:\narray={}.\nReshape your data either "
         "using array.reshape(-1, 1) if your data has a single feature or "
         "array.reshape(1, -1) if it contains a single sample.".format(arr))
 
@@ -371,8 +436,8 @@ def classic_X(estimator, X, reset):
     names = _feature_names(X)
     arr = to_array(X)
     if arr.ndim == 2 and arr.shape[0] > 0 and arr.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
-                         f"of 1 is required.")
+        raise ValueError(f"X has no features: found array with 0 feature(s) (shape="
+                         f"{arr.shape}) while a minimum of 1 is required.")
     check_feature_names(estimator, names, reset)
     return arr
 
@@ -398,6 +463,17 @@ def check_feature_names(estimator, names, reset):
     elif len(names) != len(fitted) or (names != fitted).any():
         raise ValueError("The feature names should match those that were passed during fit."
                          f" Fitted with {list(fitted)}, got {list(names)}.")
+
+
+def checked_classes(classes, n):
+    """``classes_`` as an array of the ``n`` labels the model's outputs stand for (a
+    ``classes_`` replaced by something else is refused, naming it)."""
+    arr = np.asarray(classes)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"classes_ must hold the model's {n} class labels, one per class it "
+                         f"predicts, but it has shape {arr.shape}: fit again to change the "
+                         f"classes.")
+    return arr
 
 
 def column_or_1d_if_column(y):
@@ -649,13 +725,15 @@ def decode_classes(entry):
     return out
 
 
-def float_array(arrays, key, shape=None, name=None):
-    """``arrays[key]`` as finite float64 with ``shape`` (a None entry matches any length)."""
+def float_array(arrays, key, shape=None, name=None, finite=True):
+    """``arrays[key]`` as float64 with ``shape`` (a None entry matches any length), finite
+    unless ``finite=False`` (records of a run, such as a loss curve, may hold the NaN of a
+    diverged epoch; what computes predictions may not)."""
     arr = np.asarray(arrays[key], dtype=np.float64)
     if shape is not None and (arr.ndim != len(shape) or any(
             s is not None and s != a for s, a in zip(shape, arr.shape))):
         raise ValueError(f"{name or key} has shape {arr.shape}, expected {tuple(shape)}")
-    if not np.isfinite(arr).all():
+    if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name or key} holds NaN or infinity")
     return np.ascontiguousarray(arr)
 

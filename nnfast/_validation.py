@@ -6,8 +6,10 @@ Errors name the argument, what was expected and what came. Arrays that are alrea
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -20,7 +22,7 @@ except ImportError:  # the extension was not built (see _backend): NumPy's
 def all_finite(arr):
     """True when the float64 array ``arr`` holds no NaN or infinity."""
     if _finite is not None and arr.dtype == np.float64 and arr.flags.c_contiguous:
-        return _finite(arr.reshape(-1))
+        return _finite(arr if arr.ndim == 1 else arr.reshape(-1))
     return bool(np.isfinite(arr).all())
 
 
@@ -37,7 +39,9 @@ def as_float_array(x, name, ndim=(1, 2)):
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
     if arr.dtype.kind not in "biuf":
         kind = "complex" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
-        raise TypeError(f"{name} must hold real numbers, got {kind}.")
+        hint = (" Encode text or dates as numbers first, e.g. with nnfast.TableEncoder()."
+                if arr.dtype.kind in "USOM" else "")
+        raise TypeError(f"{name} must hold real numbers, got {kind}.{hint}")
     if arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}.")
@@ -179,7 +183,8 @@ def encode_labels(y, name, n_samples, classes=None):
     """(classes, codes): ``classes[codes] == y`` with ``codes`` int indices into ``classes``.
 
     ``classes`` defaults to the sorted distinct labels of ``y``; when given, every label of
-    ``y`` must be one of them.
+    ``y`` must be one of them. Sorting, then binary search: O(n log n) for any number of
+    classes.
     """
     y = np.asarray(y)
     if y.ndim != 1:
@@ -190,22 +195,55 @@ def encode_labels(y, name, n_samples, classes=None):
         )
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError(f"{name} contains NaN or infinity.")
-    if classes is None:
-        classes = np.unique(y)
-    codes = np.full(n_samples, -1, dtype=np.intp)
-    for i, c in enumerate(classes):
-        codes[y == c] = i
-    if (codes < 0).any():
-        unknown = np.unique(y[codes < 0])
+    try:
+        if classes is None:
+            classes, codes = np.unique(y, return_inverse=True)
+            return classes, codes.reshape(-1).astype(np.intp, copy=False)
+        classes = np.asarray(classes)
+        order = np.argsort(classes, kind="stable")
+        ordered = classes[order]
+        if not classes.size or _text(classes) != _text(y):  # numbers never equal strings
+            at, found = np.zeros(y.shape, dtype=np.intp), np.zeros(y.shape, dtype=bool)
+        else:
+            at = np.minimum(np.searchsorted(ordered, y), classes.size - 1)
+            found = ordered[at] == y
+    except TypeError as exc:  # labels that cannot be compared: mixed strings and numbers
+        raise ValueError(f"{name} mixes label types that cannot be compared with each other "
+                         f"or with the model's classes ({exc}).") from None
+    found = np.asarray(found, dtype=bool).reshape(y.shape)  # str vs number: a scalar False
+    if not found.all():
+        unknown = y[~found]
+        try:
+            unknown = np.unique(unknown)
+        except TypeError:
+            pass
+        shown = unknown[:10].tolist()
         raise ValueError(
-            f"{name} holds labels {unknown.tolist()!r} that are not among the model's "
-            f"classes {list(classes.tolist())!r}."
+            f"{name} holds labels {shown!r}{' ...' if unknown.size > 10 else ''} that are not "
+            f"among the model's classes {_shorten(classes.tolist())}."
         )
-    return classes, codes
+    return classes, order[at].astype(np.intp, copy=False)
+
+
+def _text(arr):
+    """True for string labels, False for numbers, None for objects (compared one by one)."""
+    return None if arr.dtype.kind == "O" else arr.dtype.kind in "US"
+
+
+def _shorten(values, limit=20):
+    """``repr`` of a list, cut to ``limit`` items: messages stay one readable line."""
+    if len(values) <= limit:
+        return repr(list(values))
+    return repr(list(values[:limit]))[:-1] + f", ... ({len(values)} in all)]"
 
 
 def as_weights(sample_weight, n_samples, name="sample_weight"):
-    """None, or per-sample weights as a C-contiguous float64 vector: finite, >= 0, not all 0."""
+    """None, or per-sample weights as a C-contiguous float64 vector: finite, >= 0, not all 0.
+
+    The losses weighted by them are ``sum_i w_i L_i / sum_i w_i``, which does not change when
+    every weight is multiplied by the same factor: weights whose sum overflows, or so small
+    that their sum's reciprocal would, are divided by their largest (see ``rescaled``).
+    """
     if sample_weight is None:
         return None
     w = as_float_array(sample_weight, name, ndim=(1,))
@@ -213,4 +251,60 @@ def as_weights(sample_weight, n_samples, name="sample_weight"):
         raise ValueError(f"{name} has {w.shape[0]} weights for {n_samples} samples.")
     if w.min() < 0 or not w.any():
         raise ValueError(f"{name} must be non-negative with at least one positive weight.")
-    return w
+    return rescaled(w)
+
+
+#: Weights whose largest is outside this range are divided by it (see ``rescaled``).
+WEIGHT_RANGE = (1e-150, 1e150)
+
+
+def rescaled(w):
+    """``w / w.max()`` when the kernels' sums of ``w`` could overflow or underflow, else ``w``
+    itself (ordinary weights keep their exact values)."""
+    top = float(w.max())
+    if WEIGHT_RANGE[0] <= top <= WEIGHT_RANGE[1]:
+        return w
+    return np.ascontiguousarray(w / top)
+
+
+# --- resources ---------------------------------------------------------------------------------
+
+@functools.cache
+def physical_memory():
+    """The machine's physical memory in bytes, or None where the platform does not say."""
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return pages * page_size if pages > 0 and page_size > 0 else None
+
+
+def memory_limit():
+    """Bytes one allocation (or a set of them made together) may need: the physical memory.
+
+    Anything larger could never be allocated, or only swapped to a standstill; it is refused
+    before anything is allocated, with the size it would need.
+    """
+    return physical_memory()
+
+
+def format_bytes(n):
+    """``26843545600`` -> ``'25 GiB (26843545600 bytes)'``."""
+    n = int(n)
+    for unit, size in (("EiB", 2**60), ("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30),
+                       ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit} ({n} bytes)"
+    return f"{n} bytes"
+
+
+def check_memory(nbytes, name, what):
+    """Refuse (ValueError naming ``name``) when ``what`` (a string, or a function making it
+    only when needed) would need more than ``memory_limit()`` bytes; ``nbytes`` may be a
+    Python int of any size."""
+    limit = memory_limit()
+    if limit is not None and nbytes > limit:
+        what = what() if callable(what) else what
+        raise ValueError(f"{name}: {what} would need {format_bytes(nbytes)} of memory, more than "
+                         f"this machine has ({format_bytes(limit)}).")
+    return nbytes

@@ -2,14 +2,18 @@
 and describe the installation.
 
     nnfast train [DATA.csv --target COL] [--hidden 16,8] [--epochs 100] [--test-size 0.25]
+                 [--features COL,COL | --drop COL,COL] [--categorical COL,COL]
                  [--save model.npz] [--plot curves.png]
     nnfast predict model.npz DATA.csv
     nnfast bench [--quick] [--workload W1]
     nnfast info
 
-With no data file, ``train`` uses the bundled student admissions data (target ``admit``,
-``rank`` one-hot encoded). Errors are one line on stderr and exit status 2; set
-``NNFAST_DEBUG=1`` to see the traceback instead.
+With no data file, ``train`` uses the bundled student admissions data (target ``admit``).
+Columns are encoded by ``nnfast.tabular.TableEncoder``, as in Python: numbers
+standardised, text one-hot encoded, identifiers and dates dropped with a warning (rank is a
+number unless ``--categorical rank``, with the bundled file as with any copy of it). Errors
+are one line on stderr and exit status 2; set ``NNFAST_DEBUG=1`` to see the traceback
+instead.
 """
 from __future__ import annotations
 
@@ -26,12 +30,14 @@ import numpy as np
 EXIT_ERROR = 2
 # Errors a user can cause (bad data, options or files): one line and EXIT_ERROR. Anything
 # else is a bug in nnfast: one line too, exit status 1, and NNFAST_DEBUG=1 shows where.
-USER_ERRORS = (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError)
+USER_ERRORS = (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError,
+               MemoryError)
 
 # Defaults of `nnfast train`, chosen on the bundled admissions data (400 rows, majority
 # class 68.25%): over 30 seeded splits a 16-unit ReLU layer trained 100 epochs by Adam at
-# 0.003 with l2 = 0.01 averages 70% test accuracy, as logistic regression does there; no
-# default beats the majority class on every split of 100 test rows. Early stopping is opt-in:
+# 0.003 with l2 = 0.01 averages 70% test accuracy (rank as a number or one-hot alike), as
+# logistic regression does there; no default beats the majority class on every split of
+# 100 test rows. Early stopping is opt-in:
 # holding out a fifth of 300 training rows costs more than it saves on data this small.
 DEFAULTS = dict(hidden="16", activation="relu", epochs=100, learning_rate=0.003, batch_size=32,
                 optimizer="adam", l2=0.01, dropout=0.0, test_size=0.25, seed=0, patience=20)
@@ -59,7 +65,10 @@ def _one_line_usage_errors():
 
 def _one_line(exc):
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
-        text = f"{exc.strerror}: {exc.filename}"
+        text = exc.strerror if str(exc.filename) in exc.strerror else \
+            f"{exc.strerror}: {exc.filename}"
+    elif isinstance(exc, MemoryError):
+        text = f"out of memory ({exc or 'the data or the network is too large'})"
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(text.split())
@@ -184,9 +193,10 @@ def _parser():
 
     t = sub.add_parser(
         "train", help="train a network on a CSV file (default: the bundled admissions data)",
-        description="Train a network on a CSV file with a header row: categorical columns are "
-                    "one-hot encoded, all features standardised; the rows are split into train "
-                    "and test sets, and the final metrics are printed for both.")
+        description="Train a network on a CSV file with a header row: text columns are "
+                    "one-hot encoded (identifiers and dates dropped, with a warning), all "
+                    "features standardised; the rows are split into train and test sets, and "
+                    "the final metrics are printed for both.")
     t.add_argument("data", nargs="?",
                    help="CSV file with a header row (default: the bundled student admissions "
                         "data, target admit)")
@@ -195,7 +205,12 @@ def _parser():
                    help="auto (default): text labels or integers with at most 20 values are "
                         "classes, other numbers a regression")
     t.add_argument("--categorical", type=_columns, default=[], metavar="COL,COL",
-                   help="numeric columns to one-hot encode as well (text columns always are)")
+                   help="numeric columns to one-hot encode as well (text columns always are, "
+                        "but identifiers and dates are dropped unless named here)")
+    t.add_argument("--features", type=_columns, metavar="COL,COL",
+                   help="the feature columns to use (default: all but the target)")
+    t.add_argument("--drop", type=_columns, default=[], metavar="COL,COL",
+                   help="columns to leave out")
     t.add_argument("--hidden", type=_hidden, default=_hidden(d["hidden"]), metavar="N,N",
                    help=f"hidden layer sizes (default {d['hidden']}; '' for none)")
     t.add_argument("--activation", choices=("relu", "tanh", "sigmoid", "identity"),
@@ -260,18 +275,25 @@ def _version():
 # --- train -----------------------------------------------------------------------------------
 
 def _check_output(path, what):
-    """Fail before training, not after, when ``path`` cannot be written."""
+    """Fail before training, not after, when ``path`` cannot be written (or is not a file:
+    a FIFO would block the write, a device would take it)."""
+    import stat
+
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write {what} {path}: no such directory {directory}")
     if os.path.isdir(path):
         raise ValueError(f"cannot write {what} {path}: it is a directory")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError(f"cannot write {what} {path}: it exists and is not a regular file")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise ValueError(f"cannot write {what} {path}: the file is not writable")
 
 
 def _train(args):
     import nnfast as nf
 
-    from .tabular import Encoder, Table, TabularModel, TargetEncoder
+    from .tabular import Table, TableEncoder, TabularModel, TargetEncoder
 
     if args.backend:
         nf.set_backend(args.backend)
@@ -282,6 +304,9 @@ def _train(args):
         if importlib.util.find_spec("matplotlib") is None:
             raise ImportError("--plot needs matplotlib: pip install matplotlib (or "
                               "\"nnfast[plot]\")")
+    if args.features is not None and args.drop:
+        raise UsageError("give either --features or --drop, not both (see `nnfast train "
+                         "--help`)")
     if args.data is None:
         from importlib import resources
 
@@ -289,20 +314,22 @@ def _train(args):
             table = Table.read(path)
         table.path = "student_data.csv"
         args.target = args.target or "admit"
-        if not args.categorical and args.target == "admit":
-            args.categorical = ["rank"]
         print("Training on the bundled student admissions data (target: admit).")
     else:
         if not args.target:
             raise UsageError("--target COL is required with a data file "
                              "(see `nnfast train --help`)")
         table = Table.read(args.data)
-    for name in [*args.categorical, args.target]:
+    for name in [*args.categorical, *(args.features or []), *args.drop, args.target]:
         table.column(name)  # an unknown column fails here, listing the columns
+    if args.target in (args.features or []) or args.target in args.drop:
+        raise UsageError(f"the target {args.target!r} cannot be one of --features or --drop")
     target = TargetEncoder().fit(table, args.target, args.task)
-    features = [n for n in table.names if n != args.target]
-    encoder = Encoder().fit(table, features, categorical=args.categorical)
-    X, y = encoder.transform(table), target.transform(table)
+    if args.features is not None:
+        encoder = TableEncoder(categorical=args.categorical, features=args.features)
+    else:
+        encoder = TableEncoder(categorical=args.categorical, drop=[*args.drop, args.target])
+    X, y = encoder.fit_transform(table), target.transform(table)
     y_true = target.true_values(table)
     classes = target.classes
 
@@ -312,6 +339,9 @@ def _train(args):
         loss, n_out, task = "binary_cross_entropy", 1, f"{len(classes)} classes"
     else:
         loss, n_out, task = "cross_entropy", len(classes), f"{len(classes)} classes"
+    from .network import check_size
+
+    check_size([X.shape[1], *args.hidden, n_out], "--hidden")
     net = nf.Network([X.shape[1], *args.hidden, n_out], activation=args.activation,
                      loss=loss, seed=args.seed)
     if isinstance(args.test_size, int) and args.test_size >= table.n_rows:
@@ -373,6 +403,11 @@ def _fit(nf, net, X, y, args, every):
     if args.early_stopping and len(y) < 10:
         raise ValueError(f"--early-stopping holds out 20% of the training rows for "
                          f"validation, and there are only {len(y)}.")
+    from .training import check_epochs
+
+    # The progress callback never stops a run: all --epochs run, and their records must fit.
+    check_epochs(args.epochs, "--epochs", validation=args.early_stopping,
+                 classify=net.loss_function.name != "mse")
     try:
         return net.train(
             X, y, epochs=args.epochs, learning_rate=args.learning_rate,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, as_labels, check_number, check_rng
+from ._validation import as_float_array, as_labels, check_memory, check_number, check_rng
 
 
 def one_hot(labels, n_classes=None):
@@ -21,6 +21,8 @@ def one_hot(labels, n_classes=None):
         n_classes = int(labels.max()) + 1 if labels.size else 0
     n_classes = check_number(n_classes, "n_classes", low=1, integer=True)
     labels = as_labels(labels, "labels", n_classes)
+    check_memory(8 * labels.size * n_classes, "n_classes",
+                 lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes")
     out = np.zeros((labels.size, n_classes))
     out[np.arange(labels.size), labels] = 1.0
     return out
@@ -86,15 +88,24 @@ class StandardScaler:
 
     def fit(self, X, y=None):
         X = as_float_array(X, "X", ndim=(2,))
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = X.mean(axis=0)
+            std = X.std(axis=0)
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if bad.size:
+            raise ValueError(f"X column {bad[0]} has values too large to standardise (its mean "
+                             f"or standard deviation overflows): scale it down first.")
+        self.mean_ = mean
         self.scale_ = np.where(std > 0, std, 1.0)
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def _check_fitted(self):
         if not hasattr(self, "mean_"):
             raise RuntimeError("This StandardScaler is not fitted yet: call fit(X) first.")
+
+    def transform(self, X):
+        self._check_fitted()
         X = as_float_array(X, "X", ndim=(2,))
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -106,7 +117,12 @@ class StandardScaler:
         return self.fit(X).transform(X)
 
     def inverse_transform(self, X):
+        self._check_fitted()
         X = as_float_array(X, "X", ndim=(2,))
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the scaler was fitted on {self.n_features_in_}."
+            )
         return X * self.scale_ + self.mean_
 
     def __repr__(self):

@@ -47,6 +47,11 @@ How scikit-learn's definitions map onto nnfast's kernels (``network_`` is an ord
   how a rate change reaches the velocity). Adam is Kingma & Ba with bias-corrected
   moments; scikit-learn folds the correction into the rate, which amounts to an
   ``epsilon`` of ``epsilon / sqrt(1 - beta_2**t)``: the same up to that tiny term.
+- **Randomness and threads.** A ``numpy.random.Generator`` given as ``random_state`` is
+  used as it is (not copied): the compiled loop holds its ``bit_generator.lock`` while it
+  draws, so estimators sharing one Generator can be fitted in parallel threads without
+  corrupting it (they take turns drawing). One estimator is fitted by one thread at a time:
+  a second concurrent ``fit`` or ``partial_fit`` raises RuntimeError.
 - **Initialisation** is scikit-learn's, draw for draw: for an int (or RandomState)
   ``random_state`` the initial ``coefs_`` and ``intercepts_`` equal scikit-learn's. What is
   random afterwards (shuffles, dropout, the validation split) comes from a NumPy
@@ -93,6 +98,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import numbers
+import threading
 import types
 import warnings
 
@@ -103,15 +109,20 @@ from ._estimator import (
     BaseEstimator, ClassifierMixin, ConvergenceWarning, RegressorMixin, available_if,
     check_consistent, check_sample_weight, check_X, check_y_column,
     class_weight_vector, classification_labels, decode_classes, encode_classes,
-    estimator_from_header, float_array, not_fitted, params_header, r2_score,
-    check_random_state, random_generator, require_y, to_array, warn,
+    estimator_from_header, fitting, float_array, not_fitted, params_header, r2_score,
+    check_random_state, checked_classes, random_generator, require_y, to_array, warn,
 )
 from ._spec import OptimizerState
-from ._validation import check_number, encode_labels
+from ._validation import all_finite, check_memory, check_number, encode_labels
 from .data import one_hot
-from .network import Network
+from .network import Network, _as_list, _Layers, check_size, full_batch_bytes
 from .optimizers import SGD, Adam
-from .training import EarlyStopping, History, _cpus, train
+from .training import EarlyStopping, History, _check_jobs, train
+
+#: scikit-learn's message when training ends with weights that are not finite (its
+#: test_nonfinite_params matches it).
+NONFINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+             "values and need to be preprocessed.")
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 SOLVERS = ("lbfgs", "sgd", "adam")
@@ -210,7 +221,7 @@ class _ValidationScore:
         self.kind, self.X, self.Y, self.w = kind, X, Y, w
 
     def __call__(self, network):
-        p = _outputs(network, self.X)
+        p = _outputs(network, self.X, report=False)
         if self.kind == "regression":
             return r2_score(self.Y, p, self.w) if np.isfinite(p).all() else float("nan")
         if self.kind == "multiclass":
@@ -220,12 +231,12 @@ class _ValidationScore:
         return float(np.average(right, weights=self.w))
 
 
-def _outputs(network, X):
-    """The network's outputs for an X already checked (C-contiguous float64, finite, of the
-    right width): the kernel directly, without ``feedforward``'s second scan of X."""
-    out = np.empty((X.shape[0], network.n_outputs))
-    _backend.kernels().forward(network.spec, network.parameters, X, out)
-    return out
+def _outputs(network, X, report=True):
+    """The network's outputs for an X already checked (C-contiguous float64, finite): the
+    kernels directly, without ``feedforward``'s second scan of X, after the network's O(1)
+    checks of X's width and of its parameter buffer (``report``: non-finite outputs raise
+    or warn, see ``Network.feedforward``)."""
+    return network._outputs(X, report=report)
 
 
 def _split(n, fraction, rng, strata=None):
@@ -365,35 +376,32 @@ class _BaseMLP(BaseEstimator):
     def _network(self, what):
         if not self._is_fitted():
             raise not_fitted(self, what)
-        return self.network_
+        net = self.network_
+        if not isinstance(net, Network):
+            raise TypeError(f"network_ must be the fitted nnfast.Network, got "
+                            f"{type(net).__name__}: fit again.")
+        return net
 
     @property
     def coefs_(self):
         """Weight matrices, ``coefs_[i]`` of shape (units of layer i, units of layer i + 1):
-        writable views of ``network_.parameters``."""
-        return list(self._network("coefs_").weights)
+        writable views of ``network_.parameters``; ``coefs_[i] = W`` (or ``coefs_ = [...]``)
+        copies checked values (shape, finite numbers) into them."""
+        return _Layers(list(self._network("coefs_").weights), "coefs_", "(n_in, n_out)")
 
     @coefs_.setter
     def coefs_(self, values):
-        self._set_layers("coefs_", self._network("coefs_").weights, values)
+        self.coefs_[:] = _as_list(values, "coefs_", self.n_layers_ - 1)
 
     @property
     def intercepts_(self):
-        """Bias vectors, ``intercepts_[i]`` of shape (units of layer i + 1,): views."""
-        return list(self._network("intercepts_").biases)
+        """Bias vectors, ``intercepts_[i]`` of shape (units of layer i + 1,): views, set as
+        ``coefs_``."""
+        return _Layers(list(self._network("intercepts_").biases), "intercepts_", "(n_out,)")
 
     @intercepts_.setter
     def intercepts_(self, values):
-        self._set_layers("intercepts_", self._network("intercepts_").biases, values)
-
-    @staticmethod
-    def _set_layers(name, views, values):
-        values = list(values)
-        if len(values) != len(views) or any(np.shape(v) != w.shape for v, w in zip(values, views)):
-            raise ValueError(f"{name} must be {len(views)} arrays of shapes "
-                             f"{[w.shape for w in views]}.")
-        for w, v in zip(views, values):
-            w[...] = v
+        self.intercepts_[:] = _as_list(values, "intercepts_", self.n_layers_ - 1)
 
     @property
     def n_layers_(self):
@@ -422,6 +430,22 @@ class _BaseMLP(BaseEstimator):
     # --- training -----------------------------------------------------------------------------
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        with fitting(self):
+            fitted = self._is_fitted()
+            try:
+                return self._fit_checked(X, y, sample_weight, incremental, classes)
+            except _Unfit as exc:  # Ctrl-C before the first epoch ended
+                self._clear_fitted()
+                if incremental:  # partial_fit: the caller's loop must stop too
+                    raise KeyboardInterrupt(str(exc)) from None
+                warnings.warn(str(exc), UserWarning, stacklevel=4)
+                return self
+            except BaseException:
+                if not fitted or not (self.warm_start or incremental):
+                    self._clear_fitted()  # a failed fresh fit leaves no half-fitted model
+                raise
+
+    def _fit_checked(self, X, y, sample_weight, incremental, classes):
         p = self._checked_params()
         require_y(self, y)
         fitted = self._is_fitted()
@@ -435,8 +459,7 @@ class _BaseMLP(BaseEstimator):
         w = check_sample_weight(sample_weight, X.shape[0])
         Y, codes = self._targets(y, first, incremental, classes)
         cw = self._class_weights(codes, incremental)
-        if cw is not None:
-            w = cw if w is None else w * cw
+        w, self._weight_scale = _combined_weights(w, cw)
         if w is not None:
             if not w.any():
                 raise ValueError("Sample weights (sample_weight * class_weight) must contain "
@@ -446,6 +469,7 @@ class _BaseMLP(BaseEstimator):
 
         sizes = [X.shape[1], *p.hidden, Y.shape[1]]
         if first:
+            check_size(sizes, "hidden_layer_sizes", copies=2)  # + scikit-learn's draws
             self._rng = self._initialise(sizes, p)
             self.n_iter_, self.t_ = 0, 0
             self.loss_curve_, self.history_ = [], None
@@ -465,6 +489,14 @@ class _BaseMLP(BaseEstimator):
             else:
                 self._fit_stochastic(p, X, Y, codes, w, first, incremental)
         return self
+
+    def _clear_fitted(self):
+        """Forget everything ``fit`` set: the model is unfitted again."""
+        for key in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")
+                    and k not in self._get_param_names()]:
+            del self.__dict__[key]
+        for key in ("_target", "_state", "_rng", "_optimizer_solver", "_weight_scale"):
+            self.__dict__.pop(key, None)
 
     def _class_weights(self, codes, incremental):
         return None
@@ -528,7 +560,7 @@ class _BaseMLP(BaseEstimator):
         # scikit-learn divides each batch's gradient and its alpha by the batch's weight sum;
         # nnfast by batch_size * mean(w) (see the module docstring): the same in expectation,
         # and exactly the same for unit weights and for the full batch.
-        w_mean = 1.0 if w is None else float(w.mean())
+        w_mean = self._weight_scale * (1.0 if w is None else float(w.mean()))
         if p.batch_size == "auto":
             batch_size = min(200, n)
         else:
@@ -564,7 +596,7 @@ class _BaseMLP(BaseEstimator):
                              loss_scale=c, rate_scale=rate_scale, validation=validation,
                              invscaling=invscaling, verbose=p.verbose)
         epochs = 1 if incremental else p.max_iter
-        interrupted = False
+        interrupted = diverged = False
         try:
             history = train(net, X, Y, epochs=epochs, learning_rate=rate_scale * rate,
                             batch_size=batch_size, shuffle=p.shuffle, seed=self._rng,
@@ -572,10 +604,27 @@ class _BaseMLP(BaseEstimator):
                             l2=p.alpha / (c * batch_size * w_mean), dropout=p.dropout,
                             validation_data=validation_data, sample_weight=w,
                             restarts=p.restarts if first else 1, n_jobs=p.n_jobs,
-                            callbacks=[rule], resume=resume)
+                            callbacks=[rule], resume=resume, on_divergence="raise")
         except KeyboardInterrupt:  # scikit-learn keeps the model trained so far
-            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
-            history, interrupted = net.history, True
+            history, interrupted = net.history or History(), True
+            if first and not history.epochs:
+                raise _Unfit("Training interrupted by user before its first epoch ended: the "
+                             "model is not fitted.") from None
+            if not incremental:
+                warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
+        except FloatingPointError:  # the weights are back at the last usable epoch's
+            history = net.history
+            if p.early_stopping:  # the best epoch's weights are kept, as in scikit-learn,
+                # and the diverged epoch is recorded as scikit-learn records it: a NaN score
+                history.__dict__.setdefault("validation_score", [])
+                history.validation_score.extend(
+                    [np.nan] * (history.epochs - len(history.validation_score)))
+            else:  # scikit-learn's weights would be non-finite: ValueError, below
+                diverged = True
+                _drop_last_epoch(history)  # the non-finite one
+        scores = getattr(history, "validation_score", None)
+        if scores is not None:
+            del scores[history.epochs:]
         self._optimizer_solver = p.solver
         self._state = {**state, **getattr(history, "_mlp_state", {})}
         self.n_iter_ = history.epochs
@@ -590,6 +639,11 @@ class _BaseMLP(BaseEstimator):
             self.validation_loss_curve_.extend(history.val_loss)
         self.best_loss_ = None if p.early_stopping else self._state["best_loss"]
         self.best_validation_score_ = self._state["best_score"] if p.early_stopping else None
+        if diverged:
+            raise ValueError(NONFINITE + f" (The loss of epoch {history.epochs} was not finite;"
+                             f" try a smaller learning_rate_init.)")
+        if interrupted and incremental:  # the model is consistent; the caller's loop stops
+            raise KeyboardInterrupt
         if (not incremental and not interrupted and history.epochs == epochs
                 and history.stopped_epoch is None):
             warn(f"Stochastic Optimizer: Maximum iterations ({p.max_iter}) reached and the "
@@ -618,69 +672,132 @@ class _BaseMLP(BaseEstimator):
 
         net, c = self.network_, self._loss_scale()
         kernels, spec = _backend.kernels(), net.spec
+        restarts = p.restarts if first else 1
+        workers = min(restarts, _check_jobs(p.n_jobs, restarts))
+        check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
+        check_memory(workers * full_batch_bytes(spec, X.shape[0]), "X",
+                     lambda: f"solver='lbfgs': the full-batch workspace of {X.shape[0]} rows "
+                             f"through layers {list(spec.sizes)}"
+                             + (f", for {workers} restarts at once" if workers > 1 else ""))
         # scikit-learn's alpha / (2 * sum(w)) * ||W||^2 (sum(w) = n_samples unweighted)
-        l1, l2 = p.l1 / c, p.alpha / (c * (X.shape[0] if w is None else float(w.sum())))
+        total = X.shape[0] if w is None else float(w.sum())
+        l1, l2 = p.l1 / c, p.alpha / (c * total * self._weight_scale)
+        cancel = threading.Event()
 
-        def penalty(w):
-            w = w[:spec.n_weights]
-            return l1 * np.abs(w).sum() + 0.5 * l2 * (w @ w)
+        def penalty(x):
+            x = x[:spec.n_weights]
+            return l1 * np.abs(x).sum() + 0.5 * l2 * (x @ x)
+
+        def loss(x):
+            return float(kernels.loss_and_gradient(spec, x, X, Y, l1, l2, None, w))
 
         def minimise(x0):
+            """One L-BFGS run from x0; Ctrl-C (or a cancel) keeps its last iterate."""
             grad, last, curve = np.empty(spec.n_params), {}, []
+            kept = {"x": x0, "value": None}
 
             def objective(x):
+                if cancel.is_set():
+                    raise KeyboardInterrupt("cancelled")
                 value = kernels.loss_and_gradient(spec, x, X, Y, l1, l2, grad, w)
                 last["x"], last["value"] = x.copy(), value
                 return c * value, c * grad  # scikit-learn's scale: gtol means the same
 
             def callback(xk):
                 value = last["value"] if np.array_equal(xk, last.get("x")) else \
-                    kernels.loss_and_gradient(spec, np.ascontiguousarray(xk), X, Y, l1, l2, None, w)
+                    loss(np.ascontiguousarray(xk))
                 curve.append(float(value - penalty(xk)))
+                kept["x"], kept["value"] = np.array(xk, dtype=np.float64), value
                 if p.verbose:
                     print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
 
-            result = scipy.optimize.minimize(
-                objective, x0, method="L-BFGS-B", jac=True, callback=callback,
-                options={"maxiter": p.max_iter, "maxfun": p.max_fun, "gtol": p.tol})
+            try:
+                result = scipy.optimize.minimize(
+                    objective, x0, method="L-BFGS-B", jac=True, callback=callback,
+                    options={"maxiter": p.max_iter, "maxfun": p.max_fun, "gtol": p.tol})
+            except KeyboardInterrupt:
+                value = kept["value"] if kept["value"] is not None else loss(kept["x"])
+                return types.SimpleNamespace(
+                    x=kept["x"], fun=c * value, nit=len(curve), status=None, message="",
+                    interrupted=True), curve
+            result.interrupted = False
             return result, curve
 
-        starts = [net.parameters.copy()]
-        if first and p.restarts > 1:
-            starts += [net.copy().initialize(seed=child).parameters.copy()
-                       for child in self._rng.spawn(p.restarts - 1)]
-        if len(starts) == 1:
-            runs = [minimise(starts[0])]
-        else:
-            workers = min(len(starts), _cpus()) if p.n_jobs in (None, -1) else p.n_jobs
-            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                runs = list(pool.map(minimise, starts))
-        best = int(np.argmin([result.fun for result, _ in runs]))
+        runs, interrupted = self._lbfgs_runs(net, minimise, restarts, workers, cancel)
+        fun = [r.fun if np.isfinite(r.fun) else np.inf for r, _ in runs]
+        best = int(np.argmin(fun))
         result, curve = runs[best]
-        net.parameters[:] = result.x
+        interrupted = interrupted or result.interrupted
+        if first and interrupted and not any(curve for _, curve in runs):
+            raise _Unfit("Training interrupted by user before its first iteration ended: the "
+                         "model is not fitted.")
+        finite = all_finite(np.ascontiguousarray(result.x, dtype=np.float64))
+        if finite:
+            net.parameters[:] = result.x
         self._optimizer_solver = None  # a later stochastic run starts a fresh optimizer
         history = History()
         history.loss = curve
         history.best_epoch = int(np.argmin(curve)) if curve else None
+        history.interrupted = interrupted
         if len(runs) > 1:
             history.restart = best
-            history.restart_losses = [float(r.fun) / c for r, _ in runs]
+            history.restart_losses = [float(f) / c for f in fun]
         net.history = history
         self.n_iter_ = min(int(result.nit), p.max_iter)
         self._record(history, first)
         if not curve:
-            self.loss_ = float(kernels.loss_and_gradient(spec, net.parameters, X, Y, l1, l2,
-                                                         None, w) - penalty(net.parameters))
+            params = net._kernel_parameters()
+            self.loss_ = float(loss(params) - penalty(params))
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
         self.validation_scores_ = self.validation_loss_curve_ = None
         self.best_validation_score_ = None
-        if result.status != 0:
+        if not finite or not np.isfinite(self.loss_) or not all_finite(
+                _outputs(net, X, report=False)):
+            raise ValueError(NONFINITE)
+        if interrupted:
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=5)
+        elif result.status != 0:
             message = result.message.decode() if isinstance(result.message, bytes) \
                 else result.message
             warn(f"lbfgs failed to converge after {result.nit} iteration(s) (status="
                  f"{result.status}): {message}\nIncrease the number of iterations (max_iter) "
                  f"or of function evaluations (max_fun), or scale the data.",
                  ConvergenceWarning, stacklevel=5)
+
+    def _lbfgs_runs(self, net, minimise, restarts, workers, cancel):
+        """[(result, curve)] of each L-BFGS restart: restart 0 from the network's weights,
+        restart i from a network initialised by the i-th child spawned from the estimator's
+        generator (one at a time, as ``rng.spawn`` would), ``workers`` at a time; Ctrl-C
+        cancels them all, keeping each one's last iterate. Returns (runs, interrupted)."""
+        if restarts == 1:
+            result, curve = minimise(net.parameters.copy())
+            return [(result, curve)], result.interrupted
+        runs, lock, shared = [None] * restarts, threading.Lock(), {"next": 0}
+
+        def worker():
+            while True:
+                with lock:
+                    if cancel.is_set() or shared["next"] >= restarts:
+                        return
+                    i = shared["next"]
+                    shared["next"] += 1
+                    child = None if i == 0 else self._rng.spawn(1)[0]
+                start = net.parameters.copy() if i == 0 else \
+                    net._restart_copy(child).parameters.copy()
+                runs[i] = minimise(start)
+
+        interrupted = False
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(worker) for _ in range(workers)]
+            try:
+                concurrent.futures.wait(futures)
+            except KeyboardInterrupt:
+                interrupted = True
+                cancel.set()
+                concurrent.futures.wait(futures)
+            for f in futures:
+                f.result()
+        return [r for r in runs if r is not None], interrupted
 
     # --- predicting ---------------------------------------------------------------------------
 
@@ -724,6 +841,13 @@ class _BaseMLP(BaseEstimator):
         if state is not None:
             arrays["optimizer_m"], arrays["optimizer_v"] = state.m, state.v
         return header, arrays
+
+    @classmethod
+    def _file_shapes(cls, header):
+        if not header["fitted"]:
+            return {}
+        sizes = [check_number(s, "layer_sizes", 1, integer=True) for s in header["layer_sizes"]]
+        return {"parameters": (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])),)}
 
     @classmethod
     def _from_file(cls, header, arrays):
@@ -783,30 +907,90 @@ class _BaseMLP(BaseEstimator):
             model.feature_names_in_ = np.asarray(names, dtype=object)
         model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
         model.t_ = check_number(header["t"], "t", 0, integer=True)
-        model.loss_ = float(header["loss"])
-        model.best_loss_ = None if header["best_loss"] is None else float(header["best_loss"])
-        model.best_validation_score_ = (None if header["best_validation_score"] is None
-                                        else float(header["best_validation_score"]))
-        model._state = {k: float(header["state"][k])
-                        for k in ("best_loss", "best_score", "count", "learning_rate")}
-        model._state["count"] = int(model._state["count"])
+        model.loss_ = _record_number(header["loss"], "loss")
+        model.best_loss_ = (None if header["best_loss"] is None
+                            else check_number(header["best_loss"], "best_loss"))
+        model.best_validation_score_ = (
+            None if header["best_validation_score"] is None
+            else check_number(header["best_validation_score"], "best_validation_score"))
+        state = header["state"]
+        best_loss, best_score = float(state["best_loss"]), float(state["best_score"])
+        if np.isnan(best_loss) or best_loss == -np.inf or np.isnan(best_score) \
+                or best_score == np.inf:  # +inf / -inf: nothing seen yet
+            raise ValueError(f"state holds best_loss={best_loss}, best_score={best_score}")
+        model._state = {"best_loss": best_loss, "best_score": best_score,
+                        "count": check_number(_whole(state["count"]), "state count", 0,
+                                              integer=True),
+                        "learning_rate": check_number(state["learning_rate"],
+                                                      "state learning_rate", 0.0,
+                                                      low_open=True)}
         solver = header["optimizer_solver"]
         model._optimizer_solver = None if solver is None else _choice(solver, "solver", SOLVERS)
-        model.loss_curve_ = float_array(arrays, "loss_curve", (None,)).tolist()
+        model.loss_curve_ = float_array(arrays, "loss_curve", (None,), finite=False).tolist()
         history = History()
         history.loss = list(model.loss_curve_)
         history.learning_rate = float_array(arrays, "learning_rate", (None,)).tolist()
         if "validation_scores" in arrays:
-            model.validation_scores_ = np.asarray(arrays["validation_scores"],
-                                                  dtype=np.float64).tolist()
+            model.validation_scores_ = float_array(arrays, "validation_scores", (None,),
+                                                   finite=False).tolist()
             model.validation_loss_curve_ = float_array(arrays, "validation_loss_curve",
-                                                       (None,)).tolist()
+                                                       (None,), finite=False).tolist()
             history.val_loss = list(model.validation_loss_curve_)
             history.validation_score = list(model.validation_scores_)
         else:
             model.validation_scores_ = model.validation_loss_curve_ = None
         model.history_ = net.history = history
         return model
+
+
+def _record_number(value, name):
+    """A recorded number (a loss): a real number, NaN or infinite when training diverged."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _whole(value):
+    """A count stored as a JSON float (3.0) as an int; anything else as it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class _Unfit(Exception):
+    """Training stopped before anything was learnt: the estimator is left unfitted."""
+
+
+def _drop_last_epoch(history):
+    """Remove the last epoch from every list of ``history`` (a diverged epoch's record)."""
+    n = max(0, history.epochs - 1)
+    for x in (history.loss, history.accuracy, history.val_loss, history.val_accuracy,
+              history.learning_rate):
+        del x[n:]
+    if history.best_epoch is not None and history.best_epoch >= n:
+        history.best_epoch = None
+    history.stopped_epoch = None
+
+
+def _combined_weights(sample_weight, class_weight):
+    """(weights or None, scale): ``sample_weight * class_weight`` divided by ``scale``, which
+    keeps them (and the kernels' sums of them) finite; ``scale`` is 1 for ordinary weights.
+
+    The estimators' objective, ``sum w L / sum w + alpha / (2 sum w) ||W||^2``, gets the true
+    ``sum w`` from ``scale`` for its penalty."""
+    scale, parts = 1.0, []
+    for w in (sample_weight, class_weight):
+        if w is None:
+            continue
+        top = float(w.max())
+        if top > 0 and not 1e-150 <= top <= 1e150:
+            w, scale = w / top, scale * top
+        parts.append(w)
+    if not parts:
+        return None, 1.0
+    w = parts[0] if len(parts) == 1 else parts[0] * parts[1]
+    top = float(w.max())
+    if top > 0 and not 1e-150 <= top <= 1e150:
+        w, scale = w / top, scale * top
+    return w, scale
 
 
 def _stochastic_only():
@@ -990,6 +1174,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """One epoch over (X, y), continuing the current run; returns self.
 
         ``classes`` (every label that will ever appear) is required on the first call.
+        ``fit`` keeps the epochs done on Ctrl-C and returns, as scikit-learn's does;
+        ``partial_fit``, which runs in the caller's loop, keeps them and re-raises the
+        KeyboardInterrupt so that the loop stops too.
         """
         fitted = self._is_fitted()
         if classes is not None and fitted and hasattr(self, "classes_") and not np.array_equal(
@@ -1008,6 +1195,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError("A 2-D y must be a 0/1 label indicator matrix (multilabel); "
                                  "multiclass-multioutput is not supported.")
             if first:
+                if not incremental and y.shape[1] > y.shape[0]:
+                    raise ValueError(f"y has {y.shape[1]} label columns for {y.shape[0]} "
+                                     f"samples: more classes than samples cannot be learnt "
+                                     f"(is y transposed?).")
                 self._target, self.classes_ = "multilabel", np.arange(y.shape[1])
             elif self._target != "multilabel" or y.shape[1] != self.classes_.size:
                 raise ValueError(f"y has {y.shape[1]} label columns, but the model was fitted "
@@ -1038,7 +1229,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         codes = encode_labels(y, "y", y.shape[0], self.classes_)[1]
         if self._target == "binary":
             return (codes == 1).astype(np.float64).reshape(-1, 1), codes
-        return one_hot(codes, self.classes_.size), codes
+        k = self.classes_.size
+        check_memory(8 * codes.size * k, "y", lambda: f"y has {k} classes: the one-hot targets "
+                                                      f"of {codes.size} rows x {k} classes")
+        return one_hot(codes, k), codes
 
     def _describe_target(self):
         if self._target == "multilabel":
@@ -1058,9 +1252,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Predicted labels: ``classes_`` (shape (n,)), or a 0/1 int matrix for multilabel."""
         p = self._forward(X, "predict")
         if self._target == "multiclass":
-            return self.classes_[p.argmax(axis=1)]
+            return checked_classes(self.classes_, p.shape[1])[p.argmax(axis=1)]
         if self._target == "binary":
-            return self.classes_[(p[:, 0] > 0.5).astype(np.intp)]
+            return checked_classes(self.classes_, 2)[(p[:, 0] > 0.5).astype(np.intp)]
         return (p > 0.5).astype(int)
 
     def predict_proba(self, X):
@@ -1152,7 +1346,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @_stochastic_only()
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), continuing the current run; returns self."""
+        """One epoch over (X, y), continuing the current run; returns self. Ctrl-C keeps
+        the model consistent and re-raises (see ``MLPClassifier.partial_fit``)."""
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _targets(self, y, first, incremental, classes):

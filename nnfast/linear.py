@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backend, io
+from . import io
 from ._estimator import (
     BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
     check_y_column, class_weight_vector, classic_X, classic_failed_checks, classic_header,
-    classification_labels, decode_classes, estimator_from_header, float_array, require_y,
-    reshape_error,
+    checked_classes, classification_labels, decode_classes, estimator_from_header, fitting,
+    float_array, require_y, reshape_error,
 )
 from .data import one_hot
 from .network import Network
-from .training import EarlyStopping
+from .training import EarlyStopping, check_epochs
 from ._validation import (
-    NotFittedError, as_float_array, as_matrix, check_number, check_rng, encode_labels,
+    NotFittedError, as_float_array, as_matrix, check_memory, check_number, check_rng,
+    encode_labels,
 )
 
 
@@ -87,6 +88,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Epochs run by the last ``fit``.
     network_ : Network
         The trained one-layer network; ``coef_`` and ``intercept_`` are views of it.
+        Assigning ``coef_`` or ``intercept_`` copies checked values (shape, finite numbers)
+        into it; ``n_features_in_`` is the network's input count.
+
+    Ctrl-C during ``fit`` keeps the model of the complete epochs (unfitted if none
+    completed) and the KeyboardInterrupt propagates; a second ``fit`` of the same model from
+    another thread raises RuntimeError.
 
     It follows scikit-learn's estimator conventions (``get_params`` / ``set_params``,
     ``clone``, ``score``, ``n_features_in_``, ``classes_``; ``save`` / ``nnfast.load``), with
@@ -128,6 +135,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             (computed inside the training kernels; see ``Network.train``). A weight of 0
             drops a sample.
         """
+        with fitting(self):
+            return self._fit(X, y, coef_init, intercept_init, sample_weight)
+
+    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
         p = _check_params(self.learning_rate, self.max_epochs, self.batch_size, self.seed,
                           self.l2, self.tol, self.n_iter_no_change)
         require_y(self, y)
@@ -153,6 +164,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if w is not None and not w.any():
             raise ValueError(f"{source} must contain at least one non-zero number.")
         n_out = 1 if classes.size == 2 else classes.size
+        check_memory(8 * X.shape[0] * n_out, "y",
+                     lambda: f"y has {classes.size} classes: the one-hot targets of "
+                             f"{X.shape[0]} rows x {n_out} classes")
         net = getattr(self, "network_", None)
         warm = (self.warm_start and net is not None and net.layer_sizes == [X.shape[1], n_out]
                 and np.array_equal(self.classes_, classes))
@@ -164,22 +178,59 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Y = codes.astype(np.float64) if n_out == 1 else one_hot(codes, n_out)
         stop = (None if p["tol"] is None else
                 EarlyStopping(p["n_iter_no_change"], min_delta=p["tol"], restore_best=False))
-        history = net.train(X, Y, epochs=p["max_epochs"], learning_rate=p["learning_rate"],
-                            batch_size=p["batch_size"], shuffle=bool(self.shuffle),
-                            seed=self._rng, l2=p["l2"], early_stopping=stop, sample_weight=w)
+        if stop is None:  # every epoch runs: their records must fit
+            check_epochs(p["max_epochs"], "max_epochs", classify=True)
+        try:
+            history = net.train(X, Y, epochs=p["max_epochs"], learning_rate=p["learning_rate"],
+                                batch_size=p["batch_size"], shuffle=bool(self.shuffle),
+                                seed=self._rng, l2=p["l2"], early_stopping=stop,
+                                sample_weight=w)
+        except KeyboardInterrupt:  # the complete epochs are kept; none: not fitted
+            history = net.history
+            if warm or (history is not None and history.epochs):
+                self._fitted(net, classes, history)
+            else:
+                self.__dict__.pop("network_", None)
+            raise
+        self._fitted(net, classes, history)
+        return self
+
+    def _fitted(self, net, classes, history):
         self.network_, self.classes_ = net, classes
-        self.n_features_in_ = X.shape[1]
         self.loss_curve_ = list(history.loss)
         self.n_iter_ = history.epochs
-        return self
+
+    @property
+    def n_features_in_(self):
+        return self._network("n_features_in_").n_inputs
 
     @property
     def coef_(self):
         return self._network("coef_").weights[0].T
 
+    @coef_.setter
+    def coef_(self, value):
+        net = self._network("coef_")
+        n_in, n_out = net.weights[0].shape
+        W = as_float_array(value, "coef_")
+        if W.shape not in ((n_out, n_in),) + (((n_in,),) if n_out == 1 else ()):
+            raise ValueError(f"coef_ must have shape ({n_out}, {n_in}) (n_outputs, "
+                             f"n_features), got {W.shape}; to change the features or "
+                             f"classes, fit again.")
+        net.weights[0] = W.reshape(n_out, n_in).T
+
     @property
     def intercept_(self):
         return self._network("intercept_").biases[0]
+
+    @intercept_.setter
+    def intercept_(self, value):
+        net = self._network("intercept_")
+        b = as_float_array(np.atleast_1d(value), "intercept_", ndim=(1,))
+        if b.shape != net.biases[0].shape:
+            raise ValueError(f"intercept_ must have {net.n_outputs} value(s), one per output, "
+                             f"got shape {b.shape}.")
+        net.biases[0] = b
 
     def decision_function(self, X):
         """Logits ``X W + b``: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
@@ -192,8 +243,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         net = self._network("predict_proba")
         X = self._check_X(X)
-        p = np.empty((X.shape[0], net.n_outputs))
-        _backend.kernels().forward(net.spec, net.parameters, X, p)  # X is checked: no 2nd scan
+        p = net._outputs(X)  # X is checked: no 2nd scan; the network's own O(1) guards
         return np.hstack([1.0 - p, p]) if p.shape[1] == 1 else p
 
     def predict(self, X):
@@ -201,7 +251,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``w.x + b >= 0``)."""
         z = self.decision_function(X)
         index = (z >= 0).astype(np.intp) if z.ndim == 1 else z.argmax(axis=1)
-        return self.classes_[index]
+        return checked_classes(self.classes_, 2 if z.ndim == 1 else z.shape[1])[index]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""
@@ -212,11 +262,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                              f"got {y.shape}.")
         return accuracy_score(y, pred, sample_weight)
 
-    def _check_X(self, X):
+    def _check_X(self, X, net=None):
         X = classic_X(self, X, reset=False)
         if np.ndim(X) == 1:
             raise reshape_error(X)
-        return as_matrix(X, "X", self.n_features_in_)
+        return as_matrix(X, "X", (net or self._network("predict")).n_inputs)
 
     def _is_fitted(self):
         return "network_" in self.__dict__
@@ -232,6 +282,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                         "loss_curve": np.asarray(self.loss_curve_)}
 
     @classmethod
+    def _file_shapes(cls, header):
+        if not header["fitted"]:
+            return {}
+        d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        classes = decode_classes(header["classes"])
+        n_out = 1 if classes.size == 2 else classes.size
+        n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        return {"parameters": (d * n_out + n_out,), "loss_curve": (n_iter,)}
+
+    @classmethod
     def _from_file(cls, header, arrays):
         model = estimator_from_header(cls, header)
         if not header["fitted"]:
@@ -244,7 +304,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         net = Network([d, n_out], loss="binary_cross_entropy" if n_out == 1 else "cross_entropy",
                       init="zeros")
         net.parameters[:] = float_array(arrays, "parameters", (net.spec.n_params,))
-        model.network_, model.classes_, model.n_features_in_ = net, classes, d
+        model.network_, model.classes_ = net, classes
         model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
         model.loss_curve_ = float_array(arrays, "loss_curve", (None,)).tolist()
         model._rng = check_rng(model.seed)
@@ -257,6 +317,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"This LogisticRegression is not fitted yet: call fit(X, y) before using "
                 f"{what}."
             )
+        if not isinstance(net, Network):
+            raise TypeError(f"network_ must be the fitted nnfast.Network, got "
+                            f"{type(net).__name__}: fit again.")
         return net
 
     def __repr__(self):

@@ -76,13 +76,16 @@ def XOR(a, b):
 def xor_network():
     """XOR as a 2-2-1 ``Network`` of step units with the gates' weights set by hand.
 
-    Hidden unit 0 is NAND, hidden unit 1 is OR, the output unit is AND of the two:
+    Hidden unit 0 is NAND, hidden unit 1 is OR, the output unit is AND of the two. Step units
+    have no gradient, so the network has no loss (``loss=None``): it computes, it does not
+    train.
 
     >>> from nnfast.logic import xor_network
     >>> xor_network().feedforward([[0, 0], [0, 1], [1, 0], [1, 1]]).ravel().tolist()
     [0.0, 1.0, 1.0, 0.0]
     """
-    net = Network([2, 2, 1], activation="step", output_activation="step", init="zeros")
+    net = Network([2, 2, 1], activation="step", output_activation="step", loss=None,
+                  init="zeros")
     (W1, W2), (b1, b2) = net.weights, net.biases
     W1[:, 0], b1[0] = NAND.coef_, NAND.intercept_
     W1[:, 1], b1[1] = OR.coef_, OR.intercept_

@@ -22,13 +22,19 @@ REDUCTIONS = ("mean", "sum")
 
 
 def _arrays(y_true, y_pred):
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true, y_pred = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}."
         )
     return y_true, y_pred
+
+
+def _numbers(values, name):
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must hold real numbers ({exc}).") from None
 
 
 def _reduce(values, reduction, count):
@@ -77,7 +83,7 @@ class Loss:
 
 
 def _labels_to_one_hot(y_true, p):
-    p = np.asarray(p, dtype=np.float64)
+    p = _numbers(p, "y_pred")
     y_true = np.asarray(y_true)
     if p.ndim == 2 and y_true.ndim == 1 and y_true.shape[0] == p.shape[0]:
         from .data import one_hot

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import copy
+import operator
 import threading
+import warnings
 
 import numpy as np
 
 from . import _backend, activations, io, losses
-from ._spec import Spec
+from ._spec import MSE, Spec
+from ._validation import _finite
 from ._validation import (
-    as_float_array, as_matrix, as_targets, as_weights, check_number, check_rng,
-    matrix_from_checked,
+    all_finite, as_float_array, as_matrix, as_targets, as_weights, check_memory, check_number,
+    check_rng, matrix_from_checked,
 )
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
+_FLOAT64 = np.dtype(np.float64)
+#: Multiply-adds per compiled forward call on large inputs: Ctrl-C is seen between calls.
+FORWARD_WORK = 2**26
 
 
 @io.register
@@ -34,16 +40,32 @@ class Network:
     output_activation : str, optional
         Output activation. Default: ``"sigmoid"`` for binary cross-entropy, ``"softmax"`` for
         cross-entropy, ``"identity"`` for MSE.
-    loss : str
+    loss : str or None
         ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output) or ``"cross_entropy"``
-        (softmax output); see ``nnfast.losses`` for the exact means minimised.
+        (softmax output); see ``nnfast.losses`` for the exact means minimised. ``None``: a
+        network that only computes ``feedforward`` from weights set by hand (a step output,
+        as ``nnfast.logic.xor_network``), with no loss to evaluate or train.
     init : str
         Weight initialisation: ``"auto"`` (He for ReLU layers, Xavier/Glorot otherwise),
         ``"xavier"`` (uniform, limit sqrt(6 / (n_in + n_out))), ``"he"`` (normal, std
         sqrt(2 / n_in)), ``"normal"`` (standard normal weights and biases, as in the
         classic tutorials) or ``"zeros"``. Biases start at 0 except with ``"normal"``.
     seed : int, numpy.random.Generator or None
-        Seeds the initialisation, and training when ``train`` gets no seed of its own.
+        Seeds the initialisation, and training when ``train`` gets no seed of its own. A
+        Generator is used as it is (not copied): networks built from one Generator draw
+        different weights from its stream. The compiled training loop holds the Generator's
+        ``bit_generator.lock`` while it draws from it, as NumPy's own methods do, so two
+        threads training networks that share a Generator take turns instead of corrupting
+        its state.
+
+    Models that cannot learn are refused: a softmax over one output (always 1), and a step
+    output with a loss (its gradient is 0 everywhere).
+
+    ``parameters``, ``weights[i]`` and ``biases[i]`` can be assigned: the values are checked
+    (shape, finite numbers) and copied into the flat buffer, so ``net.weights[0] = W`` sets
+    the first layer's weights. Changing them in place (``net.weights[0][0, 1] = 0.5``) works
+    too; weights made NaN or infinite that way are refused by ``train`` and reported by
+    ``feedforward``.
 
     Examples
     --------
@@ -57,7 +79,14 @@ class Network:
                  init="auto", seed=None):
         sizes = _check_sizes(layer_sizes)
         n_hidden = len(sizes) - 2
-        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+        if isinstance(activation, str):
+            names = [activation] * n_hidden
+        else:
+            try:
+                names = list(activation)
+            except TypeError:
+                raise TypeError(f"activation must be a name (str) or a sequence of names, one "
+                                f"per hidden layer, got {activation!r}.") from None
         if len(names) != n_hidden:
             raise ValueError(
                 f"activation must be one name or {n_hidden} names (one per hidden layer), "
@@ -66,28 +95,142 @@ class Network:
         hidden = [activations.get(a) for a in names]
         if any(a.name == "softmax" for a in hidden):
             raise ValueError("softmax is only available as the output_activation.")
-        self.loss_function = losses.get(loss)
-        output = activations.get(output_activation or self.loss_function.output or "identity")
-        if self.loss_function.output not in (None, output.name):
+        loss_function = None if loss is None else losses.get(loss)
+        default = loss_function.output if loss_function is not None else None
+        output = activations.get(output_activation or default or "identity")
+        if loss_function is not None and loss_function.output not in (None, output.name):
             raise ValueError(
-                f"loss {self.loss_function.name!r} needs output_activation="
-                f"{self.loss_function.output!r} (they are evaluated together, from the logits, "
+                f"loss {loss_function.name!r} needs output_activation="
+                f"{loss_function.output!r} (they are evaluated together, from the logits, "
                 f"for numerical stability), got {output.name!r}."
             )
-        if init not in INITIALISERS:
-            raise ValueError(f"Unknown init {init!r}. Supported initialisations are {INITIALISERS}.")
-        self.activations = tuple(a.name for a in hidden)
-        self.output_activation = output.name
+        _check_learnable(sizes, output.name, loss_function)
+        _check_init(init)
+        self._activations = tuple(a.name for a in hidden)
+        self._output_activation = output.name
+        self._loss_function = loss_function
         self.init = init
-        self.spec = Spec(sizes, tuple(a.code for a in hidden + [output]), self.loss_function.code)
-        self.parameters = np.zeros(self.spec.n_params)
-        self.weights, self.biases = self.spec.unpack(self.parameters)
+        spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
+                    MSE if loss_function is None else loss_function.code)
+        check_size(sizes, "layer_sizes")
+        self._spec, self._n_params = spec, spec.n_params
+        self._workspace_terms = workspace_terms(spec)
+        self._set_buffer(np.zeros(spec.n_params))
         self.history = None
         self._rng = check_rng(seed)
         self._train_lock = threading.Lock()
         self.initialize()
 
     # --- structure ---------------------------------------------------------------------------
+
+    @property
+    def spec(self):
+        """The layer sizes, activation codes and loss code the kernels read (fixed)."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value):
+        raise AttributeError("spec is fixed by the layer sizes, activations and loss the "
+                             "network was built with: build a new Network to change them.")
+
+    @property
+    def activations(self):
+        """The hidden layers' activation names (fixed at construction)."""
+        return self._activations
+
+    @property
+    def output_activation(self):
+        """The output layer's activation name (fixed at construction)."""
+        return self._output_activation
+
+    @property
+    def loss_function(self):
+        """The ``nnfast.losses`` object minimised, or None (feedforward only)."""
+        return self._loss_function
+
+    @property
+    def parameters(self):
+        """Every weight, then every bias, in one flat float64 buffer (a writable view).
+
+        Assigning ``net.parameters = values`` checks ``values`` (``n_params`` finite numbers)
+        and copies them into the buffer, so ``weights`` and ``biases`` stay views of it.
+        """
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, values):
+        n = self._n_params
+        arr = as_float_array(values, "parameters", ndim=(1,))
+        if arr.shape != (n,):
+            raise ValueError(
+                f"parameters must be a vector of {n} values (layers {self.layer_sizes}: "
+                f"{self._spec.n_weights} weights, then {n - self._spec.n_weights} biases), "
+                f"got shape {arr.shape}.")
+        if not self._buffer_intact():  # changed in place (shape, dtype): start a new one
+            self._set_buffer(np.zeros(n))
+        self._parameters[...] = arr
+
+    @property
+    def weights(self):
+        """``weights[l]``: layer l's weight matrix ``W_l`` (n_in, n_out), a view of
+        ``parameters``; ``net.weights[l] = W`` copies W into it."""
+        return self._weights
+
+    @weights.setter
+    def weights(self, values):
+        self._weights[:] = _as_list(values, "weights", len(self._weights))
+
+    @property
+    def biases(self):
+        """``biases[l]``: layer l's bias vector ``b_l`` (n_out,), a view of ``parameters``;
+        ``net.biases[l] = b`` copies b into it."""
+        return self._biases
+
+    @biases.setter
+    def biases(self, values):
+        self._biases[:] = _as_list(values, "biases", len(self._biases))
+
+    def _set_buffer(self, buffer):
+        # A view, never the owner: ndarray.resize (which would free the memory the layer
+        # views and the kernels point into) refuses an array that does not own its data.
+        self._parameters = buffer.view()
+        weights, biases = self._spec.unpack(self._parameters)
+        self._weights = _Layers(weights, "weights", "(n_in, n_out)")
+        self._biases = _Layers(biases, "biases", "(n_out,)")
+
+    def _buffer_intact(self):
+        p = self._parameters
+        if type(p) is not np.ndarray or p.dtype is not _FLOAT64 and p.dtype != _FLOAT64:
+            return False
+        flags = p.flags
+        return p.shape == (self._n_params,) and flags.c_contiguous and flags.writeable
+
+    def _kernel_parameters(self):
+        """``parameters`` as the kernels need it, checked in O(1) before every call: a buffer
+        whose shape, dtype or flags were changed in place is refused, never handed to C."""
+        if not self._buffer_intact():
+            p = self._parameters
+            raise ValueError(
+                f"net.parameters is no longer a writable C-contiguous float64 vector of "
+                f"{self._n_params} values (it is {type(p).__name__} of shape "
+                f"{getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', None)}): it was "
+                f"changed in place. Assign the values instead: net.parameters = values.")
+        return self._parameters
+
+    def _check_finite_parameters(self, action):
+        params = self._kernel_parameters()
+        if not (_finite(params) if _finite is not None else np.isfinite(params).all()):
+            raise ValueError(
+                f"The network's parameters contain NaN or infinity, so it cannot {action}: "
+                f"set finite values (net.parameters = ...) or draw new ones with "
+                f"net.initialize().")
+
+    def _require_loss(self, action):
+        if self._loss_function is None:
+            raise ValueError(
+                f"This network was built with loss=None (feedforward only, from weights set "
+                f"by hand), so it cannot {action}: build it with a loss, e.g. "
+                f"Network({self.layer_sizes}, output_activation='sigmoid', loss='mse').")
 
     @property
     def layer_sizes(self):
@@ -106,13 +249,17 @@ class Network:
         if self.activations:
             names = self.activations
             act = f"activation={names[0] if len(set(names)) == 1 else list(names)!r}, "
+        loss = None if self._loss_function is None else self._loss_function.name
         return (f"Network({self.layer_sizes}, {act}output_activation="
-                f"{self.output_activation!r}, loss={self.loss_function.name!r})")
+                f"{self.output_activation!r}, loss={loss!r})")
 
     def initialize(self, init=None, seed=None):
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
         init = init or self.init
+        _check_init(init)
         rng = self._rng if seed is None else check_rng(seed)
+        if not self._buffer_intact():
+            self._set_buffer(np.zeros(self._n_params))
         self.parameters[:] = 0.0
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
             n_in, n_out = W.shape
@@ -132,15 +279,23 @@ class Network:
         """An independent copy (parameters, history and random state)."""
         return copy.deepcopy(self)
 
+    def _restart_copy(self, rng):
+        """A network of the same structure, initialised from (and keeping) ``rng``."""
+        return Network(self.layer_sizes, activation=list(self.activations),
+                       output_activation=self.output_activation,
+                       loss=self._loss_function.name, init=self.init, seed=rng)
+
     def __getstate__(self):
         state = self.__dict__.copy()
-        del state["weights"], state["biases"]  # views: rebuilt from parameters
+        del state["_weights"], state["_biases"]  # views: rebuilt from parameters
         del state["_train_lock"]
+        state["_parameters"] = np.array(self._parameters, dtype=np.float64)
         return state
 
     def __setstate__(self, state):
+        buffer = state.pop("_parameters")
         self.__dict__.update(state)
-        self.weights, self.biases = self.spec.unpack(self.parameters)
+        self._set_buffer(np.array(buffer, dtype=np.float64, order="C"))  # own, writable
         self._train_lock = threading.Lock()
 
     # --- files -------------------------------------------------------------------------------
@@ -152,8 +307,15 @@ class Network:
     def _to_file(self):
         header = {"layer_sizes": self.layer_sizes, "activation": list(self.activations),
                   "output_activation": self.output_activation,
-                  "loss": self.loss_function.name, "init": self.init}
+                  "loss": None if self._loss_function is None else self._loss_function.name,
+                  "init": self.init}
         return header, {"parameters": self.parameters}
+
+    @classmethod
+    def _file_shapes(cls, header):
+        """The arrays' shapes the header implies (checked before any array is read)."""
+        sizes = _check_sizes(header["layer_sizes"])
+        return {"parameters": (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])),)}
 
     @classmethod
     def _from_file(cls, header, arrays):
@@ -175,35 +337,76 @@ class Network:
     # --- computing ---------------------------------------------------------------------------
 
     def feedforward(self, X):
-        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``."""
+        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``.
+
+        Large batches are computed in parts (Ctrl-C is seen between them). Outputs that are
+        not finite raise ValueError when the parameters are not finite, and warn (a
+        RuntimeWarning) when finite weights overflowed on these inputs.
+        """
         X = as_float_array(X, "X")
         single = X.ndim == 1
         X = matrix_from_checked(X, "X", self.n_inputs)
-        out = np.empty((X.shape[0], self.n_outputs))
-        _backend.kernels().forward(self.spec, self.parameters, X, out)
+        out = self._outputs(X)
         return out[0] if single else out
 
     __call__ = feedforward
+
+    def _outputs(self, X, name="X", report=True):
+        """The outputs for a checked X (C-contiguous float64, finite, n_inputs wide);
+        ``report``: non-finite outputs raise (non-finite parameters) or warn."""
+        kernels = _backend.kernels()
+        params = self._kernel_parameters()
+        check_memory(8 * X.shape[0] * self.n_outputs, name,
+                     lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs")
+        if X.ndim != 2 or X.shape[1] != self.n_inputs or X.dtype != np.float64 \
+                or not X.flags.c_contiguous:  # every caller checks; this one is O(1)
+            raise ValueError(f"{name} must be a C-contiguous float64 matrix with "
+                             f"{self.n_inputs} columns, got shape {X.shape}.")
+        out = np.empty((X.shape[0], self.n_outputs))
+        step = _forward_rows(self._spec)
+        for start in range(0, X.shape[0], step):
+            kernels.forward(self._spec, params, X[start:start + step], out[start:start + step])
+        if report and not all_finite(out):
+            self._check_finite_parameters("compute outputs")
+            warnings.warn(f"The network's outputs on {name} overflowed to infinity or NaN: its "
+                          f"weights or the inputs are too large (scale the inputs, or train "
+                          f"with a smaller learning rate).", RuntimeWarning, stacklevel=3)
+        return out
 
     def _xy(self, X, Y):
         X = as_matrix(X, "X", self.n_inputs)
         Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss)
         return X, Y
 
+    def _full_batch(self, X, what):
+        """Refuse a full-batch pass whose workspace (every layer's outputs and deltas for
+        all rows of X) could not be allocated, or from parameters that are not finite."""
+        self._require_loss(what)
+        self._check_finite_parameters(what)
+        params = self._kernel_parameters()
+        check_memory(full_batch_bytes(self._spec, X.shape[0]), "X",
+                     lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs "
+                             f"and deltas)")
+        return params
+
     def loss(self, X, Y, sample_weight=None):
         """Mean loss over (X, Y), in the convention of ``nnfast.losses``; with
         ``sample_weight``, the weighted mean ``sum_i w_i L_i / sum_i w_i``."""
+        self._require_loss("compute a loss")
         X, Y = self._xy(X, Y)
         w = as_weights(sample_weight, X.shape[0])
+        params = self._full_batch(X, "compute a loss")
         return float(_backend.kernels().loss_and_gradient(
-            self.spec, self.parameters, X, Y, 0.0, 0.0, None, w))
+            self.spec, params, X, Y, 0.0, 0.0, None, w))
 
     def gradients(self, X, Y, sample_weight=None):
         """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
+        self._require_loss("compute gradients")
         X, Y = self._xy(X, Y)
         w = as_weights(sample_weight, X.shape[0])
+        params = self._full_batch(X, "compute gradients")
         grad = np.empty(self.spec.n_params)
-        _backend.kernels().loss_and_gradient(self.spec, self.parameters, X, Y, 0.0, 0.0, grad, w)
+        _backend.kernels().loss_and_gradient(self.spec, params, X, Y, 0.0, 0.0, grad, w)
         return self.spec.unpack(grad)
 
     def train(self, X, Y, epochs=100, learning_rate=0.1, batch_size=32, **options):
@@ -220,6 +423,8 @@ class Network:
 
 
 def _check_sizes(layer_sizes):
+    if isinstance(layer_sizes, (str, bytes)):
+        raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}.")
     try:
         sizes = tuple(layer_sizes)
     except TypeError:
@@ -228,3 +433,136 @@ def _check_sizes(layer_sizes):
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}.")
     return tuple(check_number(s, "layer_sizes[%d]" % i, low=1, integer=True)
                  for i, s in enumerate(sizes))
+
+
+def check_size(sizes, name, copies=1):
+    """Refuse layer sizes whose parameters (``copies`` of them, and the largest layer's
+    initialisation draws) could not fit in memory, naming ``name``."""
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    check_memory(8 * (copies * n_params + largest), name,
+                 lambda: f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
+                         f"and the initialisation's draws)")
+    return n_params
+
+
+def _check_init(init):
+    if not isinstance(init, str) or init not in INITIALISERS:
+        raise ValueError(f"Unknown init {init!r}. Supported initialisations are {INITIALISERS}.")
+
+
+def _check_learnable(sizes, output, loss_function):
+    """Refuse the models that cannot learn, saying how to build one that can."""
+    if output == "softmax" and sizes[-1] == 1:
+        raise ValueError(
+            "A softmax over a single output is always 1: the network can neither learn nor "
+            "predict anything. For two classes use one sigmoid output (loss="
+            "'binary_cross_entropy'), or two softmax outputs (layer_sizes ending in 2, "
+            "loss='cross_entropy').")
+    if output == "step" and loss_function is not None:
+        raise ValueError(
+            f"output_activation='step' has a zero gradient everywhere, so training with "
+            f"loss={loss_function.name!r} could never change the weights. To train, use "
+            f"output_activation='sigmoid' (and predict 1 where the output is >= 0.5); for a "
+            f"network whose weights you set by hand (feedforward only, as "
+            f"nnfast.logic.xor_network), pass loss=None.")
+
+
+def _forward_rows(spec):
+    """Rows per compiled forward call: about FORWARD_WORK multiply-adds, a multiple of the
+    kernel's own chunk of rows (so the results equal one call's)."""
+    width = max(spec.sizes[1:])
+    chunk = max(256, (1 << 20) // width)
+    return chunk * max(1, FORWARD_WORK // max(1, chunk * spec.n_weights))
+
+
+def full_batch_bytes(spec, n_rows):
+    """Bytes of the workspace of a full-batch pass over ``n_rows`` rows (every layer's
+    outputs and f', two delta blocks, the targets): what ``loss`` and ``gradients`` need."""
+    return workspace_bytes(spec, n_rows, n_rows)
+
+
+def workspace_bytes(spec, n_rows, batch_size):
+    """Bytes a training workspace for batches of ``batch_size`` rows needs (as allocated by
+    the kernels), plus the per-run copies of the parameters and the sample order."""
+    per_row, fixed = workspace_terms(spec)
+    return 8 * (batch_size * per_row + fixed + 2 * n_rows)
+
+
+def workspace_terms(spec):
+    """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
+    sizes = spec.sizes
+    return (sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
+            5 * spec.n_params + sum(sizes))
+
+
+class _Layers(list):
+    """``net.weights`` / ``net.biases``: one view into ``net.parameters`` per layer.
+
+    Setting an item copies the (checked) values into that layer's view; the list itself
+    never changes length or order, so nothing the kernels read can be replaced.
+    """
+
+    def __init__(self, views, name, layout):
+        super().__init__(views)
+        self._name, self._layout = name, layout
+
+    def _checked(self, i, value):
+        view = list.__getitem__(self, i)
+        where = f"{self._name}[{i}]"
+        if np.ndim(value) == 0:
+            return as_float_array(np.full(view.shape, value, dtype=np.float64)
+                                  if _is_number(value) else np.array([value]), where)
+        arr = as_float_array(value, where, ndim=(1, 2))
+        if arr.shape != view.shape:
+            hint = (f" (nnfast stores W as {self._layout}: pass its transpose)"
+                    if arr.shape == view.shape[::-1] and arr.ndim == 2 else "")
+            raise ValueError(f"{where} must have shape {view.shape} {self._layout}, got "
+                             f"{arr.shape}{hint}.")
+        return arr
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            at = range(len(self))[index]
+            values = _as_list(value, self._name, len(at))
+            checked = [self._checked(i, v) for i, v in zip(at, values)]  # all, then copy
+            for i, arr in zip(at, checked):
+                list.__getitem__(self, i)[...] = arr
+            return
+        try:
+            i = operator.index(index)
+        except TypeError:
+            raise TypeError(f"{self._name} indices must be integers, got {index!r}.") from None
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{self._name}[{i}]: the network has {len(self)} layers.")
+        i %= len(self)
+        list.__getitem__(self, i)[...] = self._checked(i, value)
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError(f"{self._name} has one entry per layer, each a view into "
+                        f"net.parameters: set {self._name}[i] = values instead.")
+
+    __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
+    __iadd__ = __imul__ = _fixed
+
+    def __reduce__(self):  # a copy is a plain list of arrays
+        return (list, (list(self),))
+
+
+def _as_list(values, name, n):
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got one array; "
+                        f"set {name}[i] = array for one layer.")
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got "
+                        f"{type(values).__name__}.") from None
+    if len(values) != n:
+        raise ValueError(f"{name} must be {n} arrays (one per layer), got {len(values)}.")
+    return values
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_))

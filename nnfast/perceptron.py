@@ -1,17 +1,25 @@
 """The perceptron: a step of a linear score, trained by the perceptron algorithm."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _backend, io
 from ._estimator import (
     BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X, classic_failed_checks,
-    classic_header, classification_labels, decode_classes, estimator_from_header, float_array,
-    require_y,
+    classic_header, classification_labels, decode_classes, estimator_from_header, fitting,
+    float_array, require_y,
 )
-from ._validation import NotFittedError, as_float_array, as_matrix, check_number, check_rng
+from ._validation import (
+    NotFittedError, all_finite, as_float_array, as_matrix, check_number, check_rng,
+    memory_limit,
+)
 from ._validation import encode_labels
 from .linear import linear_score
+
+#: Multiply-adds per compiled call of the perceptron's passes: Ctrl-C is seen between calls.
+PASS_WORK = 2**24
 
 
 @io.register
@@ -57,8 +65,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         ``[w_1, ..., w_d, b]`` after each pass, to plot how the line moves. In 2-D the line
         ``w1 x1 + w2 x2 + b = 0`` has slope ``-w1 / w2`` and intercept ``-b / w2``.
 
+    ``coef_``, ``intercept_`` and ``classes_`` of a fitted perceptron can be assigned (the
+    values are checked: ``n_features_in_`` finite weights, a finite bias, two labels); the
+    other attributes are set by ``fit``, ``step`` and ``from_weights`` only.
+
     Notes
     -----
+    ``fit`` runs its passes in parts of about 16 million multiply-adds, so Ctrl-C stops it
+    within a part: the perceptron keeps the weights and history of its complete passes (or
+    stays unfitted if none completed) and the KeyboardInterrupt propagates. With
+    ``shuffle``, a Generator given as ``seed`` is drawn from under its
+    ``bit_generator.lock``.
+
     Training starts from ``w = 0, b = 0`` unless ``fit`` gets ``coef_init`` and
     ``intercept_init`` (the Udacity lesson starts from random weights). From zero, the
     learning rate only scales ``(w, b)`` and does not change the predictions.
@@ -100,12 +118,98 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         """
         model = cls(**params)
         weights = as_float_array(weights, "weights", ndim=(1,)).copy()
-        model.coef_ = weights
-        model.intercept_ = check_number(bias, "bias")
-        model.classes_ = _two_classes(classes)
-        model.n_features_in_ = weights.size
-        model._reset_history()
+        model._set_state(weights, check_number(bias, "bias"), _two_classes(classes),
+                         0, np.zeros(0, dtype=np.intp), np.zeros((0, weights.size + 1)))
         return model
+
+    # --- fitted state: checked on assignment, read-only where it must match the data ---------
+
+    def _set_state(self, coef, intercept, classes, n_iter, errors, lines):
+        # coef_ is kept as a view: ndarray.resize (which would change its length under the
+        # kernels) refuses an array that does not own its data.
+        self._coef, self._intercept, self._classes = coef.view(), float(intercept), classes
+        self._n_iter, self._errors, self._lines = n_iter, errors, lines
+        self._n_features = coef.size
+
+    def _clear_state(self):
+        for key in ("_coef", "_intercept", "_classes", "_n_iter", "_errors", "_lines",
+                    "_n_features"):
+            self.__dict__.pop(key, None)
+
+    def _fitted(self, name):
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            self._check_fitted(_PUBLIC[name])
+
+    @property
+    def coef_(self):
+        return self._fitted("_coef")
+
+    @coef_.setter
+    def coef_(self, value):
+        d = self._settable("coef_")
+        w = as_float_array(value, "coef_", ndim=(1, 2))
+        if w.size != d or (w.ndim == 2 and w.shape[0] != 1):
+            raise ValueError(f"coef_ must hold n_features_in_={d} weights, got an array of "
+                             f"shape {w.shape}; to change the number of features, fit again "
+                             f"or use Perceptron.from_weights(w, b).")
+        self._coef = w.reshape(d).copy().view()
+
+    @property
+    def intercept_(self):
+        return self._fitted("_intercept")
+
+    @intercept_.setter
+    def intercept_(self, value):
+        self._settable("intercept_")
+        arr = np.asarray(value)
+        if arr.size == 1 and arr.dtype.kind in "iuf":  # 0.5, np.float64(0.5), [0.5]
+            value = arr.item()
+        self._intercept = check_number(value, "intercept_")
+
+    @property
+    def classes_(self):
+        return self._fitted("_classes")
+
+    @classes_.setter
+    def classes_(self, value):
+        self._settable("classes_")
+        self._classes = _two_classes(value, "classes_")
+
+    @property
+    def n_features_in_(self):
+        return self._fitted("_n_features")
+
+    @property
+    def n_iter_(self):
+        return self._fitted("_n_iter")
+
+    @property
+    def errors_(self):
+        return self._fitted("_errors")
+
+    @property
+    def boundary_lines_(self):
+        return self._fitted("_lines")
+
+    def _settable(self, name):
+        if "_coef" not in self.__dict__:
+            raise _flavoured(NotFittedError, "NotFittedError")(
+                f"{name} can be set on a fitted Perceptron only: build one with "
+                f"Perceptron.from_weights(w, b) (or fit it) first.")
+        return self._n_features
+
+    def __setattr__(self, name, value):
+        if name in _READ_ONLY:
+            raise AttributeError(f"{name} is set by fit, step and from_weights: fit again (or "
+                                 f"use Perceptron.from_weights(w, b)) to change it.")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if name in _FITTED:
+            raise AttributeError(f"{name} cannot be deleted; fit or build a new Perceptron.")
+        super().__delattr__(name)
 
     # --- training ----------------------------------------------------------------------------
 
@@ -126,20 +230,23 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        with fitting(self):
+            return self._fit(X, y, coef_init, intercept_init)
+
+    def _fit(self, X, y, coef_init, intercept_init):
         learning_rate, max_epochs = _check_params(self.learning_rate, self.max_epochs, self.seed)
         require_y(self, y)
         X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
-        self.classes_, labels = _fit_labels(y, X.shape[0])
+        classes, labels = _fit_labels(y, X.shape[0])
         d = X.shape[1]
         params = np.zeros(d + 1)
         if coef_init is not None:
             params[:d] = as_matrix(coef_init, "coef_init", d)[0]
         if intercept_init is not None:
             params[d] = check_number(intercept_init, "intercept_init")
-        self.n_features_in_ = d
         self._rng = check_rng(self.seed)
-        self._reset_history()
-        self._passes(X, labels, params, learning_rate, max_epochs)
+        self._clear_state()
+        self._passes(X, labels, params, learning_rate, max_epochs, classes, fresh=True)
         return self
 
     def step(self, X, y):
@@ -153,40 +260,112 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        with fitting(self):
+            return self._step(X, y)
+
+    def _step(self, X, y):
         learning_rate, _ = _check_params(self.learning_rate, self.max_epochs, self.seed)
         require_y(self, y)
-        if not hasattr(self, "coef_"):
+        if "_coef" not in self.__dict__:
             X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
-            self.classes_, labels = _fit_labels(y, X.shape[0])
-            self.coef_, self.intercept_ = np.zeros(X.shape[1]), 0.0
-            self.n_features_in_ = X.shape[1]
-            self._reset_history()
+            classes, labels = _fit_labels(y, X.shape[0])
+            params, fresh = np.zeros(X.shape[1] + 1), True
         else:
-            X = as_matrix(classic_X(self, X, reset=False), "X", self.n_features_in_)
-            labels = encode_labels(y, "y", X.shape[0], self.classes_)[1]
+            d = self._n_features
+            X = as_matrix(classic_X(self, X, reset=False), "X", d)
+            classes = self._classes
+            labels = encode_labels(y, "y", X.shape[0], classes)[1]
+            coef = self._coef
+            if coef.dtype != np.float64 or coef.shape != (d,):  # changed in place
+                raise ValueError(f"coef_ is no longer {d} float64 weights (it has shape "
+                                 f"{coef.shape}, dtype {coef.dtype}): assign it instead, "
+                                 f"p.coef_ = w.")
+            params, fresh = np.append(coef, self._intercept), False
         if not hasattr(self, "_rng"):
             self._rng = check_rng(self.seed)
-        self._passes(X, labels, np.append(self.coef_, self.intercept_), learning_rate, 1)
+        self._passes(X, labels, params, learning_rate, 1, classes, fresh)
         return self
 
-    def _passes(self, X, labels, params, learning_rate, max_epochs):
-        """Up to ``max_epochs`` passes in the backend kernel; appends them to the history."""
-        d = X.shape[1]
-        errors = np.zeros(max_epochs, dtype=np.intp)
-        lines = np.zeros((max_epochs, d + 1))
-        order = np.arange(X.shape[0], dtype=np.intp)
-        done = _backend.kernels().perceptron_epochs(
-            X, labels, params, learning_rate, max_epochs, bool(self.shuffle), self._rng,
-            order, errors, lines)
-        self.coef_, self.intercept_ = params[:d].copy(), float(params[d])
-        self.n_iter_ += done
-        self.errors_ = np.concatenate([self.errors_, errors[:done]])
-        self.boundary_lines_ = np.concatenate([self.boundary_lines_, lines[:done]])
+    def _passes(self, X, labels, params, learning_rate, max_epochs, classes, fresh):
+        """Up to ``max_epochs`` passes in the backend kernel, a part of about ``PASS_WORK``
+        multiply-adds per call; the complete passes are recorded even on Ctrl-C."""
+        n, d = X.shape
+        kernels = _backend.kernels()
+        shuffle = bool(self.shuffle)
+        if not (params.shape == (d + 1,) and labels.shape == (n,)):  # O(1), before C
+            raise ValueError(f"the perceptron's weights ({params.size - 1}) do not match X's "
+                             f"{d} features.")
+        size = max(1, min(max_epochs, PASS_WORK // max(1, n * (d + 1))))
+        errors = np.empty(size, dtype=np.intp)
+        lines = np.empty((size, d + 1))
+        order = np.arange(n, dtype=np.intp)
+        parts, done, pending = [], 0, False
+        lock = rng_lock(kernels, self._rng) if shuffle else None
+        # errors_ and boundary_lines_ grow by a row per pass: on data no line separates,
+        # a huge max_epochs would fill the memory before it ended
+        limit = memory_limit()
+        room = None if limit is None else (limit // 4) // (8 * (d + 2))  # (and a copy)
+        try:
+            while done < max_epochs:
+                if room is not None and done >= room:
+                    warnings.warn(f"Stopped after {done} passes: the records of more "
+                                  f"(errors_, boundary_lines_) would not fit in memory; "
+                                  f"lower max_epochs.", RuntimeWarning, stacklevel=4)
+                    break
+                k = min(size, max_epochs - done, room - done if room is not None else size)
+                errors[:k] = -1  # a pass the kernel completes gets its (>= 0) count
+                start, before, pending = params.copy(), len(parts), True
+                if lock is not None:
+                    lock.acquire()
+                try:
+                    ran = kernels.perceptron_epochs(X, labels, params, learning_rate, k,
+                                                    shuffle, self._rng, order, errors, lines)
+                finally:
+                    if lock is not None:
+                        lock.release()
+                if not all_finite(params):  # the weights overflowed (huge X or rate)
+                    ran = _finite_passes(lines[:ran])
+                    params[:] = lines[ran - 1] if ran else start
+                    parts.append((errors[:ran].copy(), lines[:ran].copy()))
+                    pending = False
+                    message = (f"The perceptron's weights overflowed to infinity in pass "
+                               f"{done + ran}: scale X (or lower learning_rate).")
+                    if not any(len(e) for e, _ in parts):
+                        self._record(parts, params, d, classes, fresh)
+                        raise ValueError(message + " Nothing was learnt: X's values are too "
+                                                   "large.")
+                    warnings.warn(message[:-1] + "; stopped, and kept the weights of the last "
+                                  "finite pass.", RuntimeWarning, stacklevel=4)
+                    break
+                parts.append((errors[:ran].copy(), lines[:ran].copy()))
+                pending = False
+                done += ran
+                if ran < k:  # a pass without a mistake: converged
+                    break
+        except KeyboardInterrupt:
+            if pending and len(parts) == before:  # the interrupted part's complete passes
+                ran = int(np.count_nonzero(errors[:k] >= 0))
+                params[:] = lines[ran - 1] if ran else start
+                parts.append((errors[:ran].copy(), lines[:ran].copy()))
+            self._record(parts, params, d, classes, fresh)
+            raise
+        self._record(parts, params, d, classes, fresh)
 
-    def _reset_history(self):
-        self.n_iter_ = 0
-        self.errors_ = np.zeros(0, dtype=np.intp)
-        self.boundary_lines_ = np.zeros((0, self.n_features_in_ + 1))
+    def _record(self, parts, params, d, classes, fresh):
+        """The model after the passes in ``parts``: appended to its history, or (``fresh``)
+        a new history; a fresh start without a complete pass leaves it unfitted."""
+        new_errors = np.concatenate([e for e, _ in parts] or [np.zeros(0, dtype=np.intp)])
+        new_lines = np.concatenate([b for _, b in parts] or [np.zeros((0, d + 1))])
+        if fresh:
+            if not new_errors.size:
+                self._clear_state()
+                return
+            errors, lines, n_iter = new_errors, new_lines, new_errors.size
+        else:
+            errors = np.concatenate([self._errors, new_errors])
+            lines = np.concatenate([self._lines, new_lines])
+            n_iter = self._n_iter + new_errors.size
+        self._set_state(params[:d].copy(), float(params[d]), classes, n_iter, errors, lines)
 
     # --- predicting --------------------------------------------------------------------------
 
@@ -219,10 +398,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return accuracy_score(y, pred, sample_weight)
 
     def _is_fitted(self):
-        return hasattr(self, "coef_")
+        return "_coef" in self.__dict__
 
     def _check_fitted(self, method):
-        if not hasattr(self, "coef_"):
+        if "_coef" not in self.__dict__:
             raise _flavoured(NotFittedError, "NotFittedError")(
                 f"This Perceptron has no weights yet: call fit(X, y) (or step(X, y), or build "
                 f"it with Perceptron.from_weights(w, b)) before {method}."
@@ -251,30 +430,60 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                         "errors": self.errors_, "boundary_lines": self.boundary_lines_}
 
     @classmethod
+    def _file_shapes(cls, header):
+        if not header["fitted"]:
+            return {}
+        d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
+        n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
+        return {"coef": (d,), "intercept": (1,), "errors": (n_iter,),
+                "boundary_lines": (n_iter, d + 1)}
+
+    @classmethod
     def _from_file(cls, header, arrays):
         model = estimator_from_header(cls, header)
         if not header["fitted"]:
             return model
         d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
         n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
-        model.classes_ = _two_classes(decode_classes(header["classes"]))
-        model.coef_ = float_array(arrays, "coef", (d,))
-        model.intercept_ = float(float_array(arrays, "intercept", (1,))[0])
-        model.n_features_in_, model.n_iter_ = d, n_iter
+        classes = _two_classes(decode_classes(header["classes"]))
+        coef = float_array(arrays, "coef", (d,))
+        intercept = float(float_array(arrays, "intercept", (1,))[0])
         errors = float_array(arrays, "errors", (n_iter,))
         if (errors != np.round(errors)).any() or (errors < 0).any():
             raise ValueError("errors must be counts")
-        model.errors_ = errors.astype(np.intp)
-        model.boundary_lines_ = float_array(arrays, "boundary_lines", (n_iter, d + 1))
+        lines = float_array(arrays, "boundary_lines", (n_iter, d + 1))
+        model._set_state(coef, intercept, classes, n_iter, errors.astype(np.intp), lines)
         return model
 
     def __repr__(self):
         params = (f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
                   f"seed={self.seed!r}, shuffle={self.shuffle!r}")
-        if not hasattr(self, "coef_"):
+        if "_coef" not in self.__dict__:
             return f"{type(self).__name__}({params})"
         w = ", ".join(f"{v:.6g}" for v in self.coef_)
         return f"{type(self).__name__}(w=[{w}], b={self.intercept_:.6g}, {params})"
+
+
+def _finite_passes(lines):
+    """How many of the passes recorded in ``lines`` end with finite weights (a prefix)."""
+    bad = np.flatnonzero(~np.isfinite(lines).all(axis=1))
+    return int(bad[0]) if bad.size else len(lines)
+
+
+_FITTED = ("coef_", "intercept_", "classes_", "n_features_in_", "n_iter_", "errors_",
+           "boundary_lines_")
+_READ_ONLY = ("n_features_in_", "n_iter_", "errors_", "boundary_lines_")
+_PUBLIC = {"_coef": "coef_", "_intercept": "intercept_", "_classes": "classes_",
+           "_n_features": "n_features_in_", "_n_iter": "n_iter_", "_errors": "errors_",
+           "_lines": "boundary_lines_"}
+
+
+def rng_lock(kernels, rng):
+    """The lock to hold while a compiled kernel draws from ``rng`` without the GIL (NumPy's
+    own methods, which the reference uses, take it themselves)."""
+    from .training import _draw_lock
+
+    return _draw_lock(kernels, rng)
 
 
 def _check_params(learning_rate, max_epochs, seed):
@@ -285,10 +494,10 @@ def _check_params(learning_rate, max_epochs, seed):
     return learning_rate, max_epochs
 
 
-def _two_classes(classes):
+def _two_classes(classes, name="classes"):
     classes = np.asarray(classes)
-    if classes.shape != (2,) or classes[0] == classes[1]:
-        raise ValueError(f"classes must be two different labels, got {classes.tolist()!r}.")
+    if classes.shape != (2,) or classes.dtype.kind not in "biufUSO" or classes[0] == classes[1]:
+        raise ValueError(f"{name} must be two different labels, got {classes.tolist()!r}.")
     return classes
 
 

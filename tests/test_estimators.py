@@ -111,6 +111,17 @@ def test_coefs_are_views_of_the_network():
     assert (clf.network_.weights[0] == 1).all()
     with pytest.raises(ValueError, match="coefs_ must be 2 arrays"):
         clf.coefs_ = [np.ones((3, 5))]
+    # item assignment copies into the network too, checked
+    clf.coefs_[1] = np.full((5, 3), 0.5)
+    assert (clf.network_.weights[1] == 0.5).all()
+    clf.intercepts_[0] = 2
+    assert (clf.network_.biases[0] == 2).all()
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(5, 3\)"):
+        clf.coefs_[1] = np.zeros((3, 5))
+    with pytest.raises(ValueError, match=r"intercepts_\[0\] contains NaN"):
+        clf.intercepts_[0] = [np.nan] * 5
+    with pytest.raises(TypeError, match="coefs_ has one entry per layer"):
+        clf.coefs_.append(np.zeros(1))
 
 
 # --- the regressor --------------------------------------------------------------------------

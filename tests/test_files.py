@@ -368,7 +368,7 @@ def write_model(path, header, parameters):
     dict(layer_sizes=[3.0, 5, 2]), dict(layer_sizes=[[3], 5, 2]), dict(layer_sizes=[3, 6, 2]),
     dict(activation=None), dict(activation=3), dict(activation=["gelu"]),
     dict(output_activation=[1]), dict(loss="hinge"),
-    dict(loss=None), dict(init=None), dict(init=[1]),
+    dict(loss=["mse"]), dict(init=None), dict(init=[1]),
     dict(loss="cross_entropy"),  # needs a softmax output, the header says identity
 ], ids=lambda c: ",".join(f"{k}={v!r}" for k, v in c.items()))
 def test_tampered_header_is_a_value_error(tmp_path, changes):

@@ -440,17 +440,51 @@ def test_estimators_accept_pandas_and_layouts(binary_data):
                                        rtol=1e-6)
 
 
-def test_estimators_keep_finite_weights_when_training_diverges():
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_estimators_raise_scikit_learns_error_when_training_diverges(solver):
+    """scikit-learn raises ValueError("Solver produced non-finite parameter weights...") (its
+    test_nonfinite_params); a fresh fit that diverges leaves the model unfitted, a warm one
+    keeps the last usable weights and finite records."""
     _, MLPRegressor = estimators()
     X, y = regression(n=60, d=4, k=1)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        quiet_numpy_overflow()
-        model = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1e6,
-                             max_iter=50, random_state=0).fit(X, y[:, 0])
-    assert any("diverged" in str(w.message) for w in caught)
+    options = dict(learning_rate_init=1e6) if solver == "sgd" else {}
+    make = lambda: MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=50,  # noqa
+                                random_state=0, **options)
+    huge = np.finfo(np.float64).max * np.random.default_rng(0).uniform(size=X.shape)
+    data = (X, y[:, 0]) if solver == "sgd" else (huge, y[:, 0])
+    model = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+            model.fit(*data)
+    assert not hasattr(model, "coefs_") and not hasattr(model, "n_iter_")
+    if solver != "sgd":
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make().set_params(learning_rate_init=1e-3, max_iter=3).fit(X, y[:, 0])
+    model.set_params(warm_start=True, learning_rate_init=1e6, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+            model.fit(X, y[:, 0])
     assert all(np.isfinite(a).all() for a in model.coefs_ + model.intercepts_)
     assert np.isfinite(model.predict(X)).all()
+    assert np.isfinite(model.loss_curve_).all() and len(model.loss_curve_) >= 3
+
+
+def test_scikit_learns_nonfinite_params_case():
+    """scikit-learn's own test_nonfinite_params, on nnfast's MLPRegressor."""
+    _, MLPRegressor = estimators()
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights. "
+                                             "The input data may contain large values and "
+                                             "need to be preprocessed."):
+            MLPRegressor().fit(X, y)
 
 
 def test_estimator_partial_fit_refuses_unseen_labels(binary_data):
@@ -483,12 +517,15 @@ def train_diverging(net, X, Y, on_divergence="warn", **kwargs):
     return history, diverged
 
 
-def check_last_finite_epoch(start, net, history, X, Y, kwargs):
-    """``net`` holds exactly the weights after the epochs before the diverged one."""
+def check_last_finite_epoch(start, net, history, X, Y, kwargs, message):
+    """``net`` holds exactly the weights after the epochs before the diverged one when they
+    give finite outputs on X; else those the divergence message names (an earlier epoch's
+    or the initial weights), which do. Either way they are usable."""
     assert history.stopped_epoch == history.epochs - 1
     assert not np.isfinite(history.loss[-1])
     assert np.isfinite(history.loss[:-1]).all()
     assert np.isfinite(net.parameters).all()
+    assert np.isfinite(net.feedforward(X)).all()
     assert len(history.learning_rate) == history.epochs
     ref = start.copy()
     if history.epochs > 1:
@@ -496,6 +533,19 @@ def check_last_finite_epoch(start, net, history, X, Y, kwargs):
             quiet_numpy_overflow()
             h = ref.train(X, Y, **dict(kwargs, epochs=history.epochs - 1))
         assert h.loss == history.loss[:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        usable = np.isfinite(ref.feedforward(X)).all()
+    if usable:
+        assert "kept the weights of the last finite epoch" in message
+    else:
+        import re
+        kept = re.search(r"kept the weights of the end of epoch (\d+)", message)
+        epochs = int(kept.group(1)) + 1 if kept else 0
+        assert kept or "kept the initial weights" in message, message
+        ref = start.copy()
+        if epochs:
+            ref.train(X, Y, **dict(kwargs, epochs=epochs))
     np.testing.assert_array_equal(net.parameters, ref.parameters)
 
 
@@ -517,15 +567,17 @@ def test_divergence_stops_at_once_and_keeps_the_last_finite_epoch(batch, optimiz
                   optimizer=OPTIMIZER[optimizer](), seed=1)
     net = start.copy()
     if on_divergence == "raise":
-        with pytest.raises(FloatingPointError, match=r"diverged.*epoch \d+.*learning_rate"):
+        with pytest.raises(FloatingPointError, match=r"diverged.*epoch \d+.*learning_rate") \
+                as raised:
             train_diverging(net, X, Y, "raise", **kwargs)
-        history = net.history
+        history, message = net.history, str(raised.value)
     else:
         history, diverged = train_diverging(net, X, Y, **kwargs)
         assert len(diverged) == 1 and diverged[0].category is RuntimeWarning
-        assert f"epoch {history.stopped_epoch}" in str(diverged[0].message)
+        message = str(diverged[0].message)
+        assert f"epoch {history.stopped_epoch}" in message
     assert history is not None and history.epochs < 200
-    check_last_finite_epoch(start, net, history, X, Y, kwargs)
+    check_last_finite_epoch(start, net, history, X, Y, kwargs, message)
 
 
 # Runs that have finite epochs before they blow up (found by a search over learning rates):
@@ -555,7 +607,7 @@ def test_divergence_after_finite_epochs(case, backend):
     assert history.stopped_epoch == first_bad
     # the best epoch is one whose weights the run could keep, never the diverged one
     assert history.best_epoch == int(np.argmin(history.loss[:-1]))
-    check_last_finite_epoch(start, net, history, X, Y, kwargs)
+    check_last_finite_epoch(start, net, history, X, Y, kwargs, str(diverged[0].message))
 
 
 @pytest.mark.parametrize("case", ["per-sample-sgd", "full-batch-sgd"])
@@ -570,7 +622,7 @@ def test_divergence_in_the_last_epoch_is_reported(case, backend):
     net = start.copy()
     history, diverged = train_diverging(net, X, Y, **kwargs)
     assert len(diverged) == 1, "the last epoch's loss is not finite, but nothing was said"
-    check_last_finite_epoch(start, net, history, X, Y, kwargs)
+    check_last_finite_epoch(start, net, history, X, Y, kwargs, str(diverged[0].message))
     with pytest.raises(FloatingPointError):
         train_diverging(start.copy(), X, Y, "raise", **kwargs)
 
@@ -603,16 +655,17 @@ def test_divergence_is_caught_when_training_goes_epoch_by_epoch(per_epoch, on_di
         kwargs["early_stopping"] = nnfast.EarlyStopping(patience=100)
     net = start.copy()
     if on_divergence == "raise":
-        with pytest.raises(FloatingPointError, match="diverged"):
+        with pytest.raises(FloatingPointError, match="diverged") as raised:
             train_diverging(net, X, Y, "raise", **kwargs)
-        history = net.history
+        history, message = net.history, str(raised.value)
     else:
         history, diverged = train_diverging(net, X, Y, **kwargs)
         assert len(diverged) == 1, (f"{len(diverged)} divergence warnings; "
                                     f"history.loss = {history.loss}")
+        message = str(diverged[0].message)
     assert history.epochs < 30
     check_last_finite_epoch(start, net, history, X, Y,
-                            dict(kwargs, callbacks=[RangeTest()]))
+                            dict(kwargs, callbacks=[RangeTest()]), message)
 
 
 @pytest.mark.parametrize("epochs", [1, 3])

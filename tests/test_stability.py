@@ -161,10 +161,21 @@ def test_nan_through_a_relu_layer_is_not_hidden(backend):
     does), so the epoch loss is NaN and the divergence guard fires, on both backends."""
     net = nnfast.Network([1, 1, 1], activation="relu", seed=0)
     net.weights[0][:] = np.nan
-    dW, db = net.gradients([[1.0]], [0.0])
+    grad = np.empty(net.spec.n_params)
+    nnfast._backend.kernels().loss_and_gradient(net.spec, net.parameters, np.ones((1, 1)),
+                                                np.zeros((1, 1)), 0.0, 0.0, grad)
+    dW, db = net.spec.unpack(grad)
     assert np.isnan(dW[1]).all() and np.isnan(db[1]).all()
+    # the public methods refuse NaN weights before the kernel runs
+    with pytest.raises(ValueError, match="parameters contain NaN or infinity"):
+        net.gradients([[1.0]], [0.0])
+    with pytest.raises(ValueError, match="parameters contain NaN or infinity"):
+        net.train([[1.0], [2.0]], [0.0, 1.0], epochs=3, batch_size=1)
+    # and NaN made mid-training (an overflow) stops it as a divergence
+    net = nnfast.Network([1, 1, 1], activation="relu", seed=0)
+    net.weights[0][:] = 1e200
     with pytest.warns(RuntimeWarning, match="diverged"):
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="invalid value")
-            history = net.train([[1.0], [2.0]], [0.0, 1.0], epochs=3, batch_size=1)
-    assert np.isnan(history.loss[0]) and history.stopped_epoch == 0
+            warnings.filterwarnings("ignore", message="(invalid value|overflow)")
+            history = net.train([[1e200], [2e200]], [0.0, 1.0], epochs=3, batch_size=1)
+    assert not np.isfinite(history.loss[0]) and history.stopped_epoch == 0

@@ -177,7 +177,7 @@ def test_names_of_the_wrong_type():
     with pytest.raises(TypeError, match="activation"):
         nnfast.Network([2, 3, 1], activation=[3])
     with pytest.raises(TypeError, match="loss"):
-        nnfast.Network([2, 3, 1], loss=None)
+        nnfast.Network([2, 3, 1], loss=3)
 
 
 @pytest.mark.parametrize("sizes, error, pattern", [
