@@ -19,11 +19,16 @@ from . import _spec
 
 
 class Activation:
-    """An activation f with ``f(z)`` and ``f.derivative(z)`` = f'(z), elementwise."""
+    """An activation f with ``f(z)`` and ``f.derivative(z)`` = f'(z), elementwise.
 
-    def __init__(self, name, code, doc):
+    ``init`` is the weight initialisation ``init="auto"`` gives a layer with this activation:
+    ``"he"`` for the ReLU family, ``"xavier"`` otherwise.
+    """
+
+    def __init__(self, name, code, doc, init="xavier"):
         self.name = name
         self.code = code
+        self.init = init
         self.__doc__ = doc
 
     def __call__(self, z):
@@ -67,7 +72,8 @@ identity = Activation("identity", _spec.IDENTITY, "f(z) = z; f'(z) = 1.")
 sigmoid = Activation("sigmoid", _spec.SIGMOID,
                      "f(z) = 1 / (1 + exp(-z)); f'(z) = f(z) (1 - f(z)). Stable for any z.")
 tanh = Activation("tanh", _spec.TANH, "f(z) = tanh(z); f'(z) = 1 - tanh(z)**2.")
-relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, else 0.")
+relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, else 0.",
+                  init="he")
 step = Activation("step", _spec.STEP,
                   "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0.")
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)

@@ -46,7 +46,8 @@ class Network:
         network that only computes ``feedforward`` from weights set by hand (a step output,
         as ``nnfast.logic.xor_network``), with no loss to evaluate or train.
     init : str
-        Weight initialisation: ``"auto"`` (He for ReLU layers, Xavier/Glorot otherwise),
+        Weight initialisation: ``"auto"`` (He for the ReLU family's layers, Xavier/Glorot
+        otherwise: each activation's ``init``),
         ``"xavier"`` (uniform, limit sqrt(6 / (n_in + n_out))), ``"he"`` (normal, std
         sqrt(2 / n_in)), ``"normal"`` (standard normal weights and biases, as in the
         classic tutorials) or ``"zeros"``. Biases start at 0 except with ``"normal"``.
@@ -264,7 +265,7 @@ class Network:
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
             n_in, n_out = W.shape
             name = self.activations[l] if l < len(self.activations) else self.output_activation
-            kind = ("he" if name == "relu" else "xavier") if init == "auto" else init
+            kind = activations.get(name).init if init == "auto" else init
             if kind == "xavier":
                 limit = np.sqrt(6.0 / (n_in + n_out))
                 W[...] = rng.uniform(-limit, limit, W.shape)

@@ -129,6 +129,19 @@ def test_auto_init_is_he_for_relu_and_xavier_otherwise():
     assert tanh.weights[0].std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
 
 
+@pytest.mark.parametrize("name, family", [
+    ("relu", "he"), ("sigmoid", "xavier"), ("tanh", "xavier"), ("identity", "xavier"),
+])
+def test_auto_init_is_each_hidden_activations_family(name, family):
+    """init="auto" draws a hidden layer's weights as its activation's ``init`` names."""
+    assert nnfast.activations.get(name).init == family
+    auto = nnfast.Network([5, 7, 6, 2], activation=name, output_activation="identity", seed=4)
+    named = nnfast.Network([5, 7, 6, 2], activation=name, output_activation="identity",
+                           init=family, seed=4)
+    for W_auto, W_named in zip(auto.weights[:-1], named.weights[:-1]):  # drawn in order
+        np.testing.assert_array_equal(W_auto, W_named)
+
+
 def test_mixed_activations_initialise_per_layer():
     net = nnfast.Network([300, 300, 300, 1], activation=["sigmoid", "relu"], seed=1)
     assert np.abs(net.weights[0]).max() <= np.sqrt(6.0 / 600)  # sigmoid: Xavier
