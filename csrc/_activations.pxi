@@ -7,7 +7,7 @@
 # f' folded in, and the loop over units vectorises where f allows.
 
 cdef enum:  # nnfast/_spec.py's activation codes (a test checks they agree)
-    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX
+    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU
 
 ctypedef real (*elementwise)(real) noexcept nogil
 ctypedef void (*activation_body)(void *args, elementwise f,
@@ -52,6 +52,15 @@ cdef inline real relu_derivative(real a) noexcept nogil:
     return <real> (a > 0.0)
 
 
+cdef inline real leaky_relu(real z) noexcept nogil:
+    """Negative slope 0.01 (torch's), rounded to real as NumPy rounds it for a float32 z."""
+    return z * (<real> (z > 0.0) + <real> (z <= 0.0) * <real> 0.01)
+
+
+cdef inline real leaky_relu_derivative(real a) noexcept nogil:
+    return <real> (a > 0.0) + <real> (a <= 0.0) * <real> 0.01
+
+
 cdef inline real step(real z) noexcept nogil:
     return 1.0 if z >= 0.0 else 0.0
 
@@ -73,6 +82,8 @@ cdef inline void per_activation(int code, activation_body body, void *args) noex
         body(args, identity, identity_derivative)
     elif code == STEP:
         body(args, step, step_derivative)
+    elif code == LEAKY_RELU:
+        body(args, leaky_relu, leaky_relu_derivative)
 
 
 # --- the bodies: a block of values, and one derivative -------------------------------------

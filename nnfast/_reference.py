@@ -25,9 +25,9 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, MSE, RELU,
-    SGD, SIGMOID, SOFTMAX, STEP, TANH, check_evaluate, check_forward, check_loss_and_gradient,
-    check_perceptron_epochs, check_train_epochs, check_workspace,
+    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, LEAKY_RELU, MSE,
+    RELU, SGD, SIGMOID, SOFTMAX, STEP, TANH, check_evaluate, check_forward,
+    check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
 )
 
 name = "numpy"
@@ -69,6 +69,15 @@ def relu_derivative(a):
     return (a > 0).astype(a.dtype)
 
 
+def leaky_relu(z):
+    """z where z > 0, else 0.01 z (torch's default negative slope)."""
+    return np.where(z > 0.0, z, z * 0.01)
+
+
+def leaky_relu_derivative(a):
+    return np.where(a > 0.0, 1.0, 0.01).astype(a.dtype)
+
+
 def step(z):
     """The perceptron's step: 1 where z >= 0, else 0."""
     return (z >= 0).astype(z.dtype)
@@ -85,6 +94,7 @@ ELEMENTWISE = {
     TANH: (tanh, tanh_derivative),
     RELU: (relu, relu_derivative),
     STEP: (step, step_derivative),
+    LEAKY_RELU: (leaky_relu, leaky_relu_derivative),
 }
 
 

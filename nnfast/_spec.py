@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 # Activation codes (one per layer in Spec.activations); softmax is the output's only.
-IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX = ACTIVATION_CODES = tuple(range(6))
+IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU = ACTIVATION_CODES = tuple(range(7))
 # Loss codes.
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = LOSS_CODES = tuple(range(3))
 # Optimizer codes.

@@ -76,9 +76,12 @@ relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, 
                   init="he")
 step = Activation("step", _spec.STEP,
                   "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0.")
+leaky_relu = Activation("leaky_relu", _spec.LEAKY_RELU,
+                        "f(z) = z where z > 0, else 0.01 z; f'(z) = 1 where z > 0, else 0.01.",
+                        init="he")
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)
 
-ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, softmax)}
+ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, leaky_relu, softmax)}
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}  # scikit-learn / Keras names
 
 

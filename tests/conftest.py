@@ -8,6 +8,11 @@ Tests that need an optional package say so with ``@pytest.mark.requires("pandas"
 ``pytest.importorskip``: without it they are skipped. With ``CI=true`` such a skip fails
 the run, because the ``[test]`` extra installs every package the suite uses: a skip there
 means an install step is missing.
+
+Comparisons with PyTorch itself are opt-in: ``@pytest.mark.torch`` runs a test only where
+torch is installed (it is never part of ``[test]``, whose install stays light). Their skip
+has a reason of its own, ``OPT_IN``, which the CI check above does not count as a missing
+package; such a test imports torch in its body, never through ``importorskip``.
 """
 import importlib.util
 import os
@@ -97,12 +102,16 @@ def assert_same():
 # --- optional packages --------------------------------------------------------------------
 
 MISSING = "optional package not installed: "
+OPT_IN = "opt-in comparison with PyTorch: torch is not installed"
 _missing_skips = []
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "requires(*modules): skip unless these optional packages can be imported")
+    config.addinivalue_line(
+        "markers", "torch: compare with PyTorch itself; runs only where torch is installed "
+                   "(opt-in, not a missing package in CI)")
 
 
 def pytest_runtest_setup(item):
@@ -110,6 +119,8 @@ def pytest_runtest_setup(item):
         absent = [m for m in marker.args if importlib.util.find_spec(m) is None]
         if absent:
             pytest.skip(MISSING + ", ".join(absent))
+    if item.get_closest_marker("torch") and importlib.util.find_spec("torch") is None:
+        pytest.skip(OPT_IN)
 
 
 def _skip_reason(report):

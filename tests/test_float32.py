@@ -37,13 +37,13 @@ import nnfast
 from nnfast import _backend, _reference
 from nnfast._spec import (
     ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
-    MSE, RELU, SIGMOID, SOFTMAX, STEP, TANH, Hyper, OptimizerState,
+    LEAKY_RELU, MSE, RELU, SIGMOID, SOFTMAX, STEP, TANH, Hyper, OptimizerState,
 )
 
 EPS = float(np.finfo(np.float32).eps)
 F32 = np.float32
 KERNELS = ("forward", "loss_and_gradient", "evaluate", "train_epochs", "perceptron_epochs")
-HIDDEN = ("sigmoid", "tanh", "relu", "identity")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu")
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
     ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
@@ -589,9 +589,9 @@ def test_float32_pieces_against_the_reference(k32):
         assert_close(got, want, tol, largest(want, 1e-6), "piece")
 
     z, y = rng.normal(scale=3, size=(6, 5)).astype(F32), rng.random((6, 5)).astype(F32)
-    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX):
+    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, SOFTMAX):
         same(cy.activate(code, z), _reference.activate(code, z))
-    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP):
+    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU):
         a = _reference.activate(code, z)
         same(cy.derivative(code, a), _reference.derivative(code, a))
     p = _reference.softmax(z)

@@ -38,7 +38,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
                                        HealthCheck.filter_too_much])
 
 BACKENDS = ("cython", "numpy")
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step", "leaky_relu")
 SMOOTH = ("sigmoid", "tanh", "identity")
 OUTPUT_LOSS = (("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
                ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"),

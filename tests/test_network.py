@@ -131,6 +131,7 @@ def test_auto_init_is_he_for_relu_and_xavier_otherwise():
 
 @pytest.mark.parametrize("name, family", [
     ("relu", "he"), ("sigmoid", "xavier"), ("tanh", "xavier"), ("identity", "xavier"),
+    ("leaky_relu", "he"),
 ])
 def test_auto_init_is_each_hidden_activations_family(name, family):
     """init="auto" draws a hidden layer's weights as its activation's ``init`` names."""

@@ -17,12 +17,13 @@ import nnfast
 from nnfast import _reference
 from nnfast._spec import (
     ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
-    MSE, RELU, SGD, SIGMOID, SOFTMAX, STEP, TANH, Hyper, OptimizerState, Spec,
+    LEAKY_RELU, MSE, RELU, SGD, SIGMOID, SOFTMAX, STEP, TANH, Hyper, OptimizerState, Spec,
 )
 
-ELEMENTWISE = (IDENTITY, SIGMOID, TANH, RELU, STEP)
+ELEMENTWISE = (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU)
 OUTPUT_LOSS = ((IDENTITY, MSE), (SIGMOID, MSE), (TANH, MSE), (RELU, MSE), (SOFTMAX, MSE),
-               (STEP, MSE), (SIGMOID, BINARY_CROSS_ENTROPY), (SOFTMAX, CROSS_ENTROPY))
+               (STEP, MSE), (LEAKY_RELU, MSE), (SIGMOID, BINARY_CROSS_ENTROPY),
+               (SOFTMAX, CROSS_ENTROPY))
 PIECES = settings(max_examples=40, deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 H = 1e-6  # central-difference step
@@ -79,7 +80,7 @@ def test_activate_parity(cy, code, shape, seed):
     got, want = cy.activate(code, z), _reference.activate(code, z)
     # exp, tanh and the divisions round differently on each side: a few ulp
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-300)
-    if code in (IDENTITY, RELU, STEP):
+    if code in (IDENTITY, RELU, STEP, LEAKY_RELU):
         np.testing.assert_array_equal(got, want)
 
 
