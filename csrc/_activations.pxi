@@ -1,28 +1,32 @@
 # Activations: the twin of nnfast/_reference.py's first section.
 #
-# Each elementwise activation is a pair of inline functions, f(z) and f'(z) written from the
-# value a = f(z), and one entry in ``per_activation``, the only list of activation codes on
-# this side. A loop specialised per activation is a body handed to ``per_activation``: every
-# function here is inlined (setup.py), so each entry becomes its own straight loop with f and
-# f' folded in, and the loop over units vectorises where f allows.
+# Each elementwise activation is a pair of inline functions, f(z, alpha) and f'(z, a, alpha),
+# and one entry in ``per_activation``, the only list of activation codes on this side. alpha
+# is the layer's parameter (leaky_relu's slope; the others ignore it); f' has both z and the
+# value a = f(z), and uses whichever gives it exactly (sigmoid's a (1 - a) from the value,
+# an erf's derivative from z). A loop specialised per activation is a body handed to
+# ``per_activation``: every function here is inlined (setup.py), so each entry becomes its
+# own straight loop with f and f' folded in, and the loop over units vectorises where f
+# allows.
 
 cdef enum:  # nnfast/_spec.py's activation codes (a test checks they agree)
     IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU
 
-ctypedef real (*elementwise)(real) noexcept nogil
+ctypedef real (*elementwise)(real z, real alpha) noexcept nogil
+ctypedef real (*elementwise_derivative)(real z, real a, real alpha) noexcept nogil
 ctypedef void (*activation_body)(void *args, elementwise f,
-                                 elementwise f_prime) noexcept nogil
+                                 elementwise_derivative f_prime) noexcept nogil
 
 
-cdef inline real identity(real z) noexcept nogil:
+cdef inline real identity(real z, real alpha) noexcept nogil:
     return z
 
 
-cdef inline real identity_derivative(real a) noexcept nogil:
+cdef inline real identity_derivative(real z, real a, real alpha) noexcept nogil:
     return 1.0
 
 
-cdef inline real sigmoid(real z) noexcept nogil:
+cdef inline real sigmoid(real z, real alpha) noexcept nogil:
     """1 / (1 + exp(-z)): one exp and one division, no branch on the sign of z (signs in
     training are unpredictable), computed in double and rounded once. From z = -512 down
     (float32: -88), where exp(-z) soon overflows, it is exp(z), as the reference's
@@ -32,41 +36,41 @@ cdef inline real sigmoid(real z) noexcept nogil:
     return 1.0 / (1.0 + exp_core(-z))
 
 
-cdef inline real sigmoid_derivative(real a) noexcept nogil:
+cdef inline real sigmoid_derivative(real z, real a, real alpha) noexcept nogil:
     return a * (1.0 - a)
 
 
-cdef inline real tanh(real z) noexcept nogil:
+cdef inline real tanh(real z, real alpha) noexcept nogil:
     return libm_tanh(z)
 
 
-cdef inline real tanh_derivative(real a) noexcept nogil:
+cdef inline real tanh_derivative(real z, real a, real alpha) noexcept nogil:
     return 1.0 - a * a
 
 
-cdef inline real relu(real z) noexcept nogil:
+cdef inline real relu(real z, real alpha) noexcept nogil:
     return z * <real> (z > 0.0)  # arithmetic, not a jump on an unpredictable sign
 
 
-cdef inline real relu_derivative(real a) noexcept nogil:
+cdef inline real relu_derivative(real z, real a, real alpha) noexcept nogil:
     return <real> (a > 0.0)
 
 
-cdef inline real leaky_relu(real z) noexcept nogil:
-    """Negative slope 0.01 (torch's), rounded to real as NumPy rounds it for a float32 z."""
-    return z * (<real> (z > 0.0) + <real> (z <= 0.0) * <real> 0.01)
-
-
-cdef inline real leaky_relu_derivative(real a) noexcept nogil:
-    return <real> (a > 0.0) + <real> (a <= 0.0) * <real> 0.01
-
-
-cdef inline real step(real z) noexcept nogil:
+cdef inline real step(real z, real alpha) noexcept nogil:
     return 1.0 if z >= 0.0 else 0.0
 
 
-cdef inline real step_derivative(real a) noexcept nogil:
+cdef inline real step_derivative(real z, real a, real alpha) noexcept nogil:
     return 0.0
+
+
+cdef inline real leaky_relu(real z, real alpha) noexcept nogil:
+    """z where z > 0, else alpha z (alpha: the negative slope), branch-free as relu."""
+    return z * (<real> (z > 0.0) + <real> (z <= 0.0) * alpha)
+
+
+cdef inline real leaky_relu_derivative(real z, real a, real alpha) noexcept nogil:
+    return <real> (z > 0.0) + <real> (z <= 0.0) * alpha
 
 
 cdef inline void per_activation(int code, activation_body body, void *args) noexcept nogil:
@@ -86,39 +90,37 @@ cdef inline void per_activation(int code, activation_body body, void *args) noex
         body(args, leaky_relu, leaky_relu_derivative)
 
 
-# --- the bodies: a block of values, and one derivative -------------------------------------
+# --- the bodies: a block of values and their derivatives -----------------------------------
 
 cdef struct Values:
     real *z             # f(z) replaces z
     real *d             # f'(z), unless NULL
     Py_ssize_t size
+    real alpha
+    bint known          # out: the code is in per_activation
 
 
-cdef inline void values_body(void *args, elementwise f, elementwise f_prime) noexcept nogil:
+cdef inline void values_body(void *args, elementwise f,
+                             elementwise_derivative f_prime) noexcept nogil:
     cdef Values *v = <Values *> args
     cdef Py_ssize_t i
+    cdef real alpha = v.alpha
     for i in range(v.size):
-        v.z[i] = f(v.z[i])
+        v.z[i] = f(v.z[i], alpha)
+    v.known = True
 
 
 cdef inline void values_and_derivatives_body(void *args, elementwise f,
-                                             elementwise f_prime) noexcept nogil:
+                                             elementwise_derivative f_prime) noexcept nogil:
     cdef Values *v = <Values *> args
     cdef Py_ssize_t i
-    cdef real a
+    cdef real z, a, alpha = v.alpha
     for i in range(v.size):
-        a = f(v.z[i])
-        v.d[i] = f_prime(a)
+        z = v.z[i]
+        a = f(z, alpha)
+        v.d[i] = f_prime(z, a, alpha)
         v.z[i] = a
-
-
-cdef struct Scalar:
-    real x              # the argument
-    real y              # f'(z) from x = f(z); NaN for a code that is not elementwise
-
-
-cdef inline void derivative_body(void *args, elementwise f, elementwise f_prime) noexcept nogil:
-    (<Scalar *> args).y = f_prime((<Scalar *> args).x)
+    v.known = True
 
 
 # --- the pieces -----------------------------------------------------------------------------
@@ -153,29 +155,24 @@ cdef inline void softmax_backward(const real *p, const real *g, real *out, Py_ss
         out[j] = scale * p[j] * (g[j] - gp)
 
 
-cdef inline void activate(int code, real *Z, real *D, Py_ssize_t m,
-                          Py_ssize_t n) noexcept nogil:
+cdef inline bint activate(int code, real *Z, real *D, Py_ssize_t m, Py_ssize_t n,
+                          real alpha) noexcept nogil:
     """Z := f(Z) for m rows of n units and, unless D is NULL, D := f'(Z) in the same pass
-    (softmax: per row, and never with D)."""
+    (softmax: per row, and never with D); alpha is the layer's parameter. Returns whether
+    ``code`` is an activation."""
     cdef Values v
     cdef Py_ssize_t i
     if code == SOFTMAX:
         for i in range(m):
             softmax(Z + i * n, Z + i * n, n, 1.0)
-        return
+        return True
     v.z = Z
     v.d = D
     v.size = m * n
+    v.alpha = alpha
+    v.known = False
     if D == NULL:
         per_activation(code, values_body, &v)
     else:
         per_activation(code, values_and_derivatives_body, &v)
-
-
-cdef inline real derivative(int code, real a) noexcept nogil:
-    """f'(z) from a = f(z) for an elementwise ``code`` (NaN for another code)."""
-    cdef Scalar s
-    s.x = a
-    s.y = NAN
-    per_activation(code, derivative_body, &s)
-    return s.y
+    return v.known

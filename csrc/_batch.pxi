@@ -97,7 +97,8 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
         if l < L - 1:
             d = b.derivs + b.der_off[l] + r0 * n
             # a ReLU layer's f' is read back from its outputs
-            activate(net.act[l], z, NULL if relu_only(net, b.dropout, l) else d, m, n)
+            activate(net.act[l], z, NULL if relu_only(net, b.dropout, l) else d, m, n,
+                     net.alpha[l])
             if b.dropout != NULL and b.dropout[l] > 0.0:
                 dropout_mask(b.bg, z, d, m * n, b.dropout[l])
         a_in = z

@@ -70,7 +70,7 @@ cdef inline real derivative_at(const real *deriv, const real *relu_a,
                                Py_ssize_t i) noexcept nogil:
     """f'(z_i): deriv[i], or for a ReLU layer's outputs relu_a (not NULL), from relu_a[i]."""
     if relu_a != NULL:
-        return relu_derivative(relu_a[i])
+        return relu_derivative(0.0, relu_a[i], 0.0)  # from the value alone
     return deriv[i]
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from nnfast._spec import (
     check_evaluate, check_forward, check_loss_and_gradient, check_perceptron_epochs, check_spec,
-    check_train_epochs, check_workspace,
+    check_train_epochs, check_workspace, default_alpha,
 )
 from nnfast._team import blas_threads_now, team_settings, team_threads, team_workers
 
@@ -122,7 +122,7 @@ def forward(spec, params, X, out):
                 z = &buf[l % 2, 0]
                 dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
                               net.size[l], net.size[l + 1])
-                activate(net.act[l], z, NULL, m, net.size[l + 1])
+                activate(net.act[l], z, NULL, m, net.size[l + 1], net.alpha[l])
                 a_in = z
             memcpy(&o[start, 0], a_in, m * net.size[L] * sizeof(real))
             start += m
@@ -200,6 +200,7 @@ cdef class Workspace:
             self.layers[i].k = net.size[i]
             self.layers[i].n = net.size[i + 1]
             self.layers[i].act = net.act[i]
+            self.layers[i].alpha = net.alpha[i]
             self.layers[i].dropout = 0.0
             self.layers[i].W = NULL
             self.layers[i].b = NULL

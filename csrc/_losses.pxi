@@ -8,25 +8,25 @@
 cdef enum:  # nnfast/_spec.py's loss codes (a test checks they agree)
     MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY
 
-ctypedef double (*loss_delta)(int code, real *Z, const real *Y, real *delta, Py_ssize_t m,
-                              Py_ssize_t n, double scale) noexcept nogil
+ctypedef double (*loss_delta)(int code, real alpha, real *Z, const real *Y, real *delta,
+                              Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil
 ctypedef Py_ssize_t (*loss_correct)(const real *Z, const real *Y, Py_ssize_t m,
                                     Py_ssize_t n) noexcept nogil
 ctypedef void (*loss_body)(void *args, loss_delta delta, loss_correct correct,
                            bint per_element) noexcept nogil
 
 
-cdef inline double mse_delta(int code, real *Z, const real *Y, real *delta, Py_ssize_t m,
-                             Py_ssize_t n, double scale) noexcept nogil:
-    """Sum of (f(Z) - Y)^2 for the output activation ``code``; delta := scale * its gradient
-    w.r.t. Z. Z becomes f(Z)."""
+cdef inline double mse_delta(int code, real alpha, real *Z, const real *Y, real *delta,
+                             Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+    """Sum of (f(Z) - Y)^2 for the output activation ``code`` (parameter alpha); delta :=
+    scale * its gradient w.r.t. Z. Z becomes f(Z)."""
     cdef Py_ssize_t i, j, size = m * n
     cdef double total = 0.0
     cdef real a
     cdef real *zr
     cdef const real *yr
     cdef real *dr
-    activate(code, Z, NULL, m, n)
+    activate(code, Z, NULL if code == SOFTMAX else delta, m, n, alpha)  # delta := f'(Z)
     if code == SOFTMAX:
         for i in range(m):
             zr = Z + i * n
@@ -40,11 +40,11 @@ cdef inline double mse_delta(int code, real *Z, const real *Y, real *delta, Py_s
     for i in range(size):
         a = Z[i] - Y[i]
         total += a * a
-        delta[i] = scale * 2.0 * a * derivative(code, Z[i])
+        delta[i] = scale * 2.0 * a * delta[i]
     return total
 
 
-cdef inline double binary_cross_entropy_delta(int code, real *Z, const real *Y,
+cdef inline double binary_cross_entropy_delta(int code, real alpha, real *Z, const real *Y,
                                               real *delta, Py_ssize_t m, Py_ssize_t n,
                                               double scale) noexcept nogil:
     """The output is a sigmoid: sum of -(y ln p + (1 - y) ln(1 - p)) from the logits Z."""
@@ -55,12 +55,13 @@ cdef inline double binary_cross_entropy_delta(int code, real *Z, const real *Y,
         z = Z[i]
         y = Y[i]
         total += (z if z > 0.0 else 0.0) - y * z + log1p(fast_exp(-fabs(z)))
-        delta[i] = scale * (sigmoid(z) - y)
+        delta[i] = scale * (sigmoid(z, 0.0) - y)
     return total
 
 
-cdef inline double cross_entropy_delta(int code, real *Z, const real *Y, real *delta,
-                                       Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+cdef inline double cross_entropy_delta(int code, real alpha, real *Z, const real *Y,
+                                       real *delta, Py_ssize_t m, Py_ssize_t n,
+                                       double scale) noexcept nogil:
     """The output is a softmax: sum over rows of -sum_k y_k ln p_k, from the logits Z."""
     cdef Py_ssize_t i, j
     cdef double total = 0.0
@@ -123,6 +124,7 @@ cdef inline void per_loss(int loss, loss_body body, void *args) noexcept nogil:
 
 cdef struct Output:
     int code            # the output activation
+    real alpha          # its parameter
     real *Z
     const real *Y
     real *delta
@@ -135,7 +137,7 @@ cdef struct Output:
 cdef inline void delta_body(void *args, loss_delta delta, loss_correct correct,
                             bint per_element) noexcept nogil:
     cdef Output *o = <Output *> args
-    o.total = delta(o.code, o.Z, o.Y, o.delta, o.m, o.n, o.scale)
+    o.total = delta(o.code, o.alpha, o.Z, o.Y, o.delta, o.m, o.n, o.scale)
 
 
 cdef inline void correct_body(void *args, loss_delta delta, loss_correct correct,
@@ -166,12 +168,14 @@ cdef inline Kind loss_kind(int loss) noexcept nogil:
 
 # --- the pieces -----------------------------------------------------------------------------
 
-cdef inline double output_delta(int loss, int code, real *Z, const real *Y, real *delta,
-                                Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
-    """delta := scale * d(summed loss)/dZ for m rows of n outputs; returns the summed loss.
-    Z is used as scratch."""
+cdef inline double output_delta(int loss, int code, real alpha, real *Z, const real *Y,
+                                real *delta, Py_ssize_t m, Py_ssize_t n,
+                                double scale) noexcept nogil:
+    """delta := scale * d(summed loss)/dZ for m rows of n outputs (output activation ``code``,
+    parameter alpha); returns the summed loss. Z is used as scratch."""
     cdef Output o
     o.code = code
+    o.alpha = alpha
     o.Z = Z
     o.Y = Y
     o.delta = delta
@@ -218,14 +222,15 @@ cdef inline double output_step(const Net *net, real *Z, const real *Y, const rea
     an unbiased estimate of the weighted mean's, and the full batch's is exactly it."""
     cdef Py_ssize_t i, n = net.size[net.L]
     cdef int code = net.act[net.L - 1]
+    cdef real alpha = net.alpha[net.L - 1]
     cdef double total = 0.0
     if w == NULL:
         correct[0] += count_correct(net.loss, Z, Y, m, n)
-        return output_delta(net.loss, code, Z, Y, delta, m, n, scale)
+        return output_delta(net.loss, code, alpha, Z, Y, delta, m, n, scale)
     for i in range(m):
         correct[0] += w[i] * count_correct(net.loss, Z + i * n, Y + i * n, 1, n)
-        total += w[i] * output_delta(net.loss, code, Z + i * n, Y + i * n, delta + i * n, 1, n,
-                                     scale * w[i] / w_mean)
+        total += w[i] * output_delta(net.loss, code, alpha, Z + i * n, Y + i * n, delta + i * n,
+                                     1, n, scale * w[i] / w_mean)
     return total
 
 

@@ -24,10 +24,16 @@ cdef real *data(array) except *:
 
 
 cdef int elementwise_code(int code) except -1:
-    if derivative(code, 0.5) != derivative(code, 0.5):  # NaN: not in per_activation
+    cdef real z = 0.5
+    if code == SOFTMAX or not activate(code, &z, NULL, 1, 1, 0.0):
         raise ValueError(f"code must be an elementwise activation, got {code!r} (softmax: use "
                          f"softmax_backward).")
     return code
+
+
+cdef real alpha_of(int code, alpha) except? -1:
+    """The activation parameter a piece uses: ``alpha``, or None for the code's default."""
+    return default_alpha(code) if alpha is None else alpha
 
 
 cdef int output_codes(int loss, int code) except -1:
@@ -51,24 +57,21 @@ class pieces:
     # --- activations
 
     @staticmethod
-    def activate(code, z):
+    def activate(code, z, alpha=None):
         cdef int c = code
         a = c_array(z)
         if c == SOFTMAX:
             return pieces.softmax(a)
         elementwise_code(c)
-        activate(c, data(a), NULL, 1, a.size)
+        activate(c, data(a), NULL, 1, a.size, alpha_of(c, alpha))
         return a
 
     @staticmethod
-    def derivative(code, a):
+    def derivative(code, z, alpha=None):
         cdef int c = elementwise_code(code)
-        cdef Py_ssize_t i
-        cdef real *v
-        d = c_array(a)
-        v = data(d)
-        for i in range(d.size):
-            v[i] = derivative(c, v[i])
+        a = c_array(z)
+        d = np.empty_like(a)
+        activate(c, data(a), data(d), 1, a.size, alpha_of(c, alpha))
         return d
 
     @staticmethod
@@ -76,7 +79,7 @@ class pieces:
         a = c_array(z)
         r = rows(a)
         if a.size:
-            activate(SOFTMAX, data(r), NULL, r.shape[0], r.shape[1])
+            activate(SOFTMAX, data(r), NULL, r.shape[0], r.shape[1], 0.0)
         return a
 
     @staticmethod
@@ -92,7 +95,7 @@ class pieces:
     # --- losses
 
     @staticmethod
-    def output_delta(loss, code, z, y):
+    def output_delta(loss, code, z, y, alpha=None):
         cdef Py_ssize_t m, n
         z, y = same_shape(z, y, 2)
         m, n = z.shape
@@ -100,7 +103,8 @@ class pieces:
         output_codes(loss, code)
         if z.size == 0:
             return 0.0, delta
-        total = output_delta(loss, code, data(z), data(y), data(delta), m, n, 1.0)
+        total = output_delta(loss, code, alpha_of(code, alpha), data(z), data(y), data(delta),
+                             m, n, 1.0)
         return total, delta
 
     @staticmethod
@@ -291,6 +295,6 @@ def math_values(function, const real[::1] x, real[::1] out):
             elif which == 2:
                 out[i] = log1p(x[i])
             elif which == 3:
-                out[i] = tanh(x[i])
+                out[i] = tanh(x[i], 0.0)
             else:
-                out[i] = sigmoid(x[i])
+                out[i] = sigmoid(x[i], 0.0)

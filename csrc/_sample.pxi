@@ -16,6 +16,7 @@ cdef struct Layer:
     # One dense layer as the per-sample path sees it: its shape and where its data live
     Py_ssize_t k, n          # inputs and units
     int act                  # the activation; LINEAR for an output the loss starts from
+    real alpha               # its parameter
     double dropout           # dropout rate (hidden layers), 0 for none
     real *W                  # k x n, row-major, inside the flat parameter buffer
     real *b
@@ -34,7 +35,8 @@ cdef inline bint mse_output(const Net *net) noexcept nogil:
 
 cdef inline void forward_block(const real *a, const real *W, const real *b, real *z,
                                real *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
-                               elementwise f_prime, Py_ssize_t w) noexcept nogil:
+                               elementwise_derivative f_prime, real alpha,
+                               Py_ssize_t w) noexcept nogil:
     """Units [:w] (W's rows n apart); f NULL: the sums only."""
     cdef real s[4]
     cdef Py_ssize_t p, j
@@ -49,41 +51,41 @@ cdef inline void forward_block(const real *a, const real *W, const real *b, real
         if f == NULL:
             z[j] = s[j]
         else:
-            value = f(s[j])
-            d[j] = f_prime(value)
+            value = f(s[j], alpha)
+            d[j] = f_prime(s[j], value, alpha)
             z[j] = value
 
 
 cdef inline void forward_columns(const real *a, const real *W, const real *b, real *z,
                                  real *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
-                                 elementwise f_prime) noexcept nogil:
+                                 elementwise_derivative f_prime, real alpha) noexcept nogil:
     """``forward_block`` over the layer's units, four at a time."""
     cdef Py_ssize_t j = 0
     while n - j >= 4:
-        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, 4)
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, alpha, 4)
         j += 4
     if n - j == 3:
-        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, 3)
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, alpha, 3)
     elif n - j == 2:
-        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, 2)
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, alpha, 2)
     elif n - j == 1:
-        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, 1)
+        forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, alpha, 1)
 
 
 cdef inline void forward_blocks(const real *a, const real *W, const real *b, real *z,
                                 real *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
-                                elementwise f_prime) noexcept nogil:
+                                elementwise_derivative f_prime, real alpha) noexcept nogil:
     """``forward_columns`` with 1-4 inputs as a constant (unrolled), more in a loop."""
     if k == 2:
-        forward_columns(a, W, b, z, d, 2, n, f, f_prime)
+        forward_columns(a, W, b, z, d, 2, n, f, f_prime, alpha)
     elif k == 1:
-        forward_columns(a, W, b, z, d, 1, n, f, f_prime)
+        forward_columns(a, W, b, z, d, 1, n, f, f_prime, alpha)
     elif k == 3:
-        forward_columns(a, W, b, z, d, 3, n, f, f_prime)
+        forward_columns(a, W, b, z, d, 3, n, f, f_prime, alpha)
     elif k == 4:
-        forward_columns(a, W, b, z, d, 4, n, f, f_prime)
+        forward_columns(a, W, b, z, d, 4, n, f, f_prime, alpha)
     else:
-        forward_columns(a, W, b, z, d, k, n, f, f_prime)
+        forward_columns(a, W, b, z, d, k, n, f, f_prime, alpha)
 
 
 cdef struct Row:
@@ -93,11 +95,13 @@ cdef struct Row:
     real *z
     real *d
     Py_ssize_t k, n
+    real alpha
 
 
-cdef inline void row_body(void *args, elementwise f, elementwise f_prime) noexcept nogil:
+cdef inline void row_body(void *args, elementwise f,
+                          elementwise_derivative f_prime) noexcept nogil:
     cdef Row *r = <Row *> args
-    forward_blocks(r.a, r.W, r.b, r.z, r.d, r.k, r.n, f, f_prime)
+    forward_blocks(r.a, r.W, r.b, r.z, r.d, r.k, r.n, f, f_prime, r.alpha)
 
 
 cdef inline void forward_row(const Layer *ly, const real *a) noexcept nogil:
@@ -111,8 +115,9 @@ cdef inline void forward_row(const Layer *ly, const real *a) noexcept nogil:
     r.d = ly.d
     r.k = ly.k
     r.n = ly.n
+    r.alpha = ly.alpha
     if act == LINEAR:
-        forward_blocks(a, ly.W, ly.b, ly.a, ly.d, ly.k, ly.n, NULL, NULL)
+        forward_blocks(a, ly.W, ly.b, ly.a, ly.d, ly.k, ly.n, NULL, NULL, 0.0)
     else:
         per_activation(act, row_body, &r)
 

@@ -7,6 +7,7 @@ cdef struct Net:
     Py_ssize_t L            # number of layers
     const intp *size        # L + 1 layer sizes
     const int *act          # L activation codes (the last is the output's)
+    const double *alpha     # L activation parameters
     const intp *w_off       # L offsets of W_l in the flat parameter buffer
     const intp *b_off       # L offsets of b_l
     int loss
@@ -18,7 +19,7 @@ cdef class _Layout:
     """Owns the arrays a ``Net`` points into, built from a ``Spec`` (checked first)."""
     cdef Net net
     cdef readonly object spec
-    cdef object _size, _act, _w_off, _b_off
+    cdef object _size, _act, _alpha, _w_off, _b_off
 
     def __init__(self, spec):
         check_spec(spec)
@@ -34,15 +35,18 @@ cdef class _Layout:
             b_off[l] = b_off[l - 1] + sizes[l]
         self._size = np.array(sizes, dtype=np.intp)
         self._act = np.array(spec.activations, dtype=np.intc)
+        self._alpha = np.array(spec.layer_alphas(), dtype=np.float64)
         self._w_off = np.array(w_off, dtype=np.intp)
         self._b_off = np.array(b_off, dtype=np.intp)
         cdef const intp[::1] size_v = self._size
         cdef const int[::1] act_v = self._act
+        cdef const double[::1] alpha_v = self._alpha
         cdef const intp[::1] w_v = self._w_off
         cdef const intp[::1] b_v = self._b_off
         self.net.L = L
         self.net.size = &size_v[0]
         self.net.act = &act_v[0]
+        self.net.alpha = &alpha_v[0]
         self.net.w_off = &w_v[0]
         self.net.b_off = &b_v[0]
         self.net.loss = spec.loss
@@ -151,7 +155,7 @@ cdef bint same_net(const Net *a, const Net *b) noexcept:
     if a.L != b.L or a.loss != b.loss:
         return False
     for l in range(a.L):
-        if a.size[l] != b.size[l] or a.act[l] != b.act[l]:
+        if a.size[l] != b.size[l] or a.act[l] != b.act[l] or a.alpha[l] != b.alpha[l]:
             return False
     return a.size[a.L] == b.size[b.L]
 

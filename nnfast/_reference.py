@@ -28,66 +28,70 @@ from ._spec import (
     ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, LEAKY_RELU, MSE,
     RELU, SGD, SIGMOID, SOFTMAX, STEP, TANH, check_evaluate, check_forward,
     check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
+    default_alpha,
 )
 
 name = "numpy"
 
 
-# === activations: f(z), and f'(z) written in terms of the value a = f(z) ===================
+# === activations: f(z, alpha), and f'(z, a, alpha) from z or the value a = f(z) ===========
+#
+# alpha is the layer's parameter (``_spec.DEFAULT_ALPHA``: leaky_relu's negative slope); the
+# other activations ignore it. f' uses whichever of z and a gives it exactly.
 
-def identity(z):
+def identity(z, alpha=None):
     return z
 
 
-def identity_derivative(a):
+def identity_derivative(z, a, alpha=None):
     return np.ones_like(a)
 
 
-def sigmoid(z):
+def sigmoid(z, alpha=None):
     """1 / (1 + exp(-z)), without overflow for large |z|."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def sigmoid_derivative(a):
+def sigmoid_derivative(z, a, alpha=None):
     return a * (1.0 - a)
 
 
-def tanh(z):
+def tanh(z, alpha=None):
     return np.tanh(z)
 
 
-def tanh_derivative(a):
+def tanh_derivative(z, a, alpha=None):
     return 1.0 - a * a
 
 
-def relu(z):
+def relu(z, alpha=None):
     return z * (z > 0.0)  # as the kernel computes it, branch-free
 
 
-def relu_derivative(a):
+def relu_derivative(z, a, alpha=None):
     return (a > 0).astype(a.dtype)
 
 
-def leaky_relu(z):
-    """z where z > 0, else 0.01 z (torch's default negative slope)."""
-    return np.where(z > 0.0, z, z * 0.01)
-
-
-def leaky_relu_derivative(a):
-    return np.where(a > 0.0, 1.0, 0.01).astype(a.dtype)
-
-
-def step(z):
+def step(z, alpha=None):
     """The perceptron's step: 1 where z >= 0, else 0."""
     return (z >= 0).astype(z.dtype)
 
 
-def step_derivative(a):
+def step_derivative(z, a, alpha=None):
     return np.zeros_like(a)
 
 
-# The elementwise activations, one entry each: code -> (f, f' from the value).
+def leaky_relu(z, alpha):
+    """z where z > 0, else alpha z (alpha: the negative slope)."""
+    return np.where(z > 0.0, z, z * alpha)
+
+
+def leaky_relu_derivative(z, a, alpha):
+    return np.where(z > 0.0, 1.0, alpha).astype(z.dtype)
+
+
+# The elementwise activations, one entry each: code -> (f, f').
 ELEMENTWISE = {
     IDENTITY: (identity, identity_derivative),
     SIGMOID: (sigmoid, sigmoid_derivative),
@@ -109,19 +113,29 @@ def softmax_backward(p, g):
     return p * (g - (g * p).sum(axis=-1, keepdims=True))
 
 
-def activate(code, z):
-    """f(z) for activation ``code`` (softmax: along the last axis)."""
+def activate(code, z, alpha=None):
+    """f(z) for activation ``code`` with parameter alpha (None: its default; softmax: along
+    the last axis)."""
     if code == SOFTMAX:
         return softmax(z)
-    return ELEMENTWISE[code][0](z)
+    return ELEMENTWISE[code][0](z, default_alpha(code) if alpha is None else alpha)
 
 
-def derivative(code, a):
-    """f'(z) from a = f(z), elementwise (softmax's Jacobian is ``softmax_backward``'s)."""
+def derivative(code, z, alpha=None):
+    """f'(z), elementwise, as the forward pass computes it beside f(z) (softmax's Jacobian is
+    ``softmax_backward``'s)."""
+    return activate_and_derivative(code, z, alpha)[1]
+
+
+def activate_and_derivative(code, z, alpha=None):
+    """(f(z), f'(z)) for an elementwise activation: a hidden layer's forward pass."""
     if code not in ELEMENTWISE:
         raise ValueError(f"code must be an elementwise activation {tuple(ELEMENTWISE)}, got "
                          f"{code!r} (softmax: use softmax_backward).")
-    return ELEMENTWISE[code][1](a)
+    f, f_prime = ELEMENTWISE[code]
+    alpha = default_alpha(code) if alpha is None else alpha
+    a = f(z, alpha)
+    return a, f_prime(z, a, alpha)
 
 
 # === losses: summed loss and its gradient w.r.t. the output layer's pre-activation z =======
@@ -129,22 +143,26 @@ def derivative(code, a):
 # Sigmoid + binary cross-entropy and softmax + cross-entropy are fused and evaluated from
 # the logits z, which keeps them finite for saturated outputs.
 
-def mse_delta(code, z, y):
-    """(sum of (f(z) - y)^2, its gradient w.r.t. z) for the output activation ``code``."""
-    a = activate(code, z)
-    g = 2.0 * (a - y)
-    delta = softmax_backward(a, g) if code == SOFTMAX else g * derivative(code, a)
+def mse_delta(code, z, y, alpha):
+    """(sum of (f(z) - y)^2, its gradient w.r.t. z) for the output activation ``code``
+    (parameter alpha)."""
+    if code == SOFTMAX:
+        a = softmax(z)
+        delta = softmax_backward(a, 2.0 * (a - y))
+    else:
+        a, d = activate_and_derivative(code, z, alpha)
+        delta = 2.0 * (a - y) * d
     return np.sum((a - y) ** 2, dtype=np.float64), delta
 
 
-def binary_cross_entropy_delta(code, z, y):
+def binary_cross_entropy_delta(code, z, y, alpha):
     """The output is a sigmoid: sum of -(y ln p + (1 - y) ln(1 - p)) from the logits."""
     total = np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))),
                    dtype=np.float64)
     return total, sigmoid(z) - y
 
 
-def cross_entropy_delta(code, z, y):
+def cross_entropy_delta(code, z, y, alpha):
     """The output is a softmax: sum over rows of -sum_k y_k ln p_k, from the logits."""
     m = z.max(axis=1, keepdims=True)
     lse = m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
@@ -164,7 +182,7 @@ def argmax_correct(z, y):
 
 
 class Loss(NamedTuple):
-    delta: Callable                # (code, z, y) -> (summed loss, its gradient w.r.t. z)
+    delta: Callable                # (code, z, y, alpha) -> (summed loss, its gradient w.r.t. z)
     correct: Optional[Callable]    # (z, y) -> correct predictions; None: no accuracy
     per_element: bool              # the mean is over every element, else over rows
 
@@ -177,9 +195,10 @@ LOSSES = {
 }
 
 
-def output_delta(loss, code, z, y):
-    """(sum of the loss over the batch, dLsum/dz) for the output activation ``code``."""
-    return LOSSES[loss].delta(code, z, y)
+def output_delta(loss, code, z, y, alpha=None):
+    """(sum of the loss over the batch, dLsum/dz) for the output activation ``code`` with
+    parameter alpha (None: its default)."""
+    return LOSSES[loss].delta(code, z, y, default_alpha(code) if alpha is None else alpha)
 
 
 def count_correct(loss, z, y):
@@ -210,14 +229,14 @@ def output_step(spec, z, Y, w, w_mean):
     estimate of the weighted mean's, and the full batch's is exactly it.
     """
     scale = loss_scale(spec, z.shape[0])
+    code, alpha = spec.activations[-1], spec.layer_alphas()[-1]
     if w is None:
-        total, delta = output_delta(spec.loss, spec.activations[-1], z, Y)
+        total, delta = output_delta(spec.loss, code, z, Y, alpha)
         return total, count_correct(spec.loss, z, Y), delta * scale
     total = correct = 0.0
     delta = np.empty_like(z)
     for i in range(z.shape[0]):
-        row_total, row_delta = output_delta(spec.loss, spec.activations[-1], z[i:i + 1],
-                                            Y[i:i + 1])
+        row_total, row_delta = output_delta(spec.loss, code, z[i:i + 1], Y[i:i + 1], alpha)
         weight = float(w[i])  # in float64, as the compiled kernels weigh rows in double
         total += weight * row_total
         correct += weight * count_correct(spec.loss, z[i:i + 1], Y[i:i + 1])
@@ -376,12 +395,12 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
     weights, biases = spec.unpack(params)
     inputs, derivs = [X], []
     a = X
-    for l, (code, W, b) in enumerate(zip(spec.activations, weights, biases)):
+    for l, (code, alpha, W, b) in enumerate(zip(spec.activations, spec.layer_alphas(), weights,
+                                                biases)):
         z = dense_forward(a, W, b)
         if l == spec.n_layers - 1:
             break
-        a = activate(code, z)
-        d = derivative(code, a)
+        a, d = activate_and_derivative(code, z, alpha)
         if masks is not None and masks[l] is not None:
             a = a * masks[l]
             d = d * masks[l]
@@ -404,8 +423,8 @@ def forward(spec, params, X, out):
     check_forward(spec, params, X, out)
     weights, biases = spec.unpack(params)
     a = X
-    for code, W, b in zip(spec.activations, weights, biases):
-        a = activate(code, dense_forward(a, W, b))
+    for code, alpha, W, b in zip(spec.activations, spec.layer_alphas(), weights, biases):
+        a = activate(code, dense_forward(a, W, b), alpha)
     out[...] = a
 
 

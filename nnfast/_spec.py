@@ -17,6 +17,9 @@ import numpy as np
 
 # Activation codes (one per layer in Spec.activations); softmax is the output's only.
 IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU = ACTIVATION_CODES = tuple(range(7))
+# The activations with a parameter alpha, and its default (torch's): leaky_relu's negative
+# slope. The others ignore alpha.
+DEFAULT_ALPHA = {LEAKY_RELU: 0.01}
 # Loss codes.
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = LOSS_CODES = tuple(range(3))
 # Optimizer codes.
@@ -31,7 +34,8 @@ REALS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 class Spec(NamedTuple):
-    """Layer sizes, one activation code per layer (the last is the output's) and the loss code.
+    """Layer sizes, one activation code per layer (the last is the output's) and the loss code;
+    ``alphas``: each layer's activation parameter (``DEFAULT_ALPHA``), or () for the defaults.
 
     Parameters are stored in one flat buffer: every weight matrix ``W_l`` (``sizes[l] x
     sizes[l+1]``, C order) first, in layer order, then every bias ``b_l``. Regularisation
@@ -41,6 +45,13 @@ class Spec(NamedTuple):
     sizes: tuple
     activations: tuple
     loss: int
+    alphas: tuple = ()
+
+    def layer_alphas(self):
+        """Every layer's alpha: ``alphas``, or each activation's default (0.0 without one)."""
+        if len(self.alphas):
+            return tuple(float(a) for a in self.alphas)
+        return tuple(default_alpha(code) for code in self.activations)
 
     @property
     def n_layers(self) -> int:
@@ -115,6 +126,11 @@ class OptimizerState:
                 and (hyper.optimizer != ADAM or self.v.shape == (n_params,)))
 
 
+def default_alpha(code):
+    """The activation parameter ``code`` takes when none is given (0.0: it has none)."""
+    return DEFAULT_ALPHA.get(code, 0.0)
+
+
 def uses_moments(hyper):
     """Momentum and Adam keep per-parameter moments; plain SGD does not."""
     return hyper.optimizer == ADAM or hyper.momentum != 0.0
@@ -161,10 +177,16 @@ def check_spec(spec):
                              f"got {code!r}.")
     if spec.loss not in LOSS_CODES:
         raise ValueError(f"spec.loss must be one of {LOSS_CODES}, got {spec.loss!r}.")
+    alphas = tuple(spec.alphas)
+    if alphas and (len(alphas) != len(codes) or not all(
+            isinstance(a, (int, float, np.integer, np.floating)) and np.isfinite(a)
+            for a in alphas)):
+        raise ValueError(f"spec.alphas must be empty or {len(codes)} finite numbers (one per "
+                         f"layer), got {alphas!r}.")
 
 
 def _network(spec):
-    return tuple(spec.sizes), tuple(spec.activations), spec.loss
+    return tuple(spec.sizes), tuple(spec.activations), spec.loss, spec.layer_alphas()
 
 
 def _precision(X, dtype):

@@ -8,9 +8,14 @@
 
 Each object carries the integer ``code`` the kernels use; ``ACTIVATIONS`` maps names to
 objects. Values come from the NumPy reference, so the Python functions and both backends
-compute the same thing.
+compute the same thing. An activation with a parameter takes another value through ``get``:
+
+>>> activations.get("leaky_relu", negative_slope=0.2)
+<activation leaky_relu(negative_slope=0.2)>
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
@@ -22,27 +27,75 @@ class Activation:
     """An activation f with ``f(z)`` and ``f.derivative(z)`` = f'(z), elementwise.
 
     ``init`` is the weight initialisation ``init="auto"`` gives a layer with this activation:
-    ``"he"`` for the ReLU family, ``"xavier"`` otherwise.
+    ``"he"`` for the ReLU family, ``"xavier"`` otherwise. ``parameter`` names the activation's
+    parameter (``leaky_relu``'s ``"negative_slope"``), None if it has none; its value is
+    ``alpha``, which the kernels receive per layer.
     """
 
-    def __init__(self, name, code, doc, init="xavier"):
+    def __init__(self, name, code, doc, init="xavier", parameter=None, alpha=None):
         self.name = name
         self.code = code
         self.init = init
+        self.parameter = parameter
+        self.alpha = _spec.default_alpha(code) if alpha is None else float(alpha)
         self.__doc__ = doc
 
     def __call__(self, z):
-        return ref.activate(self.code, np.asarray(z, dtype=np.float64))
+        return ref.activate(self.code, np.asarray(z, dtype=np.float64), self.alpha)
 
     def derivative(self, z):
         """f'(z), elementwise."""
-        return ref.derivative(self.code, self(z))
+        return ref.derivative(self.code, np.asarray(z, dtype=np.float64), self.alpha)
+
+    @property
+    def parameters(self):
+        """``{parameter: alpha}``, or {} for an activation without a parameter."""
+        return {} if self.parameter is None else {self.parameter: self.alpha}
+
+    def with_parameters(self, **parameters):
+        """This activation with other parameter values (``negative_slope=0.2``)."""
+        if not parameters:
+            return self
+        names = [] if self.parameter is None else [self.parameter]
+        unknown = sorted(set(parameters) - set(names))
+        if unknown:
+            raise TypeError(f"activation {self.name!r} takes "
+                            f"{'the parameter ' + repr(names[0]) if names else 'no parameters'}"
+                            f", got {', '.join(map(repr, unknown))}.")
+        value = parameters[self.parameter]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not np.isfinite(value):
+            raise ValueError(f"{self.parameter} must be a finite number, got {value!r}.")
+        return type(self)(self.name, self.code, self.__doc__, self.init, self.parameter,
+                          float(value))
+
+    def config(self):
+        """The name, or ``{"name": ..., parameter: value}`` when the value is not the default
+        (JSON for model files; ``get`` takes either)."""
+        if self.parameter is None or self.alpha == _spec.default_alpha(self.code):
+            return self.name
+        return {"name": self.name, **self.parameters}
+
+    @property
+    def label(self):
+        """``name`` with a parameter that is not the default: ``leaky_relu(negative_slope=0.2)``."""
+        config = self.config()
+        if isinstance(config, str):
+            return config
+        return f"{self.name}({self.parameter}={self.alpha!r})"
+
+    def __eq__(self, other):
+        return (isinstance(other, Activation) and (self.name, self.alpha)
+                == (other.name, other.alpha))
+
+    def __hash__(self):
+        return hash((self.name, self.alpha))
 
     def __repr__(self):
-        return f"<activation {self.name}>"
+        return f"<activation {self.label}>"
 
-    def __reduce__(self):  # pickle by name: activations are singletons
-        return (get, (self.name,))
+    def __reduce__(self):  # pickle by name and parameters (the defaults are singletons)
+        return (get, (self.config(),))
 
 
 class Softmax(Activation):
@@ -77,18 +130,26 @@ relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, 
 step = Activation("step", _spec.STEP,
                   "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0.")
 leaky_relu = Activation("leaky_relu", _spec.LEAKY_RELU,
-                        "f(z) = z where z > 0, else 0.01 z; f'(z) = 1 where z > 0, else 0.01.",
-                        init="he")
+                        "f(z) = z where z > 0, else negative_slope * z (default 0.01, as "
+                        "torch); f'(z) = 1 where z > 0, else negative_slope.",
+                        init="he", parameter="negative_slope")
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)
 
 ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, leaky_relu, softmax)}
 ALIASES = {"logistic": "sigmoid", "linear": "identity"}  # scikit-learn / Keras names
 
 
-def get(name):
-    """The activation called ``name`` (an ``Activation`` is returned unchanged)."""
+def get(name, **parameters):
+    """The activation called ``name``, with ``parameters`` if given (``get("leaky_relu",
+    negative_slope=0.2)``). An ``Activation`` is returned as it is (with ``parameters``
+    applied); a dict ``{"name": ..., **parameters}`` (``Activation.config``) works too."""
     if isinstance(name, Activation):
-        return name
+        return name.with_parameters(**parameters)
+    if isinstance(name, dict):
+        config = dict(name)
+        if "name" not in config:
+            raise ValueError(f"an activation given as a dict needs a 'name', got {name!r}.")
+        return get(config.pop("name"), **config, **parameters)
     if not isinstance(name, str):
         raise TypeError(f"activation must be a name (str), got {type(name).__name__}.")
     key = ALIASES.get(name, name)
@@ -97,4 +158,4 @@ def get(name):
             f"Unknown activation {name!r}. Supported activations are "
             f"{sorted(ACTIVATIONS) + sorted(ALIASES)}."
         )
-    return ACTIVATIONS[key]
+    return ACTIVATIONS[key].with_parameters(**parameters)

@@ -80,7 +80,7 @@ class Network:
                  init="auto", seed=None):
         sizes = _check_sizes(layer_sizes)
         n_hidden = len(sizes) - 2
-        if isinstance(activation, str):
+        if isinstance(activation, (str, dict, activations.Activation)):
             names = [activation] * n_hidden
         else:
             try:
@@ -109,10 +109,12 @@ class Network:
         _check_init(init)
         self._activations = tuple(a.name for a in hidden)
         self._output_activation = output.name
+        self._layer_activations = tuple(hidden + [output])  # with their parameters
         self._loss_function = loss_function
         self.init = init
         spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
-                    MSE if loss_function is None else loss_function.code)
+                    MSE if loss_function is None else loss_function.code,
+                    tuple(a.alpha for a in hidden + [output]))
         check_size(sizes, "layer_sizes")
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
@@ -143,6 +145,12 @@ class Network:
     def output_activation(self):
         """The output layer's activation name (fixed at construction)."""
         return self._output_activation
+
+    @property
+    def layer_activations(self):
+        """Every layer's ``nnfast.activations`` object, the output's last (with the parameters
+        the network was built with, e.g. leaky_relu's ``negative_slope``)."""
+        return self._layer_activations
 
     @property
     def loss_function(self):
@@ -248,11 +256,11 @@ class Network:
     def __repr__(self):
         act = ""
         if self.activations:
-            names = self.activations
-            act = f"activation={names[0] if len(set(names)) == 1 else list(names)!r}, "
+            names = [a.label for a in self._layer_activations[:-1]]
+            act = f"activation={names[0] if len(set(names)) == 1 else names!r}, "
         loss = None if self._loss_function is None else self._loss_function.name
         return (f"Network({self.layer_sizes}, {act}output_activation="
-                f"{self.output_activation!r}, loss={loss!r})")
+                f"{self._layer_activations[-1].label!r}, loss={loss!r})")
 
     def initialize(self, init=None, seed=None):
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
@@ -282,8 +290,8 @@ class Network:
 
     def _restart_copy(self, rng):
         """A network of the same structure, initialised from (and keeping) ``rng``."""
-        return Network(self.layer_sizes, activation=list(self.activations),
-                       output_activation=self.output_activation,
+        return Network(self.layer_sizes, activation=list(self._layer_activations[:-1]),
+                       output_activation=self._layer_activations[-1],
                        loss=self._loss_function.name, init=self.init, seed=rng)
 
     def __getstate__(self):
@@ -306,8 +314,9 @@ class Network:
         return io.save(self, path)
 
     def _to_file(self):
-        header = {"layer_sizes": self.layer_sizes, "activation": list(self.activations),
-                  "output_activation": self.output_activation,
+        header = {"layer_sizes": self.layer_sizes,
+                  "activation": [a.config() for a in self._layer_activations[:-1]],
+                  "output_activation": self._layer_activations[-1].config(),
                   "loss": None if self._loss_function is None else self._loss_function.name,
                   "init": self.init}
         return header, {"parameters": self.parameters}

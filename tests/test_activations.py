@@ -2,9 +2,12 @@
 and PyTorch's ``torch.nn.functional`` itself (opt-in: ``@pytest.mark.torch``), through both
 backends' pieces and the public objects, in float64 (to 1e-12) and float32.
 """
+import pickle
+
 import numpy as np
 import pytest
 
+import nnfast
 from nnfast import _reference, activations
 
 F32_EPS = float(np.finfo(np.float32).eps)
@@ -13,6 +16,11 @@ F32_EPS = float(np.finfo(np.float32).eps)
 FORMULAS = {
     "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z),
                    lambda z: np.where(z > 0, 1.0, 0.01)),
+}
+# name + "_with": parameter -> (f, f'), for the activations that take one
+FORMULAS_WITH = {
+    "leaky_relu": lambda s: (lambda z: np.where(z > 0, z, s * z),
+                             lambda z: np.where(z > 0, 1.0, s)),
 }
 
 
@@ -38,9 +46,9 @@ def pieces(request):
     return _reference.pieces
 
 
-def slope(pieces, code, z):
+def slope(pieces, code, z, alpha=None):
     """f'(z) as the kernels compute it in a forward pass."""
-    return pieces.derivative(code, pieces.activate(code, z))
+    return pieces.derivative(code, z, alpha)
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
@@ -97,3 +105,127 @@ def test_float32_activation_and_derivative_match_torch(request, name):
         np.testing.assert_allclose(got, want, rtol=4 * F32_EPS, atol=1e-37)
         np.testing.assert_allclose(slope(module, code, z), want_slope, rtol=4 * F32_EPS,
                                    atol=1e-37)
+
+
+# --- parameters: per layer, through the kernels --------------------------------------------
+
+PARAMETERS = {"leaky_relu": ("negative_slope", (0.2, -0.5, 0.0))}
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_parameterised_activation_by_formula(pieces, name):
+    parameter, values = PARAMETERS[name]
+    z = points()
+    for value in values:
+        act = activations.get(name, **{parameter: value})
+        f, f_prime = FORMULAS_WITH[name](value)
+        assert act.alpha == value and act.parameters == {parameter: value}
+        np.testing.assert_allclose(pieces.activate(act.code, z, value), f(z), rtol=1e-15)
+        np.testing.assert_allclose(slope(pieces, act.code, z, value), f_prime(z), rtol=1e-15)
+        np.testing.assert_allclose(act(z), f(z), rtol=1e-15)
+        np.testing.assert_allclose(act.derivative(z), f_prime(z), rtol=1e-15)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_parameterised_activation_matches_torch(pieces, name):
+    import torch
+
+    parameter, values = PARAMETERS[name]
+    z = points()
+    for value in values:
+        code = activations.get(name).code
+        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        out = torch_function(name)(zt, value)
+        out.sum().backward()
+        np.testing.assert_allclose(pieces.activate(code, z, value), out.detach().numpy(),
+                                   rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(slope(pieces, code, z, value), zt.grad.numpy(), rtol=1e-12,
+                                   atol=1e-300)
+
+
+def test_activation_parameters_are_checked():
+    with pytest.raises(TypeError, match="'leaky_relu' takes the parameter 'negative_slope', "
+                                        "got 'alpha'"):
+        activations.get("leaky_relu", alpha=0.1)
+    with pytest.raises(TypeError, match="'tanh' takes no parameters, got 'beta'"):
+        activations.get("tanh", beta=2.0)
+    for bad in (np.nan, np.inf, "0.1", True):
+        with pytest.raises(ValueError, match="negative_slope must be a finite number"):
+            activations.get("leaky_relu", negative_slope=bad)
+    with pytest.raises(ValueError, match="needs a 'name'"):
+        activations.get({"negative_slope": 0.1})
+
+
+def test_activation_objects_compare_print_and_pickle_with_their_parameters():
+    slope_2 = activations.get("leaky_relu", negative_slope=0.2)
+    assert repr(slope_2) == "<activation leaky_relu(negative_slope=0.2)>"
+    assert slope_2 == activations.get({"name": "leaky_relu", "negative_slope": 0.2})
+    assert slope_2 != activations.leaky_relu
+    assert activations.get("leaky_relu", negative_slope=0.01) == activations.leaky_relu
+    assert slope_2.config() == {"name": "leaky_relu", "negative_slope": 0.2}
+    assert activations.leaky_relu.config() == "leaky_relu"
+    assert pickle.loads(pickle.dumps(slope_2)) == slope_2
+    assert pickle.loads(pickle.dumps(activations.tanh)) is activations.tanh
+
+
+def per_layer_network():
+    hidden = [activations.get("leaky_relu", negative_slope=0.3),
+              activations.get("leaky_relu", negative_slope=-0.2)]
+    return nnfast.Network([3, 6, 5, 2], activation=hidden, output_activation="identity",
+                          seed=3)
+
+
+def numpy_forward(net, X, slopes):
+    """The network's output from its weights, each hidden layer with its own slope."""
+    a = X
+    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+        z = a @ W + b
+        a = np.where(z > 0, z, slopes[l] * z) if l < len(slopes) else z
+    return a
+
+
+def test_each_layer_gets_its_own_parameter(backend):
+    net = per_layer_network()
+    assert net.spec.alphas == (0.3, -0.2, 0.0)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    np.testing.assert_allclose(net.feedforward(X), numpy_forward(net, X, (0.3, -0.2)),
+                               rtol=1e-13, atol=1e-15)
+    assert repr(net) == ("Network([3, 6, 5, 2], activation=['leaky_relu(negative_slope=0.3)', "
+                         "'leaky_relu(negative_slope=-0.2)'], output_activation='identity', "
+                         "loss='mse')")
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, None])
+def test_training_with_per_layer_parameters_agrees_between_backends(batch_size, on_both):
+    X = np.random.default_rng(1).normal(size=(23, 3))
+    Y = np.stack([np.sin(X[:, 0]), X[:, 1] * X[:, 2]], axis=1)
+
+    def train():
+        net = per_layer_network()
+        history = net.train(X, Y, epochs=6, learning_rate=0.05, batch_size=batch_size, seed=2)
+        return net.parameters.copy(), history.loss
+
+    (p_c, loss_c), (p_r, loss_r) = on_both(train)
+    np.testing.assert_allclose(p_c, p_r, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss_c, loss_r, rtol=1e-10)
+    # and the slopes mattered: the default slope trains to other weights
+    net = per_layer_network()
+    default = nnfast.Network([3, 6, 5, 2], activation="leaky_relu",
+                             output_activation="identity", seed=3)
+    np.testing.assert_array_equal(net.parameters, default.parameters)
+    default.train(X, Y, epochs=6, learning_rate=0.05, batch_size=batch_size, seed=2)
+    assert np.abs(default.parameters - p_r).max() > 1e-3
+
+
+def test_parameters_are_saved_loaded_and_kept_by_restarts(tmp_path):
+    net = per_layer_network()
+    path = tmp_path / "net.npz"
+    net.save(path)
+    loaded = nnfast.load(path)
+    assert loaded.layer_activations == net.layer_activations
+    assert loaded.spec == net.spec
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    np.testing.assert_array_equal(loaded.feedforward(X), net.feedforward(X))
+    copy = net._restart_copy(np.random.default_rng(0))
+    assert copy.spec.alphas == net.spec.alphas

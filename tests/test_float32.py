@@ -267,7 +267,7 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     w = np.random.default_rng(case["seed"]).uniform(0.2, 3.0, n) if weighted else None
     epochs = 3
     truth = train(_reference, spec, params, X, Y, w, hyper, batch, epochs, 7, np.float64)
-    assume(np.isfinite(truth[0]).all() and np.isfinite(truth[1]).all())
+    assume(np.isfinite(truth[0]).all() and np.isfinite(truth[1][:, 0]).all())  # MSE: no accuracy
     steps = epochs * -(-n // batch)
     tol, scale = train_tol(L, steps), largest(truth[0], 1.0)
     runs = [train(module, spec, params, X, Y, w, hyper, batch, epochs, 7, F32)
@@ -592,8 +592,7 @@ def test_float32_pieces_against_the_reference(k32):
     for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, SOFTMAX):
         same(cy.activate(code, z), _reference.activate(code, z))
     for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU):
-        a = _reference.activate(code, z)
-        same(cy.derivative(code, a), _reference.derivative(code, a))
+        same(cy.derivative(code, z), _reference.derivative(code, z))
     p = _reference.softmax(z)
     same(cy.softmax_backward(p, y), _reference.softmax_backward(p, y))
     for code, loss in ((IDENTITY, MSE), (SIGMOID, MSE), (SOFTMAX, MSE),
