@@ -10,7 +10,15 @@
 # allows.
 
 cdef enum:  # nnfast/_spec.py's activation codes (a test checks they agree)
-    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU
+    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU
+
+cdef extern from *:
+    # 1/sqrt(2) and 1/sqrt(2 pi), as torch's GELU writes them (M_SQRT1_2, M_2_SQRTPI)
+    """
+    static const double SQRT1_2 = 0.70710678118654752440,
+        INV_SQRT_2PI = 1.12837916709551257390 * 0.70710678118654752440 * 0.5;
+    """
+    const double SQRT1_2, INV_SQRT_2PI
 
 ctypedef real (*elementwise)(real z, real alpha) noexcept nogil
 ctypedef real (*elementwise_derivative)(real z, real a, real alpha) noexcept nogil
@@ -73,6 +81,58 @@ cdef inline real leaky_relu_derivative(real z, real a, real alpha) noexcept nogi
     return <real> (z > 0.0) + <real> (z <= 0.0) * alpha
 
 
+cdef inline real elu(real z, real alpha) noexcept nogil:
+    """z where z > 0, else alpha (exp(z) - 1)."""
+    cdef real negative = alpha * expm1(0.0 if z > 0.0 else z)  # no overflow; NaN stays
+    return z if z > 0.0 else negative
+
+
+cdef inline real elu_derivative(real z, real a, real alpha) noexcept nogil:
+    cdef real negative = alpha * <real> fast_exp(0.0 if z > 0.0 else z)
+    return 1.0 if z > 0.0 else negative
+
+
+cdef inline real gelu_cdf(real z) noexcept nogil:
+    """Phi(z) = (1 + erf(z / sqrt 2)) / 2, as erfc(-z / sqrt 2) / 2: no cancellation for
+    negative z."""
+    return 0.5 * erfc(-z * <real> SQRT1_2)
+
+
+cdef inline real gelu(real z, real alpha) noexcept nogil:
+    """z Phi(z), Phi the standard normal CDF (torch's exact form, approximate="none")."""
+    return z * gelu_cdf(z)
+
+
+cdef inline real gelu_derivative(real z, real a, real alpha) noexcept nogil:
+    """Phi(z) + z phi(z), from z."""
+    cdef real pdf = <real> INV_SQRT_2PI * <real> fast_exp(z * z * -0.5)
+    return gelu_cdf(z) + z * pdf
+
+
+cdef inline real softplus(real z, real alpha) noexcept nogil:
+    """log(1 + exp(z)), and z itself from z > 20 (torch's threshold, beta 1)."""
+    cdef real smooth = log1p(<real> fast_exp(20.0 if z > 20.0 else z))
+    return z if z > 20.0 else smooth
+
+
+cdef inline real softplus_derivative(real z, real a, real alpha) noexcept nogil:
+    """exp(z) / (exp(z) + 1), from z (1 from z > 20, as torch)."""
+    cdef real e = fast_exp(20.0 if z > 20.0 else z)
+    cdef real smooth = e / (e + 1.0)
+    return 1.0 if z > 20.0 else smooth
+
+
+cdef inline real silu(real z, real alpha) noexcept nogil:
+    """z sigmoid(z), as torch writes it: z / (1 + exp(-z))."""
+    return z / (1.0 + <real> fast_exp(-z))
+
+
+cdef inline real silu_derivative(real z, real a, real alpha) noexcept nogil:
+    """s (1 + z (1 - s)) with s = sigmoid(z), from z (torch's form)."""
+    cdef real s = 1.0 / (1.0 + <real> fast_exp(-z))
+    return s * (1.0 + z * (1.0 - s))
+
+
 cdef inline void per_activation(int code, activation_body body, void *args) noexcept nogil:
     """The elementwise activations, one entry each: runs body(args, f, f') for ``code``
     (nothing for softmax, which is not elementwise)."""
@@ -88,6 +148,14 @@ cdef inline void per_activation(int code, activation_body body, void *args) noex
         body(args, step, step_derivative)
     elif code == LEAKY_RELU:
         body(args, leaky_relu, leaky_relu_derivative)
+    elif code == ELU:
+        body(args, elu, elu_derivative)
+    elif code == GELU:
+        body(args, gelu, gelu_derivative)
+    elif code == SOFTPLUS:
+        body(args, softplus, softplus_derivative)
+    elif code == SILU:
+        body(args, silu, silu_derivative)
 
 
 # --- the bodies: a block of values and their derivatives -----------------------------------

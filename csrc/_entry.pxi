@@ -47,10 +47,14 @@ include "_pieces.pxi"
 
 def codes():
     """The integer codes this module was compiled with, for the consistency test."""
-    return {"IDENTITY": IDENTITY, "SIGMOID": SIGMOID, "TANH": TANH, "RELU": RELU, "STEP": STEP,
-            "SOFTMAX": SOFTMAX, "LEAKY_RELU": LEAKY_RELU, "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY,
-            "CROSS_ENTROPY": CROSS_ENTROPY, "SGD": SGD, "ADAM": ADAM, "CONSTANT": CONSTANT,
-            "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME}
+    return {
+        "IDENTITY": IDENTITY, "SIGMOID": SIGMOID, "TANH": TANH, "RELU": RELU, "STEP": STEP,
+        "SOFTMAX": SOFTMAX, "LEAKY_RELU": LEAKY_RELU, "ELU": ELU, "GELU": GELU,
+        "SOFTPLUS": SOFTPLUS, "SILU": SILU,
+        "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY, "CROSS_ENTROPY": CROSS_ENTROPY,
+        "SGD": SGD, "ADAM": ADAM,
+        "CONSTANT": CONSTANT, "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME,
+    }
 
 
 # --- settings ---------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 # (expf, logf, ...), so that a unit's exp(z) on a real z computes in float. In this module
 # those names take floats: the units call them on real values only.
 
-from libc.math cimport expf as exp, fabsf as fabs, logf as log, log1pf as log1p
+from libc.math cimport erfcf as erfc, expf as exp, expm1f as expm1, fabsf as fabs
+from libc.math cimport logf as log, log1pf as log1p
 from libc.math cimport sqrtf as sqrt, tanhf as libm_tanh
 from libc.stdint cimport uint32_t, uint64_t
 

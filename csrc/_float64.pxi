@@ -4,7 +4,7 @@
 # apply to real values come from here under their double names (exp, log, ...), so one
 # source serves both precisions; so do the bits of a real value (the finiteness scan).
 
-from libc.math cimport exp, fabs, log, log1p, sqrt
+from libc.math cimport erfc, exp, expm1, fabs, log, log1p, sqrt
 from libc.math cimport tanh as libm_tanh
 from libc.stdint cimport uint64_t
 

@@ -25,8 +25,9 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, LEAKY_RELU, MSE,
-    RELU, SGD, SIGMOID, SOFTMAX, STEP, TANH, check_evaluate, check_forward,
+    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXPONENTIAL, GELU, IDENTITY,
+    LEAKY_RELU, MSE, RELU, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate,
+    check_forward,
     check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
     default_alpha,
 )
@@ -36,8 +37,8 @@ name = "numpy"
 
 # === activations: f(z, alpha), and f'(z, a, alpha) from z or the value a = f(z) ===========
 #
-# alpha is the layer's parameter (``_spec.DEFAULT_ALPHA``: leaky_relu's negative slope); the
-# other activations ignore it. f' uses whichever of z and a gives it exactly.
+# alpha is the layer's parameter (``_spec.DEFAULT_ALPHA``: leaky_relu's negative slope, elu's
+# alpha); the other activations ignore it. f' uses whichever of z and a gives it exactly.
 
 def identity(z, alpha=None):
     return z
@@ -91,6 +92,57 @@ def leaky_relu_derivative(z, a, alpha):
     return np.where(z > 0.0, 1.0, alpha).astype(z.dtype)
 
 
+def elu(z, alpha):
+    """z where z > 0, else alpha (exp(z) - 1)."""
+    return np.where(z > 0.0, z, alpha * np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_derivative(z, a, alpha):
+    return np.where(z > 0.0, 1.0, alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype)
+
+
+SQRT1_2 = 0.70710678118654752440  # 1/sqrt(2) and 1/sqrt(2 pi), as torch's GELU writes them
+INV_SQRT_2PI = 1.12837916709551257390 * SQRT1_2 * 0.5
+
+
+def gelu_cdf(z):
+    """Phi(z) = (1 + erf(z / sqrt 2)) / 2, as erfc(-z / sqrt 2) / 2 (exact for negative z)."""
+    from scipy.special import erfc  # imported when used: import nnfast stays light
+
+    return 0.5 * erfc(-z * SQRT1_2)
+
+
+def gelu(z, alpha=None):
+    """z Phi(z), Phi the standard normal CDF (torch's exact form)."""
+    return z * gelu_cdf(z)
+
+
+def gelu_derivative(z, a, alpha=None):
+    return gelu_cdf(z) + z * (INV_SQRT_2PI * np.exp(z * z * -0.5))
+
+
+def softplus(z, alpha=None):
+    """log(1 + exp(z)), and z itself from z > 20 (torch's threshold)."""
+    return np.where(z > 20.0, z, np.log1p(np.exp(np.minimum(z, 20.0))))
+
+
+def softplus_derivative(z, a, alpha=None):
+    e = np.exp(np.minimum(z, 20.0))
+    return np.where(z > 20.0, 1.0, e / (e + 1.0)).astype(z.dtype)
+
+
+def silu(z, alpha=None):
+    """z sigmoid(z), written as torch computes it: z / (1 + exp(-z))."""
+    with np.errstate(over="ignore"):  # exp(-z) = inf: z / inf = 0, as torch
+        return z / (1.0 + np.exp(-z))
+
+
+def silu_derivative(z, a, alpha=None):
+    with np.errstate(over="ignore"):
+        s = 1.0 / (1.0 + np.exp(-z))
+    return s * (1.0 + z * (1.0 - s))
+
+
 # The elementwise activations, one entry each: code -> (f, f').
 ELEMENTWISE = {
     IDENTITY: (identity, identity_derivative),
@@ -99,6 +151,10 @@ ELEMENTWISE = {
     RELU: (relu, relu_derivative),
     STEP: (step, step_derivative),
     LEAKY_RELU: (leaky_relu, leaky_relu_derivative),
+    ELU: (elu, elu_derivative),
+    GELU: (gelu, gelu_derivative),
+    SOFTPLUS: (softplus, softplus_derivative),
+    SILU: (silu, silu_derivative),
 }
 
 

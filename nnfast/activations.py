@@ -133,10 +133,23 @@ leaky_relu = Activation("leaky_relu", _spec.LEAKY_RELU,
                         "f(z) = z where z > 0, else negative_slope * z (default 0.01, as "
                         "torch); f'(z) = 1 where z > 0, else negative_slope.",
                         init="he", parameter="negative_slope")
+elu = Activation("elu", _spec.ELU,
+                 "f(z) = z where z > 0, else alpha (exp(z) - 1) (default alpha 1.0); f'(z) = 1 "
+                 "where z > 0, else alpha exp(z).", init="he", parameter="alpha")
+gelu = Activation("gelu", _spec.GELU,
+                  "f(z) = z Phi(z), Phi the standard normal CDF (the exact erf form, torch's "
+                  "approximate='none'); f'(z) = Phi(z) + z phi(z).", init="he")
+softplus = Activation("softplus", _spec.SOFTPLUS,
+                      "f(z) = log(1 + exp(z)), and z from z > 20 (torch's threshold); f'(z) = "
+                      "sigmoid(z) (1 from z > 20).", init="he")
+silu = Activation("silu", _spec.SILU,
+                  "f(z) = z sigmoid(z) (also called swish); f'(z) = s (1 + z (1 - s)), s = "
+                  "sigmoid(z).", init="he")
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)
 
-ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, leaky_relu, softmax)}
-ALIASES = {"logistic": "sigmoid", "linear": "identity"}  # scikit-learn / Keras names
+ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, leaky_relu, elu, gelu,
+                                   softplus, silu, softmax)}
+ALIASES = {"logistic": "sigmoid", "linear": "identity", "swish": "silu"}  # scikit-learn, Keras
 
 
 def get(name, **parameters):

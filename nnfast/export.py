@@ -119,7 +119,14 @@ def _proto(dtype):
     return _onnx().helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
-def _activation(g, name, z, dtype):
+def _activation(g, activation, z, dtype):
+    """f(z) in ONNX operators; parameters and constants as tensors of the network's dtype
+    (an ONNX attribute is a float32, which would round leaky_relu's slope)."""
+    name = activation.name
+
+    def scalar(hint, value):
+        return g.const(hint, np.asarray(value, dtype=dtype))
+
     if name == "identity":
         return z
     if name in ("sigmoid", "tanh", "relu"):
@@ -127,23 +134,39 @@ def _activation(g, name, z, dtype):
     if name == "softmax":
         return g.node("Softmax", [z], axis=-1)
     if name == "step":  # 1 where z >= 0, as the kernels compute it
-        zero = g.const("zero", np.zeros((), dtype=dtype))
+        zero = scalar("zero", 0.0)
         return g.node("Cast", [g.node("GreaterOrEqual", [z, zero])], to=_proto(dtype))
-    raise NotImplementedError(f"activation {name!r} has no ONNX translation yet; supported: "
-                              f"identity, sigmoid, tanh, relu, softmax, step.")
+    if name in ("leaky_relu", "elu"):  # z where z > 0, else alpha z or alpha (exp(z) - 1)
+        zero, alpha = scalar("zero", 0.0), scalar("alpha", activation.alpha)
+        negative = z if name == "leaky_relu" else g.node(
+            "Sub", [g.node("Exp", [g.node("Min", [z, zero])]), scalar("one", 1.0)])
+        return g.node("Where", [g.node("Greater", [z, zero]), z,
+                                g.node("Mul", [negative, alpha])])
+    if name == "gelu":  # z (1 + erf(z / sqrt 2)) / 2
+        erf = g.node("Erf", [g.node("Mul", [z, scalar("sqrt1_2", np.sqrt(0.5))])])
+        half = g.node("Mul", [g.node("Add", [erf, scalar("one", 1.0)]), scalar("half", 0.5)])
+        return g.node("Mul", [z, half])
+    if name == "softplus":  # log(1 + exp(z)), z itself from z > 20 (onnxruntime has no
+        threshold = scalar("threshold", 20.0)  # float64 Softplus: from Exp and Log)
+        smooth = g.node("Log", [g.node("Add", [g.node("Exp", [g.node("Min", [z, threshold])]),
+                                               scalar("one", 1.0)])])
+        return g.node("Where", [g.node("Greater", [z, threshold]), z, smooth])
+    if name == "silu":
+        return g.node("Mul", [z, g.node("Sigmoid", [z])])
+    raise NotImplementedError(f"activation {name!r} has no ONNX translation yet.")
 
 
 def _layers(g, net, X, logits=False):
     """The network's output (and, with ``logits``, the last layer's z instead of a_L)."""
     dtype = net.parameters.dtype
-    names = list(net.activations) + [net.output_activation]
+    layers = net.layer_activations
     a = X
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         z = g.node("Add", [g.node("MatMul", [a, g.const(f"W{l + 1}", np.array(W))]),
                            g.const(f"b{l + 1}", np.array(b))])
-        if logits and l == len(names) - 1:
+        if logits and l == len(layers) - 1:
             return z
-        a = _activation(g, names[l], z, dtype)
+        a = _activation(g, layers[l], z, dtype)
     return a
 
 
@@ -303,6 +326,11 @@ def to_onnx(model, path=None, *, opset=None, X=None):
         One input ``X`` (N, n_features) in the parameters' dtype; outputs as in the module
         docstring (``output``; ``variable``; ``label`` and ``probabilities``; ``label`` and
         ``scores``).
+
+    Notes
+    -----
+    A float64 network with ``gelu`` layers uses ONNX's ``Erf`` on doubles, which the ONNX
+    standard defines and onnx's reference evaluator runs, but onnxruntime has no kernel for.
 
     Examples
     --------

@@ -2,6 +2,7 @@
 and PyTorch's ``torch.nn.functional`` itself (opt-in: ``@pytest.mark.torch``), through both
 backends' pieces and the public objects, in float64 (to 1e-12) and float32.
 """
+import math
 import pickle
 
 import numpy as np
@@ -13,21 +14,36 @@ from nnfast import _reference, activations
 F32_EPS = float(np.finfo(np.float32).eps)
 
 # name -> (f(z), f'(z)), written from the definitions (torch's defaults)
+def phi(z):
+    """The standard normal CDF, from math.erfc (not the code under test's)."""
+    return np.vectorize(lambda x: 0.5 * math.erfc(-x / math.sqrt(2.0)))(z)
+
+
+def sigmoid(z):
+    return np.vectorize(lambda x: 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0)(z)
+
+
+# name -> parameter -> (f, f'), from the definitions (defaults: torch's). Held to 1e-12: gelu's
+# far tail moves by z**2 times a relative change of z (its condition number), 4e-14 at -20.
 FORMULAS = {
-    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z),
-                   lambda z: np.where(z > 0, 1.0, 0.01)),
-}
-# name + "_with": parameter -> (f, f'), for the activations that take one
-FORMULAS_WITH = {
-    "leaky_relu": lambda s: (lambda z: np.where(z > 0, z, s * z),
-                             lambda z: np.where(z > 0, 1.0, s)),
+    "leaky_relu": lambda s=0.01: (lambda z: np.where(z > 0, z, s * z),
+                                  lambda z: np.where(z > 0, 1.0, s)),
+    "elu": lambda a=1.0: (lambda z: np.where(z > 0, z, a * np.expm1(np.minimum(z, 0))),
+                          lambda z: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0)))),
+    "gelu": lambda: (lambda z: z * phi(z),
+                     lambda z: phi(z) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)),
+    "softplus": lambda: (lambda z: np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20)))),
+                         lambda z: np.where(z > 20, 1.0, sigmoid(z))),
+    "silu": lambda: (lambda z: z * sigmoid(z),
+                     lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z)))),
 }
 
 
 def torch_function(name):
     import torch.nn.functional as F
 
-    return {"leaky_relu": F.leaky_relu}[name]
+    return {"leaky_relu": F.leaky_relu, "elu": F.elu, "gelu": F.gelu, "softplus": F.softplus,
+            "silu": F.silu}[name]
 
 
 def points(dtype=np.float64):
@@ -53,19 +69,42 @@ def slope(pieces, code, z, alpha=None):
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
 def test_activation_and_derivative_by_formula(pieces, name):
-    f, f_prime = FORMULAS[name]
+    f, f_prime = FORMULAS[name]()
     code = activations.get(name).code
     z = points()
-    np.testing.assert_allclose(pieces.activate(code, z), f(z), rtol=1e-15, atol=0)
-    np.testing.assert_allclose(slope(pieces, code, z), f_prime(z), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(pieces.activate(code, z), f(z), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(slope(pieces, code, z), f_prime(z), rtol=1e-12, atol=1e-300)
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
 def test_public_activation_by_formula(name):
-    f, f_prime = FORMULAS[name]
+    f, f_prime = FORMULAS[name]()
     z = points().ravel()
-    np.testing.assert_allclose(activations.get(name)(z), f(z), rtol=1e-15, atol=0)
-    np.testing.assert_allclose(activations.get(name).derivative(z), f_prime(z), rtol=1e-15)
+    np.testing.assert_allclose(activations.get(name)(z), f(z), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(activations.get(name).derivative(z), f_prime(z), rtol=1e-12,
+                               atol=1e-300)
+    assert activations.get(name).init == "he"  # the ReLU family: He under init="auto"
+
+
+def torch_values(name, z, dtype, *parameter):
+    """torch's f(z) and f'(z) (by autograd) in ``dtype``, as NumPy arrays."""
+    import torch
+
+    zt = torch.tensor(z, dtype=dtype, requires_grad=True)
+    value = torch_function(name)(zt, *parameter)
+    value.sum().backward()
+    return value.detach().numpy(), zt.grad.numpy()
+
+
+def assert_matches_torch(got, want, z, rtol, eps):
+    """|got - want| <= rtol |want| + 2 eps (1 + |z|): torch's own rounding floor, which its
+    gelu (1 + erf(z / sqrt 2)) reaches where the sum cancels (it is 0 below z = -8.3, where
+    the true value is -1e-16 and less)."""
+    err = np.abs(got.astype(np.float64) - want)
+    bound = rtol * np.abs(want) + 2 * eps * (1 + np.abs(z))
+    worst = int(np.argmax(err - bound))
+    assert (err <= bound).all(), (f"at z = {z.flat[worst]!r}: got {got.flat[worst]!r}, torch "
+                                  f"{want.flat[worst]!r}")
 
 
 @pytest.mark.torch
@@ -75,12 +114,9 @@ def test_activation_and_derivative_match_torch(pieces, name):
 
     code = activations.get(name).code
     z = points()
-    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-    value = torch_function(name)(zt)
-    value.sum().backward()
-    np.testing.assert_allclose(pieces.activate(code, z), value.detach().numpy(), rtol=1e-12,
-                               atol=1e-300)
-    np.testing.assert_allclose(slope(pieces, code, z), zt.grad.numpy(), rtol=1e-12, atol=1e-300)
+    value, grad = torch_values(name, z, torch.float64)
+    assert_matches_torch(pieces.activate(code, z), value, z, 1e-12, np.finfo(float).eps)
+    assert_matches_torch(slope(pieces, code, z), grad, z, 1e-12, np.finfo(float).eps)
 
 
 @pytest.mark.torch
@@ -95,21 +131,18 @@ def test_float32_activation_and_derivative_match_torch(request, name):
     request.getfixturevalue("cython_kernels")
     code = activations.get(name).code
     z = points(np.float32)
-    zt = torch.tensor(z, dtype=torch.float32, requires_grad=True)
-    value = torch_function(name)(zt)
-    value.sum().backward()
-    want, want_slope = value.detach().numpy(), zt.grad.numpy()
+    value, grad = torch_values(name, z, torch.float32)
     for module in (_backend.kernels("cython", "float32").pieces, _reference.pieces):
         got = module.activate(code, z)
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got, want, rtol=4 * F32_EPS, atol=1e-37)
-        np.testing.assert_allclose(slope(module, code, z), want_slope, rtol=4 * F32_EPS,
-                                   atol=1e-37)
+        assert_matches_torch(got, value, z, 4 * F32_EPS, F32_EPS)
+        assert_matches_torch(slope(module, code, z), grad, z, 4 * F32_EPS, F32_EPS)
 
 
 # --- parameters: per layer, through the kernels --------------------------------------------
 
-PARAMETERS = {"leaky_relu": ("negative_slope", (0.2, -0.5, 0.0))}
+PARAMETERS = {"leaky_relu": ("negative_slope", (0.2, -0.5, 0.0)),
+              "elu": ("alpha", (0.5, 2.0, 0.0))}
 
 
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
@@ -118,12 +151,12 @@ def test_parameterised_activation_by_formula(pieces, name):
     z = points()
     for value in values:
         act = activations.get(name, **{parameter: value})
-        f, f_prime = FORMULAS_WITH[name](value)
+        f, f_prime = FORMULAS[name](value)
         assert act.alpha == value and act.parameters == {parameter: value}
-        np.testing.assert_allclose(pieces.activate(act.code, z, value), f(z), rtol=1e-15)
-        np.testing.assert_allclose(slope(pieces, act.code, z, value), f_prime(z), rtol=1e-15)
-        np.testing.assert_allclose(act(z), f(z), rtol=1e-15)
-        np.testing.assert_allclose(act.derivative(z), f_prime(z), rtol=1e-15)
+        for got, want in ((pieces.activate(act.code, z, value), f(z)),
+                          (slope(pieces, act.code, z, value), f_prime(z)),
+                          (act(z), f(z)), (act.derivative(z), f_prime(z))):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
 
 
 @pytest.mark.torch
@@ -132,16 +165,12 @@ def test_parameterised_activation_matches_torch(pieces, name):
     import torch
 
     parameter, values = PARAMETERS[name]
-    z = points()
+    code, z = activations.get(name).code, points()
     for value in values:
-        code = activations.get(name).code
-        zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-        out = torch_function(name)(zt, value)
-        out.sum().backward()
-        np.testing.assert_allclose(pieces.activate(code, z, value), out.detach().numpy(),
-                                   rtol=1e-12, atol=1e-300)
-        np.testing.assert_allclose(slope(pieces, code, z, value), zt.grad.numpy(), rtol=1e-12,
-                                   atol=1e-300)
+        want, grad = torch_values(name, z, torch.float64, value)
+        assert_matches_torch(pieces.activate(code, z, value), want, z, 1e-12,
+                             np.finfo(float).eps)
+        assert_matches_torch(slope(pieces, code, z, value), grad, z, 1e-12, np.finfo(float).eps)
 
 
 def test_activation_parameters_are_checked():

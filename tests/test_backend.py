@@ -279,7 +279,8 @@ def test_both_backends_expose_the_kernel_set(cython_kernels):
 
 def test_compiled_codes_match_spec(cython_kernels):
     expected = {name: getattr(_spec, name) for name in (
-        "IDENTITY", "SIGMOID", "TANH", "RELU", "STEP", "SOFTMAX", "LEAKY_RELU", "MSE",
+        "IDENTITY", "SIGMOID", "TANH", "RELU", "STEP", "SOFTMAX", "LEAKY_RELU", "ELU", "GELU",
+        "SOFTPLUS", "SILU", "MSE",
         "BINARY_CROSS_ENTROPY", "CROSS_ENTROPY", "SGD", "ADAM", "CONSTANT", "EXPONENTIAL",
         "INVERSE_TIME")}
     assert cython_kernels.codes() == expected
@@ -290,7 +291,8 @@ def test_public_tables_use_the_spec_codes():
     assert {a.name: a.code for a in acts.ACTIVATIONS.values()} == {
         "identity": _spec.IDENTITY, "sigmoid": _spec.SIGMOID, "tanh": _spec.TANH,
         "relu": _spec.RELU, "step": _spec.STEP, "softmax": _spec.SOFTMAX,
-        "leaky_relu": _spec.LEAKY_RELU}
+        "leaky_relu": _spec.LEAKY_RELU, "elu": _spec.ELU, "gelu": _spec.GELU,
+        "softplus": _spec.SOFTPLUS, "silu": _spec.SILU}
     assert {name: loss.code for name, loss in nnfast.losses.LOSSES.items()} == {
         "mse": _spec.MSE, "binary_cross_entropy": _spec.BINARY_CROSS_ENTROPY,
         "cross_entropy": _spec.CROSS_ENTROPY}

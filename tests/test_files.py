@@ -366,7 +366,10 @@ def write_model(path, header, parameters):
     dict(kind="Pipeline"), dict(kind=None), dict(kind=["Network"]), dict(kind={"a": 1}),
     dict(layer_sizes=None), dict(layer_sizes="abc"), dict(layer_sizes=[3, -5, 2]),
     dict(layer_sizes=[3.0, 5, 2]), dict(layer_sizes=[[3], 5, 2]), dict(layer_sizes=[3, 6, 2]),
-    dict(activation=None), dict(activation=3), dict(activation=["gelu"]),
+    dict(activation=None), dict(activation=3), dict(activation=["selu"]),
+    dict(activation=[{"name": "leaky_relu", "negative_slope": "steep"}]),
+    dict(activation=[{"negative_slope": 0.1}]), dict(activation=[{"name": "tanh", "beta": 1}]),
+    dict(activation=[{"name": "elu", "alpha": None}]),
     dict(output_activation=[1]), dict(loss="hinge"),
     dict(loss=["mse"]), dict(init=None), dict(init=[1]),
     dict(loss="cross_entropy"),  # needs a softmax output, the header says identity

@@ -37,13 +37,14 @@ import nnfast
 from nnfast import _backend, _reference
 from nnfast._spec import (
     ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
-    LEAKY_RELU, MSE, RELU, SIGMOID, SOFTMAX, STEP, TANH, Hyper, OptimizerState,
+    ELU, GELU, LEAKY_RELU, MSE, RELU, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, Hyper,
+    OptimizerState,
 )
 
 EPS = float(np.finfo(np.float32).eps)
 F32 = np.float32
 KERNELS = ("forward", "loss_and_gradient", "evaluate", "train_epochs", "perceptron_epochs")
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
     ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
@@ -589,9 +590,10 @@ def test_float32_pieces_against_the_reference(k32):
         assert_close(got, want, tol, largest(want, 1e-6), "piece")
 
     z, y = rng.normal(scale=3, size=(6, 5)).astype(F32), rng.random((6, 5)).astype(F32)
-    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, SOFTMAX):
+    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU,
+                 SOFTMAX):
         same(cy.activate(code, z), _reference.activate(code, z))
-    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU):
+    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU):
         same(cy.derivative(code, z), _reference.derivative(code, z))
     p = _reference.softmax(z)
     same(cy.softmax_backward(p, y), _reference.softmax_backward(p, y))

@@ -38,7 +38,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
                                        HealthCheck.filter_too_much])
 
 BACKENDS = ("cython", "numpy")
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step", "leaky_relu")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step", "leaky_relu", "elu", "gelu", "softplus",
+          "silu")
 SMOOTH = ("sigmoid", "tanh", "identity")
 OUTPUT_LOSS = (("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
                ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"),

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import nnfast
 from nnfast import _backend, activations, losses
 
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
     ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
@@ -147,7 +147,8 @@ def test_gradient_of_one_sample_equals_mean_of_batch_gradients(backend):
 
 # --- activations ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity", "step", "leaky_relu"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity", "step", "leaky_relu",
+                                  "elu", "gelu", "softplus", "silu"])
 def test_activation_derivative_matches_finite_differences(name):
     f = activations.get(name)
     z = np.linspace(-6, 6, 121) + 0.013  # never exactly on 0, the kink of relu and step
@@ -159,7 +160,8 @@ def test_activation_derivative_matches_finite_differences(name):
 @settings(max_examples=50, deadline=None)
 @given(z=st.floats(-30, 30).filter(lambda v: abs(v) > 1e-3))
 def test_activation_derivatives_at_random_points(z):
-    for name in ("sigmoid", "tanh", "relu", "identity", "leaky_relu"):
+    for name in ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus",
+                 "silu"):
         f = activations.get(name)
         numeric = (f(z + H) - f(z - H)) / (2 * H)
         assert float(f.derivative(z)) == pytest.approx(float(numeric), rel=1e-5, abs=1e-9)

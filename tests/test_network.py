@@ -131,7 +131,7 @@ def test_auto_init_is_he_for_relu_and_xavier_otherwise():
 
 @pytest.mark.parametrize("name, family", [
     ("relu", "he"), ("sigmoid", "xavier"), ("tanh", "xavier"), ("identity", "xavier"),
-    ("leaky_relu", "he"),
+    ("leaky_relu", "he"), ("elu", "he"), ("gelu", "he"), ("softplus", "he"), ("silu", "he"),
 ])
 def test_auto_init_is_each_hidden_activations_family(name, family):
     """init="auto" draws a hidden layer's weights as its activation's ``init`` names."""

@@ -41,6 +41,9 @@ def X():
                                                                    "cross_entropy"),
     ("step", "sigmoid", "binary_cross_entropy"), ("identity", "tanh", "mse"),
     (["relu", "tanh"], "softmax", "cross_entropy"),
+    (["leaky_relu", "elu"], "identity", "mse"), (["softplus", "silu"], "identity", "mse"),
+    ([nf.activations.get("leaky_relu", negative_slope=0.3),
+      nf.activations.get("elu", alpha=0.7)], "softplus", "mse"),
 ])
 def test_network(X, dtype, activation, output, loss, tmp_path):
     sizes = [3, 5, 4, 2] if isinstance(activation, list) else [3, 5, 2]
@@ -58,6 +61,23 @@ def test_network(X, dtype, activation, output, loss, tmp_path):
     assert out.dtype == dtype and out.shape == (64, 2)
     np.testing.assert_allclose(out, net.feedforward(X.astype(dtype)), rtol=0,
                                atol=TOLERANCE[dtype])
+
+
+def test_gelu_network_in_the_onnx_reference_evaluator(X):
+    """onnxruntime has no float64 Erf: the standard's reference evaluator runs the graph, with
+    its Erf (a float approximation, 1e-7) replaced by SciPy's."""
+    from onnx.reference import ReferenceEvaluator
+    from onnx.reference.op_run import OpRun
+    from scipy.special import erf
+
+    class Erf(OpRun):
+        def _run(self, x):
+            return (erf(x),)
+
+    net = nf.Network([3, 6, 2], activation="gelu", output_activation="identity", seed=2)
+    X = X * 4  # both tails of the CDF
+    out = ReferenceEvaluator(nf.to_onnx(net), new_ops=[Erf]).run(None, {"X": X})[0]
+    np.testing.assert_allclose(out, net.feedforward(X), rtol=0, atol=1e-12)
 
 
 def test_the_largest_difference_is_rounding(X):

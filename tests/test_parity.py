@@ -15,7 +15,7 @@ import nnfast
 from nnfast import _reference, schedules
 from nnfast._spec import ADAM, Hyper, OptimizerState
 
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
     ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),

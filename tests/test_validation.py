@@ -153,10 +153,10 @@ def test_cross_entropy_targets_must_be_probabilities(ce_net):
 # --- names and hyperparameters --------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, pattern", [
-    (dict(activation="swish"), r"Unknown activation 'swish'\. Supported activations are .*relu"),
-    (dict(activation=["relu", "gelu"], layer_sizes=[2, 3, 3, 1]),
-     r"Unknown activation 'gelu'.*sigmoid"),
-    (dict(output_activation="softplus"), r"Unknown activation 'softplus'.*softmax"),
+    (dict(activation="mish"), r"Unknown activation 'mish'\. Supported activations are .*relu"),
+    (dict(activation=["relu", "selu"], layer_sizes=[2, 3, 3, 1]),
+     r"Unknown activation 'selu'.*sigmoid"),
+    (dict(output_activation="softsign"), r"Unknown activation 'softsign'.*softmax"),
     (dict(loss="hinge"), r"Unknown loss 'hinge'\. Supported losses are .*cross_entropy.*mse"),
     (dict(init="orthogonal"), r"Unknown init 'orthogonal'\. Supported initialisations are "
                               r".*xavier"),
