@@ -10,7 +10,7 @@
 # allows.
 
 cdef enum:  # nnfast/_spec.py's activation codes (a test checks they agree)
-    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU
+    IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU, EXP
 
 cdef extern from *:
     # 1/sqrt(2) and 1/sqrt(2 pi), as torch's GELU writes them (M_SQRT1_2, M_2_SQRTPI)
@@ -133,6 +133,15 @@ cdef inline real silu_derivative(real z, real a, real alpha) noexcept nogil:
     return s * (1.0 + z * (1.0 - s))
 
 
+cdef inline real exponential(real z, real alpha) noexcept nogil:
+    """exp(z): the Poisson loss's output, a rate from its logarithm."""
+    return fast_exp(z)
+
+
+cdef inline real exponential_derivative(real z, real a, real alpha) noexcept nogil:
+    return a
+
+
 cdef inline void per_activation(int code, activation_body body, void *args) noexcept nogil:
     """The elementwise activations, one entry each: runs body(args, f, f') for ``code``
     (nothing for softmax, which is not elementwise)."""
@@ -156,6 +165,8 @@ cdef inline void per_activation(int code, activation_body body, void *args) noex
         body(args, softplus, softplus_derivative)
     elif code == SILU:
         body(args, silu, silu_derivative)
+    elif code == EXP:
+        body(args, exponential, exponential_derivative)
 
 
 # --- the bodies: a block of values and their derivatives -----------------------------------

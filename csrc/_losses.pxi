@@ -2,11 +2,13 @@
 #
 # Each loss is its output delta (the summed loss, and its gradient w.r.t. the output layer's
 # pre-activation Z) and its count of correct predictions, and one entry in ``per_loss``, the
-# only list of loss codes on this side. Sigmoid + binary cross-entropy and softmax +
-# cross-entropy are evaluated from the logits Z, which keeps them finite for saturated units.
+# only list of loss codes on this side. The regression losses (mse, mae, huber) are a loss of
+# the difference d = f(z) - y and its derivative, chained through any output activation by
+# ``pointwise_delta``. Sigmoid + binary cross-entropy, softmax + cross-entropy and exp +
+# Poisson are evaluated from the logits Z, which keeps them finite for saturated units.
 
 cdef enum:  # nnfast/_spec.py's loss codes (a test checks they agree)
-    MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY
+    MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, MAE, HUBER, POISSON
 
 ctypedef double (*loss_delta)(int code, real alpha, real *Z, const real *Y, real *delta,
                               Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil
@@ -14,15 +16,18 @@ ctypedef Py_ssize_t (*loss_correct)(const real *Z, const real *Y, Py_ssize_t m,
                                     Py_ssize_t n) noexcept nogil
 ctypedef void (*loss_body)(void *args, loss_delta delta, loss_correct correct,
                            bint per_element) noexcept nogil
+ctypedef real (*pointwise)(real d) noexcept nogil
 
 
-cdef inline double mse_delta(int code, real alpha, real *Z, const real *Y, real *delta,
-                             Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
-    """Sum of (f(Z) - Y)^2 for the output activation ``code`` (parameter alpha); delta :=
-    scale * its gradient w.r.t. Z. Z becomes f(Z)."""
+cdef inline double pointwise_delta(int code, real alpha, real *Z, const real *Y, real *delta,
+                                   Py_ssize_t m, Py_ssize_t n, double scale, pointwise loss,
+                                   pointwise gradient) noexcept nogil:
+    """Sum of loss(f(Z) - Y) for the output activation ``code`` (parameter alpha); delta :=
+    scale * its gradient w.r.t. Z, gradient(d) times f'(Z) (softmax: its Jacobian). Z
+    becomes f(Z)."""
     cdef Py_ssize_t i, j, size = m * n
     cdef double total = 0.0
-    cdef real a
+    cdef real d
     cdef real *zr
     cdef const real *yr
     cdef real *dr
@@ -33,14 +38,77 @@ cdef inline double mse_delta(int code, real alpha, real *Z, const real *Y, real 
             yr = Y + i * n
             dr = delta + i * n
             for j in range(n):
-                dr[j] = 2.0 * (zr[j] - yr[j])
-                total += (zr[j] - yr[j]) * (zr[j] - yr[j])
+                d = zr[j] - yr[j]
+                dr[j] = gradient(d)
+                total += loss(d)
             softmax_backward(zr, dr, dr, n, scale)
         return total
     for i in range(size):
-        a = Z[i] - Y[i]
-        total += a * a
-        delta[i] = scale * 2.0 * a * delta[i]
+        d = Z[i] - Y[i]
+        total += loss(d)
+        delta[i] = scale * gradient(d) * delta[i]
+    return total
+
+
+cdef inline real squared(real d) noexcept nogil:
+    return d * d
+
+
+cdef inline real squared_gradient(real d) noexcept nogil:
+    return 2.0 * d
+
+
+cdef inline double mse_delta(int code, real alpha, real *Z, const real *Y, real *delta,
+                             Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+    """Sum of (f(Z) - Y)^2."""
+    return pointwise_delta(code, alpha, Z, Y, delta, m, n, scale, squared, squared_gradient)
+
+
+cdef inline real absolute(real d) noexcept nogil:
+    return fabs(d)
+
+
+cdef inline real absolute_gradient(real d) noexcept nogil:
+    return <real> (d > 0.0) - <real> (d < 0.0)  # sign(d), 0 at 0 as torch's L1Loss
+
+
+cdef inline double mae_delta(int code, real alpha, real *Z, const real *Y, real *delta,
+                             Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+    """Sum of |f(Z) - Y|."""
+    return pointwise_delta(code, alpha, Z, Y, delta, m, n, scale, absolute, absolute_gradient)
+
+
+cdef inline real huber(real d) noexcept nogil:
+    """d**2 / 2 where |d| < 1, else |d| - 1/2 (torch's HuberLoss, delta 1)."""
+    cdef real a = fabs(d)
+    cdef real inside = 0.5 * d * d
+    cdef real outside = a - 0.5
+    return inside if a < 1.0 else outside
+
+
+cdef inline real huber_gradient(real d) noexcept nogil:
+    """d clipped to [-1, 1]."""
+    return -1.0 if d < -1.0 else (1.0 if d > 1.0 else d)
+
+
+cdef inline double huber_delta(int code, real alpha, real *Z, const real *Y, real *delta,
+                               Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+    """Sum of huber(f(Z) - Y)."""
+    return pointwise_delta(code, alpha, Z, Y, delta, m, n, scale, huber, huber_gradient)
+
+
+cdef inline double poisson_delta(int code, real alpha, real *Z, const real *Y, real *delta,
+                                 Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
+    """The output is exp(z), a rate: sum of exp(z) - y z, the Poisson negative
+    log-likelihood without log(y!) (torch's PoissonNLLLoss(log_input=True)), from the
+    logits Z."""
+    cdef Py_ssize_t i
+    cdef double total = 0.0
+    cdef real e
+    for i in range(m * n):
+        e = fast_exp(Z[i])
+        total += e - Y[i] * Z[i]
+        delta[i] = scale * (e - Y[i])
     return total
 
 
@@ -118,6 +186,12 @@ cdef inline void per_loss(int loss, loss_body body, void *args) noexcept nogil:
         body(args, binary_cross_entropy_delta, threshold_correct, True)
     elif loss == CROSS_ENTROPY:
         body(args, cross_entropy_delta, argmax_correct, False)
+    elif loss == MAE:
+        body(args, mae_delta, NULL, True)
+    elif loss == HUBER:
+        body(args, huber_delta, NULL, True)
+    elif loss == POISSON:
+        body(args, poisson_delta, NULL, True)
 
 
 # --- the bodies -----------------------------------------------------------------------------

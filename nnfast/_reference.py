@@ -25,9 +25,9 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXPONENTIAL, GELU, IDENTITY,
-    LEAKY_RELU, MSE, RELU, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate,
-    check_forward,
+    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXP, EXPONENTIAL, GELU, HUBER,
+    IDENTITY, LEAKY_RELU, MAE, MSE, POISSON, RELU, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP,
+    TANH, check_evaluate, check_forward,
     check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
     default_alpha,
 )
@@ -143,6 +143,15 @@ def silu_derivative(z, a, alpha=None):
     return s * (1.0 + z * (1.0 - s))
 
 
+def exponential(z, alpha=None):
+    """exp(z): the Poisson loss's output, a rate from its logarithm."""
+    return np.exp(z)
+
+
+def exponential_derivative(z, a, alpha=None):
+    return a
+
+
 # The elementwise activations, one entry each: code -> (f, f').
 ELEMENTWISE = {
     IDENTITY: (identity, identity_derivative),
@@ -155,6 +164,7 @@ ELEMENTWISE = {
     GELU: (gelu, gelu_derivative),
     SOFTPLUS: (softplus, softplus_derivative),
     SILU: (silu, silu_derivative),
+    EXP: (exponential, exponential_derivative),
 }
 
 
@@ -196,19 +206,48 @@ def activate_and_derivative(code, z, alpha=None):
 
 # === losses: summed loss and its gradient w.r.t. the output layer's pre-activation z =======
 #
-# Sigmoid + binary cross-entropy and softmax + cross-entropy are fused and evaluated from
-# the logits z, which keeps them finite for saturated outputs.
+# The regression losses are a loss of the difference d = f(z) - y and its derivative, chained
+# through the output activation (``pointwise_delta``). Sigmoid + binary cross-entropy,
+# softmax + cross-entropy and exp + Poisson are fused and evaluated from the logits z, which
+# keeps them finite for saturated outputs.
 
-def mse_delta(code, z, y, alpha):
-    """(sum of (f(z) - y)^2, its gradient w.r.t. z) for the output activation ``code``
-    (parameter alpha)."""
+def pointwise_delta(code, z, y, alpha, loss, gradient):
+    """(sum of loss(f(z) - y), its gradient w.r.t. z) for the output activation ``code``
+    (parameter alpha): gradient(d) times f'(z), or softmax's Jacobian."""
     if code == SOFTMAX:
         a = softmax(z)
-        delta = softmax_backward(a, 2.0 * (a - y))
+        delta = softmax_backward(a, gradient(a - y))
     else:
         a, d = activate_and_derivative(code, z, alpha)
-        delta = 2.0 * (a - y) * d
-    return np.sum((a - y) ** 2, dtype=np.float64), delta
+        delta = gradient(a - y) * d
+    return np.sum(loss(a - y), dtype=np.float64), delta
+
+
+def mse_delta(code, z, y, alpha):
+    """Sum of (f(z) - y)^2."""
+    return pointwise_delta(code, z, y, alpha, lambda d: d * d, lambda d: 2.0 * d)
+
+
+def mae_delta(code, z, y, alpha):
+    """Sum of |f(z) - y| (gradient sign(d), 0 at 0 as torch's L1Loss)."""
+    return pointwise_delta(code, z, y, alpha, np.abs, np.sign)
+
+
+def huber(d):
+    """d**2 / 2 where |d| < 1, else |d| - 1/2 (torch's HuberLoss, delta 1)."""
+    return np.where(np.abs(d) < 1.0, 0.5 * d * d, np.abs(d) - 0.5)
+
+
+def huber_delta(code, z, y, alpha):
+    """Sum of huber(f(z) - y) (gradient d clipped to [-1, 1])."""
+    return pointwise_delta(code, z, y, alpha, huber, lambda d: np.clip(d, -1.0, 1.0))
+
+
+def poisson_delta(code, z, y, alpha):
+    """The output is exp(z), a rate: sum of exp(z) - y z, the Poisson negative log-likelihood
+    without log(y!) (torch's PoissonNLLLoss(log_input=True)), from the logits."""
+    e = np.exp(z)
+    return np.sum(e - y * z, dtype=np.float64), e - y
 
 
 def binary_cross_entropy_delta(code, z, y, alpha):
@@ -248,6 +287,9 @@ LOSSES = {
     MSE: Loss(mse_delta, None, True),
     BINARY_CROSS_ENTROPY: Loss(binary_cross_entropy_delta, threshold_correct, True),
     CROSS_ENTROPY: Loss(cross_entropy_delta, argmax_correct, False),
+    MAE: Loss(mae_delta, None, True),
+    HUBER: Loss(huber_delta, None, True),
+    POISSON: Loss(poisson_delta, None, True),
 }
 
 

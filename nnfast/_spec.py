@@ -16,13 +16,13 @@ from typing import NamedTuple
 import numpy as np
 
 # Activation codes (one per layer in Spec.activations); softmax is the output's only.
-(IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS,
- SILU) = ACTIVATION_CODES = tuple(range(11))
+(IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU,
+ EXP) = ACTIVATION_CODES = tuple(range(12))
 # The activations with a parameter alpha, and its default (torch's): leaky_relu's negative
 # slope, elu's alpha. The others ignore alpha.
 DEFAULT_ALPHA = {LEAKY_RELU: 0.01, ELU: 1.0}
 # Loss codes.
-MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = LOSS_CODES = tuple(range(3))
+MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, MAE, HUBER, POISSON = LOSS_CODES = tuple(range(6))
 # Optimizer codes.
 SGD, ADAM = range(2)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:

@@ -75,7 +75,7 @@ def as_targets(y, name, n_outputs, n_samples, loss_code=None):
     Accepted: an (n, n_outputs) matrix; a 1-D vector when there is one output; 1-D integer
     class labels when the loss is cross-entropy over n_outputs classes (one-hot encoded here).
     """
-    from ._spec import BINARY_CROSS_ENTROPY, CROSS_ENTROPY
+    from ._spec import BINARY_CROSS_ENTROPY, CROSS_ENTROPY, POISSON
 
     arr = as_float_array(y, name)
     if arr.ndim == 1:
@@ -101,6 +101,11 @@ def as_targets(y, name, n_outputs, n_samples, loss_code=None):
         raise ValueError(
             f"{name} must hold probabilities in [0, 1] for a cross-entropy loss "
             f"(got values from {arr.min()} to {arr.max()})."
+        )
+    if loss_code == POISSON and arr.min() < 0:
+        raise ValueError(
+            f"{name} must hold counts or rates >= 0 for the Poisson loss (got a minimum of "
+            f"{arr.min()})."
         )
     return arr
 

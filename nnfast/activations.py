@@ -145,10 +145,13 @@ softplus = Activation("softplus", _spec.SOFTPLUS,
 silu = Activation("silu", _spec.SILU,
                   "f(z) = z sigmoid(z) (also called swish); f'(z) = s (1 + z (1 - s)), s = "
                   "sigmoid(z).", init="he")
+exp = Activation("exp", _spec.EXP,
+                 "f(z) = exp(z); f'(z) = exp(z). The output of the Poisson loss: a rate, from "
+                 "its logarithm z.")
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)
 
 ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, leaky_relu, elu, gelu,
-                                   softplus, silu, softmax)}
+                                   softplus, silu, exp, softmax)}
 ALIASES = {"logistic": "sigmoid", "linear": "identity", "swish": "silu"}  # scikit-learn, Keras
 
 

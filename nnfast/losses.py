@@ -3,6 +3,12 @@
 Conventions (the same means that ``Network.loss``, ``gradients`` and ``train`` minimise):
 
 - ``mse``: ``((y_true - y_pred) ** 2).mean()`` over every element;
+- ``mae``: ``abs(y_true - y_pred).mean()`` over every element;
+- ``huber``: the mean over every element of ``d**2 / 2`` where ``|d| < 1``, else
+  ``|d| - 1/2``, with ``d = y_pred - y_true`` (``torch.nn.HuberLoss``, delta 1);
+- ``poisson``: ``(y_pred - y_true ln y_pred).mean()`` over every element, ``y_pred`` a rate
+  (the network's ``exp`` output): the Poisson negative log-likelihood without ``ln y!``,
+  ``torch.nn.PoissonNLLLoss(log_input=True)`` of ``z = ln y_pred``;
 - ``binary_cross_entropy``: ``-(y ln p + (1 - y) ln(1 - p))``, mean over every element;
 - ``cross_entropy``: mean over samples of ``-sum_k y_k ln p_k``.
 
@@ -127,11 +133,38 @@ cross_entropy = Loss(
     "one-hot rows or integer class labels.",
 )
 
-LOSSES = {loss.name: loss for loss in (mse, binary_cross_entropy, cross_entropy)}
+mae = Loss(
+    "mae", _spec.MAE, None,
+    lambda y, p: np.abs(p - y),
+    lambda y, p: np.sign(p - y),
+    lambda y: max(y.size, 1),
+    "Mean absolute error, abs(y_true - y_pred).mean(); gradient sign(y_pred - y_true) / N "
+    "(0 where they are equal).",
+)
+huber = Loss(
+    "huber", _spec.HUBER, None,
+    lambda y, p: np.where(np.abs(p - y) < 1.0, 0.5 * (p - y) ** 2, np.abs(p - y) - 0.5),
+    lambda y, p: np.clip(p - y, -1.0, 1.0),
+    lambda y: max(y.size, 1),
+    "Huber loss (delta 1): mean of d**2 / 2 where |d| < 1, else |d| - 1/2, d = y_pred - "
+    "y_true; gradient d clipped to [-1, 1], over N.",
+)
+poisson = Loss(
+    "poisson", _spec.POISSON, "exp",
+    lambda y, p: p - _xlogy(y, p),
+    lambda y, p: 1.0 - np.where(y == 0, 0.0, y / np.where(y == 0, 1.0, p)),
+    lambda y: max(y.size, 1),
+    "Poisson negative log-likelihood of the rate y_pred, mean of y_pred - y_true ln y_pred "
+    "(without ln y_true!); gradient 1 - y_true / y_pred, over N.",
+)
+
+LOSSES = {loss.name: loss for loss in (mse, mae, huber, poisson, binary_cross_entropy,
+                                       cross_entropy)}
 ALIASES = {
     "mean_squared_error": "mse", "squared_error": "mse", "binary_crossentropy":
     "binary_cross_entropy", "log_loss": "binary_cross_entropy",
     "categorical_crossentropy": "cross_entropy", "categorical_cross_entropy": "cross_entropy",
+    "mean_absolute_error": "mae", "absolute_error": "mae",
 }
 
 

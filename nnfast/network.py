@@ -39,9 +39,10 @@ class Network:
         (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"identity"``, ``"step"``).
     output_activation : str, optional
         Output activation. Default: ``"sigmoid"`` for binary cross-entropy, ``"softmax"`` for
-        cross-entropy, ``"identity"`` for MSE.
+        cross-entropy, ``"exp"`` for Poisson, ``"identity"`` for MSE, MAE and Huber.
     loss : str or None
-        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output) or ``"cross_entropy"``
+        ``"mse"``, ``"mae"``, ``"huber"``, ``"poisson"`` (exp output: a rate),
+        ``"binary_cross_entropy"`` (sigmoid output) or ``"cross_entropy"``
         (softmax output); see ``nnfast.losses`` for the exact means minimised. ``None``: a
         network that only computes ``feedforward`` from weights set by hand (a step output,
         as ``nnfast.logic.xor_network``), with no loss to evaluate or train.

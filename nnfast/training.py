@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 
 from . import _backend, optimizers, schedules
-from ._reference import learning_rate_at
-from ._spec import CONSTANT, MSE, Hyper, OptimizerState
+from ._reference import LOSSES, learning_rate_at
+from ._spec import CONSTANT, Hyper, OptimizerState
 from ._validation import (
     all_finite, as_matrix, as_targets, as_weights, check_memory, check_number, check_rng,
     format_bytes, memory_limit,
@@ -306,7 +306,7 @@ class _Run:
         self.kernels, self.spec, self.X, self.Y, self.w, self.val = kernels, spec, X, Y, w, val
         self.on_divergence = on_divergence
         self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
-        self.classify = spec.loss != MSE  # accuracy is recorded for the cross-entropies
+        self.classify = LOSSES[spec.loss].correct is not None  # the cross-entropies
         self._workspaces, self._cancelled = [], False
 
     def cancel(self):

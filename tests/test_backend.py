@@ -280,7 +280,7 @@ def test_both_backends_expose_the_kernel_set(cython_kernels):
 def test_compiled_codes_match_spec(cython_kernels):
     expected = {name: getattr(_spec, name) for name in (
         "IDENTITY", "SIGMOID", "TANH", "RELU", "STEP", "SOFTMAX", "LEAKY_RELU", "ELU", "GELU",
-        "SOFTPLUS", "SILU", "MSE",
+        "SOFTPLUS", "SILU", "EXP", "MSE", "MAE", "HUBER", "POISSON",
         "BINARY_CROSS_ENTROPY", "CROSS_ENTROPY", "SGD", "ADAM", "CONSTANT", "EXPONENTIAL",
         "INVERSE_TIME")}
     assert cython_kernels.codes() == expected
@@ -292,7 +292,8 @@ def test_public_tables_use_the_spec_codes():
         "identity": _spec.IDENTITY, "sigmoid": _spec.SIGMOID, "tanh": _spec.TANH,
         "relu": _spec.RELU, "step": _spec.STEP, "softmax": _spec.SOFTMAX,
         "leaky_relu": _spec.LEAKY_RELU, "elu": _spec.ELU, "gelu": _spec.GELU,
-        "softplus": _spec.SOFTPLUS, "silu": _spec.SILU}
+        "softplus": _spec.SOFTPLUS, "silu": _spec.SILU, "exp": _spec.EXP}
     assert {name: loss.code for name, loss in nnfast.losses.LOSSES.items()} == {
         "mse": _spec.MSE, "binary_cross_entropy": _spec.BINARY_CROSS_ENTROPY,
-        "cross_entropy": _spec.CROSS_ENTROPY}
+        "cross_entropy": _spec.CROSS_ENTROPY, "mae": _spec.MAE, "huber": _spec.HUBER,
+        "poisson": _spec.POISSON}

@@ -48,6 +48,8 @@ HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "s
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
     ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
+    ("identity", "mae"), ("tanh", "mae"), ("identity", "huber"), ("softplus", "huber"),
+    ("exp", "poisson"),
 )
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -140,6 +142,8 @@ def make(case):
     elif case["loss"] == "binary_cross_entropy":
         Y = rng.integers(0, 2, (n, k)).astype(float) if rng.random() < 0.5 else rng.random(
             (n, k))
+    elif case["loss"] == "poisson":
+        Y = rng.poisson(1.5, (n, k)).astype(float)
     else:
         Y = rng.normal(size=(n, k))
     return net.spec, net.parameters.astype(F32), X.astype(F32), Y.astype(F32)
@@ -210,7 +214,7 @@ def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1,
         assert_close(grad, grad64, grad_tol, grad_scale, f"{module.name} gradient")
         loss_e, accuracy = module.evaluate(spec, params, X, Y, w)
         assert_close(loss_e, evaluated64[0], tol, eval_scale, f"{module.name} evaluate")
-        if case["loss"] == "mse":
+        if case["loss"] not in ("binary_cross_entropy", "cross_entropy"):  # no accuracy
             assert np.isnan(accuracy)
         else:  # a prediction at a tie within rounding may fall either way: one of them
             per_row = case["sizes"][-1] if case["loss"] == "binary_cross_entropy" else 1
@@ -258,6 +262,9 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     """Per-sample (batch 1: the register-blocked path) and mini-batch training, every
     optimizer, schedule and penalty, dropout, sample weights: the float32 kernels against
     the float32 reference and both against float64 training from the same point."""
+    # MAE's gradient sign(f(z) - y) flips between precisions at a residual within rounding of
+    # 0, and with it a whole step: its training is compared in tests/test_losses.py
+    assume(case["loss"] != "mae")
     spec, params, X, Y = make(case)
     L, n = len(case["sizes"]) - 1, case["n"]
     batch = batch or n
@@ -276,7 +283,9 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     for module, (p, history, state, rng_state) in zip((k32, _reference), runs):
         assert p.dtype == F32 and state.m.dtype == F32 and state.v.dtype == F32
         assert_close(p, truth[0], tol, scale, f"{module.name} parameters")
-        assert_close(history[:, 0], truth[1][:, 0], tol, largest(truth[1][:, 0]),
+        # the rule's scale, max(1, largest parameter): a loss near 0 (MSE) moves with the
+        # parameters' errors, not in proportion to itself
+        assert_close(history[:, 0], truth[1][:, 0], tol, max(scale, largest(truth[1][:, 0])),
                      f"{module.name} losses")
         assert rng_state == truth[3]  # the same draws (shuffles, dropout masks)
     (p_c, h_c, s_c, _), (p_r, h_r, s_r, _) = runs

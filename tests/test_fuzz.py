@@ -43,7 +43,8 @@ HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step", "leaky_relu", "elu", "g
 SMOOTH = ("sigmoid", "tanh", "identity")
 OUTPUT_LOSS = (("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
                ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"),
-               ("softmax", "cross_entropy"))
+               ("softmax", "cross_entropy"), ("identity", "mae"), ("identity", "huber"),
+               ("exp", "poisson"))
 SPECIALS = (np.nan, np.inf, -np.inf, 1e300, -1e300, 1e-300, 5e-324, -0.0, 0.0, 1e150, 3.0)
 ALLOWED_WARNINGS = ("diverged", "overflow encountered", "invalid value encountered",
                     "divide by zero encountered", "underflow encountered")
@@ -78,9 +79,9 @@ def networks(draw, valid=None):
         key, bad = draw(st.sampled_from([
             ("layer_sizes", [3]), ("layer_sizes", [2, 0, 1]), ("layer_sizes", [2, -1]),
             ("layer_sizes", [2.5, 1]), ("layer_sizes", [True, 2]), ("layer_sizes", "22"),
-            ("layer_sizes", None), ("layer_sizes", [2, np.nan]), ("activation", "swish"),
+            ("layer_sizes", None), ("layer_sizes", [2, np.nan]), ("activation", "mish"),
             ("activation", "softmax"), ("activation", 3), ("activation", ["relu"] * 9),
-            ("output_activation", "gelu"), ("loss", "hinge"), ("loss", None),
+            ("output_activation", "selu"), ("loss", "hinge"), ("loss", None),
             ("init", "orthogonal"), ("seed", -1), ("seed", "x"), ("seed", 1.5),
         ]))
         kwargs[key] = bad

@@ -11,6 +11,8 @@ HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "s
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
     ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
+    ("identity", "mae"), ("tanh", "mae"), ("identity", "huber"), ("softplus", "huber"),
+    ("exp", "poisson"),
 )
 H = 1e-6  # central-difference step
 
@@ -59,6 +61,8 @@ def make_problem(hidden, output, loss, seed=0, sizes=(3, 5, 4, 3)):
         elif loss == "binary_cross_entropy":
             Y = rng.random((6, k))
             Y[:3] = Y[:3] > 0.5
+        elif loss == "poisson":
+            Y = rng.poisson(1.5, (6, k)).astype(float)
         else:
             Y = rng.normal(size=(6, k)) * 0.5 + 0.5
         margin = min(np.abs(z).min() for z in pre_activations(net, X))
@@ -132,6 +136,13 @@ def test_network_loss_is_the_documented_mean(output, loss, backend):
         by_hand = ((Y - P) ** 2).mean()
     elif loss == "binary_cross_entropy":
         by_hand = -(Y * np.log(P) + (1 - Y) * np.log(1 - P)).mean()
+    elif loss == "mae":
+        by_hand = np.abs(Y - P).mean()
+    elif loss == "huber":
+        d = np.abs(Y - P)
+        by_hand = np.where(d < 1, d * d / 2, d - 0.5).mean()
+    elif loss == "poisson":  # P is the rate exp(z)
+        by_hand = (P - Y * np.log(P)).mean()
     else:
         by_hand = -(Y * np.log(P)).sum(axis=1).mean()
     assert net.loss(X, Y) == pytest.approx(by_hand, rel=1e-12)

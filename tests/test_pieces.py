@@ -17,14 +17,16 @@ import nnfast
 from nnfast import _reference
 from nnfast._spec import (
     ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
-    ELU, GELU, LEAKY_RELU, MSE, RELU, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, Hyper,
-    OptimizerState, Spec,
+    ELU, EXP, GELU, HUBER, LEAKY_RELU, MAE, MSE, POISSON, RELU, SGD, SIGMOID, SILU, SOFTMAX,
+    SOFTPLUS, STEP, TANH, Hyper, OptimizerState, Spec,
 )
 
-ELEMENTWISE = (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU)
+ELEMENTWISE = (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU, EXP)
 OUTPUT_LOSS = ((IDENTITY, MSE), (SIGMOID, MSE), (TANH, MSE), (RELU, MSE), (SOFTMAX, MSE),
                (STEP, MSE), (LEAKY_RELU, MSE), (ELU, MSE), (GELU, MSE), (SOFTPLUS, MSE),
-               (SILU, MSE), (SIGMOID, BINARY_CROSS_ENTROPY), (SOFTMAX, CROSS_ENTROPY))
+               (SILU, MSE), (SIGMOID, BINARY_CROSS_ENTROPY), (SOFTMAX, CROSS_ENTROPY),
+               (IDENTITY, MAE), (TANH, MAE), (SOFTMAX, MAE), (IDENTITY, HUBER), (ELU, HUBER),
+               (SOFTMAX, HUBER), (EXP, POISSON))
 PIECES = settings(max_examples=40, deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 H = 1e-6  # central-difference step
@@ -144,6 +146,8 @@ def targets(rng, loss, m, n):
         return rng.dirichlet(np.ones(n), m)
     if loss == BINARY_CROSS_ENTROPY:
         return rng.random((m, n))
+    if loss == POISSON:
+        return rng.poisson(1.5, (m, n)).astype(float)
     return rng.normal(size=(m, n))
 
 
@@ -193,7 +197,7 @@ def test_output_step_parity(cy, pair, shape, seed, weighted):
     np.testing.assert_allclose(got[2], want[2], rtol=1e-11, atol=1e-15)
 
 
-@pytest.mark.parametrize("loss", [MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY])
+@pytest.mark.parametrize("loss", [MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, MAE, HUBER, POISSON])
 @pytest.mark.parametrize("n_samples", [1, 7, 12.5])
 def test_loss_and_accuracy_scales(cy, loss, n_samples):
     spec = Spec((2, 4, 3), (TANH, SOFTMAX if loss == CROSS_ENTROPY else SIGMOID), loss)
@@ -201,7 +205,8 @@ def test_loss_and_accuracy_scales(cy, loss, n_samples):
         got = getattr(cy, name)(spec, n_samples)
         want = getattr(_reference, name)(spec, n_samples)
         assert got == want or (np.isnan(got) and np.isnan(want)), name
-    assert np.isnan(_reference.accuracy_scale(spec, n_samples)) == (loss == MSE)
+    classifies = loss in (BINARY_CROSS_ENTROPY, CROSS_ENTROPY)
+    assert np.isnan(_reference.accuracy_scale(spec, n_samples)) != classifies
 
 
 @PIECES
