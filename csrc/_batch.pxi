@@ -39,8 +39,7 @@ cdef struct Batch:
     real *colsum             # DESCEND: the bias gradients (one per bias)
     const Hyper *h           # UPDATE: the optimizer
     Rates rates              # UPDATE: its rates for this step
-    real *m                  # the optimizer's moments (flat layout)
-    real *v
+    Moments state            # the optimizer's moments (flat layout)
     double loss[TEAM_MAX]    # summed loss of each part's rows
     double correct[TEAM_MAX]  # correct predictions of each part's rows
 
@@ -148,9 +147,9 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
         if b.mode == DESCEND:
             g = b.colsum + (b_at - net.n_weights)  # b's gradient: its own place, not shared
             bias_gradient(D + j0, n, g, b.rows, j1 - j0)
-            descend_bias(g, b.params + b_at, b.m + b_at, j1 - j0, b.lr, b.mu)
-            descend_weights(A + p0, k, D, b.params + w_at, b.m + w_at, b.rows, p1 - p0, n, b.lr,
-                            b.mu)
+            descend_bias(g, b.params + b_at, b.state.m + b_at, j1 - j0, b.lr, b.mu)
+            descend_weights(A + p0, k, D, b.params + w_at, b.state.m + w_at, b.rows, p1 - p0, n,
+                            b.lr, b.mu)
             continue
         bias_gradient(D + j0, n, b.grad + b_at, b.rows, j1 - j0)
         weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
@@ -158,8 +157,8 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
             if b.h.l1 != 0.0 or b.h.l2 != 0.0:
                 for i in range(w_at, w_end):
                     b.grad[i] += penalty_gradient(b.h.l1, b.h.l2, b.params[i])
-            update(b.h, b.rates, b.params, b.grad, b.m, b.v, w_at, w_end)
-            update(b.h, b.rates, b.params, b.grad, b.m, b.v, b_at, b_at + j1 - j0)
+            update(b.h, b.rates, b.params, b.grad, b.state, w_at, w_end)
+            update(b.h, b.rates, b.params, b.grad, b.state, b_at, b_at + j1 - j0)
 
 
 cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:

@@ -21,7 +21,7 @@ import numpy as np
 
 from nnfast._spec import (
     check_evaluate, check_forward, check_loss_and_gradient, check_perceptron_epochs, check_spec,
-    check_train_epochs, check_workspace, default_alpha,
+    check_train_epochs, check_workspace, default_alpha, state_buffers,
 )
 from nnfast._team import blas_threads_now, team_settings, team_threads, team_workers
 
@@ -53,7 +53,7 @@ def codes():
         "SOFTPLUS": SOFTPLUS, "SILU": SILU, "EXP": EXP,
         "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY, "CROSS_ENTROPY": CROSS_ENTROPY,
         "MAE": MAE, "HUBER": HUBER, "POISSON": POISSON,
-        "SGD": SGD, "ADAM": ADAM,
+        "SGD": SGD, "ADAM": ADAM, "ADAMW": ADAMW, "RMSPROP": RMSPROP, "ADAGRAD": ADAGRAD,
         "CONSTANT": CONSTANT, "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME,
     }
 
@@ -149,7 +149,7 @@ cdef class Workspace:
     """
     cdef readonly object spec, dtype, order, grad, last_good, last_order
     cdef readonly Py_ssize_t batch_size
-    cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
+    cdef public object last_m, last_v, last_g_avg  # moments at the last good epoch, if kept
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
     cdef object _acts, _derivs, _delta, _ybatch, _wbatch, _colsum, _act_off, _der_off
@@ -173,7 +173,7 @@ cdef class Workspace:
         self.last_order = self.order.copy()
         self.grad = None  # made by the first run that needs one (see train_epochs)
         self.last_good = np.zeros(self._layout.net.n_params, dtype=DTYPE)
-        self.last_m = self.last_v = None
+        self.last_m = self.last_v = self.last_g_avg = None
         act_off, der_off = [0] * (L + 2), [0] * L
         for l in range(L + 1):
             act_off[l + 1] = act_off[l] + sizes[l] * batch_size
@@ -322,31 +322,34 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef _Layout layout = layout_of(spec)
     cdef const Net *net = &layout.net
     cdef Hyper h = read_hyper(hyper)
-    cdef real[::1] p, m_v, v_v
+    cdef real[::1] p, m_v, v_v, g_v
     cdef const real[::1] sw
     cdef const real[:, ::1] x, y
     cdef int64_t[::1] step_v
     cdef double[:, ::1] history
     cdef intp[::1] order_v = workspace.order
-    step, moment_1, moment_2 = state.step, state.m, state.v
+    step, moment_m, moment_v, moment_g = state.step, state.m, state.v, state.g_avg
+    kept = state_buffers(hyper)
     try:
         p = params
         x = X
         y = Y
         sw = sample_weight
         step_v = step
-        m_v = moment_1
-        v_v = moment_2
+        m_v = moment_m
+        v_v = moment_v
+        g_v = moment_g
         history = history_out
     except (TypeError, ValueError, BufferError):
         check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
                            history_out, sample_weight, DTYPE)
         raise
     if (bad_data(net, params, p, X, x, Y, y, sample_weight, sw) or n_epochs < 0
-            or batch_size < 1 or step is None or moment_1 is None or moment_2 is None
-            or history_out is None or step_v.shape[0] != 1
-            or ((h.optimizer == ADAM or h.momentum != 0.0) and m_v.shape[0] != net.n_params)
-            or (h.optimizer == ADAM and v_v.shape[0] != net.n_params)
+            or batch_size < 1 or step is None or moment_m is None or moment_v is None
+            or moment_g is None or history_out is None or step_v.shape[0] != 1
+            or ("m" in kept and m_v.shape[0] != net.n_params)
+            or ("v" in kept and v_v.shape[0] != net.n_params)
+            or ("g_avg" in kept and g_v.shape[0] != net.n_params)
             or len(hyper.dropout) not in (0, net.L - 1)
             or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.shape[0]
             or workspace.batch_size < batch_size or not rows_in_range(order_v, x.shape[0])
@@ -363,26 +366,33 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     if not fused and workspace.grad is None:
         workspace.grad = np.zeros(net.n_params, dtype=DTYPE)
     cdef real *grad = NULL if workspace.grad is None else ptr(workspace.grad)
+    cdef Moments moments
+    moments.m = &m_v[0]
+    moments.v = &v_v[0]
+    moments.g_avg = &g_v[0]
     cdef Snapshot snap
     snap.n = net.n_params
     snap.params = &p[0]
-    snap.m = &m_v[0]
-    snap.v = &v_v[0]
+    snap.state = moments
     snap.step = &step_v[0]
     snap.saved_params = ptr(workspace.last_good)
     cdef intp[::1] saved_order_v = workspace.last_order
     snap.order = order
     snap.saved_order = &saved_order_v[0]
     snap.n_rows = n
-    snap.saved_m = snap.saved_v = NULL
-    if h.optimizer == ADAM or h.momentum != 0.0:  # m: velocity or first moment
+    snap.saved.m = snap.saved.v = snap.saved.g_avg = NULL  # plain SGD keeps none
+    if "m" in kept:
         if workspace.last_m is None:
             workspace.last_m = np.zeros(net.n_params, dtype=DTYPE)
-        snap.saved_m = ptr(workspace.last_m)
-    if h.optimizer == ADAM:  # v: Adam's second moment
+        snap.saved.m = ptr(workspace.last_m)
+    if "v" in kept:
         if workspace.last_v is None:
             workspace.last_v = np.zeros(net.n_params, dtype=DTYPE)
-        snap.saved_v = ptr(workspace.last_v)
+        snap.saved.v = ptr(workspace.last_v)
+    if "g_avg" in kept:
+        if workspace.last_g_avg is None:
+            workspace.last_g_avg = np.zeros(net.n_params, dtype=DTYPE)
+        snap.saved.g_avg = ptr(workspace.last_g_avg)
     cdef real *ybatch = ptr(workspace._ybatch)
     cdef real *xbatch = ptr(workspace._acts)  # block 0 of acts: the gathered input rows
     drop = np.zeros(net.L)
@@ -418,15 +428,14 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     batch.mu = h.momentum
     batch.grad = grad
     batch.h = &h
-    batch.m = &m_v[0]
-    batch.v = &v_v[0]
+    batch.state = moments
     cdef Sample one  # the per-sample path's constants
     one.b = &batch
     one.step = &step_v[0]
     one.plain = plain
     one.mse = mse_output(net)
     one.loss1 = loss_scale(net, 1.0)
-    one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM
+    one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM and h.optimizer != ADAMW
     one.rates = step_rates(&h, 0)
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
     cdef int parts = 1

@@ -2,11 +2,12 @@
 #
 # Each optimizer is the update rule of one parameter, and one entry in ``per_optimizer``, the
 # only list of optimizers on this side; ``update`` runs a rule over a range of the flat
-# buffer (one straight, vectorisable loop per rule), ``update_one`` on one parameter.
-# The schedules are the branches of ``learning_rate_at``.
+# buffer (one straight, vectorisable loop per rule), ``update_one`` on one parameter. A rule
+# reads its moments from m, v and g_avg (nnfast/_spec.py's OptimizerState says which it
+# keeps). The schedules are the branches of ``learning_rate_at``.
 
 cdef enum:  # nnfast/_spec.py's optimizer and schedule codes (a test checks they agree)
-    SGD, ADAM
+    SGD, ADAM, ADAMW, RMSPROP, ADAGRAD
 cdef enum:
     CONSTANT, EXPONENTIAL, INVERSE_TIME
 
@@ -18,6 +19,8 @@ cdef struct Hyper:
     double momentum
     bint nesterov
     double beta_1, beta_2, epsilon
+    double weight_decay, rho
+    bint centered
     double l1, l2
     int schedule
     double decay_rate, decay_steps, power
@@ -33,6 +36,9 @@ cdef Hyper read_hyper(hyper) except *:
     h.beta_1 = hyper.beta_1
     h.beta_2 = hyper.beta_2
     h.epsilon = hyper.epsilon
+    h.weight_decay = hyper.weight_decay
+    h.rho = hyper.rho
+    h.centered = hyper.centered
     h.l1 = hyper.l1
     h.l2 = hyper.l2
     h.schedule = hyper.schedule
@@ -64,55 +70,109 @@ cdef struct Rates:
     real beta_1, beta_2, epsilon
     real one_minus_beta_1, one_minus_beta_2  # 1 - beta in double, then rounded
     real c1, c2                 # Adam's bias corrections 1 / (1 - beta**(t + 1)); else 1
+    real decay                  # AdamW's decoupled decay 1 - lr * weight_decay; else 1
+    real rho, one_minus_rho     # RMSprop's
+    bint centered
 
 
 cdef inline Rates step_rates(const Hyper *h, int64_t t) noexcept nogil:
     cdef Rates r
-    r.lr = learning_rate_at(h, t)
+    cdef double lr = learning_rate_at(h, t)
+    r.lr = lr
     r.momentum = h.momentum
     r.beta_1 = h.beta_1
     r.beta_2 = h.beta_2
     r.epsilon = h.epsilon
     r.one_minus_beta_1 = 1.0 - h.beta_1
     r.one_minus_beta_2 = 1.0 - h.beta_2
-    r.c1 = r.c2 = 1.0
-    if h.optimizer == ADAM:
+    r.c1 = r.c2 = r.decay = 1.0
+    if h.optimizer == ADAM or h.optimizer == ADAMW:
         r.c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
         r.c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
+    if h.optimizer == ADAMW:
+        r.decay = 1.0 - lr * h.weight_decay
+    r.rho = h.rho
+    r.one_minus_rho = 1.0 - h.rho
+    r.centered = h.centered
     return r
 
 
-ctypedef void (*update_rule)(Rates r, real g, real *p, real *m, real *v) noexcept nogil
+ctypedef void (*update_rule)(Rates r, real g, real *p, real *m, real *v,
+                             real *g_avg) noexcept nogil
 ctypedef void (*optimizer_body)(void *args, update_rule rule) noexcept nogil
 
 
-cdef inline void sgd_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
+cdef inline void sgd_rule(Rates r, real g, real *p, real *m, real *v,
+                          real *g_avg) noexcept nogil:
     p[0] -= r.lr * g
 
 
-cdef inline void momentum_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
+cdef inline void momentum_rule(Rates r, real g, real *p, real *m, real *v,
+                               real *g_avg) noexcept nogil:
     """As PyTorch: v := mu v + g (kept in m), p -= lr v."""
     m[0] = r.momentum * m[0] + g
     p[0] -= r.lr * m[0]
 
 
-cdef inline void nesterov_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
+cdef inline void nesterov_rule(Rates r, real g, real *p, real *m, real *v,
+                               real *g_avg) noexcept nogil:
     """As PyTorch: v := mu v + g (kept in m), p -= lr (g + mu v)."""
     m[0] = r.momentum * m[0] + g
     p[0] -= r.lr * (g + r.momentum * m[0])
 
 
-cdef inline void adam_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
+cdef inline void adam_rule(Rates r, real g, real *p, real *m, real *v,
+                           real *g_avg) noexcept nogil:
     """Kingma & Ba, Algorithm 1, with bias correction."""
     m[0] = r.beta_1 * m[0] + r.one_minus_beta_1 * g
     v[0] = r.beta_2 * v[0] + r.one_minus_beta_2 * g * g
     p[0] -= r.lr * (m[0] * r.c1) / (sqrt(v[0] * r.c2) + r.epsilon)
 
 
+cdef inline void adamw_rule(Rates r, real g, real *p, real *m, real *v,
+                            real *g_avg) noexcept nogil:
+    """Loshchilov & Hutter: p := (1 - lr wd) p, then Adam's step (torch.optim.AdamW)."""
+    p[0] *= r.decay
+    adam_rule(r, g, p, m, v, g_avg)
+
+
+cdef inline void rmsprop_rule(Rates r, real g, real *p, real *m, real *v,
+                              real *g_avg) noexcept nogil:
+    """torch.optim.RMSprop: v := rho v + (1 - rho) g**2; centered, g_avg likewise and the
+    divisor sqrt(v - g_avg**2) (held at >= 0, where rounding would make torch's NaN); with
+    momentum the step lr g / divisor goes through a velocity in m."""
+    cdef real divisor, variance
+    v[0] = r.rho * v[0] + r.one_minus_rho * g * g
+    if r.centered:
+        g_avg[0] = r.rho * g_avg[0] + r.one_minus_rho * g
+        variance = v[0] - g_avg[0] * g_avg[0]
+        divisor = sqrt(variance if variance > 0.0 else 0.0) + r.epsilon
+    else:
+        divisor = sqrt(v[0]) + r.epsilon
+    if r.momentum != 0.0:
+        m[0] = r.momentum * m[0] + g / divisor
+        p[0] -= r.lr * m[0]
+    else:
+        p[0] -= r.lr * g / divisor
+
+
+cdef inline void adagrad_rule(Rates r, real g, real *p, real *m, real *v,
+                              real *g_avg) noexcept nogil:
+    """torch.optim.Adagrad (no rate decay): v := v + g**2, p -= lr g / (sqrt(v) + eps)."""
+    v[0] += g * g
+    p[0] -= r.lr * g / (sqrt(v[0]) + r.epsilon)
+
+
 cdef inline void per_optimizer(const Hyper *h, optimizer_body body, void *args) noexcept nogil:
     """The optimizers, one entry each: runs body(args, the rule for ``h``)."""
     if h.optimizer == ADAM:
         body(args, adam_rule)
+    elif h.optimizer == ADAMW:
+        body(args, adamw_rule)
+    elif h.optimizer == RMSPROP:
+        body(args, rmsprop_rule)
+    elif h.optimizer == ADAGRAD:
+        body(args, adagrad_rule)
     elif h.momentum != 0.0 and h.nesterov:
         body(args, nesterov_rule)
     elif h.momentum != 0.0:
@@ -121,12 +181,18 @@ cdef inline void per_optimizer(const Hyper *h, optimizer_body body, void *args) 
         body(args, sgd_rule)
 
 
+cdef struct Moments:
+    # The optimizer's state buffers, in the flat parameter layout (unused ones: placeholders)
+    real *m
+    real *v
+    real *g_avg
+
+
 cdef struct Span:
     Rates r
     real *params
     const real *grad
-    real *m
-    real *v
+    Moments s
     Py_ssize_t start, stop
 
 
@@ -135,23 +201,23 @@ cdef inline void span_body(void *args, update_rule rule) noexcept nogil:
     cdef Rates r = s.r
     cdef real *params = s.params
     cdef const real *grad = s.grad
-    cdef real *m = s.m
-    cdef real *v = s.v
+    cdef real *m = s.s.m
+    cdef real *v = s.s.v
+    cdef real *g_avg = s.s.g_avg
     cdef Py_ssize_t i
     for i in range(s.start, s.stop):
-        rule(r, grad[i], params + i, m + i, v + i)
+        rule(r, grad[i], params + i, m + i, v + i, g_avg + i)
 
 
-cdef inline void update(const Hyper *h, Rates r, real *params, const real *grad, real *m,
-                        real *v, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
-    """One optimizer step on params[start:stop] with gradient grad (moments m, v: the same
+cdef inline void update(const Hyper *h, Rates r, real *params, const real *grad,
+                        Moments state, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """One optimizer step on params[start:stop] with gradient grad (moments: the same
     layout), at the rates ``r`` of this step."""
     cdef Span s
     s.r = r
     s.params = params
     s.grad = grad
-    s.m = m
-    s.v = v
+    s.s = state
     s.start = start
     s.stop = stop
     per_optimizer(h, span_body, &s)
@@ -163,22 +229,24 @@ cdef struct One:
     real *p
     real *m
     real *v
+    real *g_avg
 
 
 cdef inline void one_body(void *args, update_rule rule) noexcept nogil:
     cdef One *o = <One *> args
-    rule(o.r, o.g, o.p, o.m, o.v)
+    rule(o.r, o.g, o.p, o.m, o.v, o.g_avg)
 
 
-cdef inline void update_one(const Hyper *h, Rates r, real *params, real *m, real *v,
+cdef inline void update_one(const Hyper *h, Rates r, real *params, Moments state,
                             Py_ssize_t i, real g) noexcept nogil:
     """``update`` of parameter i alone, with gradient g."""
     cdef One o
     o.r = r
     o.g = g
     o.p = params + i
-    o.m = m + i
-    o.v = v + i
+    o.m = state.m + i
+    o.v = state.v + i
+    o.g_avg = state.g_avg + i
     per_optimizer(h, one_body, &o)
 
 
@@ -194,10 +262,10 @@ cdef inline void descend_bias(const real *g, real *b, real *vb, Py_ssize_t n,
     r.momentum = mu
     if mu == 0.0:
         for j in range(n):
-            sgd_rule(r, g[j], b + j, NULL, NULL)
+            sgd_rule(r, g[j], b + j, NULL, NULL, NULL)
         return
     for j in range(n):
-        momentum_rule(r, g[j], b + j, vb + j, NULL)
+        momentum_rule(r, g[j], b + j, vb + j, NULL, NULL)
 
 
 cdef inline void descend_weights(const real *A, Py_ssize_t lda, const real *D, real *W,

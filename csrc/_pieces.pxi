@@ -221,15 +221,21 @@ class pieces:
         cdef const real[::1] g = grad
         cdef real[::1] m = state.m
         cdef real[::1] v = state.v
+        cdef real[::1] g_avg = state.g_avg
         cdef int64_t[::1] step = state.step
         cdef Py_ssize_t n = p.shape[0]
+        cdef Moments moments
+        kept = state_buffers(hyper)
         if (g.shape[0] != n or step.shape[0] != 1
-                or ((h.optimizer == ADAM or h.momentum != 0.0) and m.shape[0] != n)
-                or (h.optimizer == ADAM and v.shape[0] != n)):
+                or ("m" in kept and m.shape[0] != n) or ("v" in kept and v.shape[0] != n)
+                or ("g_avg" in kept and g_avg.shape[0] != n)):
             raise ValueError("params, grad and the optimizer state's moments must have the "
                              "same length, and step one value")
         if n:
-            update(&h, step_rates(&h, step[0]), &p[0], &g[0], &m[0], &v[0], 0, n)
+            moments.m = &m[0]
+            moments.v = &v[0]
+            moments.g_avg = &g_avg[0]
+            update(&h, step_rates(&h, step[0]), &p[0], &g[0], moments, 0, n)
         step[0] += 1
 
     # --- randomness

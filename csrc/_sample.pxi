@@ -197,7 +197,7 @@ cdef struct Sample:
     bint plain               # SGD without momentum or penalty: the register-blocked rule
     bint mse                 # MSE on an elementwise output: f and f' from the forward pass
     double loss1             # loss_scale(net, 1): one sample's summed loss to its mean
-    bint fixed_rates         # a constant learning rate, not Adam: ``rates`` for every step
+    bint fixed_rates         # a constant rate, no bias correction: ``rates`` for every step
     Rates rates
 
 
@@ -261,7 +261,7 @@ cdef inline double sample_step(const Sample *s, const real *x, const real *y,
             descend_row(a_in, delta0, ly.W, ly.b, NULL if l == 0 else delta1, dprev, k, n, lr)
         else:
             for j in range(n):
-                update_one(h, r[0], b.params, b.m, b.v, ly.b_at + j, delta0[j])
+                update_one(h, r[0], b.params, b.state, ly.b_at + j, delta0[j])
             for p in range(k):
                 row = ly.W + p * n
                 if dprev != NULL:
@@ -271,7 +271,7 @@ cdef inline double sample_step(const Sample *s, const real *x, const real *y,
                     delta1[p] = acc * dprev[p]
                 ap = a_in[p]
                 for j in range(n):
-                    update_one(h, r[0], b.params, b.m, b.v, ly.w_at + p * n + j,
+                    update_one(h, r[0], b.params, b.state, ly.w_at + p * n + j,
                                ap * delta0[j] + penalty_gradient(h.l1, h.l2, row[j]))
         tmp = delta0
         delta0 = delta1

@@ -93,12 +93,10 @@ cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
 cdef struct Snapshot:
     # A training run's state at the end of its last good epoch, and where it lives now
     real *params
-    real *m
-    real *v
+    Moments state
     int64_t *step
     real *saved_params
-    real *saved_m           # NULL for plain SGD, whose m and v never change
-    real *saved_v           # NULL unless Adam (momentum uses only m)
+    Moments saved           # NULL for each moment the optimizer does not keep
     int64_t saved_step
     Py_ssize_t n
     intp *order             # the sample order, shuffled in place at the start of each epoch
@@ -106,22 +104,33 @@ cdef struct Snapshot:
     Py_ssize_t n_rows
 
 
+cdef inline void copy_moments(Moments to, Moments source, Py_ssize_t n) noexcept nogil:
+    """Each moment kept (to's not NULL) from source to to."""
+    if to.m != NULL:
+        memcpy(to.m, source.m, n * sizeof(real))
+    if to.v != NULL:
+        memcpy(to.v, source.v, n * sizeof(real))
+    if to.g_avg != NULL:
+        memcpy(to.g_avg, source.g_avg, n * sizeof(real))
+
+
 cdef inline void save(Snapshot *s) noexcept nogil:
     memcpy(s.saved_params, s.params, s.n * sizeof(real))
-    if s.saved_m != NULL:
-        memcpy(s.saved_m, s.m, s.n * sizeof(real))
-    if s.saved_v != NULL:
-        memcpy(s.saved_v, s.v, s.n * sizeof(real))
+    copy_moments(s.saved, s.state, s.n)
     s.saved_step = s.step[0]
     memcpy(s.saved_order, s.order, s.n_rows * sizeof(intp))
 
 
 cdef inline void restore(Snapshot *s) noexcept nogil:
+    cdef Moments kept = s.state
     memcpy(s.params, s.saved_params, s.n * sizeof(real))
-    if s.saved_m != NULL:
-        memcpy(s.m, s.saved_m, s.n * sizeof(real))
-    if s.saved_v != NULL:
-        memcpy(s.v, s.saved_v, s.n * sizeof(real))
+    if s.saved.m == NULL:
+        kept.m = NULL
+    if s.saved.v == NULL:
+        kept.v = NULL
+    if s.saved.g_avg == NULL:
+        kept.g_avg = NULL
+    copy_moments(kept, s.saved, s.n)
     s.step[0] = s.saved_step
     memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
 

@@ -16,7 +16,7 @@ from .io import load
 from .linear import LogisticRegression
 from .network import Network
 from .neuron import Neuron
-from .optimizers import SGD, Adam
+from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from .perceptron import Perceptron
 from .tabular import TableEncoder
 from .training import Callback, EarlyStopping, History
@@ -26,7 +26,8 @@ __version__ = "0.1.0"
 __all__ = [
     "LogisticRegression", "MLPClassifier", "MLPRegressor", "Neuron", "Perceptron",
     "datasets", "logic", "plot", "ConvergenceWarning",
-    "Adam", "Callback", "EarlyStopping", "History", "Network", "SGD", "StandardScaler",
+    "Adagrad", "Adam", "AdamW", "Callback", "EarlyStopping", "History", "Network", "RMSprop",
+    "SGD", "StandardScaler",
     "activations", "explain", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
     "set_backend", "to_onnx", "train_test_split", "use_backend", "TableEncoder",
 ]

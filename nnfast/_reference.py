@@ -25,11 +25,11 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXP, EXPONENTIAL, GELU, HUBER,
-    IDENTITY, LEAKY_RELU, MAE, MSE, POISSON, RELU, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP,
-    TANH, check_evaluate, check_forward,
+    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXP, EXPONENTIAL,
+    GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, POISSON, RELU, RMSPROP, SGD, SIGMOID, SILU,
+    SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate, check_forward,
     check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
-    default_alpha,
+    default_alpha, state_buffers,
 )
 
 name = "numpy"
@@ -411,8 +411,46 @@ def adam_update(hyper, lr, t, params, grad, state):
     params -= lr * m_hat / (np.sqrt(v_hat) + hyper.epsilon)
 
 
+def adamw_update(hyper, lr, t, params, grad, state):
+    """AdamW (Loshchilov & Hutter), as torch.optim.AdamW: the decoupled decay
+    p := (1 - lr weight_decay) p, then Adam's step."""
+    params *= 1.0 - lr * hyper.weight_decay
+    adam_update(hyper, lr, t, params, grad, state)
+
+
+def rmsprop_update(hyper, lr, t, params, grad, state):
+    """RMSprop, as torch.optim.RMSprop: v := rho v + (1 - rho) g**2 and the step
+    lr g / (sqrt(v) + eps); centered, sqrt(v - g_avg**2) with g_avg the gradients' average
+    (held at >= 0 under the root); with momentum the step goes through a velocity m."""
+    rho = hyper.rho
+    state.v[...] = rho * state.v + (1.0 - rho) * grad * grad
+    if hyper.centered:
+        state.g_avg[...] = rho * state.g_avg + (1.0 - rho) * grad
+        divisor = np.sqrt(np.maximum(state.v - state.g_avg * state.g_avg, 0.0)) + hyper.epsilon
+    else:
+        divisor = np.sqrt(state.v) + hyper.epsilon
+    if hyper.momentum:
+        state.m[...] = hyper.momentum * state.m + grad / divisor
+        params -= lr * state.m
+    else:
+        params -= lr * grad / divisor
+
+
+def adagrad_update(hyper, lr, t, params, grad, state):
+    """Adagrad, as torch.optim.Adagrad without rate decay: v := v + g**2 (from
+    initial_accumulator_value), p -= lr g / (sqrt(v) + eps)."""
+    state.v += grad * grad
+    params -= lr * grad / (np.sqrt(state.v) + hyper.epsilon)
+
+
 # The optimizers, one entry each: code -> the update of the whole flat buffer.
-OPTIMIZERS = {SGD: sgd_update, ADAM: adam_update}
+OPTIMIZERS = {
+    SGD: sgd_update,
+    ADAM: adam_update,
+    ADAMW: adamw_update,
+    RMSPROP: rmsprop_update,
+    ADAGRAD: adagrad_update,
+}
 
 
 def update(hyper, params, grad, state):
@@ -456,7 +494,7 @@ class Workspace:
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros(spec.n_params, self.dtype)
         self.last_good = np.zeros(spec.n_params, self.dtype)
-        self.last_m = self.last_v = None
+        self.last_moments = {}  # name -> the optimizer state's buffer it keeps
         self.last_step = 0
         self.epochs_done = 0
         self.diverged = False
@@ -465,15 +503,15 @@ class Workspace:
     def save(self, params, state, hyper):
         self.last_good[:] = params
         self.last_order = self.order.copy()
-        if hyper.optimizer == ADAM or hyper.momentum:
-            self.last_m, self.last_v = state.m.copy(), state.v.copy()
+        self.last_moments = {name: getattr(state, name).copy()
+                             for name in state_buffers(hyper)}
         self.last_step = state.step[0]
 
     def restore(self, params, state):
         params[:] = self.last_good
         self.order[:] = self.last_order
-        if self.last_m is not None:
-            state.m[:], state.v[:] = self.last_m, self.last_v
+        for name, saved in self.last_moments.items():
+            getattr(state, name)[:] = saved
         state.step[0] = self.last_step
 
 

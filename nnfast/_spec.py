@@ -24,7 +24,7 @@ DEFAULT_ALPHA = {LEAKY_RELU: 0.01, ELU: 1.0}
 # Loss codes.
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, MAE, HUBER, POISSON = LOSS_CODES = tuple(range(6))
 # Optimizer codes.
-SGD, ADAM = range(2)
+SGD, ADAM, ADAMW, RMSPROP, ADAGRAD = range(5)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:
 #   CONSTANT      lr
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
@@ -93,6 +93,10 @@ class Hyper(NamedTuple):
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-8
+    weight_decay: float = 0.0  # AdamW's, decoupled: p -= lr * weight_decay * p
+    rho: float = 0.99  # RMSprop's decay of the squared gradients' average
+    centered: bool = False  # RMSprop: divide by the gradient's estimated deviation
+    initial_accumulator_value: float = 0.0  # Adagrad's sum of squared gradients at start
     l1: float = 0.0
     l2: float = 0.0
     schedule: int = CONSTANT
@@ -104,27 +108,42 @@ class Hyper(NamedTuple):
 
 
 class OptimizerState:
-    """Optimizer memory with the flat parameter layout: SGD velocity, or Adam's two moments.
+    """Optimizer memory with the flat parameter layout, one buffer per kind of moment:
+
+    - ``m``: SGD's and RMSprop's momentum velocity, Adam's and AdamW's first moment;
+    - ``v``: the second moment (Adam, AdamW), the squared gradients' average (RMSprop) or sum
+      (Adagrad, from ``initial_accumulator_value``);
+    - ``g_avg``: centered RMSprop's average gradient.
 
     ``step`` counts updates done so far (it drives bias correction and schedules);
     ``order`` is the training run's sample order, kept so that a resumed run shuffles on from
     where it stopped.
     """
 
+    BUFFERS = ("m", "v", "g_avg")
+
     def __init__(self, n_params: int, hyper=None, dtype=np.float64):
-        # Only what the optimizer uses is n_params long (m: momentum's velocity or Adam's
-        # first moment; v: Adam's second); the rest are one-element placeholders. The
-        # moments have the parameters' dtype.
+        # Only what the optimizer uses is n_params long; the rest are one-element
+        # placeholders. The moments have the parameters' dtype.
         dtype = real_dtype(dtype)
+        used = state_buffers(hyper)
         self.step = np.zeros(1, dtype=np.int64)
-        self.m = np.zeros(n_params if hyper is None or uses_moments(hyper) else 1, dtype)
-        self.v = np.zeros(n_params if hyper is None or hyper.optimizer == ADAM else 1, dtype)
+        for name in self.BUFFERS:
+            setattr(self, name, np.zeros(n_params if name in used else 1, dtype))
+        adagrad = hyper is not None and hyper.optimizer == ADAGRAD
+        self._initial_v = hyper.initial_accumulator_value if adagrad else 0.0
+        self.reset()
         self.order = None
+
+    def reset(self):
+        """Every moment back to its start: 0, Adagrad's sum to its initial value."""
+        for name in self.BUFFERS:
+            getattr(self, name)[...] = 0.0
+        self.v[...] = self._initial_v
 
     def fits(self, n_params, hyper):
         """Whether this state can carry on a run with these hyperparameters."""
-        return ((not uses_moments(hyper) or self.m.shape == (n_params,))
-                and (hyper.optimizer != ADAM or self.v.shape == (n_params,)))
+        return all(getattr(self, name).shape == (n_params,) for name in state_buffers(hyper))
 
 
 def default_alpha(code):
@@ -132,9 +151,20 @@ def default_alpha(code):
     return DEFAULT_ALPHA.get(code, 0.0)
 
 
-def uses_moments(hyper):
-    """Momentum and Adam keep per-parameter moments; plain SGD does not."""
-    return hyper.optimizer == ADAM or hyper.momentum != 0.0
+def state_buffers(hyper):
+    """The names of the ``OptimizerState`` buffers ``hyper``'s optimizer keeps per parameter
+    (None: all of them)."""
+    if hyper is None:
+        return OptimizerState.BUFFERS
+    opt = hyper.optimizer
+    used = []
+    if opt in (ADAM, ADAMW) or (opt in (SGD, RMSPROP) and hyper.momentum != 0.0):
+        used.append("m")
+    if opt in (ADAM, ADAMW, RMSPROP, ADAGRAD):
+        used.append("v")
+    if opt == RMSPROP and hyper.centered:
+        used.append("g_avg")
+    return tuple(used)
 
 
 def real_dtype(dtype, own=None):
@@ -287,10 +317,11 @@ def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, w
                          f"{batch_size}.")
     _array("state.step", state.step, 1, np.int64, writeable=True)
     _length("state.step", state.step, 1, "value (the update count)")
-    for name, used in (("m", uses_moments(hyper)), ("v", hyper.optimizer == ADAM)):
+    used = state_buffers(hyper)
+    for name in OptimizerState.BUFFERS:
         moment = getattr(state, name)
         _array(f"state.{name}", moment, 1, dtype, writeable=True)
-        if used:
+        if name in used:
             _length(f"state.{name}", moment, spec.n_params,
                     "values (one per parameter: this optimizer keeps moments)")
     if len(hyper.dropout) not in (0, spec.n_layers - 1):

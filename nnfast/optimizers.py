@@ -1,13 +1,14 @@
 """Optimizers: the update rule applied to the flat parameter buffer after each batch.
 
-Both run inside the compiled training loop; their state (velocity, or Adam's two moments)
-has the flat parameter layout. The gradient ``g`` they step along is that of the regularised
+All run inside the compiled training loop; their state (velocity, moments, sums of squared
+gradients: ``nnfast._spec.OptimizerState``) has the flat parameter layout. The gradient ``g`` they step along is that of the regularised
 objective, the mean loss plus ``l1 * sum|W| + l2 / 2 * sum W**2`` over the weights (never the
 biases): ``g = dL/dW + l1 * sign(W) + l2 * W`` for weights, ``dL/db`` for biases.
 """
 from __future__ import annotations
 
-from ._spec import ADAM, SGD as _SGD_CODE
+from ._spec import ADAGRAD, ADAM, ADAMW, RMSPROP
+from ._spec import SGD as _SGD_CODE
 from ._validation import check_number
 
 
@@ -55,16 +56,90 @@ class Adam:
         return f"Adam(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon})"
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as
+    ``torch.optim.AdamW``. Each step first shrinks every parameter (weights, biases and batch
+    normalisation's scale and shift, as ``torch.optim.AdamW(model.parameters())``), then
+    takes Adam's step::
+
+        p := (1 - lr * weight_decay) p
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g**2
+        p -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon)
+
+    The decay is not part of the gradient (unlike ``l2``, which Adam rescales per parameter).
+    """
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.01):
+        super().__init__(beta_1, beta_2, epsilon)
+        self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
+
+    def hyper(self):
+        return {**super().hyper(), "optimizer": ADAMW, "weight_decay": self.weight_decay}
+
+    def __repr__(self):
+        return (f"AdamW(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon}, "
+                f"weight_decay={self.weight_decay})")
+
+
+class RMSprop:
+    """RMSprop (Hinton), as ``torch.optim.RMSprop`` (``rho`` is its ``alpha``)::
+
+        v = rho v + (1 - rho) g**2
+        d = sqrt(v) + epsilon,  or centered: g_avg = rho g_avg + (1 - rho) g,
+            d = sqrt(v - g_avg**2) + epsilon
+        p -= lr g / d,  or with momentum mu: b = mu b + g / d,  p -= lr b
+    """
+
+    def __init__(self, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False):
+        self.rho = check_number(rho, "rho", 0.0, 1.0, high_open=True)
+        self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
+        self.momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
+        if not isinstance(centered, bool):
+            raise TypeError(f"centered must be True or False, got {centered!r}.")
+        self.centered = centered
+
+    def hyper(self):
+        return {"optimizer": RMSPROP, "rho": self.rho, "epsilon": self.epsilon,
+                "momentum": self.momentum, "centered": self.centered}
+
+    def __repr__(self):
+        return (f"RMSprop(rho={self.rho}, epsilon={self.epsilon}, momentum={self.momentum}, "
+                f"centered={self.centered})")
+
+
+class Adagrad:
+    """Adagrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` (no rate decay)::
+
+        v = v + g**2   (v starting at initial_accumulator_value)
+        p -= lr g / (sqrt(v) + epsilon)
+    """
+
+    def __init__(self, epsilon=1e-10, initial_accumulator_value=0.0):
+        self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
+        self.initial_accumulator_value = check_number(
+            initial_accumulator_value, "initial_accumulator_value", 0.0)
+
+    def hyper(self):
+        return {"optimizer": ADAGRAD, "epsilon": self.epsilon,
+                "initial_accumulator_value": self.initial_accumulator_value}
+
+    def __repr__(self):
+        return (f"Adagrad(epsilon={self.epsilon}, "
+                f"initial_accumulator_value={self.initial_accumulator_value})")
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+CLASSES = tuple(OPTIMIZERS.values())
 
 
 def get(optimizer):
-    """An optimizer from a name (``"sgd"``, ``"adam"``) or an ``SGD`` / ``Adam`` instance."""
-    if isinstance(optimizer, (SGD, Adam)):
+    """An optimizer from a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
+    ``"adagrad"``) or an instance of one of their classes."""
+    if isinstance(optimizer, CLASSES):
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
         return OPTIMIZERS[optimizer.lower()]()
     raise ValueError(
         f"Unknown optimizer {optimizer!r}. Supported optimizers are {sorted(OPTIMIZERS)}, "
-        "or an nnfast.SGD / nnfast.Adam instance."
+        "or an instance of nnfast.SGD, Adam, AdamW, RMSprop or Adagrad."
     )

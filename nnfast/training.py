@@ -520,7 +520,8 @@ class _Snapshot:
     def __init__(self, net, state, workspace, rng, epoch, with_rng=False):
         self.epoch = epoch
         self.parameters = net.parameters.copy()
-        self.m, self.v, self.step = state.m.copy(), state.v.copy(), int(state.step[0])
+        self.moments = {name: getattr(state, name).copy() for name in state.BUFFERS}
+        self.step = int(state.step[0])
         self.order = np.array(workspace.order, copy=True)
         self.rng_state = rng.bit_generator.state if with_rng else None
         self.replayable = with_rng
@@ -533,7 +534,9 @@ class _Snapshot:
 
     def restore(self, net, state, workspace, rng):
         net.parameters[...] = self.parameters
-        state.m[...], state.v[...], state.step[0] = self.m, self.v, self.step
+        for name, saved in self.moments.items():
+            getattr(state, name)[...] = saved
+        state.step[0] = self.step
         workspace.order[...] = self.order
         if self.rng_state is not None:
             rng.bit_generator.state = self.rng_state
@@ -550,8 +553,7 @@ class _Initial(_Snapshot):
         if self.parameters is None:  # a one-epoch run: the kernel restored them already
             return
         net.parameters[...] = self.parameters
-        state.m[...] = 0.0
-        state.v[...] = 0.0
+        state.reset()
 
 
 class _Weights:

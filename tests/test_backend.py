@@ -281,7 +281,8 @@ def test_compiled_codes_match_spec(cython_kernels):
     expected = {name: getattr(_spec, name) for name in (
         "IDENTITY", "SIGMOID", "TANH", "RELU", "STEP", "SOFTMAX", "LEAKY_RELU", "ELU", "GELU",
         "SOFTPLUS", "SILU", "EXP", "MSE", "MAE", "HUBER", "POISSON",
-        "BINARY_CROSS_ENTROPY", "CROSS_ENTROPY", "SGD", "ADAM", "CONSTANT", "EXPONENTIAL",
+        "BINARY_CROSS_ENTROPY", "CROSS_ENTROPY", "SGD", "ADAM", "ADAMW", "RMSPROP", "ADAGRAD",
+        "CONSTANT", "EXPONENTIAL",
         "INVERSE_TIME")}
     assert cython_kernels.codes() == expected
 

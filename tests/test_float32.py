@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 import nnfast
 from nnfast import _backend, _reference
 from nnfast._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
+    ADAGRAD, ADAM, ADAMW, RMSPROP, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
     ELU, GELU, LEAKY_RELU, MSE, RELU, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, Hyper,
     OptimizerState,
 )
@@ -232,6 +232,10 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
     "adam": dict(learning_rate=0.005, optimizer=ADAM),
     "adam_custom": dict(learning_rate=0.002, optimizer=ADAM, beta_1=0.8, beta_2=0.99,
                         epsilon=1e-6),
+    "adamw": dict(learning_rate=0.005, optimizer=ADAMW, weight_decay=0.1),
+    "rmsprop": dict(learning_rate=0.002, optimizer=RMSPROP, rho=0.9, momentum=0.5,
+                    centered=True),
+    "adagrad": dict(learning_rate=0.02, optimizer=ADAGRAD, initial_accumulator_value=0.1),
     "penalty": dict(learning_rate=0.02, l1=0.01, l2=0.1),
     "exponential": dict(learning_rate=0.03, schedule=EXPONENTIAL, decay_rate=0.9,
                         decay_steps=3.0),

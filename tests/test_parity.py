@@ -226,6 +226,11 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
     "adam": dict(learning_rate=0.005, optimizer="adam"),
     "adam_custom": dict(learning_rate=0.002,
                         optimizer=nnfast.Adam(beta_1=0.8, beta_2=0.99, epsilon=1e-6)),
+    "adamw": dict(learning_rate=0.005, optimizer=nnfast.AdamW(weight_decay=0.1)),
+    "rmsprop": dict(learning_rate=0.002, optimizer="rmsprop"),
+    "rmsprop_centered_momentum": dict(
+        learning_rate=0.001, optimizer=nnfast.RMSprop(rho=0.9, momentum=0.5, centered=True)),
+    "adagrad": dict(learning_rate=0.02, optimizer=nnfast.Adagrad(initial_accumulator_value=0.1)),
     "l1": dict(learning_rate=0.02, l1=0.01),
     "l2": dict(learning_rate=0.02, l2=0.1),
     "dropout": dict(learning_rate=0.01, dropout=0.3),

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 import nnfast
 from nnfast import _reference
 from nnfast._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, INVERSE_TIME,
-    ELU, EXP, GELU, HUBER, LEAKY_RELU, MAE, MSE, POISSON, RELU, SGD, SIGMOID, SILU, SOFTMAX,
-    SOFTPLUS, STEP, TANH, Hyper, OptimizerState, Spec,
+    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXP, EXPONENTIAL,
+    GELU, HUBER, IDENTITY, INVERSE_TIME, LEAKY_RELU, MAE, MSE, POISSON, RELU, RMSPROP, SGD,
+    SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, Hyper, OptimizerState, Spec,
 )
 
 ELEMENTWISE = (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU, EXP)
@@ -288,9 +288,12 @@ def test_dense_gradients_are_the_layers_slopes(pieces):
 # --- optimizers and schedules ---------------------------------------------------------------
 
 HYPERS = st.builds(
-    Hyper, learning_rate=st.floats(1e-4, 0.5), optimizer=st.sampled_from([SGD, ADAM]),
+    Hyper, learning_rate=st.floats(1e-4, 0.5),
+    optimizer=st.sampled_from([SGD, ADAM, ADAMW, RMSPROP, ADAGRAD]),
     momentum=st.sampled_from([0.0, 0.5, 0.9]), nesterov=st.booleans(),
     beta_1=st.floats(0.5, 0.95), beta_2=st.floats(0.9, 0.9999), epsilon=st.floats(1e-9, 1e-5),
+    weight_decay=st.sampled_from([0.0, 0.01, 0.3]), rho=st.floats(0.5, 0.999),
+    centered=st.booleans(), initial_accumulator_value=st.sampled_from([0.0, 0.1]),
     schedule=st.sampled_from([CONSTANT, EXPONENTIAL, INVERSE_TIME]),
     decay_rate=st.floats(0.1, 0.99), decay_steps=st.floats(0.5, 10.0), staircase=st.booleans(),
     power=st.floats(0.5, 2.0))
@@ -316,8 +319,9 @@ def test_update_parity(cy, hyper, n, seed, steps):
         results.append((p, state))
     (p_c, s_c), (p_r, s_r) = results
     np.testing.assert_allclose(p_c, p_r, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(s_c.m, s_r.m, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(s_c.v, s_r.v, rtol=1e-13, atol=1e-15)
+    for name in ("m", "v", "g_avg"):
+        np.testing.assert_allclose(getattr(s_c, name), getattr(s_r, name), rtol=1e-13,
+                                   atol=1e-15)
     assert s_c.step[0] == s_r.step[0] == steps
 
 

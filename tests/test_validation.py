@@ -221,7 +221,7 @@ def test_numpy_integer_layer_sizes_are_fine():
     (dict(dropout=[0.1, 1.0]), ValueError, r"dropout\[1\]"),
     (dict(l1=-0.1), ValueError, r"l1 must be in \[0"),
     (dict(l2=float("nan")), ValueError, r"l2 must be finite"),
-    (dict(optimizer="rmsprop"), ValueError, r"Unknown optimizer 'rmsprop'.*adam.*sgd"),
+    (dict(optimizer="lamb"), ValueError, r"Unknown optimizer 'lamb'.*adam.*sgd"),
     (dict(lr_schedule="cosine"), TypeError, r"lr_schedule must be None or one of"),
     (dict(seed=-1), ValueError, r"seed must be a non-negative integer"),
     (dict(seed="zero"), TypeError, r"seed must be None, an int or a numpy.random.Generator"),
