@@ -6,7 +6,7 @@ from cpython.exc cimport PyErr_Fetch, PyErr_Occurred, PyErr_Restore, PyErr_SetNo
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.ref cimport PyObject
-from libc.math cimport NAN, floor, isfinite, pow
+from libc.math cimport M_PI, NAN, cos, floor, isfinite, pow
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 from numpy.random cimport bitgen_t
@@ -55,6 +55,7 @@ def codes():
         "MAE": MAE, "HUBER": HUBER, "POISSON": POISSON,
         "SGD": SGD, "ADAM": ADAM, "ADAMW": ADAMW, "RMSPROP": RMSPROP, "ADAGRAD": ADAGRAD,
         "CONSTANT": CONSTANT, "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME,
+        "COSINE": COSINE, "ONE_CYCLE": ONE_CYCLE,
     }
 
 

@@ -9,7 +9,7 @@
 cdef enum:  # nnfast/_spec.py's optimizer and schedule codes (a test checks they agree)
     SGD, ADAM, ADAMW, RMSPROP, ADAGRAD
 cdef enum:
-    CONSTANT, EXPONENTIAL, INVERSE_TIME
+    CONSTANT, EXPONENTIAL, INVERSE_TIME, COSINE, ONE_CYCLE
 
 
 cdef struct Hyper:
@@ -25,6 +25,9 @@ cdef struct Hyper:
     int schedule
     double decay_rate, decay_steps, power
     bint staircase
+    double warmup_steps, final_fraction
+    double total_steps, pct_start, div_factor, final_div_factor
+    double step_unit
 
 
 cdef Hyper read_hyper(hyper) except *:
@@ -46,7 +49,42 @@ cdef Hyper read_hyper(hyper) except *:
     h.decay_steps = hyper.decay_steps
     h.staircase = hyper.staircase
     h.power = hyper.power
+    h.warmup_steps = hyper.warmup_steps
+    h.final_fraction = hyper.final_fraction
+    h.total_steps = hyper.total_steps
+    h.pct_start = hyper.pct_start
+    h.div_factor = hyper.div_factor
+    h.final_div_factor = hyper.final_div_factor
+    h.step_unit = hyper.step_unit
     return h
+
+
+cdef inline double cosine_rate(const Hyper *h, double t) noexcept nogil:
+    """Linear warm-up from 0, then lr * ((1 - final) (1 + cos(pi p)) / 2 + final), p the
+    fraction of decay_steps done (held at 1 after them)."""
+    cdef double p
+    if t < h.warmup_steps:
+        return h.learning_rate * t / h.warmup_steps
+    p = min(t - h.warmup_steps, h.decay_steps) / h.decay_steps
+    return h.learning_rate * ((1.0 - h.final_fraction) * (0.5 * (1.0 + cos(M_PI * p)))
+                              + h.final_fraction)
+
+
+cdef inline double annealed(double start, double end, double p) noexcept nogil:
+    """torch's _annealing_cos: from start at p = 0 to end at p = 1."""
+    return end + (start - end) / 2.0 * (cos(M_PI * p) + 1.0)
+
+
+cdef inline double one_cycle_rate(const Hyper *h, double t) noexcept nogil:
+    """torch's OneCycleLR at step t: up from lr / div_factor to lr until the step
+    pct_start * total_steps - 1, then down to lr / div_factor / final_div_factor at step
+    total_steps - 1 (held there after it)."""
+    cdef double low = h.learning_rate / h.div_factor
+    cdef double peak = h.pct_start * h.total_steps - 1.0, last = h.total_steps - 1.0
+    if t <= peak and peak > 0.0:
+        return annealed(low, h.learning_rate, t / peak)
+    return annealed(h.learning_rate, low / h.final_div_factor,
+                    min((t - peak) / (last - peak), 1.0))
 
 
 cdef inline double learning_rate_at(const Hyper *h, int64_t t) noexcept nogil:
@@ -54,6 +92,10 @@ cdef inline double learning_rate_at(const Hyper *h, int64_t t) noexcept nogil:
     cdef double p
     if h.schedule == CONSTANT:
         return h.learning_rate
+    if h.schedule == COSINE:
+        return cosine_rate(h, floor(t / h.step_unit))
+    if h.schedule == ONE_CYCLE:
+        return one_cycle_rate(h, floor(t / h.step_unit))
     p = t / h.decay_steps
     if h.staircase:
         p = floor(p)

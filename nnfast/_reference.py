@@ -25,9 +25,9 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ._spec import (
-    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXP, EXPONENTIAL,
-    GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, POISSON, RELU, RMSPROP, SGD, SIGMOID, SILU,
-    SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate, check_forward,
+    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, COSINE, CROSS_ENTROPY, ELU, EXP,
+    EXPONENTIAL, GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, ONE_CYCLE, POISSON, RELU, RMSPROP,
+    SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate, check_forward,
     check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
     default_alpha, state_buffers,
 )
@@ -378,10 +378,40 @@ def bias_gradient(delta):
 
 # === optimizers and schedules =============================================================
 
+def cosine_rate(hyper, t):
+    """Linear warm-up from 0, then lr * ((1 - final) (1 + cos(pi p)) / 2 + final), p the
+    fraction of decay_steps done (held at 1 after them)."""
+    lr, warmup, final = hyper.learning_rate, hyper.warmup_steps, hyper.final_fraction
+    p = np.minimum(t - warmup, hyper.decay_steps) / hyper.decay_steps
+    decayed = lr * ((1.0 - final) * (0.5 * (1.0 + np.cos(np.pi * p))) + final)
+    return np.where(t < warmup, lr * t / (warmup or 1.0), decayed)
+
+
+def annealed(start, end, p):
+    """torch's _annealing_cos: from start at p = 0 to end at p = 1."""
+    return end + (start - end) / 2.0 * (np.cos(np.pi * p) + 1.0)
+
+
+def one_cycle_rate(hyper, t):
+    """torch's OneCycleLR at step t: up from lr / div_factor to lr until the step
+    pct_start * total_steps - 1, then down to lr / div_factor / final_div_factor at step
+    total_steps - 1 (held there after it)."""
+    lr = hyper.learning_rate
+    low = lr / hyper.div_factor
+    peak, last = hyper.pct_start * hyper.total_steps - 1.0, hyper.total_steps - 1.0
+    up = annealed(low, lr, t / peak) if peak > 0 else low
+    down = annealed(lr, low / hyper.final_div_factor, np.minimum((t - peak) / (last - peak), 1.0))
+    return np.where((t <= peak) & (peak > 0), up, down)
+
+
 def learning_rate_at(hyper, t):
     """The learning rate of update step ``t`` (0-based; an array of steps works too)."""
     if hyper.schedule == CONSTANT:
         return hyper.learning_rate
+    if hyper.schedule in (COSINE, ONE_CYCLE):
+        units = np.floor(t / hyper.step_unit)  # steps or epochs
+        rate = cosine_rate if hyper.schedule == COSINE else one_cycle_rate
+        return rate(hyper, units)[()]  # a scalar for a scalar t
     p = t / hyper.decay_steps
     if hyper.staircase:
         p = np.floor(p)

@@ -29,7 +29,12 @@ SGD, ADAM, ADAMW, RMSPROP, ADAGRAD = range(5)
 #   CONSTANT      lr
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
 #   INVERSE_TIME  lr / (1 + decay_rate * t / decay_steps) ** power   (floor(...) if staircase)
-CONSTANT, EXPONENTIAL, INVERSE_TIME = range(3)
+#   COSINE        linear warm-up from 0 over warmup_steps, then a cosine from lr down to
+#                 final_fraction * lr over decay_steps (Keras's CosineDecay)
+#   ONE_CYCLE     torch's OneCycleLR (cosine annealing): from lr / div_factor up to lr over
+#                 pct_start * total_steps, then down to lr / div_factor / final_div_factor
+# COSINE and ONE_CYCLE count t in units of step_unit updates (an epoch's, per epoch).
+CONSTANT, EXPONENTIAL, INVERSE_TIME, COSINE, ONE_CYCLE = range(5)
 # The dtypes the kernels compute in (float64 is the default everywhere).
 REALS = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -104,6 +109,13 @@ class Hyper(NamedTuple):
     decay_steps: float = 1.0
     staircase: bool = False
     power: float = 1.0
+    warmup_steps: float = 0.0
+    final_fraction: float = 0.0  # CosineDecay's alpha
+    total_steps: float = 1.0
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    step_unit: float = 1.0
     dropout: tuple = ()
 
 

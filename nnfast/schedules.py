@@ -1,13 +1,18 @@
 """Learning-rate schedules.
 
-``StepDecay``, ``ExponentialDecay`` and ``InverseTimeDecay`` are functions of t, evaluated
-inside the compiled loop before every update. With ``per="step"`` t is the 0-based update
-step; with ``per="epoch"`` t is the 0-based epoch index, so the rate is constant within an
-epoch:
+``StepDecay``, ``ExponentialDecay``, ``InverseTimeDecay``, ``CosineDecay`` and ``OneCycle``
+are functions of t, evaluated inside the compiled loop before every update. With
+``per="step"`` t is the 0-based update step; with ``per="epoch"`` t is the 0-based epoch
+index, so the rate is constant within an epoch:
 
 - ExponentialDecay: ``lr * decay_rate ** (t / decay_steps)``
 - InverseTimeDecay: ``lr / (1 + decay_rate * t / decay_steps) ** power``
 - StepDecay: ``lr * drop ** floor(epoch / every)``
+- CosineDecay: ``lr * t / warmup_steps`` for t < warmup_steps, then
+  ``lr * ((1 - alpha) * (1 + cos(pi * p)) / 2 + alpha)`` with ``p = min(t - warmup_steps,
+  decay_steps) / decay_steps``
+- OneCycle: torch's ``OneCycleLR`` with cosine annealing and no momentum cycling, ``lr`` its
+  ``max_lr``
 
 (``staircase=True`` floors ``t / decay_steps``.) ``ReduceOnPlateau`` watches the
 validation (or training) loss between epochs and multiplies the rate by ``factor``.
@@ -15,7 +20,7 @@ validation (or training) loss between epochs and multiplies the rate by ``factor
 """
 from __future__ import annotations
 
-from ._spec import CONSTANT, EXPONENTIAL, INVERSE_TIME
+from ._spec import CONSTANT, COSINE, EXPONENTIAL, INVERSE_TIME, ONE_CYCLE
 from ._validation import check_number
 
 PER = ("step", "epoch")
@@ -35,7 +40,7 @@ class _KernelSchedule:
             raise ValueError(f"decay_steps must be a whole number of epochs with staircase=True "
                              f"and per='epoch', got {decay_steps!r}.")
 
-    def hyper(self, steps_per_epoch):
+    def hyper(self, steps_per_epoch, epochs=None):
         """The Hyper fields that make the kernels compute this schedule.
 
         The kernels see only the update step t; the epoch index is floor(t / steps_per_epoch).
@@ -81,7 +86,7 @@ class InverseTimeDecay(_KernelSchedule):
                          per)
         self.power = check_number(power, "power", 0.0)
 
-    def hyper(self, steps_per_epoch):
+    def hyper(self, steps_per_epoch, epochs=None):
         return {**super().hyper(steps_per_epoch), "power": self.power}
 
     def __repr__(self):
@@ -121,7 +126,7 @@ class ReduceOnPlateau:
             raise ValueError(f"monitor must be one of {self.MONITORS}, got {monitor!r}.")
         self.monitor = monitor
 
-    def hyper(self, steps_per_epoch):
+    def hyper(self, steps_per_epoch, epochs=None):
         return {"schedule": CONSTANT}
 
     def on_train_begin(self, network):
@@ -149,7 +154,79 @@ class ReduceOnPlateau:
                 f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})")
 
 
-SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau)
+def _per(per):
+    if per not in PER:
+        raise ValueError(f"per must be one of {PER}, got {per!r}.")
+    return per
+
+
+class CosineDecay:
+    """Linear warm-up from 0 to lr over ``warmup_steps``, then a cosine from lr down to
+    ``alpha * lr`` over ``decay_steps``, held there after them (Keras's ``CosineDecay`` with
+    a warm-up from 0; torch's ``CosineAnnealingLR`` with ``eta_min = alpha * lr``, after a
+    ``LinearLR`` warm-up). t counts steps or epochs (``per``)::
+
+        lr_t = lr * t / warmup_steps                                  t < warmup_steps
+        lr_t = lr * ((1 - alpha) * (1 + cos(pi * p)) / 2 + alpha)     otherwise,
+        p = min(t - warmup_steps, decay_steps) / decay_steps
+    """
+
+    def __init__(self, decay_steps, alpha=0.0, warmup_steps=0, per="step"):
+        self.decay_steps = check_number(decay_steps, "decay_steps", 0.0, low_open=True)
+        self.alpha = check_number(alpha, "alpha", 0.0, 1.0)
+        self.warmup_steps = check_number(warmup_steps, "warmup_steps", 0.0)
+        self.per = _per(per)
+
+    def hyper(self, steps_per_epoch, epochs=None):
+        return {"schedule": COSINE, "decay_steps": self.decay_steps,
+                "warmup_steps": self.warmup_steps, "final_fraction": self.alpha,
+                "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0}
+
+    def __repr__(self):
+        return (f"CosineDecay(decay_steps={self.decay_steps}, alpha={self.alpha}, "
+                f"warmup_steps={self.warmup_steps}, per={self.per!r})")
+
+
+class OneCycle:
+    """The one-cycle policy (Smith & Topin), as torch's ``OneCycleLR`` with cosine annealing
+    and no momentum cycling: ``learning_rate`` is the peak rate (torch's ``max_lr``). From
+    ``lr / div_factor`` the rate rises over the first ``pct_start`` of ``total_steps`` to
+    ``lr``, then falls to ``lr / div_factor / final_div_factor`` at the last step, and stays
+    there. ``total_steps=None`` means the whole run: every update (``per="step"``) or every
+    epoch (``per="epoch"``) of the ``train`` call.
+    """
+
+    def __init__(self, total_steps=None, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
+                 per="step"):
+        self.total_steps = None if total_steps is None else check_number(
+            total_steps, "total_steps", 1, integer=True)
+        self.pct_start = check_number(pct_start, "pct_start", 0.0, 1.0, low_open=True,
+                                      high_open=True)
+        self.div_factor = check_number(div_factor, "div_factor", 0.0, low_open=True)
+        self.final_div_factor = check_number(final_div_factor, "final_div_factor", 0.0,
+                                             low_open=True)
+        self.per = _per(per)
+
+    def hyper(self, steps_per_epoch, epochs=None):
+        total = self.total_steps
+        if total is None:
+            if epochs is None:
+                raise ValueError("OneCycle(total_steps=None) needs the run's length: pass "
+                                 "total_steps, or train with it (train() gives the epochs).")
+            total = epochs * (steps_per_epoch if self.per == "step" else 1)
+        return {"schedule": ONE_CYCLE, "total_steps": float(max(total, 1)),
+                "pct_start": self.pct_start, "div_factor": self.div_factor,
+                "final_div_factor": self.final_div_factor,
+                "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0}
+
+    def __repr__(self):
+        return (f"OneCycle(total_steps={self.total_steps}, pct_start={self.pct_start}, "
+                f"div_factor={self.div_factor}, final_div_factor={self.final_div_factor}, "
+                f"per={self.per!r})")
+
+
+SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau, CosineDecay,
+             OneCycle)
 
 
 def get(schedule):
@@ -157,5 +234,5 @@ def get(schedule):
         return schedule
     raise TypeError(
         "lr_schedule must be None or one of nnfast.schedules.StepDecay, ExponentialDecay, "
-        f"InverseTimeDecay, ReduceOnPlateau; got {schedule!r}."
+        f"InverseTimeDecay, ReduceOnPlateau, CosineDecay, OneCycle; got {schedule!r}."
     )

@@ -252,7 +252,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         learning_rate=check_number(learning_rate, "learning_rate", 0.0, low_open=True),
         l1=check_number(l1, "l1", 0.0), l2=check_number(l2, "l2", 0.0),
         dropout=_dropout_rates(dropout, net.spec.n_layers - 1),
-        **opt.hyper(), **(schedule.hyper(steps_per_epoch) if schedule else {}),
+        **opt.hyper(), **(schedule.hyper(steps_per_epoch, epochs) if schedule else {}),
     )
     if early_stopping is True:
         early_stopping = EarlyStopping()

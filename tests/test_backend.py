@@ -282,7 +282,7 @@ def test_compiled_codes_match_spec(cython_kernels):
         "IDENTITY", "SIGMOID", "TANH", "RELU", "STEP", "SOFTMAX", "LEAKY_RELU", "ELU", "GELU",
         "SOFTPLUS", "SILU", "EXP", "MSE", "MAE", "HUBER", "POISSON",
         "BINARY_CROSS_ENTROPY", "CROSS_ENTROPY", "SGD", "ADAM", "ADAMW", "RMSPROP", "ADAGRAD",
-        "CONSTANT", "EXPONENTIAL",
+        "CONSTANT", "EXPONENTIAL", "COSINE", "ONE_CYCLE",
         "INVERSE_TIME")}
     assert cython_kernels.codes() == expected
 

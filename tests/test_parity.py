@@ -243,6 +243,13 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
     "inverse_time_epoch": dict(
         learning_rate=0.03, lr_schedule=schedules.InverseTimeDecay(1.0, 1, per="epoch")),
     "step_decay": dict(learning_rate=0.03, lr_schedule=schedules.StepDecay(drop=0.5, every=2)),
+    "cosine": dict(learning_rate=0.03,
+                   lr_schedule=schedules.CosineDecay(6, alpha=0.1, warmup_steps=2)),
+    "cosine_epoch": dict(learning_rate=0.03,
+                         lr_schedule=schedules.CosineDecay(3, warmup_steps=1, per="epoch")),
+    "one_cycle": dict(learning_rate=0.03, lr_schedule=schedules.OneCycle()),
+    "one_cycle_epoch": dict(learning_rate=0.03, optimizer="adam",
+                            lr_schedule=schedules.OneCycle(per="epoch", pct_start=0.5)),
     "plateau": dict(learning_rate=0.03,
                     lr_schedule=schedules.ReduceOnPlateau(factor=0.5, patience=1,
                                                           min_delta=10.0)),

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 import nnfast
 from nnfast import _reference
 from nnfast._spec import (
-    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXP, EXPONENTIAL,
-    GELU, HUBER, IDENTITY, INVERSE_TIME, LEAKY_RELU, MAE, MSE, POISSON, RELU, RMSPROP, SGD,
+    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, COSINE, CROSS_ENTROPY, ELU, EXP,
+    EXPONENTIAL, GELU, HUBER, IDENTITY, INVERSE_TIME, LEAKY_RELU, MAE, MSE, ONE_CYCLE, POISSON,
+    RELU, RMSPROP, SGD,
     SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, Hyper, OptimizerState, Spec,
 )
 
@@ -294,9 +295,12 @@ HYPERS = st.builds(
     beta_1=st.floats(0.5, 0.95), beta_2=st.floats(0.9, 0.9999), epsilon=st.floats(1e-9, 1e-5),
     weight_decay=st.sampled_from([0.0, 0.01, 0.3]), rho=st.floats(0.5, 0.999),
     centered=st.booleans(), initial_accumulator_value=st.sampled_from([0.0, 0.1]),
-    schedule=st.sampled_from([CONSTANT, EXPONENTIAL, INVERSE_TIME]),
+    schedule=st.sampled_from([CONSTANT, EXPONENTIAL, INVERSE_TIME, COSINE, ONE_CYCLE]),
     decay_rate=st.floats(0.1, 0.99), decay_steps=st.floats(0.5, 10.0), staircase=st.booleans(),
-    power=st.floats(0.5, 2.0))
+    power=st.floats(0.5, 2.0), warmup_steps=st.sampled_from([0.0, 3.0, 100.0]),
+    final_fraction=st.floats(0.0, 0.5), total_steps=st.floats(1.0, 1e5),
+    pct_start=st.floats(0.05, 0.95), div_factor=st.floats(1.0, 100.0),
+    final_div_factor=st.floats(1.0, 1e5), step_unit=st.sampled_from([1.0, 7.0]))
 
 
 @PIECES
