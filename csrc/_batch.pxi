@@ -34,6 +34,7 @@ cdef struct Batch:
     bitgen_t *bg
     int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
     real *grad               # GRADIENT and UPDATE: the gradient of the batch's mean loss
+    double clip_scale        # UPDATE with a clipped norm: the gradient's factor
     real lr                  # DESCEND: SGD's learning rate
     real mu                  # DESCEND: its momentum (0: plain SGD; velocity in m)
     real *colsum             # DESCEND: the bias gradients (one per bias)
@@ -157,8 +158,26 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
             if b.h.l1 != 0.0 or b.h.l2 != 0.0:
                 for i in range(w_at, w_end):
                     b.grad[i] += penalty_gradient(b.h.l1, b.h.l2, b.params[i])
+            if b.h.clip_value != 0.0:
+                clip_values(b.grad, w_at, w_end, b.h.clip_value)
+                clip_values(b.grad, b_at, b_at + j1 - j0, b.h.clip_value)
+            if b.h.clip_norm != 0.0:  # the step waits for the whole gradient's norm
+                continue
             update(b.h, b.rates, b.params, b.grad, b.state, w_at, w_end)
             update(b.h, b.rates, b.params, b.grad, b.state, b_at, b_at + j1 - j0)
+
+
+cdef void batch_step(void *ctx, int part, int parts) noexcept nogil:
+    """The step of a gradient clipped by its global norm: the part's share of the flat
+    buffer, scaled by ``clip_scale``, then updated."""
+    cdef Batch *b = <Batch *> ctx
+    cdef Py_ssize_t i, start = share(b.net.n_params, part, parts)
+    cdef Py_ssize_t stop = share(b.net.n_params, part + 1, parts)
+    cdef real scale = b.clip_scale
+    if b.clip_scale < 1.0:
+        for i in range(start, stop):
+            b.grad[i] *= scale
+    update(b.h, b.rates, b.params, b.grad, b.state, start, stop)
 
 
 cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
@@ -176,6 +195,9 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
         correct[0] += b.correct[t]
     if b.mode != FORWARD:
         team_run(batch_params, b, parts)
+    if b.mode == UPDATE and b.h.clip_norm != 0.0:  # the whole gradient first, then the step
+        b.clip_scale = norm_scale(b.grad, b.net.n_params, b.h.clip_norm)
+        team_run(batch_step, b, parts)
     return total
 
 

@@ -360,9 +360,11 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef Py_ssize_t n = x.shape[0]
     cdef Py_ssize_t e, start, m, r, epochs_run = n_epochs
     cdef intp *order = &order_v[0]
+    # Clipping needs the gradient before any step: no fused steps (GEMM, per sample) with it.
+    cdef bint clipped = h.clip_norm != 0.0 or h.clip_value != 0.0
     # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
     cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
-                       and (h.momentum == 0.0 or not h.nesterov))
+                       and (h.momentum == 0.0 or not h.nesterov) and not clipped)
     cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
     if not fused and workspace.grad is None:
         workspace.grad = np.zeros(net.n_params, dtype=DTYPE)
@@ -461,7 +463,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                 start = 0
                 while start < n:
                     m = min(batch_size, n - start)
-                    if m == 1:  # per-sample SGD reads the row and its weight where they are
+                    if m == 1 and not clipped:  # per-sample SGD: the row where it lies
                         r = order[start]
                         total += sample_step(&one, x_data + r * d_in, y_data + r * d_out,
                                              rows_from(weights, r),

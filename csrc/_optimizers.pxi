@@ -28,6 +28,7 @@ cdef struct Hyper:
     double warmup_steps, final_fraction
     double total_steps, pct_start, div_factor, final_div_factor
     double step_unit
+    double clip_norm, clip_value  # 0: no clipping
 
 
 cdef Hyper read_hyper(hyper) except *:
@@ -56,6 +57,8 @@ cdef Hyper read_hyper(hyper) except *:
     h.div_factor = hyper.div_factor
     h.final_div_factor = hyper.final_div_factor
     h.step_unit = hyper.step_unit
+    h.clip_norm = hyper.clip_norm
+    h.clip_value = hyper.clip_value
     return h
 
 
@@ -221,6 +224,28 @@ cdef inline void per_optimizer(const Hyper *h, optimizer_body body, void *args) 
         body(args, momentum_rule)
     else:
         body(args, sgd_rule)
+
+
+# --- the gradient's clipping, before the update ---------------------------------------------
+
+cdef inline void clip_values(real *grad, Py_ssize_t start, Py_ssize_t stop,
+                             double clip_value) noexcept nogil:
+    """grad[start:stop] clipped to [-clip_value, clip_value] (torch's clip_grad_value_)."""
+    cdef Py_ssize_t i
+    cdef real high = clip_value, low = -high
+    for i in range(start, stop):
+        grad[i] = low if grad[i] < low else (high if grad[i] > high else grad[i])
+
+
+cdef inline double norm_scale(const real *grad, Py_ssize_t n, double clip_norm) noexcept nogil:
+    """The factor torch's clip_grad_norm_ scales the gradient by: clip_norm / (||grad|| +
+    1e-6), at most 1 (the sum of squares in double, in order)."""
+    cdef Py_ssize_t i
+    cdef double total = 0.0, scale
+    for i in range(n):
+        total += grad[i] * grad[i]
+    scale = clip_norm / (sqrt(total) + 1e-6)
+    return scale if scale < 1.0 else 1.0
 
 
 cdef struct Moments:

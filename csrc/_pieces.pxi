@@ -215,6 +215,18 @@ class pieces:
         return learning_rate_at(&h, t)
 
     @staticmethod
+    def clip_gradient(hyper, grad):
+        cdef Hyper h = read_hyper(hyper)
+        g = c_array(grad, 1)
+        if g.size and h.clip_value != 0.0:
+            clip_values(data(g), 0, g.size, h.clip_value)
+        if g.size and h.clip_norm != 0.0:
+            scale = norm_scale(data(g), g.size, h.clip_norm)
+            if scale < 1.0:
+                g *= np.asarray(scale, dtype=DTYPE)  # rounded to real, as batch_step does
+        return g
+
+    @staticmethod
     def update(hyper, params, grad, state):
         cdef Hyper h = read_hyper(hyper)
         cdef real[::1] p = params

@@ -483,6 +483,20 @@ OPTIMIZERS = {
 }
 
 
+def clip_gradient(hyper, grad):
+    """grad clipped in place (and returned): each element to [-clip_value, clip_value]
+    (torch's clip_grad_value_), then the whole by clip_norm / (||grad|| + 1e-6) where that is
+    below 1 (torch's clip_grad_norm_, the norm over every parameter); 0 turns either off."""
+    if hyper.clip_value:
+        np.clip(grad, -hyper.clip_value, hyper.clip_value, out=grad)
+    if hyper.clip_norm:
+        norm = float(np.sqrt(np.sum(grad * grad, dtype=np.float64)))
+        scale = hyper.clip_norm / (norm + 1e-6)  # a Python float: rounded to grad's dtype
+        if scale < 1.0:
+            grad *= scale
+    return grad
+
+
 def update(hyper, params, grad, state):
     """One optimizer step on the flat buffer at the schedule's rate; counts the step."""
     t = int(state.step[0])  # a Python int: the rates stay Python floats, NumPy rounds them
@@ -618,7 +632,8 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     Each epoch optionally shuffles the sample order in place (``shuffle_order``), then for
-    each batch: dropout masks, forward, backward, penalty gradient, optimizer update.
+    each batch: dropout masks, forward, backward, penalty gradient, clipping, optimizer
+    update.
     ``history_out[e] := (mean loss, accuracy)`` of epoch e (weighted means with
     ``sample_weight``, see ``output_step``), both measured on each batch before its update
     (the loss without the penalty; accuracy NaN for MSE). Returns the number of epochs run;
@@ -651,6 +666,7 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
                 total += batch_total
                 correct += batch_correct
                 grad[:spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
+                clip_gradient(hyper, grad)
                 update(hyper, params, grad, state)
             history_out[e] = (total * loss_scale(spec, w_total),
                               correct * accuracy_scale(spec, w_total))
@@ -719,7 +735,7 @@ PIECES = (
     "output_delta", "count_correct", "loss_scale", "accuracy_scale", "output_step",
     "penalty", "penalty_gradient",
     "dense_forward", "dense_backward", "weight_gradient", "bias_gradient",
-    "learning_rate_at", "update",
+    "learning_rate_at", "clip_gradient", "update",
     "shuffle_order", "dropout_mask",
     "perceptron_pass",
 )

@@ -116,6 +116,8 @@ class Hyper(NamedTuple):
     div_factor: float = 25.0
     final_div_factor: float = 1e4
     step_unit: float = 1.0
+    clip_norm: float = 0.0  # the gradient's largest global L2 norm (0: no clipping)
+    clip_value: float = 0.0  # its largest absolute element (0: no clipping)
     dropout: tuple = ()
 
 

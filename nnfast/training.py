@@ -156,7 +156,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
           optimizer="sgd", lr_schedule=None, l1=0.0, l2=0.0, dropout=0.0,
           validation_data=None, validation_split=0.0, early_stopping=None, restarts=1,
           n_jobs=None, callbacks=(), verbose=False, resume=False, on_divergence="warn",
-          sample_weight=None):
+          sample_weight=None, clip_norm=None, clip_value=None):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
 
     Parameters
@@ -179,6 +179,13 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     l1, l2 : float
         Penalty ``l1 * sum|W| + l2 / 2 * sum W**2`` on the weights (not biases), added to
         the mean loss.
+    clip_norm, clip_value : float or None
+        Gradient clipping, per batch, inside the compiled loop: every element of the
+        gradient (the penalty's included) to ``[-clip_value, clip_value]``
+        (``torch.nn.utils.clip_grad_value_``), then the whole gradient scaled by
+        ``clip_norm / (||g|| + 1e-6)`` where that is below 1, ``||g||`` its L2 norm over
+        every parameter (``clip_grad_norm_``). Either takes the step off the fused paths
+        (SGD inside its GEMM, the register-blocked per-sample rule).
     dropout : float or sequence of float
         Inverted-dropout rate for every hidden layer, or one per hidden layer, in [0, 1).
     validation_data : (X_val, Y_val), optional
@@ -251,6 +258,10 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     hyper = Hyper(
         learning_rate=check_number(learning_rate, "learning_rate", 0.0, low_open=True),
         l1=check_number(l1, "l1", 0.0), l2=check_number(l2, "l2", 0.0),
+        clip_norm=0.0 if clip_norm is None else check_number(clip_norm, "clip_norm", 0.0,
+                                                             low_open=True),
+        clip_value=0.0 if clip_value is None else check_number(clip_value, "clip_value", 0.0,
+                                                               low_open=True),
         dropout=_dropout_rates(dropout, net.spec.n_layers - 1),
         **opt.hyper(), **(schedule.hyper(steps_per_epoch, epochs) if schedule else {}),
     )

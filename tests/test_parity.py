@@ -257,6 +257,10 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
                        l1=0.001, l2=0.01, dropout=0.2,
                        lr_schedule=schedules.ExponentialDecay(0.95, 2)),
     "no_shuffle": dict(learning_rate=0.02, shuffle=False),
+    "clip_norm": dict(learning_rate=0.05, clip_norm=0.1),
+    "clip_value": dict(learning_rate=0.05, optimizer="adam", clip_value=0.02, l2=0.01),
+    "clip_both": dict(learning_rate=0.05, optimizer=nnfast.SGD(momentum=0.9), clip_norm=0.2,
+                      clip_value=0.05, dropout=0.2),
 }
 
 
