@@ -31,6 +31,11 @@ cdef struct Batch:
     real *scratch            # a non-ReLU hidden layer's delta before it replaces f'
     Py_ssize_t width         # scratch's values per row: the widest layer's units
     const double *dropout    # per-layer rates, or NULL
+    bint training            # batch normalisation by the batch's statistics (else running)
+    bint track               # training: the batch moves the running statistics
+    real *xhat               # a normalised hidden layer's xhat, at xhat + der_off[l]
+    real *bn_stats           # per hidden unit (unit_off): inv_std, mean, var, then scratch
+    Py_ssize_t n_hidden      # hidden units in all (bn_stats' stride)
     bitgen_t *bg
     int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
     real *grad               # GRADIENT and UPDATE: the gradient of the batch's mean loss
@@ -54,6 +59,23 @@ cdef inline real *layer_delta(const Batch *b, Py_ssize_t l) noexcept nogil:
     """Where layer l's delta lives once computed: the output's own buffer, a hidden layer's
     in place of its f'."""
     return b.delta if l == b.net.L - 1 else b.derivs + b.der_off[l]
+
+
+cdef inline void normalise(const Batch *b, Py_ssize_t l, real *z, Py_ssize_t m) noexcept nogil:
+    """Hidden layer l's batch normalisation of its m rows z, in place (the statistics are
+    over every row of the batch: one part)."""
+    cdef const Net *net = b.net
+    cdef Py_ssize_t n = net.size[l + 1], H = b.n_hidden
+    cdef real *gamma = b.params + net.norm_off[l]
+    cdef real *stats = b.params + net.stat_off[l]
+    cdef real *inv_std = b.bn_stats + net.unit_off[l]
+    if not b.training:
+        batch_norm_inference(z, gamma, gamma + n, stats, stats + n, b.bn_stats + 3 * H, m, n)
+        return
+    batch_norm_forward(z, gamma, gamma + n, b.xhat + b.der_off[l], inv_std, inv_std + H,
+                       inv_std + 2 * H, m, n)
+    if b.track:
+        batch_norm_running(stats, stats + n, inv_std + H, inv_std + 2 * H, m, n)
 
 
 cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexcept nogil:
@@ -94,6 +116,8 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
         n = net.size[l + 1]
         z = b.acts + b.act_off[l + 1] + r0 * n
         dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l], z, m, k, n)
+        if l < L - 1 and net.batch_norm:
+            normalise(b, l, z, m)
         if l < L - 1:
             d = b.derivs + b.der_off[l] + r0 * n
             # a ReLU layer's f' is read back from its outputs
@@ -119,6 +143,20 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
             dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], out, NULL,
                            b.scratch + r0 * b.width, m, k, n)
             memcpy(out, b.scratch + r0 * b.width, m * k * sizeof(real))
+        if net.batch_norm:  # through the batch's statistics; d_gamma, d_beta to the gradient
+            batch_norm_backward(out, b.xhat + b.der_off[l - 1], b.params + net.norm_off[l - 1],
+                                b.bn_stats + net.unit_off[l - 1], b.grad + net.norm_off[l - 1],
+                                b.grad + net.norm_off[l - 1] + k, b.bn_stats + 3 * b.n_hidden,
+                                m, k)
+
+
+cdef inline void step_share(Batch *b, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Clip and step the parameters start:stop whose gradient is there (no penalty: not
+    weights); with a clipped norm the step waits for the whole gradient."""
+    if b.h.clip_value != 0.0:
+        clip_values(b.grad, start, stop, b.h.clip_value)
+    if b.h.clip_norm == 0.0:
+        update(b.h, b.rates, b.params, b.grad, b.state, start, stop)
 
 
 cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
@@ -154,6 +192,9 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
             continue
         bias_gradient(D + j0, n, b.grad + b_at, b.rows, j1 - j0)
         weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
+        if b.mode == UPDATE and net.batch_norm and l < net.L - 1:  # gamma's, beta's share
+            step_share(b, net.norm_off[l] + j0, net.norm_off[l] + j1)
+            step_share(b, net.norm_off[l] + n + j0, net.norm_off[l] + n + j1)
         if b.mode == UPDATE:
             if b.h.l1 != 0.0 or b.h.l2 != 0.0:
                 for i in range(w_at, w_end):
@@ -171,8 +212,8 @@ cdef void batch_step(void *ctx, int part, int parts) noexcept nogil:
     """The step of a gradient clipped by its global norm: the part's share of the flat
     buffer, scaled by ``clip_scale``, then updated."""
     cdef Batch *b = <Batch *> ctx
-    cdef Py_ssize_t i, start = share(b.net.n_params, part, parts)
-    cdef Py_ssize_t stop = share(b.net.n_params, part + 1, parts)
+    cdef Py_ssize_t i, start = share(b.net.n_trainable, part, parts)
+    cdef Py_ssize_t stop = share(b.net.n_trainable, part + 1, parts)
     cdef real scale = b.clip_scale
     if b.clip_scale < 1.0:
         for i in range(start, stop):
@@ -196,15 +237,16 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
     if b.mode != FORWARD:
         team_run(batch_params, b, parts)
     if b.mode == UPDATE and b.h.clip_norm != 0.0:  # the whole gradient first, then the step
-        b.clip_scale = norm_scale(b.grad, b.net.n_params, b.h.clip_norm)
+        b.clip_scale = norm_scale(b.grad, b.net.n_trainable, b.h.clip_norm)
         team_run(batch_step, b, parts)
     return total
 
 
 cdef double full_batch(spec, const real *params, const real[:, ::1] X,
                        const real[:, ::1] Y, const real *w, double w_mean, real *grad,
-                       double *correct):
-    """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
+                       bint training, double *correct):
+    """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL. Batch
+    normalisation by the batch's statistics when ``training``, else by the running ones."""
     cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
     cdef Batch b = ws.batch(<real *> params, NULL, NULL)  # read, not written
     b.X = &X[0, 0]
@@ -213,6 +255,7 @@ cdef double full_batch(spec, const real *params, const real[:, ::1] X,
     b.w_mean = w_mean
     b.rows = X.shape[0]
     b.mode = FORWARD if grad == NULL else GRADIENT
+    b.training = training
     b.grad = grad
     cdef double total
     with nogil:

@@ -1,4 +1,4 @@
-# Dense layer: the twin of nnfast/_reference.py's third section.
+# Dense layer and batch normalisation: the twin of nnfast/_reference.py's third section.
 #
 # Products with at least ``gemm_threshold`` multiply-adds call BLAS; smaller ones run as
 # loops written as dot products (reductions). Without -ffast-math the compiler keeps a
@@ -98,3 +98,89 @@ cdef inline void dense_backward(const real *D, const real *W, const real *deriv,
             for j in range(n):
                 s += d[j] * w[j]
             out[i * k + p] = s * derivative_at(deriv, relu_a, i * k + p)
+
+
+# --- batch normalisation (BatchNorm1d's): columns of z over the batch's m rows ------------
+
+from nnfast._spec import BN_EPSILON as _bn_epsilon, BN_MOMENTUM as _bn_momentum
+
+cdef double BN_MOMENTUM = _bn_momentum, BN_EPSILON = _bn_epsilon
+
+cdef inline void batch_norm_forward(real *z, const real *gamma, const real *beta, real *xhat,
+                                    real *inv_std, real *mean, real *var, Py_ssize_t m,
+                                    Py_ssize_t n) noexcept nogil:
+    """z := gamma xhat + beta in place, xhat := (z - mean) inv_std, inv_std :=
+    1 / sqrt(var + eps), with the columns' mean and biased variance (sums in row order)."""
+    cdef Py_ssize_t i, j
+    cdef real c
+    for j in range(n):
+        mean[j] = z[j]
+    for i in range(1, m):
+        for j in range(n):
+            mean[j] += z[i * n + j]
+    for j in range(n):
+        mean[j] = mean[j] / <real> m
+        c = z[j] - mean[j]
+        var[j] = c * c
+    for i in range(1, m):
+        for j in range(n):
+            c = z[i * n + j] - mean[j]
+            var[j] += c * c
+    for j in range(n):
+        var[j] = var[j] / <real> m
+        inv_std[j] = <real> 1.0 / sqrt(var[j] + <real> BN_EPSILON)
+    for i in range(m):
+        for j in range(n):
+            c = (z[i * n + j] - mean[j]) * inv_std[j]
+            xhat[i * n + j] = c
+            z[i * n + j] = gamma[j] * c + beta[j]
+
+
+cdef inline void batch_norm_backward(real *delta, const real *xhat, const real *gamma,
+                                     const real *inv_std, real *d_gamma, real *d_beta,
+                                     real *scratch, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """delta := dL/dz in place from dL/dy, through the batch's statistics:
+    gamma inv_std / m (m delta - d_beta - xhat d_gamma); d_gamma := sum(delta xhat),
+    d_beta := sum(delta) over the rows (scratch: n values)."""
+    cdef Py_ssize_t i, j
+    cdef real rows = <real> m
+    for j in range(n):
+        d_beta[j] = delta[j]
+        d_gamma[j] = delta[j] * xhat[j]
+    for i in range(1, m):
+        for j in range(n):
+            d_beta[j] += delta[i * n + j]
+            d_gamma[j] += delta[i * n + j] * xhat[i * n + j]
+    for j in range(n):
+        scratch[j] = gamma[j] * inv_std[j] / rows
+    for i in range(m):
+        for j in range(n):
+            delta[i * n + j] = scratch[j] * (rows * delta[i * n + j] - d_beta[j]
+                                             - xhat[i * n + j] * d_gamma[j])
+
+
+cdef inline void batch_norm_running(real *running_mean, real *running_var, const real *mean,
+                                    const real *var, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """The running statistics after a batch of m rows: momentum BN_MOMENTUM, the variance
+    unbiased."""
+    cdef Py_ssize_t j
+    cdef real keep = 1.0 - BN_MOMENTUM, rate = BN_MOMENTUM, unbias = m / (m - 1.0)
+    for j in range(n):
+        running_mean[j] = keep * running_mean[j] + rate * mean[j]
+        running_var[j] = keep * running_var[j] + rate * (var[j] * unbias)
+
+
+cdef inline void batch_norm_inference(real *z, const real *gamma, const real *beta,
+                                      const real *running_mean, const real *running_var,
+                                      real *scratch, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """z := z scale + (beta - running_mean scale) in place, scale = gamma /
+    sqrt(running_var + eps) (scratch: 2 n values)."""
+    cdef Py_ssize_t i, j
+    cdef real *scale = scratch
+    cdef real *shift = scratch + n
+    for j in range(n):
+        scale[j] = gamma[j] / sqrt(running_var[j] + <real> BN_EPSILON)
+        shift[j] = beta[j] - running_mean[j] * scale[j]
+    for i in range(m):
+        for j in range(n):
+            z[i * n + j] = z[i * n + j] * scale[j] + shift[j]

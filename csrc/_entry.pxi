@@ -117,8 +117,10 @@ def forward(spec, params, X, out):
     chunk = min(n, max(256, (1 << 20) // width))  # rows per pass: buffers up to ~16 MB
     buffers = np.empty((2, chunk * width), dtype=DTYPE)
     cdef real[:, ::1] buf = buffers
+    cdef real[::1] bn_scratch = np.empty(2 * width, dtype=DTYPE)
     cdef real *z
     cdef const real *a_in
+    cdef const real *q = &p[0]
     with nogil:
         start = 0
         while start < n:
@@ -128,6 +130,11 @@ def forward(spec, params, X, out):
                 z = &buf[l % 2, 0]
                 dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
                               net.size[l], net.size[l + 1])
+                if net.batch_norm and l < L - 1:
+                    batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l]
+                                         + net.size[l + 1], q + net.stat_off[l],
+                                         q + net.stat_off[l] + net.size[l + 1], &bn_scratch[0], m,
+                                         net.size[l + 1])
                 activate(net.act[l], z, NULL, m, net.size[l + 1], net.alpha[l])
                 a_in = z
             memcpy(&o[start, 0], a_in, m * net.size[L] * sizeof(real))
@@ -147,6 +154,8 @@ cdef class Workspace:
     ybatch the batch's targets; order: the sample order, persisted across calls
     grad   the flat gradient, made only for optimizers that need one (SGD without penalty
            or Nesterov steps each layer in place); colsum: the bias gradients
+    xhat   with batch normalisation, every hidden layer's normalised z (laid out as derivs);
+    bn     and per hidden unit the batch's 1 / std, mean and variance, then scratch
     """
     cdef readonly object spec, dtype, order, grad, last_good, last_order
     cdef readonly Py_ssize_t batch_size
@@ -154,6 +163,7 @@ cdef class Workspace:
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
     cdef object _acts, _derivs, _delta, _ybatch, _wbatch, _colsum, _act_off, _der_off
+    cdef object _xhat, _bn
     cdef _Layout _layout
     cdef intp *act_off
     cdef intp *der_off
@@ -189,6 +199,9 @@ cdef class Workspace:
         self._ybatch = np.zeros(batch_size * sizes[L], dtype=DTYPE)
         self._wbatch = np.zeros(batch_size, dtype=DTYPE)
         self._colsum = np.zeros(sum(sizes[1:]), dtype=DTYPE)
+        hidden = sum(sizes[1:-1]) if spec.batch_norm else 0
+        self._xhat = np.zeros(max(1, hidden * batch_size), dtype=DTYPE)
+        self._bn = np.zeros(max(1, 5 * hidden), dtype=DTYPE)
         cdef intp[::1] a = self._act_off
         cdef intp[::1] d = self._der_off
         self.act_off = &a[0]
@@ -231,6 +244,9 @@ cdef class Workspace:
         b.scratch = ptr(self._delta[1])
         b.width = self._delta.shape[1] // self.batch_size
         b.colsum = ptr(self._colsum)
+        b.xhat = ptr(self._xhat)
+        b.bn_stats = ptr(self._bn)
+        b.n_hidden = self._bn.shape[0] // 5
         b.dropout = dropout
         b.bg = bg
         return b
@@ -264,7 +280,8 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     cdef const real *w = NULL
     if sample_weight is not None:
         w = &sw[0]
-    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], NULL, &correct)
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], NULL, False,
+                                   &correct)
     return total * loss_scale(&layout.net, n), correct * accuracy_scale(&layout.net, n)
 
 
@@ -285,14 +302,15 @@ def loss_and_gradient(spec, params, X, Y, double l1, double l2, grad, sample_wei
         raise
     cdef Py_ssize_t i, nw = layout.net.n_weights
     if (bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw)
-            or (grad is not None and gv.shape[0] != layout.net.n_params)):
+            or (grad is not None and gv.shape[0] != layout.net.n_params)
+            or (layout.net.batch_norm and x.shape[0] < 2)):
         refused(check_loss_and_gradient, (spec, params, X, Y, grad, sample_weight, DTYPE))
     cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
     cdef const real *w = NULL
     if sample_weight is not None:
         w = &sw[0]
     cdef real *g = NULL if grad is None else &gv[0]
-    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], g, &correct)
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], g, True, &correct)
     cdef double pen
     with nogil:
         pen = penalty(&p[0], nw, l1, l2)
@@ -348,9 +366,10 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     if (bad_data(net, params, p, X, x, Y, y, sample_weight, sw) or n_epochs < 0
             or batch_size < 1 or step is None or moment_m is None or moment_v is None
             or moment_g is None or history_out is None or step_v.shape[0] != 1
-            or ("m" in kept and m_v.shape[0] != net.n_params)
-            or ("v" in kept and v_v.shape[0] != net.n_params)
-            or ("g_avg" in kept and g_v.shape[0] != net.n_params)
+            or ("m" in kept and m_v.shape[0] != net.n_trainable)
+            or ("v" in kept and v_v.shape[0] != net.n_trainable)
+            or ("g_avg" in kept and g_v.shape[0] != net.n_trainable)
+            or (net.batch_norm and bad_batch_rows(x.shape[0], batch_size))
             or len(hyper.dropout) not in (0, net.L - 1)
             or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.shape[0]
             or workspace.batch_size < batch_size or not rows_in_range(order_v, x.shape[0])
@@ -364,7 +383,8 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef bint clipped = h.clip_norm != 0.0 or h.clip_value != 0.0
     # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
     cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
-                       and (h.momentum == 0.0 or not h.nesterov) and not clipped)
+                       and (h.momentum == 0.0 or not h.nesterov) and not clipped
+                       and not net.batch_norm)  # its scale and shift step after the GEMMs
     cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
     if not fused and workspace.grad is None:
         workspace.grad = np.zeros(net.n_params, dtype=DTYPE)
@@ -375,6 +395,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     moments.g_avg = &g_v[0]
     cdef Snapshot snap
     snap.n = net.n_params
+    snap.n_moments = net.n_trainable
     snap.params = &p[0]
     snap.state = moments
     snap.step = &step_v[0]
@@ -386,15 +407,15 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     snap.saved.m = snap.saved.v = snap.saved.g_avg = NULL  # plain SGD keeps none
     if "m" in kept:
         if workspace.last_m is None:
-            workspace.last_m = np.zeros(net.n_params, dtype=DTYPE)
+            workspace.last_m = np.zeros(net.n_trainable, dtype=DTYPE)
         snap.saved.m = ptr(workspace.last_m)
     if "v" in kept:
         if workspace.last_v is None:
-            workspace.last_v = np.zeros(net.n_params, dtype=DTYPE)
+            workspace.last_v = np.zeros(net.n_trainable, dtype=DTYPE)
         snap.saved.v = ptr(workspace.last_v)
     if "g_avg" in kept:
         if workspace.last_g_avg is None:
-            workspace.last_g_avg = np.zeros(net.n_params, dtype=DTYPE)
+            workspace.last_g_avg = np.zeros(net.n_trainable, dtype=DTYPE)
         snap.saved.g_avg = ptr(workspace.last_g_avg)
     cdef real *ybatch = ptr(workspace._ybatch)
     cdef real *xbatch = ptr(workspace._acts)  # block 0 of acts: the gathered input rows
@@ -428,6 +449,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     batch.data_Y = y_data
     batch.data_w = weights
     batch.mode = DESCEND if fused else UPDATE
+    batch.training = batch.track = True
     batch.mu = h.momentum
     batch.grad = grad
     batch.h = &h
@@ -441,8 +463,9 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM and h.optimizer != ADAMW
     one.rates = step_rates(&h, 0)
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
+    # Nor with batch normalisation, whose statistics are over all the batch's rows.
     cdef int parts = 1
-    if dropout == NULL and batch_size * net.n_weights >= team_work():
+    if dropout == NULL and not net.batch_norm and batch_size * net.n_weights >= team_work():
         parts = team_parts(team_size(), batch_size)
     workspace.bind(&p[0], dropout)
     one.layers = workspace.layers

@@ -207,6 +207,62 @@ class pieces:
             bias_gradient(data(delta), delta.shape[1], data(g), delta.shape[0], delta.shape[1])
         return g
 
+    @staticmethod
+    def batch_norm_forward(z, gamma, beta):
+        cdef Py_ssize_t m, n
+        z, gamma, beta = c_array(z, 2), c_array(gamma, 1), c_array(beta, 1)
+        m, n = z.shape
+        if gamma.shape[0] != n or beta.shape[0] != n or m < 1:
+            raise ValueError(f"z {z.shape} needs rows and gamma, beta of {n} values, got "
+                             f"{gamma.shape} and {beta.shape}")
+        xhat, stats = np.zeros_like(z), np.zeros((3, n), dtype=DTYPE)
+        if z.size:
+            batch_norm_forward(data(z), data(gamma), data(beta), data(xhat), data(stats[0]),
+                               data(stats[1]), data(stats[2]), m, n)
+        return z, xhat, stats[0], stats[1], stats[2]
+
+    @staticmethod
+    def batch_norm_backward(delta, xhat, gamma, inv_std):
+        cdef Py_ssize_t m, n
+        delta, xhat = same_shape(delta, xhat, 2)
+        gamma, inv_std = same_shape(gamma, inv_std, 1)
+        m, n = delta.shape
+        if gamma.shape[0] != n:
+            raise ValueError(f"delta {delta.shape} needs gamma of {n} values, got {gamma.shape}")
+        sums, scratch = np.zeros((2, n), dtype=DTYPE), np.zeros(n, dtype=DTYPE)
+        if delta.size:
+            batch_norm_backward(data(delta), data(xhat), data(gamma), data(inv_std),
+                                data(sums[0]), data(sums[1]), data(scratch), m, n)
+        return delta, sums[0], sums[1]
+
+    @staticmethod
+    def batch_norm_running(running_mean, running_var, mean, var, m):
+        cdef real[::1] rm = running_mean
+        cdef real[::1] rv = running_var
+        cdef Py_ssize_t n = rm.shape[0]
+        mean, var = same_shape(mean, var, 1)
+        if rv.shape[0] != n or mean.shape[0] != n or m < 2:
+            raise ValueError("the running and the batch's statistics must have the same "
+                             "length, and the batch at least 2 rows")
+        if n:
+            batch_norm_running(&rm[0], &rv[0], data(mean), data(var), m, n)
+
+    @staticmethod
+    def batch_norm_inference(z, gamma, beta, running_mean, running_var):
+        cdef Py_ssize_t m, n
+        z = c_array(z, 2)
+        gamma, beta = same_shape(gamma, beta, 1)
+        running_mean, running_var = same_shape(running_mean, running_var, 1)
+        m, n = z.shape
+        if gamma.shape[0] != n or running_mean.shape[0] != n:
+            raise ValueError(f"z {z.shape} needs gamma, beta and the running statistics of "
+                             f"{n} values")
+        scratch = np.zeros(2 * n, dtype=DTYPE)
+        if z.size:
+            batch_norm_inference(data(z), data(gamma), data(beta), data(running_mean),
+                                 data(running_var), data(scratch), m, n)
+        return z
+
     # --- optimizers and schedules
 
     @staticmethod

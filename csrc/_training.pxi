@@ -10,8 +10,13 @@ cdef struct Net:
     const double *alpha     # L activation parameters
     const intp *w_off       # L offsets of W_l in the flat parameter buffer
     const intp *b_off       # L offsets of b_l
+    bint batch_norm         # hidden layers normalised: their scale, shift and statistics at
+    const intp *norm_off    # norm_off[l] (gamma; beta after it) and stat_off[l] (running
+    const intp *stat_off    # mean; variance after it), l < L - 1
+    const intp *unit_off    # L offsets of a hidden layer's units among all hidden units
     int loss
     Py_ssize_t n_weights
+    Py_ssize_t n_trainable  # the parameters an optimizer steps (before the statistics)
     Py_ssize_t n_params
 
 
@@ -19,7 +24,7 @@ cdef class _Layout:
     """Owns the arrays a ``Net`` points into, built from a ``Spec`` (checked first)."""
     cdef Net net
     cdef readonly object spec
-    cdef object _size, _act, _alpha, _w_off, _b_off
+    cdef object _size, _act, _alpha, _w_off, _b_off, _norm_off, _stat_off, _unit_off
 
     def __init__(self, spec):
         check_spec(spec)
@@ -33,25 +38,45 @@ cdef class _Layout:
         b_off[0] = sum(weights)
         for l in range(1, L):
             b_off[l] = b_off[l - 1] + sizes[l]
+        hidden = sizes[1:-1]
+        norm_off, stat_off, unit_off = [0] * L, [0] * L, [0] * L
+        at = b_off[L - 1] + sizes[L]
+        for l, n in enumerate(hidden):  # gamma_l, beta_l, then every layer's statistics
+            norm_off[l], at = at, at + 2 * n
+        for l, n in enumerate(hidden):
+            stat_off[l], at = at, at + 2 * n
+        for l in range(1, L):
+            unit_off[l] = unit_off[l - 1] + sizes[l]
         self._size = np.array(sizes, dtype=np.intp)
         self._act = np.array(spec.activations, dtype=np.intc)
         self._alpha = np.array(spec.layer_alphas(), dtype=np.float64)
         self._w_off = np.array(w_off, dtype=np.intp)
         self._b_off = np.array(b_off, dtype=np.intp)
+        self._norm_off = np.array(norm_off, dtype=np.intp)
+        self._stat_off = np.array(stat_off, dtype=np.intp)
+        self._unit_off = np.array(unit_off, dtype=np.intp)
         cdef const intp[::1] size_v = self._size
         cdef const int[::1] act_v = self._act
         cdef const double[::1] alpha_v = self._alpha
         cdef const intp[::1] w_v = self._w_off
         cdef const intp[::1] b_v = self._b_off
+        cdef const intp[::1] norm_v = self._norm_off
+        cdef const intp[::1] stat_v = self._stat_off
+        cdef const intp[::1] unit_v = self._unit_off
         self.net.L = L
         self.net.size = &size_v[0]
         self.net.act = &act_v[0]
         self.net.alpha = &alpha_v[0]
         self.net.w_off = &w_v[0]
         self.net.b_off = &b_v[0]
+        self.net.batch_norm = spec.batch_norm
+        self.net.norm_off = &norm_v[0]
+        self.net.stat_off = &stat_v[0]
+        self.net.unit_off = &unit_v[0]
         self.net.loss = spec.loss
         self.net.n_weights = sum(weights)
-        self.net.n_params = sum(weights) + sum(sizes[1:])
+        self.net.n_trainable = spec.n_trainable
+        self.net.n_params = spec.n_params
 
 
 cdef dict layouts = {}  # spec -> its _Layout: a spec is checked and laid out once
@@ -99,6 +124,7 @@ cdef struct Snapshot:
     Moments saved           # NULL for each moment the optimizer does not keep
     int64_t saved_step
     Py_ssize_t n
+    Py_ssize_t n_moments    # the moments' length: the trainable parameters
     intp *order             # the sample order, shuffled in place at the start of each epoch
     intp *saved_order
     Py_ssize_t n_rows
@@ -116,7 +142,7 @@ cdef inline void copy_moments(Moments to, Moments source, Py_ssize_t n) noexcept
 
 cdef inline void save(Snapshot *s) noexcept nogil:
     memcpy(s.saved_params, s.params, s.n * sizeof(real))
-    copy_moments(s.saved, s.state, s.n)
+    copy_moments(s.saved, s.state, s.n_moments)
     s.saved_step = s.step[0]
     memcpy(s.saved_order, s.order, s.n_rows * sizeof(intp))
 
@@ -130,7 +156,7 @@ cdef inline void restore(Snapshot *s) noexcept nogil:
         kept.v = NULL
     if s.saved.g_avg == NULL:
         kept.g_avg = NULL
-    copy_moments(kept, s.saved, s.n)
+    copy_moments(kept, s.saved, s.n_moments)
     s.step[0] = s.saved_step
     memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
 
@@ -161,7 +187,7 @@ cdef bint rows_in_range(const intp[::1] order, Py_ssize_t n) noexcept:
 
 cdef bint same_net(const Net *a, const Net *b) noexcept:
     cdef Py_ssize_t l
-    if a.L != b.L or a.loss != b.loss:
+    if a.L != b.L or a.loss != b.loss or a.batch_norm != b.batch_norm:
         return False
     for l in range(a.L):
         if a.size[l] != b.size[l] or a.act[l] != b.act[l] or a.alpha[l] != b.alpha[l]:
@@ -180,6 +206,12 @@ cdef Py_ssize_t SIGNAL_CHECK_WORK = 1 << 22
 cdef int reraise() except -1:
     """Propagate the exception that has just been restored with PyErr_Restore."""
     return -1
+
+
+cdef bint bad_batch_rows(Py_ssize_t n_rows, Py_ssize_t batch_size) noexcept:
+    """The C test of nnfast/_spec.py's check_batch_rows (batch normalisation's)."""
+    cdef Py_ssize_t size = min(batch_size, n_rows)
+    return size < 2 or n_rows % size == 1
 
 
 cdef bint bad_data(const Net *net, object params, const real[::1] p, object X,

@@ -25,11 +25,11 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 
 from ._spec import (
-    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, COSINE, CROSS_ENTROPY, ELU, EXP,
-    EXPONENTIAL, GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, ONE_CYCLE, POISSON, RELU, RMSPROP,
-    SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate, check_forward,
-    check_loss_and_gradient, check_perceptron_epochs, check_train_epochs, check_workspace,
-    default_alpha, state_buffers,
+    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, BN_EPSILON, BN_MOMENTUM, CONSTANT, COSINE,
+    CROSS_ENTROPY, ELU, EXP, EXPONENTIAL, GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, ONE_CYCLE,
+    POISSON, RELU, RMSPROP, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate,
+    check_forward, check_loss_and_gradient, check_perceptron_epochs, check_train_epochs,
+    check_workspace, default_alpha, state_buffers,
 )
 
 name = "numpy"
@@ -354,7 +354,7 @@ def penalty_gradient(spec, params, l1, l2):
     return l1 * np.sign(w) + l2 * w
 
 
-# === dense layer ==========================================================================
+# === dense layer and batch normalisation ==================================================
 
 def dense_forward(a, W, b):
     """z := a @ W + b: the layer's pre-activation for the rows of a."""
@@ -374,6 +374,43 @@ def weight_gradient(a, delta):
 def bias_gradient(delta):
     """dL/db = the column sums of delta."""
     return delta.sum(axis=0)
+
+
+def batch_norm_forward(z, gamma, beta):
+    """Batch normalisation in training (torch's BatchNorm1d): y := gamma xhat + beta, xhat
+    the columns of z standardised by their mean and (biased) variance over the batch's rows.
+    Returns (y, xhat, 1 / sqrt(var + eps), mean, var)."""
+    m = z.shape[0]
+    mean = z.sum(axis=0) / m
+    c = z - mean
+    var = (c * c).sum(axis=0) / m
+    inv_std = 1.0 / np.sqrt(var + BN_EPSILON)
+    xhat = c * inv_std
+    return gamma * xhat + beta, xhat, inv_std, mean, var
+
+
+def batch_norm_backward(delta, xhat, gamma, inv_std):
+    """(dL/dz, dL/dgamma, dL/dbeta) from dL/dy = delta, through the batch's mean and
+    variance: dz = gamma inv_std / m (m delta - sum(delta) - xhat sum(delta xhat))."""
+    m = delta.shape[0]
+    d_beta = delta.sum(axis=0)
+    d_gamma = (delta * xhat).sum(axis=0)
+    return (gamma * inv_std / m) * (m * delta - d_beta - xhat * d_gamma), d_gamma, d_beta
+
+
+def batch_norm_running(running_mean, running_var, mean, var, m):
+    """The running statistics after a batch of m rows, in place: momentum BN_MOMENTUM, the
+    variance unbiased (var m / (m - 1)), as torch's BatchNorm1d."""
+    keep = 1.0 - BN_MOMENTUM
+    running_mean[...] = keep * running_mean + BN_MOMENTUM * mean
+    running_var[...] = keep * running_var + BN_MOMENTUM * (var * (m / (m - 1.0)))
+
+
+def batch_norm_inference(z, gamma, beta, running_mean, running_var):
+    """Batch normalisation outside training: y := z scale + (beta - running_mean scale),
+    scale = gamma / sqrt(running_var + eps)."""
+    scale = gamma / np.sqrt(running_var + BN_EPSILON)
+    return z * scale + (beta - running_mean * scale)
 
 
 # === optimizers and schedules =============================================================
@@ -564,22 +601,33 @@ def weight_sum(sample_weight, n):
     return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
-def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
+def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True):
     """Forward and backward pass over one batch; grad := d(mean loss)/d(params).
 
     ``masks`` holds one inverted-dropout mask per hidden layer (or None); ``w`` the batch's
     sample weights (see ``output_step``). Returns the summed (weighted) loss of the batch and
     its (weighted) number of correct predictions; with ``grad=None`` only the forward pass
-    and the loss are computed.
+    and the loss are computed. With batch normalisation each hidden layer is dense ->
+    normalisation -> activation -> dropout (torch's usual order), normalised by the batch's
+    statistics when ``training`` (which then also move the running ones, with
+    ``masks is not None``: a training step), else by the running statistics.
     """
     weights, biases = spec.unpack(params)
-    inputs, derivs = [X], []
+    gammas, betas, means, variances = spec.unpack_norm(params)
+    inputs, derivs, norms = [X], [], []
     a = X
     for l, (code, alpha, W, b) in enumerate(zip(spec.activations, spec.layer_alphas(), weights,
                                                 biases)):
         z = dense_forward(a, W, b)
         if l == spec.n_layers - 1:
             break
+        if spec.batch_norm and training:
+            z, xhat, inv_std, mean, var = batch_norm_forward(z, gammas[l], betas[l])
+            norms.append((xhat, inv_std))
+            if masks is not None:
+                batch_norm_running(means[l], variances[l], mean, var, z.shape[0])
+        elif spec.batch_norm:
+            z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
         a, d = activate_and_derivative(code, z, alpha)
         if masks is not None and masks[l] is not None:
             a = a * masks[l]
@@ -590,21 +638,32 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
     if grad is None:
         return total, correct
     g_weights, g_biases = spec.unpack(grad)
+    g_gammas, g_betas, _, _ = spec.unpack_norm(grad)
     for l in reversed(range(spec.n_layers)):
         g_weights[l][...] = weight_gradient(inputs[l], delta)
         g_biases[l][...] = bias_gradient(delta)
         if l > 0:
             delta = dense_backward(delta, weights[l], derivs[l - 1])
+            if spec.batch_norm:
+                xhat, inv_std = norms[l - 1]
+                delta, g_gammas[l - 1][...], g_betas[l - 1][...] = batch_norm_backward(
+                    delta, xhat, gammas[l - 1], inv_std)
     return total, correct
 
 
 def forward(spec, params, X, out):
-    """out := the network's output for the batch X."""
+    """out := the network's output for the batch X (batch normalisation by the running
+    statistics)."""
     check_forward(spec, params, X, out)
     weights, biases = spec.unpack(params)
+    gammas, betas, means, variances = spec.unpack_norm(params)
     a = X
-    for code, alpha, W, b in zip(spec.activations, spec.layer_alphas(), weights, biases):
-        a = activate(code, dense_forward(a, W, b), alpha)
+    for l, (code, alpha, W, b) in enumerate(zip(spec.activations, spec.layer_alphas(), weights,
+                                                biases)):
+        z = dense_forward(a, W, b)
+        if spec.batch_norm and l < spec.n_layers - 1:
+            z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
+        a = activate(code, z, alpha)
     out[...] = a
 
 
@@ -613,7 +672,8 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     With ``sample_weight`` both are weighted means."""
     check_evaluate(spec, params, X, Y, sample_weight)
     n = weight_sum(sample_weight, X.shape[0])
-    total, correct = _backprop(spec, params, X, Y, None, None, sample_weight, n / X.shape[0])
+    total, correct = _backprop(spec, params, X, Y, None, None, sample_weight, n / X.shape[0],
+                               training=False)
     return total * loss_scale(spec, n), correct * accuracy_scale(spec, n)
 
 
@@ -666,8 +726,9 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
                 total += batch_total
                 correct += batch_correct
                 grad[:spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
-                clip_gradient(hyper, grad)
-                update(hyper, params, grad, state)
+                trained = slice(spec.n_trainable)  # not the running statistics after them
+                clip_gradient(hyper, grad[trained])
+                update(hyper, params[trained], grad[trained], state)
             history_out[e] = (total * loss_scale(spec, w_total),
                               correct * accuracy_scale(spec, w_total))
             if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):
@@ -735,6 +796,7 @@ PIECES = (
     "output_delta", "count_correct", "loss_scale", "accuracy_scale", "output_step",
     "penalty", "penalty_gradient",
     "dense_forward", "dense_backward", "weight_gradient", "bias_gradient",
+    "batch_norm_forward", "batch_norm_backward", "batch_norm_running", "batch_norm_inference",
     "learning_rate_at", "clip_gradient", "update",
     "shuffle_order", "dropout_mask",
     "perceptron_pass",

@@ -35,23 +35,31 @@ SGD, ADAM, ADAMW, RMSPROP, ADAGRAD = range(5)
 #                 pct_start * total_steps, then down to lr / div_factor / final_div_factor
 # COSINE and ONE_CYCLE count t in units of step_unit updates (an epoch's, per epoch).
 CONSTANT, EXPONENTIAL, INVERSE_TIME, COSINE, ONE_CYCLE = range(5)
+# Batch normalisation (torch's BatchNorm1d): the running statistics' momentum, and epsilon.
+BN_MOMENTUM, BN_EPSILON = 0.1, 1e-5
 # The dtypes the kernels compute in (float64 is the default everywhere).
 REALS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 class Spec(NamedTuple):
     """Layer sizes, one activation code per layer (the last is the output's) and the loss code;
-    ``alphas``: each layer's activation parameter (``DEFAULT_ALPHA``), or () for the defaults.
+    ``alphas``: each layer's activation parameter (``DEFAULT_ALPHA``), or () for the defaults;
+    ``batch_norm``: every hidden layer's pre-activations normalised (``BatchNorm1d``'s).
 
     Parameters are stored in one flat buffer: every weight matrix ``W_l`` (``sizes[l] x
     sizes[l+1]``, C order) first, in layer order, then every bias ``b_l``. Regularisation
-    therefore touches exactly ``params[:n_weights]``.
+    therefore touches exactly ``params[:n_weights]``. With batch normalisation there follow,
+    per hidden layer, its scale gamma and shift beta (the end of the trainable parameters,
+    ``n_trainable``), then per hidden layer its running mean and variance: statistics, not
+    trained, kept in the buffer so that everything that copies or restores the parameters
+    (snapshots, early stopping, files) carries them (Keras's non-trainable weights).
     """
 
     sizes: tuple
     activations: tuple
     loss: int
     alphas: tuple = ()
+    batch_norm: bool = False
 
     def layer_alphas(self):
         """Every layer's alpha: ``alphas``, or each activation's default (0.0 without one)."""
@@ -68,8 +76,32 @@ class Spec(NamedTuple):
         return sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
 
     @property
+    def n_hidden_units(self) -> int:
+        return sum(self.sizes[1:-1])
+
+    @property
+    def n_trainable(self) -> int:
+        """The parameters an optimizer steps (its moments have this length)."""
+        norm = 2 * self.n_hidden_units if self.batch_norm else 0
+        return self.n_weights + sum(self.sizes[1:]) + norm
+
+    @property
     def n_params(self) -> int:
-        return self.n_weights + sum(self.sizes[1:])
+        return self.n_trainable + (2 * self.n_hidden_units if self.batch_norm else 0)
+
+    def unpack_norm(self, flat):
+        """Per-hidden-layer views ``(gammas, betas, means, variances)`` into a flat buffer
+        with this layout (empty lists without batch normalisation)."""
+        out = ([], [], [], [])
+        if not self.batch_norm:
+            return out
+        at = self.n_weights + sum(self.sizes[1:])
+        for group in (0, 2):  # gamma and beta, then the running mean and variance
+            for n in self.sizes[1:-1]:
+                out[group].append(flat[at:at + n])
+                out[group + 1].append(flat[at + n:at + 2 * n])
+                at += 2 * n
+        return out
 
     def unpack(self, flat):
         """Per-layer views ``(weights, biases)`` into a flat buffer with this layout."""
@@ -137,8 +169,9 @@ class OptimizerState:
     BUFFERS = ("m", "v", "g_avg")
 
     def __init__(self, n_params: int, hyper=None, dtype=np.float64):
-        # Only what the optimizer uses is n_params long; the rest are one-element
-        # placeholders. The moments have the parameters' dtype.
+        # Only what the optimizer uses is n_params long (the trainable parameters,
+        # Spec.n_trainable); the rest are one-element placeholders. The moments have the
+        # parameters' dtype.
         dtype = real_dtype(dtype)
         used = state_buffers(hyper)
         self.step = np.zeros(1, dtype=np.int64)
@@ -228,10 +261,28 @@ def check_spec(spec):
             for a in alphas)):
         raise ValueError(f"spec.alphas must be empty or {len(codes)} finite numbers (one per "
                          f"layer), got {alphas!r}.")
+    if not isinstance(spec.batch_norm, (bool, np.bool_)):
+        raise ValueError(f"spec.batch_norm must be True or False, got {spec.batch_norm!r}.")
 
 
 def _network(spec):
-    return tuple(spec.sizes), tuple(spec.activations), spec.loss, spec.layer_alphas()
+    return (tuple(spec.sizes), tuple(spec.activations), spec.loss, spec.layer_alphas(),
+            bool(spec.batch_norm))
+
+
+def check_batch_rows(spec, n_rows, batch_size, name="X"):
+    """Batch normalisation normalises over a batch's rows: refuse a batch of one row (its
+    variance is 0, its unbiased variance undefined), as torch's BatchNorm1d does."""
+    if not spec.batch_norm:
+        return
+    if batch_size < 2 or n_rows < 2:
+        raise ValueError(f"batch normalisation needs batches of at least 2 rows (the "
+                         f"statistics are over a batch's rows), got batch_size={batch_size} "
+                         f"for {n_rows} rows of {name}.")
+    if n_rows % batch_size == 1:
+        raise ValueError(f"batch normalisation needs batches of at least 2 rows, but "
+                         f"{n_rows} rows of {name} in batches of {batch_size} leave a last "
+                         f"batch of 1 row: choose another batch_size.")
 
 
 def _precision(X, dtype):
@@ -303,6 +354,7 @@ def check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, dtype=None)
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype)
     _rows_and_weights(spec, X, Y, sample_weight, dtype)
+    check_batch_rows(spec, X.shape[0], X.shape[0])
     if grad is not None:
         _array("grad", grad, 1, dtype, writeable=True)
         _length("grad", grad, spec.n_params, "values (the network's parameter count)")
@@ -329,6 +381,7 @@ def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, w
     if n_epochs < 0 or batch_size < 1:
         raise ValueError(f"n_epochs must be >= 0 and batch_size >= 1, got {n_epochs} and "
                          f"{batch_size}.")
+    check_batch_rows(spec, n, min(batch_size, n))
     _array("state.step", state.step, 1, np.int64, writeable=True)
     _length("state.step", state.step, 1, "value (the update count)")
     used = state_buffers(hyper)
@@ -336,8 +389,8 @@ def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, w
         moment = getattr(state, name)
         _array(f"state.{name}", moment, 1, dtype, writeable=True)
         if name in used:
-            _length(f"state.{name}", moment, spec.n_params,
-                    "values (one per parameter: this optimizer keeps moments)")
+            _length(f"state.{name}", moment, spec.n_trainable,
+                    "values (one per parameter trained: this optimizer keeps moments)")
     if len(hyper.dropout) not in (0, spec.n_layers - 1):
         raise ValueError(f"hyper.dropout must have {spec.n_layers - 1} rates (one per hidden "
                          f"layer) or none, got {len(hyper.dropout)}.")
