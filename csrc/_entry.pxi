@@ -20,8 +20,9 @@ from nnfast._team cimport (
 import numpy as np
 
 from nnfast._spec import (
-    check_evaluate, check_forward, check_loss_and_gradient, check_perceptron_epochs, check_spec,
-    check_train_epochs, check_workspace, default_alpha, state_buffers,
+    check_evaluate, check_forward, check_layer_outputs, check_loss_and_gradient,
+    check_perceptron_epochs, check_spec, check_train_epochs, check_workspace, default_alpha,
+    state_buffers,
 )
 from nnfast._team import blas_threads_now, team_settings, team_threads, team_workers
 
@@ -139,6 +140,71 @@ def forward(spec, params, X, out):
                 a_in = z
             memcpy(&o[start, 0], a_in, m * net.size[L] * sizeof(real))
             start += m
+
+
+def layer_outputs(spec, params, X, outs, bint pre_activations=False):
+    """outs[l] := layer l's outputs for the batch X, or with ``pre_activations`` what its
+    activation is applied to (after batch normalisation, by the running statistics)."""
+    cdef _Layout layout = layout_of(spec)
+    cdef const Net *net = &layout.net
+    cdef const real[::1] p
+    cdef const real[:, ::1] x
+    cdef real[:, ::1] o
+    cdef Py_ssize_t l, L = net.L, m, n, width = 0
+    try:
+        p = params
+        x = X
+        views = [None] * L
+        for l in range(L):
+            o = outs[l]
+            views[l] = o
+    except (TypeError, ValueError, BufferError, IndexError, KeyError):
+        check_layer_outputs(spec, params, X, outs, DTYPE)
+        raise
+    cdef bint bad = (params is None or X is None or p.shape[0] != net.n_params
+                     or x.shape[1] != net.size[0] or not isinstance(outs, (list, tuple))
+                     or len(outs) != L)
+    for l in range(L):
+        if outs[l] is None:
+            bad = True
+            break
+        o = views[l]
+        bad = bad or o.shape[0] != x.shape[0] or o.shape[1] != net.size[l + 1]
+    if bad:
+        refused(check_layer_outputs, (spec, params, X, outs, DTYPE))
+    m = x.shape[0]
+    if m == 0:
+        return
+    for l in range(1, L + 1):
+        width = max(width, net.size[l])
+    cdef real[::1] scratch = np.empty(m * width if pre_activations else 1, dtype=DTYPE)
+    cdef real[::1] bn_scratch = np.empty(2 * width, dtype=DTYPE)
+    cdef real **out_at = <real **> PyMem_Malloc(L * sizeof(real *))
+    if out_at == NULL:
+        raise MemoryError()
+    for l in range(L):
+        o = views[l]
+        out_at[l] = &o[0, 0]
+    cdef const real *q = &p[0]
+    cdef const real *a_in = &x[0, 0]
+    cdef real *z
+    try:
+        with nogil:
+            for l in range(L):
+                n = net.size[l + 1]
+                z = out_at[l]
+                dense_forward(a_in, q + net.w_off[l], q + net.b_off[l], z, m, net.size[l], n)
+                if net.batch_norm and l < L - 1:
+                    batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l] + n,
+                                         q + net.stat_off[l], q + net.stat_off[l] + n,
+                                         &bn_scratch[0], m, n)
+                if pre_activations:  # z stays; the next layer reads its activation
+                    memcpy(&scratch[0], z, m * n * sizeof(real))
+                    z = &scratch[0]
+                activate(net.act[l], z, NULL, m, n, net.alpha[l])
+                a_in = z
+    finally:
+        PyMem_Free(out_at)
 
 
 cdef class Workspace:

@@ -28,8 +28,8 @@ from ._spec import (
     ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, BN_EPSILON, BN_MOMENTUM, CONSTANT, COSINE,
     CROSS_ENTROPY, ELU, EXP, EXPONENTIAL, GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, ONE_CYCLE,
     POISSON, RELU, RMSPROP, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate,
-    check_forward, check_loss_and_gradient, check_perceptron_epochs, check_train_epochs,
-    check_workspace, default_alpha, state_buffers,
+    check_forward, check_layer_outputs, check_loss_and_gradient, check_perceptron_epochs,
+    check_train_epochs, check_workspace, default_alpha, state_buffers,
 )
 
 name = "numpy"
@@ -651,10 +651,10 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
     return total, correct
 
 
-def forward(spec, params, X, out):
-    """out := the network's output for the batch X (batch normalisation by the running
-    statistics)."""
-    check_forward(spec, params, X, out)
+def layer_outputs(spec, params, X, outs, pre_activations=False):
+    """outs[l] := layer l's outputs for the batch X, or with ``pre_activations`` what its
+    activation is applied to (after batch normalisation, by the running statistics)."""
+    check_layer_outputs(spec, params, X, outs)
     weights, biases = spec.unpack(params)
     gammas, betas, means, variances = spec.unpack_norm(params)
     a = X
@@ -664,7 +664,15 @@ def forward(spec, params, X, out):
         if spec.batch_norm and l < spec.n_layers - 1:
             z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
         a = activate(code, z, alpha)
-    out[...] = a
+        outs[l][...] = z if pre_activations else a
+
+
+def forward(spec, params, X, out):
+    """out := the network's output for the batch X (batch normalisation by the running
+    statistics)."""
+    check_forward(spec, params, X, out)
+    outs = [np.empty((X.shape[0], n), X.dtype) for n in spec.sizes[1:-1]] + [out]
+    layer_outputs(spec, params, X, outs)
 
 
 def evaluate(spec, params, X, Y, sample_weight=None):

@@ -344,6 +344,21 @@ def check_forward(spec, params, X, out, dtype=None):
     _targets(spec, "out", out, X.shape[0], dtype, writeable=True)
 
 
+def check_layer_outputs(spec, params, X, outs, dtype=None):
+    """layer_outputs(spec, params, X, outs, pre_activations): one writeable array per layer,
+    X's rows by the layer's units."""
+    dtype = _precision(X, dtype)
+    _network_data(spec, params, X, dtype)
+    if not isinstance(outs, (list, tuple)) or len(outs) != spec.n_layers:
+        raise ValueError(f"outs must be a list of {spec.n_layers} arrays (one per layer), got "
+                         f"{outs!r:.80}.")
+    for l, out in enumerate(outs):
+        _array(f"outs[{l}]", out, 2, dtype, writeable=True)
+        if out.shape != (X.shape[0], spec.sizes[l + 1]):
+            raise ValueError(f"outs[{l}] must have shape {(X.shape[0], spec.sizes[l + 1])} "
+                             f"(X's rows, layer {l}'s units), got {out.shape}.")
+
+
 def check_evaluate(spec, params, X, Y, sample_weight, dtype=None):
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype)

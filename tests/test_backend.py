@@ -12,7 +12,7 @@ import pytest
 import nnfast
 from nnfast import _backend, _reference, _spec
 
-KERNELS = ("forward", "loss_and_gradient", "evaluate", "train_epochs")
+KERNELS = ("forward", "layer_outputs", "loss_and_gradient", "evaluate", "train_epochs")
 
 
 def run_python(code, **env):

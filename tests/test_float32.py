@@ -43,7 +43,8 @@ from nnfast._spec import (
 
 EPS = float(np.finfo(np.float32).eps)
 F32 = np.float32
-KERNELS = ("forward", "loss_and_gradient", "evaluate", "train_epochs", "perceptron_epochs")
+KERNELS = ("forward", "layer_outputs", "loss_and_gradient", "evaluate", "train_epochs",
+           "perceptron_epochs")
 HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
 OUTPUT_LOSS = (
     ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
