@@ -36,6 +36,7 @@ cdef struct Batch:
     real *xhat               # a normalised hidden layer's xhat, at xhat + der_off[l]
     real *bn_stats           # per hidden unit (unit_off): inv_std, mean, var, then scratch
     Py_ssize_t n_hidden      # hidden units in all (bn_stats' stride)
+    Py_ssize_t layer         # the layer a batch-normalised batch's phase is at
     bitgen_t *bg
     int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
     real *grad               # GRADIENT and UPDATE: the gradient of the batch's mean loss
@@ -61,23 +62,6 @@ cdef inline real *layer_delta(const Batch *b, Py_ssize_t l) noexcept nogil:
     return b.delta if l == b.net.L - 1 else b.derivs + b.der_off[l]
 
 
-cdef inline void normalise(const Batch *b, Py_ssize_t l, real *z, Py_ssize_t m) noexcept nogil:
-    """Hidden layer l's batch normalisation of its m rows z, in place (the statistics are
-    over every row of the batch: one part)."""
-    cdef const Net *net = b.net
-    cdef Py_ssize_t n = net.size[l + 1], H = b.n_hidden
-    cdef real *gamma = b.params + net.norm_off[l]
-    cdef real *stats = b.params + net.stat_off[l]
-    cdef real *inv_std = b.bn_stats + net.unit_off[l]
-    if not b.training:
-        batch_norm_inference(z, gamma, gamma + n, stats, stats + n, b.bn_stats + 3 * H, m, n)
-        return
-    batch_norm_forward(z, gamma, gamma + n, b.xhat + b.der_off[l], inv_std, inv_std + H,
-                       inv_std + 2 * H, m, n)
-    if b.track:
-        batch_norm_running(stats, stats + n, inv_std + H, inv_std + 2 * H, m, n)
-
-
 cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexcept nogil:
     """Copy rows r0:r0+m of the batch from the data set into its buffers (memcpy: wide
     copies), so each part copies its own share, into its own cache, right before using it."""
@@ -90,6 +74,56 @@ cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexce
             (<real *> b.w)[i] = b.data_w[r]
 
 
+cdef inline void forward_rows(const Batch *b, Py_ssize_t l, Py_ssize_t r0,
+                              Py_ssize_t m) noexcept nogil:
+    """z := layer l's pre-activation for rows r0:r0+m, from the batch's input or layer l-1's
+    outputs."""
+    cdef const Net *net = b.net
+    cdef Py_ssize_t k = net.size[l], n = net.size[l + 1]
+    cdef const real *a_in = b.X + r0 * k if l == 0 else b.acts + b.act_off[l] + r0 * k
+    dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l],
+                  b.acts + b.act_off[l + 1] + r0 * n, m, k, n)
+
+
+cdef inline void activate_rows(const Batch *b, Py_ssize_t l, Py_ssize_t r0,
+                               Py_ssize_t m) noexcept nogil:
+    """Hidden layer l's activation (and dropout) of rows r0:r0+m, in place; f' beside it."""
+    cdef const Net *net = b.net
+    cdef Py_ssize_t n = net.size[l + 1]
+    cdef real *z = b.acts + b.act_off[l + 1] + r0 * n
+    cdef real *d = b.derivs + b.der_off[l] + r0 * n
+    # a ReLU layer's f' is read back from its outputs
+    activate(net.act[l], z, NULL if relu_only(net, b.dropout, l) else d, m, n, net.alpha[l])
+    if b.dropout != NULL and b.dropout[l] > 0.0:
+        dropout_mask(b.bg, z, d, m * n, b.dropout[l])
+
+
+cdef inline void output_rows(Batch *b, int part, Py_ssize_t r0, Py_ssize_t m) noexcept nogil:
+    """The loss, correct predictions and output delta of rows r0:r0+m, as the part's."""
+    cdef const Net *net = b.net
+    cdef Py_ssize_t n = net.size[net.L]
+    cdef double correct = 0.0
+    b.loss[part] = output_step(net, b.acts + b.act_off[net.L] + r0 * n, b.Y + r0 * n,
+                               rows_from(b.w, r0), b.w_mean, b.delta + r0 * n, m,
+                               loss_scale(net, b.rows), &correct)
+    b.correct[part] = correct
+
+
+cdef inline void backward_rows(const Batch *b, Py_ssize_t l, Py_ssize_t r0,
+                               Py_ssize_t m) noexcept nogil:
+    """delta_{l-1} := (delta_l @ W_l^T) * f'(z_{l-1}) for rows r0:r0+m, in place of f'."""
+    cdef const Net *net = b.net
+    cdef Py_ssize_t k = net.size[l], n = net.size[l + 1]
+    cdef real *out = b.derivs + b.der_off[l - 1] + r0 * k
+    if relu_only(net, b.dropout, l - 1):
+        dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], NULL,
+                       b.acts + b.act_off[l] + r0 * k, out, m, k, n)
+    else:
+        dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], out, NULL,
+                       b.scratch + r0 * b.width, m, k, n)
+        memcpy(out, b.scratch + r0 * b.width, m * k * sizeof(real))
+
+
 cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
     """Forward pass, loss and every layer's delta for the part's share of the batch's rows.
 
@@ -97,14 +131,8 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
     changed until ``batch_params``), so the parts are independent. Dropout draws its masks
     in row order and runs as one part (see ``train_epochs``)."""
     cdef Batch *b = <Batch *> ctx
-    cdef const Net *net = b.net
-    cdef Py_ssize_t l, L = net.L, k, n, r0 = share(b.rows, part, parts)
+    cdef Py_ssize_t l, L = b.net.L, r0 = share(b.rows, part, parts)
     cdef Py_ssize_t m = share(b.rows, part + 1, parts) - r0
-    cdef const real *a_in = b.X + r0 * net.size[0]
-    cdef real *z = NULL
-    cdef real *d
-    cdef real *out
-    cdef double correct = 0.0
     b.loss[part] = 0.0
     b.correct[part] = 0.0
     if m == 0:
@@ -112,42 +140,102 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
     if b.order != NULL:
         gather_rows(b, r0, m)
     for l in range(L):
-        k = net.size[l]
-        n = net.size[l + 1]
-        z = b.acts + b.act_off[l + 1] + r0 * n
-        dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l], z, m, k, n)
-        if l < L - 1 and net.batch_norm:
-            normalise(b, l, z, m)
+        forward_rows(b, l, r0, m)
         if l < L - 1:
-            d = b.derivs + b.der_off[l] + r0 * n
-            # a ReLU layer's f' is read back from its outputs
-            activate(net.act[l], z, NULL if relu_only(net, b.dropout, l) else d, m, n,
-                     net.alpha[l])
-            if b.dropout != NULL and b.dropout[l] > 0.0:
-                dropout_mask(b.bg, z, d, m * n, b.dropout[l])
-        a_in = z
-    n = net.size[L]
-    b.loss[part] = output_step(net, z, b.Y + r0 * n, rows_from(b.w, r0),
-                               b.w_mean, b.delta + r0 * n, m, loss_scale(net, b.rows), &correct)
-    b.correct[part] = correct
+            activate_rows(b, l, r0, m)
+    output_rows(b, part, r0, m)
     if b.mode == FORWARD:
         return
-    for l in range(L - 1, 0, -1):  # delta_{l-1} := (delta_l @ W_l^T) * f'(z_{l-1})
-        k = net.size[l]
-        n = net.size[l + 1]
-        out = b.derivs + b.der_off[l - 1] + r0 * k
-        if relu_only(net, b.dropout, l - 1):
-            dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], NULL,
-                           b.acts + b.act_off[l] + r0 * k, out, m, k, n)
-        else:
-            dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], out, NULL,
-                           b.scratch + r0 * b.width, m, k, n)
-            memcpy(out, b.scratch + r0 * b.width, m * k * sizeof(real))
-        if net.batch_norm:  # through the batch's statistics; d_gamma, d_beta to the gradient
-            batch_norm_backward(out, b.xhat + b.der_off[l - 1], b.params + net.norm_off[l - 1],
-                                b.bn_stats + net.unit_off[l - 1], b.grad + net.norm_off[l - 1],
-                                b.grad + net.norm_off[l - 1] + k, b.bn_stats + 3 * b.n_hidden,
-                                m, k)
+    for l in range(L - 1, 0, -1):
+        backward_rows(b, l, r0, m)
+
+
+# A batch-normalised batch: a hidden layer's statistics need all its rows before its
+# activation, and its delta all its rows before the layer below's, so the passes go layer
+# by layer, each in a phase by rows (dense layers, activations, loss) and a phase by columns
+# (the normalisation); any number of parts computes the same numbers. ``Batch.layer`` says
+# which layer a phase is at.
+
+cdef void normalised_rows(void *ctx, int part, int parts) noexcept nogil:
+    """Rows phase at layer l = b.layer: layer l-1's activation, then layer l's z (at the
+    output, the loss and its delta)."""
+    cdef Batch *b = <Batch *> ctx
+    cdef Py_ssize_t l = b.layer, r0 = share(b.rows, part, parts)
+    cdef Py_ssize_t m = share(b.rows, part + 1, parts) - r0
+    if l == b.net.L - 1:
+        b.loss[part] = 0.0
+        b.correct[part] = 0.0
+    if m == 0:
+        return
+    if l == 0 and b.order != NULL:
+        gather_rows(b, r0, m)
+    if l > 0:
+        activate_rows(b, l - 1, r0, m)
+    forward_rows(b, l, r0, m)
+    if l == b.net.L - 1:
+        output_rows(b, part, r0, m)
+
+
+cdef void normalised_columns(void *ctx, int part, int parts) noexcept nogil:
+    """Columns phase of hidden layer l = b.layer: its batch normalisation, in place (by the
+    batch's statistics when training, which move the running ones when tracking)."""
+    cdef Batch *b = <Batch *> ctx
+    cdef const Net *net = b.net
+    cdef Py_ssize_t l = b.layer, n = net.size[l + 1], H = b.n_hidden
+    cdef Py_ssize_t j0 = share(n, part, parts), w = share(n, part + 1, parts) - j0
+    cdef real *z = b.acts + b.act_off[l + 1] + j0
+    cdef real *gamma = b.params + net.norm_off[l] + j0
+    cdef real *stats = b.params + net.stat_off[l] + j0
+    cdef real *inv_std = b.bn_stats + net.unit_off[l] + j0
+    if w == 0:
+        return
+    if not b.training:
+        batch_norm_inference(z, gamma, gamma + n, stats, stats + n, b.bn_stats + 3 * H + 2 * j0,
+                             b.rows, w, n)
+        return
+    batch_norm_forward(z, gamma, gamma + n, b.xhat + b.der_off[l] + j0, inv_std, inv_std + H,
+                       inv_std + 2 * H, b.rows, w, n)
+    if b.track:
+        batch_norm_running(stats, stats + n, inv_std + H, inv_std + 2 * H, b.rows, w)
+
+
+cdef void normalised_deltas(void *ctx, int part, int parts) noexcept nogil:
+    """Rows phase of the backward pass at layer l = b.layer: delta_{l-1} from delta_l."""
+    cdef Batch *b = <Batch *> ctx
+    cdef Py_ssize_t r0 = share(b.rows, part, parts), m = share(b.rows, part + 1, parts) - r0
+    if m > 0:
+        backward_rows(b, b.layer, r0, m)
+
+
+cdef void normalised_gradient(void *ctx, int part, int parts) noexcept nogil:
+    """Columns phase of the backward pass: hidden layer l = b.layer's delta through its
+    batch's statistics, and its d_gamma, d_beta into the gradient."""
+    cdef Batch *b = <Batch *> ctx
+    cdef const Net *net = b.net
+    cdef Py_ssize_t l = b.layer, n = net.size[l + 1]
+    cdef Py_ssize_t j0 = share(n, part, parts), w = share(n, part + 1, parts) - j0
+    cdef real *d_gamma = b.grad + net.norm_off[l] + j0
+    if w > 0:
+        batch_norm_backward(b.derivs + b.der_off[l] + j0, b.xhat + b.der_off[l] + j0,
+                            b.params + net.norm_off[l] + j0, b.bn_stats + net.unit_off[l] + j0,
+                            d_gamma, d_gamma + n, b.bn_stats + 3 * b.n_hidden + j0, b.rows, w, n)
+
+
+cdef void run_normalised(Batch *b, int parts) noexcept nogil:
+    """A batch-normalised batch's forward pass, loss and deltas, phase by phase."""
+    cdef Py_ssize_t l, L = b.net.L
+    for l in range(L):
+        b.layer = l
+        team_run(normalised_rows, b, parts)
+        if l < L - 1:
+            team_run(normalised_columns, b, parts)
+    if b.mode == FORWARD:
+        return
+    for l in range(L - 1, 0, -1):
+        b.layer = l
+        team_run(normalised_deltas, b, parts)
+        b.layer = l - 1
+        team_run(normalised_gradient, b, parts)
 
 
 cdef inline void step_share(Batch *b, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
@@ -230,7 +318,10 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
     ``update`` after a whole backward pass does."""
     cdef int t
     cdef double total = 0.0
-    team_run(batch_rows, b, parts)
+    if b.net.batch_norm:
+        run_normalised(b, parts)
+    else:
+        team_run(batch_rows, b, parts)
     for t in range(parts):
         total += b.loss[t]
         correct[0] += b.correct[t]

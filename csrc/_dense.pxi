@@ -108,40 +108,42 @@ cdef double BN_MOMENTUM = _bn_momentum, BN_EPSILON = _bn_epsilon
 
 cdef inline void batch_norm_forward(real *z, const real *gamma, const real *beta, real *xhat,
                                     real *inv_std, real *mean, real *var, Py_ssize_t m,
-                                    Py_ssize_t n) noexcept nogil:
+                                    Py_ssize_t n, Py_ssize_t ld) noexcept nogil:
     """z := gamma xhat + beta in place, xhat := (z - mean) inv_std, inv_std :=
-    1 / sqrt(var + eps), with the columns' mean and biased variance (sums in row order)."""
+    1 / sqrt(var + eps), with the columns' mean and biased variance (sums in row order), for
+    n columns of z and xhat whose rows are ld apart."""
     cdef Py_ssize_t i, j
     cdef real c
     for j in range(n):
         mean[j] = z[j]
     for i in range(1, m):
         for j in range(n):
-            mean[j] += z[i * n + j]
+            mean[j] += z[i * ld + j]
     for j in range(n):
         mean[j] = mean[j] / <real> m
         c = z[j] - mean[j]
         var[j] = c * c
     for i in range(1, m):
         for j in range(n):
-            c = z[i * n + j] - mean[j]
+            c = z[i * ld + j] - mean[j]
             var[j] += c * c
     for j in range(n):
         var[j] = var[j] / <real> m
         inv_std[j] = <real> 1.0 / sqrt(var[j] + <real> BN_EPSILON)
     for i in range(m):
         for j in range(n):
-            c = (z[i * n + j] - mean[j]) * inv_std[j]
-            xhat[i * n + j] = c
-            z[i * n + j] = gamma[j] * c + beta[j]
+            c = (z[i * ld + j] - mean[j]) * inv_std[j]
+            xhat[i * ld + j] = c
+            z[i * ld + j] = gamma[j] * c + beta[j]
 
 
 cdef inline void batch_norm_backward(real *delta, const real *xhat, const real *gamma,
                                      const real *inv_std, real *d_gamma, real *d_beta,
-                                     real *scratch, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+                                     real *scratch, Py_ssize_t m, Py_ssize_t n,
+                                     Py_ssize_t ld) noexcept nogil:
     """delta := dL/dz in place from dL/dy, through the batch's statistics:
     gamma inv_std / m (m delta - d_beta - xhat d_gamma); d_gamma := sum(delta xhat),
-    d_beta := sum(delta) over the rows (scratch: n values)."""
+    d_beta := sum(delta) over the rows (n columns, rows ld apart; scratch: n values)."""
     cdef Py_ssize_t i, j
     cdef real rows = <real> m
     for j in range(n):
@@ -149,14 +151,14 @@ cdef inline void batch_norm_backward(real *delta, const real *xhat, const real *
         d_gamma[j] = delta[j] * xhat[j]
     for i in range(1, m):
         for j in range(n):
-            d_beta[j] += delta[i * n + j]
-            d_gamma[j] += delta[i * n + j] * xhat[i * n + j]
+            d_beta[j] += delta[i * ld + j]
+            d_gamma[j] += delta[i * ld + j] * xhat[i * ld + j]
     for j in range(n):
         scratch[j] = gamma[j] * inv_std[j] / rows
     for i in range(m):
         for j in range(n):
-            delta[i * n + j] = scratch[j] * (rows * delta[i * n + j] - d_beta[j]
-                                             - xhat[i * n + j] * d_gamma[j])
+            delta[i * ld + j] = scratch[j] * (rows * delta[i * ld + j] - d_beta[j]
+                                              - xhat[i * ld + j] * d_gamma[j])
 
 
 cdef inline void batch_norm_running(real *running_mean, real *running_var, const real *mean,
@@ -172,9 +174,10 @@ cdef inline void batch_norm_running(real *running_mean, real *running_var, const
 
 cdef inline void batch_norm_inference(real *z, const real *gamma, const real *beta,
                                       const real *running_mean, const real *running_var,
-                                      real *scratch, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+                                      real *scratch, Py_ssize_t m, Py_ssize_t n,
+                                      Py_ssize_t ld) noexcept nogil:
     """z := z scale + (beta - running_mean scale) in place, scale = gamma /
-    sqrt(running_var + eps) (scratch: 2 n values)."""
+    sqrt(running_var + eps) (n columns, rows ld apart; scratch: 2 n values)."""
     cdef Py_ssize_t i, j
     cdef real *scale = scratch
     cdef real *shift = scratch + n
@@ -183,4 +186,4 @@ cdef inline void batch_norm_inference(real *z, const real *gamma, const real *be
         shift[j] = beta[j] - running_mean[j] * scale[j]
     for i in range(m):
         for j in range(n):
-            z[i * n + j] = z[i * n + j] * scale[j] + shift[j]
+            z[i * ld + j] = z[i * ld + j] * scale[j] + shift[j]

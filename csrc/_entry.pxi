@@ -110,7 +110,7 @@ def forward(spec, params, X, out):
             or x.shape[1] != net.size[0] or o.shape[0] != x.shape[0]
             or o.shape[1] != net.size[net.L]):
         refused(check_forward, (spec, params, X, out, DTYPE))
-    cdef Py_ssize_t n = x.shape[0], chunk, start, m, l, L = net.L, width = 0
+    cdef Py_ssize_t n = x.shape[0], chunk, start, m, l, u, L = net.L, width = 0
     if n == 0:
         return
     for l in range(1, L + 1):
@@ -132,10 +132,10 @@ def forward(spec, params, X, out):
                 dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
                               net.size[l], net.size[l + 1])
                 if net.batch_norm and l < L - 1:
-                    batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l]
-                                         + net.size[l + 1], q + net.stat_off[l],
-                                         q + net.stat_off[l] + net.size[l + 1], &bn_scratch[0], m,
-                                         net.size[l + 1])
+                    u = net.size[l + 1]
+                    batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l] + u,
+                                         q + net.stat_off[l], q + net.stat_off[l] + u,
+                                         &bn_scratch[0], m, u, u)
                 activate(net.act[l], z, NULL, m, net.size[l + 1], net.alpha[l])
                 a_in = z
             memcpy(&o[start, 0], a_in, m * net.size[L] * sizeof(real))
@@ -197,7 +197,7 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
                 if net.batch_norm and l < L - 1:
                     batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l] + n,
                                          q + net.stat_off[l], q + net.stat_off[l] + n,
-                                         &bn_scratch[0], m, n)
+                                         &bn_scratch[0], m, n, n)
                 if pre_activations:  # z stays; the next layer reads its activation
                     memcpy(&scratch[0], z, m * n * sizeof(real))
                     z = &scratch[0]
@@ -529,9 +529,8 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM and h.optimizer != ADAMW
     one.rates = step_rates(&h, 0)
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
-    # Nor with batch normalisation, whose statistics are over all the batch's rows.
     cdef int parts = 1
-    if dropout == NULL and not net.batch_norm and batch_size * net.n_weights >= team_work():
+    if dropout == NULL and batch_size * net.n_weights >= team_work():
         parts = team_parts(team_size(), batch_size)
     workspace.bind(&p[0], dropout)
     one.layers = workspace.layers

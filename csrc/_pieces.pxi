@@ -218,7 +218,7 @@ class pieces:
         xhat, stats = np.zeros_like(z), np.zeros((3, n), dtype=DTYPE)
         if z.size:
             batch_norm_forward(data(z), data(gamma), data(beta), data(xhat), data(stats[0]),
-                               data(stats[1]), data(stats[2]), m, n)
+                               data(stats[1]), data(stats[2]), m, n, n)
         return z, xhat, stats[0], stats[1], stats[2]
 
     @staticmethod
@@ -232,7 +232,7 @@ class pieces:
         sums, scratch = np.zeros((2, n), dtype=DTYPE), np.zeros(n, dtype=DTYPE)
         if delta.size:
             batch_norm_backward(data(delta), data(xhat), data(gamma), data(inv_std),
-                                data(sums[0]), data(sums[1]), data(scratch), m, n)
+                                data(sums[0]), data(sums[1]), data(scratch), m, n, n)
         return delta, sums[0], sums[1]
 
     @staticmethod
@@ -260,7 +260,7 @@ class pieces:
         scratch = np.zeros(2 * n, dtype=DTYPE)
         if z.size:
             batch_norm_inference(data(z), data(gamma), data(beta), data(running_mean),
-                                 data(running_var), data(scratch), m, n)
+                                 data(running_var), data(scratch), m, n, n)
         return z
 
     # --- optimizers and schedules

@@ -283,6 +283,31 @@ def test_backends_train_alike_in_float32(cython_kernels):
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_team_matches_one_thread_bitwise_without_blas(cython_kernels, threads, dtype):
+    """A normalised batch runs layer by layer, rows (dense layers) then columns (the
+    statistics) split over a team: every sum has the same terms in the same order, so
+    without BLAS any number of threads gives one thread's parameters to the bit."""
+    module = cython_kernels if dtype == np.float64 else kernels32(cython_kernels)
+    spec, params = network(22, sizes=(7, 37, 21, 4), acts=(RELU, TANH, SOFTMAX))
+    X, Y = data(23, 150, spec)
+    hyper = Hyper(0.05, momentum=0.9, clip_norm=2.0)
+    saved, threshold = module.team_settings(work=0, rows=1), module.get_gemm_threshold()
+    try:
+        module.set_gemm_threshold(1 << 62)
+        module.team_settings(threads=1)
+        one = run(module, spec, params, X, Y, hyper, 32, 3, 2, dtype)
+        module.team_settings(threads=threads)
+        team = run(module, spec, params, X, Y, hyper, 32, 3, 2, dtype)
+        assert module.team_workers() >= threads - 1
+    finally:
+        module.team_settings(**saved)
+        module.set_gemm_threshold(threshold)
+    np.testing.assert_array_equal(team[0], one[0])
+    np.testing.assert_allclose(team[1], one[1], rtol=1e-14)
+
+
 def test_runs_are_refused_with_batches_of_one_row(kernels):
     spec, params = network(16)
     X, Y = data(17, 9, spec)
