@@ -362,6 +362,10 @@ def explain(net, x, y, learning_rate=0.1, finite_differences=True, step=1e-6) ->
         hint = (" (for an estimator, pass its network_)"
                 if hasattr(net, "network_") else "")
         raise TypeError(f"explain needs an nnfast Network{hint}, got {type(net).__name__}.")
+    if net.batch_norm:
+        raise ValueError("explain follows one sample through the network, and a batch-"
+                         "normalised network (batch_norm=True) trains on the statistics of "
+                         "batches of at least 2 rows: explain a network without batch_norm.")
     learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
     step = check_number(step, "step", 0.0, low_open=True)
     y = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._spec import BN_EPSILON
+
 __all__ = ["register_skl2onnx", "to_onnx"]
 
 #: The ONNX operator set the graphs are written for (Softmax over an axis needs 13).
@@ -160,10 +162,17 @@ def _layers(g, net, X, logits=False):
     """The network's output (and, with ``logits``, the last layer's z instead of a_L)."""
     dtype = net.parameters.dtype
     layers = net.layer_activations
+    norms = net.norms
     a = X
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         z = g.node("Add", [g.node("MatMul", [a, g.const(f"W{l + 1}", np.array(W))]),
                            g.const(f"b{l + 1}", np.array(b))])
+        if l < len(norms):  # batch normalisation by the running statistics, as the kernels
+            n = norms[l]
+            scale = n["gamma"] / np.sqrt(n["running_var"] + dtype.type(BN_EPSILON))
+            shift = n["beta"] - n["running_mean"] * scale
+            z = g.node("Add", [g.node("Mul", [z, g.const(f"scale{l + 1}", scale)]),
+                               g.const(f"shift{l + 1}", shift)])
         if logits and l == len(layers) - 1:
             return z
         a = _activation(g, layers[l], z, dtype)

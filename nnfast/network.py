@@ -59,6 +59,15 @@ class Network:
         ``bit_generator.lock`` while it draws from it, as NumPy's own methods do, so two
         threads training networks that share a Generator take turns instead of corrupting
         its state.
+    batch_norm : bool
+        Batch normalisation of every hidden layer (``torch.nn.BatchNorm1d``'s): a hidden
+        layer is dense -> normalisation -> activation -> dropout. In training its
+        pre-activations are standardised by the batch's mean and variance, then scaled by
+        a learnt ``gamma`` and shifted by a learnt ``beta``; the running mean and (unbiased)
+        variance follow with momentum 0.1 (epsilon 1e-5), and ``feedforward``, ``evaluate``
+        and validation use them. ``loss`` and ``gradients`` use the batch's statistics (the
+        loss training minimises). Training needs batches of at least 2 rows. The scales,
+        shifts and statistics follow the biases in ``parameters`` (see ``norms``).
 
     Models that cannot learn are refused: a softmax over one output (always 1), and a step
     output with a loss (its gradient is 0 everywhere).
@@ -78,7 +87,7 @@ class Network:
     """
 
     def __init__(self, layer_sizes, activation="sigmoid", output_activation=None, loss="mse",
-                 init="auto", seed=None):
+                 init="auto", seed=None, batch_norm=False):
         sizes = _check_sizes(layer_sizes)
         n_hidden = len(sizes) - 2
         if isinstance(activation, (str, dict, activations.Activation)):
@@ -113,9 +122,11 @@ class Network:
         self._layer_activations = tuple(hidden + [output])  # with their parameters
         self._loss_function = loss_function
         self.init = init
+        if not isinstance(batch_norm, (bool, np.bool_)):
+            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}.")
         spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
                     MSE if loss_function is None else loss_function.code,
-                    tuple(a.alpha for a in hidden + [output]))
+                    tuple(a.alpha for a in hidden + [output]), bool(batch_norm))
         check_size(sizes, "layer_sizes")
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
@@ -157,6 +168,20 @@ class Network:
     def loss_function(self):
         """The ``nnfast.losses`` object minimised, or None (feedforward only)."""
         return self._loss_function
+
+    @property
+    def batch_norm(self):
+        """Whether every hidden layer is batch-normalised (fixed at construction)."""
+        return self._spec.batch_norm
+
+    @property
+    def norms(self):
+        """With ``batch_norm``, one dict per hidden layer of views into ``parameters``:
+        ``gamma`` (scale) and ``beta`` (shift), trained, then ``running_mean`` and
+        ``running_var``, the statistics prediction uses (moved by training, not trained);
+        an empty list without."""
+        return [dict(gamma=g, beta=b, running_mean=m, running_var=v)
+                for g, b, m, v in zip(*self._spec.unpack_norm(self._parameters))]
 
     @property
     def parameters(self):
@@ -260,8 +285,9 @@ class Network:
             names = [a.label for a in self._layer_activations[:-1]]
             act = f"activation={names[0] if len(set(names)) == 1 else names!r}, "
         loss = None if self._loss_function is None else self._loss_function.name
+        norm = ", batch_norm=True" if self.batch_norm else ""
         return (f"Network({self.layer_sizes}, {act}output_activation="
-                f"{self._layer_activations[-1].label!r}, loss={loss!r})")
+                f"{self._layer_activations[-1].label!r}, loss={loss!r}{norm})")
 
     def initialize(self, init=None, seed=None):
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
@@ -283,6 +309,9 @@ class Network:
             elif kind == "normal":
                 W[...] = rng.normal(size=W.shape)
                 b[...] = rng.normal(size=b.shape)
+        for layer in self.norms:  # BatchNorm1d's start: the identity
+            layer["gamma"][...] = 1.0
+            layer["running_var"][...] = 1.0
         return self
 
     def copy(self):
@@ -293,7 +322,8 @@ class Network:
         """A network of the same structure, initialised from (and keeping) ``rng``."""
         return Network(self.layer_sizes, activation=list(self._layer_activations[:-1]),
                        output_activation=self._layer_activations[-1],
-                       loss=self._loss_function.name, init=self.init, seed=rng)
+                       loss=self._loss_function.name, init=self.init, seed=rng,
+                       batch_norm=self.batch_norm)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -320,24 +350,25 @@ class Network:
                   "output_activation": self._layer_activations[-1].config(),
                   "loss": None if self._loss_function is None else self._loss_function.name,
                   "init": self.init}
+        if self.batch_norm:  # (absent: False, as every file before it)
+            header["batch_norm"] = True
         return header, {"parameters": self.parameters}
 
     @classmethod
     def _file_shapes(cls, header):
         """The arrays' shapes the header implies (checked before any array is read)."""
-        sizes = _check_sizes(header["layer_sizes"])
-        return {"parameters": (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])),)}
+        return {"parameters": (_n_params(header),)}
 
     @classmethod
     def _from_file(cls, header, arrays):
-        sizes = _check_sizes(header["layer_sizes"])
-        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        n_params = _n_params(header)
         if arrays["parameters"].shape != (n_params,):  # before allocating what it claims
-            raise ValueError(f"layer_sizes {list(sizes)} need {n_params} parameters, the file "
-                             f"has an array of shape {arrays['parameters'].shape}")
+            raise ValueError(f"layer_sizes {list(header['layer_sizes'])} need {n_params} "
+                             f"parameters, the file has an array of shape "
+                             f"{arrays['parameters'].shape}")
         net = cls(header["layer_sizes"], activation=header["activation"],
                   output_activation=header["output_activation"], loss=header["loss"],
-                  init=header["init"])
+                  init=header["init"], batch_norm=header.get("batch_norm", False))
         params = arrays["parameters"]
         if params.shape != net.parameters.shape or not np.isfinite(params).all():
             raise ValueError(f"expected {net.parameters.size} finite parameters, "
@@ -383,6 +414,62 @@ class Network:
                           f"weights or the inputs are too large (scale the inputs, or train "
                           f"with a smaller learning rate).", RuntimeWarning, stacklevel=3)
         return out
+
+    def layer_outputs(self, X, pre_activations=False):
+        """Every layer's outputs for the rows of X, from the kernels' forward pass.
+
+        Returns a list with one array per layer, ``(n, units)`` (or ``(units,)`` for one
+        sample ``(n_inputs,)``): the hidden layers', then the output layer's, which is
+        ``feedforward(X)``. With ``pre_activations=True`` each is what the layer's activation
+        is applied to, ``z = a_in @ W + b`` (after batch normalisation, by the running
+        statistics, with ``batch_norm``). As in ``feedforward``, dropout is not applied.
+        """
+        X = as_float_array(X, "X")
+        single = X.ndim == 1
+        X = matrix_from_checked(X, "X", self.n_inputs)
+        params = self._kernel_parameters()
+        spec, n = self._spec, X.shape[0]
+        check_memory(8 * n * sum(spec.sizes[1:]), "X",
+                     lambda: f"every layer's outputs for {n} rows ({sum(spec.sizes[1:])} "
+                             f"units)")
+        outs = [np.empty((n, units)) for units in spec.sizes[1:]]
+        kernels = _backend.kernels()
+        step = _forward_rows(spec)
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            kernels.layer_outputs(spec, params, X[part], [o[part] for o in outs],
+                                  bool(pre_activations))
+        return [o[0] for o in outs] if single else outs
+
+    def summary(self, file=None):
+        """Print a table of the layers (Keras's ``model.summary()``): each layer's output
+        shape, activation and parameter count, batch normalisation's rows with
+        ``batch_norm``, and the totals; to ``file`` (default: ``sys.stdout``)."""
+        import sys
+
+        spec = self._spec
+        rows = [("input", f"(None, {spec.sizes[0]})", "", "")]
+        for l, (units, act) in enumerate(zip(spec.sizes[1:], self._layer_activations)):
+            rows.append((f"dense_{l + 1}", f"(None, {units})", act.label,
+                         f"{spec.sizes[l] * units + units:,}"))
+            if self.batch_norm and l < spec.n_layers - 1:
+                rows.append((f"batch_norm_{l + 1}", f"(None, {units})", "", f"{4 * units:,}"))
+        head = ("Layer", "Output shape", "Activation", "Parameters")
+        widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+
+        def line(row):
+            return "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]),
+                              row[2].ljust(widths[2]), row[3].rjust(widths[3])]).rstrip()
+
+        rule = "-" * len(line(head))
+        loss = "none" if self._loss_function is None else self._loss_function.name
+        statistics = spec.n_params - spec.n_trainable
+        text = [line(head), rule, *map(line, rows), rule,
+                f"Total parameters: {spec.n_params:,}"
+                + (f" (trainable {spec.n_trainable:,}, running statistics {statistics:,})"
+                   if statistics else ""),
+                f"Loss: {loss}"]
+        print("\n".join(text), file=file or sys.stdout)
 
     def _xy(self, X, Y):
         X = as_matrix(X, "X", self.n_inputs)
@@ -431,6 +518,16 @@ class Network:
 
         return train(self, X, Y, epochs=epochs, learning_rate=learning_rate,
                      batch_size=batch_size, **options)
+
+
+def _n_params(header):
+    """The parameter count a model file's header implies (with batch normalisation, each
+    hidden unit's scale, shift, running mean and variance too)."""
+    sizes = _check_sizes(header["layer_sizes"])
+    norm = header.get("batch_norm", False)
+    if not isinstance(norm, bool):
+        raise ValueError(f"batch_norm must be true or false, got {norm!r}")
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + 4 * norm * sum(sizes[1:-1])
 
 
 def _check_sizes(layer_sizes):
@@ -502,9 +599,9 @@ def workspace_bytes(spec, n_rows, batch_size):
 
 def workspace_terms(spec):
     """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
-    sizes = spec.sizes
-    return (sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
-            5 * spec.n_params + sum(sizes))
+    sizes, norm = spec.sizes, spec.batch_norm
+    return (sum(sizes) + (1 + norm) * sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
+            5 * spec.n_params + sum(sizes) + 5 * norm * sum(sizes[1:-1]))
 
 
 class _Layers(list):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _backend, optimizers, schedules
 from ._reference import LOSSES, learning_rate_at
-from ._spec import CONSTANT, Hyper, OptimizerState
+from ._spec import CONSTANT, Hyper, OptimizerState, check_batch_rows
 from ._validation import (
     all_finite, as_matrix, as_targets, as_weights, check_memory, check_number, check_rng,
     format_bytes, memory_limit,
@@ -252,6 +252,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     if batch_size is None:
         batch_size = n
     batch_size = min(check_number(batch_size, "batch_size", 1, integer=True), n)
+    check_batch_rows(net.spec, n, batch_size)
     steps_per_epoch = -(-n // batch_size)
     schedule = schedules.get(lr_schedule)
     opt = optimizers.get(optimizer)
@@ -337,8 +338,8 @@ class _Run:
         workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
         workspace.cancelled = self._cancelled
         self._workspaces.append(workspace)
-        if state is None or not state.fits(self.spec.n_params, self.hyper):
-            state = OptimizerState(self.spec.n_params, self.hyper)
+        if state is None or not state.fits(self.spec.n_trainable, self.hyper):
+            state = OptimizerState(self.spec.n_trainable, self.hyper)
         elif state.order is not None and state.order.shape == workspace.order.shape:
             workspace.order[:] = state.order  # resume: the shuffles go on from the same order
         net._optimizer_state = state

@@ -388,3 +388,129 @@ def test_training_matches_torch(kernels, dropout):
     out = np.zeros((24, 2))
     kernels.forward(spec, mine, X, out)
     np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-12)
+
+
+# --- through Network ------------------------------------------------------------------------
+
+def classification(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+
+
+def test_network_starts_as_batchnorm1d_and_keeps_its_layout():
+    import nnfast as nf
+
+    net = nf.Network([4, 8, 6, 3], activation="relu", loss="cross_entropy", batch_norm=True,
+                     seed=0)
+    assert net.batch_norm and net.spec.batch_norm
+    assert len(net.norms) == 2 and [n["gamma"].size for n in net.norms] == [8, 6]
+    for n in net.norms:
+        np.testing.assert_array_equal(n["gamma"], 1.0)
+        np.testing.assert_array_equal(n["beta"], 0.0)
+        np.testing.assert_array_equal(n["running_mean"], 0.0)
+        np.testing.assert_array_equal(n["running_var"], 1.0)
+        assert np.shares_memory(n["gamma"], net.parameters)
+    assert "batch_norm=True" in repr(net) and "batch_norm" not in repr(
+        nf.Network([4, 8, 3], loss="cross_entropy"))
+    assert net.parameters.size == net.spec.n_params == 4 * 8 + 8 * 6 + 6 * 3 + 17 + 4 * 14
+    with pytest.raises(TypeError, match="batch_norm must be True or False"):
+        nf.Network([4, 8, 3], batch_norm="yes")
+
+
+def test_network_trains_alike_on_both_backends(on_both, assert_same):
+    import nnfast as nf
+
+    X, Y = classification()
+
+    def fit():
+        net = nf.Network([4, 8, 6, 3], activation=["relu", "tanh"], loss="cross_entropy",
+                         batch_norm=True, seed=1)
+        history = net.train(X, Y, epochs=8, batch_size=12, learning_rate=0.1,
+                            optimizer=nf.SGD(momentum=0.9), dropout=0.2,
+                            validation_split=0.2, seed=3)
+        return net.parameters.copy(), history.loss, history.val_loss
+
+    assert_same(*on_both(fit), rtol=1e-9, atol=1e-12)
+
+
+def test_network_predicts_with_the_running_statistics_and_round_trips(tmp_path, backend):
+    import nnfast as nf
+
+    X, Y = classification(seed=1)
+    net = nf.Network([4, 8, 3], activation="elu", loss="cross_entropy", batch_norm=True,
+                     seed=2)
+    net.train(X, Y, epochs=5, batch_size=10, seed=0)
+    (norm,) = net.norms
+    W, b = net.weights[0], net.biases[0]
+    z = norm["gamma"] * (X @ W + b - norm["running_mean"]) / np.sqrt(
+        norm["running_var"] + EPS) + norm["beta"]
+    hidden = _reference.activate(net.spec.activations[0], z)
+    want = _reference.softmax(hidden @ net.weights[1] + net.biases[1])
+    np.testing.assert_allclose(net.feedforward(X), want, rtol=1e-12)
+    outs = net.layer_outputs(X)
+    np.testing.assert_allclose(outs[0], hidden, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.layer_outputs(X, pre_activations=True)[0], z, rtol=1e-12,
+                               atol=1e-14)
+    path = net.save(tmp_path / "bn.npz")
+    loaded = nf.load(path)
+    assert loaded.batch_norm and repr(loaded) == repr(net)
+    np.testing.assert_array_equal(loaded.parameters, net.parameters)
+    np.testing.assert_array_equal(loaded.feedforward(X), net.feedforward(X))
+
+
+def test_network_refuses_batches_of_one_row_before_training():
+    import nnfast as nf
+
+    X, Y = classification(41)
+    net = nf.Network([4, 8, 3], loss="cross_entropy", batch_norm=True, seed=0)
+    before = net.parameters.copy()
+    with pytest.raises(ValueError, match="at least 2 rows.*batch_size=1"):
+        net.train(X, Y, batch_size=1)
+    with pytest.raises(ValueError, match="last batch of 1 row"):
+        net.train(X, Y, batch_size=10)
+    np.testing.assert_array_equal(net.parameters, before)
+    net.train(X, Y, batch_size=10, epochs=1, validation_split=0.1)  # 36 rows: 10+10+10+6
+
+
+def test_early_stopping_restores_the_best_epochs_statistics_too():
+    import nnfast as nf
+
+    X, Y = classification(80, seed=4)
+    net = nf.Network([4, 8, 3], loss="cross_entropy", batch_norm=True, seed=5)
+    snapshots = []
+
+    class Keep(nf.Callback):
+        def on_epoch_end(self, epoch, history, network):
+            snapshots.append(network.parameters.copy())
+
+    history = net.train(X, Y, epochs=30, batch_size=8, learning_rate=0.5, validation_split=0.5,
+                        early_stopping=nf.EarlyStopping(patience=3), callbacks=[Keep()])
+    assert history.stopped_epoch is not None and history.best_epoch < history.stopped_epoch
+    np.testing.assert_array_equal(net.parameters, snapshots[history.best_epoch])
+    assert not np.array_equal(snapshots[history.best_epoch][-16:], snapshots[-1][-16:])
+
+
+def test_explain_refuses_a_batch_normalised_network():
+    import nnfast as nf
+
+    net = nf.Network([2, 3, 1], batch_norm=True, seed=0)
+    with pytest.raises(ValueError, match="batch_norm"):
+        nf.explain(net, [0.5, 0.2], 1.0)
+
+
+def test_summary_lists_layers_shapes_activations_and_counts(capsys):
+    import nnfast as nf
+
+    nf.Network([784, 512, 10], activation="relu", loss="cross_entropy",
+               batch_norm=True).summary()
+    text = capsys.readouterr().out.splitlines()
+    assert text[0].split() == ["Layer", "Output", "shape", "Activation", "Parameters"]
+    rows = [line.split() for line in text[2:6]]
+    assert rows[0] == ["input", "(None,", "784)"]
+    assert rows[1] == ["dense_1", "(None,", "512)", "relu", "401,920"]
+    assert rows[2] == ["batch_norm_1", "(None,", "512)", "2,048"]
+    assert rows[3] == ["dense_2", "(None,", "10)", "softmax", "5,130"]
+    assert text[-2] == "Total parameters: 409,098 (trainable 408,074, running statistics 1,024)"
+    assert text[-1] == "Loss: cross_entropy"
+    assert len(repr(nf.Network([784, 512, 10]))) < 100

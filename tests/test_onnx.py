@@ -194,3 +194,14 @@ def test_pipeline_of_a_regressor(skl2onnx, X, tmp_path):
     assert (tmp_path / "pipe.onnx").stat().st_size > 0
     out = run(proto, X)["variable"]
     np.testing.assert_allclose(out.ravel(), pipe.predict(X), rtol=0, atol=1e-12)
+
+
+def test_batch_normalised_network(X):
+    """Batch normalisation by the running statistics, as feedforward applies it."""
+    net = nf.Network([3, 5, 4, 2], activation=["relu", "tanh"], output_activation="softmax",
+                     loss="cross_entropy", batch_norm=True, seed=2)
+    Y = np.eye(2)[(X[:, 0] > 0).astype(int)]
+    net.train(X, Y, epochs=5, batch_size=16)  # statistics and scales away from their start
+    assert not np.allclose(net.norms[0]["running_var"], 1.0)
+    out = run(nf.to_onnx(net), X)["output"]
+    np.testing.assert_allclose(out, net.feedforward(X), rtol=0, atol=1e-12)
