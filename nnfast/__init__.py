@@ -19,15 +19,15 @@ from .neuron import Neuron
 from .optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from .perceptron import Perceptron
 from .tabular import TableEncoder
-from .training import Callback, EarlyStopping, History
+from .training import Callback, EarlyStopping, History, ModelCheckpoint
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LogisticRegression", "MLPClassifier", "MLPRegressor", "Neuron", "Perceptron",
     "datasets", "logic", "plot", "ConvergenceWarning",
-    "Adagrad", "Adam", "AdamW", "Callback", "EarlyStopping", "History", "Network", "RMSprop",
-    "SGD", "StandardScaler",
+    "Adagrad", "Adam", "AdamW", "Callback", "EarlyStopping", "History", "ModelCheckpoint",
+    "Network", "RMSprop", "SGD", "StandardScaler",
     "activations", "explain", "get_backend", "load", "losses", "one_hot", "optimizers", "schedules",
     "set_backend", "to_onnx", "train_test_split", "use_backend", "TableEncoder",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import os
 import sys
 import threading
 import warnings
@@ -24,6 +25,9 @@ from .network import full_batch_bytes, workspace_bytes
 
 
 DIVERGENCE = ("warn", "raise")
+#: What a callback can watch by name (a History list; the last value is the epoch's).
+MONITORS = ("val_loss", "loss", "val_accuracy", "accuracy")
+MODES = ("auto", "min", "max")
 #: Most epochs per kernel call when nothing needs to look between epochs: the per-epoch
 #: records are allocated for one call at a time, never in proportion to ``epochs``.
 EPOCHS_PER_CALL = 2**16
@@ -83,24 +87,108 @@ class Callback:
         pass
 
 
-class EarlyStopping(Callback):
-    """Stop when the monitored loss has not improved by ``min_delta`` for ``patience`` epochs.
+class _Monitor:
+    """What a callback watches: a History list by name ("val_loss" falls back on "loss"
+    without validation data), or ``callable(network) -> float``; and which way is better
+    (``mode="auto"``: up for accuracies, down for losses; a callable needs "min" or
+    "max")."""
 
-    Monitors the validation loss when there is validation data, else the training loss.
-    With ``restore_best`` (default) the network ends with the weights of its best epoch.
+    def __init__(self, monitor, mode):
+        if callable(monitor):
+            if mode == "auto":
+                raise ValueError(
+                    f"mode='auto' cannot tell whether {monitor!r}'s value should go up or "
+                    f"down: pass mode='min' or mode='max'."
+                )
+        elif not isinstance(monitor, str) or monitor not in MONITORS:
+            raise ValueError(
+                f"monitor must be one of {MONITORS} or a callable(network) -> float, got "
+                f"{monitor!r}."
+            )
+        if not isinstance(mode, str) or mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+        self.monitor = monitor
+        self.mode = ("max" if "accuracy" in monitor else "min") if mode == "auto" else mode
+
+    def check(self, validation, accuracy):
+        """Refuse, before a run, a History list it will not have."""
+        if callable(self.monitor):
+            return
+        if self.monitor == "val_accuracy" and not validation:
+            raise ValueError(
+                "monitor='val_accuracy' needs validation_data or validation_split."
+            )
+        if "accuracy" in self.monitor and not accuracy:
+            raise ValueError(
+                f"monitor={self.monitor!r} needs a loss with an accuracy "
+                f"(binary_cross_entropy or cross_entropy)."
+            )
+
+    def value(self, history, network):
+        """The epoch's value (NaN when it is not a finite number: never an improvement)."""
+        if callable(self.monitor):
+            value = self.monitor(network)
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"monitor {self.monitor!r} must return a number, got {value!r}."
+                ) from None
+        elif self.monitor == "val_loss":
+            value = history.monitor[-1]
+        else:
+            value = getattr(history, self.monitor)[-1]
+        return value if np.isfinite(value) else np.nan
+
+    def worst(self):
+        return np.inf if self.mode == "min" else -np.inf
+
+    def improved(self, value, best, min_delta):
+        if self.mode == "min":
+            return value < best - min_delta
+        return value > best + min_delta
+
+    def describe(self):
+        name = getattr(self.monitor, "__name__", None) or repr(self.monitor)
+        return repr(self.monitor) if isinstance(self.monitor, str) else name
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored value has not improved by ``min_delta`` for ``patience``
+    epochs.
+
+    ``monitor``: ``"val_loss"`` (default; the training loss when there is no validation
+    data), ``"loss"``, ``"val_accuracy"``, ``"accuracy"`` (the History's lists), or a
+    callable taking the network and returning a number (e.g. a score on data of your
+    own). ``mode``: ``"min"`` (lower is better), ``"max"``, or ``"auto"``: max for the
+    accuracies, min for the losses (a callable needs ``"min"`` or ``"max"``). With
+    ``restore_best`` (default) the network ends with the weights of its best epoch.
     """
 
-    def __init__(self, patience=10, min_delta=0.0, restore_best=True):
+    def __init__(
+        self, patience=10, min_delta=0.0, restore_best=True, *, monitor="val_loss", mode="auto"
+    ):
         self.patience = check_number(patience, "patience", 0, integer=True)
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
         self.restore_best = bool(restore_best)
+        self._watch = _Monitor(monitor, mode)
+
+    @property
+    def monitor(self):
+        return self._watch.monitor
+
+    @property
+    def mode(self):
+        """"min" or "max" ("auto" resolved)."""
+        return self._watch.mode
 
     def on_train_begin(self, network):
-        self.best, self.best_epoch, self.wait, self.best_parameters = np.inf, None, 0, None
+        self.best, self.best_epoch, self.wait = self._watch.worst(), None, 0
+        self.best_parameters = None
 
     def on_epoch_end(self, epoch, history, network):
-        value = history.monitor[-1]
-        if value < self.best - self.min_delta:
+        value = self._watch.value(history, network)
+        if self._watch.improved(value, self.best, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
                 self.best_parameters = network.parameters.copy()
@@ -114,8 +202,69 @@ class EarlyStopping(Callback):
         history.best_epoch = self.best_epoch
 
     def __repr__(self):
-        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
-                f"restore_best={self.restore_best})")
+        watch = "" if self.monitor == "val_loss" else f", monitor={self._watch.describe()}"
+        mode = "" if self.mode == ("max" if "accuracy" in str(self.monitor) else "min") else (
+            f", mode={self.mode!r}"
+        )
+        return (
+            f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+            f"restore_best={self.restore_best}{watch}{mode})"
+        )
+
+
+class ModelCheckpoint(Callback):
+    """Save the network to ``path`` after every epoch whose monitored value improved on the
+    best so far (``save_best_only``, default), or after every epoch.
+
+    Saved with ``nnfast.save`` (written to a temporary file, then renamed over ``path``:
+    an interrupted save never leaves a broken file). ``path`` may hold ``{epoch}``
+    (1-based), as Keras's does, to keep one file per epoch. ``monitor`` and ``mode`` as in
+    ``EarlyStopping``. ``best`` and ``best_epoch`` hold the best value and its epoch
+    (0-based), ``saved`` the paths written, in order.
+    """
+
+    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a file path (str or os.PathLike), got {path!r}.")
+        self.path = os.fspath(path)
+        self.save_best_only = bool(save_best_only)
+        self._watch = _Monitor(monitor, mode)
+
+    @property
+    def monitor(self):
+        return self._watch.monitor
+
+    @property
+    def mode(self):
+        return self._watch.mode
+
+    def _path(self, epoch):
+        return self.path.replace("{epoch}", str(epoch + 1))
+
+    def on_train_begin(self, network):
+        folder = os.path.dirname(os.path.abspath(self._path(0)))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"ModelCheckpoint's path {self.path!r}: the folder {folder!r} does not exist."
+            )
+        self.best, self.best_epoch, self.saved = self._watch.worst(), None, []
+
+    def on_epoch_end(self, epoch, history, network):
+        value = self._watch.value(history, network)
+        improved = self._watch.improved(value, self.best, 0.0)
+        if improved:
+            self.best, self.best_epoch = value, epoch
+        if improved or not self.save_best_only:
+            path = self._path(epoch)
+            network.save(path)
+            self.saved.append(path)
+        return False
+
+    def __repr__(self):
+        return (
+            f"ModelCheckpoint({self.path!r}, monitor={self._watch.describe()}, "
+            f"save_best_only={self.save_best_only}, mode={self.mode!r})"
+        )
 
 
 class _Progress(Callback):
@@ -193,8 +342,11 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         Fraction of the samples, taken from the end of X and Y (as Keras does), held out
         for validation when ``validation_data`` is not given.
     early_stopping : None, True or EarlyStopping
-        Stop when the validation (else training) loss stops improving; True means
-        ``EarlyStopping()``: patience 10, best weights restored.
+        Stop when the monitored value stops improving (by default the validation loss, else
+        the training loss; ``EarlyStopping(monitor=..., mode=...)`` watches an accuracy or
+        a callable of the network); True means ``EarlyStopping()``: patience 10, best
+        weights restored. A monitor this run will not record (a validation accuracy without
+        validation data, an accuracy for a loss without one) is refused before training.
     restarts : int
         Train this many differently initialised networks and keep the one with the lowest
         monitored loss at the end (at the restored best epoch with early stopping); restart
@@ -279,6 +431,8 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     for c in callbacks:
         if not callable(getattr(c, "on_epoch_end", None)):
             raise TypeError(f"callbacks must have an on_epoch_end method, got {c!r}.")
+        if isinstance(getattr(c, "_watch", None), _Monitor):
+            c._watch.check(val is not None, LOSSES[net.spec.loss].correct is not None)
     if isinstance(schedule, schedules.ReduceOnPlateau) and schedule.monitor == "val_loss" \
             and val is None:
         raise ValueError("ReduceOnPlateau(monitor='val_loss') needs validation_data or "
