@@ -7,6 +7,8 @@ backends against each other in both precisions inside ``train_epochs``, and (opt
 """
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from nnfast import _reference
 from nnfast._spec import (
@@ -514,3 +516,58 @@ def test_summary_lists_layers_shapes_activations_and_counts(capsys):
     assert text[-2] == "Total parameters: 409,098 (trainable 408,074, running statistics 1,024)"
     assert text[-1] == "Loss: cross_entropy"
     assert len(repr(nf.Network([784, 512, 10]))) < 100
+
+
+BN_OPTIONS = {  # SGD's family: Adam's and RMSprop's normalised steps turn the rounding of a
+    "sgd": dict(learning_rate=0.05),  # pre-normalisation bias's gradient into whole steps
+    "momentum-l2": dict(learning_rate=0.02, optimizer="sgd", l2=0.01),
+    "nesterov-dropout": dict(learning_rate=0.01, dropout=0.2),
+    "clip": dict(learning_rate=0.05, clip_norm=0.3, clip_value=0.1),
+}
+
+
+@pytest.mark.filterwarnings("ignore:(overflow|invalid value|Training diverged):RuntimeWarning")
+@pytest.mark.parametrize("option", BN_OPTIONS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(1, 9), min_size=3, max_size=5),
+       acts=st.lists(st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu",
+                                      "softplus", "silu"]), min_size=3, max_size=3),
+       pair=st.sampled_from([("identity", "mse"), ("softmax", "cross_entropy"),
+                             ("sigmoid", "binary_cross_entropy"), ("identity", "huber")]),
+       n=st.integers(4, 30), batch=st.sampled_from([2, 3, 5, 8, None]),
+       seed=st.integers(0, 2**31), weighted=st.booleans())
+def test_random_networks_train_alike(option, sizes, acts, pair, n, batch, seed, weighted,
+                                     on_both, assert_same):
+    import nnfast as nf
+
+    output, loss = pair
+    if output == "softmax":
+        sizes[-1] = max(sizes[-1], 2)
+    size = n if batch is None else min(batch, n)
+    assume(n % size != 1)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, sizes[0]))
+    if loss == "cross_entropy":
+        Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, (n, sizes[-1])).astype(float)
+    else:
+        Y = rng.normal(size=(n, sizes[-1]))
+    w = rng.uniform(0.2, 2.0, n) if weighted else None
+
+    def fit():
+        net = nf.Network(sizes, activation=acts[:len(sizes) - 2], output_activation=output,
+                         loss=loss, batch_norm=True, seed=seed)
+        options = dict(BN_OPTIONS[option])
+        if option == "momentum-l2":
+            options["optimizer"] = nf.SGD(momentum=0.9)
+        if option == "nesterov-dropout":
+            options["optimizer"] = nf.SGD(momentum=0.8, nesterov=True)
+        history = net.train(X, Y, epochs=4, batch_size=batch, seed=seed + 1, sample_weight=w,
+                            **options)
+        return net.parameters.copy(), history.loss
+
+    cy, ref = on_both(fit)
+    assume(np.isfinite(ref[1]).all() and np.isfinite(ref[0]).all())
+    assert_same(cy[0], ref[0], rtol=1e-8, atol=1e-8 * max(1.0, np.abs(ref[0]).max()))
+    assert_same(cy[1], ref[1], rtol=1e-8)
