@@ -18,6 +18,7 @@ builds' medians within one run, and repeat the run.
 """
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -25,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nnfast import bench as nb
-from nnfast import one_hot
-from nnfast._spec import ADAM, Hyper, OptimizerState
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_backends, beside
+import bench_backends as nb  # noqa: E402
+
+from nnfast import one_hot  # noqa: E402
+from nnfast._spec import ADAM, Hyper, OptimizerState  # noqa: E402
 
 
 def load_kernels(path):

@@ -77,7 +77,9 @@ if (os.path.isdir(SOURCE) and any(name.startswith("_kernels.") for name in os.li
         and REPO not in sys.path):
     sys.path.insert(0, REPO)  # a source checkout built in place: time those kernels
 
-from nnfast import bench as nb  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_backends, beside
+import bench_backends as nb  # noqa: E402
+
 from nnfast import use_backend  # noqa: E402
 from nnfast.optimizers import SGD  # noqa: E402
 

@@ -7,7 +7,9 @@ compares them directly. Training cases build a fresh network in an untimed setup
 import numpy as np
 import pytest
 
-from nnfast import _backend, bench
+import bench_backends as bench
+
+from nnfast import _backend
 from nnfast.network import Network
 
 W1_EPOCHS = 250  # x 4 rows = 1000 SGD steps per round

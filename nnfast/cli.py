@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 @contextlib.contextmanager
 def _one_line_usage_errors():
-    """Make every ArgumentParser (e.g. nnfast.bench's own) raise UsageError on bad input."""
+    """Make every ArgumentParser (e.g. ``nnfast bench``'s own) raise UsageError on bad input."""
     original = argparse.ArgumentParser.error
     argparse.ArgumentParser.error = _Parser.error
     try:
@@ -87,7 +87,7 @@ def main(argv=None):
             warnings.showwarning = _show_warning
         try:
             argv = sys.argv[1:] if argv is None else list(argv)
-            if argv[:1] == ["bench"]:  # every option after `bench` is nnfast.bench's own
+            if argv[:1] == ["bench"]:  # every option after `bench` is its own
                 return _bench(argparse.Namespace(options=argv[1:])) or 0
             args = _parser().parse_args(argv)
             if args.command is None:
@@ -254,10 +254,10 @@ def _parser():
     pr.add_argument("data", help="CSV file with the model's feature columns (others ignored)")
     pr.set_defaults(run=_predict)
 
-    b = sub.add_parser("bench", help="time the cython and numpy backends (nnfast.bench)",
+    b = sub.add_parser("bench", help="time nnfast's backends (and scikit-learn, PyTorch) here",
                        add_help=False)
     b.add_argument("options", nargs=argparse.REMAINDER,
-                   help="passed to nnfast.bench: --quick, --workload W1,W2, --backend, ... "
+                   help="its own options: --quick, --workload W1,W2,MNIST, --backend, ... "
                         "(nnfast bench --help)")
     b.set_defaults(run=_bench)
 
@@ -491,7 +491,7 @@ def _predict(args):
 
 
 def _bench(args):
-    from . import bench
+    from . import _bench as bench
 
     with _one_line_usage_errors():
         return bench.main(args.options)
@@ -500,9 +500,9 @@ def _bench(args):
 def _info(args):
     import nnfast as nf
 
-    from . import bench
+    from ._bench import machine_info
 
-    info = bench.machine_info()
+    info = machine_info()
     print(f"nnfast {nf.__version__} ({os.path.dirname(nf.__file__)})")
     env = os.environ.get("NNFAST_BACKEND")
     print(f"backend: {nf.get_backend()} (available: {', '.join(info['backends'])}"

@@ -305,7 +305,7 @@ def test_a_zip_without_the_files_is_refused(tmp_path, monkeypatch):
 
 
 def test_bench_reads_mnist_through_the_loader(tmp_path, fake_mnist, monkeypatch):
-    from nnfast import bench
+    from nnfast import _bench as bench
 
     write(tmp_path / "mnist", fake_mnist)
     X, y, X_test, y_test = bench.mnist_data(tmp_path)
@@ -314,7 +314,7 @@ def test_bench_reads_mnist_through_the_loader(tmp_path, fake_mnist, monkeypatch)
     monkeypatch.setenv("NNFAST_DATA", str(tmp_path))
     assert bench.mnist_data()[0].shape == (6, 784)
     monkeypatch.delenv("NNFAST_DATA")
-    with pytest.raises(FileNotFoundError):  # bench notes "MNIST skipped" on this error
+    with pytest.raises(FileNotFoundError):  # nnfast bench reports "MNIST skipped" on this
         bench.mnist_data(tmp_path / "nowhere")
 
 

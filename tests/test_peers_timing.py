@@ -133,9 +133,9 @@ def test_ab_refuses_nonsense(tmp_path):
 
 @pytest.mark.parametrize("threads, rests", [(1, 0), (2, 6), (None, 6)])
 def test_backend_table_rests_unless_on_one_thread(threads, rests, monkeypatch):
-    # nnfast.bench.measure (bench_backends.py, ``nnfast bench``): None is the default BLAS
-    # threads, possibly several
-    from nnfast import bench
+    # nnfast._bench.measure (``nnfast bench``, and bench_backends.py): None is the default
+    # BLAS threads, possibly several
+    from nnfast import _bench as bench
 
     slept = []
     monkeypatch.setattr(bench.time, "sleep", slept.append)
