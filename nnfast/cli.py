@@ -9,7 +9,7 @@ and describe the installation.
     nnfast info
 
 With no data file, ``train`` uses the bundled student admissions data (target ``admit``).
-Columns are encoded by ``nnfast.tabular.TableEncoder``, as in Python: numbers
+Columns are encoded by ``nnfast.tabular.TableEncoder``'s rules, as in Python: numbers
 standardised, text one-hot encoded, identifiers and dates dropped with a warning (rank is a
 number unless ``--categorical rank``, with the bundled file as with any copy of it). Errors
 are one line on stderr and exit status 2; set ``NNFAST_DEBUG=1`` to see the traceback
@@ -293,7 +293,8 @@ def _check_output(path, what):
 def _train(args):
     import nnfast as nf
 
-    from .tabular import Table, TableEncoder, TabularModel, TargetEncoder
+    from ._encoding import TableEncoding, TabularModel, TargetEncoder
+    from ._table import Table
 
     if args.backend:
         nf.set_backend(args.backend)
@@ -326,9 +327,9 @@ def _train(args):
         raise UsageError(f"the target {args.target!r} cannot be one of --features or --drop")
     target = TargetEncoder().fit(table, args.target, args.task)
     if args.features is not None:
-        encoder = TableEncoder(categorical=args.categorical, features=args.features)
+        encoder = TableEncoding(categorical=args.categorical, features=args.features)
     else:
-        encoder = TableEncoder(categorical=args.categorical, drop=[*args.drop, args.target])
+        encoder = TableEncoding(categorical=args.categorical, drop=[*args.drop, args.target])
     X, y = encoder.fit_transform(table), target.transform(table)
     y_true = target.true_values(table)
     classes = target.classes
@@ -361,9 +362,10 @@ def _train(args):
     model = TabularModel(net, encoder, args.target, classes, target.mean_, target.scale_)
     for name, part in (("train", train_rows), ("test", test_rows)):
         print(f"{name:5s} {_metrics(model, X[part], y[part], y_true[part], y_true[train_rows])}")
-    if history.stopped_epoch is not None:
-        print(f"early stopping after epoch {history.stopped_epoch + 1}; kept the weights of "
-              f"epoch {history.best_epoch + 1}")
+    if history.restored_epoch is not None:  # the saved weights are that epoch's
+        stopped = ("" if history.stopped_epoch is None
+                   else f"early stopping after epoch {history.stopped_epoch + 1}; ")
+        print(f"{stopped}kept the weights of epoch {history.restored_epoch + 1}")
     if args.save:
         model.save(args.save)
         print(f"saved the model to {args.save} (nnfast predict {args.save} DATA.csv)")
@@ -459,7 +461,8 @@ def _metrics(model, X, y, y_true, y_train):
 def _predict(args):
     import nnfast as nf
 
-    from .tabular import Table, TabularModel
+    from ._encoding import TabularModel
+    from ._table import Table
 
     if not os.path.exists(args.model):
         raise ValueError(f"no such file: {args.model}")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, as_labels, check_memory, check_number, check_rng
+from ._validation import (
+    as_float_array, as_labels, check_memory, check_number, check_rng, one_hot_codes,
+)
 
 
 def one_hot(labels, n_classes=None):
@@ -23,9 +25,7 @@ def one_hot(labels, n_classes=None):
     labels = as_labels(labels, "labels", n_classes)
     check_memory(8 * labels.size * n_classes, "n_classes",
                  lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes")
-    out = np.zeros((labels.size, n_classes))
-    out[np.arange(labels.size), labels] = 1.0
-    return out
+    return one_hot_codes(labels, n_classes)
 
 
 def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=None):
@@ -51,7 +51,7 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=
         raise ValueError(f"test_size={test_size} leaves an empty part of {n} samples.")
     rng = check_rng(seed)
     if stratify is not None:
-        test = _stratified_test_rows(np.asarray(stratify), n_test, rng)
+        test = stratified_rows(np.asarray(stratify), n_test, rng)
     elif shuffle:
         test = rng.permutation(n)[:n_test]
     else:
@@ -68,14 +68,24 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=
     return out
 
 
-def _stratified_test_rows(y, n_test, rng):
-    classes, inverse = np.unique(y, return_inverse=True)
-    counts = np.bincount(inverse)
-    # Largest-remainder allocation of the test rows to the classes.
-    exact = counts * n_test / y.size
-    per_class = np.floor(exact).astype(int)
-    for c in np.argsort(-(exact - per_class), kind="stable")[: n_test - per_class.sum()]:
-        per_class[c] += 1
+def stratified_rows(strata, n_take, rng, random_ties=False):
+    """``n_take`` rows drawn at random so that each class of ``strata`` keeps its share.
+
+    Each class gets the floor of its share; the rows left over go to the classes with the
+    largest remainders, ties to the lowest class or (``random_ties``, as the estimators'
+    validation split) in a random order drawn first. Then each class's rows are a random
+    subset of its members (one ``rng.permutation`` per class, in class order).
+    """
+    classes, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    exact = counts * n_take / strata.size
+    per_class = np.floor(exact).astype(np.intp)
+    remainder = exact - per_class
+    if random_ties:
+        order = np.lexsort((rng.random(classes.size), -remainder))
+    else:
+        order = np.argsort(-remainder, kind="stable")
+    per_class[order[: n_take - per_class.sum()]] += 1
     rows = [rng.permutation(np.flatnonzero(inverse == c))[:k] for c, k in enumerate(per_class)]
     return np.concatenate(rows)
 

@@ -22,7 +22,11 @@ import numpy as np
 
 FORMAT = "nnfast"
 FORMAT_VERSION = 1
-_KINDS = {}  # kind name -> class with _from_file(header, arrays)
+#: kind (the class name a file records) -> the module defining it, imported when a file of
+#: that kind is read: reading a Network file never imports the estimators (nor scikit-learn).
+KINDS = {"Network": "network", "TabularModel": "_encoding", "MLPClassifier": "estimators",
+         "MLPRegressor": "estimators", "LogisticRegression": "linear",
+         "Perceptron": "perceptron"}
 
 #: The JSON header's largest size and deepest nesting (a model's header is a few KB, with
 #: a CSV model's category names a few MB; lists and objects nest 4 deep).
@@ -34,10 +38,11 @@ MAX_MEMBERS = 64
 MAX_EXPANSION = 200
 
 
-def register(cls):
-    """Class decorator: make ``cls`` (with ``_to_file`` / ``_from_file``) loadable."""
-    _KINDS[cls.__name__] = cls
-    return cls
+def _model_class(kind):
+    """The class of a model ``kind`` (it has ``_from_file(header, arrays)``)."""
+    import importlib
+
+    return getattr(importlib.import_module(f"{__package__}.{KINDS[kind]}"), kind)
 
 
 # --- paths ---------------------------------------------------------------------------------------
@@ -226,7 +231,7 @@ def _load(path):
                 if name != "header" and dtype.kind != "f":
                     raise ValueError(f"{path}: array {name!r} has dtype {dtype}; model files "
                                      f"hold real floating-point arrays only.")
-            expected = getattr(_KINDS[kind], "_file_shapes", None)
+            expected = getattr(_model_class(kind), "_file_shapes", None)
             if expected is not None:
                 _check_shapes(path, kind, header, shapes, expected)
             arrays = {name: _read_array(archive, infos[name], path)
@@ -341,8 +346,8 @@ def _read_header(archive, info, shape_dtype, path):
             f"reads version {FORMAT_VERSION}."
         )
     kind = header.get("kind")
-    if not isinstance(kind, str) or kind not in _KINDS:
-        raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(_KINDS)}.")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(KINDS)}.")
     return header
 
 
@@ -403,6 +408,139 @@ def _build(kind, header, arrays, path):
             raise ValueError(f"{path}: array {name!r} has dtype {array.dtype}; model files hold "
                              "real floating-point arrays only.")
     try:
-        return _KINDS[kind]._from_file(header, arrays)
+        return _model_class(kind)._from_file(header, arrays)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
+
+
+# --- the models' headers: hyperparameters and labels as JSON ------------------------------------
+
+def encode_value(value):
+    """A hyperparameter as JSON, with tuples and dicts tagged so they come back as they were.
+
+    Raises TypeError for what JSON cannot hold faithfully (callers replace such values).
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_value(v) for v in value]}
+    if isinstance(value, list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"__tuple__": [encode_value(v) for v in value.tolist()]}
+    raise TypeError(f"cannot store {value!r} in a model file")
+
+
+def decode_value(value):
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
+            return tuple(decode_value(v) for v in value["__tuple__"])
+        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+            out = {}
+            for pair in value["__dict__"]:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ValueError(f"bad dict entry {pair!r}")
+                key = decode_value(pair[0])
+                out[tuple(key) if isinstance(key, list) else key] = decode_value(pair[1])
+            return out
+        raise ValueError(f"unexpected object {value!r} in the parameters")
+    return value
+
+
+def params_header(estimator):
+    """{"params": ..., "unsaved_params": [...]}: ``get_params(deep=False)`` as JSON; values
+    JSON cannot hold (a Generator as random_state) are stored as None and listed."""
+    params, unsaved = {}, []
+    for key, value in estimator.get_params(deep=False).items():
+        try:
+            params[key] = encode_value(value)
+            json.dumps(params[key], allow_nan=True)
+        except (TypeError, ValueError):
+            params[key] = None
+            unsaved.append(key)
+    return {"params": params, "unsaved_params": unsaved}
+
+
+def estimator_from_header(cls, header):
+    """``cls(**params)`` from a header written by ``params_header``; the names must match."""
+    params = header["params"]
+    if not isinstance(params, dict):
+        raise ValueError("params must be a JSON object")
+    expected = set(cls._get_param_names())
+    if set(params) != expected:
+        raise ValueError(f"params {sorted(params)} do not match {cls.__name__}'s parameters "
+                         f"{sorted(expected)}")
+    return cls(**{k: decode_value(v) for k, v in params.items()})
+
+
+_LABEL_KINDS = "biufUS"
+
+
+def encode_classes(classes):
+    classes = np.asarray(classes)
+    if classes.dtype.kind == "O":
+        values = classes.tolist()
+        if not all(isinstance(v, (str, bool, int, float)) for v in values):
+            raise TypeError("class labels of mixed Python objects cannot be stored in a model "
+                            "file; use numbers or strings.")
+        return {"dtype": "object", "values": values}
+    if classes.dtype.kind not in _LABEL_KINDS:
+        raise TypeError(f"class labels of dtype {classes.dtype} cannot be stored in a model "
+                        "file; use numbers or strings.")
+    values = classes.tolist()
+    if classes.dtype.kind == "S":
+        values = [v.decode("latin-1") for v in values]
+    return {"dtype": classes.dtype.str, "values": values}
+
+
+def decode_classes(entry):
+    if not isinstance(entry, dict) or not isinstance(entry.get("values"), list):
+        raise ValueError("classes must be {'dtype': ..., 'values': [...]}")
+    values = entry["values"]
+    if entry["dtype"] == "object":
+        if not all(isinstance(v, (str, bool, int, float)) for v in values):
+            raise ValueError("object class labels must be numbers or strings")
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    dtype = np.dtype(entry["dtype"])
+    if dtype.kind not in _LABEL_KINDS:
+        raise ValueError(f"class labels of dtype {dtype} are not allowed")
+    if dtype.kind == "S":
+        values = [v.encode("latin-1") for v in values]
+    out = np.asarray(values, dtype=dtype)
+    if out.ndim != 1 or len(np.unique(out)) != out.size:
+        raise ValueError("classes must be distinct labels")
+    return out
+
+
+def float_array(arrays, key, shape=None, name=None, finite=True):
+    """``arrays[key]`` as float64 with ``shape`` (a None entry matches any length), finite
+    unless ``finite=False`` (records of a run, such as a loss curve, may hold the NaN of a
+    diverged epoch; what computes predictions may not)."""
+    arr = np.asarray(arrays[key], dtype=np.float64)
+    if shape is not None and (arr.ndim != len(shape) or any(
+            s is not None and s != a for s, a in zip(shape, arr.shape))):
+        raise ValueError(f"{name or key} has shape {arr.shape}, expected {tuple(shape)}")
+    if finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name or key} holds NaN or infinity")
+    return np.ascontiguousarray(arr)
+
+
+def classic_header(model):
+    """The file header of Perceptron / LogisticRegression: the parameters and, once fitted,
+    the classes, feature count and iteration count."""
+    header = params_header(model)
+    header["fitted"] = model._is_fitted()
+    if header["fitted"]:
+        header.update({"classes": encode_classes(model.classes_),
+                       "n_features_in": int(model.n_features_in_), "n_iter": int(model.n_iter_)})
+    return header

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import io
-from ._estimator import (
-    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
-    check_y_column, class_weight_vector, classic_X, classic_failed_checks, classic_header,
-    checked_classes, classification_labels, decode_classes, estimator_from_header, fitting,
-    float_array, require_y, reshape_error,
+from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin, classic_failed_checks
+from ._validation import (
+    as_float_array, as_matrix, check_memory, check_number, check_rng, check_sample_weight,
+    check_y_column, checked_classes, class_weight_vector, classic_X, classification_labels,
+    encode_labels, require_y, reshape_error,
 )
 from .data import one_hot
+from .exceptions import NotFittedError, flavoured
+from .io import classic_header, decode_classes, estimator_from_header, float_array
+from .metrics import accuracy_score
 from .network import Network
 from .training import EarlyStopping, check_epochs
-from ._validation import (
-    NotFittedError, as_float_array, as_matrix, check_memory, check_number, check_rng,
-    encode_labels,
-)
 
 
 def linear_score(X, w, b):
@@ -34,8 +32,7 @@ def linear_score(X, w, b):
     return z + b
 
 
-@io.register
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
     """Logistic (two classes) or softmax (more) regression, by gradient descent.
 
     Two classes: ``p = sigmoid(w.x + b)``, trained on the mean binary cross-entropy
@@ -101,6 +98,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     checks them again, for ``set_params``).
     """
 
+    _estimator_type = "classifier"
+
     def __init__(self, learning_rate=0.01, max_epochs=1000, batch_size=None, shuffle=True,
                  seed=None, l2=0.0, tol=None, n_iter_no_change=5, warm_start=False,
                  class_weight=None):
@@ -135,7 +134,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             (computed inside the training kernels; see ``Network.train``). A weight of 0
             drops a sample.
         """
-        with fitting(self):
+        with self._fitting():
             return self._fit(X, y, coef_init, intercept_init, sample_weight)
 
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
@@ -148,7 +147,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if X.size == 0:
             raise ValueError(f"X is empty (shape {X.shape}); at least one sample is needed.")
         y = classification_labels(check_y_column(np.asarray(y)))
-        w = check_sample_weight(sample_weight, X.shape[0]) if y.ndim == 1 and \
+        w = check_sample_weight(sample_weight, X.shape[0], scalar=True) if y.ndim == 1 and \
             y.shape[0] == X.shape[0] else None
         if w is not None and not w.all():  # weight 0 removes the sample
             X, y, w = X[w > 0], y[w > 0], w[w > 0]
@@ -313,7 +312,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _network(self, what):
         net = getattr(self, "network_", None)
         if net is None:
-            raise _flavoured(NotFittedError, "NotFittedError")(
+            raise flavoured(NotFittedError)(
                 f"This LogisticRegression is not fitted yet: call fit(X, y) before using "
                 f"{what}."
             )

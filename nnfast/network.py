@@ -22,7 +22,6 @@ _FLOAT64 = np.dtype(np.float64)
 FORWARD_WORK = 2**26
 
 
-@io.register
 class Network:
     """A fully connected feed-forward network of any depth and width.
 

@@ -5,25 +5,23 @@ import warnings
 
 import numpy as np
 
-from . import _backend, io
-from ._estimator import (
-    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X, classic_failed_checks,
-    classic_header, classification_labels, decode_classes, estimator_from_header, fitting,
-    float_array, require_y,
-)
+from . import _backend
+from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin, classic_failed_checks
+from ._run import draw_lock
 from ._validation import (
-    NotFittedError, all_finite, as_float_array, as_matrix, check_number, check_rng,
-    memory_limit,
+    all_finite, as_float_array, as_matrix, check_number, check_rng, classic_X,
+    classification_labels, encode_labels, memory_limit, require_y,
 )
-from ._validation import encode_labels
+from .exceptions import NotFittedError, flavoured
+from .io import classic_header, decode_classes, estimator_from_header, float_array
 from .linear import linear_score
+from .metrics import accuracy_score
 
 #: Multiply-adds per compiled call of the perceptron's passes: Ctrl-C is seen between calls.
 PASS_WORK = 2**24
 
 
-@io.register
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
     """Rosenblatt's perceptron: ``predict(x) = 1 where w.x + b >= 0, else 0``.
 
     ``fit`` runs the perceptron algorithm: passes over the points in which every
@@ -99,6 +97,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     Perceptron(w=[2.6, 3.5], b=-10.1, learning_rate=0.1, max_epochs=25, seed=None, shuffle=False)
     """
 
+    _estimator_type = "classifier"
     _nnfast_tags = {"binary_only": True}
 
     def __init__(self, learning_rate=0.01, max_epochs=25, seed=None, shuffle=False):
@@ -195,7 +194,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _settable(self, name):
         if "_coef" not in self.__dict__:
-            raise _flavoured(NotFittedError, "NotFittedError")(
+            raise flavoured(NotFittedError)(
                 f"{name} can be set on a fitted Perceptron only: build one with "
                 f"Perceptron.from_weights(w, b) (or fit it) first.")
         return self._n_features
@@ -230,7 +229,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        with fitting(self):
+        with self._fitting():
             return self._fit(X, y, coef_init, intercept_init)
 
     def _fit(self, X, y, coef_init, intercept_init):
@@ -260,7 +259,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        with fitting(self):
+        with self._fitting():
             return self._step(X, y)
 
     def _step(self, X, y):
@@ -300,7 +299,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         lines = np.empty((size, d + 1))
         order = np.arange(n, dtype=np.intp)
         parts, done, pending = [], 0, False
-        lock = rng_lock(kernels, self._rng) if shuffle else None
+        lock = draw_lock(kernels, self._rng) if shuffle else None
         # errors_ and boundary_lines_ grow by a row per pass: on data no line separates,
         # a huge max_epochs would fill the memory before it ended
         limit = memory_limit()
@@ -402,7 +401,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _check_fitted(self, method):
         if "_coef" not in self.__dict__:
-            raise _flavoured(NotFittedError, "NotFittedError")(
+            raise flavoured(NotFittedError)(
                 f"This Perceptron has no weights yet: call fit(X, y) (or step(X, y), or build "
                 f"it with Perceptron.from_weights(w, b)) before {method}."
             )
@@ -476,14 +475,6 @@ _READ_ONLY = ("n_features_in_", "n_iter_", "errors_", "boundary_lines_")
 _PUBLIC = {"_coef": "coef_", "_intercept": "intercept_", "_classes": "classes_",
            "_n_features": "n_features_in_", "_n_iter": "n_iter_", "_errors": "errors_",
            "_lines": "boundary_lines_"}
-
-
-def rng_lock(kernels, rng):
-    """The lock to hold while a compiled kernel draws from ``rng`` without the GIL (NumPy's
-    own methods, which the reference uses, take it themselves)."""
-    from .training import _draw_lock
-
-    return _draw_lock(kernels, rng)
 
 
 def _check_params(learning_rate, max_epochs, seed):

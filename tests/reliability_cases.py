@@ -2476,11 +2476,12 @@ def mlp_with_a_million_classes_refused_by_memory():
 
 def pretend_memory(nbytes):
     """Make nnfast believe the machine has ``nbytes`` of memory (in this forked case only)."""
+    import nnfast._run as r
     import nnfast._validation as v
     import nnfast.perceptron as p
     import nnfast.training as t
 
-    v.memory_limit = p.memory_limit = t.memory_limit = lambda: nbytes
+    v.memory_limit = p.memory_limit = t.memory_limit = r.memory_limit = lambda: nbytes
 
 
 @case("numerics")

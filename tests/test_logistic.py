@@ -6,7 +6,7 @@ import pytest
 import nnfast as nf
 from nnfast import _reference
 from nnfast.datasets import load_perceptron_points
-from nnfast._validation import NotFittedError
+from nnfast.exceptions import NotFittedError
 
 X_POINTS, Y_POINTS = load_perceptron_points()
 

@@ -46,10 +46,32 @@ def signature(obj):
     return re.sub(r"<([\w.]+) object at 0x[0-9a-f]+>", r"<\1>", str(sig))
 
 
+#: The estimator protocol's classes: scikit-learn's when it is installed, nnfast._compat's
+#: fallback otherwise. Their methods are listed apart, the same with or without scikit-learn.
+PROTOCOL_CLASSES = {"BaseEstimator", "ClassifierMixin", "RegressorMixin", "TransformerMixin"}
+PROTOCOL_METHODS = ("fit_transform", "get_params", "score", "set_params")
+
+
 def public_methods(cls):
-    return [name for name, member in inspect.getmembers(cls)
-            if not name.startswith("_") and (inspect.isfunction(member) or inspect.ismethod(member)
-                                             or isinstance(member, property))]
+    """The public methods and properties nnfast itself defines on ``cls``."""
+    names = []
+    for name, member in inspect.getmembers(cls):
+        if name.startswith("_") or not (inspect.isfunction(member) or inspect.ismethod(member)
+                                        or isinstance(member, property)):
+            continue
+        fn = member.fget if isinstance(member, property) else member
+        owner = getattr(fn, "__qualname__", "").split(".")[0]
+        if getattr(fn, "__module__", "").startswith("nnfast") and owner not in PROTOCOL_CLASSES:
+            names.append(name)
+    return names
+
+
+def protocol_methods(cls):
+    """The estimator protocol's methods ``cls`` has (from scikit-learn or the fallback)."""
+    if not hasattr(cls, "get_params"):
+        return []
+    mine = public_methods(cls)
+    return [name for name in PROTOCOL_METHODS if hasattr(cls, name) and name not in mine]
 
 
 def module_names(module):
@@ -77,6 +99,10 @@ def entry(name, obj):
         methods = public_methods(obj)
         if methods:
             lines.append(f"  Methods and properties: {', '.join(f'`{m}`' for m in methods)}.")
+        protocol = protocol_methods(obj)
+        if protocol:
+            lines.append(f"  Estimator protocol (scikit-learn's when installed): "
+                         f"{', '.join(f'`{m}`' for m in protocol)}.")
     return lines
 
 
