@@ -359,3 +359,35 @@ def test_warnings_are_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_info", warns)
     assert cli.main(["info"]) == 0
     assert capsys.readouterr().err == "nnfast: warning: something odd over two lines\n"
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_train_marks_an_epoch_only_when_the_saved_weights_are_its(tmp_path, monkeypatch,
+                                                                  early_stopping):
+    """Without early stopping the model is the last epoch's: nothing is marked as kept. With
+    it (even when it never stops the run) the weights are the best epoch's, and the message
+    and the plot say which."""
+    pytest.importorskip("matplotlib")
+    import nnfast.plot
+
+    drawn = {}
+    real = nnfast.plot.model_complexity
+
+    def spy(history, ax=None):
+        drawn["history"], drawn["ax"] = history, real(history, ax)
+        return drawn["ax"]
+
+    monkeypatch.setattr(nnfast.plot, "model_complexity", spy)
+    options = ["--early-stopping", "--patience", "100"] if early_stopping else []
+    proc = run_main("train", "--epochs", "40", "--plot", tmp_path / "c.png", *options,
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    h = drawn["history"]
+    labels = [line.get_label() for line in drawn["ax"].get_lines()]
+    if not early_stopping:
+        assert h.restored_epoch is None and "kept the weights" not in proc.stdout
+        assert not any(label.startswith("weights kept") for label in labels)
+        return
+    assert h.stopped_epoch is None and h.restored_epoch == int(np.argmin(h.val_loss))
+    assert f"kept the weights of epoch {h.restored_epoch + 1}" in proc.stdout
+    assert f"weights kept: epoch {h.restored_epoch}" in labels

@@ -81,7 +81,8 @@ def test_model_complexity_counts_epochs_from_0_as_the_api(plt):
     np.testing.assert_array_equal(lines["training loss"].get_xdata(), np.arange(n))
     np.testing.assert_array_equal(lines["training loss"].get_ydata(), h.loss)
     np.testing.assert_array_equal(lines["validation loss"].get_ydata(), h.val_loss)
-    label = f"early stopping's best epoch: {h.best_epoch}"  # the API's number, from 0
+    assert h.restored_epoch == h.best_epoch  # early stopping gave its weights back
+    label = f"weights kept: epoch {h.restored_epoch}"  # the API's number, from 0
     assert list(lines[label].get_xdata()) == [h.best_epoch] * 2
     assert h.val_loss[h.best_epoch] == min(h.val_loss)
     assert _legend(ax) == ["training loss", "validation loss", label]
@@ -103,6 +104,24 @@ def test_model_complexity_of_a_network(plt):
         nnfast.plot.model_complexity(nf.Network([2, 1]))
 
 
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_only_the_epoch_whose_weights_were_kept_is_marked_as_kept(plt, restore_best):
+    X, y = _data(40, 1)
+    net = nf.Network([2, 32, 32, 1], activation="relu", loss="binary_cross_entropy", seed=0)
+    h = net.train(X, y, epochs=150, learning_rate=0.02, batch_size=8, optimizer="adam", seed=1,
+                  validation_data=_data(60, 2),
+                  early_stopping=nf.EarlyStopping(patience=10, restore_best=restore_best))
+    assert h.stopped_epoch is not None and h.best_epoch < h.stopped_epoch
+    labels = list(_lines(nnfast.plot.model_complexity(h)))
+    if restore_best:  # the network holds the best epoch's weights
+        assert h.restored_epoch == h.best_epoch
+        assert f"weights kept: epoch {h.best_epoch}" in labels
+    else:  # it holds the last epoch's: the best epoch is only the lowest validation loss
+        assert h.restored_epoch is None
+        assert f"lowest validation loss: epoch {h.best_epoch}" in labels
+        assert not any(label.startswith("weights kept") for label in labels)
+
+
 def _fit_quietly(model, X, y):
     import warnings
 
@@ -120,12 +139,12 @@ def test_estimators_with_early_stopping(plt):
     np.testing.assert_array_equal(lines["training loss"].get_ydata(), clf.loss_curve_)
     np.testing.assert_array_equal(lines["validation loss"].get_ydata(),
                                   clf.validation_loss_curve_)
-    best = clf.history_.best_epoch
+    best = clf.history_.restored_epoch
     assert best == int(np.argmax(clf.validation_scores_))  # the restored weights' epoch
-    assert f"early stopping's best epoch: {best}" in lines
+    assert f"weights kept: epoch {best}" in lines
     ax = nnfast.plot.loss_curve(clf)
     assert _legend(ax) == ["training loss", "validation loss",
-                           f"early stopping's best epoch: {best}", "validation accuracy"]
+                           f"weights kept: epoch {best}", "validation accuracy"]
     np.testing.assert_array_equal(ax.right_ax.get_lines()[0].get_ydata(),
                                   clf.validation_scores_)
     reg = _fit_quietly(nf.MLPRegressor((8,), early_stopping=True, max_iter=50,
@@ -144,7 +163,7 @@ def test_scikit_learns_own_mlp(plt):
                                                     random_state=0), X, y)
     lines = _lines(nnfast.plot.model_complexity(clf))
     best = int(np.argmax(clf.validation_scores_))
-    assert f"early stopping's best epoch: {best}" in lines
+    assert f"weights kept: epoch {best}" in lines
     np.testing.assert_array_equal(lines["training loss"].get_ydata(), clf.loss_curve_)
 
 
