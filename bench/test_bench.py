@@ -73,3 +73,33 @@ def test_loss_and_gradient_w2(benchmark, backend, digits, rows):
     benchmark.group = f"loss_and_gradient kernel, 64-64-10 on {rows}x64"
     loss = benchmark(kernels.loss_and_gradient, net.spec, net.parameters, X, Y, 0.0, 0.0, grad)
     assert np.isfinite(loss)
+
+
+# One run against 4 restarts on 2 threads (n_jobs=2): the kernels release the GIL, so on 2
+# idle cores the 4 restarts take about twice one run's time, well under 3x (the target).
+RESTART_SIZES, RESTART_EPOCHS = [10, 32, 32, 1], 250
+
+
+@pytest.mark.benchmark(group=f"restarts: 1 run vs 4 restarts on 2 threads, "
+                             f"{RESTART_SIZES} tanh, {RESTART_EPOCHS} epochs, batch 16 "
+                             f"(target: 4 restarts < 3x one run)")
+@pytest.mark.parametrize("restarts", [1, 4])
+def test_restarts_in_parallel_threads(benchmark, restarts):
+    if "cython" not in bench.available_backends():
+        pytest.skip("the compiled backend is not built")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 10))
+    y = (np.sin(X[:, 0]) + X[:, 1] * X[:, 2] > 0).astype(float)
+
+    def setup():
+        net = Network(RESTART_SIZES, activation="tanh", loss="binary_cross_entropy", seed=0)
+        return (net,), {}
+
+    def train(net):
+        with _backend.use_backend("cython"):
+            return net.train(X, y, epochs=RESTART_EPOCHS, learning_rate=0.05, batch_size=16,
+                             seed=1, restarts=restarts, n_jobs=2)
+
+    benchmark.extra_info.update(restarts=restarts, n_jobs=2)
+    history = benchmark.pedantic(train, setup=setup, rounds=3, warmup_rounds=1)
+    assert len(getattr(history, "restart_losses", [0])) == restarts
