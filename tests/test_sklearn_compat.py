@@ -34,12 +34,12 @@ def test_scikit_learn_common_checks(estimator):
     """``check_estimator`` passes, except for the checks the model declares, with a reason,
     in ``_expected_failed_checks`` (and those must really fail: no stale excuses)."""
     declared = expected_failures(estimator)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.simplefilter("ignore", ConvergenceWarning)
-        # nnfast's models duck-type the estimator API rather than inheriting
-        # sklearn.base.BaseEstimator (which would make `import nnfast` import scikit-learn).
-        warnings.filterwarnings("ignore", message=".*does not inherit from")
         results = check_estimator(estimator, on_fail=None, on_skip=None)
+    # the models inherit sklearn.base.BaseEstimator (through nnfast._compat)
+    assert not [w for w in caught if "inherit" in str(w.message)], caught
     failed = {r["check_name"]: r["exception"] for r in results if r["status"] == "failed"}
     unexpected = {name: repr(exc)[:500] for name, exc in failed.items() if name not in declared}
     assert not unexpected, unexpected
