@@ -61,10 +61,30 @@ except ImportError:  # run from a source checkout that is not installed
 
 from nnfast import _backend  # noqa: E402
 from nnfast._bench import (  # noqa: E402, F401 (the shared workloads, for peers.py and ab.py)
-    MNIST_BATCH, MNIST_EPOCHS, MNIST_LR, MNIST_MOMENTUM, MNIST_SIZES, REST_S, _timed,
-    available_backends, blas_threads, describe_machine, digits_data, digits_network,
-    have_threadpoolctl, machine_info, measure, mnist_network, rest, time_w1, time_w2,
-    train_digits, train_mnist, train_tutorial, tutorial_data, tutorial_network,
+    MNIST_BATCH,
+    MNIST_EPOCHS,
+    MNIST_LR,
+    MNIST_MOMENTUM,
+    MNIST_SIZES,
+    REST_S,
+    _timed,
+    available_backends,
+    blas_threads,
+    describe_machine,
+    digits_data,
+    digits_network,
+    have_threadpoolctl,
+    machine_info,
+    measure,
+    mnist_network,
+    rest,
+    time_w1,
+    time_w2,
+    train_digits,
+    train_mnist,
+    train_tutorial,
+    tutorial_data,
+    tutorial_network,
 )
 from nnfast._bench import START_EPOCHS as _START_EPOCHS  # noqa: E402
 from nnfast._bench import mnist_data as _mnist_data  # noqa: E402
@@ -119,6 +139,7 @@ def mnist_data(directory=None):
 
 # --- the workloads ---------------------------------------------------------------------------
 
+
 def w3_data(n_rows=W3_ROWS, seed=0):
     """(X, Y, source): MNIST-shaped synthetic data for W3.
 
@@ -134,14 +155,20 @@ def w3_data(n_rows=W3_ROWS, seed=0):
 
 def w3_network(seed=0):
     """784-512-512-10: ReLU hidden layers, softmax output, cross-entropy."""
-    return Network(list(W3_SIZES), activation="relu", output_activation="softmax",
-                   loss="cross_entropy", seed=seed)
+    return Network(
+        list(W3_SIZES),
+        activation="relu",
+        output_activation="softmax",
+        loss="cross_entropy",
+        seed=seed,
+    )
 
 
 def train_w3(net, X, Y, epochs, seed=0):
     """W3: mini-batch SGD, batches of 256, shuffled, learning rate 0.05."""
-    return net.train(X, Y, epochs=epochs, learning_rate=W3_LR, batch_size=W3_BATCH,
-                     shuffle=True, seed=seed)
+    return net.train(
+        X, Y, epochs=epochs, learning_rate=W3_LR, batch_size=W3_BATCH, shuffle=True, seed=seed
+    )
 
 
 def epoch_gemms(sizes, n_rows, batch_size):
@@ -158,12 +185,12 @@ def epoch_gemms(sizes, n_rows, batch_size):
         if count == 0 or m == 0:
             continue
         for k, n in zip(sizes[:-1], sizes[1:]):
-            out.append((count, m, k, n, False, False))            # A_l @ W_l
+            out.append((count, m, k, n, False, False))  # A_l @ W_l
         for l in reversed(range(len(sizes) - 1)):
             k, n = sizes[l], sizes[l + 1]
-            out.append((count, k, m, n, True, False))             # A_l.T @ D_l
+            out.append((count, k, m, n, True, False))  # A_l.T @ D_l
             if l > 0:
-                out.append((count, m, n, k, False, True))         # D_l @ W_l.T
+                out.append((count, m, n, k, False, True))  # D_l @ W_l.T
     return out
 
 
@@ -191,8 +218,7 @@ class GemmBound:
         for count, m, k, n, ta, tb in self.gemms:
             a = wrap(rng.random((k, m) if ta else (m, k)))
             b = wrap(rng.random((n, k) if tb else (k, n)))
-            self.calls.append((count, a.T if ta else a, b.T if tb else b,
-                               wrap(np.empty((m, n)))))
+            self.calls.append((count, a.T if ta else a, b.T if tb else b, wrap(np.empty((m, n)))))
 
     def run(self, epochs=1):
         matmul = self.matmul
@@ -221,8 +247,9 @@ def scipy_matmul(a, b, out):
     dgemm(1.0, x, y, 0.0, out.T, trans_a=tx, trans_b=ty, overwrite_c=True)
 
 
-def time_gemm_bound(epochs, sizes=W3_SIZES, n_rows=W3_ROWS, batch_size=W3_BATCH, threads=None,
-                    bound=None):
+def time_gemm_bound(
+    epochs, sizes=W3_SIZES, n_rows=W3_ROWS, batch_size=W3_BATCH, threads=None, bound=None
+):
     """(seconds, epochs) of ``epochs`` passes of W3's GEMMs alone (see ``GemmBound``)."""
     bound = bound or GemmBound(sizes, n_rows, batch_size)
     with blas_threads(threads):
@@ -239,7 +266,7 @@ def dgemm_gflops(n=ROOFLINE_N, repeats=5, threads=None, seed=0):
         np.matmul(a, b, out=c)
         for _ in range(repeats):
             seconds, _ = _timed(lambda: np.matmul(a, b, out=c))
-            out.append(2.0 * n ** 3 / seconds / 1e9)
+            out.append(2.0 * n**3 / seconds / 1e9)
     return out
 
 
@@ -256,8 +283,11 @@ def time_w1_kernel(backend, epochs, seed=0):
     out = np.zeros((epochs, 2))
     rng = np.random.default_rng(seed)
     hyper = Hyper(learning_rate=0.1, dropout=(0.0,) * (net.spec.n_layers - 1))
-    seconds, done = _timed(lambda: kernels.train_epochs(
-        net.spec, net.parameters, X, Y, epochs, 1, True, state, hyper, rng, workspace, out))
+    seconds, done = _timed(
+        lambda: kernels.train_epochs(
+            net.spec, net.parameters, X, Y, epochs, 1, True, state, hyper, rng, workspace, out
+        )
+    )
     return seconds, X.shape[0] * int(done)
 
 
@@ -322,20 +352,30 @@ def measure_memory(backend, data, epochs=(1, 20), seed=0):
     batches = -(-X.shape[0] // 32)
     growth = (peaks[hi] - peaks[lo]) / (hi - lo)
     base = X.nbytes + Y.nbytes + net.parameters.nbytes
-    return {"backend": backend, "peaks": {str(k): v for k, v in peaks.items()},
-            "data_bytes": X.nbytes + Y.nbytes, "param_bytes": net.parameters.nbytes,
-            "peak_over_data_params": peaks[hi] / base, "growth_per_epoch": growth,
-            "growth_per_batch": growth / batches,
-            "ok": peaks[hi] <= MEMORY_MAX_FACTOR * base and growth <= MEMORY_MAX_GROWTH_PER_EPOCH}
+    return {
+        "backend": backend,
+        "peaks": {str(k): v for k, v in peaks.items()},
+        "data_bytes": X.nbytes + Y.nbytes,
+        "param_bytes": net.parameters.nbytes,
+        "peak_over_data_params": peaks[hi] / base,
+        "growth_per_epoch": growth,
+        "growth_per_batch": growth / batches,
+        "ok": peaks[hi] <= MEMORY_MAX_FACTOR * base and growth <= MEMORY_MAX_GROWTH_PER_EPOCH,
+    }
 
 
 # --- the report ------------------------------------------------------------------------------
 
+
 def _summary(per_unit, scale):
     med = statistics.median(per_unit)
     mad = statistics.median(abs(t - med) for t in per_unit)
-    return {"median": med * scale, "mad_pct": 100 * mad / med if med else 0.0,
-            "min": min(per_unit) * scale, "n": len(per_unit)}
+    return {
+        "median": med * scale,
+        "mad_pct": 100 * mad / med if med else 0.0,
+        "min": min(per_unit) * scale,
+        "n": len(per_unit),
+    }
 
 
 def _check_w1(cells, ratio):
@@ -349,15 +389,34 @@ def _check_w1(cells, ratio):
 
 def _timing_row(name, unit, scale, timings, target, check, note=""):
     cells = {b: _summary(t["per_unit"], scale) for b, t in timings.items()}
-    ratio = (cells["numpy"]["median"] / cells["cython"]["median"]
-             if "numpy" in cells and "cython" in cells else None)
+    ratio = (
+        cells["numpy"]["median"] / cells["cython"]["median"]
+        if "numpy" in cells and "cython" in cells
+        else None
+    )
     met = check(cells, ratio) if check else None
-    return {"workload": name, "unit": unit, "cells": cells, "ratio": ratio, "target": target,
-            "met": met, "note": note, "raw": timings}
+    return {
+        "workload": name,
+        "unit": unit,
+        "cells": cells,
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+        "note": note,
+        "raw": timings,
+    }
 
 
-def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1, 2),
-        log=None, mnist_directory=None, mnist_epochs=MNIST_EPOCHS):
+def run(
+    backends=None,
+    workloads=WORKLOADS,
+    repeats=7,
+    target_s=0.25,
+    threads=(1, 2),
+    log=None,
+    mnist_directory=None,
+    mnist_epochs=MNIST_EPOCHS,
+):
     """Run the selected workloads; returns {"machine", "settings", "rows", "memory"}.
 
     The opt-in workloads add "roofline" (DGEMM GFLOP/s and W3's GEMM-only bound) and
@@ -376,19 +435,32 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
     if "W1" in workloads:
         log("W1: tutorial 2-2-1, net.train")
         t = measure(time_w1, backends, START_EPOCHS["W1"], repeats, target_s)
-        rows.append(_timing_row(
-            "W1 tutorial 2-2-1 sigmoid, MSE, SGD batch 1 (net.train)", "ns/step", 1e9, t,
-            f">= {W1_MIN_RATIO:.0f}x and cython < {W1_MAX_CYTHON_NS:.0f} ns/step",
-            _check_w1))
+        rows.append(
+            _timing_row(
+                "W1 tutorial 2-2-1 sigmoid, MSE, SGD batch 1 (net.train)",
+                "ns/step",
+                1e9,
+                t,
+                f">= {W1_MIN_RATIO:.0f}x and cython < {W1_MAX_CYTHON_NS:.0f} ns/step",
+                _check_w1,
+            )
+        )
         log("W1: tutorial 2-2-1, train_epochs alone")
         try:
             t = measure(time_w1_kernel, backends, START_EPOCHS["W1"], repeats, target_s)
         except Exception as exc:  # the kernels' private signature may move under us
             log(f"  skipped: {type(exc).__name__}: {exc}")
         else:
-            rows.append(_timing_row(
-                "W1 same, backend train_epochs alone (diagnostic)", "ns/step", 1e9, t,
-                "- (train minus its per-epoch Python bookkeeping)", None))
+            rows.append(
+                _timing_row(
+                    "W1 same, backend train_epochs alone (diagnostic)",
+                    "ns/step",
+                    1e9,
+                    t,
+                    "- (train minus its per-epoch Python bookkeeping)",
+                    None,
+                )
+            )
 
     w2_settings = []
     if "W2" in workloads:
@@ -400,12 +472,24 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
     for n in w2_settings:
         label = "default threads" if n is None else f"{n} BLAS thread{'s' if n > 1 else ''}"
         log(f"W2: digits 64-64-10, {label}")
-        t = measure(lambda b, e: time_w2(b, e, data, n), backends, START_EPOCHS["W2"],
-                    repeats, target_s, threads=n)
-        rows.append(_timing_row(
-            f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32, {label}", "ms/epoch", 1e3, t,
-            f">= {W2_MIN_RATIO:.0f}x (numpy ~{W2_NUMPY_MS} ms/epoch)",
-            lambda c, r: None if r is None else r >= W2_MIN_RATIO))
+        t = measure(
+            lambda b, e: time_w2(b, e, data, n),
+            backends,
+            START_EPOCHS["W2"],
+            repeats,
+            target_s,
+            threads=n,
+        )
+        rows.append(
+            _timing_row(
+                f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32, {label}",
+                "ms/epoch",
+                1e3,
+                t,
+                f">= {W2_MIN_RATIO:.0f}x (numpy ~{W2_NUMPY_MS} ms/epoch)",
+                lambda c, r: None if r is None else r >= W2_MIN_RATIO,
+            )
+        )
 
     if "memory" in workloads:
         for b in backends:
@@ -416,9 +500,11 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
     if "roofline" in workloads:
         log(f"roofline: {ROOFLINE_N}^3 numpy matmul")
         roofline["dgemm_gflops"] = dgemm_gflops(repeats=max(3, min(repeats, 5)))
-        notes.append(f"Roofline: a {ROOFLINE_N}^3 NumPy matmul (DGEMM) runs at "
-                     f"{statistics.median(roofline['dgemm_gflops']):.1f} GFLOP/s with the "
-                     "default BLAS threads (median).")
+        notes.append(
+            f"Roofline: a {ROOFLINE_N}^3 NumPy matmul (DGEMM) runs at "
+            f"{statistics.median(roofline['dgemm_gflops']):.1f} GFLOP/s with the "
+            "default BLAS threads (median)."
+        )
     if "W3" in workloads:
         log("W3: synthetic 10000x784, 784-512-512-10, and its GEMM-only bound")
         w3 = w3_data()
@@ -430,8 +516,14 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
                 return time_gemm_bound(epochs, bound=bound)
             return time_w3(name, epochs, w3)
 
-        t = measure(one, names, dict(START_EPOCHS["W3"], **{"gemm bound": 1}), repeats,
-                    target_s, threads=None)
+        t = measure(
+            one,
+            names,
+            dict(START_EPOCHS["W3"], **{"gemm bound": 1}),
+            repeats,
+            target_s,
+            threads=None,
+        )
         bound_s = statistics.median(t["gemm bound"]["per_unit"])
         roofline["w3_bound_s"] = bound_s
         roofline["w3_bound_gflops"] = bound.flops / bound_s / 1e9
@@ -444,12 +536,22 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
         target = f"cython <= {W3_MAX_BOUND_RATIO}x the GEMM-only bound ({bound_s * 1e3:.0f} ms)"
         if "cython" in t:
             target += f": {statistics.median(t['cython']['per_unit']) / bound_s:.2f}x"
-        rows.append(_timing_row(f"W3 {w3[2]}, 784-512-512-10 relu/softmax, SGD batch 256, "
-                                "default threads", "ms/epoch", 1e3, t, target, check_w3))
-        notes.append(f"W3 GEMM-only bound: the epoch's matrix products alone (3 forward + "
-                     f"5 backward per batch of {W3_BATCH}, {bound.flops / 1e9:.1f} GFLOP) take "
-                     f"{bound_s * 1e3:.0f} ms with NumPy's matmul "
-                     f"({roofline['w3_bound_gflops']:.0f} GFLOP/s).")
+        rows.append(
+            _timing_row(
+                f"W3 {w3[2]}, 784-512-512-10 relu/softmax, SGD batch 256, default threads",
+                "ms/epoch",
+                1e3,
+                t,
+                target,
+                check_w3,
+            )
+        )
+        notes.append(
+            f"W3 GEMM-only bound: the epoch's matrix products alone (3 forward + "
+            f"5 backward per batch of {W3_BATCH}, {bound.flops / 1e9:.1f} GFLOP) take "
+            f"{bound_s * 1e3:.0f} ms with NumPy's matmul "
+            f"({roofline['w3_bound_gflops']:.0f} GFLOP/s)."
+        )
     if "MNIST" in workloads:
         log("MNIST: 784-128-10, SGD momentum 0.9, batch 64")
         try:
@@ -462,21 +564,39 @@ def run(backends=None, workloads=WORKLOADS, repeats=7, target_s=0.25, threads=(1
             met = None
             if mnist_epochs >= MNIST_EPOCHS:
                 met = all(a > MNIST_MIN_ACCURACY for a in acc.values())
-            rows.append(_timing_row(
-                f"MNIST 60000x784, 784-128-10 relu/softmax, SGD momentum {MNIST_MOMENTUM} "
-                f"lr {MNIST_LR}, batch {MNIST_BATCH}, default threads", "ms/epoch", 1e3, t,
-                f"test accuracy > {MNIST_MIN_ACCURACY:.0%} after {MNIST_EPOCHS} epochs: "
-                + ", ".join(f"{b} {a:.2%}" for b, a in acc.items())
-                + (f" (after {mnist_epochs})" if mnist_epochs != MNIST_EPOCHS else ""),
-                lambda c, r: met))
+            rows.append(
+                _timing_row(
+                    f"MNIST 60000x784, 784-128-10 relu/softmax, SGD momentum {MNIST_MOMENTUM} "
+                    f"lr {MNIST_LR}, batch {MNIST_BATCH}, default threads",
+                    "ms/epoch",
+                    1e3,
+                    t,
+                    f"test accuracy > {MNIST_MIN_ACCURACY:.0%} after {MNIST_EPOCHS} epochs: "
+                    + ", ".join(f"{b} {a:.2%}" for b, a in acc.items())
+                    + (f" (after {mnist_epochs})" if mnist_epochs != MNIST_EPOCHS else ""),
+                    lambda c, r: met,
+                )
+            )
 
     if hasattr(os, "getloadavg"):
         info["load_average_end"] = list(os.getloadavg())
-    settings = {"backends": backends, "workloads": list(workloads), "repeats": repeats,
-                "target_s": target_s, "threads": list(threads),
-                "threadpoolctl": have_threadpoolctl(), "w2_data": data[2] if data else None}
-    return {"machine": info, "settings": settings, "rows": rows, "memory": memory,
-            "roofline": roofline, "notes": notes}
+    settings = {
+        "backends": backends,
+        "workloads": list(workloads),
+        "repeats": repeats,
+        "target_s": target_s,
+        "threads": list(threads),
+        "threadpoolctl": have_threadpoolctl(),
+        "w2_data": data[2] if data else None,
+    }
+    return {
+        "machine": info,
+        "settings": settings,
+        "rows": rows,
+        "memory": memory,
+        "roofline": roofline,
+        "notes": notes,
+    }
 
 
 def _fmt(x):
@@ -487,15 +607,24 @@ def format_table(result):
     """The markdown table (with the machine line above it and notes below)."""
     backends = result["settings"]["backends"]
     head = ["Workload", "Unit"] + backends + ["numpy/cython", "Target", "Met"]
-    lines = [describe_machine(result["machine"]), "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        describe_machine(result["machine"]),
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for row in result["rows"]:
-        cells = [f"{_fmt(row['cells'][b]['median'])} ±{row['cells'][b]['mad_pct']:.0f}%"
-                 for b in backends]
+        cells = [
+            f"{_fmt(row['cells'][b]['median'])} ±{row['cells'][b]['mad_pct']:.0f}%"
+            for b in backends
+        ]
         ratio = f"{row['ratio']:.1f}x" if row["ratio"] is not None else "-"
         met = "-" if row["met"] is None else ("yes" if row["met"] else "NO")
-        lines.append("| " + " | ".join([row["workload"], row["unit"], *cells, ratio,
-                                         row["target"], met]) + " |")
+        lines.append(
+            "| "
+            + " | ".join([row["workload"], row["unit"], *cells, ratio, row["target"], met])
+            + " |"
+        )
     if result["memory"]:
         by = {m["backend"]: m for m in result["memory"]}
         m0 = result["memory"][0]
@@ -508,26 +637,43 @@ def format_table(result):
                 continue
             p = {int(k): v / 1024 for k, v in m["peaks"].items()}
             lo, hi = min(p), max(p)
-            cells.append(f"{p[lo]:.0f} → {p[hi]:.0f} ({m['peak_over_data_params']:.2f}x, "
-                         f"{m['growth_per_epoch']:+.0f} B/epoch)")
+            cells.append(
+                f"{p[lo]:.0f} → {p[hi]:.0f} ({m['peak_over_data_params']:.2f}x, "
+                f"{m['growth_per_epoch']:+.0f} B/epoch)"
+            )
         met = by["cython"]["ok"] if "cython" in by else None
-        lines.append("| " + " | ".join([
-            "Memory: W2 net.train peak traced by tracemalloc, 1 → 20 epochs", "KiB", *cells, "-",
-            f"peak <= {MEMORY_MAX_FACTOR:.0f}x data+params ({base:.0f} KiB), no growth with "
-            f"epochs (cython)", "-" if met is None else ("yes" if met else "NO")]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    "Memory: W2 net.train peak traced by tracemalloc, 1 → 20 epochs",
+                    "KiB",
+                    *cells,
+                    "-",
+                    f"peak <= {MEMORY_MAX_FACTOR:.0f}x data+params ({base:.0f} KiB), no growth with "
+                    f"epochs (cython)",
+                    "-" if met is None else ("yes" if met else "NO"),
+                ]
+            )
+            + " |"
+        )
     s = result["settings"]
-    lines += ["",
-              f"Times: median of {s['repeats']} runs (± median absolute deviation), each "
-              f"~{s['target_s']} s, backends alternating (on more than one BLAS thread, each "
-              f"after {REST_S} s of rest); ratio = median numpy / median cython "
-              "from this run. W1 per step = train time / (4 x epochs); W2 per epoch = train "
-              "time / epochs."]
+    lines += [
+        "",
+        f"Times: median of {s['repeats']} runs (± median absolute deviation), each "
+        f"~{s['target_s']} s, backends alternating (on more than one BLAS thread, each "
+        f"after {REST_S} s of rest); ratio = median numpy / median cython "
+        "from this run. W1 per step = train time / (4 x epochs); W2 per epoch = train "
+        "time / epochs.",
+    ]
     if not s["threadpoolctl"] and "threads" in s["workloads"]:
         lines.append("threadpoolctl is not installed: W2 ran with the default BLAS threads only.")
     if result["memory"]:
-        lines.append("Memory: tracemalloc sees Python objects and NumPy buffers, not raw malloc "
-                     "in compiled code; B/epoch is (peak at 20 - peak at 1) / 19, the History's "
-                     "per-epoch floats included.")
+        lines.append(
+            "Memory: tracemalloc sees Python objects and NumPy buffers, not raw malloc "
+            "in compiled code; B/epoch is (peak at 20 - peak at 1) / 19, the History's "
+            "per-epoch floats included."
+        )
     lines += result.get("notes", [])
     return "\n".join(lines)
 
@@ -545,22 +691,36 @@ def _to_json(obj):
 def main(argv=None):
     """Command line: run the benchmarks, print the table, optionally write raw numbers."""
     parser = argparse.ArgumentParser(
-        prog="bench_backends.py", description="Time nnfast's backends on the reference workloads, against their targets.")
-    parser.add_argument("--quick", action="store_true",
-                        help="3 repeats of ~0.1 s each instead of 7 of ~0.25 s")
-    parser.add_argument("--backend", default="all",
-                        help="numpy, cython or all (default: all available)")
-    parser.add_argument("--workload", default=",".join(WORKLOADS),
-                        help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}, or all "
-                             f"(default: {','.join(WORKLOADS)})")
-    parser.add_argument("--mnist-dir", help="folder of the MNIST idx files (default: "
-                        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
-                        "$NNFAST_DATA, the cache ~/.cache/nnfast, else a download)")
+        prog="bench_backends.py",
+        description="Time nnfast's backends on the reference workloads, against their targets.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="3 repeats of ~0.1 s each instead of 7 of ~0.25 s"
+    )
+    parser.add_argument(
+        "--backend", default="all", help="numpy, cython or all (default: all available)"
+    )
+    parser.add_argument(
+        "--workload",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {','.join(ALL_WORKLOADS)}, or all "
+        f"(default: {','.join(WORKLOADS)})",
+    )
+    parser.add_argument(
+        "--mnist-dir",
+        help="folder of the MNIST idx files (default: "
+        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
+        "$NNFAST_DATA, the cache ~/.cache/nnfast, else a download)",
+    )
     parser.add_argument("--repeats", type=int, help="timed runs per backend and workload")
-    parser.add_argument("--target-time", type=float, dest="target_s",
-                        help="seconds each timed run should take")
-    parser.add_argument("--threads", default="1,2",
-                        help="BLAS thread counts for the threads workload (default: 1,2)")
+    parser.add_argument(
+        "--target-time", type=float, dest="target_s", help="seconds each timed run should take"
+    )
+    parser.add_argument(
+        "--threads",
+        default="1,2",
+        help="BLAS thread counts for the threads workload (default: 1,2)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     args = parser.parse_args(argv)
 
@@ -578,17 +738,25 @@ def main(argv=None):
         names = list(ALL_WORKLOADS)
     unknown = [w for w in names if w.lower() not in lookup]
     if unknown or not names:
-        parser.error(f"unknown workload {unknown or args.workload!r}; choose from "
-                     f"{', '.join(ALL_WORKLOADS)} or all")
+        parser.error(
+            f"unknown workload {unknown or args.workload!r}; choose from "
+            f"{', '.join(ALL_WORKLOADS)} or all"
+        )
     workloads = [lookup[w.lower()] for w in names]
     threads = tuple(int(t) for t in args.threads.split(",") if t.strip())
     repeats = args.repeats or (3 if args.quick else 7)
     target_s = args.target_s or (0.1 if args.quick else 0.25)
 
-    result = run(backends, workloads, repeats, target_s, threads,
-                 log=lambda msg: print(msg, file=sys.stderr, flush=True),
-                 mnist_directory=args.mnist_dir,
-                 mnist_epochs=1 if args.quick else MNIST_EPOCHS)
+    result = run(
+        backends,
+        workloads,
+        repeats,
+        target_s,
+        threads,
+        log=lambda msg: print(msg, file=sys.stderr, flush=True),
+        mnist_directory=args.mnist_dir,
+        mnist_epochs=1 if args.quick else MNIST_EPOCHS,
+    )
     print(format_table(result))
     if args.json:
         with open(args.json, "w") as f:

@@ -1,4 +1,5 @@
 """Fixtures for the pytest-benchmark cases: one parameter per backend, the W2 data once."""
+
 import os
 import sys
 

@@ -4,6 +4,7 @@ Within a group every backend does exactly the same work, so pytest-benchmark's t
 compares them directly. Training cases build a fresh network in an untimed setup
 (``benchmark.pedantic``), so every round starts from the same weights.
 """
+
 import numpy as np
 import pytest
 
@@ -18,8 +19,9 @@ W1_ROUNDS = {"numpy": 5, "cython": 50}
 W2_ROUNDS = {"numpy": 15, "cython": 30}
 
 
-@pytest.mark.benchmark(group=f"W1 tutorial 2-2-1, net.train {W1_EPOCHS} epochs "
-                             f"({4 * W1_EPOCHS} SGD steps)")
+@pytest.mark.benchmark(
+    group=f"W1 tutorial 2-2-1, net.train {W1_EPOCHS} epochs ({4 * W1_EPOCHS} SGD steps)"
+)
 def test_w1_train(benchmark, backend):
     X, y = bench.tutorial_data()
 
@@ -31,8 +33,7 @@ def test_w1_train(benchmark, backend):
             return bench.train_tutorial(net, X, y, W1_EPOCHS, seed=0)
 
     benchmark.extra_info.update(steps=4 * W1_EPOCHS, unit="round = 1000 SGD steps")
-    history = benchmark.pedantic(train, setup=setup, rounds=W1_ROUNDS[backend],
-                                 warmup_rounds=1)
+    history = benchmark.pedantic(train, setup=setup, rounds=W1_ROUNDS[backend], warmup_rounds=1)
     assert history.epochs == W1_EPOCHS
 
 
@@ -48,15 +49,15 @@ def test_w2_epoch(benchmark, backend, digits):
             return bench.train_digits(net, X, Y, 1, seed=0)
 
     benchmark.extra_info.update(data=source, batches=-(-X.shape[0] // 32))
-    history = benchmark.pedantic(train, setup=setup, rounds=W2_ROUNDS[backend],
-                                 warmup_rounds=1)
+    history = benchmark.pedantic(train, setup=setup, rounds=W2_ROUNDS[backend], warmup_rounds=1)
     assert history.epochs == 1
 
 
 @pytest.mark.benchmark(group="forward kernel, 784-128-10 on a 1000x784 batch")
 def test_forward_784(benchmark, backend):
-    net = Network([784, 128, 10], activation="relu", output_activation="softmax",
-                  loss="cross_entropy", seed=0)
+    net = Network(
+        [784, 128, 10], activation="relu", output_activation="softmax", loss="cross_entropy", seed=0
+    )
     X = np.random.default_rng(0).normal(size=(1000, 784))
     out = np.empty((1000, 10))
     kernels = _backend.kernels(backend)
@@ -80,9 +81,11 @@ def test_loss_and_gradient_w2(benchmark, backend, digits, rows):
 RESTART_SIZES, RESTART_EPOCHS = [10, 32, 32, 1], 250
 
 
-@pytest.mark.benchmark(group=f"restarts: 1 run vs 4 restarts on 2 threads, "
-                             f"{RESTART_SIZES} tanh, {RESTART_EPOCHS} epochs, batch 16 "
-                             f"(target: 4 restarts < 3x one run)")
+@pytest.mark.benchmark(
+    group=f"restarts: 1 run vs 4 restarts on 2 threads, "
+    f"{RESTART_SIZES} tanh, {RESTART_EPOCHS} epochs, batch 16 "
+    f"(target: 4 restarts < 3x one run)"
+)
 @pytest.mark.parametrize("restarts", [1, 4])
 def test_restarts_in_parallel_threads(benchmark, restarts):
     if "cython" not in bench.available_backends():
@@ -97,8 +100,16 @@ def test_restarts_in_parallel_threads(benchmark, restarts):
 
     def train(net):
         with _backend.use_backend("cython"):
-            return net.train(X, y, epochs=RESTART_EPOCHS, learning_rate=0.05, batch_size=16,
-                             seed=1, restarts=restarts, n_jobs=2)
+            return net.train(
+                X,
+                y,
+                epochs=RESTART_EPOCHS,
+                learning_rate=0.05,
+                batch_size=16,
+                seed=1,
+                restarts=restarts,
+                n_jobs=2,
+            )
 
     benchmark.extra_info.update(restarts=restarts, n_jobs=2)
     history = benchmark.pedantic(train, setup=setup, rounds=3, warmup_rounds=1)

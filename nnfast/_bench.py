@@ -70,14 +70,14 @@ def tutorial_data():
 
 def tutorial_network(seed=0):
     """The 2-2-1 network of the tutorials: sigmoid hidden and output units, MSE."""
-    return Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse",
-                   seed=seed)
+    return Network(
+        [2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse", seed=seed
+    )
 
 
 def train_tutorial(net, X, y, epochs, seed=0):
     """W1: per-sample SGD (batch_size=1, shuffled), learning rate 0.1."""
-    return net.train(X, y, epochs=epochs, learning_rate=0.1, batch_size=1, shuffle=True,
-                     seed=seed)
+    return net.train(X, y, epochs=epochs, learning_rate=0.1, batch_size=1, shuffle=True, seed=seed)
 
 
 def digits_data():
@@ -99,14 +99,20 @@ def digits_data():
 
 def digits_network(seed=0):
     """64-64-10: ReLU hidden layer, softmax output, cross-entropy."""
-    return Network([64, 64, 10], activation="relu", output_activation="softmax",
-                   loss="cross_entropy", seed=seed)
+    return Network(
+        [64, 64, 10],
+        activation="relu",
+        output_activation="softmax",
+        loss="cross_entropy",
+        seed=seed,
+    )
 
 
 def train_digits(net, X, Y, epochs, seed=0):
     """W2: mini-batch SGD, batches of 32, shuffled, learning rate 0.05."""
-    return net.train(X, Y, epochs=epochs, learning_rate=W2_LR, batch_size=W2_BATCH,
-                     shuffle=True, seed=seed)
+    return net.train(
+        X, Y, epochs=epochs, learning_rate=W2_LR, batch_size=W2_BATCH, shuffle=True, seed=seed
+    )
 
 
 def mnist_data(path=None, download=False):
@@ -121,8 +127,13 @@ def mnist_data(path=None, download=False):
 
 def mnist_network(seed=0):
     """784-128-10: ReLU hidden layer, softmax output, cross-entropy."""
-    return Network(list(MNIST_SIZES), activation="relu", output_activation="softmax",
-                   loss="cross_entropy", seed=seed)
+    return Network(
+        list(MNIST_SIZES),
+        activation="relu",
+        output_activation="softmax",
+        loss="cross_entropy",
+        seed=seed,
+    )
 
 
 def train_mnist(net, X, Y, epochs, resume=False):
@@ -130,8 +141,16 @@ def train_mnist(net, X, Y, epochs, resume=False):
     generator; ``resume=True`` continues the previous call (momentum and shuffles)."""
     from .optimizers import SGD
 
-    return net.train(X, Y, epochs=epochs, learning_rate=MNIST_LR, batch_size=MNIST_BATCH,
-                     shuffle=True, optimizer=SGD(momentum=MNIST_MOMENTUM), resume=resume)
+    return net.train(
+        X,
+        Y,
+        epochs=epochs,
+        learning_rate=MNIST_LR,
+        batch_size=MNIST_BATCH,
+        shuffle=True,
+        optimizer=SGD(momentum=MNIST_MOMENTUM),
+        resume=resume,
+    )
 
 
 # --- the machine ----------------------------------------------------------------------------
@@ -151,8 +170,9 @@ def available_backends():
 
 def available_peers():
     """The peers whose package is installed."""
-    return [name for name, package in PEERS.items()
-            if importlib.util.find_spec(package) is not None]
+    return [
+        name for name, package in PEERS.items() if importlib.util.find_spec(package) is not None
+    ]
 
 
 def machine_info():
@@ -164,20 +184,28 @@ def machine_info():
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu
+            )
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info = {
-        "cpu": cpu, "cpu_count": os.cpu_count(), "usable_cpus": usable,
-        "python": platform.python_version(), "numpy": np.__version__,
-        "scipy": scipy.__version__, "nnfast": __version__, "backends": available_backends(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "nnfast": __version__,
+        "backends": available_backends(),
         "blas": _blas_info(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "thread_env": {k: os.environ[k] for k in
-                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-                       if k in os.environ},
+        "thread_env": {
+            k: os.environ[k]
+            for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+            if k in os.environ
+        },
     }
     if "cython" in info["backends"]:
         getter = getattr(_backend.kernels("cython"), "get_gemm_threshold", None)
@@ -191,8 +219,14 @@ def _blas_info():
     if not have_threadpoolctl():
         try:  # NumPy records its build's BLAS
             blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-            return [{"library": "numpy", "internal_api": blas.get("name"),
-                     "version": blas.get("version"), "num_threads": None}]
+            return [
+                {
+                    "library": "numpy",
+                    "internal_api": blas.get("name"),
+                    "version": blas.get("version"),
+                    "num_threads": None,
+                }
+            ]
         except Exception:
             return []
     from threadpoolctl import threadpool_info
@@ -202,30 +236,51 @@ def _blas_info():
         if lib.get("user_api") != "blas":
             continue
         path = lib.get("filepath", "")
-        owner = "scipy" if "scipy.libs" in path or "/scipy/" in path else (
-            "numpy" if "numpy" in path else os.path.basename(path))
-        out.append({"library": owner, "internal_api": lib.get("internal_api"),
-                    "version": lib.get("version"), "num_threads": lib.get("num_threads"),
-                    "filepath": path})
+        owner = (
+            "scipy"
+            if "scipy.libs" in path or "/scipy/" in path
+            else ("numpy" if "numpy" in path else os.path.basename(path))
+        )
+        out.append(
+            {
+                "library": owner,
+                "internal_api": lib.get("internal_api"),
+                "version": lib.get("version"),
+                "num_threads": lib.get("num_threads"),
+                "filepath": path,
+            }
+        )
     return out
 
 
 def describe_machine(info):
     """One line: CPU, cores, versions, BLAS and threads."""
-    blas = ", ".join(
-        f"{b['library']}: {b['internal_api']} {b['version']}"
-        + (f" ({b['num_threads']} threads)" if b["num_threads"]
-           else " (threads unknown: threadpoolctl not installed)")
-        for b in info["blas"]) or "unknown"
+    blas = (
+        ", ".join(
+            f"{b['library']}: {b['internal_api']} {b['version']}"
+            + (
+                f" ({b['num_threads']} threads)"
+                if b["num_threads"]
+                else " (threads unknown: threadpoolctl not installed)"
+            )
+            for b in info["blas"]
+        )
+        or "unknown"
+    )
     env = ", ".join(f"{k}={v}" for k, v in info["thread_env"].items())
     load = info.get("load_average")
     end = info.get("load_average_end")
-    load = (f" | load average {load[0]:.2f} at start" + (f", {end[0]:.2f} at end" if end else "")
-            if load else "")
-    return (f"Machine: {info['cpu']}, {info['cpu_count']} cores ({info['usable_cpus']} usable) | "
-            f"Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']} | "
-            f"BLAS {blas}{' | ' + env if env else ''} | nnfast {info['nnfast']}, backends "
-            f"{'/'.join(info['backends'])}{load}")
+    load = (
+        f" | load average {load[0]:.2f} at start" + (f", {end[0]:.2f} at end" if end else "")
+        if load
+        else ""
+    )
+    return (
+        f"Machine: {info['cpu']}, {info['cpu_count']} cores ({info['usable_cpus']} usable) | "
+        f"Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']} | "
+        f"BLAS {blas}{' | ' + env if env else ''} | nnfast {info['nnfast']}, backends "
+        f"{'/'.join(info['backends'])}{load}"
+    )
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -319,9 +374,19 @@ def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
     if name == "scikit-learn":
         from sklearn.neural_network import MLPClassifier
 
-        clf = MLPClassifier((hidden,), solver="sgd", alpha=0.0, batch_size=batch_size,
-                            learning_rate_init=lr, momentum=momentum, nesterovs_momentum=False,
-                            random_state=seed, max_iter=1, tol=0.0, n_iter_no_change=10**9)
+        clf = MLPClassifier(
+            (hidden,),
+            solver="sgd",
+            alpha=0.0,
+            batch_size=batch_size,
+            learning_rate_init=lr,
+            momentum=momentum,
+            nesterovs_momentum=False,
+            random_state=seed,
+            max_iter=1,
+            tol=0.0,
+            n_iter_no_change=10**9,
+        )
         classes = np.unique(labels)
 
         def epochs(n):
@@ -335,10 +400,11 @@ def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
     import torch
 
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden, dtype=torch.float64),
-                                torch.nn.ReLU(),
-                                torch.nn.Linear(hidden, int(labels.max()) + 1,
-                                                dtype=torch.float64))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(X.shape[1], hidden, dtype=torch.float64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(hidden, int(labels.max()) + 1, dtype=torch.float64),
+    )
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
 
@@ -346,7 +412,7 @@ def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
         for _ in range(n):
             order = torch.randperm(X.shape[0])
             for start in range(0, X.shape[0], batch_size):
-                rows = order[start:start + batch_size]
+                rows = order[start : start + batch_size]
                 loss = torch.nn.functional.cross_entropy(model(Xt[rows]), yt[rows])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -376,8 +442,17 @@ def _row(name, unit, scale, timings, note=""):
     return {"workload": name, "unit": unit, "cells": cells, "note": note}
 
 
-def run(backends=BACKENDS, workloads=DEFAULT_WORKLOADS, peers=(), repeats=5, target_s=0.2,
-        mnist_path=None, mnist_epochs=2, download=False, log=None):
+def run(
+    backends=BACKENDS,
+    workloads=DEFAULT_WORKLOADS,
+    peers=(),
+    repeats=5,
+    target_s=0.2,
+    mnist_path=None,
+    mnist_epochs=2,
+    download=False,
+    log=None,
+):
     """Run the workloads; returns {"machine", "columns", "rows", "skipped"}."""
     log = log or (lambda msg: None)
     backends = [b for b in backends if b in available_backends()]
@@ -392,34 +467,45 @@ def run(backends=BACKENDS, workloads=DEFAULT_WORKLOADS, peers=(), repeats=5, tar
     if "W2" in workloads:
         data = digits_data()
         labels = data[1].argmax(axis=1)
-        trainers = {p: peer_trainer(p, data[0], labels, 64, W2_BATCH, W2_LR, 0.0)
-                    for p in peers}
+        trainers = {p: peer_trainer(p, data[0], labels, 64, W2_BATCH, W2_LR, 0.0) for p in peers}
         log(f"W2: digits 64-64-10, {', '.join([*backends, *trainers])}")
-        t = measure(lambda name, e: _time_w2_any(name, e, data, trainers),
-                    [*backends, *trainers], START_EPOCHS["W2"], repeats, target_s,
-                    threads=None)
-        rows.append(_row(f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32", "ms/epoch",
-                         1e3, t))
+        t = measure(
+            lambda name, e: _time_w2_any(name, e, data, trainers),
+            [*backends, *trainers],
+            START_EPOCHS["W2"],
+            repeats,
+            target_s,
+            threads=None,
+        )
+        rows.append(_row(f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32", "ms/epoch", 1e3, t))
     if "MNIST" in workloads:
         try:
             X, labels, X_test, labels_test = mnist_data(mnist_path, download)
         except FileNotFoundError as exc:
             skipped["MNIST"] = f"{exc} (or give nnfast bench --mnist-dir DIR, or --download)"
         else:
-            rows.append(_mnist_row(backends, peers, X, labels, X_test, labels_test,
-                                   mnist_epochs, log))
+            rows.append(
+                _mnist_row(backends, peers, X, labels, X_test, labels_test, mnist_epochs, log)
+            )
     if hasattr(os, "getloadavg"):
         info["load_average_end"] = list(os.getloadavg())
-    return {"machine": info, "columns": [*backends, *peers], "rows": rows, "skipped": skipped,
-            "repeats": repeats}
+    return {
+        "machine": info,
+        "columns": [*backends, *peers],
+        "rows": rows,
+        "skipped": skipped,
+        "repeats": repeats,
+    }
 
 
 def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
     """MNIST: each implementation trains ``epochs`` epochs, one at a time, taking turns."""
     Y = one_hot(labels, MNIST_SIZES[-1])
     nets = {b: mnist_network() for b in backends}
-    trainers = {p: peer_trainer(p, X, labels, MNIST_SIZES[1], MNIST_BATCH, MNIST_LR,
-                                MNIST_MOMENTUM) for p in peers}
+    trainers = {
+        p: peer_trainer(p, X, labels, MNIST_SIZES[1], MNIST_BATCH, MNIST_LR, MNIST_MOMENTUM)
+        for p in peers
+    }
     times = {name: [] for name in [*nets, *trainers]}
     models = {}
     for e in range(epochs):
@@ -432,8 +518,9 @@ def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
                 seconds, models[name] = _timed(lambda: trainers[name](1))
             times[name].append(seconds)
             log(f"MNIST {name} epoch {e + 1}: {seconds:.3g} s")
-    accuracy = {b: float(np.mean(nets[b].feedforward(X_test).argmax(axis=1) == labels_test))
-                for b in nets}
+    accuracy = {
+        b: float(np.mean(nets[b].feedforward(X_test).argmax(axis=1) == labels_test)) for b in nets
+    }
     for name, model in models.items():
         if name == "scikit-learn":
             accuracy[name] = float(np.mean(model.predict(X_test) == labels_test))
@@ -444,10 +531,16 @@ def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
                 pred = model(torch.from_numpy(np.ascontiguousarray(X_test))).argmax(1).numpy()
             accuracy[name] = float(np.mean(pred == labels_test))
     note = "test accuracy after {} epoch{}: {}".format(
-        epochs, "s" if epochs > 1 else "", ", ".join(f"{k} {v:.2%}" for k, v in accuracy.items()))
-    return _row(f"MNIST {X.shape[0]}x784, 784-128-10 relu/softmax, SGD momentum "
-                f"{MNIST_MOMENTUM}, batch {MNIST_BATCH}", "ms/epoch", 1e3,
-                {k: {"per_unit": v} for k, v in times.items()}, note)
+        epochs, "s" if epochs > 1 else "", ", ".join(f"{k} {v:.2%}" for k, v in accuracy.items())
+    )
+    return _row(
+        f"MNIST {X.shape[0]}x784, 784-128-10 relu/softmax, SGD momentum "
+        f"{MNIST_MOMENTUM}, batch {MNIST_BATCH}",
+        "ms/epoch",
+        1e3,
+        {k: {"per_unit": v} for k, v in times.items()},
+        note,
+    )
 
 
 def _fmt(x):
@@ -465,19 +558,33 @@ def format_table(result):
     base = "cython" if "cython" in columns else columns[0]
     others = [c for c in columns if c != base]
     head = ["Workload", "Unit", *columns, *(f"{c}/{base}" for c in others)]
-    lines = [describe_machine(result["machine"]), "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        describe_machine(result["machine"]),
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for row in result["rows"]:
         cells = row["cells"]
-        times = [f"{_fmt(cells[c]['median'])} ±{cells[c]['mad_pct']:.0f}%" if c in cells
-                 else "-" for c in columns]
-        ratios = [_ratio(cells[c]["median"] / cells[base]["median"])
-                  if c in cells and base in cells else "-" for c in others]
+        times = [
+            f"{_fmt(cells[c]['median'])} ±{cells[c]['mad_pct']:.0f}%" if c in cells else "-"
+            for c in columns
+        ]
+        ratios = [
+            _ratio(cells[c]["median"] / cells[base]["median"])
+            if c in cells and base in cells
+            else "-"
+            for c in others
+        ]
         lines.append("| " + " | ".join([row["workload"], row["unit"], *times, *ratios]) + " |")
-    lines += ["", f"Median of {result['repeats']} timed runs (± median absolute deviation), "
-              f"implementations taking turns; a ratio above 1x means slower than {base}."]
-    lines += [f"{row['workload'].split()[0]}: {row['note']}." for row in result["rows"]
-              if row["note"]]
+    lines += [
+        "",
+        f"Median of {result['repeats']} timed runs (± median absolute deviation), "
+        f"implementations taking turns; a ratio above 1x means slower than {base}.",
+    ]
+    lines += [
+        f"{row['workload'].split()[0]}: {row['note']}." for row in result["rows"] if row["note"]
+    ]
     return "\n".join(lines)
 
 
@@ -487,22 +594,37 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="nnfast bench",
         description="Time nnfast's backends (and scikit-learn and PyTorch, when installed) "
-                    "on this machine.")
+        "on this machine.",
+    )
     parser.add_argument("--quick", action="store_true", help="3 shorter repeats instead of 5")
-    parser.add_argument("--backend", default="all", choices=["all", *BACKENDS],
-                        help="the backends to time (default: all available)")
-    parser.add_argument("--workload", default=",".join(DEFAULT_WORKLOADS),
-                        help=f"comma-separated subset of {','.join(WORKLOADS)}, or all "
-                             f"(default: {','.join(DEFAULT_WORKLOADS)})")
-    parser.add_argument("--no-peers", action="store_true",
-                        help="time nnfast only, not scikit-learn and PyTorch")
-    parser.add_argument("--mnist-dir", help="folder of the MNIST files (default: "
-                        "$NNFAST_DATA, else the cache ~/.cache/nnfast)")
-    parser.add_argument("--download", action="store_true",
-                        help="download MNIST into the cache when it is found nowhere")
+    parser.add_argument(
+        "--backend",
+        default="all",
+        choices=["all", *BACKENDS],
+        help="the backends to time (default: all available)",
+    )
+    parser.add_argument(
+        "--workload",
+        default=",".join(DEFAULT_WORKLOADS),
+        help=f"comma-separated subset of {','.join(WORKLOADS)}, or all "
+        f"(default: {','.join(DEFAULT_WORKLOADS)})",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="time nnfast only, not scikit-learn and PyTorch"
+    )
+    parser.add_argument(
+        "--mnist-dir",
+        help="folder of the MNIST files (default: $NNFAST_DATA, else the cache ~/.cache/nnfast)",
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="download MNIST into the cache when it is found nowhere",
+    )
     parser.add_argument("--repeats", type=int, help="timed runs per implementation")
-    parser.add_argument("--target-time", type=float, dest="target_s",
-                        help="seconds each timed run should take")
+    parser.add_argument(
+        "--target-time", type=float, dest="target_s", help="seconds each timed run should take"
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -514,18 +636,24 @@ def main(argv=None):
         names = list(WORKLOADS)
     unknown = [w for w in names if w.lower() not in lookup]
     if unknown or not names:
-        parser.error(f"unknown workload {unknown or args.workload!r}; choose from "
-                     f"{', '.join(WORKLOADS)} or all")
+        parser.error(
+            f"unknown workload {unknown or args.workload!r}; choose from "
+            f"{', '.join(WORKLOADS)} or all"
+        )
     backends = list(BACKENDS) if args.backend == "all" else [args.backend]
     if args.backend == "cython" and "cython" not in available_backends():
         parser.error("the cython backend is not available (the extension is not built)")
-    result = run(backends, [lookup[w.lower()] for w in names],
-                 () if args.no_peers else available_peers(),
-                 repeats=args.repeats or (3 if args.quick else 5),
-                 target_s=args.target_s or (0.1 if args.quick else 0.2),
-                 mnist_path=args.mnist_dir,
-                 mnist_epochs=1 if args.quick else 2, download=args.download,
-                 log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = run(
+        backends,
+        [lookup[w.lower()] for w in names],
+        () if args.no_peers else available_peers(),
+        repeats=args.repeats or (3 if args.quick else 5),
+        target_s=args.target_s or (0.1 if args.quick else 0.2),
+        mnist_path=args.mnist_dir,
+        mnist_epochs=1 if args.quick else 2,
+        download=args.download,
+        log=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
     print(format_table(result))
     for name, reason in result["skipped"].items():
         print(f"nnfast bench: {name} skipped: {reason}", file=sys.stderr)

@@ -43,8 +43,9 @@ except ImportError:
                 if p.name == "self" or p.kind == p.VAR_KEYWORD:
                     continue
                 if p.kind == p.VAR_POSITIONAL:
-                    raise RuntimeError(f"{cls.__name__} must not take *args: estimators name "
-                                       "every parameter.")
+                    raise RuntimeError(
+                        f"{cls.__name__} must not take *args: estimators name every parameter."
+                    )
                 names.append(p.name)
             return sorted(names)
 
@@ -134,13 +135,21 @@ except ImportError:
             if obj is None:
                 return self.fn
             if not self.check(obj):
-                raise AttributeError(f"This {type(obj).__name__} has no attribute "
-                                     f"{self.fn.__name__!r}")
+                raise AttributeError(
+                    f"This {type(obj).__name__} has no attribute {self.fn.__name__!r}"
+                )
             return self.fn.__get__(obj, owner)
 
 
-__all__ = ["SKLEARN_INSTALLED", "BaseEstimator", "ClassifierMixin", "NnfastMixin",
-           "RegressorMixin", "TransformerMixin", "available_if"]
+__all__ = [
+    "SKLEARN_INSTALLED",
+    "BaseEstimator",
+    "ClassifierMixin",
+    "NnfastMixin",
+    "RegressorMixin",
+    "TransformerMixin",
+    "available_if",
+]
 
 _BUSY, _BUSY_LOCK = set(), threading.Lock()
 
@@ -172,11 +181,13 @@ class NnfastMixin:
         return tags
 
     def _more_tags(self):
-        return {"binary_only": self._nnfast_tags.get("binary_only", False),
-                "multilabel": self._nnfast_tags.get("multi_label", False),
-                "multioutput": self._nnfast_tags.get("multi_output", False),
-                "requires_y": True,
-                "_xfail_checks": dict(self._expected_failed_checks())}
+        return {
+            "binary_only": self._nnfast_tags.get("binary_only", False),
+            "multilabel": self._nnfast_tags.get("multi_label", False),
+            "multioutput": self._nnfast_tags.get("multi_output", False),
+            "requires_y": True,
+            "_xfail_checks": dict(self._expected_failed_checks()),
+        }
 
     def _expected_failed_checks(self):
         """{scikit-learn check name: why this model does not pass it}."""
@@ -201,7 +212,8 @@ class NnfastMixin:
                 raise RuntimeError(
                     f"This {type(self).__name__} is being fitted by another thread: fit a "
                     f"copy to train in parallel (sklearn.base.clone(model), or "
-                    f"copy.deepcopy).")
+                    f"copy.deepcopy)."
+                )
             _BUSY.add(key)
         try:
             yield
@@ -217,10 +229,12 @@ def classic_failed_checks(name, test_file):
         "check_do_not_raise_errors_in_init_or_set_params": (
             "nnfast's classic models check their arguments in the constructor, so a "
             f"mistake fails where it is made ({test_file}::test_bad_parameters "
-            "pins it); fit checks them again, so set_params cannot bypass the checks."),
+            "pins it); fit checks them again, so set_params cannot bypass the checks."
+        ),
         "check_n_features_in_after_fitting": (
             "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
             f"but the model expects 2' (pinned by {test_file}), rather than "
             f"scikit-learn's 'X has 3 features, but {name} is expecting 2 features as "
-            "input'; it is the same ValueError."),
+            "input'; it is the same ValueError."
+        ),
     }

@@ -12,7 +12,14 @@ import numpy as np
 
 from . import io
 from ._table import (
-    MAX_CLASSES, MAX_LEVELS, _Columns, _dates, _is_missing, _label, _natural, _number,
+    MAX_CLASSES,
+    MAX_LEVELS,
+    _Columns,
+    _dates,
+    _is_missing,
+    _label,
+    _natural,
+    _number,
 )
 from ._validation import check_number
 from .exceptions import not_fitted
@@ -27,7 +34,6 @@ class TableEncoding:
         self.categorical = categorical
         self.features = features
         self.drop = drop
-
 
     def _is_fitted(self):
         return "features_" in self.__dict__
@@ -45,8 +51,9 @@ class TableEncoding:
         else:
             chosen = [n for n in columns.names if n not in drop]
         if not chosen:
-            raise ValueError("there are no feature columns to encode (features and drop leave "
-                             "none).")
+            raise ValueError(
+                "there are no feature columns to encode (features and drop leave none)."
+            )
         if columns.n_rows < 1:
             raise ValueError("X has no rows.")
         features, categories, dropped = [], {}, {}
@@ -61,9 +68,11 @@ class TableEncoding:
         for name, reason in dropped.items():
             warnings.warn(_dropped_reason(name, reason), UserWarning, stacklevel=2)
         if not features:
-            raise ValueError(f"there are no feature columns left: {', '.join(dropped)} "
-                             f"{'was' if len(dropped) == 1 else 'were'} dropped (name them in "
-                             f"categorical to one-hot encode them anyway).")
+            raise ValueError(
+                f"there are no feature columns left: {', '.join(dropped)} "
+                f"{'was' if len(dropped) == 1 else 'were'} dropped (name them in "
+                f"categorical to one-hot encode them anyway)."
+            )
         self.features_, self.categories_, self.dropped_ = features, categories, dropped
         raw = self._raw(columns)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -84,8 +93,10 @@ class TableEncoding:
             out = (self._raw(columns) - self.mean_) / self.scale_
         if not np.isfinite(out).all():
             j = int(np.flatnonzero(~np.isfinite(out).all(axis=0))[0])
-            raise ValueError(f"column {self._source(j)!r} has values too large to standardise "
-                             f"(scale it down first).")
+            raise ValueError(
+                f"column {self._source(j)!r} has values too large to standardise "
+                f"(scale it down first)."
+            )
         return out
 
     def fit_transform(self, X, y=None):
@@ -96,15 +107,20 @@ class TableEncoding:
         self._check_fitted("get_feature_names_out")
         names = []
         for name in self.features_:
-            names += ([f"{name}={c}" for c in self.categories_[name]]
-                      if name in self.categories_ else [name])
+            names += (
+                [f"{name}={c}" for c in self.categories_[name]]
+                if name in self.categories_
+                else [name]
+            )
         return np.asarray(names, dtype=object)
 
     def describe(self):
         """One line: which columns are scaled numbers and which are one-hot categories."""
         self._check_fitted("describe")
-        parts = [f"{n} (one-hot, {len(self.categories_[n])} values)" if n in self.categories_
-                 else n for n in self.features_]
+        parts = [
+            f"{n} (one-hot, {len(self.categories_[n])} values)" if n in self.categories_ else n
+            for n in self.features_
+        ]
         return ", ".join(parts)
 
     # --- the rules --------------------------------------------------------------------------
@@ -121,8 +137,10 @@ class TableEncoding:
             if not isinstance(n, str):
                 raise TypeError(f"{what} must be a list of column names (str), got {n!r}.")
             if n not in columns:
-                raise ValueError(f"{what} names the column {n!r}, which X does not have; its "
-                                 f"columns are {', '.join(columns.names)}.")
+                raise ValueError(
+                    f"{what} names the column {n!r}, which X does not have; its "
+                    f"columns are {', '.join(columns.names)}."
+                )
         return names
 
     def _kind(self, columns, name, forced):
@@ -138,8 +156,9 @@ class TableEncoding:
             if bad.size:
                 i = bad[0]
                 what = "a missing value" if np.isnan(values[i]) else "an infinite value"
-                raise ValueError(f"column {name!r} must hold numbers, but {columns.where(i)} "
-                                 f"has {what}.")
+                raise ValueError(
+                    f"column {name!r} must hold numbers, but {columns.where(i)} has {what}."
+                )
             return "category" if forced else "number"
         values = columns.values(name)
         parsed = [_number(v) for v in values]
@@ -149,10 +168,13 @@ class TableEncoding:
         if 2 * n_numbers > len(values):  # numbers, with a few values to fix
             if n_numbers < len(values):
                 i = next(i for i, p in enumerate(parsed) if p is None)
-                what = ("a missing value" if _is_missing(values[i])
-                        else "a value that is not a number")
-                raise ValueError(f"column {name!r} must hold numbers, but {columns.where(i)} "
-                                 f"has {what}: {values[i]!r}.")
+                what = (
+                    "a missing value" if _is_missing(values[i]) else "a value that is not a number"
+                )
+                raise ValueError(
+                    f"column {name!r} must hold numbers, but {columns.where(i)} "
+                    f"has {what}: {values[i]!r}."
+                )
             return "number"
         if _dates(values):
             return "date"
@@ -174,17 +196,21 @@ class TableEncoding:
         parts = []
         for name in self.features_:
             if name not in columns:
-                raise ValueError(f"X has no column {name!r}; the encoder was fitted on "
-                                 f"{', '.join(self.features_)}.")
+                raise ValueError(
+                    f"X has no column {name!r}; the encoder was fitted on "
+                    f"{', '.join(self.features_)}."
+                )
             if name in self.categories_:
                 parts.append(self._one_hot(columns, name))
             elif columns.kind(name) == "number":
                 values = columns.values(name)
                 bad = np.flatnonzero(~np.isfinite(values))
                 if bad.size:
-                    raise ValueError(f"column {name!r} must hold numbers, but "
-                                     f"{columns.where(bad[0])} has a missing or infinite "
-                                     f"value.")
+                    raise ValueError(
+                        f"column {name!r} must hold numbers, but "
+                        f"{columns.where(bad[0])} has a missing or infinite "
+                        f"value."
+                    )
                 parts.append(values[:, None])
             else:
                 values = columns.values(name)
@@ -192,10 +218,13 @@ class TableEncoding:
                 for i, v in enumerate(values):
                     number = _number(v)
                     if number is None:
-                        what = ("a missing value" if _is_missing(v)
-                                else "a value that is not a number")
-                        raise ValueError(f"column {name!r} must hold numbers, but "
-                                         f"{columns.where(i)} has {what}: {v!r}.")
+                        what = (
+                            "a missing value" if _is_missing(v) else "a value that is not a number"
+                        )
+                        raise ValueError(
+                            f"column {name!r} must hold numbers, but "
+                            f"{columns.where(i)} has {what}: {v!r}."
+                        )
                     out[i] = number
                 parts.append(out[:, None])
         return np.hstack(parts) if parts else np.zeros((columns.n_rows, 0))
@@ -208,11 +237,14 @@ class TableEncoding:
         for i, v in enumerate(values):
             code = index.get(_label(v))
             if code is None:
-                shown = ", ".join(repr(v) for v in levels[:10]) + (", ..." if len(levels) > 10
-                                                                    else "")
-                raise ValueError(f"column {name!r} has the value {_label(v)!r} on "
-                                 f"{columns.where(i)}, which the model did not see in "
-                                 f"training (known values: {shown}).")
+                shown = ", ".join(repr(v) for v in levels[:10]) + (
+                    ", ..." if len(levels) > 10 else ""
+                )
+                raise ValueError(
+                    f"column {name!r} has the value {_label(v)!r} on "
+                    f"{columns.where(i)}, which the model did not see in "
+                    f"training (known values: {shown})."
+                )
             codes[i] = code
         out = np.zeros((len(values), len(levels)))
         out[np.arange(len(values)), codes] = 1.0
@@ -222,9 +254,11 @@ class TableEncoding:
         bad = ~(np.isfinite(mean) & np.isfinite(std))
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"column {self._source(j)!r} has values too large to standardise "
-                             f"(its mean or standard deviation overflows): divide it by a "
-                             f"power of ten first, or drop it.")
+            raise ValueError(
+                f"column {self._source(j)!r} has values too large to standardise "
+                f"(its mean or standard deviation overflows): divide it by a "
+                f"power of ten first, or drop it."
+            )
 
     def _source(self, j):
         """The table column that encoded column ``j`` comes from."""
@@ -240,13 +274,16 @@ class TableEncoding:
             raise not_fitted(self, method)
 
 
-
 def _dropped_reason(name, reason):
     if reason == "date":
-        return (f"column {name!r} holds dates: dropped (turn it into numbers, such as a day "
-                f"of the year, to use it)")
-    return (f"column {name!r} looks like an identifier (nearly every row has a value of its "
-            f"own): dropped (name it in --categorical / categorical to one-hot encode it)")
+        return (
+            f"column {name!r} holds dates: dropped (turn it into numbers, such as a day "
+            f"of the year, to use it)"
+        )
+    return (
+        f"column {name!r} looks like an identifier (nearly every row has a value of its "
+        f"own): dropped (name it in --categorical / categorical to one-hot encode it)"
+    )
 
 
 class TargetEncoder:
@@ -267,27 +304,35 @@ class TargetEncoder:
         if task == "auto":
             numeric = table.is_numeric(name)
             numbers_ = table.numbers(name) if numeric else None
-            task = "regression" if numeric and not (
-                np.all(numbers_ == np.round(numbers_)) and len(set(values)) <= MAX_CLASSES
-            ) else "classification"
+            task = (
+                "regression"
+                if numeric
+                and not (np.all(numbers_ == np.round(numbers_)) and len(set(values)) <= MAX_CLASSES)
+                else "classification"
+            )
         if task == "regression":
             y = table.numbers(name)
             with np.errstate(over="ignore", invalid="ignore"):
                 mean, std = float(y.mean()), float(y.std())
             if not (math.isfinite(mean) and math.isfinite(std)):
-                raise ValueError(f"the target column {name!r} has values too large to "
-                                 f"standardise (its mean or standard deviation overflows): "
-                                 f"divide it by a power of ten first.")
+                raise ValueError(
+                    f"the target column {name!r} has values too large to "
+                    f"standardise (its mean or standard deviation overflows): "
+                    f"divide it by a power of ten first."
+                )
             self.classes, self.mean_, self.scale_ = None, mean, std if std > 0 else 1.0
             return self
         levels = _text_levels(table, name)
         if len(levels) < 2:
-            raise ValueError(f"the target column {name!r} has a single value, {levels[0]!r}: "
-                             f"nothing to learn.")
+            raise ValueError(
+                f"the target column {name!r} has a single value, {levels[0]!r}: nothing to learn."
+            )
         if len(levels) > max(MAX_CLASSES, table.n_rows // 2):
-            raise ValueError(f"the target column {name!r} has {len(levels)} distinct values in "
-                             f"{table.n_rows} rows: too many classes (for numbers, use "
-                             f"--task regression).")
+            raise ValueError(
+                f"the target column {name!r} has {len(levels)} distinct values in "
+                f"{table.n_rows} rows: too many classes (for numbers, use "
+                f"--task regression)."
+            )
         self.classes, self.mean_, self.scale_ = levels, 0.0, 1.0
         return self
 
@@ -308,8 +353,7 @@ class TargetEncoder:
 def _text_levels(table, name):
     values = table.column(name)
     if "" in values:
-        raise ValueError(f"column {name!r} has an empty value on "
-                         f"{table.where(values.index(''))}.")
+        raise ValueError(f"column {name!r} has an empty value on {table.where(values.index(''))}.")
     return sorted(set(values), key=_natural)
 
 
@@ -320,15 +364,16 @@ class TabularModel:
     columns are ignored) and returns class labels, or numbers in the target's units.
     """
 
-    def __init__(self, network, encoder, target, classes=None, target_mean=0.0,
-                 target_scale=1.0):
+    def __init__(self, network, encoder, target, classes=None, target_mean=0.0, target_scale=1.0):
         self.network, self.encoder, self.target, self.classes = network, encoder, target, classes
         self.target_mean, self.target_scale = float(target_mean), float(target_scale)
 
     def __repr__(self):
         kind = f"classes={self.classes}" if self.classes is not None else "regression"
-        return (f"TabularModel({self.network!r}, target={self.target!r}, {kind}, "
-                f"features={self.encoder.features_})")
+        return (
+            f"TabularModel({self.network!r}, target={self.target!r}, {kind}, "
+            f"features={self.encoder.features_})"
+        )
 
     def predict(self, table):
         """Labels (object array) or numbers, one per row of ``table``."""
@@ -344,9 +389,14 @@ class TabularModel:
     def _to_file(self):
         header, arrays = self.network._to_file()
         e = self.encoder
-        header.update(target=self.target, classes=self.classes, features=e.features_,
-                      categories=e.categories_, target_mean=self.target_mean,
-                      target_scale=self.target_scale)
+        header.update(
+            target=self.target,
+            classes=self.classes,
+            features=e.features_,
+            categories=e.categories_,
+            target_mean=self.target_mean,
+            target_scale=self.target_scale,
+        )
         arrays.update(mean=e.mean_, scale=e.scale_)
         return header, arrays
 
@@ -375,21 +425,22 @@ class TabularModel:
         network = Network._from_file(header, arrays)
         n = len(encoder.get_feature_names_out())
         if mean.shape != (n,) or scale.shape != (n,) or network.n_inputs != n:
-            raise ValueError(f"the features encode to {n} columns, but the scaling has "
-                             f"{mean.shape} and the network {network.n_inputs} inputs")
+            raise ValueError(
+                f"the features encode to {n} columns, but the scaling has "
+                f"{mean.shape} and the network {network.n_inputs} inputs"
+            )
         classes = header["classes"]
         if classes is not None:
             classes = _strings(classes, "classes")
-            if network.n_outputs != (1 if len(classes) == 2 else len(classes)) or \
-                    len(classes) < 2:
-                raise ValueError(f"{len(classes)} classes do not fit {network.n_outputs} "
-                                 f"outputs")
+            if network.n_outputs != (1 if len(classes) == 2 else len(classes)) or len(classes) < 2:
+                raise ValueError(f"{len(classes)} classes do not fit {network.n_outputs} outputs")
         target = header["target"]
         if not isinstance(target, str):
             raise ValueError("target must be a column name")
         target_mean = check_number(header.get("target_mean", 0.0), "target_mean")
-        target_scale = check_number(header.get("target_scale", 1.0), "target_scale", 0.0,
-                                    low_open=True)
+        target_scale = check_number(
+            header.get("target_scale", 1.0), "target_scale", 0.0, low_open=True
+        )
         return cls(network, encoder, target, classes, target_mean, target_scale)
 
 

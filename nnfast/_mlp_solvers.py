@@ -22,8 +22,10 @@ from .training import EarlyStopping, History, _check_jobs, train
 
 #: scikit-learn's message when training ends with weights that are not finite (its
 #: test_nonfinite_params matches it).
-NONFINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
-             "values and need to be preprocessed.")
+NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
 
 #: scikit-learn's floor for learning_rate="adaptive": below it, training stops.
 MIN_ADAPTIVE_RATE = 1e-6
@@ -39,8 +41,19 @@ class StoppingRule(EarlyStopping):
     winning run's when there are restarts (each restart trains with a deep copy).
     """
 
-    def __init__(self, *, state, tol, n_iter_no_change, adaptive, loss_scale, rate_scale,
-                 validation=None, invscaling=None, verbose=False):
+    def __init__(
+        self,
+        *,
+        state,
+        tol,
+        n_iter_no_change,
+        adaptive,
+        loss_scale,
+        rate_scale,
+        validation=None,
+        invscaling=None,
+        verbose=False,
+    ):
         super().__init__(patience=0, restore_best=validation is not None)
         self.initial_state, self.tol, self.n_iter_no_change = dict(state), tol, n_iter_no_change
         self.adaptive, self.validation = adaptive, validation
@@ -138,9 +151,11 @@ def validation_rows(n, fraction, rng, strata=None):
     with the largest remainders), as scikit-learn's early stopping splits."""
     n_val = int(np.ceil(fraction * n))
     if n_val < 2 or n_val >= n:
-        raise ValueError("The validation set is too small (or leaves no training samples): "
-                         f"validation_fraction={fraction} of {n} samples is {n_val}. Increase "
-                         "'validation_fraction' or the size of your dataset.")
+        raise ValueError(
+            "The validation set is too small (or leaves no training samples): "
+            f"validation_fraction={fraction} of {n} samples is {n_val}. Increase "
+            "'validation_fraction' or the size of your dataset."
+        )
     if strata is None:
         order = rng.permutation(n)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
@@ -156,8 +171,13 @@ class Unfit(Exception):
 def drop_last_epoch(history):
     """Remove the last epoch from every list of ``history`` (a diverged epoch's record)."""
     n = max(0, history.epochs - 1)
-    for x in (history.loss, history.accuracy, history.val_loss, history.val_accuracy,
-              history.learning_rate):
+    for x in (
+        history.loss,
+        history.accuracy,
+        history.val_loss,
+        history.val_accuracy,
+        history.learning_rate,
+    ):
         del x[n:]
     if history.best_epoch is not None and history.best_epoch >= n:
         history.best_epoch = None
@@ -188,8 +208,10 @@ def combined_weights(sample_weight, class_weight):
 def stochastic_only(estimator):
     """``partial_fit`` exists only for the stochastic solvers, as in scikit-learn."""
     if estimator.solver == "lbfgs":
-        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                             f"{estimator.solver} is not stochastic.")
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. "
+            f"{estimator.solver} is not stochastic."
+        )
     return True
 
 
@@ -212,8 +234,11 @@ class Lbfgs:
         return self.l1 * np.abs(x).sum() + 0.5 * self.l2 * (x @ x)
 
     def loss(self, x):
-        return float(self.kernels.loss_and_gradient(self.spec, x, self.X, self.Y, self.l1,
-                                                    self.l2, None, self.w))
+        return float(
+            self.kernels.loss_and_gradient(
+                self.spec, x, self.X, self.Y, self.l1, self.l2, None, self.w
+            )
+        )
 
     def minimise(self, x0):
         """One L-BFGS run from x0: (result, data loss after each iteration). Ctrl-C (or a
@@ -227,14 +252,18 @@ class Lbfgs:
         def objective(x):
             if self.cancel.is_set():
                 raise KeyboardInterrupt("cancelled")
-            value = kernels.loss_and_gradient(spec, x, self.X, self.Y, self.l1, self.l2, grad,
-                                              self.w)
+            value = kernels.loss_and_gradient(
+                spec, x, self.X, self.Y, self.l1, self.l2, grad, self.w
+            )
             last["x"], last["value"] = x.copy(), value
             return c * value, c * grad  # scikit-learn's scale: gtol means the same
 
         def callback(xk):
-            value = last["value"] if np.array_equal(xk, last.get("x")) else \
-                self.loss(np.ascontiguousarray(xk))
+            value = (
+                last["value"]
+                if np.array_equal(xk, last.get("x"))
+                else self.loss(np.ascontiguousarray(xk))
+            )
             curve.append(float(value - self.penalty(xk)))
             kept["x"], kept["value"] = np.array(xk, dtype=np.float64), value
             if p.verbose:
@@ -242,13 +271,23 @@ class Lbfgs:
 
         try:
             result = scipy.optimize.minimize(
-                objective, x0, method="L-BFGS-B", jac=True, callback=callback,
-                options={"maxiter": p.max_iter, "maxfun": p.max_fun, "gtol": p.tol})
+                objective,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                callback=callback,
+                options={"maxiter": p.max_iter, "maxfun": p.max_fun, "gtol": p.tol},
+            )
         except KeyboardInterrupt:
             value = kept["value"] if kept["value"] is not None else self.loss(kept["x"])
             return types.SimpleNamespace(
-                x=kept["x"], fun=c * value, nit=len(curve), status=None, message="",
-                interrupted=True), curve
+                x=kept["x"],
+                fun=c * value,
+                nit=len(curve),
+                status=None,
+                message="",
+                interrupted=True,
+            ), curve
         result.interrupted = False
         return result, curve
 
@@ -270,8 +309,9 @@ class Lbfgs:
                     i = shared["next"]
                     shared["next"] += 1
                     child = None if i == 0 else rng.spawn(1)[0]
-                start = net.parameters.copy() if i == 0 else \
-                    net._restart_copy(child).parameters.copy()
+                start = (
+                    net.parameters.copy() if i == 0 else net._restart_copy(child).parameters.copy()
+                )
                 runs[i] = self.minimise(start)
 
         interrupted = False
@@ -304,15 +344,16 @@ class SolverMixin:
             if w is not None:
                 w, wv = np.ascontiguousarray(w[rows]), np.ascontiguousarray(w[val_rows])
                 if not wv.any():
-                    raise ValueError("Every sample of the validation split has weight 0: "
-                                     "the validation score is undefined. Change "
-                                     "validation_fraction or random_state, or turn "
-                                     "early_stopping off.")
+                    raise ValueError(
+                        "Every sample of the validation split has weight 0: "
+                        "the validation score is undefined. Change "
+                        "validation_fraction or random_state, or turn "
+                        "early_stopping off."
+                    )
             validation = ValidationScore(self._target, Xv, Yv, wv)
             validation_data = (Xv, Yv) if wv is None else (Xv, Yv, wv)
         if w is not None and not w.any():
-            raise ValueError("Every training sample left after the validation split has "
-                             "weight 0.")
+            raise ValueError("Every training sample left after the validation split has weight 0.")
         n = X.shape[0]
         # scikit-learn divides each batch's gradient and its alpha by the batch's weight sum;
         # nnfast by batch_size * mean(w) (MLPClassifier's Notes): the same in expectation,
@@ -322,8 +363,12 @@ class SolverMixin:
             batch_size = min(200, n)
         else:
             if p.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", UserWarning, stacklevel=4)
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is "
+                    "going to be clipped",
+                    UserWarning,
+                    stacklevel=4,
+                )
             batch_size = min(p.batch_size, n)
         steps_per_epoch = -(-n // batch_size)
 
@@ -340,33 +385,58 @@ class SolverMixin:
             if done % steps_per_epoch == 0 and self.t_ == done // steps_per_epoch * n:
                 # scikit-learn's lr / (t + 1) ** power_t with t = n * epoch samples seen,
                 # computed inside the compiled loop.
-                schedule = schedules.InverseTimeDecay(decay_rate=float(n), decay_steps=1,
-                                                      per="epoch", power=p.power_t)
+                schedule = schedules.InverseTimeDecay(
+                    decay_rate=float(n), decay_steps=1, per="epoch", power=p.power_t
+                )
             else:  # other batches before (partial_fit): from t_ in Python, per epoch
                 rate = p.learning_rate_init / (self.t_ + 1) ** p.power_t
                 invscaling = (c * p.learning_rate_init, p.power_t, self.t_, n)
         # SGD's step is the rate times the gradient, which is 1/c times scikit-learn's: the
         # rate is scaled by c. Adam's step does not depend on the gradient's scale.
         rate_scale = c if p.solver == "sgd" else 1.0
-        rule = StoppingRule(state=state, tol=p.tol, n_iter_no_change=p.n_iter_no_change,
-                             adaptive=p.solver == "sgd" and p.learning_rate == "adaptive",
-                             loss_scale=c, rate_scale=rate_scale, validation=validation,
-                             invscaling=invscaling, verbose=p.verbose)
+        rule = StoppingRule(
+            state=state,
+            tol=p.tol,
+            n_iter_no_change=p.n_iter_no_change,
+            adaptive=p.solver == "sgd" and p.learning_rate == "adaptive",
+            loss_scale=c,
+            rate_scale=rate_scale,
+            validation=validation,
+            invscaling=invscaling,
+            verbose=p.verbose,
+        )
         epochs = 1 if incremental else p.max_iter
         interrupted = diverged = False
         try:
-            history = train(net, X, Y, epochs=epochs, learning_rate=rate_scale * rate,
-                            batch_size=batch_size, shuffle=p.shuffle, seed=self._rng,
-                            optimizer=optimizer, lr_schedule=schedule, l1=p.l1 / c,
-                            l2=p.alpha / (c * batch_size * w_mean), dropout=p.dropout,
-                            validation_data=validation_data, sample_weight=w,
-                            restarts=p.restarts if first else 1, n_jobs=p.n_jobs,
-                            callbacks=[rule], resume=resume, on_divergence="raise")
+            history = train(
+                net,
+                X,
+                Y,
+                epochs=epochs,
+                learning_rate=rate_scale * rate,
+                batch_size=batch_size,
+                shuffle=p.shuffle,
+                seed=self._rng,
+                optimizer=optimizer,
+                lr_schedule=schedule,
+                l1=p.l1 / c,
+                l2=p.alpha / (c * batch_size * w_mean),
+                dropout=p.dropout,
+                validation_data=validation_data,
+                sample_weight=w,
+                restarts=p.restarts if first else 1,
+                n_jobs=p.n_jobs,
+                callbacks=[rule],
+                resume=resume,
+                on_divergence="raise",
+            )
         except KeyboardInterrupt:  # scikit-learn keeps the model trained so far
             history, interrupted = net.history or History(), True
             if first and not history.epochs:
-                raise Unfit("Training interrupted by user before its first epoch ended: the "
-                             "model is not fitted.") from None
+                raise Unfit(
+                    "Training interrupted by user before its first epoch ended: the "
+                    "model is not fitted."
+                ) from None
             if not incremental:
                 warnings.warn("Training interrupted by user.", UserWarning, stacklevel=4)
         except FloatingPointError:  # the weights are back at the last usable epoch's
@@ -375,13 +445,14 @@ class SolverMixin:
                 # and the diverged epoch is recorded as scikit-learn records it: a NaN score
                 history.__dict__.setdefault("validation_score", [])
                 history.validation_score.extend(
-                    [np.nan] * (history.epochs - len(history.validation_score)))
+                    [np.nan] * (history.epochs - len(history.validation_score))
+                )
             else:  # scikit-learn's weights would be non-finite: ValueError, below
                 diverged = True
                 drop_last_epoch(history)  # the non-finite one
         scores = getattr(history, "validation_score", None)
         if scores is not None:
-            del scores[history.epochs:]
+            del scores[history.epochs :]
         self._optimizer_solver = p.solver
         self._state = {**state, **getattr(history, "_mlp_state", {})}
         self.n_iter_ = history.epochs
@@ -397,14 +468,24 @@ class SolverMixin:
         self.best_loss_ = None if p.early_stopping else self._state["best_loss"]
         self.best_validation_score_ = self._state["best_score"] if p.early_stopping else None
         if diverged:
-            raise ValueError(NONFINITE + f" (The loss of epoch {history.epochs} was not finite;"
-                             f" try a smaller learning_rate_init.)")
+            raise ValueError(
+                NONFINITE + f" (The loss of epoch {history.epochs} was not finite;"
+                f" try a smaller learning_rate_init.)"
+            )
         if interrupted and incremental:  # the model is consistent; the caller's loop stops
             raise KeyboardInterrupt
-        if (not incremental and not interrupted and history.epochs == epochs
-                and history.stopped_epoch is None):
-            warn(f"Stochastic Optimizer: Maximum iterations ({p.max_iter}) reached and the "
-                 "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+        if (
+            not incremental
+            and not interrupted
+            and history.epochs == epochs
+            and history.stopped_epoch is None
+        ):
+            warn(
+                f"Stochastic Optimizer: Maximum iterations ({p.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
 
     def _record(self, history, first):
         """Append a training run to ``loss_curve_`` and to the cumulative ``history_``."""
@@ -424,8 +505,9 @@ class SolverMixin:
             total.restored_epoch = offset + history.restored_epoch
         elif not getattr(history, "kept_start", False):
             total.restored_epoch = None
-        total.stopped_epoch = (None if history.stopped_epoch is None
-                               else offset + history.stopped_epoch)
+        total.stopped_epoch = (
+            None if history.stopped_epoch is None else offset + history.stopped_epoch
+        )
         total.interrupted = history.interrupted
 
     def _fit_lbfgs(self, p, X, Y, w, first):
@@ -434,22 +516,38 @@ class SolverMixin:
         restarts = p.restarts if first else 1
         workers = min(restarts, _check_jobs(p.n_jobs, restarts))
         check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
-        check_memory(workers * full_batch_bytes(spec, X.shape[0]), "X",
-                     lambda: f"solver='lbfgs': the full-batch workspace of {X.shape[0]} rows "
-                             f"through layers {list(spec.sizes)}"
-                             + (f", for {workers} restarts at once" if workers > 1 else ""))
+        check_memory(
+            workers * full_batch_bytes(spec, X.shape[0]),
+            "X",
+            lambda: (
+                f"solver='lbfgs': the full-batch workspace of {X.shape[0]} rows "
+                f"through layers {list(spec.sizes)}"
+                + (f", for {workers} restarts at once" if workers > 1 else "")
+            ),
+        )
         # scikit-learn's alpha / (2 * sum(w)) * ||W||^2 (sum(w) = n_samples unweighted)
         total = X.shape[0] if w is None else float(w.sum())
-        solver = Lbfgs(_backend.kernels(), spec, X, Y, w, p.l1 / c,
-                       p.alpha / (c * total * self._weight_scale), c, p)
+        solver = Lbfgs(
+            _backend.kernels(),
+            spec,
+            X,
+            Y,
+            w,
+            p.l1 / c,
+            p.alpha / (c * total * self._weight_scale),
+            c,
+            p,
+        )
         runs, interrupted = solver.runs(net, self._rng, restarts, workers)
         fun = [r.fun if np.isfinite(r.fun) else np.inf for r, _ in runs]
         best = int(np.argmin(fun))
         result, curve = runs[best]
         interrupted = interrupted or result.interrupted
         if first and interrupted and not any(curve for _, curve in runs):
-            raise Unfit("Training interrupted by user before its first iteration ended: the "
-                        "model is not fitted.")
+            raise Unfit(
+                "Training interrupted by user before its first iteration ended: the "
+                "model is not fitted."
+            )
         finite = all_finite(np.ascontiguousarray(result.x, dtype=np.float64))
         if finite:
             net.parameters[:] = result.x
@@ -470,15 +568,22 @@ class SolverMixin:
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else self.loss_
         self.validation_scores_ = self.validation_loss_curve_ = None
         self.best_validation_score_ = None
-        if not finite or not np.isfinite(self.loss_) or not all_finite(
-                outputs(net, X, report=False)):
+        if (
+            not finite
+            or not np.isfinite(self.loss_)
+            or not all_finite(outputs(net, X, report=False))
+        ):
             raise ValueError(NONFINITE)
         if interrupted:
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=5)
         elif result.status != 0:
-            message = result.message.decode() if isinstance(result.message, bytes) \
-                else result.message
-            warn(f"lbfgs failed to converge after {result.nit} iteration(s) (status="
-                 f"{result.status}): {message}\nIncrease the number of iterations (max_iter) "
-                 f"or of function evaluations (max_fun), or scale the data.",
-                 ConvergenceWarning, stacklevel=5)
+            message = (
+                result.message.decode() if isinstance(result.message, bytes) else result.message
+            )
+            warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) (status="
+                f"{result.status}): {message}\nIncrease the number of iterations (max_iter) "
+                f"or of function evaluations (max_fun), or scale the data.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )

@@ -24,11 +24,28 @@ EPOCHS_PER_CALL = 2**16
 class _Run:
     """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
 
-    def __init__(self, kernels, spec, X, Y, w, val, hyper, batch_size, shuffle, schedule,
-                 on_divergence="warn"):
+    def __init__(
+        self,
+        kernels,
+        spec,
+        X,
+        Y,
+        w,
+        val,
+        hyper,
+        batch_size,
+        shuffle,
+        schedule,
+        on_divergence="warn",
+    ):
         self.kernels, self.spec, self.X, self.Y, self.w, self.val = kernels, spec, X, Y, w, val
         self.on_divergence = on_divergence
-        self.hyper, self.batch_size, self.shuffle, self.schedule = hyper, batch_size, shuffle, schedule
+        self.hyper, self.batch_size, self.shuffle, self.schedule = (
+            hyper,
+            batch_size,
+            shuffle,
+            schedule,
+        )
         self.classify = spec.loss != MSE  # accuracy is recorded for the cross-entropies
         self._workspaces, self._cancelled = [], False
 
@@ -76,59 +93,96 @@ class _Run:
         epoch = call_start = 0
         locking = kernels.name != "numpy"  # see draw_lock
         limit = memory_limit()
-        room = None if limit is None else (limit // 4) // (
-            32 * (5 if self.val is not None else 3))  # epochs whose records fit
+        room = (
+            None if limit is None else (limit // 4) // (32 * (5 if self.val is not None else 3))
+        )  # epochs whose records fit
         try:
             while epoch < epochs:
                 chunk = 1 if per_epoch else min(epochs - epoch, out.shape[0])
                 if room is not None and epoch + chunk > room:  # a run nothing stopped
                     chunk = room - epoch
                 if chunk <= 0:
-                    warnings.warn(f"Stopped after {epoch} epochs: the History's records of "
-                                  f"more would not fit in memory; train fewer epochs.",
-                                  RuntimeWarning, stacklevel=4)
+                    warnings.warn(
+                        f"Stopped after {epoch} epochs: the History's records of "
+                        f"more would not fit in memory; train fewer epochs.",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
                     history.stopped_epoch = epoch - 1 if epoch else None
                     break
                 if epoch:
-                    previous, snapshot = snapshot, _Snapshot(net, state, workspace, rng, epoch,
-                                                             replays)
+                    previous, snapshot = (
+                        snapshot,
+                        _Snapshot(net, state, workspace, rng, epoch, replays),
+                    )
                 call_start = epoch
                 params = net._kernel_parameters()  # O(1): what the kernel will read
                 if locking:
                     lock = rng.bit_generator.lock
                     lock.acquire()
                 try:
-                    done = kernels.train_epochs(self.spec, params, self.X, self.Y, chunk,
-                                                self.batch_size, self.shuffle, state, hyper,
-                                                rng, workspace, out, self.w)
+                    done = kernels.train_epochs(
+                        self.spec,
+                        params,
+                        self.X,
+                        self.Y,
+                        chunk,
+                        self.batch_size,
+                        self.shuffle,
+                        state,
+                        hyper,
+                        rng,
+                        workspace,
+                        out,
+                        self.w,
+                    )
                 finally:
                     if locking:
                         lock.release()
                 self._record(history, out, done - workspace.diverged, epoch, hyper, lowest)
                 if workspace.diverged:
-                    self._record(history, out[done - 1:], 1, epoch + done - 1, hyper)
+                    self._record(history, out[done - 1 :], 1, epoch + done - 1, hyper)
                     if self.val is not None:  # the diverged epoch in every list: not finite
-                        history.val_loss.extend([np.nan] * (len(history.loss)
-                                                            - len(history.val_loss)))
+                        history.val_loss.extend(
+                            [np.nan] * (len(history.loss) - len(history.val_loss))
+                        )
                         if self.classify:
-                            history.val_accuracy.extend([np.nan] * (
-                                len(history.loss) - len(history.val_accuracy)))
-                    kept = self._keep_usable(net, state, workspace, rng, hyper, out,
-                                             epoch + done - 1, snapshot, previous, initial)
+                            history.val_accuracy.extend(
+                                [np.nan] * (len(history.loss) - len(history.val_accuracy))
+                            )
+                    kept = self._keep_usable(
+                        net,
+                        state,
+                        workspace,
+                        rng,
+                        hyper,
+                        out,
+                        epoch + done - 1,
+                        snapshot,
+                        previous,
+                        initial,
+                    )
                     _diverged(history, epoch + done - 1, kept, self.on_divergence)
                     break
                 epoch += chunk
                 if self.val is not None:
-                    loss, acc = kernels.evaluate(self.spec, net._kernel_parameters(),
-                                                 *self.val)  # X, Y, w
+                    loss, acc = kernels.evaluate(
+                        self.spec, net._kernel_parameters(), *self.val
+                    )  # X, Y, w
                     history.val_loss.append(float(loss))
                     if self.classify:
                         history.val_accuracy.append(float(acc))
                 for c in adjusters:
-                    hyper = hyper._replace(learning_rate=float(
-                        c.adjust_learning_rate(epoch - 1, history, hyper.learning_rate)))
-                stop = [bool(c.on_epoch_end(epoch - 1, history, net)) for c in callbacks
-                        if hasattr(c, "on_epoch_end")]
+                    hyper = hyper._replace(
+                        learning_rate=float(
+                            c.adjust_learning_rate(epoch - 1, history, hyper.learning_rate)
+                        )
+                    )
+                stop = [
+                    bool(c.on_epoch_end(epoch - 1, history, net))
+                    for c in callbacks
+                    if hasattr(c, "on_epoch_end")
+                ]
                 if any(stop):
                     history.stopped_epoch = epoch - 1
                     break
@@ -143,7 +197,7 @@ class _Run:
             # the best epoch is one whose weights the run could keep: never a diverged one
             usable = history.monitor[:-1] if workspace.diverged else history.monitor
             if history.best_epoch is None and usable:
-                history.best_epoch = (int(np.argmin(usable)) if history.val_loss else lowest[1])
+                history.best_epoch = int(np.argmin(usable)) if history.val_loss else lowest[1]
             for c in callbacks:
                 getattr(c, "on_train_end", lambda h, network: None)(history, net)
             net.history = history
@@ -155,22 +209,21 @@ class _Run:
         a missing validation loss is that of the weights the network now has (the last
         completed epoch's)."""
         trained = [history.loss, history.learning_rate] + (
-            [history.accuracy] if self.classify else [])
+            [history.accuracy] if self.classify else []
+        )
         keep = min([len(x) for x in trained] + [completed])
         for x in trained:
             del x[keep:]
         if completed > keep >= call_start:
-            self._record(history, out[keep - call_start:], completed - keep, keep, hyper,
-                         lowest)
+            self._record(history, out[keep - call_start :], completed - keep, keep, hyper, lowest)
         if self.val is not None:
             validated = [history.val_loss] + ([history.val_accuracy] if self.classify else [])
             for x in validated:
                 del x[completed:]
             if min(len(x) for x in validated) == completed - 1 == len(history.loss) - 1:
-                loss, acc = self.kernels.evaluate(self.spec, net._kernel_parameters(),
-                                                  *self.val)
+                loss, acc = self.kernels.evaluate(self.spec, net._kernel_parameters(), *self.val)
                 for x in validated:
-                    del x[completed - 1:]
+                    del x[completed - 1 :]
                 history.val_loss.append(float(loss))
                 if self.classify:
                     history.val_accuracy.append(float(acc))
@@ -179,8 +232,9 @@ class _Run:
         for x in trained:
             del x[n:]
 
-    def _keep_usable(self, net, state, workspace, rng, hyper, out, finite, snapshot, previous,
-                     initial):
+    def _keep_usable(
+        self, net, state, workspace, rng, hyper, out, finite, snapshot, previous, initial
+    ):
         """After a divergence (the kernel put back the weights of epoch ``finite``, the last
         with a finite loss and weights): keep the last weights that also give finite
         outputs on the training data. Returns how many epochs they are from: ``finite``, an
@@ -193,9 +247,21 @@ class _Run:
             snapshot.restore(net, state, workspace, rng)
             for epoch in range(snapshot.epoch + 1, finite + 1):
                 with draw_lock(self.kernels, rng):
-                    self.kernels.train_epochs(self.spec, net._kernel_parameters(), self.X,
-                                              self.Y, 1, self.batch_size, self.shuffle, state,
-                                              hyper, rng, workspace, out, self.w)
+                    self.kernels.train_epochs(
+                        self.spec,
+                        net._kernel_parameters(),
+                        self.X,
+                        self.Y,
+                        1,
+                        self.batch_size,
+                        self.shuffle,
+                        state,
+                        hyper,
+                        rng,
+                        workspace,
+                        out,
+                        self.w,
+                    )
                 if self._finite_outputs(net):
                     found = _Snapshot(net, state, workspace, rng, epoch)
         for candidate in (found, snapshot, previous):
@@ -212,8 +278,9 @@ class _Run:
         out = np.empty((self.X.shape[0], net.n_outputs))
         step = max(1, (1 << 22) // max(net.spec.sizes[1:]))  # ~32 MB of outputs at a time
         for start in range(0, self.X.shape[0], step):
-            self.kernels.forward(self.spec, params, self.X[start:start + step],
-                                 out[start:start + step])
+            self.kernels.forward(
+                self.spec, params, self.X[start : start + step], out[start : start + step]
+            )
         return all_finite(out)
 
     def _record(self, history, out, done, epoch, hyper, lowest=None):
@@ -291,8 +358,11 @@ def _final_monitor(history, callbacks):
     """The monitored loss of the weights the run ends with (inf if there are none)."""
     if not history.monitor:
         return np.inf
-    restored = [c for c in callbacks if isinstance(c, EarlyStopping) and c.restore_best
-                and c.best_parameters is not None]
+    restored = [
+        c
+        for c in callbacks
+        if isinstance(c, EarlyStopping) and c.restore_best and c.best_parameters is not None
+    ]
     value = history.monitor[restored[-1].best_epoch] if restored else history.monitor[-1]
     return float(value) if np.isfinite(value) else np.inf
 
@@ -302,16 +372,22 @@ def _diverged(history, epoch, kept, action):
     if kept == epoch:
         what = "the weights of the last finite epoch"
     elif kept is None:
-        what = ("the initial weights (no epoch, nor the start, gave finite outputs on the "
-                "training data)")
+        what = (
+            "the initial weights (no epoch, nor the start, gave finite outputs on the "
+            "training data)"
+        )
     elif kept == 0:
         what = "the initial weights (no later epoch gave finite outputs on the training data)"
     else:
-        what = (f"the weights of the end of epoch {kept - 1} (the last finite epoch's gave "
-                f"non-finite outputs on the training data)")
-    message = (f"Training diverged in epoch {epoch} (loss {history.loss[-1]}; the loss or the "
-               f"weights stopped being finite). Stopped, and kept {what}; try a smaller "
-               f"learning_rate, or scale the inputs.")
+        what = (
+            f"the weights of the end of epoch {kept - 1} (the last finite epoch's gave "
+            f"non-finite outputs on the training data)"
+        )
+    message = (
+        f"Training diverged in epoch {epoch} (loss {history.loss[-1]}; the loss or the "
+        f"weights stopped being finite). Stopped, and kept {what}; try a smaller "
+        f"learning_rate, or scale the inputs."
+    )
     if action == "raise":
         raise FloatingPointError(message)
     warnings.warn(message, RuntimeWarning, stacklevel=5)

@@ -24,7 +24,8 @@ MAX_LEVELS = 20
 _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
     r"|\d{4}/\d{1,2}/\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?"
-    r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?")
+    r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?"
+)
 
 
 class Table:
@@ -49,9 +50,11 @@ class Table:
         except OSError:
             size = 0  # open() below says what is wrong
         if limit is not None and size * CSV_EXPANSION > limit:
-            raise ValueError(f"{path} has {format_bytes(size)}: read into memory it would take "
-                             f"about {format_bytes(size * CSV_EXPANSION)}, more than this "
-                             f"machine has ({format_bytes(limit)}).")
+            raise ValueError(
+                f"{path} has {format_bytes(size)}: read into memory it would take "
+                f"about {format_bytes(size * CSV_EXPANSION)}, more than this "
+                f"machine has ({format_bytes(limit)})."
+            )
         try:
             with open(path, newline="", encoding="utf-8-sig") as f:
                 reader = csv.reader(f)
@@ -74,19 +77,23 @@ class Table:
             raise ValueError(f"{path}: the header row repeats the column name(s) {duplicate}.")
         for line, row in rows[1:]:
             if len(row) != len(names):
-                raise ValueError(f"{path} line {line} has {len(row)} fields, the header has "
-                                 f"{len(names)}.")
+                raise ValueError(
+                    f"{path} line {line} has {len(row)} fields, the header has {len(names)}."
+                )
             if any("\0" in v for v in row):
-                raise ValueError(f"{path} line {line} holds a NUL character: it is not a text "
-                                 f"CSV file (or it is damaged).")
+                raise ValueError(
+                    f"{path} line {line} holds a NUL character: it is not a text "
+                    f"CSV file (or it is damaged)."
+                )
         columns = [[r[c].strip() for _, r in rows[1:]] for c in range(len(names))]
         return cls(names, columns, [line for line, _ in rows[1:]], path)
 
     def column(self, name):
         """The values (strings) of column ``name``; ValueError listing the columns if unknown."""
         if name not in self.names:
-            raise ValueError(f"{self.path} has no column {name!r}; its columns are "
-                             f"{', '.join(self.names)}.")
+            raise ValueError(
+                f"{self.path} has no column {name!r}; its columns are {', '.join(self.names)}."
+            )
         return self.columns[self.names.index(name)]
 
     def where(self, i):
@@ -100,9 +107,14 @@ class Table:
         bad = np.flatnonzero(~np.isfinite(out))
         if bad.size:
             i = bad[0]
-            what = "a missing value" if values[i].lower() in MISSING else "a value that is not a number"
-            raise ValueError(f"column {name!r} must hold numbers, but {self.where(i)} has "
-                             f"{what}: {values[i]!r}.")
+            what = (
+                "a missing value"
+                if values[i].lower() in MISSING
+                else "a value that is not a number"
+            )
+            raise ValueError(
+                f"column {name!r} must hold numbers, but {self.where(i)} has {what}: {values[i]!r}."
+            )
         return out
 
     def is_numeric(self, name):
@@ -139,6 +151,7 @@ def _natural(value):
 
 # --- columns of any table: a CSV Table, a pandas DataFrame, a 2-D array ---------------------
 
+
 class _Columns:
     """Uniform access to the named columns of the tables ``TableEncoder`` accepts."""
 
@@ -158,20 +171,31 @@ class _Columns:
             try:
                 arr = np.asarray(X)
             except Exception as exc:  # ragged lists
-                raise ValueError(f"X must be a table (a pandas DataFrame, an nnfast Table or "
-                                 f"a 2-D array): {exc}") from None
+                raise ValueError(
+                    f"X must be a table (a pandas DataFrame, an nnfast Table or a 2-D array): {exc}"
+                ) from None
             if arr.ndim != 2:
-                raise ValueError(f"X must be 2-D (rows x columns), got an array of shape "
-                                 f"{arr.shape}.")
+                raise ValueError(
+                    f"X must be 2-D (rows x columns), got an array of shape {arr.shape}."
+                )
             self.names = [f"x{j}" for j in range(arr.shape[1])]
             self.n_rows = arr.shape[0]
             self._get = lambda j: arr[:, j]
-            kind = ("date" if arr.dtype.kind == "M" else "number" if arr.dtype.kind in "biuf"
-                    else "text" if arr.dtype.kind in "USO" else "other")
+            kind = (
+                "date"
+                if arr.dtype.kind == "M"
+                else "number"
+                if arr.dtype.kind in "biuf"
+                else "text"
+                if arr.dtype.kind in "USO"
+                else "other"
+            )
             self.kinds = [kind] * arr.shape[1]
         if len(set(self.names)) != len(self.names):
-            raise ValueError(f"X has repeated column names: "
-                             f"{sorted({n for n in self.names if self.names.count(n) > 1})}.")
+            raise ValueError(
+                f"X has repeated column names: "
+                f"{sorted({n for n in self.names if self.names.count(n) > 1})}."
+            )
 
     def __contains__(self, name):
         return name in self.names

@@ -7,6 +7,7 @@ used as they are, never copied. The estimators' checks of X and y keep scikit-le
 messages where its ``check_estimator`` tests them ("Reshape your data", "X has 3 features,
 but ... is expecting 2 features as input").
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,10 @@ def all_finite(arr):
     return bool(np.isfinite(arr).all())
 
 
-TEXT_HINT = ("Encode text, categorical and date columns first, e.g. with "
-             "nnfast.TableEncoder() in a Pipeline.")
+TEXT_HINT = (
+    "Encode text, categorical and date columns first, e.g. with "
+    "nnfast.TableEncoder() in a Pipeline."
+)
 
 
 def _from_pandas(x):
@@ -124,8 +127,8 @@ def as_targets(y, name, n_outputs, n_samples, loss_code=None):
 
 # --- numbers ---------------------------------------------------------------------------------
 
-def check_number(value, name, low=None, high=None, low_open=False, high_open=False,
-                 integer=False):
+
+def check_number(value, name, low=None, high=None, low_open=False, high_open=False, integer=False):
     """A real (or integer) number within the given bounds, else a ValueError/TypeError."""
     kinds = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kinds):
@@ -179,8 +182,9 @@ def as_labels(y, name, n_classes=None):
     if arr.size and arr.max() >= limit:
         raise ValueError(
             f"{name} holds label {_label(arr.max())}, but there are only {limit} classes "
-            f"(labels 0..{limit - 1})." if n_classes is not None else
-            f"{name} holds label {_label(arr.max())}: class labels must be below {MAX_CLASSES}."
+            f"(labels 0..{limit - 1})."
+            if n_classes is not None
+            else f"{name} holds label {_label(arr.max())}: class labels must be below {MAX_CLASSES}."
         )
     return arr.astype(np.intp)
 
@@ -222,8 +226,10 @@ def encode_labels(y, name, n_samples, classes=None):
             at = np.minimum(np.searchsorted(ordered, y), classes.size - 1)
             found = ordered[at] == y
     except TypeError as exc:  # labels that cannot be compared: mixed strings and numbers
-        raise ValueError(f"{name} mixes label types that cannot be compared with each other "
-                         f"or with the model's classes ({exc}).") from None
+        raise ValueError(
+            f"{name} mixes label types that cannot be compared with each other "
+            f"or with the model's classes ({exc})."
+        ) from None
     found = np.asarray(found, dtype=bool).reshape(y.shape)  # str vs number: a scalar False
     if not found.all():
         unknown = y[~found]
@@ -258,23 +264,30 @@ def classification_labels(y, name="y"):
         if not np.isfinite(y).all():
             raise ValueError(f"Input {name} contains NaN or infinity.")
         if (y != np.round(y)).any():
-            raise ValueError(f"Unknown label type: continuous. {name} must hold class labels "
-                             "(integers, strings, ...); for real-valued targets use a "
-                             "regressor.")
+            raise ValueError(
+                f"Unknown label type: continuous. {name} must hold class labels "
+                "(integers, strings, ...); for real-valued targets use a "
+                "regressor."
+            )
     elif y.dtype.kind == "c":
         raise ValueError(f"Unknown label type: complex values in {name}.")
     elif y.dtype.kind == "O":
         for v in y.ravel():
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError(f"Input {name} contains NaN or infinity.")
-            if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) \
-                    and v != round(v):
+            if (
+                isinstance(v, numbers.Real)
+                and not isinstance(v, numbers.Integral)
+                and v != round(v)
+            ):
                 raise ValueError(f"Unknown label type: continuous values in {name}.")
         try:
             np.unique(y)
         except TypeError as exc:  # "'<' not supported between 'NoneType' and 'int'"
-            raise ValueError(f"{name} mixes label types that cannot be sorted ({exc}): class "
-                             "labels must be all numbers or all strings.") from None
+            raise ValueError(
+                f"{name} mixes label types that cannot be sorted ({exc}): class "
+                "labels must be all numbers or all strings."
+            ) from None
     return y
 
 
@@ -283,13 +296,16 @@ def checked_classes(classes, n):
     ``classes_`` replaced by something else is refused, naming it)."""
     arr = np.asarray(classes)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"classes_ must hold the model's {n} class labels, one per class it "
-                         f"predicts, but it has shape {arr.shape}: fit again to change the "
-                         f"classes.")
+        raise ValueError(
+            f"classes_ must hold the model's {n} class labels, one per class it "
+            f"predicts, but it has shape {arr.shape}: fit again to change the "
+            f"classes."
+        )
     return arr
 
 
 # --- the estimators' X and y (scikit-learn's messages) ---------------------------------------
+
 
 def _feature_names(X):
     columns = getattr(X, "columns", None)
@@ -305,8 +321,10 @@ def to_array(X, name="X"):
     """``X`` as a NumPy array of real numbers (not yet float64-checked): pandas objects
     converted, object arrays cast to float, complex and sparse input refused clearly."""
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse
-        raise TypeError(f"Sparse input is not supported: nnfast's kernels take dense arrays; "
-                        f"pass {name}.toarray() if it fits in memory.")
+        raise TypeError(
+            f"Sparse input is not supported: nnfast's kernels take dense arrays; "
+            f"pass {name}.toarray() if it fits in memory."
+        )
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
         _check_frame_columns(X, name)
     arr = _asarray(_from_pandas(X), name)
@@ -316,14 +334,17 @@ def to_array(X, name="X"):
         try:
             arr = arr.astype(np.float64)
         except ValueError as exc:  # text
-            raise ValueError(f"{name} holds text ({exc}): the estimators take numbers. {TEXT_HINT}"
-                             ) from None
+            raise ValueError(
+                f"{name} holds text ({exc}): the estimators take numbers. {TEXT_HINT}"
+            ) from None
         except TypeError as exc:  # scikit-learn's check_dtype_object matches the message
-            raise TypeError(f"{name} holds values that are not numbers ({exc}). {TEXT_HINT}"
-                            ) from None
+            raise TypeError(
+                f"{name} holds values that are not numbers ({exc}). {TEXT_HINT}"
+            ) from None
     elif arr.dtype.kind == "M":
-        raise TypeError(f"{name} holds dates (dtype {arr.dtype}): the estimators take numbers. "
-                        f"{TEXT_HINT}")
+        raise TypeError(
+            f"{name} holds dates (dtype {arr.dtype}): the estimators take numbers. {TEXT_HINT}"
+        )
     return arr
 
 
@@ -337,16 +358,20 @@ def _check_frame_columns(X, name):
         if getattr(dtype, "kind", "O") in "biuf":
             continue
         if getattr(dtype, "kind", "O") in "mM" or "datetime" in str(dtype):
-            raise ValueError(f"{name} has a column {column!r} of dates or times ({dtype}): the "
-                             f"estimators take numbers. {TEXT_HINT}")
+            raise ValueError(
+                f"{name} has a column {column!r} of dates or times ({dtype}): the "
+                f"estimators take numbers. {TEXT_HINT}"
+            )
         values = X[column].to_numpy()
         try:
             np.asarray(values, dtype=np.float64)
         except (TypeError, ValueError):
             example = next((v for v in values if not isinstance(v, (int, float))), values[0])
-            raise ValueError(f"{name} has a column {column!r} of {dtype} values that are not "
-                             f"numbers (such as {example!r}): the estimators take numbers. "
-                             f"{TEXT_HINT}") from None
+            raise ValueError(
+                f"{name} has a column {column!r} of {dtype} values that are not "
+                f"numbers (such as {example!r}): the estimators take numbers. "
+                f"{TEXT_HINT}"
+            ) from None
 
 
 def check_X(estimator, X, reset):
@@ -363,24 +388,33 @@ def check_X(estimator, X, reset):
     if arr.ndim == 1:
         raise reshape_error(arr)
     if arr.ndim != 2:
-        raise ValueError(f"Found array with dim {arr.ndim}. {name} expected a 2-D X "
-                         f"(n_samples, n_features).")
+        raise ValueError(
+            f"Found array with dim {arr.ndim}. {name} expected a 2-D X (n_samples, n_features)."
+        )
     if arr.shape[0] == 0:
-        raise ValueError(f"X has no samples: found array with 0 sample(s) (shape={arr.shape}) "
-                         f"while a minimum of 1 is required.")
+        raise ValueError(
+            f"X has no samples: found array with 0 sample(s) (shape={arr.shape}) "
+            f"while a minimum of 1 is required."
+        )
     if arr.shape[1] == 0:
-        raise ValueError(f"X has no features: found array with 0 feature(s) (shape="
-                         f"{arr.shape}) while a minimum of 1 is required.")
+        raise ValueError(
+            f"X has no features: found array with 0 feature(s) (shape="
+            f"{arr.shape}) while a minimum of 1 is required."
+        )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not all_finite(arr):
-        what = "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
+        what = (
+            "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
+        )
         raise ValueError(f"Input X contains {what}.")
     check_feature_names(estimator, names, reset)
     if reset:
         estimator.n_features_in_ = arr.shape[1]
     elif arr.shape[1] != estimator.n_features_in_:
-        raise ValueError(f"X has {arr.shape[1]} features, but {name} is expecting "
-                         f"{estimator.n_features_in_} features as input.")
+        raise ValueError(
+            f"X has {arr.shape[1]} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
     return arr
 
 
@@ -388,7 +422,8 @@ def reshape_error(arr):
     return ValueError(
         "Expected 2D array X, got 1D array instead:\narray={}.\nReshape your data either "
         "using array.reshape(-1, 1) if your data has a single feature or "
-        "array.reshape(1, -1) if it contains a single sample.".format(arr))
+        "array.reshape(1, -1) if it contains a single sample.".format(arr)
+    )
 
 
 def classic_X(estimator, X, reset):
@@ -398,8 +433,10 @@ def classic_X(estimator, X, reset):
     names = _feature_names(X)
     arr = to_array(X)
     if arr.ndim == 2 and arr.shape[0] > 0 and arr.shape[1] == 0:
-        raise ValueError(f"X has no features: found array with 0 feature(s) (shape="
-                         f"{arr.shape}) while a minimum of 1 is required.")
+        raise ValueError(
+            f"X has no features: found array with 0 feature(s) (shape="
+            f"{arr.shape}) while a minimum of 1 is required."
+        )
     check_feature_names(estimator, names, reset)
     return arr
 
@@ -417,14 +454,22 @@ def check_feature_names(estimator, names, reset):
     if fitted is None and names is None:
         return
     if fitted is None:
-        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
-                      UserWarning, stacklevel=5)
+        warnings.warn(
+            f"X has feature names, but {name} was fitted without feature names",
+            UserWarning,
+            stacklevel=5,
+        )
     elif names is None:
-        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
-                      f"feature names", UserWarning, stacklevel=5)
+        warnings.warn(
+            f"X does not have valid feature names, but {name} was fitted with feature names",
+            UserWarning,
+            stacklevel=5,
+        )
     elif len(names) != len(fitted) or (names != fitted).any():
-        raise ValueError("The feature names should match those that were passed during fit."
-                         f" Fitted with {list(fitted)}, got {list(names)}.")
+        raise ValueError(
+            "The feature names should match those that were passed during fit."
+            f" Fitted with {list(fitted)}, got {list(names)}."
+        )
 
 
 def column_or_1d_if_column(y):
@@ -435,28 +480,35 @@ def check_y_column(y, warn_column=True):
     """A (n, 1) y is raveled with a DataConversionWarning, as scikit-learn does."""
     if y.ndim == 2 and y.shape[1] == 1:
         if warn_column:
-            warn("A column-vector y was passed when a 1d array was expected. Please change "
-                 "the shape of y to (n_samples,), for example using ravel().",
-                 DataConversionWarning, stacklevel=6)
+            warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=6,
+            )
         return y.ravel()
     return y
 
 
 def require_y(estimator, y):
     if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target "
-                         f"y is None.")
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
 
 
 def check_consistent(n, y, name="y"):
     if np.ndim(y) == 0:
         raise ValueError(f"{name} must be an array with one entry per sample, got {y!r}.")
     if len(y) != n:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                         f"[{n}, {len(y)}] (X and {name}).")
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"[{n}, {len(y)}] (X and {name})."
+        )
 
 
 # --- random state ----------------------------------------------------------------------------
+
 
 def check_seed(seed, name="seed", legacy=False):
     """Refuse, drawing nothing, what ``check_rng`` would refuse: TypeError for what is not a
@@ -469,11 +521,15 @@ def check_seed(seed, name="seed", legacy=False):
         if seed < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {seed}.")
         if legacy and seed >= 2**32:
-            raise ValueError(f"{name} must be an int in [0, 2**32) (a RandomState seed), got "
-                             f"{seed}.")
+            raise ValueError(
+                f"{name} must be an int in [0, 2**32) (a RandomState seed), got {seed}."
+            )
         return
-    what = ("an int in [0, 2**32), a numpy Generator or RandomState" if legacy
-            else "an int or a numpy.random.Generator")
+    what = (
+        "an int in [0, 2**32), a numpy Generator or RandomState"
+        if legacy
+        else "an int or a numpy.random.Generator"
+    )
     raise TypeError(f"{name} must be None, {what}, got {seed!r}.")
 
 
@@ -494,6 +550,7 @@ def check_rng(seed, name="seed", legacy=False):
 
 
 # --- sample and class weights ----------------------------------------------------------------
+
 
 def check_sample_weight(sample_weight, n_samples, name="sample_weight", scalar=False):
     """None, or per-sample weights as a C-contiguous float64 vector: finite, >= 0, not all 0.
@@ -553,39 +610,52 @@ def class_weight_vector(class_weight, classes, codes, balanced_ok=True):
         return None
     if isinstance(class_weight, str):
         if class_weight != "balanced":
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict "
-                             f"{{label: weight}}, got {class_weight!r}.")
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict "
+                f"{{label: weight}}, got {class_weight!r}."
+            )
         if not balanced_ok:
-            raise ValueError("class_weight='balanced' is not supported by partial_fit (the "
-                             "class frequencies of one batch are not those of the data); "
-                             "pass a dict of weights instead.")
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit (the "
+                "class frequencies of one batch are not those of the data); "
+                "pass a dict of weights instead."
+            )
         counts = np.bincount(codes, minlength=len(classes)).astype(np.float64)
         per_class = np.zeros(len(classes))
         present = counts > 0
         per_class[present] = codes.size / (np.count_nonzero(present) * counts[present])
         return per_class[codes]
     if not isinstance(class_weight, dict):
-        raise TypeError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}, "
-                        f"got {class_weight!r}.")
+        raise TypeError(
+            f"class_weight must be None, 'balanced' or a dict {{label: weight}}, "
+            f"got {class_weight!r}."
+        )
     per_class = np.ones(len(classes))
     known = {c: i for i, c in enumerate(classes.tolist())}
     for label, weight in class_weight.items():
         key = label.item() if isinstance(label, np.generic) else label
         if key not in known:
-            raise ValueError(f"class_weight has label {label!r}, which is not among the "
-                             f"classes {classes.tolist()!r}.")
+            raise ValueError(
+                f"class_weight has label {label!r}, which is not among the "
+                f"classes {classes.tolist()!r}."
+            )
         per_class[known[key]] = check_weight(weight, f"class_weight[{label!r}]")
     return per_class[codes]
 
 
 def check_weight(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not np.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
     return float(value)
 
 
 # --- resources -------------------------------------------------------------------------------
+
 
 @functools.cache
 def physical_memory():
@@ -609,8 +679,14 @@ def memory_limit():
 def format_bytes(n):
     """``26843545600`` -> ``'25 GiB (26843545600 bytes)'``."""
     n = int(n)
-    for unit, size in (("EiB", 2**60), ("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30),
-                       ("MiB", 2**20), ("KiB", 2**10)):
+    for unit, size in (
+        ("EiB", 2**60),
+        ("PiB", 2**50),
+        ("TiB", 2**40),
+        ("GiB", 2**30),
+        ("MiB", 2**20),
+        ("KiB", 2**10),
+    ):
         if n >= size:
             return f"{n / size:.3g} {unit} ({n} bytes)"
     return f"{n} bytes"
@@ -623,6 +699,8 @@ def check_memory(nbytes, name, what):
     limit = memory_limit()
     if limit is not None and nbytes > limit:
         what = what() if callable(what) else what
-        raise ValueError(f"{name}: {what} would need {format_bytes(nbytes)} of memory, more than "
-                         f"this machine has ({format_bytes(limit)}).")
+        raise ValueError(
+            f"{name}: {what} would need {format_bytes(nbytes)} of memory, more than "
+            f"this machine has ({format_bytes(limit)})."
+        )
     return nbytes

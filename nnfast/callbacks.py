@@ -101,8 +101,10 @@ class EarlyStopping(Callback):
         history.best_epoch = self.best_epoch
 
     def __repr__(self):
-        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
-                f"restore_best={self.restore_best})")
+        return (
+            f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+            f"restore_best={self.restore_best})"
+        )
 
 
 class _Progress(Callback):
@@ -127,8 +129,10 @@ class _Progress(Callback):
         else:
             width = len(str(self.epochs))
             done = int(20 * (epoch + 1) / self.epochs)
-            sys.stderr.write(f"\repoch {epoch + 1:>{width}}/{self.epochs} "
-                             f"[{'#' * done}{'.' * (20 - done)}] {text}")
+            sys.stderr.write(
+                f"\repoch {epoch + 1:>{width}}/{self.epochs} "
+                f"[{'#' * done}{'.' * (20 - done)}] {text}"
+            )
             sys.stderr.flush()
         return False
 

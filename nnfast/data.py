@@ -1,10 +1,16 @@
 """Data helpers: one-hot encoding, a seeded train/test split and standard scaling."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ._validation import (
-    as_float_array, as_labels, check_memory, check_number, check_rng, one_hot_codes,
+    as_float_array,
+    as_labels,
+    check_memory,
+    check_number,
+    check_rng,
+    one_hot_codes,
 )
 
 
@@ -23,8 +29,11 @@ def one_hot(labels, n_classes=None):
         n_classes = int(labels.max()) + 1 if labels.size else 0
     n_classes = check_number(n_classes, "n_classes", low=1, integer=True)
     labels = as_labels(labels, "labels", n_classes)
-    check_memory(8 * labels.size * n_classes, "n_classes",
-                 lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes")
+    check_memory(
+        8 * labels.size * n_classes,
+        "n_classes",
+        lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes",
+    )
     return one_hot_codes(labels, n_classes)
 
 
@@ -103,8 +112,10 @@ class StandardScaler:
             std = X.std(axis=0)
         bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
         if bad.size:
-            raise ValueError(f"X column {bad[0]} has values too large to standardise (its mean "
-                             f"or standard deviation overflows): scale it down first.")
+            raise ValueError(
+                f"X column {bad[0]} has values too large to standardise (its mean "
+                f"or standard deviation overflows): scale it down first."
+            )
         self.mean_ = mean
         self.scale_ = np.where(std > 0, std, 1.0)
         self.n_features_in_ = X.shape[1]

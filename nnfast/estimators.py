@@ -17,8 +17,14 @@ from ._compat import ClassifierMixin, NnfastMixin, RegressorMixin, available_if
 from ._mlp_base import _BaseMLP
 from ._mlp_solvers import stochastic_only
 from ._validation import (
-    check_memory, check_y_column, class_weight_vector, classification_labels, checked_classes,
-    encode_labels, one_hot_codes, to_array,
+    check_memory,
+    check_y_column,
+    class_weight_vector,
+    classification_labels,
+    checked_classes,
+    encode_labels,
+    one_hot_codes,
+    to_array,
 )
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -224,14 +230,39 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     _kinds = ("binary", "multiclass", "multilabel")
     _nnfast_tags = {"multi_label": True}
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 l1=0.0, dropout=0.0, restarts=1, n_jobs=None, backend=None,
-                 class_weight=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        l1=0.0,
+        dropout=0.0,
+        restarts=1,
+        n_jobs=None,
+        backend=None,
+        class_weight=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -291,10 +322,16 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         KeyboardInterrupt so that the loop stops too.
         """
         fitted = self._is_fitted()
-        if classes is not None and fitted and hasattr(self, "classes_") and not np.array_equal(
-                np.unique(np.asarray(classes)), self.classes_):
-            raise ValueError(f"`classes={classes!r}` is not the same as on the last call to "
-                             f"partial_fit, was: {self.classes_!r}.")
+        if (
+            classes is not None
+            and fitted
+            and hasattr(self, "classes_")
+            and not np.array_equal(np.unique(np.asarray(classes)), self.classes_)
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the last call to "
+                f"partial_fit, was: {self.classes_!r}."
+            )
         if classes is None and not fitted and (np.ndim(y) != 2 or np.shape(y)[1] == 1):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
@@ -304,22 +341,29 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         name = type(self).__name__
         if y.ndim == 2 and y.shape[1] > 1:
             if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
-                raise ValueError("A 2-D y must be a 0/1 label indicator matrix (multilabel); "
-                                 "multiclass-multioutput is not supported.")
+                raise ValueError(
+                    "A 2-D y must be a 0/1 label indicator matrix (multilabel); "
+                    "multiclass-multioutput is not supported."
+                )
             if first:
                 if not incremental and y.shape[1] > y.shape[0]:
-                    raise ValueError(f"y has {y.shape[1]} label columns for {y.shape[0]} "
-                                     f"samples: more classes than samples cannot be learnt "
-                                     f"(is y transposed?).")
+                    raise ValueError(
+                        f"y has {y.shape[1]} label columns for {y.shape[0]} "
+                        f"samples: more classes than samples cannot be learnt "
+                        f"(is y transposed?)."
+                    )
                 self._target, self.classes_ = "multilabel", np.arange(y.shape[1])
             elif self._target != "multilabel" or y.shape[1] != self.classes_.size:
-                raise ValueError(f"y has {y.shape[1]} label columns, but the model was fitted "
-                                 f"on {self._describe_target()}.")
+                raise ValueError(
+                    f"y has {y.shape[1]} label columns, but the model was fitted "
+                    f"on {self._describe_target()}."
+                )
             return np.ascontiguousarray(y, dtype=np.float64), None
         y = check_y_column(y)
         if y.ndim != 1:
-            raise ValueError(f"y must be 1-D class labels or a 2-D indicator matrix, got shape "
-                             f"{y.shape}.")
+            raise ValueError(
+                f"y must be 1-D class labels or a 2-D indicator matrix, got shape {y.shape}."
+            )
         y = classification_labels(y)
         try:
             labels = np.unique(np.asarray(classes) if first and classes is not None else y)
@@ -327,23 +371,31 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             raise ValueError("Mix of label input types (string and number) in y.") from None
         if first:
             if labels.size < 2:
-                raise ValueError(f"{name} needs samples of at least two classes in y, got one "
-                                 f"class: {labels.tolist()!r}.")
+                raise ValueError(
+                    f"{name} needs samples of at least two classes in y, got one "
+                    f"class: {labels.tolist()!r}."
+                )
             self.classes_ = labels
             self._target = "binary" if labels.size == 2 else "multiclass"
         elif self._target == "multilabel":
-            raise ValueError(f"y holds class labels, but the model was fitted on "
-                             f"{self._describe_target()}.")
+            raise ValueError(
+                f"y holds class labels, but the model was fitted on {self._describe_target()}."
+            )
         elif self.warm_start and not incremental and not np.array_equal(labels, self.classes_):
-            raise ValueError(f"warm_start can only be used where `y` has the same classes as "
-                             f"in the previous call to fit. Previously got {self.classes_}, "
-                             f"`y` has {labels}.")
+            raise ValueError(
+                f"warm_start can only be used where `y` has the same classes as "
+                f"in the previous call to fit. Previously got {self.classes_}, "
+                f"`y` has {labels}."
+            )
         codes = encode_labels(y, "y", y.shape[0], self.classes_)[1]
         if self._target == "binary":
             return (codes == 1).astype(np.float64).reshape(-1, 1), codes
         k = self.classes_.size
-        check_memory(8 * codes.size * k, "y", lambda: f"y has {k} classes: the one-hot targets "
-                                                      f"of {codes.size} rows x {k} classes")
+        check_memory(
+            8 * codes.size * k,
+            "y",
+            lambda: f"y has {k} classes: the one-hot targets of {codes.size} rows x {k} classes",
+        )
         return one_hot_codes(codes, k), codes
 
     def _describe_target(self):
@@ -355,10 +407,10 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         if self.class_weight is None:
             return None
         if codes is None:
-            raise ValueError("class_weight is not supported for multilabel y; pass "
-                             "sample_weight.")
-        return class_weight_vector(self.class_weight, self.classes_, codes,
-                                   balanced_ok=not incremental)
+            raise ValueError("class_weight is not supported for multilabel y; pass sample_weight.")
+        return class_weight_vector(
+            self.class_weight, self.classes_, codes, balanced_ok=not incremental
+        )
 
     def predict(self, X):
         """Predicted labels: ``classes_`` (shape (n,)), or a 0/1 int matrix for multilabel."""
@@ -424,13 +476,39 @@ n_outputs_, coefs_, intercepts_, history_, network_
     _kinds = ("regression",)
     _nnfast_tags = {"multi_output": True}
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error",
-                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 l1=0.0, dropout=0.0, restarts=1, n_jobs=None, backend=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        l1=0.0,
+        dropout=0.0,
+        restarts=1,
+        n_jobs=None,
+        backend=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -463,8 +541,10 @@ n_outputs_, coefs_, intercepts_, history_, network_
 
     def _checked_params(self):
         if self.loss != "squared_error":
-            raise ValueError(f"loss must be 'squared_error' (nnfast has no Poisson deviance "
-                             f"kernel or exp output), got {self.loss!r}.")
+            raise ValueError(
+                f"loss must be 'squared_error' (nnfast has no Poisson deviance "
+                f"kernel or exp output), got {self.loss!r}."
+            )
         return super()._checked_params()
 
     def _expected_failed_checks(self):
@@ -491,13 +571,14 @@ n_outputs_, coefs_, intercepts_, history_, network_
         if np.isnan(Y).any():
             raise ValueError("Input y contains NaN.")
         if not np.isfinite(Y).all():
-            raise ValueError("Input y contains infinity or a value too large for "
-                             "dtype('float64').")
+            raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
         if first:
             self._target = "regression"
         elif Y.shape[1] != self.network_.n_outputs:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but the model was fitted with "
-                             f"{self.network_.n_outputs}.")
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs, but the model was fitted with "
+                f"{self.network_.n_outputs}."
+            )
         return Y, None
 
     def predict(self, X):

@@ -17,8 +17,9 @@ __all__ = ["accuracy_score", "r2_score"]
 
 def _consistent(a, b):
     if len(a) != len(b):
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                         f"[{len(a)}, {len(b)}]")
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: [{len(a)}, {len(b)}]"
+        )
 
 
 def accuracy_score(y_true, y_pred, sample_weight=None):
@@ -38,8 +39,9 @@ def accuracy_score(y_true, y_pred, sample_weight=None):
     y_pred = np.asarray(y_pred)
     _consistent(y_true, y_pred)
     if y_true.ndim != y_pred.ndim:
-        raise ValueError(f"y has shape {y_true.shape} but the predictions have shape "
-                         f"{y_pred.shape}.")
+        raise ValueError(
+            f"y has shape {y_true.shape} but the predictions have shape {y_pred.shape}."
+        )
     right = y_true == y_pred
     if right.ndim == 2:
         right = right.all(axis=1)
@@ -68,11 +70,13 @@ def r2_score(y_true, y_pred, sample_weight=None):
     y_true = y_true.reshape(len(y_true), -1)
     y_pred = y_pred.reshape(len(y_pred), -1)
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y has {y_true.shape[1]} outputs but the predictions have "
-                         f"{y_pred.shape[1]}.")
+        raise ValueError(
+            f"y has {y_true.shape[1]} outputs but the predictions have {y_pred.shape[1]}."
+        )
     if len(y_true) < 2:
-        warnings.warn("R^2 score is not well-defined with less than two samples.",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            "R^2 score is not well-defined with less than two samples.", UserWarning, stacklevel=3
+        )
         return float("nan")
     w = check_sample_weight(sample_weight, len(y_true), scalar=True)
     w = np.ones(len(y_true)) if w is None else w

@@ -13,8 +13,15 @@ from . import _backend, optimizers, schedules
 from ._run import _Run, fit_restarts
 from ._spec import CONSTANT, Hyper
 from ._validation import (
-    all_finite, as_matrix, as_targets, as_weights, check_memory, check_number, check_rng,
-    format_bytes, memory_limit,
+    all_finite,
+    as_matrix,
+    as_targets,
+    as_weights,
+    check_memory,
+    check_number,
+    check_rng,
+    format_bytes,
+    memory_limit,
 )
 from .callbacks import Callback, EarlyStopping, History
 from .network import full_batch_bytes, workspace_bytes
@@ -24,11 +31,32 @@ __all__ = ["Callback", "EarlyStopping", "History", "train"]
 DIVERGENCE = ("warn", "raise")
 
 
-def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=True, seed=None,
-          optimizer="sgd", lr_schedule=None, l1=0.0, l2=0.0, dropout=0.0,
-          validation_data=None, validation_split=0.0, early_stopping=None, restarts=1,
-          n_jobs=None, callbacks=(), verbose=False, resume=False, on_divergence="warn",
-          sample_weight=None):
+def train(
+    net,
+    X,
+    Y,
+    *,
+    epochs=100,
+    learning_rate=0.1,
+    batch_size=32,
+    shuffle=True,
+    seed=None,
+    optimizer="sgd",
+    lr_schedule=None,
+    l1=0.0,
+    l2=0.0,
+    dropout=0.0,
+    validation_data=None,
+    validation_split=0.0,
+    early_stopping=None,
+    restarts=1,
+    n_jobs=None,
+    callbacks=(),
+    verbose=False,
+    resume=False,
+    on_divergence="warn",
+    sample_weight=None,
+):
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
 
     Parameters
@@ -122,15 +150,18 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     opt = optimizers.get(optimizer)
     hyper = Hyper(
         learning_rate=check_number(learning_rate, "learning_rate", 0.0, low_open=True),
-        l1=check_number(l1, "l1", 0.0), l2=check_number(l2, "l2", 0.0),
+        l1=check_number(l1, "l1", 0.0),
+        l2=check_number(l2, "l2", 0.0),
         dropout=_dropout_rates(dropout, net.spec.n_layers - 1),
-        **opt.hyper(), **(schedule.hyper(steps_per_epoch) if schedule else {}),
+        **opt.hyper(),
+        **(schedule.hyper(steps_per_epoch) if schedule else {}),
     )
     if early_stopping is True:
         early_stopping = EarlyStopping()
     elif early_stopping not in (None, False) and not isinstance(early_stopping, EarlyStopping):
-        raise TypeError(f"early_stopping must be None, True or an EarlyStopping, "
-                        f"got {early_stopping!r}.")
+        raise TypeError(
+            f"early_stopping must be None, True or an EarlyStopping, got {early_stopping!r}."
+        )
     if callbacks is None:
         callbacks = ()
     elif not isinstance(callbacks, (list, tuple)) or isinstance(callbacks, str):
@@ -139,31 +170,55 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     for c in callbacks:
         if not callable(getattr(c, "on_epoch_end", None)):
             raise TypeError(f"callbacks must have an on_epoch_end method, got {c!r}.")
-    if isinstance(schedule, schedules.ReduceOnPlateau) and schedule.monitor == "val_loss" \
-            and val is None:
-        raise ValueError("ReduceOnPlateau(monitor='val_loss') needs validation_data or "
-                         "validation_split.")
+    if (
+        isinstance(schedule, schedules.ReduceOnPlateau)
+        and schedule.monitor == "val_loss"
+        and val is None
+    ):
+        raise ValueError(
+            "ReduceOnPlateau(monitor='val_loss') needs validation_data or validation_split."
+        )
     # Resolve the backend here: use_backend() is thread-local and restarts run in threads.
-    run = _Run(_backend.kernels(), net.spec, X, Y, w, val, hyper, batch_size,
-               shuffle and batch_size < n, schedule, on_divergence)
+    run = _Run(
+        _backend.kernels(),
+        net.spec,
+        X,
+        Y,
+        w,
+        val,
+        hyper,
+        batch_size,
+        shuffle and batch_size < n,
+        schedule,
+        on_divergence,
+    )
 
     state = getattr(net, "_optimizer_state", None) if resume else None
     if resume and restarts > 1:
         raise ValueError("resume=True continues one run: it cannot be combined with restarts.")
     if restarts > 1:
         n_jobs = _check_jobs(n_jobs, restarts)
-    _check_resources(net, X, val, batch_size, epochs, restarts,
-                     min(n_jobs, restarts) if restarts > 1 else 1,
-                     stoppable=bool(callbacks), run=run)
+    _check_resources(
+        net,
+        X,
+        val,
+        batch_size,
+        epochs,
+        restarts,
+        min(n_jobs, restarts) if restarts > 1 else 1,
+        stoppable=bool(callbacks),
+        run=run,
+    )
     if not net._train_lock.acquire(blocking=False):
-        raise RuntimeError("This network is being trained by another thread; train copies "
-                           "(net.copy()) to train in parallel.")
+        raise RuntimeError(
+            "This network is being trained by another thread; train copies "
+            "(net.copy()) to train in parallel."
+        )
     try:
         if restarts == 1:
             history, _ = run.fit(net, epochs, rng, callbacks, verbose, state)
         else:
-            history = fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks,
-                                    verbose)
+            history = fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose)
     finally:
         net._train_lock.release()
     net.history = history
@@ -174,8 +229,9 @@ def _check_jobs(n_jobs, restarts):
     """Threads for ``restarts`` runs: ``n_jobs`` (None or -1: one per CPU), at most
     ``MAX_THREADS_PER_CPU`` per CPU (more would only queue; the results do not depend on
     the number of threads)."""
-    if n_jobs is None or (isinstance(n_jobs, int) and not isinstance(n_jobs, bool)
-                          and n_jobs == -1):
+    if n_jobs is None or (
+        isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs == -1
+    ):
         return min(restarts, _cpus())
     n_jobs = check_number(n_jobs, "n_jobs (-1 or None: all CPUs)", 1, integer=True)
     return min(n_jobs, restarts, MAX_THREADS_PER_CPU * _cpus())
@@ -194,18 +250,25 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
     spec = net.spec
     per_row, fixed = net._workspace_terms
     if parallel * 8 * (batch_size * per_row + fixed + 2 * X.shape[0]) > limit:
-        check_memory(parallel * workspace_bytes(spec, X.shape[0], batch_size), "batch_size",
-                     f"{'each of ' + str(parallel) + ' parallel runs: ' if parallel > 1 else ''}"
-                     f"a training workspace for batches of {batch_size} rows through layers "
-                     f"{list(spec.sizes)}")
+        check_memory(
+            parallel * workspace_bytes(spec, X.shape[0], batch_size),
+            "batch_size",
+            f"{'each of ' + str(parallel) + ' parallel runs: ' if parallel > 1 else ''}"
+            f"a training workspace for batches of {batch_size} rows through layers "
+            f"{list(spec.sizes)}",
+        )
     if val is not None:
-        check_memory(full_batch_bytes(spec, val[0].shape[0]), "validation_data",
-                     lambda: f"evaluating {val[0].shape[0]} validation rows at once")
+        check_memory(
+            full_batch_bytes(spec, val[0].shape[0]),
+            "validation_data",
+            lambda: f"evaluating {val[0].shape[0]} validation rows at once",
+        )
     if restarts > 1:
         check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
     if not stoppable and epochs * 256 > limit:  # (256: more than an epoch's records take)
-        check_epochs(epochs, "epochs", run.val is not None, run.classify,
-                     run.hyper.schedule != CONSTANT)
+        check_epochs(
+            epochs, "epochs", run.val is not None, run.classify, run.hyper.schedule != CONSTANT
+        )
 
 
 def check_epochs(epochs, name, validation=False, classify=False, schedule=False):
@@ -220,13 +283,16 @@ def check_epochs(epochs, name, validation=False, classify=False, schedule=False)
             f"{name}={epochs}: the History's records of {epochs} epochs would need "
             f"{format_bytes(need)} of memory, more than this machine has "
             f"({format_bytes(limit)}), and nothing can end the run sooner. Train fewer epochs, "
-            f"or use early stopping or a callback that stops the run.")
+            f"or use early stopping or a callback that stops the run."
+        )
 
 
 def _cpus():
     import os
 
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
 
 def _split_validation(net, X, Y, w, validation_data, validation_split):
@@ -235,10 +301,14 @@ def _split_validation(net, X, Y, w, validation_data, validation_split):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise TypeError("validation_data must be (X_val, Y_val) or (X_val, Y_val, w_val).")
         Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs)
-        Yv = as_targets(validation_data[1], "validation_data[1]", net.n_outputs, Xv.shape[0],
-                        net.spec.loss)
-        wv = as_weights(validation_data[2], Xv.shape[0], "validation_data[2]") \
-            if len(validation_data) == 3 else None
+        Yv = as_targets(
+            validation_data[1], "validation_data[1]", net.n_outputs, Xv.shape[0], net.spec.loss
+        )
+        wv = (
+            as_weights(validation_data[2], Xv.shape[0], "validation_data[2]")
+            if len(validation_data) == 3
+            else None
+        )
         return X, Y, w, (Xv, Yv, wv)
     split = check_number(validation_split, "validation_split", 0.0, 1.0, high_open=True)
     if split == 0.0:
@@ -249,14 +319,21 @@ def _split_validation(net, X, Y, w, validation_data, validation_split):
     cut = X.shape[0] - n_val
     if w is not None and not (w[:cut].any() and w[cut:].any()):
         raise ValueError("validation_split leaves a part whose sample weights are all 0.")
-    return (X[:cut], Y[:cut], None if w is None else w[:cut],
-            (X[cut:], Y[cut:], None if w is None else w[cut:]))
+    return (
+        X[:cut],
+        Y[:cut],
+        None if w is None else w[:cut],
+        (X[cut:], Y[cut:], None if w is None else w[cut:]),
+    )
 
 
 def _dropout_rates(dropout, n_hidden):
     rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(dropout)
     if len(rates) != n_hidden:
-        raise ValueError(f"dropout must be one rate or {n_hidden} rates (one per hidden layer), "
-                         f"got {len(rates)}.")
-    return tuple(check_number(r, f"dropout[{i}]", 0.0, 1.0, high_open=True)
-                 for i, r in enumerate(rates))
+        raise ValueError(
+            f"dropout must be one rate or {n_hidden} rates (one per hidden layer), "
+            f"got {len(rates)}."
+        )
+    return tuple(
+        check_number(r, f"dropout[{i}]", 0.0, 1.0, high_open=True) for i, r in enumerate(rates)
+    )

@@ -1,5 +1,6 @@
 """The benchmark's GEMM floors (``bench/bench_backends.py``): each BLAS computes the same
 products."""
+
 import importlib.util
 import sys
 from pathlib import Path

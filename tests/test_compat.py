@@ -4,6 +4,7 @@ from a minimal fallback when it is not; either way the estimators work and score
 scikit-learn's absence is simulated in a subprocess by a meta-path finder that refuses to
 import it.
 """
+
 import json
 import os
 import subprocess
@@ -15,8 +16,7 @@ import pytest
 
 import nnfast as nf
 
-ESTIMATORS = ("MLPClassifier", "MLPRegressor", "LogisticRegression", "Perceptron",
-              "TableEncoder")
+ESTIMATORS = ("MLPClassifier", "MLPRegressor", "LogisticRegression", "Perceptron", "TableEncoder")
 
 BLOCK_SKLEARN = """
 import sys
@@ -71,8 +71,9 @@ print(json.dumps(scores))
 def run_python(code):
     env = dict(os.environ)
     env.pop("NNFAST_BACKEND", None)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -91,8 +92,10 @@ def test_without_scikit_learn_the_estimators_work_and_score_the_same():
 
 
 def test_the_meta_path_blocker_does_block_scikit_learn():
-    out = run_python(BLOCK_SKLEARN + "import importlib.util\n"
-                     "try:\n    import sklearn\nexcept ImportError:\n    print('blocked')")
+    out = run_python(
+        BLOCK_SKLEARN + "import importlib.util\n"
+        "try:\n    import sklearn\nexcept ImportError:\n    print('blocked')"
+    )
     assert out.strip() == "blocked"
 
 
@@ -105,6 +108,7 @@ def _have_sklearn():
 
 
 # --- with scikit-learn: its protocol, not a copy of it ----------------------------------------
+
 
 @pytest.fixture
 def sklearn():
@@ -141,14 +145,17 @@ def test_metadata_routing_in_a_grid_search(sklearn):
             seen.append(sample_weight)
             return super().fit(X, y, sample_weight)
 
-    searches = [(LogisticSpy(max_epochs=20), {"learning_rate": [0.01, 0.1]}),
-                (MLPSpy((3,), solver="lbfgs", max_iter=20), {"alpha": [1e-4, 1e-2]})]
+    searches = [
+        (LogisticSpy(max_epochs=20), {"learning_rate": [0.01, 0.1]}),
+        (MLPSpy((3,), solver="lbfgs", max_iter=20), {"alpha": [1e-4, 1e-2]}),
+    ]
     with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
         warnings.simplefilter("ignore", nf.ConvergenceWarning)
         for model, grid in searches:
             seen.clear()
             requested = model.set_fit_request(sample_weight=True).set_score_request(
-                sample_weight=False)
+                sample_weight=False
+            )
             GridSearchCV(requested, grid, cv=2).fit(X, y, sample_weight=weights)
             assert len(seen) == 5  # 2 candidates x 2 folds, and the refit
             assert all(w is not None and set(w) == {1.0, 5.0} for w in seen), seen

@@ -4,6 +4,7 @@
 second; the estimators load it when they are first used), nor matplotlib. The package's
 modules form no import cycle, and each imports on its own in a fresh interpreter.
 """
+
 import ast
 import json
 import os
@@ -23,8 +24,9 @@ def fresh_python(code, cwd=None):
     """Run ``code`` in a new interpreter; returns its last line of output, parsed as JSON."""
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("NNFAST_BACKEND", None)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -41,16 +43,21 @@ def test_import_nnfast_imports_no_optional_package():
 
 def test_the_estimators_load_scikit_learn_when_used():
     pytest.importorskip("sklearn")
-    code = ("import nnfast\nfrom nnfast import MLPClassifier\n"
-            "assert 'MLPClassifier' in dir(nnfast)\n" + LOADED)
+    code = (
+        "import nnfast\nfrom nnfast import MLPClassifier\n"
+        "assert 'MLPClassifier' in dir(nnfast)\n" + LOADED
+    )
     assert "sklearn" in fresh_python(code)
 
 
-@pytest.mark.parametrize("argv", [["train", "--help"],
-                                  ["train", "--epochs", "2", "--save", "model.npz"]],
-                         ids=["help", "train"])
+@pytest.mark.parametrize(
+    "argv",
+    [["train", "--help"], ["train", "--epochs", "2", "--save", "model.npz"]],
+    ids=["help", "train"],
+)
 def test_nnfast_train_imports_no_optional_package(argv, tmp_path):
-    code = f"""
+    code = (
+        f"""
 import contextlib, io
 from nnfast.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
@@ -59,16 +66,21 @@ with contextlib.redirect_stdout(io.StringIO()):
     except SystemExit as exc:  # --help
         status = exc.code
 assert status == 0, status
-""" + LOADED
+"""
+        + LOADED
+    )
     assert fresh_python(code, cwd=tmp_path) == []
     if "--save" in argv:  # and predicting with the saved model does not either
         (tmp_path / "rows.csv").write_text("gre,gpa,rank\n800,4.0,1\n")
-        code = """
+        code = (
+            """
 import contextlib, io
 from nnfast.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     assert main(["predict", "model.npz", "rows.csv"]) == 0
-""" + LOADED
+"""
+            + LOADED
+        )
         assert fresh_python(code, cwd=tmp_path) == []
 
 
@@ -109,9 +121,10 @@ def _imported_at_import_time(name, path):
 
 def test_the_package_has_no_import_cycle():
     modules = _modules()
-    graph = {name: sorted(m for m in _imported_at_import_time(name, path)
-                          if m in modules and m != name)
-             for name, path in modules.items()}
+    graph = {
+        name: sorted(m for m in _imported_at_import_time(name, path) if m in modules and m != name)
+        for name, path in modules.items()
+    }
     # a submodule importing its own package (``from . import x``) runs nnfast/__init__.py
     # first anyway: only edges between modules make cycles
     graph = {name: [m for m in deps if m != "nnfast"] for name, deps in graph.items()}
@@ -121,7 +134,7 @@ def test_the_package_has_no_import_cycle():
         state[name] = "open"
         for dep in graph[name]:
             if state.get(dep) == "open":
-                cycles.append(trail[trail.index(dep):] + [dep])
+                cycles.append(trail[trail.index(dep) :] + [dep])
             elif dep not in state:
                 walk(dep, trail + [dep])
         state[name] = "done"
