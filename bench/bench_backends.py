@@ -650,8 +650,8 @@ def format_table(result):
                     "KiB",
                     *cells,
                     "-",
-                    f"peak <= {MEMORY_MAX_FACTOR:.0f}x data+params ({base:.0f} KiB), no growth with "
-                    f"epochs (cython)",
+                    f"peak <= {MEMORY_MAX_FACTOR:.0f}x data+params ({base:.0f} KiB), "
+                    "no growth with epochs (cython)",
                     "-" if met is None else ("yes" if met else "NO"),
                 ]
             )

@@ -1197,9 +1197,14 @@ def worker(args):
 
     limiter = threadpool_limits(limits=n_threads)  # noqa: F841 (held for the whole run)
     t0 = time.perf_counter()
-    log = lambda msg: print(
-        f"[{n_threads} thr {time.perf_counter() - t0:5.0f} s] {msg}", file=sys.stderr, flush=True
-    )
+
+    def log(msg):
+        print(
+            f"[{n_threads} thr {time.perf_counter() - t0:5.0f} s] {msg}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     wanted = [k for k in PEERS if k in args.peers]
     skipped = {k: f"not installed ({INSTALL[k]})" for k in wanted if not _available(k)}
     keys = [k for k in wanted if k not in skipped]
@@ -1488,7 +1493,8 @@ def format_report(results, args):
                     "",
                     "MiB",
                     *cells,
-                    f"<= data + 3x params + 1 batch of activations = {mem['budget'] / mib:.1f} MiB; "
+                    "<= data + 3x params + 1 batch of activations = "
+                    f"{mem['budget'] / mib:.1f} MiB; "
                     f"no growth per batch: {mem['growth_per_epoch']:+.0f} B/epoch (1 -> 3 epochs, "
                     f"{mem['batches']} batches each)",
                     "yes" if mem["ok"] else "NO",

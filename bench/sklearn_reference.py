@@ -611,7 +611,8 @@ class ReferenceMLP:
             if self.n_iter_ == self.max_iter:
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                    "reached and the optimization hasn't converged yet."
+                    "reached and the optimization hasn't converged yet.",
+                    stacklevel=2,
                 )
         if self.early_stopping:
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts

@@ -5,10 +5,9 @@ compares them directly. Training cases build a fresh network in an untimed setup
 (``benchmark.pedantic``), so every round starts from the same weights.
 """
 
+import bench_backends as bench
 import numpy as np
 import pytest
-
-import bench_backends as bench
 
 from nnfast import _backend
 from nnfast.network import Network

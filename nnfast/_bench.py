@@ -33,6 +33,7 @@ import statistics
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -513,9 +514,9 @@ def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
             rest(None)
             if name in nets:
                 with _backend.use_backend(name):
-                    seconds, _ = _timed(lambda: train_mnist(nets[name], X, Y, 1, resume=e > 0))
+                    seconds, _ = _timed(partial(train_mnist, nets[name], X, Y, 1, resume=e > 0))
             else:
-                seconds, models[name] = _timed(lambda: trainers[name](1))
+                seconds, models[name] = _timed(partial(trainers[name], 1))
             times[name].append(seconds)
             log(f"MNIST {name} epoch {e + 1}: {seconds:.3g} s")
     accuracy = {

@@ -14,7 +14,7 @@ compiled backend does.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -168,7 +168,7 @@ def argmax_correct(z, y):
 
 class Loss(NamedTuple):
     delta: Callable  # (code, z, y) -> (summed loss, its gradient w.r.t. z)
-    correct: Optional[Callable]  # (z, y) -> correct predictions; None: no accuracy
+    correct: Callable | None  # (z, y) -> correct predictions; None: no accuracy
     per_element: bool  # the mean is over every element, else over rows
 
 

@@ -184,7 +184,8 @@ def as_labels(y, name, n_classes=None):
             f"{name} holds label {_label(arr.max())}, but there are only {limit} classes "
             f"(labels 0..{limit - 1})."
             if n_classes is not None
-            else f"{name} holds label {_label(arr.max())}: class labels must be below {MAX_CLASSES}."
+            else f"{name} holds label {_label(arr.max())}: class labels must be below "
+            f"{MAX_CLASSES}."
         )
     return arr.astype(np.intp)
 
@@ -420,9 +421,9 @@ def check_X(estimator, X, reset):
 
 def reshape_error(arr):
     return ValueError(
-        "Expected 2D array X, got 1D array instead:\narray={}.\nReshape your data either "
+        f"Expected 2D array X, got 1D array instead:\narray={arr}.\nReshape your data either "
         "using array.reshape(-1, 1) if your data has a single feature or "
-        "array.reshape(1, -1) if it contains a single sample.".format(arr)
+        "array.reshape(1, -1) if it contains a single sample."
     )
 
 

@@ -72,8 +72,8 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=
         train_rows, test_rows = rng.permutation(train_rows), rng.permutation(test_rows)
     out = []
     for a in arrays:
-        take = (lambda rows: a.iloc[rows]) if hasattr(a, "iloc") else (lambda rows: a[rows])
-        out += [take(train_rows), take(test_rows)]
+        rows = a.iloc if hasattr(a, "iloc") else a  # pandas: by position
+        out += [rows[train_rows], rows[test_rows]]
     return out
 
 

@@ -19,9 +19,9 @@ from ._mlp_solvers import stochastic_only
 from ._validation import (
     check_memory,
     check_y_column,
+    checked_classes,
     class_weight_vector,
     classification_labels,
-    checked_classes,
     encode_labels,
     one_hot_codes,
     to_array,

@@ -51,7 +51,7 @@ def _model_class(kind):
     return getattr(importlib.import_module(f"{__package__}.{KINDS[kind]}"), kind)
 
 
-# --- paths ---------------------------------------------------------------------------------------
+# --- paths ----------------------------------------------------------------------------------------
 
 
 def _path(path, action):
@@ -95,7 +95,7 @@ def _not_regular(mode):
     return "not a regular file"
 
 
-# --- save ------------------------------------------------------------------------------------------
+# --- save -----------------------------------------------------------------------------------------
 
 
 def save(model, path):
@@ -216,7 +216,7 @@ def _umask():
     return mask
 
 
-# --- load ------------------------------------------------------------------------------------------
+# --- load -----------------------------------------------------------------------------------------
 
 
 def load(path):
@@ -267,7 +267,7 @@ def _load(path):
                 raise ValueError(f"{path} is not an nnfast model file: it has no header.")
             header = _read_header(archive, infos["header"], shapes["header"], path)
             kind = header["kind"]
-            for name, (shape, dtype) in shapes.items():
+            for name, (_, dtype) in shapes.items():
                 if name != "header" and dtype.kind != "f":
                     raise ValueError(
                         f"{path}: array {name!r} has dtype {dtype}; model files "
@@ -496,7 +496,7 @@ def _build(kind, header, arrays, path):
         raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
 
 
-# --- the models' headers: hyperparameters and labels as JSON ------------------------------------
+# --- the models' headers: hyperparameters and labels as JSON --------------------------------------
 
 
 def encode_value(value):

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _backend, activations, io, losses
 from ._spec import MSE, Spec
-from ._validation import _finite
 from ._validation import (
+    _finite,
     all_finite,
     as_float_array,
     as_matrix,
@@ -491,7 +491,7 @@ def _check_sizes(layer_sizes):
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}.")
     return tuple(
-        check_number(s, "layer_sizes[%d]" % i, low=1, integer=True) for i, s in enumerate(sizes)
+        check_number(s, f"layer_sizes[{i}]", low=1, integer=True) for i, s in enumerate(sizes)
     )
 
 

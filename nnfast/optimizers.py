@@ -8,7 +8,8 @@ biases): ``g = dL/dW + l1 * sign(W) + l2 * W`` for weights, ``dL/db`` for biases
 
 from __future__ import annotations
 
-from ._spec import ADAM, SGD as _SGD_CODE
+from ._spec import ADAM
+from ._spec import SGD as _SGD_CODE
 from ._validation import check_number
 
 

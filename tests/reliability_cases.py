@@ -130,7 +130,7 @@ def execute(case):
     return "accepted", ""
 
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 
 
 def nf():
@@ -1212,7 +1212,7 @@ def float32_parameters_assignment_is_converted():
     assert n.parameters.dtype == np.float64 and finite(n.feedforward(np.ones((1, 3))))
 
 
-# --- public state that kernels read: validated on assignment ----------------------------------------
+# --- public state that kernels read: validated on assignment --------------------------------------
 
 
 @case("numerics", raises=ValueError, names=r"parameters")
@@ -2489,7 +2489,7 @@ _cli_case("unknown-option", ["train", "--fast"], r"--fast")
 _cli_case("no-command", [], r"command")
 
 
-# --- the count (the suite's own test checks it) --------------------------------------------------
+# --- the count (the suite's own test checks it) ---------------------------------------------------
 
 
 def summary():

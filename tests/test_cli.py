@@ -13,8 +13,8 @@ import io
 import os
 import re
 import subprocess
-import tempfile
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata, resources
 
@@ -445,7 +445,7 @@ def test_warnings_are_one_line(monkeypatch, capsys):
     import warnings
 
     def warns(args):
-        warnings.warn("something odd\nover two lines", RuntimeWarning)
+        warnings.warn("something odd\nover two lines", RuntimeWarning, stacklevel=2)
 
     monkeypatch.setattr(cli, "_info", warns)
     assert cli.main(["info"]) == 0

@@ -31,10 +31,10 @@ def fresh_python(code, cwd=None):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-LOADED = """
+LOADED = f"""
 import json, sys
-print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(%r))))
-""" % (HEAVY,)
+print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))))
+"""
 
 
 def test_import_nnfast_imports_no_optional_package():

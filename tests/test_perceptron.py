@@ -190,7 +190,9 @@ def test_refit_resets_the_history(backend):
 
 
 def test_shuffle_is_seeded(backend):
-    fit = lambda seed: nf.Perceptron(shuffle=True, seed=seed).fit(X_POINTS, Y_POINTS)
+    def fit(seed):
+        return nf.Perceptron(shuffle=True, seed=seed).fit(X_POINTS, Y_POINTS)
+
     np.testing.assert_array_equal(fit(3).boundary_lines_, fit(3).boundary_lines_)
     assert not np.array_equal(fit(3).boundary_lines_, fit(4).boundary_lines_)
 
@@ -304,9 +306,9 @@ def test_repr_shows_the_line_once_there_is_one():
 
 
 def test_kernels_have_the_same_signature(cython_kernels):
-    params = lambda f: [
-        (p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()
-    ]
+    def params(f):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+
     assert params(cython_kernels.perceptron_epochs) == params(_reference.perceptron_epochs)
 
 

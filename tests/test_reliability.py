@@ -560,13 +560,12 @@ def test_estimators_raise_scikit_learns_error_when_training_diverges(solver):
     _, MLPRegressor = estimators()
     X, y = regression(n=60, d=4, k=1)
     options = dict(learning_rate_init=1e6) if solver == "sgd" else {}
-    make = lambda: MLPRegressor(
-        hidden_layer_sizes=(8,),
-        solver=solver,
-        max_iter=50,  # noqa
-        random_state=0,
-        **options,
-    )
+
+    def make():
+        return MLPRegressor(
+            hidden_layer_sizes=(8,), solver=solver, max_iter=50, random_state=0, **options
+        )
+
     huge = np.finfo(np.float64).max * np.random.default_rng(0).uniform(size=X.shape)
     data = (X, y[:, 0]) if solver == "sgd" else (huge, y[:, 0])
     model = make()

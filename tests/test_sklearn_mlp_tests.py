@@ -93,9 +93,11 @@ def test_parse_junit(tool, tmp_path):
         textwrap.dedent("""\
         <testsuites><testsuite>
           <testcase classname="test_mlp" name="test_a"/>
-          <testcase classname="test_mlp" name="test_b[x]"><failure message="boom">tb</failure></testcase>
+          <testcase classname="test_mlp" name="test_b[x]">
+            <failure message="boom">tb</failure></testcase>
           <testcase classname="test_mlp" name="test_c"><skipped message="no pandas"/></testcase>
-          <testcase classname="test_mlp" name="test_d"><error message="fixture">tb</error></testcase>
+          <testcase classname="test_mlp" name="test_d">
+            <error message="fixture">tb</error></testcase>
           <testcase classname="test_mlp" name="test_e"><failure message="call"/></testcase>
           <testcase classname="test_mlp" name="test_e"><error message="teardown"/></testcase>
         </testsuite></testsuites>

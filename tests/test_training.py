@@ -21,7 +21,6 @@ import nnfast as nf
 from nnfast import _reference
 from nnfast.schedules import ExponentialDecay, InverseTimeDecay, ReduceOnPlateau, StepDecay
 
-
 # --- data and helpers ------------------------------------------------------------------------
 
 
