@@ -12,7 +12,6 @@ import numpy as np
 from . import _backend, activations, io, losses
 from ._spec import MSE, Spec
 from ._validation import (
-    _finite,
     all_finite,
     as_float_array,
     as_matrix,
@@ -23,6 +22,7 @@ from ._validation import (
     check_rng,
     matrix_from_checked,
 )
+from ._validation.arrays import _finite
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
 _FLOAT64 = np.dtype(np.float64)

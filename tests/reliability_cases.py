@@ -2990,10 +2990,13 @@ def pretend_memory(nbytes):
     """Make nnfast believe the machine has ``nbytes`` of memory (in this forked case only)."""
     import nnfast._run as r
     import nnfast._validation as v
+    import nnfast._validation.resources as vr
     import nnfast.perceptron as p
     import nnfast.training as t
 
-    v.memory_limit = p.memory_limit = t.memory_limit = r.memory_limit = lambda: nbytes
+    v.memory_limit = vr.memory_limit = p.memory_limit = t.memory_limit = r.memory_limit = lambda: (
+        nbytes
+    )
 
 
 @case("numerics")

@@ -439,7 +439,7 @@ def test_training_hands_the_callers_buffers_to_the_kernel(monkeypatch, binary_da
 
 
 class _CountingNumpy:
-    """Stands in for ``np`` inside nnfast._validation and counts the full-array scans
+    """Stands in for ``np`` inside nnfast._validation's modules and counts the full-array scans
     (np.isfinite calls) made over arrays of a watched size."""
 
     def __init__(self, sizes):
@@ -479,7 +479,13 @@ def test_each_argument_is_validated_once_per_call(monkeypatch, call, binary_data
     }[call.split(".")[0]]
     if call == "LogisticRegression.predict_proba":
         model.fit(X, y)
-    monkeypatch.setattr(_validation, "np", counter)
+    for module in (
+        _validation.arrays,
+        _validation.estimator_inputs,
+        _validation.labels,
+        _validation.weights,
+    ):
+        monkeypatch.setattr(module, "np", counter)
     method = getattr(model, call.split(".")[1])
     if call in ("Network.feedforward", "LogisticRegression.predict_proba"):
         method(X)
