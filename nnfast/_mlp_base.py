@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _backend
 from ._compat import BaseEstimator, ClassifierMixin
+from ._layers import LayerViews, as_layer_list
 from ._mlp_solvers import SolverMixin, Unfit, combined_weights, outputs
 from ._spec import OptimizerState
 from ._validation import (
@@ -24,7 +25,7 @@ from ._validation import (
 )
 from .exceptions import not_fitted
 from .io import decode_classes, encode_classes, estimator_from_header, float_array, params_header
-from .network import Network, _as_list, _Layers, check_size
+from .network import Network, check_size
 from .training import History
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -184,21 +185,21 @@ class _BaseMLP(SolverMixin, BaseEstimator):
         """Weight matrices, ``coefs_[i]`` of shape (units of layer i, units of layer i + 1):
         writable views of ``network_.parameters``; ``coefs_[i] = W`` (or ``coefs_ = [...]``)
         copies checked values (shape, finite numbers) into them."""
-        return _Layers(list(self._network("coefs_").weights), "coefs_", "(n_in, n_out)")
+        return LayerViews(list(self._network("coefs_").weights), "coefs_", "(n_in, n_out)")
 
     @coefs_.setter
     def coefs_(self, values):
-        self.coefs_[:] = _as_list(values, "coefs_", self.n_layers_ - 1)
+        self.coefs_[:] = as_layer_list(values, "coefs_", self.n_layers_ - 1)
 
     @property
     def intercepts_(self):
         """Bias vectors, ``intercepts_[i]`` of shape (units of layer i + 1,): views, set as
         ``coefs_``."""
-        return _Layers(list(self._network("intercepts_").biases), "intercepts_", "(n_out,)")
+        return LayerViews(list(self._network("intercepts_").biases), "intercepts_", "(n_out,)")
 
     @intercepts_.setter
     def intercepts_(self, values):
-        self.intercepts_[:] = _as_list(values, "intercepts_", self.n_layers_ - 1)
+        self.intercepts_[:] = as_layer_list(values, "intercepts_", self.n_layers_ - 1)
 
     @property
     def n_layers_(self):

@@ -21,6 +21,18 @@ import zlib
 
 import numpy as np
 
+from ._archive import (
+    MAX_HEADER_BYTES,
+    MAX_HEADER_DEPTH,
+    check_shapes,
+    describe_non_zip,
+    members,
+    nesting_depth,
+    npy_header,
+    read_array,
+    struct_error,
+)
+
 FORMAT = "nnfast"
 FORMAT_VERSION = 1
 #: kind (the class name a file records) -> the module defining it, imported when a file of
@@ -33,15 +45,6 @@ KINDS = {
     "LogisticRegression": "linear",
     "Perceptron": "perceptron",
 }
-
-#: The JSON header's largest size and deepest nesting (a model's header is a few KB, with
-#: a CSV model's category names a few MB; lists and objects nest 4 deep).
-MAX_HEADER_BYTES = 64 * 2**20
-MAX_HEADER_DEPTH = 32
-#: Most members in a model file (a model writes at most 8).
-MAX_MEMBERS = 64
-#: A compressed member may expand at most this much (nnfast writes uncompressed files).
-MAX_EXPANSION = 200
 
 
 def _model_class(kind):
@@ -258,11 +261,11 @@ def _load(path):
     except OSError as exc:
         raise _os_error(exc, path, "load a model from") from None
     if not head.startswith(b"PK\x03\x04") and not head.startswith(b"PK\x05\x06"):
-        raise ValueError(f"{path} is not a readable nnfast model file ({_sniff(head)}).")
+        raise ValueError(f"{path} is not a readable nnfast model file ({describe_non_zip(head)}).")
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = _members(archive, path)
-            shapes = {name: _npy_header(archive, info, path) for name, info in infos.items()}
+            infos = members(archive, path)
+            shapes = {name: npy_header(archive, info, path) for name, info in infos.items()}
             if "header" not in shapes:
                 raise ValueError(f"{path} is not an nnfast model file: it has no header.")
             header = _read_header(archive, infos["header"], shapes["header"], path)
@@ -275,9 +278,9 @@ def _load(path):
                     )
             expected = getattr(_model_class(kind), "_file_shapes", None)
             if expected is not None:
-                _check_shapes(path, kind, header, shapes, expected)
+                check_shapes(path, kind, header, shapes, expected)
             arrays = {
-                name: _read_array(archive, infos[name], path) for name in shapes if name != "header"
+                name: read_array(archive, infos[name], path) for name in shapes if name != "header"
             }
     except (
         zipfile.BadZipFile,
@@ -297,105 +300,6 @@ def _load(path):
     return _build(kind, header, arrays, path)
 
 
-def struct_error():
-    import struct
-
-    return struct.error
-
-
-def _sniff(head):
-    """What a file that is not a zip archive looks like, from its first bytes."""
-    if not head:
-        return "the file is empty"
-    if head.startswith(b"\x93NUMPY"):
-        return (
-            "it is a plain .npy array file; nnfast model files are .npz archives written by save()"
-        )
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped[:1] in (b"{", b"["):
-        return "it looks like a JSON text file, not a .npz archive written by save()"
-    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
-        return "it is a Python pickle, which nnfast never loads"
-    return f"it is not a .npz archive: it starts with {head[:8]!r}"
-
-
-def _members(archive, path):
-    """{array name: ZipInfo} after checking the zip directory: few members, .npy names,
-    no duplicates, sizes that fit in memory, no member expanding like a zip bomb."""
-    from ._validation import format_bytes, memory_limit
-
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ValueError(
-            f"{path} is not an nnfast model file: it has {len(infos)} members "
-            f"(model files have at most {MAX_MEMBERS})."
-        )
-    members, total = {}, 0
-    for info in infos:
-        if not info.filename.endswith(".npy") or info.is_dir():
-            raise ValueError(
-                f"{path} is not an nnfast model file: member {info.filename!r} is not a .npy array."
-            )
-        name = info.filename[:-4]
-        if name in members:
-            raise ValueError(f"{path} has the member {info.filename!r} twice.")
-        if (
-            info.compress_type != zipfile.ZIP_STORED
-            and info.file_size > 2**20
-            and info.file_size > MAX_EXPANSION * max(info.compress_size, 1)
-        ):
-            raise ValueError(
-                f"{path}: member {info.filename!r} would expand from "
-                f"{info.compress_size} to {info.file_size} bytes; nnfast does "
-                f"not read such archives."
-            )
-        members[name] = info
-        total += info.file_size
-    limit = memory_limit()
-    if limit is not None and total > limit:
-        raise ValueError(
-            f"{path}: its arrays would need {format_bytes(total)} of memory, more "
-            f"than this machine has ({format_bytes(limit)})."
-        )
-    return members
-
-
-def _npy_header(archive, info, path):
-    """(shape, dtype) of a member from its .npy header, which must agree with the member's
-    size in the zip directory."""
-    with archive.open(info) as f:
-        try:
-            version = np.lib.format.read_magic(f)
-            read = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, _, dtype = read(f, max_header_size=2**16)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
-            raise
-        except Exception as exc:  # numpy's parser of an untrusted header: tokenize, ast...
-            raise ValueError(
-                f"{path} is not a readable nnfast model file (member "
-                f"{info.filename!r} is not a .npy array: {exc})."
-            ) from None
-        offset = f.tell()
-    if dtype.hasobject:
-        raise ValueError(
-            f"{path} is not a readable nnfast model file (member "
-            f"{info.filename!r} holds pickled objects, which nnfast never "
-            f"loads)."
-        )
-    size = offset + dtype.itemsize * int(np.prod(shape, dtype=object))
-    if size != info.file_size:
-        raise ValueError(
-            f"{path} is not a readable nnfast model file (member "
-            f"{info.filename!r} claims shape {shape}, {size} bytes, but the "
-            f"archive holds {info.file_size})."
-        )
-    return tuple(int(n) for n in shape), dtype
-
-
 def _read_header(archive, info, shape_dtype, path):
     shape, dtype = shape_dtype
     if dtype != np.uint8 or len(shape) != 1:
@@ -405,10 +309,10 @@ def _read_header(archive, info, shape_dtype, path):
             f"{path} is not an nnfast model file: its header has {shape[0]} "
             f"bytes (at most {MAX_HEADER_BYTES})."
         )
-    raw = _read_array(archive, info, path).tobytes()
+    raw = read_array(archive, info, path).tobytes()
     try:
         text = raw.decode()
-        depth = _nesting(text)
+        depth = nesting_depth(text)
         if depth > MAX_HEADER_DEPTH:
             raise ValueError(f"it nests {depth} levels deep, at most {MAX_HEADER_DEPTH}")
         header = json.loads(text)
@@ -425,60 +329,6 @@ def _read_header(archive, info, shape_dtype, path):
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(KINDS)}.")
     return header
-
-
-def _nesting(text):
-    """How deep JSON ``text`` nests lists and objects (strings skipped), in one pass."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-def _check_shapes(path, kind, header, shapes, expected):
-    """Compare the arrays' shapes (from their .npy headers) with what the model header says
-    they must be, before reading them; ``expected(header)`` maps names to shapes (None: any
-    length) and may raise for a header that describes no valid model."""
-    try:
-        wanted = expected(header)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
-    for name, shape in wanted.items():
-        if name not in shapes:
-            continue  # missing arrays are reported by the model's own check
-        got = shapes[name][0]
-        if len(got) != len(shape) or any(w is not None and w != g for w, g in zip(shape, got)):
-            raise ValueError(
-                f"{path} has an inconsistent {kind} header or data ({name} has "
-                f"shape {got}, the header needs {tuple(shape)})."
-            )
-
-
-def _read_array(archive, info, path):
-    with archive.open(info) as f:
-        try:
-            return np.lib.format.read_array(f, allow_pickle=False)
-        except ValueError as exc:  # short data, a pickle, ...
-            reason = (
-                "it holds pickled objects, which nnfast never loads"
-                if "pickle" in str(exc)
-                else f"member {info.filename!r}: {exc}"
-            )
-            raise ValueError(f"{path} is not a readable nnfast model file ({reason}).") from None
 
 
 def _build(kind, header, arrays, path):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import operator
 import threading
 import warnings
 
 import numpy as np
 
 from . import _backend, activations, io, losses
+from ._layers import LayerViews, as_layer_list
 from ._spec import MSE, Spec
 from ._validation import (
     all_finite,
@@ -200,7 +200,7 @@ class Network:
 
     @weights.setter
     def weights(self, values):
-        self._weights[:] = _as_list(values, "weights", len(self._weights))
+        self._weights[:] = as_layer_list(values, "weights", len(self._weights))
 
     @property
     def biases(self):
@@ -210,15 +210,15 @@ class Network:
 
     @biases.setter
     def biases(self, values):
-        self._biases[:] = _as_list(values, "biases", len(self._biases))
+        self._biases[:] = as_layer_list(values, "biases", len(self._biases))
 
     def _set_buffer(self, buffer):
         # A view, never the owner: ndarray.resize (which would free the memory the layer
         # views and the kernels point into) refuses an array that does not own its data.
         self._parameters = buffer.view()
         weights, biases = self._spec.unpack(self._parameters)
-        self._weights = _Layers(weights, "weights", "(n_in, n_out)")
-        self._biases = _Layers(biases, "biases", "(n_out,)")
+        self._weights = LayerViews(weights, "weights", "(n_in, n_out)")
+        self._biases = LayerViews(biases, "biases", "(n_out,)")
 
     def _buffer_intact(self):
         p = self._parameters
@@ -562,90 +562,4 @@ def workspace_terms(spec):
     return (
         sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
         5 * spec.n_params + sum(sizes),
-    )
-
-
-class _Layers(list):
-    """``net.weights`` / ``net.biases``: one view into ``net.parameters`` per layer.
-
-    Setting an item copies the (checked) values into that layer's view; the list itself
-    never changes length or order, so nothing the kernels read can be replaced.
-    """
-
-    def __init__(self, views, name, layout):
-        super().__init__(views)
-        self._name, self._layout = name, layout
-
-    def _checked(self, i, value):
-        view = list.__getitem__(self, i)
-        where = f"{self._name}[{i}]"
-        if np.ndim(value) == 0:
-            return as_float_array(
-                np.full(view.shape, value, dtype=np.float64)
-                if _is_number(value)
-                else np.array([value]),
-                where,
-            )
-        arr = as_float_array(value, where, ndim=(1, 2))
-        if arr.shape != view.shape:
-            hint = (
-                f" (nnfast stores W as {self._layout}: pass its transpose)"
-                if arr.shape == view.shape[::-1] and arr.ndim == 2
-                else ""
-            )
-            raise ValueError(
-                f"{where} must have shape {view.shape} {self._layout}, got {arr.shape}{hint}."
-            )
-        return arr
-
-    def __setitem__(self, index, value):
-        if isinstance(index, slice):
-            at = range(len(self))[index]
-            values = _as_list(value, self._name, len(at))
-            checked = [self._checked(i, v) for i, v in zip(at, values)]  # all, then copy
-            for i, arr in zip(at, checked):
-                list.__getitem__(self, i)[...] = arr
-            return
-        try:
-            i = operator.index(index)
-        except TypeError:
-            raise TypeError(f"{self._name} indices must be integers, got {index!r}.") from None
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"{self._name}[{i}]: the network has {len(self)} layers.")
-        i %= len(self)
-        list.__getitem__(self, i)[...] = self._checked(i, value)
-
-    def _fixed(self, *args, **kwargs):
-        raise TypeError(
-            f"{self._name} has one entry per layer, each a view into "
-            f"net.parameters: set {self._name}[i] = values instead."
-        )
-
-    __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
-    __iadd__ = __imul__ = _fixed
-
-    def __reduce__(self):  # a copy is a plain list of arrays
-        return (list, (list(self),))
-
-
-def _as_list(values, name, n):
-    if isinstance(values, np.ndarray) and values.dtype != object:
-        raise TypeError(
-            f"{name} must be a list of {n} arrays (one per layer), got one array; "
-            f"set {name}[i] = array for one layer."
-        )
-    try:
-        values = list(values)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a list of {n} arrays (one per layer), got {type(values).__name__}."
-        ) from None
-    if len(values) != n:
-        raise ValueError(f"{name} must be {n} arrays (one per layer), got {len(values)}.")
-    return values
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
     )
