@@ -27,7 +27,7 @@ classes), iris (150 x 4, 3 classes), breast cancer (569 x 30, binary), a multila
 variant (3 labels per image: even, >= 5, prime), diabetes (442 x 10, the target
 standardised), linnerud (20 x 3, 3 outputs). Every X is standardised per column. With the
 UCI bike-sharing ``day.csv`` (``--bike-dir``, else ``$NNFAST_BIKE_DIR``, else
-``../shared/data/bike-sharing`` next to the repository) also: 731 days x 11 features,
+``$NNFAST_DATA/bike-sharing``, where the data loaders look) also: 731 days x 11 features,
 2 outputs (casual and registered riders, standardised) and the Poisson count ``cnt``;
 without it those cases are skipped with a note.
 
@@ -80,18 +80,20 @@ def _standardise(X):
 
 def bike_dir(directory=None):
     """Where ``day.csv`` is: ``directory``, else ``$NNFAST_BIKE_DIR``, else
-    ``../shared/data/bike-sharing`` next to the repository."""
+    ``$NNFAST_DATA/bike-sharing`` (the data loaders' folder)."""
     if directory:
         return Path(directory)
     if os.environ.get("NNFAST_BIKE_DIR"):
         return Path(os.environ["NNFAST_BIKE_DIR"])
-    return HERE.parent.parent / "shared" / "data" / "bike-sharing"
+    return Path(os.environ.get("NNFAST_DATA", "data")) / "bike-sharing"
 
 
 def _bike(directory, target):
     path = bike_dir(directory) / "day.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found (set --bike-dir or NNFAST_BIKE_DIR)")
+        raise FileNotFoundError(
+            f"{path} not found (set --bike-dir, NNFAST_BIKE_DIR or NNFAST_DATA)"
+        )
     table = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
     features = [
         "season",

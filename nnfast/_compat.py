@@ -204,8 +204,8 @@ class NnfastMixin:
     def _fitting(self):
         """Mark the estimator as being fitted: a second ``fit`` (or ``partial_fit``,
         ``step``) of it, from another thread, raises RuntimeError instead of interleaving
-        two runs on one model. Kept outside the estimator, so that it pickles and clones
-        as before."""
+        two runs on one model. Kept outside the estimator, which pickles and clones without
+        it."""
         key = id(self)
         with _BUSY_LOCK:
             if key in _BUSY:

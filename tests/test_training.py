@@ -42,7 +42,7 @@ def blobs(n, rng, n_features=4, n_classes=3):
 
 
 def flat(weights, biases):
-    """The flat parameter layout of DESIGN.md: every weight matrix (C order), then every bias."""
+    """The flat parameter layout: every weight matrix (C order), then every bias."""
     return np.concatenate([w.ravel() for w in weights] + [b.ravel() for b in biases])
 
 
