@@ -318,7 +318,8 @@ def _row(name, unit, scale, timings, note=""):
         median = statistics.median(per_unit)
         mad = statistics.median(abs(x - median) for x in per_unit)
         cells[who] = {"median": median * scale, "mad_pct": 100 * mad / median if median else 0.0}
-    return {"workload": name, "unit": unit, "cells": cells, "note": note}
+    runs = min(len(t["per_unit"]) for t in timings.values())
+    return {"workload": name, "unit": unit, "cells": cells, "note": note, "runs": runs}
 
 
 def run(
@@ -430,6 +431,20 @@ def _ratio(r):
     return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
 
 
+def _footer(rows, base):
+    if not rows:
+        return "No workload ran."
+    runs = ", ".join(
+        f"{row['workload'].split()[0]}: {row['runs']}"
+        + (" epochs" if row["workload"].startswith("MNIST") else "")
+        for row in rows
+    )
+    return (
+        f"Medians (± median absolute deviation) of the timed runs ({runs}), implementations "
+        f"taking turns; a ratio above 1x means slower than {base}."
+    )
+
+
 def format_table(result):
     """The machine line, a markdown table of medians and ratios to the compiled backend,
     and notes."""
@@ -458,8 +473,7 @@ def format_table(result):
         lines.append("| " + " | ".join([row["workload"], row["unit"], *times, *ratios]) + " |")
     lines += [
         "",
-        f"Median of {result['repeats']} timed runs (± median absolute deviation), "
-        f"implementations taking turns; a ratio above 1x means slower than {base}.",
+        _footer(result["rows"], base),
     ]
     lines += [
         f"{row['workload'].split()[0]}: {row['note']}." for row in result["rows"] if row["note"]

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import nnfast
+import nnfast._bench
 from nnfast import cli
 from nnfast.tabular import Table, TabularModel
 
@@ -243,8 +244,15 @@ def test_bench_quick_prints_the_comparison_table():
         "bench", "--quick", "--workload", "W1", "--repeats", "1", "--target-time", "0.01"
     )
     assert proc.returncode == 0, proc.stderr
-    assert "| Workload | Unit |" in proc.stdout
-    row = [l for l in proc.stdout.splitlines() if l.startswith("| W1 tutorial")]
+    lines = proc.stdout.splitlines()
+    # the user's machine first, then times and ratios between implementations
+    assert lines[0].startswith("Machine: ") and "cores" in lines[0] and "numpy " in lines[0]
+    assert "BLAS" in lines[0] and "scipy " in lines[0]
+    header = next(line for line in lines if line.startswith("| Workload | Unit |"))
+    if "cython" in nnfast._bench.available_backends():
+        assert "| numpy/cython |" in header
+    assert "Target" not in proc.stdout and "Met" not in header  # the project's, in bench/
+    row = [line for line in lines if line.startswith("| W1 tutorial")]
     assert len(row) == 1 and "ns/step" in row[0]
 
 
@@ -482,3 +490,20 @@ def test_train_marks_an_epoch_only_when_the_saved_weights_are_its(
     assert h.stopped_epoch is None and h.restored_epoch == int(np.argmin(h.val_loss))
     assert f"kept the weights of epoch {h.restored_epoch + 1}" in proc.stdout
     assert f"weights kept: epoch {h.restored_epoch}" in labels
+
+
+@pytest.mark.parametrize("peer", ["scikit-learn", "pytorch"])
+def test_bench_peers_learn_the_same_task(peer):
+    bench = nnfast._bench
+    pytest.importorskip(bench.PEERS[peer])
+    X, Y, _ = bench.digits_data()
+    labels = Y.argmax(axis=1)
+    model = bench.peer_trainer(peer, X, labels, 64, bench.W2_BATCH, bench.W2_LR, 0.0)(3)
+    if peer == "scikit-learn":
+        predicted = model.predict(X)
+    else:
+        import torch
+
+        with torch.no_grad():
+            predicted = model(torch.from_numpy(X)).argmax(1).numpy()
+    assert np.mean(predicted == labels) > 0.9  # 3 epochs of the W2 network's training

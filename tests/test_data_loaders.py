@@ -329,6 +329,22 @@ def test_bench_reads_mnist_through_the_loader(tmp_path, fake_mnist, monkeypatch)
         bench.mnist_data(tmp_path / "nowhere")
 
 
+def test_nnfast_bench_runs_mnist_from_the_loader_or_says_why_not(tmp_path, fake_mnist, capsys):
+    from nnfast import _bench as bench
+
+    write(tmp_path / "mnist", fake_mnist)
+    result = bench.run(workloads=["MNIST"], repeats=1, mnist_path=tmp_path, mnist_epochs=1)
+    [row] = result["rows"]
+    assert row["workload"].startswith("MNIST 6x784") and not result["skipped"]
+    assert "test accuracy after 1 epoch" in row["note"]
+    status = bench.main(
+        ["--workload", "MNIST", "--mnist-dir", str(tmp_path / "nowhere"), "--no-peers"]
+    )
+    err = capsys.readouterr().err
+    assert status == 2  # asked for, could not run: not a silent success
+    assert "MNIST skipped" in err and "--mnist-dir" in err and "--download" in err
+
+
 # --- the real files -------------------------------------------------------------------------------
 
 
