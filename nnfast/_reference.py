@@ -10,23 +10,41 @@ exposes too (``pieces``), and a test holds the two to the same signatures and va
 shuffles and dropout masks from the same NumPy bit generator, in the same order, as the
 compiled backend does.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ._spec import (
-    ADAM, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, EXPONENTIAL, IDENTITY, MSE, RELU,
-    SGD, SIGMOID, SOFTMAX, STEP, TANH, check_evaluate, check_forward, check_loss_and_gradient,
-    check_perceptron_epochs, check_train_epochs, check_workspace,
+    ADAM,
+    BINARY_CROSS_ENTROPY,
+    CONSTANT,
+    CROSS_ENTROPY,
+    EXPONENTIAL,
+    IDENTITY,
+    MSE,
+    RELU,
+    SGD,
+    SIGMOID,
+    SOFTMAX,
+    STEP,
+    TANH,
+    check_evaluate,
+    check_forward,
+    check_loss_and_gradient,
+    check_perceptron_epochs,
+    check_train_epochs,
+    check_workspace,
 )
 
 name = "numpy"
 
 
 # === activations: f(z), and f'(z) written in terms of the value a = f(z) ===================
+
 
 def identity(z):
     return z
@@ -102,8 +120,10 @@ def activate(code, z):
 def derivative(code, a):
     """f'(z) from a = f(z), elementwise (softmax's Jacobian is ``softmax_backward``'s)."""
     if code not in ELEMENTWISE:
-        raise ValueError(f"code must be an elementwise activation {tuple(ELEMENTWISE)}, got "
-                         f"{code!r} (softmax: use softmax_backward).")
+        raise ValueError(
+            f"code must be an elementwise activation {tuple(ELEMENTWISE)}, got "
+            f"{code!r} (softmax: use softmax_backward)."
+        )
     return ELEMENTWISE[code][1](a)
 
 
@@ -111,6 +131,7 @@ def derivative(code, a):
 #
 # Sigmoid + binary cross-entropy and softmax + cross-entropy are fused and evaluated from
 # the logits z, which keeps them finite for saturated outputs.
+
 
 def mse_delta(code, z, y):
     """(sum of (f(z) - y)^2, its gradient w.r.t. z) for the output activation ``code``."""
@@ -146,9 +167,9 @@ def argmax_correct(z, y):
 
 
 class Loss(NamedTuple):
-    delta: Callable                # (code, z, y) -> (summed loss, its gradient w.r.t. z)
-    correct: Optional[Callable]    # (z, y) -> correct predictions; None: no accuracy
-    per_element: bool              # the mean is over every element, else over rows
+    delta: Callable  # (code, z, y) -> (summed loss, its gradient w.r.t. z)
+    correct: Callable | None  # (z, y) -> correct predictions; None: no accuracy
+    per_element: bool  # the mean is over every element, else over rows
 
 
 # The losses, one entry each.
@@ -198,27 +219,29 @@ def output_step(spec, z, Y, w, w_mean):
     total = correct = 0.0
     delta = np.empty_like(z)
     for i in range(z.shape[0]):
-        row_total, row_delta = output_delta(spec.loss, spec.activations[-1], z[i:i + 1],
-                                            Y[i:i + 1])
+        row_total, row_delta = output_delta(
+            spec.loss, spec.activations[-1], z[i : i + 1], Y[i : i + 1]
+        )
         total += w[i] * row_total
-        correct += w[i] * count_correct(spec.loss, z[i:i + 1], Y[i:i + 1])
+        correct += w[i] * count_correct(spec.loss, z[i : i + 1], Y[i : i + 1])
         delta[i] = row_delta[0] * (scale * w[i] / w_mean)
     return total, correct, delta
 
 
 def penalty(spec, params, l1, l2):
     """l1 * sum|W| + l2 / 2 * sum W**2 over the weights."""
-    w = params[:spec.n_weights]
+    w = params[: spec.n_weights]
     return l1 * np.abs(w).sum() + 0.5 * l2 * (w @ w)
 
 
 def penalty_gradient(spec, params, l1, l2):
     """d penalty / dW = l1 * sign(W) + l2 * W (the weights' part of the gradient only)."""
-    w = params[:spec.n_weights]
+    w = params[: spec.n_weights]
     return l1 * np.sign(w) + l2 * w
 
 
 # === dense layer ==========================================================================
+
 
 def dense_forward(a, W, b):
     """z := a @ W + b: the layer's pre-activation for the rows of a."""
@@ -242,6 +265,7 @@ def bias_gradient(delta):
 
 # === optimizers and schedules =============================================================
 
+
 def learning_rate_at(hyper, t):
     """The learning rate of update step ``t`` (0-based; an array of steps works too)."""
     if hyper.schedule == CONSTANT:
@@ -250,7 +274,7 @@ def learning_rate_at(hyper, t):
     if hyper.staircase:
         p = np.floor(p)
     if hyper.schedule == EXPONENTIAL:
-        return hyper.learning_rate * hyper.decay_rate ** p
+        return hyper.learning_rate * hyper.decay_rate**p
     return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power  # INVERSE_TIME
 
 
@@ -288,6 +312,7 @@ def update(hyper, params, grad, state):
 
 # === randomness: NumPy's bit generator, in the order the compiled loop draws ==============
 
+
 def shuffle_order(rng, order):
     """Shuffle the sample order in place (``Generator.shuffle``)."""
     rng.shuffle(order)
@@ -302,11 +327,14 @@ def dropout_mask(rng, n_rows, n_units, rate):
 def dropout_masks(spec, hyper, rng, n_rows):
     """One mask per hidden layer, drawn in layer order (None where the rate is 0)."""
     rates = hyper.dropout or (0.0,) * (spec.n_layers - 1)
-    return [dropout_mask(rng, n_rows, spec.sizes[l + 1], rate) if rate > 0.0 else None
-            for l, rate in enumerate(rates)]
+    return [
+        dropout_mask(rng, n_rows, spec.sizes[l + 1], rate) if rate > 0.0 else None
+        for l, rate in enumerate(rates)
+    ]
 
 
 # === the training loop ====================================================================
+
 
 class Workspace:
     """What persists across ``train_epochs`` calls of one training run: the sample order,
@@ -404,12 +432,25 @@ def loss_and_gradient(spec, params, X, Y, l1, l2, grad, sample_weight=None):
     n = weight_sum(sample_weight, X.shape[0])
     total, _ = _backprop(spec, params, X, Y, None, grad, sample_weight, n / X.shape[0])
     if grad is not None:
-        grad[:spec.n_weights] += penalty_gradient(spec, params, l1, l2)
+        grad[: spec.n_weights] += penalty_gradient(spec, params, l1, l2)
     return total * loss_scale(spec, n) + penalty(spec, params, l1, l2)
 
 
-def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper, rng,
-                 workspace, history_out, sample_weight=None):
+def train_epochs(
+    spec,
+    params,
+    X,
+    Y,
+    n_epochs,
+    batch_size,
+    shuffle,
+    state,
+    hyper,
+    rng,
+    workspace,
+    history_out,
+    sample_weight=None,
+):
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     Each epoch optionally shuffles the sample order in place (``shuffle_order``), then for
@@ -422,8 +463,19 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
     ``workspace.diverged`` set. On KeyboardInterrupt (or ``workspace.cancelled``) they go
     back to the end of the last complete epoch (``workspace.epochs_done``).
     """
-    check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
-                       history_out, sample_weight)
+    check_train_epochs(
+        spec,
+        params,
+        X,
+        Y,
+        n_epochs,
+        batch_size,
+        state,
+        hyper,
+        workspace,
+        history_out,
+        sample_weight,
+    )
     n = X.shape[0]
     w_total = weight_sum(sample_weight, n)
     order, grad = workspace.order, workspace.grad
@@ -438,17 +490,20 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
             for start in range(0, n, batch_size):
                 if workspace.cancelled:
                     raise KeyboardInterrupt("training cancelled")
-                rows = order[start:start + batch_size]
+                rows = order[start : start + batch_size]
                 masks = dropout_masks(spec, hyper, rng, rows.size)
                 w = None if sample_weight is None else sample_weight[rows]
-                batch_total, batch_correct = _backprop(spec, params, X[rows], Y[rows], masks,
-                                                       grad, w, w_total / n)
+                batch_total, batch_correct = _backprop(
+                    spec, params, X[rows], Y[rows], masks, grad, w, w_total / n
+                )
                 total += batch_total
                 correct += batch_correct
-                grad[:spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
+                grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
                 update(hyper, params, grad, state)
-            history_out[e] = (total * loss_scale(spec, w_total),
-                              correct * accuracy_scale(spec, w_total))
+            history_out[e] = (
+                total * loss_scale(spec, w_total),
+                correct * accuracy_scale(spec, w_total),
+            )
             if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):
                 workspace.restore(params, state)
                 workspace.epochs_done = e + 1
@@ -463,6 +518,7 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
 
 
 # === the perceptron =======================================================================
+
 
 def perceptron_pass(X, y, params, learning_rate, order):
     """One pass of the perceptron algorithm over the rows in ``order``; returns the mistakes.
@@ -488,8 +544,9 @@ def perceptron_pass(X, y, params, learning_rate, order):
     return mistakes
 
 
-def perceptron_epochs(X, y, params, learning_rate, max_epochs, shuffle, rng, order,
-                      errors_out, boundary_out):
+def perceptron_epochs(
+    X, y, params, learning_rate, max_epochs, shuffle, rng, order, errors_out, boundary_out
+):
     """Up to ``max_epochs`` passes of the perceptron algorithm; returns the passes run.
 
     Each pass first shuffles ``order`` in place when ``shuffle`` (``shuffle_order``), then
@@ -510,12 +567,25 @@ def perceptron_epochs(X, y, params, learning_rate, max_epochs, shuffle, rng, ord
 # The pieces both backends expose under these names, with the same signatures (the compiled
 # backend's are thin entry points into its ``cdef`` twins): section by section.
 PIECES = (
-    "softmax", "softmax_backward", "activate", "derivative",
-    "output_delta", "count_correct", "loss_scale", "accuracy_scale", "output_step",
-    "penalty", "penalty_gradient",
-    "dense_forward", "dense_backward", "weight_gradient", "bias_gradient",
-    "learning_rate_at", "update",
-    "shuffle_order", "dropout_mask",
+    "softmax",
+    "softmax_backward",
+    "activate",
+    "derivative",
+    "output_delta",
+    "count_correct",
+    "loss_scale",
+    "accuracy_scale",
+    "output_step",
+    "penalty",
+    "penalty_gradient",
+    "dense_forward",
+    "dense_backward",
+    "weight_gradient",
+    "bias_gradient",
+    "learning_rate_at",
+    "update",
+    "shuffle_order",
+    "dropout_mask",
     "perceptron_pass",
 )
 pieces = SimpleNamespace(**{piece: globals()[piece] for piece in PIECES})

@@ -5,6 +5,7 @@ through the checks at the end of this module (the same test, the same message). 
 code tables users see live in ``activations.py``, ``losses.py``, ``optimizers.py`` and
 ``schedules.py``; ``csrc/`` declares the same codes (a test checks they agree).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -53,8 +54,8 @@ class Spec(NamedTuple):
         weights, biases = [], []
         w_at, b_at = 0, self.n_weights
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            weights.append(flat[w_at:w_at + n_in * n_out].reshape(n_in, n_out))
-            biases.append(flat[b_at:b_at + n_out])
+            weights.append(flat[w_at : w_at + n_in * n_out].reshape(n_in, n_out))
+            biases.append(flat[b_at : b_at + n_out])
             w_at += n_in * n_out
             b_at += n_out
         return weights, biases
@@ -103,8 +104,9 @@ class OptimizerState:
 
     def fits(self, n_params, hyper):
         """Whether this state can carry on a run with these hyperparameters."""
-        return ((not uses_moments(hyper) or self.m.shape == (n_params,))
-                and (hyper.optimizer != ADAM or self.v.shape == (n_params,)))
+        return (not uses_moments(hyper) or self.m.shape == (n_params,)) and (
+            hyper.optimizer != ADAM or self.v.shape == (n_params,)
+        )
 
 
 def uses_moments(hyper):
@@ -117,21 +119,25 @@ def uses_moments(hyper):
 # Both backends call these at their entry points (the compiled one only once its own O(1)
 # test has found a mismatch), so a refused buffer gets the same ValueError from either.
 
+
 def check_spec(spec):
     """The network a Spec describes is one the kernels can run."""
     sizes, codes = tuple(spec.sizes), tuple(spec.activations)
     if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
         raise ValueError(f"spec.sizes must be two or more layer sizes >= 1, got {sizes}.")
     if len(codes) != len(sizes) - 1:
-        raise ValueError(f"spec.activations must have {len(sizes) - 1} codes (one per layer), "
-                         f"got {len(codes)}.")
+        raise ValueError(
+            f"spec.activations must have {len(sizes) - 1} codes (one per layer), got {len(codes)}."
+        )
     for l, code in enumerate(codes):
         last = l == len(codes) - 1
         valid = tuple(c for c in ACTIVATION_CODES if last or c != SOFTMAX)
         if code not in valid:
-            raise ValueError(f"spec.activations[{l}] must be one of {valid} "
-                             f"({'softmax only as the output' if not last else 'codes'}), "
-                             f"got {code!r}.")
+            raise ValueError(
+                f"spec.activations[{l}] must be one of {valid} "
+                f"({'softmax only as the output' if not last else 'codes'}), "
+                f"got {code!r}."
+            )
     if spec.loss not in LOSS_CODES:
         raise ValueError(f"spec.loss must be one of {LOSS_CODES}, got {spec.loss!r}.")
 
@@ -144,9 +150,11 @@ def _array(name, a, ndim, dtype=np.float64, writeable=False):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}.")
     if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype).name} array with "
-                         f"{ndim} dimension(s), got a {a.ndim}-d {a.dtype} array"
-                         f"{'' if a.flags.c_contiguous else ' (not C-contiguous)'}.")
+        raise ValueError(
+            f"{name} must be a C-contiguous {np.dtype(dtype).name} array with "
+            f"{ndim} dimension(s), got a {a.ndim}-d {a.dtype} array"
+            f"{'' if a.flags.c_contiguous else ' (not C-contiguous)'}."
+        )
     if writeable and not a.flags.writeable:
         raise ValueError(f"{name} must be writeable (the kernel writes into it).")
 
@@ -162,15 +170,18 @@ def _network_data(spec, params, X, params_writeable=False):
     _array("X", X, 2)
     _length("params", params, spec.n_params, "values (the network's parameter count)")
     if X.shape[1] != spec.sizes[0]:
-        raise ValueError(f"X must have {spec.sizes[0]} columns (the network's input size), "
-                         f"got {X.shape[1]}.")
+        raise ValueError(
+            f"X must have {spec.sizes[0]} columns (the network's input size), got {X.shape[1]}."
+        )
 
 
 def _targets(spec, name, Y, n, writeable=False):
     _array(name, Y, 2, writeable=writeable)
     if Y.shape != (n, spec.sizes[-1]):
-        raise ValueError(f"{name} must have shape {(n, spec.sizes[-1])} (X's rows, the "
-                         f"network's output size), got {Y.shape}.")
+        raise ValueError(
+            f"{name} must have shape {(n, spec.sizes[-1])} (X's rows, the "
+            f"network's output size), got {Y.shape}."
+        )
 
 
 def _rows_and_weights(spec, X, Y, sample_weight):
@@ -205,45 +216,62 @@ def check_workspace(spec, n_samples, batch_size):
     """Workspace(spec, n_samples, batch_size): a network the kernels run, sizes >= 1."""
     check_spec(spec)
     if n_samples < 1 or batch_size < 1:
-        raise ValueError(f"a Workspace needs n_samples >= 1 and batch_size >= 1, got "
-                         f"{n_samples} and {batch_size}.")
+        raise ValueError(
+            f"a Workspace needs n_samples >= 1 and batch_size >= 1, got "
+            f"{n_samples} and {batch_size}."
+        )
 
 
-def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
-                       history_out, sample_weight):
+def check_train_epochs(
+    spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace, history_out, sample_weight
+):
     """train_epochs(...): buffers, optimizer state and workspace fit the network and X."""
     _network_data(spec, params, X, params_writeable=True)
     _rows_and_weights(spec, X, Y, sample_weight)
     n = X.shape[0]
     if n_epochs < 0 or batch_size < 1:
-        raise ValueError(f"n_epochs must be >= 0 and batch_size >= 1, got {n_epochs} and "
-                         f"{batch_size}.")
+        raise ValueError(
+            f"n_epochs must be >= 0 and batch_size >= 1, got {n_epochs} and {batch_size}."
+        )
     _array("state.step", state.step, 1, np.int64, writeable=True)
     _length("state.step", state.step, 1, "value (the update count)")
     for name, used in (("m", uses_moments(hyper)), ("v", hyper.optimizer == ADAM)):
         moment = getattr(state, name)
         _array(f"state.{name}", moment, 1, writeable=True)
         if used:
-            _length(f"state.{name}", moment, spec.n_params,
-                    "values (one per parameter: this optimizer keeps moments)")
+            _length(
+                f"state.{name}",
+                moment,
+                spec.n_params,
+                "values (one per parameter: this optimizer keeps moments)",
+            )
     if len(hyper.dropout) not in (0, spec.n_layers - 1):
-        raise ValueError(f"hyper.dropout must have {spec.n_layers - 1} rates (one per hidden "
-                         f"layer) or none, got {len(hyper.dropout)}.")
+        raise ValueError(
+            f"hyper.dropout must have {spec.n_layers - 1} rates (one per hidden "
+            f"layer) or none, got {len(hyper.dropout)}."
+        )
     if _network(workspace.spec) != _network(spec):
-        raise ValueError(f"workspace must be built for this spec, got one built for "
-                         f"{workspace.spec}.")
+        raise ValueError(
+            f"workspace must be built for this spec, got one built for {workspace.spec}."
+        )
     if workspace.order.shape != (n,) or workspace.batch_size < batch_size:
-        raise ValueError(f"workspace must be built for X's {n} rows and batches of at least "
-                         f"{batch_size}, got one for {workspace.order.shape[0]} rows and "
-                         f"batches of {workspace.batch_size}.")
+        raise ValueError(
+            f"workspace must be built for X's {n} rows and batches of at least "
+            f"{batch_size}, got one for {workspace.order.shape[0]} rows and "
+            f"batches of {workspace.batch_size}."
+        )
     order = workspace.order
     if n and (order.min() < 0 or order.max() >= n):
-        raise ValueError(f"workspace.order must hold row indices of X (0 to {n - 1}), got "
-                         f"{order.min()} to {order.max()}.")
+        raise ValueError(
+            f"workspace.order must hold row indices of X (0 to {n - 1}), got "
+            f"{order.min()} to {order.max()}."
+        )
     _array("history_out", history_out, 2, writeable=True)
     if history_out.shape[0] < n_epochs or history_out.shape[1] != 2:
-        raise ValueError(f"history_out must have shape (n_epochs or more, 2) = (>= {n_epochs}, "
-                         f"2), got {history_out.shape}.")
+        raise ValueError(
+            f"history_out must have shape (n_epochs or more, 2) = (>= {n_epochs}, "
+            f"2), got {history_out.shape}."
+        )
 
 
 def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out):
@@ -259,13 +287,18 @@ def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundar
     _array("order", order, 1, np.intp, writeable=True)
     _length("order", order, n, "values (one per row of X)")
     if n and (order.min() < 0 or order.max() >= n):
-        raise ValueError(f"order must hold row indices of X (0 to {n - 1}), got "
-                         f"{order.min()} to {order.max()}.")
+        raise ValueError(
+            f"order must hold row indices of X (0 to {n - 1}), got {order.min()} to {order.max()}."
+        )
     _array("errors_out", errors_out, 1, np.intp, writeable=True)
     if errors_out.shape[0] < max_epochs:
-        raise ValueError(f"errors_out must have max_epochs ({max_epochs}) values or more, got "
-                         f"{errors_out.shape[0]}.")
+        raise ValueError(
+            f"errors_out must have max_epochs ({max_epochs}) values or more, got "
+            f"{errors_out.shape[0]}."
+        )
     _array("boundary_out", boundary_out, 2, writeable=True)
     if boundary_out.shape[0] < max_epochs or boundary_out.shape[1] != d + 1:
-        raise ValueError(f"boundary_out must have shape (max_epochs or more, d + 1) = "
-                         f"(>= {max_epochs}, {d + 1}), got {boundary_out.shape}.")
+        raise ValueError(
+            f"boundary_out must have shape (max_epochs or more, d + 1) = "
+            f"(>= {max_epochs}, {d + 1}), got {boundary_out.shape}."
+        )

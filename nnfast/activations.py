@@ -10,6 +10,7 @@ Each object carries the integer ``code`` the kernels use; ``ACTIVATIONS`` maps n
 objects. Values come from the NumPy reference, so the Python functions and both backends
 compute the same thing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,12 +65,14 @@ class Softmax(Activation):
 
 
 identity = Activation("identity", _spec.IDENTITY, "f(z) = z; f'(z) = 1.")
-sigmoid = Activation("sigmoid", _spec.SIGMOID,
-                     "f(z) = 1 / (1 + exp(-z)); f'(z) = f(z) (1 - f(z)). Stable for any z.")
+sigmoid = Activation(
+    "sigmoid", _spec.SIGMOID, "f(z) = 1 / (1 + exp(-z)); f'(z) = f(z) (1 - f(z)). Stable for any z."
+)
 tanh = Activation("tanh", _spec.TANH, "f(z) = tanh(z); f'(z) = 1 - tanh(z)**2.")
 relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, else 0.")
-step = Activation("step", _spec.STEP,
-                  "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0.")
+step = Activation(
+    "step", _spec.STEP, "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0."
+)
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)
 
 ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, softmax)}

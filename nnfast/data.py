@@ -1,9 +1,17 @@
 """Data helpers: one-hot encoding, a seeded train/test split and standard scaling."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, as_labels, check_memory, check_number, check_rng
+from ._validation import (
+    as_float_array,
+    as_labels,
+    check_memory,
+    check_number,
+    check_rng,
+    one_hot_codes,
+)
 
 
 def one_hot(labels, n_classes=None):
@@ -21,11 +29,12 @@ def one_hot(labels, n_classes=None):
         n_classes = int(labels.max()) + 1 if labels.size else 0
     n_classes = check_number(n_classes, "n_classes", low=1, integer=True)
     labels = as_labels(labels, "labels", n_classes)
-    check_memory(8 * labels.size * n_classes, "n_classes",
-                 lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes")
-    out = np.zeros((labels.size, n_classes))
-    out[np.arange(labels.size), labels] = 1.0
-    return out
+    check_memory(
+        8 * labels.size * n_classes,
+        "n_classes",
+        lambda: f"a one-hot matrix of {labels.size} rows x {n_classes} classes",
+    )
+    return one_hot_codes(labels, n_classes)
 
 
 def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=None):
@@ -51,7 +60,7 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=
         raise ValueError(f"test_size={test_size} leaves an empty part of {n} samples.")
     rng = check_rng(seed)
     if stratify is not None:
-        test = _stratified_test_rows(np.asarray(stratify), n_test, rng)
+        test = stratified_rows(np.asarray(stratify), n_test, rng)
     elif shuffle:
         test = rng.permutation(n)[:n_test]
     else:
@@ -63,19 +72,29 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=
         train_rows, test_rows = rng.permutation(train_rows), rng.permutation(test_rows)
     out = []
     for a in arrays:
-        take = (lambda rows: a.iloc[rows]) if hasattr(a, "iloc") else (lambda rows: a[rows])
-        out += [take(train_rows), take(test_rows)]
+        rows = a.iloc if hasattr(a, "iloc") else a  # pandas: by position
+        out += [rows[train_rows], rows[test_rows]]
     return out
 
 
-def _stratified_test_rows(y, n_test, rng):
-    classes, inverse = np.unique(y, return_inverse=True)
-    counts = np.bincount(inverse)
-    # Largest-remainder allocation of the test rows to the classes.
-    exact = counts * n_test / y.size
-    per_class = np.floor(exact).astype(int)
-    for c in np.argsort(-(exact - per_class), kind="stable")[: n_test - per_class.sum()]:
-        per_class[c] += 1
+def stratified_rows(strata, n_take, rng, random_ties=False):
+    """``n_take`` rows drawn at random so that each class of ``strata`` keeps its share.
+
+    Each class gets the floor of its share; the rows left over go to the classes with the
+    largest remainders, ties to the lowest class or (``random_ties``, as the estimators'
+    validation split) in a random order drawn first. Then each class's rows are a random
+    subset of its members (one ``rng.permutation`` per class, in class order).
+    """
+    classes, inverse, counts = np.unique(strata, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    exact = counts * n_take / strata.size
+    per_class = np.floor(exact).astype(np.intp)
+    remainder = exact - per_class
+    if random_ties:
+        order = np.lexsort((rng.random(classes.size), -remainder))
+    else:
+        order = np.argsort(-remainder, kind="stable")
+    per_class[order[: n_take - per_class.sum()]] += 1
     rows = [rng.permutation(np.flatnonzero(inverse == c))[:k] for c, k in enumerate(per_class)]
     return np.concatenate(rows)
 
@@ -93,8 +112,10 @@ class StandardScaler:
             std = X.std(axis=0)
         bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
         if bad.size:
-            raise ValueError(f"X column {bad[0]} has values too large to standardise (its mean "
-                             f"or standard deviation overflows): scale it down first.")
+            raise ValueError(
+                f"X column {bad[0]} has values too large to standardise (its mean "
+                f"or standard deviation overflows): scale it down first."
+            )
         self.mean_ = mean
         self.scale_ = np.where(std > 0, std, 1.0)
         self.n_features_in_ = X.shape[1]

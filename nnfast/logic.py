@@ -21,6 +21,7 @@ The gates are shared module-level objects: to train one further, train a copy
 >>> AND(1, 1), AND(1, 0), XOR(1, 0), XOR(1, 1)
 (1, 0, 1, 0)
 """
+
 from __future__ import annotations
 
 import itertools
@@ -84,8 +85,7 @@ def xor_network():
     >>> xor_network().feedforward([[0, 0], [0, 1], [1, 0], [1, 1]]).ravel().tolist()
     [0.0, 1.0, 1.0, 0.0]
     """
-    net = Network([2, 2, 1], activation="step", output_activation="step", loss=None,
-                  init="zeros")
+    net = Network([2, 2, 1], activation="step", output_activation="step", loss=None, init="zeros")
     (W1, W2), (b1, b2) = net.weights, net.biases
     W1[:, 0], b1[0] = NAND.coef_, NAND.intercept_
     W1[:, 1], b1[1] = OR.coef_, OR.intercept_

@@ -1,20 +1,28 @@
 """The multi-layer perceptron: layers of weights in one flat buffer, run by a backend."""
+
 from __future__ import annotations
 
 import copy
-import operator
 import threading
 import warnings
 
 import numpy as np
 
 from . import _backend, activations, io, losses
+from ._layers import LayerViews, as_layer_list
 from ._spec import MSE, Spec
-from ._validation import _finite
 from ._validation import (
-    all_finite, as_float_array, as_matrix, as_targets, as_weights, check_memory, check_number,
-    check_rng, matrix_from_checked,
+    all_finite,
+    as_float_array,
+    as_matrix,
+    as_targets,
+    as_weights,
+    check_memory,
+    check_number,
+    check_rng,
+    matrix_from_checked,
 )
+from ._validation.arrays import _finite
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
 _FLOAT64 = np.dtype(np.float64)
@@ -22,7 +30,6 @@ _FLOAT64 = np.dtype(np.float64)
 FORWARD_WORK = 2**26
 
 
-@io.register
 class Network:
     """A fully connected feed-forward network of any depth and width.
 
@@ -75,8 +82,15 @@ class Network:
     Network([2, 2, 1], activation='sigmoid', output_activation='sigmoid', loss='mse')
     """
 
-    def __init__(self, layer_sizes, activation="sigmoid", output_activation=None, loss="mse",
-                 init="auto", seed=None):
+    def __init__(
+        self,
+        layer_sizes,
+        activation="sigmoid",
+        output_activation=None,
+        loss="mse",
+        init="auto",
+        seed=None,
+    ):
         sizes = _check_sizes(layer_sizes)
         n_hidden = len(sizes) - 2
         if isinstance(activation, str):
@@ -85,8 +99,10 @@ class Network:
             try:
                 names = list(activation)
             except TypeError:
-                raise TypeError(f"activation must be a name (str) or a sequence of names, one "
-                                f"per hidden layer, got {activation!r}.") from None
+                raise TypeError(
+                    f"activation must be a name (str) or a sequence of names, one "
+                    f"per hidden layer, got {activation!r}."
+                ) from None
         if len(names) != n_hidden:
             raise ValueError(
                 f"activation must be one name or {n_hidden} names (one per hidden layer), "
@@ -110,8 +126,11 @@ class Network:
         self._output_activation = output.name
         self._loss_function = loss_function
         self.init = init
-        spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
-                    MSE if loss_function is None else loss_function.code)
+        spec = Spec(
+            sizes,
+            tuple(a.code for a in hidden + [output]),
+            MSE if loss_function is None else loss_function.code,
+        )
         check_size(sizes, "layer_sizes")
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
@@ -130,8 +149,10 @@ class Network:
 
     @spec.setter
     def spec(self, value):
-        raise AttributeError("spec is fixed by the layer sizes, activations and loss the "
-                             "network was built with: build a new Network to change them.")
+        raise AttributeError(
+            "spec is fixed by the layer sizes, activations and loss the "
+            "network was built with: build a new Network to change them."
+        )
 
     @property
     def activations(self):
@@ -165,7 +186,8 @@ class Network:
             raise ValueError(
                 f"parameters must be a vector of {n} values (layers {self.layer_sizes}: "
                 f"{self._spec.n_weights} weights, then {n - self._spec.n_weights} biases), "
-                f"got shape {arr.shape}.")
+                f"got shape {arr.shape}."
+            )
         if not self._buffer_intact():  # changed in place (shape, dtype): start a new one
             self._set_buffer(np.zeros(n))
         self._parameters[...] = arr
@@ -178,7 +200,7 @@ class Network:
 
     @weights.setter
     def weights(self, values):
-        self._weights[:] = _as_list(values, "weights", len(self._weights))
+        self._weights[:] = as_layer_list(values, "weights", len(self._weights))
 
     @property
     def biases(self):
@@ -188,15 +210,15 @@ class Network:
 
     @biases.setter
     def biases(self, values):
-        self._biases[:] = _as_list(values, "biases", len(self._biases))
+        self._biases[:] = as_layer_list(values, "biases", len(self._biases))
 
     def _set_buffer(self, buffer):
         # A view, never the owner: ndarray.resize (which would free the memory the layer
         # views and the kernels point into) refuses an array that does not own its data.
         self._parameters = buffer.view()
         weights, biases = self._spec.unpack(self._parameters)
-        self._weights = _Layers(weights, "weights", "(n_in, n_out)")
-        self._biases = _Layers(biases, "biases", "(n_out,)")
+        self._weights = LayerViews(weights, "weights", "(n_in, n_out)")
+        self._biases = LayerViews(biases, "biases", "(n_out,)")
 
     def _buffer_intact(self):
         p = self._parameters
@@ -214,7 +236,8 @@ class Network:
                 f"net.parameters is no longer a writable C-contiguous float64 vector of "
                 f"{self._n_params} values (it is {type(p).__name__} of shape "
                 f"{getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', None)}): it was "
-                f"changed in place. Assign the values instead: net.parameters = values.")
+                f"changed in place. Assign the values instead: net.parameters = values."
+            )
         return self._parameters
 
     def _check_finite_parameters(self, action):
@@ -223,14 +246,16 @@ class Network:
             raise ValueError(
                 f"The network's parameters contain NaN or infinity, so it cannot {action}: "
                 f"set finite values (net.parameters = ...) or draw new ones with "
-                f"net.initialize().")
+                f"net.initialize()."
+            )
 
     def _require_loss(self, action):
         if self._loss_function is None:
             raise ValueError(
                 f"This network was built with loss=None (feedforward only, from weights set "
                 f"by hand), so it cannot {action}: build it with a loss, e.g. "
-                f"Network({self.layer_sizes}, output_activation='sigmoid', loss='mse').")
+                f"Network({self.layer_sizes}, output_activation='sigmoid', loss='mse')."
+            )
 
     @property
     def layer_sizes(self):
@@ -250,8 +275,10 @@ class Network:
             names = self.activations
             act = f"activation={names[0] if len(set(names)) == 1 else list(names)!r}, "
         loss = None if self._loss_function is None else self._loss_function.name
-        return (f"Network({self.layer_sizes}, {act}output_activation="
-                f"{self.output_activation!r}, loss={loss!r})")
+        return (
+            f"Network({self.layer_sizes}, {act}output_activation="
+            f"{self.output_activation!r}, loss={loss!r})"
+        )
 
     def initialize(self, init=None, seed=None):
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
@@ -281,9 +308,14 @@ class Network:
 
     def _restart_copy(self, rng):
         """A network of the same structure, initialised from (and keeping) ``rng``."""
-        return Network(self.layer_sizes, activation=list(self.activations),
-                       output_activation=self.output_activation,
-                       loss=self._loss_function.name, init=self.init, seed=rng)
+        return Network(
+            self.layer_sizes,
+            activation=list(self.activations),
+            output_activation=self.output_activation,
+            loss=self._loss_function.name,
+            init=self.init,
+            seed=rng,
+        )
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -305,10 +337,13 @@ class Network:
         return io.save(self, path)
 
     def _to_file(self):
-        header = {"layer_sizes": self.layer_sizes, "activation": list(self.activations),
-                  "output_activation": self.output_activation,
-                  "loss": None if self._loss_function is None else self._loss_function.name,
-                  "init": self.init}
+        header = {
+            "layer_sizes": self.layer_sizes,
+            "activation": list(self.activations),
+            "output_activation": self.output_activation,
+            "loss": None if self._loss_function is None else self._loss_function.name,
+            "init": self.init,
+        }
         return header, {"parameters": self.parameters}
 
     @classmethod
@@ -322,15 +357,22 @@ class Network:
         sizes = _check_sizes(header["layer_sizes"])
         n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
         if arrays["parameters"].shape != (n_params,):  # before allocating what it claims
-            raise ValueError(f"layer_sizes {list(sizes)} need {n_params} parameters, the file "
-                             f"has an array of shape {arrays['parameters'].shape}")
-        net = cls(header["layer_sizes"], activation=header["activation"],
-                  output_activation=header["output_activation"], loss=header["loss"],
-                  init=header["init"])
+            raise ValueError(
+                f"layer_sizes {list(sizes)} need {n_params} parameters, the file "
+                f"has an array of shape {arrays['parameters'].shape}"
+            )
+        net = cls(
+            header["layer_sizes"],
+            activation=header["activation"],
+            output_activation=header["output_activation"],
+            loss=header["loss"],
+            init=header["init"],
+        )
         params = arrays["parameters"]
         if params.shape != net.parameters.shape or not np.isfinite(params).all():
-            raise ValueError(f"expected {net.parameters.size} finite parameters, "
-                             f"got shape {params.shape}")
+            raise ValueError(
+                f"expected {net.parameters.size} finite parameters, got shape {params.shape}"
+            )
         net.parameters[:] = params
         return net
 
@@ -356,21 +398,34 @@ class Network:
         ``report``: non-finite outputs raise (non-finite parameters) or warn."""
         kernels = _backend.kernels()
         params = self._kernel_parameters()
-        check_memory(8 * X.shape[0] * self.n_outputs, name,
-                     lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs")
-        if X.ndim != 2 or X.shape[1] != self.n_inputs or X.dtype != np.float64 \
-                or not X.flags.c_contiguous:  # every caller checks; this one is O(1)
-            raise ValueError(f"{name} must be a C-contiguous float64 matrix with "
-                             f"{self.n_inputs} columns, got shape {X.shape}.")
+        check_memory(
+            8 * X.shape[0] * self.n_outputs,
+            name,
+            lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs",
+        )
+        if (
+            X.ndim != 2
+            or X.shape[1] != self.n_inputs
+            or X.dtype != np.float64
+            or not X.flags.c_contiguous
+        ):  # every caller checks; this one is O(1)
+            raise ValueError(
+                f"{name} must be a C-contiguous float64 matrix with "
+                f"{self.n_inputs} columns, got shape {X.shape}."
+            )
         out = np.empty((X.shape[0], self.n_outputs))
         step = _forward_rows(self._spec)
         for start in range(0, X.shape[0], step):
-            kernels.forward(self._spec, params, X[start:start + step], out[start:start + step])
+            kernels.forward(self._spec, params, X[start : start + step], out[start : start + step])
         if report and not all_finite(out):
             self._check_finite_parameters("compute outputs")
-            warnings.warn(f"The network's outputs on {name} overflowed to infinity or NaN: its "
-                          f"weights or the inputs are too large (scale the inputs, or train "
-                          f"with a smaller learning rate).", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"The network's outputs on {name} overflowed to infinity or NaN: its "
+                f"weights or the inputs are too large (scale the inputs, or train "
+                f"with a smaller learning rate).",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return out
 
     def _xy(self, X, Y):
@@ -384,9 +439,11 @@ class Network:
         self._require_loss(what)
         self._check_finite_parameters(what)
         params = self._kernel_parameters()
-        check_memory(full_batch_bytes(self._spec, X.shape[0]), "X",
-                     lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs "
-                             f"and deltas)")
+        check_memory(
+            full_batch_bytes(self._spec, X.shape[0]),
+            "X",
+            lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs and deltas)",
+        )
         return params
 
     def loss(self, X, Y, sample_weight=None):
@@ -396,8 +453,9 @@ class Network:
         X, Y = self._xy(X, Y)
         w = as_weights(sample_weight, X.shape[0])
         params = self._full_batch(X, "compute a loss")
-        return float(_backend.kernels().loss_and_gradient(
-            self.spec, params, X, Y, 0.0, 0.0, None, w))
+        return float(
+            _backend.kernels().loss_and_gradient(self.spec, params, X, Y, 0.0, 0.0, None, w)
+        )
 
     def gradients(self, X, Y, sample_weight=None):
         """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
@@ -418,8 +476,9 @@ class Network:
         """
         from .training import train
 
-        return train(self, X, Y, epochs=epochs, learning_rate=learning_rate,
-                     batch_size=batch_size, **options)
+        return train(
+            self, X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, **options
+        )
 
 
 def _check_sizes(layer_sizes):
@@ -431,8 +490,9 @@ def _check_sizes(layer_sizes):
         raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}.") from None
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}.")
-    return tuple(check_number(s, "layer_sizes[%d]" % i, low=1, integer=True)
-                 for i, s in enumerate(sizes))
+    return tuple(
+        check_number(s, f"layer_sizes[{i}]", low=1, integer=True) for i, s in enumerate(sizes)
+    )
 
 
 def check_size(sizes, name, copies=1):
@@ -440,9 +500,14 @@ def check_size(sizes, name, copies=1):
     initialisation draws) could not fit in memory, naming ``name``."""
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    check_memory(8 * (copies * n_params + largest), name,
-                 lambda: f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
-                         f"and the initialisation's draws)")
+    check_memory(
+        8 * (copies * n_params + largest),
+        name,
+        lambda: (
+            f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
+            f"and the initialisation's draws)"
+        ),
+    )
     return n_params
 
 
@@ -458,14 +523,16 @@ def _check_learnable(sizes, output, loss_function):
             "A softmax over a single output is always 1: the network can neither learn nor "
             "predict anything. For two classes use one sigmoid output (loss="
             "'binary_cross_entropy'), or two softmax outputs (layer_sizes ending in 2, "
-            "loss='cross_entropy').")
+            "loss='cross_entropy')."
+        )
     if output == "step" and loss_function is not None:
         raise ValueError(
             f"output_activation='step' has a zero gradient everywhere, so training with "
             f"loss={loss_function.name!r} could never change the weights. To train, use "
             f"output_activation='sigmoid' (and predict 1 where the output is >= 0.5); for a "
             f"network whose weights you set by hand (feedforward only, as "
-            f"nnfast.logic.xor_network), pass loss=None.")
+            f"nnfast.logic.xor_network), pass loss=None."
+        )
 
 
 def _forward_rows(spec):
@@ -492,77 +559,7 @@ def workspace_bytes(spec, n_rows, batch_size):
 def workspace_terms(spec):
     """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
     sizes = spec.sizes
-    return (sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
-            5 * spec.n_params + sum(sizes))
-
-
-class _Layers(list):
-    """``net.weights`` / ``net.biases``: one view into ``net.parameters`` per layer.
-
-    Setting an item copies the (checked) values into that layer's view; the list itself
-    never changes length or order, so nothing the kernels read can be replaced.
-    """
-
-    def __init__(self, views, name, layout):
-        super().__init__(views)
-        self._name, self._layout = name, layout
-
-    def _checked(self, i, value):
-        view = list.__getitem__(self, i)
-        where = f"{self._name}[{i}]"
-        if np.ndim(value) == 0:
-            return as_float_array(np.full(view.shape, value, dtype=np.float64)
-                                  if _is_number(value) else np.array([value]), where)
-        arr = as_float_array(value, where, ndim=(1, 2))
-        if arr.shape != view.shape:
-            hint = (f" (nnfast stores W as {self._layout}: pass its transpose)"
-                    if arr.shape == view.shape[::-1] and arr.ndim == 2 else "")
-            raise ValueError(f"{where} must have shape {view.shape} {self._layout}, got "
-                             f"{arr.shape}{hint}.")
-        return arr
-
-    def __setitem__(self, index, value):
-        if isinstance(index, slice):
-            at = range(len(self))[index]
-            values = _as_list(value, self._name, len(at))
-            checked = [self._checked(i, v) for i, v in zip(at, values)]  # all, then copy
-            for i, arr in zip(at, checked):
-                list.__getitem__(self, i)[...] = arr
-            return
-        try:
-            i = operator.index(index)
-        except TypeError:
-            raise TypeError(f"{self._name} indices must be integers, got {index!r}.") from None
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"{self._name}[{i}]: the network has {len(self)} layers.")
-        i %= len(self)
-        list.__getitem__(self, i)[...] = self._checked(i, value)
-
-    def _fixed(self, *args, **kwargs):
-        raise TypeError(f"{self._name} has one entry per layer, each a view into "
-                        f"net.parameters: set {self._name}[i] = values instead.")
-
-    __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
-    __iadd__ = __imul__ = _fixed
-
-    def __reduce__(self):  # a copy is a plain list of arrays
-        return (list, (list(self),))
-
-
-def _as_list(values, name, n):
-    if isinstance(values, np.ndarray) and values.dtype != object:
-        raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got one array; "
-                        f"set {name}[i] = array for one layer.")
-    try:
-        values = list(values)
-    except TypeError:
-        raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got "
-                        f"{type(values).__name__}.") from None
-    if len(values) != n:
-        raise ValueError(f"{name} must be {n} arrays (one per layer), got {len(values)}.")
-    return values
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_))
+    return (
+        sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
+        5 * spec.n_params + sum(sizes),
+    )

@@ -1,4 +1,5 @@
 """A single artificial neuron: an activation of a weighted sum."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,10 @@ class Neuron:
         self.bias = check_number(bias, "bias")
         self.activation = activations.get(activation)
         if self.activation.name == "softmax":
-            raise ValueError("A single neuron cannot use softmax (it normalises over several "
-                             "outputs); use a Network with a softmax output layer.")
+            raise ValueError(
+                "A single neuron cannot use softmax (it normalises over several "
+                "outputs); use a Network with a softmax output layer."
+            )
 
     def feedforward(self, x):
         """``f(w.x + b)``: a float for one sample ``(n_inputs,)``, an array ``(n,)`` for a

@@ -5,9 +5,11 @@ has the flat parameter layout. The gradient ``g`` they step along is that of the
 objective, the mean loss plus ``l1 * sum|W| + l2 / 2 * sum W**2`` over the weights (never the
 biases): ``g = dL/dW + l1 * sign(W) + l2 * W`` for weights, ``dL/db`` for biases.
 """
+
 from __future__ import annotations
 
-from ._spec import ADAM, SGD as _SGD_CODE
+from ._spec import ADAM
+from ._spec import SGD as _SGD_CODE
 from ._validation import check_number
 
 
@@ -48,8 +50,12 @@ class Adam:
         self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
 
     def hyper(self):
-        return {"optimizer": ADAM, "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+        return {
+            "optimizer": ADAM,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
 
     def __repr__(self):
         return f"Adam(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon})"

@@ -12,8 +12,8 @@ matplotlib figure::
     nnfast.plot.model_complexity(history)
 
 **Epochs are counted from 0**, as the API counts them: the point at ``x = e`` is
-``history.loss[e]``, and the line marking the best epoch is drawn at ``history.best_epoch``
-(the same number appears in the legend).
+``history.loss[e]``, and the line marking the epoch whose weights early stopping kept is
+drawn at ``history.restored_epoch`` (the same number appears in the legend).
 
 matplotlib is imported inside the functions, never by ``import nnfast``.
 """
@@ -79,10 +79,10 @@ def curves(obj) -> Curves:
     if isinstance(obj, (list, tuple, np.ndarray)):
         return Curves(_list(obj), [], [], "", None, False, "training loss")
     if _is_history(obj):
-        return _history_curves(obj, early_stopping=obj.stopped_epoch is not None)
+        return _history_curves(obj)
     network_history = getattr(obj, "history", None)
     if _is_history(network_history):  # a Network
-        return _history_curves(network_history, network_history.stopped_epoch is not None)
+        return _history_curves(network_history)
     if getattr(obj, "errors_", None) is not None:  # the perceptron
         return Curves(_list(obj.errors_), [], [], "", None, False,
                       "misclassified points in the pass")
@@ -91,7 +91,7 @@ def curves(obj) -> Curves:
         early = bool(getattr(obj, "early_stopping", False))
         scores = _list(getattr(obj, "validation_scores_", None))
         history = getattr(obj, "history_", None)  # nnfast's MLPs also keep their History
-        best = getattr(history, "best_epoch", None) if early else None
+        best = getattr(history, "restored_epoch", None) if early else None
         if early and best is None and scores:  # scikit-learn's: it keeps the best score's
             best = int(np.argmax(scores))
         name = "validation R^2" if getattr(obj, "_estimator_type", "") == "regressor" \
@@ -106,18 +106,21 @@ def curves(obj) -> Curves:
         f"errors_) or a sequence of losses, got {type(obj).__name__}.")
 
 
-def _history_curves(history, early_stopping):
+def _history_curves(history):
     accuracy = list(getattr(history, "val_accuracy", []) or [])
-    return Curves(list(history.loss), list(history.val_loss), accuracy,
-                  "validation accuracy", history.best_epoch, early_stopping, "training loss")
+    kept = getattr(history, "restored_epoch", None)  # the weights the network ends with
+    return Curves(list(history.loss), list(history.val_loss), accuracy, "validation accuracy",
+                  history.best_epoch if kept is None else kept, kept is not None,
+                  "training loss")
 
 
 def _mark_best(ax, c):
-    """A vertical line at the best epoch, labelled with its number (counted from 0)."""
+    """A vertical line at the epoch whose weights the model kept (early stopping's), else at
+    the lowest validation loss, labelled with its number (counted from 0)."""
     if c.best_epoch is None:
         return
     if c.early_stopping:
-        label = f"early stopping's best epoch: {c.best_epoch}"
+        label = f"weights kept: epoch {c.best_epoch}"
     elif c.val_loss:
         label = f"lowest validation loss: epoch {c.best_epoch}"
     else:
@@ -130,9 +133,9 @@ def model_complexity(model, ax=None):
 
     The model-complexity graph: as training goes on, the training loss keeps falling while
     the validation loss falls, then rises once the network starts to fit the noise in the
-    training data. A dashed line marks early stopping's best epoch (the epoch whose weights
-    the model was given back) or, without early stopping, the epoch of the lowest
-    validation loss.
+    training data. A dashed line marks the epoch whose weights the model kept (early
+    stopping's best, ``History.restored_epoch``) or, when the model keeps its last epoch's
+    weights, the epoch of the lowest validation loss.
 
     Parameters
     ----------
@@ -145,7 +148,7 @@ def model_complexity(model, ax=None):
     -------
     matplotlib Axes
         The x axis counts epochs from 0 as the API does: ``history.loss[e]`` is drawn at
-        ``x = e`` and the best-epoch line at ``x = history.best_epoch``.
+        ``x = e`` and the kept epoch's line at ``x = history.restored_epoch``.
     """
     c = curves(model)
     ax = _axes(ax)

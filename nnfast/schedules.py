@@ -13,6 +13,7 @@ epoch:
 validation (or training) loss between epochs and multiplies the rate by ``factor``.
 ``History.learning_rate[e]`` is the rate of the first update of epoch e.
 """
+
 from __future__ import annotations
 
 from ._spec import CONSTANT, EXPONENTIAL, INVERSE_TIME
@@ -32,8 +33,10 @@ class _KernelSchedule:
         self.staircase = bool(staircase)
         self.per = per
         if per == "epoch" and self.staircase and self.decay_steps != int(self.decay_steps):
-            raise ValueError(f"decay_steps must be a whole number of epochs with staircase=True "
-                             f"and per='epoch', got {decay_steps!r}.")
+            raise ValueError(
+                f"decay_steps must be a whole number of epochs with staircase=True "
+                f"and per='epoch', got {decay_steps!r}."
+            )
 
     def hyper(self, steps_per_epoch):
         """The Hyper fields that make the kernels compute this schedule.
@@ -49,14 +52,20 @@ class _KernelSchedule:
         if self.per == "epoch" and staircase:
             steps = self.decay_steps * steps_per_epoch
         elif self.per == "epoch":
-            rate = (rate ** (1.0 / steps) if self.code == EXPONENTIAL else rate / steps)
+            rate = rate ** (1.0 / steps) if self.code == EXPONENTIAL else rate / steps
             steps, staircase = float(steps_per_epoch), True
-        return {"schedule": self.code, "decay_rate": rate, "decay_steps": steps,
-                "staircase": staircase}
+        return {
+            "schedule": self.code,
+            "decay_rate": rate,
+            "decay_steps": steps,
+            "staircase": staircase,
+        }
 
     def __repr__(self):
-        return (f"{type(self).__name__}(decay_rate={self.decay_rate}, decay_steps="
-                f"{self.decay_steps}, staircase={self.staircase}, per={self.per!r})")
+        return (
+            f"{type(self).__name__}(decay_rate={self.decay_rate}, decay_steps="
+            f"{self.decay_steps}, staircase={self.staircase}, per={self.per!r})"
+        )
 
 
 class ExponentialDecay(_KernelSchedule):
@@ -65,8 +74,12 @@ class ExponentialDecay(_KernelSchedule):
     code = EXPONENTIAL
 
     def __init__(self, decay_rate=0.96, decay_steps=1000, staircase=False, per="step"):
-        super().__init__(check_number(decay_rate, "decay_rate", 0.0, 1.0, low_open=True),
-                         decay_steps, staircase, per)
+        super().__init__(
+            check_number(decay_rate, "decay_rate", 0.0, 1.0, low_open=True),
+            decay_steps,
+            staircase,
+            per,
+        )
 
 
 class InverseTimeDecay(_KernelSchedule):
@@ -77,8 +90,7 @@ class InverseTimeDecay(_KernelSchedule):
     code = INVERSE_TIME
 
     def __init__(self, decay_rate=0.5, decay_steps=1000, staircase=False, per="step", power=1.0):
-        super().__init__(check_number(decay_rate, "decay_rate", 0.0), decay_steps, staircase,
-                         per)
+        super().__init__(check_number(decay_rate, "decay_rate", 0.0), decay_steps, staircase, per)
         self.power = check_number(power, "power", 0.0)
 
     def hyper(self, steps_per_epoch):
@@ -92,8 +104,12 @@ class StepDecay(ExponentialDecay):
     """lr_epoch = lr * drop ** floor(epoch / every): drop the rate every ``every`` epochs."""
 
     def __init__(self, drop=0.5, every=10):
-        super().__init__(check_number(drop, "drop", 0.0, 1.0, low_open=True),
-                         check_number(every, "every", 1, integer=True), True, "epoch")
+        super().__init__(
+            check_number(drop, "drop", 0.0, 1.0, low_open=True),
+            check_number(every, "every", 1, integer=True),
+            True,
+            "epoch",
+        )
 
     def __repr__(self):
         return f"StepDecay(drop={self.decay_rate}, every={int(self.decay_steps)})"
@@ -145,8 +161,10 @@ class ReduceOnPlateau:
         return lr
 
     def __repr__(self):
-        return (f"ReduceOnPlateau(factor={self.factor}, patience={self.patience}, "
-                f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})")
+        return (
+            f"ReduceOnPlateau(factor={self.factor}, patience={self.patience}, "
+            f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})"
+        )
 
 
 SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau)

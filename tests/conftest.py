@@ -9,6 +9,7 @@ Tests that need an optional package say so with ``@pytest.mark.requires("pandas"
 the run, because the ``[test]`` extra installs every package the suite uses: a skip there
 means an install step is missing.
 """
+
 import importlib.util
 import os
 
@@ -33,8 +34,9 @@ def cython_required():
 def need_cython():
     """Skip the calling test when the extension is missing (fail under NNFAST_REQUIRE_CYTHON=1)."""
     if _backend._kernels is None:
-        message = (f"the compiled extension nnfast._kernels is not importable "
-                   f"({_backend._import_error})")
+        message = (
+            f"the compiled extension nnfast._kernels is not importable ({_backend._import_error})"
+        )
         if cython_required():
             pytest.fail(f"NNFAST_REQUIRE_CYTHON=1 but {message}", pytrace=False)
         pytest.skip(message)
@@ -88,8 +90,9 @@ def assert_same():
             return
         a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
         assert a.shape == b.shape, f"{path}: shapes {a.shape} (cython) and {b.shape} (numpy)"
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol,
-                                   err_msg=f"{path}: cython (actual) vs numpy (desired)")
+        np.testing.assert_allclose(
+            a, b, rtol=rtol, atol=atol, err_msg=f"{path}: cython (actual) vs numpy (desired)"
+        )
 
     return check
 
@@ -102,7 +105,8 @@ _missing_skips = []
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "requires(*modules): skip unless these optional packages can be imported")
+        "markers", "requires(*modules): skip unless these optional packages can be imported"
+    )
 
 
 def pytest_runtest_setup(item):

@@ -5,6 +5,7 @@
 A block preceded by ``<!-- requires: sklearn -->`` (comma-separated module names) is
 skipped when one of those modules cannot be imported.
 """
+
 import importlib.util
 import inspect
 import os
@@ -21,7 +22,9 @@ README = ROOT / "README.md"
 TOOL = ROOT / "tools" / "api_reference.py"
 FENCE = re.compile(
     r"(?:<!--\s*requires:\s*(?P<requires>[\w.,\s-]+?)\s*-->\s*\n)?"
-    r"^```python[ \t]*\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
+    r"^```python[ \t]*\n(?P<code>.*?)^```[ \t]*$",
+    re.M | re.S,
+)
 
 
 def python_blocks(text):
@@ -44,8 +47,10 @@ BLOCKS = python_blocks(README.read_text(encoding="utf-8")) if README.exists() el
 
 
 def test_block_extraction():
-    text = ("x\n```python\na = 1\n```\n<!-- requires: sklearn, scipy -->\n```python\nb = 2\n```\n"
-            "```bash\nls\n```\n")
+    text = (
+        "x\n```python\na = 1\n```\n<!-- requires: sklearn, scipy -->\n```python\nb = 2\n```\n"
+        "```bash\nls\n```\n"
+    )
     assert python_blocks(text) == [(2, [], "a = 1\n"), (6, ["sklearn", "scipy"], "b = 2\n")]
 
 
@@ -66,8 +71,9 @@ def namespace(tmp_path_factory):
         os.chdir(here)
 
 
-@pytest.mark.parametrize("line, requires, code", BLOCKS,
-                         ids=[f"line{line}" for line, _, _ in BLOCKS])
+@pytest.mark.parametrize(
+    "line, requires, code", BLOCKS, ids=[f"line{line}" for line, _, _ in BLOCKS]
+)
 def test_readme_python_block(namespace, line, requires, code):
     for module in requires:
         pytest.importorskip(module)
@@ -81,6 +87,7 @@ def test_readme_python_block(namespace, line, requires, code):
 
 
 # --- the API reference ---------------------------------------------------------------------------
+
 
 def _tool():
     if not TOOL.exists():
@@ -106,8 +113,10 @@ def test_api_reference_lists_every_public_name_with_its_signature():
             expected = f"**`nnfast.{name}`** (module)"
         else:
             expected = f"**`nnfast.{name}{tool.signature(obj)}`**"
-        assert expected in section, (f"README's API reference lacks {expected} (or has an old "
-                                     f"signature): run python tools/api_reference.py --write")
+        assert expected in section, (
+            f"README's API reference lacks {expected} (or has an old "
+            f"signature): run python tools/api_reference.py --write"
+        )
 
 
 def test_api_reference_has_nothing_stale():
@@ -116,13 +125,15 @@ def test_api_reference_has_nothing_stale():
     assert len(listed) == len(set(listed)), "a name is listed twice"
     assert sorted(listed) == sorted(nnfast.__all__), (
         f"listed but not public: {sorted(set(listed) - set(nnfast.__all__))}; public but not "
-        f"listed: {sorted(set(nnfast.__all__) - set(listed))}")
+        f"listed: {sorted(set(nnfast.__all__) - set(listed))}"
+    )
 
 
 def test_api_reference_is_exactly_the_generated_section():
     tool, section = _reference_section()
     assert section.rstrip("\n") == tool.section().rstrip("\n"), (
-        "README's API reference is out of date: run python tools/api_reference.py --write")
+        "README's API reference is out of date: run python tools/api_reference.py --write"
+    )
 
 
 def test_every_public_name_has_a_docstring_summary():

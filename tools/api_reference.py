@@ -8,6 +8,7 @@ One entry per public name: its signature (classes: the constructor's; annotation
 out) and the first paragraph of its docstring; for classes their public methods, for
 modules their public names. tests/test_readme.py holds README.md to this output.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,24 +42,55 @@ def signature(obj):
     except (TypeError, ValueError):
         return "(...)"
     empty = inspect.Parameter.empty
-    sig = sig.replace(parameters=[p.replace(annotation=empty) for p in sig.parameters.values()],
-                      return_annotation=inspect.Signature.empty)
+    sig = sig.replace(
+        parameters=[p.replace(annotation=empty) for p in sig.parameters.values()],
+        return_annotation=inspect.Signature.empty,
+    )
     return re.sub(r"<([\w.]+) object at 0x[0-9a-f]+>", r"<\1>", str(sig))
 
 
+#: The estimator protocol's classes: scikit-learn's when it is installed, nnfast._compat's
+#: fallback otherwise. Their methods are listed apart, the same with or without scikit-learn.
+PROTOCOL_CLASSES = {"BaseEstimator", "ClassifierMixin", "RegressorMixin", "TransformerMixin"}
+PROTOCOL_METHODS = ("fit_transform", "get_params", "score", "set_params")
+
+
 def public_methods(cls):
-    return [name for name, member in inspect.getmembers(cls)
-            if not name.startswith("_") and (inspect.isfunction(member) or inspect.ismethod(member)
-                                             or isinstance(member, property))]
+    """The public methods and properties nnfast itself defines on ``cls``."""
+    names = []
+    for name, member in inspect.getmembers(cls):
+        if name.startswith("_") or not (
+            inspect.isfunction(member) or inspect.ismethod(member) or isinstance(member, property)
+        ):
+            continue
+        fn = member.fget if isinstance(member, property) else member
+        owner = getattr(fn, "__qualname__", "").split(".")[0]
+        if getattr(fn, "__module__", "").startswith("nnfast") and owner not in PROTOCOL_CLASSES:
+            names.append(name)
+    return names
+
+
+def protocol_methods(cls):
+    """The estimator protocol's methods ``cls`` has (from scikit-learn or the fallback)."""
+    if not hasattr(cls, "get_params"):
+        return []
+    mine = public_methods(cls)
+    return [name for name in PROTOCOL_METHODS if hasattr(cls, name) and name not in mine]
 
 
 def module_names(module):
     names = getattr(module, "__all__", None)
     if names is None:
-        names = [n for n, v in vars(module).items()
-                 if not n.startswith("_") and not isinstance(v, types.ModuleType)
-                 and (getattr(v, "__module__", None) == module.__name__
-                      or type(v).__module__ == module.__name__)]
+        names = [
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+            and not isinstance(v, types.ModuleType)
+            and (
+                getattr(v, "__module__", None) == module.__name__
+                or type(v).__module__ == module.__name__
+            )
+        ]
     return list(names)
 
 
@@ -70,13 +102,26 @@ def entry(name, obj):
         if names:
             lines.append(f"  Names: {', '.join(f'`{n}`' for n in names)}.")
         return lines
-    kind = ("function" if not inspect.isclass(obj) else "warning" if issubclass(obj, Warning)
-            else "exception" if issubclass(obj, BaseException) else "class")
+    kind = (
+        "function"
+        if not inspect.isclass(obj)
+        else "warning"
+        if issubclass(obj, Warning)
+        else "exception"
+        if issubclass(obj, BaseException)
+        else "class"
+    )
     lines = [f"- **`nnfast.{name}{signature(obj)}`** ({kind}): {summary(obj) or '(undocumented)'}"]
     if kind == "class" or kind == "exception":
         methods = public_methods(obj)
         if methods:
             lines.append(f"  Methods and properties: {', '.join(f'`{m}`' for m in methods)}.")
+        protocol = protocol_methods(obj)
+        if protocol:
+            lines.append(
+                f"  Estimator protocol (scikit-learn's when installed): "
+                f"{', '.join(f'`{m}`' for m in protocol)}."
+            )
     return lines
 
 
@@ -87,14 +132,22 @@ def section():
     groups = {"Classes": [], "Functions": [], "Modules": []}
     for name in sorted(nnfast.__all__, key=str.lower):
         obj = getattr(nnfast, name)
-        group = ("Modules" if isinstance(obj, types.ModuleType)
-                 else "Classes" if inspect.isclass(obj) else "Functions")
+        group = (
+            "Modules"
+            if isinstance(obj, types.ModuleType)
+            else "Classes"
+            if inspect.isclass(obj)
+            else "Functions"
+        )
         groups[group] += entry(name, obj)
-    out = [HEADING, "",
-           "Every public name of `nnfast` (`nnfast.__all__`), with its signature and the first "
-           "paragraph of its docstring (`help(nnfast.Name)` has the rest). Generated by "
-           "`python tools/api_reference.py --write`; `tests/test_readme.py` checks that it is "
-           "current."]
+    out = [
+        HEADING,
+        "",
+        "Every public name of `nnfast` (`nnfast.__all__`), with its signature and the first "
+        "paragraph of its docstring (`help(nnfast.Name)` has the rest). Generated by "
+        "`python tools/api_reference.py --write`; `tests/test_readme.py` checks that it is "
+        "current.",
+    ]
     for title, lines in groups.items():
         if lines:
             out += ["", f"### {title}", "", *lines]
@@ -107,7 +160,7 @@ def split_readme(text):
     if start < 0:
         return text, "", ""
     start += 1
-    following = re.search(r"^## ", text[start + len(HEADING):], re.M)
+    following = re.search(r"^## ", text[start + len(HEADING) :], re.M)
     end = len(text) if following is None else start + len(HEADING) + following.start()
     return text[:start], text[start:end], text[end:]
 
@@ -126,8 +179,11 @@ def main(argv=None):
     before, old, after = split_readme(text)
     if args.check:
         if old.rstrip("\n") != new.rstrip("\n"):
-            print(f"{README} has a stale or missing '{HEADING}' section: run "
-                  f"python tools/api_reference.py --write", file=sys.stderr)
+            print(
+                f"{README} has a stale or missing '{HEADING}' section: run "
+                f"python tools/api_reference.py --write",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if not old:  # append at the end

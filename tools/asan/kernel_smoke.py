@@ -6,6 +6,7 @@ GEMM threshold moved to 0 and back), the divergence roll-back, the Ctrl-C path
 (_thread.interrupt_main) and the perceptron loop; each result is compared with the NumPy
 reference. Exits 0 when everything agrees. Run: python tools/asan/kernel_smoke.py
 """
+
 import _thread
 import sys
 import threading
@@ -59,18 +60,19 @@ for threshold in (saved, 0):
         n = 9
         X = rng.normal(size=(n, sizes[0]))
         k = sizes[-1]
-        Y = (nnfast.one_hot(rng.integers(0, k, n), k) if loss == "cross_entropy"
-             else rng.random((n, k)))
+        Y = (
+            nnfast.one_hot(rng.integers(0, k, n), k)
+            if loss == "cross_entropy"
+            else rng.random((n, k))
+        )
 
         def make():
-            return nnfast.Network(sizes, activation=act, output_activation=out, loss=loss,
-                                  seed=1)
+            return nnfast.Network(sizes, activation=act, output_activation=out, loss=loss, seed=1)
 
         agree(lambda: make().feedforward(X))
         agree(lambda: make().feedforward(X[0]))
         agree(lambda: make().loss(X, Y))
-        agree(lambda: np.concatenate([g.ravel() for part in make().gradients(X, Y)
-                                      for g in part]))
+        agree(lambda: np.concatenate([g.ravel() for part in make().gradients(X, Y) for g in part]))
         for opt in options:
             if opt.get("dropout") and len(sizes) < 3:
                 continue
@@ -84,8 +86,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     X = rng.normal(size=(12, 3))
     Y = rng.normal(size=(12, 2))
-    agree(lambda: nnfast.Network([3, 8, 2], activation="relu", seed=0)
-          .train(X, Y, epochs=30, learning_rate=1e6, batch_size=4, seed=0).loss[:-1])
+    agree(
+        lambda: (
+            nnfast.Network([3, 8, 2], activation="relu", seed=0)
+            .train(X, Y, epochs=30, learning_rate=1e6, batch_size=4, seed=0)
+            .loss[:-1]
+        )
+    )
 
 # Ctrl-C inside the compiled loop
 net = nnfast.Network([8, 32, 2], seed=0)
