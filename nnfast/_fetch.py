@@ -10,6 +10,7 @@ Where the files are looked for, in order: ``path=`` (only there, when given), th
 then they are downloaded into the cache. In each folder, a file may sit directly in it or
 in a sub-folder named after the data set (``mnist/``), gzipped or not.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -76,11 +77,13 @@ def read_content(path: Path, limit: int) -> bytes:
         with opener(path, "rb") as f:
             data = f.read(limit + 1)
     except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
-        raise ValueError(f"{path} could not be read ({exc}): delete it or replace it with the "
-                         f"published file.") from None
+        raise ValueError(
+            f"{path} could not be read ({exc}): delete it or replace it with the published file."
+        ) from None
     if len(data) > limit:
-        raise ValueError(f"{path} holds more than the {limit} bytes expected: it is not the "
-                         f"published file.")
+        raise ValueError(
+            f"{path} holds more than the {limit} bytes expected: it is not the published file."
+        )
     return data
 
 
@@ -89,7 +92,8 @@ def _check(path: Path, data: bytes, expected: str):
     if digest != expected:
         raise ValueError(
             f"{path} is not the published file: its content has SHA-256 {digest}, expected "
-            f"{expected}. Delete it (or replace it with the published file) and try again.")
+            f"{expected}. Delete it (or replace it with the published file) and try again."
+        )
 
 
 def _folders(path=None):
@@ -106,8 +110,9 @@ def _folders(path=None):
 def found_locally(source: Source, path=None) -> bool:
     """Whether every file of ``source`` is in one of the folders looked in (nothing is
     read, checked or downloaded)."""
-    return any(all(_find(folder, source, name) for name in source.files)
-               for _, folder in _folders(path))
+    return any(
+        all(_find(folder, source, name) for name in source.files) for _, folder in _folders(path)
+    )
 
 
 def load(source: Source, path=None, download=True) -> dict:
@@ -137,9 +142,11 @@ def _checked(path: Path, source: Source, name: str) -> bytes:
 def _missing(source: Source, folders, download_error=None) -> str:
     names = ", ".join(source.files)
     where = "; ".join(f"{label} {folder}" for label, folder in folders)
-    text = (f"The {source.name} files ({names}) were not found (looked in {where}). Put them "
-            f"in a folder and pass path=, or set NNFAST_DATA to a folder holding them (directly "
-            f"or in a '{source.name}' sub-folder), or copy them to {cache_dir() / source.name}.")
+    text = (
+        f"The {source.name} files ({names}) were not found (looked in {where}). Put them "
+        f"in a folder and pass path=, or set NNFAST_DATA to a folder holding them (directly "
+        f"or in a '{source.name}' sub-folder), or copy them to {cache_dir() / source.name}."
+    )
     if download_error is None:
         return text
     return text + f" The download failed too ({download_error})."
@@ -160,8 +167,9 @@ def fetch(source: Source, target: Path, opener=None):
             else:
                 for name in source.files:
                     if not (target / name).is_file():
-                        _fetch_file(source, url.rstrip("/") + "/" + name, target / name, name,
-                                    opener)
+                        _fetch_file(
+                            source, url.rstrip("/") + "/" + name, target / name, name, opener
+                        )
             return
         except zipfile.BadZipFile as exc:
             error = ValueError(f"{url} is not a zip archive ({exc}).")

@@ -16,6 +16,7 @@ at all, is accepted too). A folder may hold the files directly or in a sub-folde
 ``mnist``, ``fashion-mnist`` or ``bike-sharing``. Offline and without the files, the loaders
 raise ``FileNotFoundError`` saying where to put them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -62,8 +63,10 @@ class Dataset(tuple):
         return self[1]
 
     def __repr__(self):
-        return (f"Dataset(X: {self.X.shape}, y: {self.y.shape}, "
-                f"feature_names={self.feature_names}, target_names={self.target_names})")
+        return (
+            f"Dataset(X: {self.X.shape}, y: {self.y.shape}, "
+            f"feature_names={self.feature_names}, target_names={self.target_names})"
+        )
 
 
 def _read(name):
@@ -119,8 +122,9 @@ def load_perceptron_points():
         ``X`` (100, 2) with columns ``x1, x2``; ``y`` (100,) in {0, 1} (the first 50 are 1).
     """
     data = np.array(_read("gradient_descent_data.csv"), dtype=np.float64)
-    return Dataset(np.ascontiguousarray(data[:, :2]), data[:, 2].astype(np.intp),
-                   ("x1", "x2"), ("0", "1"))
+    return Dataset(
+        np.ascontiguousarray(data[:, :2]), data[:, 2].astype(np.intp), ("x1", "x2"), ("0", "1")
+    )
 
 
 def load_gender(shift=True):
@@ -147,78 +151,110 @@ def load_gender(shift=True):
 
 # --- downloaded data sets -------------------------------------------------------------------
 
-_IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_IDX = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 _IDX_SIZES = (47040016, 60008, 7840016, 10008)
 
 MNIST = _fetch.Source(
     name="mnist",
-    files=dict(zip(_IDX, zip((
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    ), _IDX_SIZES))),
+    files=dict(
+        zip(
+            _IDX,
+            zip(
+                (
+                    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                ),
+                _IDX_SIZES,
+            ),
+        )
+    ),
     # The published site, then the mirror torchvision uses (the site often refuses downloads).
     urls=("https://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/"),
 )
 
 FASHION_MNIST = _fetch.Source(
     name="fashion-mnist",
-    files=dict(zip(_IDX, zip((
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-    ), _IDX_SIZES))),
+    files=dict(
+        zip(
+            _IDX,
+            zip(
+                (
+                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                ),
+                _IDX_SIZES,
+            ),
+        )
+    ),
     urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
 )
 
 BIKE_SHARING = _fetch.Source(
     name="bike-sharing",
-    files={"hour.csv": ("e03de4ee4ef4dc376ac6e04bf829673c6269e8eba5c60fa121640fa2f829504f",
-                        1156736),
-           "day.csv": ("a6bcf826782d3c0fbfdcbeead17cd0884185a0dafe8ff10cd48a874ee7ba18be",
-                       57569)},
+    files={
+        "hour.csv": ("e03de4ee4ef4dc376ac6e04bf829673c6269e8eba5c60fa121640fa2f829504f", 1156736),
+        "day.csv": ("a6bcf826782d3c0fbfdcbeead17cd0884185a0dafe8ff10cd48a874ee7ba18be", 57569),
+    },
     urls=("https://archive.ics.uci.edu/static/public/275/bike+sharing+dataset.zip",),
     archive=True,
 )
 
 #: What Fashion-MNIST's labels 0-9 stand for.
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def parse_idx(data, name="data"):
     """An ndarray of uint8 from the bytes of an idx file (MNIST's format: a 4-byte magic
     number ``0x0000080N`` with N dimensions, N big-endian 4-byte sizes, then the values)."""
     if len(data) < 4 or data[:3] != b"\0\0\x08" or not 1 <= data[3] <= 3:
-        raise ValueError(f"{name} is not an idx file of unsigned bytes (magic number "
-                         f"{data[:4].hex()}).")
+        raise ValueError(
+            f"{name} is not an idx file of unsigned bytes (magic number {data[:4].hex()})."
+        )
     ndim = data[3]
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if len(data) != header + int(np.prod(shape)):
-        raise ValueError(f"{name} should hold {header + int(np.prod(shape))} bytes for "
-                         f"shape {shape}, it has {len(data)}.")
+        raise ValueError(
+            f"{name} should hold {header + int(np.prod(shape))} bytes for "
+            f"shape {shape}, it has {len(data)}."
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def _load_idx(source, path, scale, flatten, dtype, download):
     if not isinstance(scale, (bool, np.bool_)) or not isinstance(flatten, (bool, np.bool_)):
-        raise TypeError(f"scale and flatten must be True or False, got {scale!r} and "
-                        f"{flatten!r}.")
+        raise TypeError(f"scale and flatten must be True or False, got {scale!r} and {flatten!r}.")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating-point type (float64 or float32), got "
-                         f"{dtype}.")
+        raise ValueError(f"dtype must be a floating-point type (float64 or float32), got {dtype}.")
     files = _fetch.load(source, path, download)
     arrays = [parse_idx(files[name], name) for name in _IDX]
     out = []
     for images, labels, name in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "test")):
         if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-            raise ValueError(f"the {name} images {images.shape} and labels {labels.shape} do "
-                             f"not match.")
+            raise ValueError(
+                f"the {name} images {images.shape} and labels {labels.shape} do not match."
+            )
         X = images.reshape(images.shape[0], -1) if flatten else images
         X = (X.astype(dtype) / dtype.type(255.0)) if scale else X.copy()
         out.append((np.ascontiguousarray(X), labels.astype(np.intp)))
@@ -342,8 +378,7 @@ def load_bike_sharing(path=None, *, hourly=True, preprocess=False, download=True
     text = _fetch.load(BIKE_SHARING, path, download)[name].decode("utf-8")
     header, *rows = list(csv.reader(io.StringIO(text)))
     col = {h: i for i, h in enumerate(header)}
-    features = [h for h in header
-                if h not in ("instant", "dteday", "casual", "registered", "cnt")]
+    features = [h for h in header if h not in ("instant", "dteday", "casual", "registered", "cnt")]
     table = np.array([[float(r[col[h]]) for h in features] for r in rows])
     y = np.array([float(r[col["cnt"]]) for r in rows])
     dates = [r[col["dteday"]] + (f" {int(r[col['hr']]):02d}h" if hourly else "") for r in rows]

@@ -17,6 +17,7 @@ sample, and one ``Network.train`` step of per-sample SGD gives the update), by t
 reference** backend (the same calls), and, for the gradients, by **finite differences** of
 the loss (central, ``(L(p + h) - L(p - h)) / 2h``). The network itself is not changed.
 """
+
 from __future__ import annotations
 
 import html
@@ -63,7 +64,7 @@ class LayerStep:
 
     index: int
     activation: str
-    W: np.ndarray        # before the step
+    W: np.ndarray  # before the step
     b: np.ndarray
     z: Quantity
     a: Quantity
@@ -74,8 +75,7 @@ class LayerStep:
     b_after: Quantity
 
     def quantities(self):
-        return [self.z, self.a, self.delta, self.grad_W, self.grad_b, self.W_after,
-                self.b_after]
+        return [self.z, self.a, self.delta, self.grad_W, self.grad_b, self.W_after, self.b_after]
 
 
 @dataclass
@@ -122,61 +122,89 @@ class Explanation:
         quantities += [self.loss, self.loss_after]
 
         def largest(pairs):
-            return float(max((np.max(np.abs(a - b), initial=0.0) for a, b in pairs),
-                             default=0.0))
+            return float(max((np.max(np.abs(a - b), initial=0.0) for a, b in pairs), default=0.0))
 
         self.max_difference_reference = largest((q.reference, q.kernel) for q in quantities)
         self.max_difference_finite = largest(
-            (q.check, q.kernel) for q in quantities
-            if q.check is not None and q.check_kind == FINITE_DIFFERENCES)
-        self.max_difference_update = largest((q.check, q.kernel) for q in quantities
-                                             if q.check_kind == UPDATE_RULE)
+            (q.check, q.kernel)
+            for q in quantities
+            if q.check is not None and q.check_kind == FINITE_DIFFERENCES
+        )
+        self.max_difference_update = largest(
+            (q.check, q.kernel) for q in quantities if q.check_kind == UPDATE_RULE
+        )
 
     # --- text ----------------------------------------------------------------------------------
 
     def __str__(self):
-        out = [f"One step of per-sample gradient descent on {self.network}",
-               f"x = {_fmt(self.x[0])}, y = {_fmt(self.y[0])}, learning rate eta = "
-               f"{self.learning_rate:g}, loss {self.loss_name}",
-               f"Each number: kernel ({self.kernel_backend}), then the NumPy reference; "
-               f"gradients also by finite differences (h = {self.step:g}), updates also by "
-               f"the update rule on the kernel's gradient.", "",
-               "Forward"]
+        out = [
+            f"One step of per-sample gradient descent on {self.network}",
+            f"x = {_fmt(self.x[0])}, y = {_fmt(self.y[0])}, learning rate eta = "
+            f"{self.learning_rate:g}, loss {self.loss_name}",
+            f"Each number: kernel ({self.kernel_backend}), then the NumPy reference; "
+            f"gradients also by finite differences (h = {self.step:g}), updates also by "
+            f"the update rule on the kernel's gradient.",
+            "",
+            "Forward",
+        ]
         for layer in self.layers:
             out += _text(layer.z, layer.index) + _text(layer.a, layer.index)
         out += _text(self.loss) + ["", "Backward (delta_l = dL/dz_l)"]
         for layer in reversed(self.layers):
-            out += (_text(layer.delta, layer.index) + _text(layer.grad_W, layer.index)
-                    + _text(layer.grad_b, layer.index))
+            out += (
+                _text(layer.delta, layer.index)
+                + _text(layer.grad_W, layer.index)
+                + _text(layer.grad_b, layer.index)
+            )
         out += ["", f"Update (eta = {self.learning_rate:g})"]
         for layer in self.layers:
             out += _text(layer.W_after, layer.index) + _text(layer.b_after, layer.index)
         out += _text(self.loss_after)
-        out += ["", f"Largest difference from the kernel: NumPy reference "
-                    f"{self.max_difference_reference:.2g}, finite differences "
-                    f"{self.max_difference_finite:.2g}, update rule "
-                    f"{self.max_difference_update:.2g}."]
+        out += [
+            "",
+            f"Largest difference from the kernel: NumPy reference "
+            f"{self.max_difference_reference:.2g}, finite differences "
+            f"{self.max_difference_finite:.2g}, update rule "
+            f"{self.max_difference_update:.2g}.",
+        ]
         return "\n".join(out)
 
     def __repr__(self):
-        return (f"<nnfast.explain: one step of {self.network}, loss {self.loss.kernel:.6g} -> "
-                f"{self.loss_after.kernel:.6g}; print() it for every number>")
+        return (
+            f"<nnfast.explain: one step of {self.network}, loss {self.loss.kernel:.6g} -> "
+            f"{self.loss_after.kernel:.6g}; print() it for every number>"
+        )
 
     # --- HTML ----------------------------------------------------------------------------------
 
     def _repr_html_(self):
         e = html.escape
-        head = ("<tr><th>layer</th><th>quantity</th><th>formula</th><th>kernel "
-                f"({e(self.kernel_backend)})</th><th>NumPy reference</th><th>check: finite "
-                "differences or update rule</th><th>largest |difference|</th></tr>")
+        head = (
+            "<tr><th>layer</th><th>quantity</th><th>formula</th><th>kernel "
+            f"({e(self.kernel_backend)})</th><th>NumPy reference</th><th>check: finite "
+            "differences or update rule</th><th>largest |difference|</th></tr>"
+        )
         rows = []
-        sections = [("Forward", [(layer.index, q) for layer in self.layers
-                                 for q in (layer.z, layer.a)] + [("", self.loss)]),
-                    ("Backward", [(layer.index, q) for layer in reversed(self.layers)
-                                  for q in (layer.delta, layer.grad_W, layer.grad_b)]),
-                    ("Update", [(layer.index, q) for layer in self.layers
-                                for q in (layer.W_after, layer.b_after)]
-                     + [("", self.loss_after)])]
+        sections = [
+            (
+                "Forward",
+                [(layer.index, q) for layer in self.layers for q in (layer.z, layer.a)]
+                + [("", self.loss)],
+            ),
+            (
+                "Backward",
+                [
+                    (layer.index, q)
+                    for layer in reversed(self.layers)
+                    for q in (layer.delta, layer.grad_W, layer.grad_b)
+                ],
+            ),
+            (
+                "Update",
+                [(layer.index, q) for layer in self.layers for q in (layer.W_after, layer.b_after)]
+                + [("", self.loss_after)],
+            ),
+        ]
         for title, items in sections:
             rows.append(f'<tr><th colspan="7" style="text-align:left">{title}</th></tr>')
             for index, q in items:
@@ -185,20 +213,26 @@ class Explanation:
                     f"<tr><td>{index}</td><td>{e(_name(q, index))}</td>"
                     f"<td><code>{e(_numbered(q.formula, index))}</code></td>"
                     f"<td>{_pre(q.kernel)}</td><td>{_pre(q.reference)}</td><td>{numeric}</td>"
-                    f"<td>{q.difference:.2g}</td></tr>")
-        caption = (f"One step of per-sample gradient descent on {e(self.network)}: x = "
-                   f"{e(_fmt(self.x[0]))}, y = {e(_fmt(self.y[0]))}, learning rate "
-                   f"{self.learning_rate:g}, loss {e(self.loss_name)}")
-        return (f'<table class="nnfast-explain"><caption>{caption}</caption>{head}'
-                f'{"".join(rows)}</table>')
+                    f"<td>{q.difference:.2g}</td></tr>"
+                )
+        caption = (
+            f"One step of per-sample gradient descent on {e(self.network)}: x = "
+            f"{e(_fmt(self.x[0]))}, y = {e(_fmt(self.y[0]))}, learning rate "
+            f"{self.learning_rate:g}, loss {e(self.loss_name)}"
+        )
+        return (
+            f'<table class="nnfast-explain"><caption>{caption}</caption>{head}'
+            f"{''.join(rows)}</table>"
+        )
 
 
 def _fmt(value):
     value = np.asarray(value)
     if value.ndim == 0:
         return f"{float(value):.6g}"
-    return np.array2string(value, precision=6, suppress_small=False, separator=", ",
-                           max_line_width=200)
+    return np.array2string(
+        value, precision=6, suppress_small=False, separator=", ", max_line_width=200
+    )
 
 
 def _pre(value):
@@ -209,8 +243,11 @@ def _numbered(text, index):
     """``text`` with the tutorials' layer index l replaced by the layer's number."""
     if index == "":
         return text
-    return (text.replace("_{l-1}", f"_{index - 1}").replace("_{l+1}", f"_{index + 1}")
-            .replace("_l", f"_{index}"))
+    return (
+        text.replace("_{l-1}", f"_{index - 1}")
+        .replace("_{l+1}", f"_{index + 1}")
+        .replace("_l", f"_{index}")
+    )
 
 
 def _name(q, index):
@@ -220,8 +257,11 @@ def _name(q, index):
 def _text(q, index=""):
     name = _name(q, index)
     formula = _numbered(q.formula, index)
-    lines = [f"  {name} = {formula}", f"      kernel     {_indent(_fmt(q.kernel))}",
-             f"      reference  {_indent(_fmt(q.reference))}"]
+    lines = [
+        f"  {name} = {formula}",
+        f"      kernel     {_indent(_fmt(q.kernel))}",
+        f"      reference  {_indent(_fmt(q.reference))}",
+    ]
     if q.check is not None:
         label = "finite d. " if q.check_kind == FINITE_DIFFERENCES else "rule      "
         lines.append(f"      {label} {_indent(_fmt(q.check))}")
@@ -240,9 +280,14 @@ def _truncated(net, upto, output):
     ``output`` (its output is then ``a_upto``, or ``z_upto`` for "identity")."""
     from .network import Network
 
-    sizes = net.layer_sizes[:upto + 1]
-    cut = Network(sizes, activation=list(net.activations[:upto - 1]), output_activation=output,
-                  loss="mse", init="zeros")
+    sizes = net.layer_sizes[: upto + 1]
+    cut = Network(
+        sizes,
+        activation=list(net.activations[: upto - 1]),
+        output_activation=output,
+        loss="mse",
+        init="zeros",
+    )
     for l in range(upto):
         cut.weights[l][...] = net.weights[l]
         cut.biases[l][...] = net.biases[l]
@@ -273,9 +318,16 @@ def _compute(net, X, Y, learning_rate):
     grad_W, grad_b = net.gradients(X, Y)
     after, loss, loss_after = _one_step(net, X, Y, learning_rate)
     W_after, b_after = net.spec.unpack(after)
-    return dict(z=zs, a=activations, grad_W=[g.copy() for g in grad_W],
-                grad_b=[g.copy() for g in grad_b], W_after=W_after, b_after=b_after,
-                loss=np.float64(loss), loss_after=np.float64(loss_after))
+    return dict(
+        z=zs,
+        a=activations,
+        grad_W=[g.copy() for g in grad_W],
+        grad_b=[g.copy() for g in grad_b],
+        W_after=W_after,
+        b_after=b_after,
+        loss=np.float64(loss),
+        loss_after=np.float64(loss_after),
+    )
 
 
 def _finite_differences(net, X, Y, h):
@@ -359,8 +411,7 @@ def explain(net, x, y, learning_rate=0.1, finite_differences=True, step=1e-6) ->
     from .network import Network
 
     if not isinstance(net, Network):
-        hint = (" (for an estimator, pass its network_)"
-                if hasattr(net, "network_") else "")
+        hint = " (for an estimator, pass its network_)" if hasattr(net, "network_") else ""
         raise TypeError(f"explain needs an nnfast Network{hint}, got {type(net).__name__}.")
     learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
     step = check_number(step, "step", 0.0, low_open=True)
@@ -371,8 +422,9 @@ def explain(net, x, y, learning_rate=0.1, finite_differences=True, step=1e-6) ->
         y = y.reshape(1, -1)  # one sample's row of targets
     X, Y = net._xy(x, y)
     if X.shape[0] != 1:
-        raise ValueError(f"explain shows one sample: x must have shape ({net.n_inputs},), got "
-                         f"{X.shape[0]} rows.")
+        raise ValueError(
+            f"explain shows one sample: x must have shape ({net.n_inputs},), got {X.shape[0]} rows."
+        )
     kernel_backend = "cython" if _backend._kernels is not None else "numpy"
     with _backend.use_backend(kernel_backend):
         k = _compute(net, X, Y, learning_rate)
@@ -388,27 +440,69 @@ def explain(net, x, y, learning_rate=0.1, finite_differences=True, step=1e-6) ->
         is_output = l == n_layers - 1
         nW = None if numeric is None else numeric[0][l]
         nb = None if numeric is None else numeric[1][l]
-        layers.append(LayerStep(
-            index=l + 1, activation=names[l], W=net.weights[l].copy(), b=net.biases[l].copy(),
-            z=Quantity("z_l", f"{previous} W_l + b_l", k["z"][l], r["z"][l]),
-            a=Quantity("a_l", f"{names[l]}(z_l)" + ("   = the prediction" if is_output else ""),
-                       k["a"][l], r["a"][l]),
-            delta=Quantity("delta_l", _delta_formula(net, is_output), k["grad_b"][l],
-                           r["grad_b"][l], nb, FINITE_DIFFERENCES),
-            grad_W=Quantity("dL/dW_l", f"{previous}^T delta_l", k["grad_W"][l],
-                            r["grad_W"][l], nW, FINITE_DIFFERENCES),
-            grad_b=Quantity("dL/db_l", "delta_l", k["grad_b"][l], r["grad_b"][l], nb,
-                            FINITE_DIFFERENCES),
-            W_after=Quantity("W_l", "W_l - eta dL/dW_l", k["W_after"][l], r["W_after"][l],
-                             net.weights[l] - learning_rate * k["grad_W"][l], UPDATE_RULE),
-            b_after=Quantity("b_l", "b_l - eta dL/db_l", k["b_after"][l], r["b_after"][l],
-                             net.biases[l] - learning_rate * k["grad_b"][l], UPDATE_RULE),
-        ))
+        layers.append(
+            LayerStep(
+                index=l + 1,
+                activation=names[l],
+                W=net.weights[l].copy(),
+                b=net.biases[l].copy(),
+                z=Quantity("z_l", f"{previous} W_l + b_l", k["z"][l], r["z"][l]),
+                a=Quantity(
+                    "a_l",
+                    f"{names[l]}(z_l)" + ("   = the prediction" if is_output else ""),
+                    k["a"][l],
+                    r["a"][l],
+                ),
+                delta=Quantity(
+                    "delta_l",
+                    _delta_formula(net, is_output),
+                    k["grad_b"][l],
+                    r["grad_b"][l],
+                    nb,
+                    FINITE_DIFFERENCES,
+                ),
+                grad_W=Quantity(
+                    "dL/dW_l",
+                    f"{previous}^T delta_l",
+                    k["grad_W"][l],
+                    r["grad_W"][l],
+                    nW,
+                    FINITE_DIFFERENCES,
+                ),
+                grad_b=Quantity(
+                    "dL/db_l", "delta_l", k["grad_b"][l], r["grad_b"][l], nb, FINITE_DIFFERENCES
+                ),
+                W_after=Quantity(
+                    "W_l",
+                    "W_l - eta dL/dW_l",
+                    k["W_after"][l],
+                    r["W_after"][l],
+                    net.weights[l] - learning_rate * k["grad_W"][l],
+                    UPDATE_RULE,
+                ),
+                b_after=Quantity(
+                    "b_l",
+                    "b_l - eta dL/db_l",
+                    k["b_after"][l],
+                    r["b_after"][l],
+                    net.biases[l] - learning_rate * k["grad_b"][l],
+                    UPDATE_RULE,
+                ),
+            )
+        )
     loss_name = net.loss_function.name
     return Explanation(
-        network=repr(net), loss_name=loss_name, x=X.copy(), y=Y.copy(),
-        learning_rate=learning_rate, layers=layers, output=k["a"][-1],
+        network=repr(net),
+        loss_name=loss_name,
+        x=X.copy(),
+        y=Y.copy(),
+        learning_rate=learning_rate,
+        layers=layers,
+        output=k["a"][-1],
         loss=Quantity("L", f"{loss_name}(y, a_{n_layers})", k["loss"], r["loss"]),
-        loss_after=Quantity("L after the step", f"{loss_name}(y, a_{n_layers})",
-                            k["loss_after"], r["loss_after"]),
-        kernel_backend=kernel_backend, step=step)
+        loss_after=Quantity(
+            "L after the step", f"{loss_name}(y, a_{n_layers})", k["loss_after"], r["loss_after"]
+        ),
+        kernel_backend=kernel_backend,
+        step=step,
+    )

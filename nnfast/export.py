@@ -30,6 +30,7 @@ the classifier's probabilities come, as skl2onnx makes them by default, as a lis
 dictionaries (ZipMap, float32 only); ``options={"zipmap": False}`` gives the plain tensor
 in the model's dtype.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,12 +47,14 @@ def _onnx():
     except ImportError as exc:
         raise ImportError(
             "nnfast.to_onnx needs the onnx package, an optional dependency: install it with "
-            "`pip install onnx` or `pip install \"nnfast[onnx]\"` (which also brings "
-            "onnxruntime and skl2onnx).") from exc
+            '`pip install onnx` or `pip install "nnfast[onnx]"` (which also brings '
+            "onnxruntime and skl2onnx)."
+        ) from exc
     return onnx
 
 
 # --- graph builders: one for a standalone model, one inside a skl2onnx conversion -----------
+
 
 class _Standalone:
     """Collects nodes and constants for ``onnx.helper.make_graph``."""
@@ -69,8 +72,11 @@ class _Standalone:
         name = self.name(hint)
         if array.dtype.kind in "US":
             tensor = self.onnx.helper.make_tensor(
-                name, self.onnx.TensorProto.STRING, array.shape,
-                [str(v).encode("utf-8") for v in array.ravel()])
+                name,
+                self.onnx.TensorProto.STRING,
+                array.shape,
+                [str(v).encode("utf-8") for v in array.ravel()],
+            )
         else:
             tensor = self.onnx.numpy_helper.from_array(array, name)
         self.initializers.append(tensor)
@@ -78,8 +84,9 @@ class _Standalone:
 
     def node(self, op, inputs, output=None, **attrs):
         output = output or self.name(op.lower())
-        self.nodes.append(self.onnx.helper.make_node(op, list(inputs), [output],
-                                                     name=self.name(op), **attrs))
+        self.nodes.append(
+            self.onnx.helper.make_node(op, list(inputs), [output], name=self.name(op), **attrs)
+        )
         return output
 
 
@@ -98,22 +105,27 @@ class _InSkl2onnx:
         array = np.asarray(array)
         name = self.name(hint)
         if array.dtype.kind in "US":
-            self.container.add_initializer(name, onnx.TensorProto.STRING, list(array.shape),
-                                           [str(v).encode("utf-8") for v in array.ravel()])
+            self.container.add_initializer(
+                name,
+                onnx.TensorProto.STRING,
+                list(array.shape),
+                [str(v).encode("utf-8") for v in array.ravel()],
+            )
         else:
             proto = onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
-            self.container.add_initializer(name, proto, list(array.shape),
-                                           array.ravel().tolist())
+            self.container.add_initializer(name, proto, list(array.shape), array.ravel().tolist())
         return name
 
     def node(self, op, inputs, output=None, **attrs):
         output = output or self.name(op.lower())
-        self.container.add_node(op, list(inputs), [output],
-                                name=self.scope.get_unique_operator_name(op), **attrs)
+        self.container.add_node(
+            op, list(inputs), [output], name=self.scope.get_unique_operator_name(op), **attrs
+        )
         return output
 
 
 # --- what each model computes ------------------------------------------------------------------
+
 
 def _proto(dtype):
     return _onnx().helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
@@ -129,8 +141,10 @@ def _activation(g, name, z, dtype):
     if name == "step":  # 1 where z >= 0, as the kernels compute it
         zero = g.const("zero", np.zeros((), dtype=dtype))
         return g.node("Cast", [g.node("GreaterOrEqual", [z, zero])], to=_proto(dtype))
-    raise NotImplementedError(f"activation {name!r} has no ONNX translation yet; supported: "
-                              f"identity, sigmoid, tanh, relu, softmax, step.")
+    raise NotImplementedError(
+        f"activation {name!r} has no ONNX translation yet; supported: "
+        f"identity, sigmoid, tanh, relu, softmax, step."
+    )
 
 
 def _layers(g, net, X, logits=False):
@@ -139,8 +153,13 @@ def _layers(g, net, X, logits=False):
     names = list(net.activations) + [net.output_activation]
     a = X
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
-        z = g.node("Add", [g.node("MatMul", [a, g.const(f"W{l + 1}", np.array(W))]),
-                           g.const(f"b{l + 1}", np.array(b))])
+        z = g.node(
+            "Add",
+            [
+                g.node("MatMul", [a, g.const(f"W{l + 1}", np.array(W))]),
+                g.const(f"b{l + 1}", np.array(b)),
+            ],
+        )
         if logits and l == len(names) - 1:
             return z
         a = _activation(g, names[l], z, dtype)
@@ -186,9 +205,13 @@ def _kind(model):
     from .network import Network
     from .perceptron import Perceptron
 
-    for cls, kind in ((Network, "network"), (MLPClassifier, "mlp_classifier"),
-                      (MLPRegressor, "mlp_regressor"), (LogisticRegression, "logistic"),
-                      (Perceptron, "perceptron")):
+    for cls, kind in (
+        (Network, "network"),
+        (MLPClassifier, "mlp_classifier"),
+        (MLPRegressor, "mlp_regressor"),
+        (LogisticRegression, "logistic"),
+        (Perceptron, "perceptron"),
+    ):
         if isinstance(model, cls):
             return kind
     return None
@@ -203,8 +226,7 @@ def _fitted_network(model, kind):
         return None
     net = getattr(model, "network_", None)
     if net is None:
-        raise ValueError(f"This {type(model).__name__} is not fitted yet: call fit before "
-                         f"to_onnx.")
+        raise ValueError(f"This {type(model).__name__} is not fitted yet: call fit before to_onnx.")
     return net
 
 
@@ -223,8 +245,12 @@ def _build(g, model, kind, X, outputs, dtype):
         g.node("Identity", [_layers(g, net, X)], outputs[0])
     elif kind == "perceptron":
         z = _perceptron_score(g, model, X, dtype)
-        _labels(g, model.classes_, _flat(g, _index_where(g, z, 0.0, "GreaterOrEqual", dtype)),
-                outputs[0])
+        _labels(
+            g,
+            model.classes_,
+            _flat(g, _index_where(g, z, 0.0, "GreaterOrEqual", dtype)),
+            outputs[0],
+        )
         g.node("Concat", [g.node("Neg", [z]), z], outputs[1], axis=1)
     elif kind == "logistic":
         z = _layers(g, net, X, logits=True)
@@ -242,8 +268,9 @@ def _build(g, model, kind, X, outputs, dtype):
             g.node("Identity", [_index_where(g, p, 0.5, "Greater", dtype)], outputs[0])
             g.node("Identity", [p], outputs[1])
         elif target == "binary":
-            _labels(g, model.classes_, _flat(g, _index_where(g, p, 0.5, "Greater", dtype)),
-                    outputs[0])
+            _labels(
+                g, model.classes_, _flat(g, _index_where(g, p, 0.5, "Greater", dtype)), outputs[0]
+            )
             g.node("Identity", [_two_columns(g, p, dtype)], outputs[1])
         else:
             _labels(g, model.classes_, g.node("ArgMax", [p], axis=1, keepdims=0), outputs[0])
@@ -252,8 +279,11 @@ def _build(g, model, kind, X, outputs, dtype):
 
 def _dtype_of(model, kind):
     if kind == "perceptron":
-        return np.asarray(model.coef_).dtype if np.asarray(model.coef_).dtype.kind == "f" \
+        return (
+            np.asarray(model.coef_).dtype
+            if np.asarray(model.coef_).dtype.kind == "f"
             else np.dtype(np.float64)
+        )
     return _fitted_network(model, kind).parameters.dtype
 
 
@@ -320,23 +350,29 @@ def to_onnx(model, path=None, *, opset=None, X=None):
     if kind is None:
         if hasattr(model, "steps") or hasattr(model, "transformers"):  # scikit-learn
             return _sklearn_to_onnx(model, path, opset, X)
-        raise TypeError(f"to_onnx takes a Network, a fitted nnfast estimator or a "
-                        f"scikit-learn Pipeline, got {type(model).__name__}.")
+        raise TypeError(
+            f"to_onnx takes a Network, a fitted nnfast estimator or a "
+            f"scikit-learn Pipeline, got {type(model).__name__}."
+        )
     opset = OPSET if opset is None else int(opset)
     _fitted_network(model, kind)  # a clear error for an unfitted estimator
     dtype = _dtype_of(model, kind)
     g = _Standalone()
     specs = _output_specs(model, kind, dtype)
     _build(g, model, kind, "X", [name for name, _, _ in specs], dtype)
-    inputs = [onnx.helper.make_tensor_value_info("X", _proto(dtype),
-                                                 [None, _n_features(model, kind)])]
+    inputs = [
+        onnx.helper.make_tensor_value_info("X", _proto(dtype), [None, _n_features(model, kind)])
+    ]
     outputs = [onnx.helper.make_tensor_value_info(*spec) for spec in specs]
-    graph = onnx.helper.make_graph(g.nodes, f"nnfast_{kind}", inputs, outputs,
-                                   g.initializers)
+    graph = onnx.helper.make_graph(g.nodes, f"nnfast_{kind}", inputs, outputs, g.initializers)
     from . import __version__
 
-    result = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                    producer_name="nnfast", producer_version=__version__)
+    result = onnx.helper.make_model(
+        graph,
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
+        producer_name="nnfast",
+        producer_version=__version__,
+    )
     result.doc_string = repr(model)
     onnx.checker.check_model(result)
     if path is not None:
@@ -347,13 +383,15 @@ def to_onnx(model, path=None, *, opset=None, X=None):
 
 # --- skl2onnx ---------------------------------------------------------------------------------
 
+
 def _skl2onnx():
     try:
         import skl2onnx
     except ImportError as exc:
         raise ImportError(
             "converting a scikit-learn pipeline needs skl2onnx: install it with `pip install "
-            "skl2onnx` or `pip install \"nnfast[onnx]\"`.") from exc
+            'skl2onnx` or `pip install "nnfast[onnx]"`.'
+        ) from exc
     return skl2onnx
 
 
@@ -383,8 +421,10 @@ def _classifier_shapes(operator):
 
     model = operator.raw_operator
     if getattr(model, "_target", None) == "multilabel":
-        raise NotImplementedError("a multilabel MLPClassifier inside a skl2onnx pipeline is not "
-                                  "supported; nnfast.to_onnx(model) exports it on its own.")
+        raise NotImplementedError(
+            "a multilabel MLPClassifier inside a skl2onnx pipeline is not "
+            "supported; nnfast.to_onnx(model) exports it on its own."
+        )
     calculate_linear_classifier_output_shapes(operator)
     options = operator.scope_inst.get_options(model, {"zipmap": True})
     if options.get("zipmap") is not False:  # ONNX's ZipMap takes float32 only
@@ -411,11 +451,11 @@ def register_skl2onnx():
     if _registered:
         return
     skl2onnx = _skl2onnx()
+    from skl2onnx._supported_operators import sklearn_classifier_list
+
     from .estimators import MLPClassifier, MLPRegressor
     from .linear import LogisticRegression
     from .perceptron import Perceptron
-
-    from skl2onnx._supported_operators import sklearn_classifier_list
 
     options = {"zipmap": [True, False, "columns"], "nocl": [True, False]}
     for cls in (MLPClassifier, LogisticRegression, Perceptron):
@@ -423,10 +463,12 @@ def register_skl2onnx():
         # or inherits scikit-learn's ClassifierMixin (nnfast's estimators need not)
         if cls not in sklearn_classifier_list:
             sklearn_classifier_list.append(cls)
-        skl2onnx.update_registered_converter(cls, f"Nnfast{cls.__name__}", _classifier_shapes,
-                                             _convert, options=options)
-    skl2onnx.update_registered_converter(MLPRegressor, "NnfastMLPRegressor", _regressor_shapes,
-                                         _convert)
+        skl2onnx.update_registered_converter(
+            cls, f"Nnfast{cls.__name__}", _classifier_shapes, _convert, options=options
+        )
+    skl2onnx.update_registered_converter(
+        MLPRegressor, "NnfastMLPRegressor", _regressor_shapes, _convert
+    )
     _registered = True
 
 
@@ -436,8 +478,9 @@ def _sklearn_to_onnx(model, path, opset, X):
     if X is None:
         n = getattr(model, "n_features_in_", None)
         if n is None:
-            raise ValueError("to_onnx needs X (a sample of the input) for a pipeline without "
-                             "n_features_in_.")
+            raise ValueError(
+                "to_onnx needs X (a sample of the input) for a pipeline without n_features_in_."
+            )
         X = np.zeros((1, int(n)))
     result = skl2onnx.to_onnx(model, np.asarray(X), target_opset=opset or OPSET)
     if path is not None:

@@ -17,6 +17,7 @@ drawn at ``history.restored_epoch`` (the same number appears in the legend).
 
 matplotlib is imported inside the functions, never by ``import nnfast``.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -34,7 +35,7 @@ def _pyplot():
     except ImportError as exc:
         raise ImportError(
             "nnfast.plot needs matplotlib, which is an optional dependency: install it with "
-            "`pip install matplotlib` or `pip install \"nnfast[plot]\"`."
+            '`pip install matplotlib` or `pip install "nnfast[plot]"`.'
         ) from exc
     return plt
 
@@ -58,7 +59,7 @@ class Curves(NamedTuple):
 
     loss: list
     val_loss: list
-    score: list          # a validation score per epoch (accuracy, R^2), or []
+    score: list  # a validation score per epoch (accuracy, R^2), or []
     score_name: str
     best_epoch: int | None
     early_stopping: bool  # whether the model's weights are those of best_epoch
@@ -84,8 +85,9 @@ def curves(obj) -> Curves:
     if _is_history(network_history):  # a Network
         return _history_curves(network_history)
     if getattr(obj, "errors_", None) is not None:  # the perceptron
-        return Curves(_list(obj.errors_), [], [], "", None, False,
-                      "misclassified points in the pass")
+        return Curves(
+            _list(obj.errors_), [], [], "", None, False, "misclassified points in the pass"
+        )
     losses = getattr(obj, "loss_curve_", None)
     if losses is not None:
         early = bool(getattr(obj, "early_stopping", False))
@@ -94,24 +96,42 @@ def curves(obj) -> Curves:
         best = getattr(history, "restored_epoch", None) if early else None
         if early and best is None and scores:  # scikit-learn's: it keeps the best score's
             best = int(np.argmax(scores))
-        name = "validation R^2" if getattr(obj, "_estimator_type", "") == "regressor" \
+        name = (
+            "validation R^2"
+            if getattr(obj, "_estimator_type", "") == "regressor"
             else "validation accuracy"
-        return Curves(_list(losses), _list(getattr(obj, "validation_loss_curve_", None)),
-                      scores, name, best, early, "training loss")
+        )
+        return Curves(
+            _list(losses),
+            _list(getattr(obj, "validation_loss_curve_", None)),
+            scores,
+            name,
+            best,
+            early,
+            "training loss",
+        )
     if getattr(obj, "history", "missing") is None:
-        raise TypeError(f"this {type(obj).__name__} has not been trained yet: it has no "
-                        f"History to plot.")
+        raise TypeError(
+            f"this {type(obj).__name__} has not been trained yet: it has no History to plot."
+        )
     raise TypeError(
         f"expected an nnfast History, a trained Network, a fitted estimator (loss_curve_ or "
-        f"errors_) or a sequence of losses, got {type(obj).__name__}.")
+        f"errors_) or a sequence of losses, got {type(obj).__name__}."
+    )
 
 
 def _history_curves(history):
     accuracy = list(getattr(history, "val_accuracy", []) or [])
     kept = getattr(history, "restored_epoch", None)  # the weights the network ends with
-    return Curves(list(history.loss), list(history.val_loss), accuracy, "validation accuracy",
-                  history.best_epoch if kept is None else kept, kept is not None,
-                  "training loss")
+    return Curves(
+        list(history.loss),
+        list(history.val_loss),
+        accuracy,
+        "validation accuracy",
+        history.best_epoch if kept is None else kept,
+        kept is not None,
+        "training loss",
+    )
 
 
 def _mark_best(ax, c):
@@ -189,8 +209,9 @@ def loss_curve(model, ax=None):
     ax.right_ax = None
     if c.score:
         right = ax.twinx()
-        (line,) = right.plot(np.arange(len(c.score)), c.score, color="C2", linestyle=":",
-                             label=c.score_name)
+        (line,) = right.plot(
+            np.arange(len(c.score)), c.score, color="C2", linestyle=":", label=c.score_name
+        )
         right.set_ylabel(c.score_name)
         handles.append(line)
         labels.append(c.score_name)
@@ -223,14 +244,19 @@ def _model_output(model, grid):
     elif hasattr(model, "predict"):
         return np.asarray(model.predict(grid)).ravel(), "label", "predicted class"
     else:
-        raise TypeError(f"the model must have predict_proba, predict or feedforward; "
-                        f"{type(model).__name__} has none.")
+        raise TypeError(
+            f"the model must have predict_proba, predict or feedforward; "
+            f"{type(model).__name__} has none."
+        )
     if out.ndim == 1 or out.shape[1] == 1:
         return out.ravel(), "score", "network output"
     index = out.argmax(axis=1)  # one column per class
     classes = getattr(model, "classes_", None)
-    return (np.asarray(classes)[index] if classes is not None else index), "label", \
-        "predicted class"
+    return (
+        (np.asarray(classes)[index] if classes is not None else index),
+        "label",
+        "predicted class",
+    )
 
 
 def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
@@ -269,8 +295,9 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
     if y.ndim == 2:
         y = y.argmax(axis=1) if y.shape[1] > 1 else y.ravel()
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X and y have different numbers of samples: {X.shape[0]} and "
-                         f"{y.shape[0]}.")
+        raise ValueError(
+            f"X and y have different numbers of samples: {X.shape[0]} and {y.shape[0]}."
+        )
     resolution = int(resolution)
     if resolution < 2:
         raise ValueError(f"resolution must be at least 2, got {resolution}.")
@@ -296,12 +323,22 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
         shading = ax.contourf(xx, yy, zz, levels=levels, cmap=pale, vmin=low, vmax=high)
         middle = (low + high) / 2
         ax.contour(xx, yy, zz, levels=[middle], colors="k", linewidths=1.5)
-        extra.append(Line2D([], [], color="k", linewidth=1.5,
-                            label=f"decision boundary ({meaning} = {middle:g})"))
+        extra.append(
+            Line2D(
+                [],
+                [],
+                color="k",
+                linewidth=1.5,
+                label=f"decision boundary ({meaning} = {middle:g})",
+            )
+        )
         cmap = colormaps["RdBu_r"]
         span = high - low
-        point_colour = {c: cmap(1.0 if span and (float(c) - low) / span > 0.5 else 0.0)
-                        for c in classes} if two else None
+        point_colour = (
+            {c: cmap(1.0 if span and (float(c) - low) / span > 0.5 else 0.0) for c in classes}
+            if two
+            else None
+        )
         ticks, tick_labels = None, None
     else:
         labels = np.unique(np.concatenate([classes, np.unique(values)]))
@@ -309,18 +346,29 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
         palette = colormaps["tab10" if labels.size <= 10 else "tab20"].colors
         colours = [palette[i % len(palette)] for i in range(labels.size)]
         pale = [tuple(0.3 * np.asarray(c) + 0.7) for c in colours]  # mixed with white
-        shading = ax.contourf(xx, yy, index, levels=np.arange(labels.size + 1) - 0.5,
-                              cmap=ListedColormap(pale))
-        point_colour = {c: tuple(0.8 * np.asarray(colours[int(np.searchsorted(labels, c))]))
-                        for c in classes}  # darkened: the regions are the pale versions
+        shading = ax.contourf(
+            xx, yy, index, levels=np.arange(labels.size + 1) - 0.5, cmap=ListedColormap(pale)
+        )
+        point_colour = {
+            c: tuple(0.8 * np.asarray(colours[int(np.searchsorted(labels, c))])) for c in classes
+        }  # darkened: the regions are the pale versions
         ticks, tick_labels = np.arange(labels.size), [str(v) for v in labels]
     if point_colour is None:  # scores, but labels that are not two numbers
         palette = colormaps["tab10"].colors
         point_colour = {c: palette[i % 10] for i, c in enumerate(classes)}
     for i, c in enumerate(classes):
         rows = y == c
-        ax.scatter(X[rows, 0], X[rows, 1], color=point_colour[c], marker=_MARKERS[i % 10],
-                   edgecolors="white", linewidths=0.9, s=48, label=f"class {c}", zorder=3)
+        ax.scatter(
+            X[rows, 0],
+            X[rows, 1],
+            color=point_colour[c],
+            marker=_MARKERS[i % 10],
+            edgecolors="white",
+            linewidths=0.9,
+            s=48,
+            label=f"class {c}",
+            zorder=3,
+        )
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel("x1")
@@ -328,9 +376,15 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
     ax.set_title("Decision boundary")
     handles, names = ax.get_legend_handles_labels()
     # below the axes: inside, it would hide points or the boundary (XOR has both everywhere)
-    ax.legend(handles + extra, names + [h.get_label() for h in extra], loc="upper center",
-              bbox_to_anchor=(0.5, -0.12), ncol=min(3, len(handles) + len(extra)),
-              fontsize="small", frameon=False)
+    ax.legend(
+        handles + extra,
+        names + [h.get_label() for h in extra],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=min(3, len(handles) + len(extra)),
+        fontsize="small",
+        frameon=False,
+    )
     ax.colorbar = None
     if colorbar:
         bar = ax.figure.colorbar(shading, ax=ax, label=meaning)
@@ -341,6 +395,7 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
 
 
 # --- weights as images --------------------------------------------------------------------------
+
 
 def _first_layer(model):
     """The first layer's weight matrix, shape (n_inputs, n_units)."""
@@ -354,8 +409,9 @@ def _first_layer(model):
     coef = getattr(model, "coef_", None)
     if coef is not None:
         return np.atleast_2d(np.asarray(coef, dtype=float)).T
-    raise TypeError(f"expected a Network or a fitted estimator (coefs_ or coef_), got "
-                    f"{type(model).__name__}.")
+    raise TypeError(
+        f"expected a Network or a fitted estimator (coefs_ or coef_), got {type(model).__name__}."
+    )
 
 
 def first_layer_weights(model, image_shape=(28, 28), ax=None, max_units=64, columns=None):
@@ -387,8 +443,10 @@ def first_layer_weights(model, image_shape=(28, 28), ax=None, max_units=64, colu
     W = _first_layer(model)
     height, width = (int(v) for v in image_shape)
     if height < 1 or width < 1 or W.shape[0] != height * width:
-        raise ValueError(f"image_shape {tuple(image_shape)} has {height * width} pixels, but "
-                         f"the first layer has {W.shape[0]} inputs.")
+        raise ValueError(
+            f"image_shape {tuple(image_shape)} has {height * width} pixels, but "
+            f"the first layer has {W.shape[0]} inputs."
+        )
     max_units = int(max_units)
     if max_units < 1:
         raise ValueError(f"max_units must be at least 1, got {max_units}.")
@@ -402,14 +460,15 @@ def first_layer_weights(model, image_shape=(28, 28), ax=None, max_units=64, colu
     for unit in range(n):
         r, c = divmod(unit, columns)
         top, left = gap + r * (height + gap), gap + c * (width + gap)
-        grid[top:top + height, left:left + width] = W[:, unit].reshape(height, width)
+        grid[top : top + height, left : left + width] = W[:, unit].reshape(height, width)
     ax = _axes(ax)
     limit = float(np.nanpercentile(np.abs(grid), 99.5)) or 1.0
     from matplotlib import colormaps
 
     cmap = colormaps["RdBu_r"].with_extremes(bad="white")
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-limit, vmax=limit,
-                      interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(grid), cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest"
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     shown = f"first {n} of {W.shape[1]}" if n < W.shape[1] else f"all {n}"

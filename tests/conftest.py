@@ -7,7 +7,8 @@ skipped tests.
 Tests that need an optional package say so with ``@pytest.mark.requires("pandas", ...)`` or
 ``pytest.importorskip``: without it they are skipped. With ``CI=true`` such a skip fails
 the run, because the ``[test]`` extra installs every package the suite uses: a skip there
-means an install step is missing.
+means an install step is missing. The peers in ``OPT_IN`` (PyTorch, JAX, numba) are the
+exception: tests against them run only where someone installed them by hand.
 """
 
 import importlib.util
@@ -100,6 +101,9 @@ def assert_same():
 # --- optional packages --------------------------------------------------------------------
 
 MISSING = "optional package not installed: "
+# Peers compared with only when installed by hand, never by [test] (PyTorch alone is GBs):
+# skips for these are opt-in, not a missing install step.
+OPT_IN = ("torch", "jax", "jaxlib", "numba")
 _missing_skips = []
 
 
@@ -124,7 +128,13 @@ def _skip_reason(report):
 
 def _note_missing(report):
     reason = _skip_reason(report)
-    if reason.startswith(MISSING) or reason.startswith("could not import"):
+    if reason.startswith(MISSING):
+        modules = reason[len(MISSING) :].split(", ")
+    elif reason.startswith("could not import"):
+        modules = [reason.split("'")[1]] if "'" in reason else [reason]
+    else:
+        return
+    if not all(m.split(".")[0] in OPT_IN for m in modules):
         _missing_skips.append(f"{report.nodeid}: {reason}")
 
 
