@@ -14,13 +14,12 @@ import warnings
 
 from . import _reference
 
+_import_error: ImportError | None = None
 try:
     from . import _kernels
 except ImportError as exc:  # the extension was not built: keep working on the reference
     _kernels = None
     _import_error = exc
-else:
-    _import_error = None
 
 
 def _missing_extension_message():

@@ -25,7 +25,7 @@ try:
 except ImportError:
     SKLEARN_INSTALLED = False
 
-    class BaseEstimator:
+    class BaseEstimator:  # type: ignore[no-redef]  # the fallback of the same name
         """get_params / set_params / __repr__ from the constructor's signature.
 
         Subclasses store every constructor argument unchanged under its own name (and
@@ -94,7 +94,7 @@ except ImportError:
                     shown.append(f"{name}={value!r}")
             return f"{type(self).__name__}({', '.join(shown)})"
 
-    class ClassifierMixin:
+    class ClassifierMixin:  # type: ignore[no-redef]  # the fallback of the same name
         """``score`` is the accuracy (subset accuracy for multilabel y)."""
 
         def score(self, X, y, sample_weight=None):
@@ -103,7 +103,7 @@ except ImportError:
 
             return accuracy_score(y, self.predict(X), sample_weight)
 
-    class RegressorMixin:
+    class RegressorMixin:  # type: ignore[no-redef]  # the fallback of the same name
         """``score`` is the coefficient of determination R^2."""
 
         def score(self, X, y, sample_weight=None):
@@ -112,13 +112,13 @@ except ImportError:
 
             return r2_score(y, self.predict(X), sample_weight)
 
-    class TransformerMixin:
+    class TransformerMixin:  # type: ignore[no-redef]  # the fallback of the same name
         """``fit_transform`` is ``fit`` then ``transform``."""
 
         def fit_transform(self, X, y=None, **fit_params):
             return self.fit(X, y, **fit_params).transform(X)
 
-    class available_if:  # noqa: N801 (scikit-learn's name)
+    class available_if:  # type: ignore[no-redef]  # noqa: N801 (scikit-learn's name)
         """Method descriptor: the method exists only where ``check(estimator)`` holds (else
         AttributeError, so ``hasattr`` is False), like scikit-learn's ``available_if``."""
 
@@ -151,7 +151,8 @@ __all__ = [
     "available_if",
 ]
 
-_BUSY, _BUSY_LOCK = set(), threading.Lock()
+_BUSY: set[int] = set()
+_BUSY_LOCK = threading.Lock()
 
 
 class NnfastMixin:

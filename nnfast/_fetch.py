@@ -159,7 +159,7 @@ def fetch(source: Source, target: Path, opener=None):
     what it gave is not the published data."""
     opener = opener or urllib.request.urlopen
     target.mkdir(parents=True, exist_ok=True)
-    error = None
+    error: Exception = OSError(f"no URL to download {source.name} from")
     for url in source.urls:
         try:
             if source.archive:

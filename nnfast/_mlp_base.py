@@ -64,7 +64,7 @@ def _choice(value, name, options):
 class _BaseMLP(SolverMixin, BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, training and model files."""
 
-    _kinds = ()
+    _kinds: tuple[str, ...] = ()
 
     # --- parameters ---------------------------------------------------------------------------
 
