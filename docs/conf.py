@@ -105,5 +105,15 @@ def _escape_attribute_names(app, what, name, obj, options, lines):
             lines[i] = match.group(1) + _TRAILING.sub(r"\1\\_", match.group(2))
 
 
+_METADATA_REQUEST = re.compile(r"^set_\w+_request$")
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn's set_{fit,score,...}_request methods, which the estimators inherit from
+    its BaseEstimator when it is installed, are scikit-learn's to document."""
+    return True if _METADATA_REQUEST.match(name) else None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_attribute_names, priority=100)
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
