@@ -78,12 +78,10 @@ class Dataset(tuple[np.ndarray, np.ndarray]):
 
     @property
     def X(self) -> np.ndarray:
-        """The features, ``self[0]``."""
         return self[0]
 
     @property
     def y(self) -> np.ndarray:
-        """The labels or targets, ``self[1]``."""
         return self[1]
 
     def __repr__(self) -> str:
