@@ -9,6 +9,7 @@ scikit-learn's base classes when it is installed, and ``import nnfast`` does not
 """
 
 from importlib import import_module as _import_module
+from typing import TYPE_CHECKING, Any
 
 from . import activations, datasets, losses, optimizers, plot, schedules
 from ._backend import get_backend, set_backend, use_backend
@@ -21,6 +22,14 @@ from .io import load
 from .network import Network
 from .neuron import Neuron
 from .optimizers import SGD, Adam
+
+if TYPE_CHECKING:  # what _LAZY imports on first use, spelled out for type checkers
+    from . import logic
+    from . import tabular as tabular  # not in __all__, but nnfast.tabular works
+    from .estimators import MLPClassifier, MLPRegressor
+    from .linear import LogisticRegression
+    from .perceptron import Perceptron
+    from .tabular import TableEncoder
 
 __version__ = "0.1.0"
 
@@ -68,7 +77,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = _import_module(f".{_LAZY[name] or name}", __name__)
@@ -77,5 +86,5 @@ def __getattr__(name):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))

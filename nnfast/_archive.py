@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ._validation import format_bytes, memory_limit
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    #: A member's (shape, dtype), from its .npy header.
+    ArrayHeader = tuple[tuple[int, ...], np.dtype[Any]]
 
 #: The JSON header's largest size and deepest nesting (a model's header is a few KB, with
 #: a CSV model's category names a few MB; lists and objects nest 4 deep).
@@ -21,13 +28,13 @@ MAX_MEMBERS = 64
 MAX_EXPANSION = 200
 
 
-def struct_error():
+def struct_error() -> type[Exception]:
     import struct
 
     return struct.error
 
 
-def describe_non_zip(head):
+def describe_non_zip(head: bytes) -> str:
     """What a file that is not a zip archive looks like, from its first bytes."""
     if not head:
         return "the file is empty"
@@ -43,7 +50,7 @@ def describe_non_zip(head):
     return f"it is not a .npz archive: it starts with {head[:8]!r}"
 
 
-def members(archive, path):
+def members(archive: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:
     """{array name: ZipInfo} after checking the zip directory: few members, .npy names,
     no duplicates, sizes that fit in memory, no member expanding like a zip bomb."""
     infos = archive.infolist()
@@ -52,7 +59,8 @@ def members(archive, path):
             f"{path} is not an nnfast model file: it has {len(infos)} members "
             f"(model files have at most {MAX_MEMBERS})."
         )
-    members, total = {}, 0
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = 0
     for info in infos:
         if not info.filename.endswith(".npy") or info.is_dir():
             raise ValueError(
@@ -82,7 +90,7 @@ def members(archive, path):
     return members
 
 
-def npy_header(archive, info, path):
+def npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> ArrayHeader:
     """(shape, dtype) of a member from its .npy header, which must agree with the member's
     size in the zip directory."""
     with archive.open(info) as f:
@@ -118,7 +126,7 @@ def npy_header(archive, info, path):
     return tuple(int(n) for n in shape), dtype
 
 
-def nesting_depth(text):
+def nesting_depth(text: str) -> int:
     """How deep JSON ``text`` nests lists and objects (strings skipped), in one pass."""
     depth = deepest = 0
     in_string = escaped = False
@@ -140,7 +148,13 @@ def nesting_depth(text):
     return deepest
 
 
-def check_shapes(path, kind, header, shapes, expected):
+def check_shapes(
+    path: str,
+    kind: str,
+    header: Mapping[str, Any],
+    shapes: Mapping[str, ArrayHeader],
+    expected: Callable[[Mapping[str, Any]], Mapping[str, Sequence[int | None]]],
+) -> None:
     """Compare the arrays' shapes (from their .npy headers) with what the model header says
     they must be, before reading them; ``expected(header)`` maps names to shapes (None: any
     length) and may raise for a header that describes no valid model."""
@@ -159,7 +173,7 @@ def check_shapes(path, kind, header, shapes, expected):
             )
 
 
-def read_array(archive, info, path):
+def read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> np.ndarray:
     with archive.open(info) as f:
         try:
             return np.lib.format.read_array(f, allow_pickle=False)

@@ -33,6 +33,7 @@ import sys
 import time
 import warnings
 from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 
@@ -46,6 +47,21 @@ from ._machine import (
 )
 from .data import StandardScaler, one_hot
 from .network import Network
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._typing import FloatArray, StrPath
+    from .callbacks import History
+
+    #: W2's data: X, one-hot Y and where X came from.
+    Digits = tuple[FloatArray, FloatArray, str]
+    #: ``run(name, epochs) -> (seconds, units of work)``, as ``measure`` times it.
+    Runner = Callable[[str, int], tuple[float, int]]
+
+_T = TypeVar("_T")
 
 WORKLOADS = ("W1", "W2", "MNIST")
 DEFAULT_WORKLOADS = ("W1", "W2")
@@ -69,24 +85,24 @@ REST_S = 0.25
 # --- the workloads --------------------------------------------------------------------------
 
 
-def tutorial_data():
+def tutorial_data() -> tuple[FloatArray, FloatArray]:
     """W1's 4 rows: X (4, 2) and targets y (4,)."""
     return np.array(TUTORIAL_X), np.array(TUTORIAL_Y)
 
 
-def tutorial_network(seed=0):
+def tutorial_network(seed: int = 0) -> Network:
     """The 2-2-1 network of the tutorials: sigmoid hidden and output units, MSE."""
     return Network(
         [2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse", seed=seed
     )
 
 
-def train_tutorial(net, X, y, epochs, seed=0):
+def train_tutorial(net: Network, X: ArrayLike, y: ArrayLike, epochs: int, seed: int = 0) -> History:
     """W1: per-sample SGD (batch_size=1, shuffled), learning rate 0.1."""
     return net.train(X, y, epochs=epochs, learning_rate=0.1, batch_size=1, shuffle=True, seed=seed)
 
 
-def digits_data():
+def digits_data() -> Digits:
     """(X, Y, source): digits standardised, one-hot Y (1797, 10). Without scikit-learn
     (which bundles the digits), Gaussian features labelled by a random linear teacher."""
     try:
@@ -103,7 +119,7 @@ def digits_data():
     return np.ascontiguousarray(X), one_hot(labels, 10), source
 
 
-def digits_network(seed=0):
+def digits_network(seed: int = 0) -> Network:
     """64-64-10: ReLU hidden layer, softmax output, cross-entropy."""
     return Network(
         [64, 64, 10],
@@ -114,14 +130,16 @@ def digits_network(seed=0):
     )
 
 
-def train_digits(net, X, Y, epochs, seed=0):
+def train_digits(net: Network, X: ArrayLike, Y: ArrayLike, epochs: int, seed: int = 0) -> History:
     """W2: mini-batch SGD, batches of 32, shuffled, learning rate 0.05."""
     return net.train(
         X, Y, epochs=epochs, learning_rate=W2_LR, batch_size=W2_BATCH, shuffle=True, seed=seed
     )
 
 
-def mnist_data(path=None, download=False):
+def mnist_data(
+    path: StrPath | None = None, download: bool = False
+) -> tuple[NDArray[Any], NDArray[np.intp], NDArray[Any], NDArray[np.intp]]:
     """(X_train, labels_train, X_test, labels_test) from ``nnfast.datasets.load_mnist``
     (``path``, else ``$NNFAST_DATA``, else the cache): pixels in [0, 1]. FileNotFoundError,
     saying where the files were looked for, when they are missing (and not downloaded)."""
@@ -131,7 +149,7 @@ def mnist_data(path=None, download=False):
     return X_train, y_train, X_test, y_test
 
 
-def mnist_network(seed=0):
+def mnist_network(seed: int = 0) -> Network:
     """784-128-10: ReLU hidden layer, softmax output, cross-entropy."""
     return Network(
         list(MNIST_SIZES),
@@ -142,7 +160,9 @@ def mnist_network(seed=0):
     )
 
 
-def train_mnist(net, X, Y, epochs, resume=False):
+def train_mnist(
+    net: Network, X: ArrayLike, Y: ArrayLike, epochs: int, resume: bool = False
+) -> History:
     """MNIST: SGD with momentum 0.9, lr 0.05, batches of 64, shuffled by the network's own
     generator; ``resume=True`` continues the previous call (momentum and shuffles)."""
     from .optimizers import SGD
@@ -163,7 +183,7 @@ def train_mnist(net, X, Y, epochs, resume=False):
 
 
 @contextlib.contextmanager
-def blas_threads(n):
+def blas_threads(n: int | None) -> Iterator[None]:
     """Limit BLAS to ``n`` threads inside the block (no-op for None or without threadpoolctl)."""
     if n is None or not have_threadpoolctl():
         yield
@@ -174,7 +194,7 @@ def blas_threads(n):
         yield
 
 
-def _timed(fn):
+def _timed(fn: Callable[[], _T]) -> tuple[float, _T]:
     """(wall time of ``fn()``, its result), with the garbage collector off as ``timeit``."""
     gc.collect()
     enabled = gc.isenabled()
@@ -188,14 +208,21 @@ def _timed(fn):
             gc.enable()
 
 
-def rest(threads):
+def rest(threads: int | None) -> None:
     """Let other thread pools go idle before a timed run on ``threads`` BLAS threads (None:
     the default, which may be more than one)."""
     if threads is None or threads > 1:
         time.sleep(REST_S)
 
 
-def measure(run, names, start_epochs, repeats, target_s, threads=1):
+def measure(
+    run: Runner,
+    names: Sequence[str],
+    start_epochs: Mapping[str, int],
+    repeats: int,
+    target_s: float,
+    threads: int | None = 1,
+) -> dict[str, dict[str, Any]]:
     """Timings of ``run(name, epochs) -> (seconds, units)`` for each name, taking turns.
 
     A calibration run per name (not counted; it also warms caches) sizes the epochs so that
@@ -211,7 +238,9 @@ def measure(run, names, start_epochs, repeats, target_s, threads=1):
                 break
             n *= 4 if seconds < target_s / 16 else 2  # too short to scale from reliably
         epochs[name] = max(1, int(round(n * target_s / max(seconds, 1e-9))))
-    out = {name: {"per_unit": [], "epochs": epochs[name]} for name in names}
+    out: dict[str, dict[str, Any]] = {
+        name: {"per_unit": [], "epochs": epochs[name]} for name in names
+    }
     for _ in range(repeats):
         for name in names:
             rest(threads)
@@ -220,7 +249,7 @@ def measure(run, names, start_epochs, repeats, target_s, threads=1):
     return out
 
 
-def time_w1(backend, epochs, seed=0):
+def time_w1(backend: str, epochs: int, seed: int = 0) -> tuple[float, int]:
     """(seconds, SGD steps) of one ``net.train`` of W1 on ``backend``; network built untimed."""
     X, y = tutorial_data()
     net = tutorial_network(seed)
@@ -229,7 +258,9 @@ def time_w1(backend, epochs, seed=0):
     return seconds, X.shape[0] * history.epochs
 
 
-def time_w2(backend, epochs, data, threads=None, seed=0):
+def time_w2(
+    backend: str, epochs: int, data: Digits, threads: int | None = None, seed: int = 0
+) -> tuple[float, int]:
     """(seconds, epochs) of one ``net.train`` of W2 on ``backend``, ``threads`` BLAS threads."""
     X, Y = data[0], data[1]
     net = digits_network(seed)
@@ -241,14 +272,23 @@ def time_w2(backend, epochs, data, threads=None, seed=0):
 # --- peers ----------------------------------------------------------------------------------
 
 
-def available_peers():
+def available_peers() -> list[str]:
     """The peers whose package is installed."""
     return [
         name for name, package in PEERS.items() if importlib.util.find_spec(package) is not None
     ]
 
 
-def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
+def peer_trainer(
+    name: str,
+    X: NDArray[np.float64],
+    labels: NDArray[Any],
+    hidden: int,
+    batch_size: int,
+    lr: float,
+    momentum: float,
+    seed: int = 0,
+) -> Callable[[int], Any]:
     """``epochs(n)`` of one peer on a 1-hidden-layer ReLU / softmax network, SGD."""
     if name == "scikit-learn":
         from sklearn.neural_network import MLPClassifier
@@ -268,14 +308,14 @@ def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
         )
         classes = np.unique(labels)
 
-        def epochs(n):
+        def sklearn_epochs(n: int) -> Any:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for _ in range(n):
                     clf.partial_fit(X, labels, classes=classes)
             return clf
 
-        return epochs
+        return sklearn_epochs
     import torch
 
     torch.manual_seed(seed)
@@ -287,7 +327,7 @@ def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
 
-    def epochs(n):
+    def torch_epochs(n: int) -> Any:
         for _ in range(n):
             order = torch.randperm(X.shape[0])
             for start in range(0, X.shape[0], batch_size):
@@ -298,10 +338,12 @@ def peer_trainer(name, X, labels, hidden, batch_size, lr, momentum, seed=0):
                 opt.step()
         return model
 
-    return epochs
+    return torch_epochs
 
 
-def _time_w2_any(name, epochs, data, peers):
+def _time_w2_any(
+    name: str, epochs: int, data: Digits, peers: Mapping[str, Callable[[int], Any]]
+) -> tuple[float, int]:
     if name in BACKENDS:
         return time_w2(name, epochs, data)
     seconds, _ = _timed(lambda: peers[name](epochs))
@@ -311,7 +353,9 @@ def _time_w2_any(name, epochs, data, peers):
 # --- the report -----------------------------------------------------------------------------
 
 
-def _row(name, unit, scale, timings, note=""):
+def _row(
+    name: str, unit: str, scale: float, timings: Mapping[str, Mapping[str, Any]], note: str = ""
+) -> dict[str, Any]:
     cells = {}
     for who, t in timings.items():
         per_unit = t["per_unit"]
@@ -323,16 +367,16 @@ def _row(name, unit, scale, timings, note=""):
 
 
 def run(
-    backends=BACKENDS,
-    workloads=DEFAULT_WORKLOADS,
-    peers=(),
-    repeats=5,
-    target_s=0.2,
-    mnist_path=None,
-    mnist_epochs=2,
-    download=False,
-    log=None,
-):
+    backends: Sequence[str] = BACKENDS,
+    workloads: Sequence[str] = DEFAULT_WORKLOADS,
+    peers: Sequence[str] = (),
+    repeats: int = 5,
+    target_s: float = 0.2,
+    mnist_path: StrPath | None = None,
+    mnist_epochs: int = 2,
+    download: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run the workloads; returns {"machine", "columns", "rows", "skipped"}."""
     log = log or (lambda msg: None)
     backends = [b for b in backends if b in available_backends()]
@@ -378,7 +422,16 @@ def run(
     }
 
 
-def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
+def _mnist_row(
+    backends: Sequence[str],
+    peers: Sequence[str],
+    X: NDArray[Any],
+    labels: NDArray[Any],
+    X_test: NDArray[Any],
+    labels_test: NDArray[Any],
+    epochs: int,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     """MNIST: each implementation trains ``epochs`` epochs, one at a time, taking turns."""
     Y = one_hot(labels, MNIST_SIZES[-1])
     nets = {b: mnist_network() for b in backends}
@@ -386,7 +439,7 @@ def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
         p: peer_trainer(p, X, labels, MNIST_SIZES[1], MNIST_BATCH, MNIST_LR, MNIST_MOMENTUM)
         for p in peers
     }
-    times = {name: [] for name in [*nets, *trainers]}
+    times: dict[str, list[float]] = {name: [] for name in [*nets, *trainers]}
     models = {}
     for e in range(epochs):
         for name in times:
@@ -423,15 +476,15 @@ def _mnist_row(backends, peers, X, labels, X_test, labels_test, epochs, log):
     )
 
 
-def _fmt(x):
+def _fmt(x: float) -> str:
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
 
 
-def _ratio(r):
+def _ratio(r: float) -> str:
     return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
 
 
-def _footer(rows, base):
+def _footer(rows: Sequence[Mapping[str, Any]], base: str) -> str:
     if not rows:
         return "No workload ran."
     runs = ", ".join(
@@ -445,7 +498,7 @@ def _footer(rows, base):
     )
 
 
-def format_table(result):
+def format_table(result: Mapping[str, Any]) -> str:
     """The machine line, a markdown table of medians and ratios to the compiled backend,
     and notes."""
     columns = result["columns"]
@@ -481,7 +534,7 @@ def format_table(result):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """``nnfast bench``: print the machine and the table; returns the exit status (2 when a
     workload asked for could not run, such as MNIST without its files)."""
     parser = argparse.ArgumentParser(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from . import io
 from ._table import (
     MAX_CLASSES,
     MAX_LEVELS,
+    Table,
     _Columns,
     _dates,
     _is_missing,
@@ -25,20 +27,44 @@ from ._validation import check_number
 from .exceptions import not_fitted
 from .network import Network
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
+
+    from ._typing import FloatArray, StrPath
+
+    #: What TableEncoder takes: a pandas DataFrame, an nnfast Table or a 2-D array.
+    TableLike = Union[Table, ArrayLike]
+
 
 class TableEncoding:
     """How ``TableEncoder`` encodes a table's columns (see ``nnfast.tabular``): numbers
     standardised, text one-hot encoded, identifiers and dates dropped."""
 
-    def __init__(self, categorical=(), features=None, drop=()):
+    features_: list[str]
+    categories_: dict[str, list[str]]
+    dropped_: dict[str, str]
+    mean_: FloatArray
+    scale_: FloatArray
+    n_features_in_: int
+    feature_names_in_: NDArray[np.object_]
+
+    def __init__(
+        self,
+        categorical: Sequence[str] = (),
+        features: Sequence[str] | None = None,
+        drop: Sequence[str] = (),
+    ) -> None:
         self.categorical = categorical
         self.features = features
         self.drop = drop
 
-    def _is_fitted(self):
+    def _is_fitted(self) -> bool:
         return "features_" in self.__dict__
 
-    def fit(self, X, y=None):
+    def fit(self, X: TableLike, y: object = None) -> Self:
         """Learn which columns are numbers, categories (and their values), identifiers and
         dates, and each encoded column's mean and scale; returns self."""
         columns = _Columns(X)
@@ -56,7 +82,9 @@ class TableEncoding:
             )
         if columns.n_rows < 1:
             raise ValueError("X has no rows.")
-        features, categories, dropped = [], {}, {}
+        features: list[str] = []
+        categories: dict[str, list[str]] = {}
+        dropped: dict[str, str] = {}
         for name in chosen:
             kind = self._kind(columns, name, name in categorical)
             if kind in ("identifier", "date"):
@@ -84,7 +112,7 @@ class TableEncoding:
         self.feature_names_in_ = np.asarray(columns.names, dtype=object)
         return self
 
-    def transform(self, X):
+    def transform(self, X: TableLike) -> FloatArray:
         """The encoded, standardised float64 matrix of the table's rows (columns looked up by
         name; others ignored)."""
         self._check_fitted("transform")
@@ -99,13 +127,13 @@ class TableEncoding:
             )
         return out
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: TableLike, y: object = None) -> FloatArray:
         return self.fit(X, y).transform(X)
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: object = None) -> NDArray[np.object_]:
         """Names of the encoded columns: ``gre``, ``rank=1``, ``rank=2``, ..."""
         self._check_fitted("get_feature_names_out")
-        names = []
+        names: list[str] = []
         for name in self.features_:
             names += (
                 [f"{name}={c}" for c in self.categories_[name]]
@@ -114,7 +142,7 @@ class TableEncoding:
             )
         return np.asarray(names, dtype=object)
 
-    def describe(self):
+    def describe(self) -> str:
         """One line: which columns are scaled numbers and which are one-hot categories."""
         self._check_fitted("describe")
         parts = [
@@ -126,7 +154,7 @@ class TableEncoding:
     # --- the rules --------------------------------------------------------------------------
 
     @staticmethod
-    def _names(what, names, columns):
+    def _names(what: str, names: Any, columns: _Columns) -> list[str]:
         if isinstance(names, str):
             names = [names]
         try:
@@ -143,7 +171,7 @@ class TableEncoding:
                 )
         return names
 
-    def _kind(self, columns, name, forced):
+    def _kind(self, columns: _Columns, name: str, forced: bool) -> str:
         """'number', 'category', 'identifier' or 'date' for a column."""
         kind = columns.kind(name)
         if kind == "date":
@@ -185,14 +213,14 @@ class TableEncoding:
         return "category"
 
     @staticmethod
-    def _levels(columns, name):
+    def _levels(columns: _Columns, name: str) -> list[str]:
         values = columns.values(name)
         for i, v in enumerate(values):
             if _is_missing(v) and not (isinstance(v, str) and v.strip()):
                 raise ValueError(f"column {name!r} has an empty value on {columns.where(i)}.")
         return sorted({_label(v) for v in values}, key=_natural)
 
-    def _raw(self, columns):
+    def _raw(self, columns: _Columns) -> FloatArray:
         parts = []
         for name in self.features_:
             if name not in columns:
@@ -229,7 +257,7 @@ class TableEncoding:
                 parts.append(out[:, None])
         return np.hstack(parts) if parts else np.zeros((columns.n_rows, 0))
 
-    def _one_hot(self, columns, name):
+    def _one_hot(self, columns: _Columns, name: str) -> FloatArray:
         levels = self.categories_[name]
         index = {v: i for i, v in enumerate(levels)}
         values = columns.values(name)
@@ -250,7 +278,7 @@ class TableEncoding:
         out[np.arange(len(values)), codes] = 1.0
         return out
 
-    def _check_scalable(self, mean, std):
+    def _check_scalable(self, mean: FloatArray, std: FloatArray) -> None:
         bad = ~(np.isfinite(mean) & np.isfinite(std))
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
@@ -260,7 +288,7 @@ class TableEncoding:
                 f"power of ten first, or drop it."
             )
 
-    def _source(self, j):
+    def _source(self, j: int) -> str:
         """The table column that encoded column ``j`` comes from."""
         for name in self.features_:
             width = len(self.categories_[name]) if name in self.categories_ else 1
@@ -269,12 +297,12 @@ class TableEncoding:
             j -= width
         return "?"
 
-    def _check_fitted(self, method):
+    def _check_fitted(self, method: str) -> None:
         if not self._is_fitted():
             raise not_fitted(self, method)
 
 
-def _dropped_reason(name, reason):
+def _dropped_reason(name: str, reason: str) -> str:
     if reason == "date":
         return (
             f"column {name!r} holds dates: dropped (turn it into numbers, such as a day "
@@ -296,20 +324,25 @@ class TargetEncoder:
 
     TASKS = ("auto", "classification", "regression")
 
-    def fit(self, table, name, task="auto"):
+    name: str
+    classes: list[str] | None  # None: a regression target
+    mean_: float
+    scale_: float
+
+    def fit(self, table: Table, name: str, task: str = "auto") -> Self:
+        """Learn the classes (sorted, numbers by value) or the mean and scale of column
+        ``name`` of ``table``; returns self."""
         if task not in self.TASKS:
             raise ValueError(f"task must be one of {self.TASKS}, got {task!r}.")
         self.name = name
         values = table.column(name)
         if task == "auto":
-            numeric = table.is_numeric(name)
-            numbers_ = table.numbers(name) if numeric else None
-            task = (
-                "regression"
-                if numeric
-                and not (np.all(numbers_ == np.round(numbers_)) and len(set(values)) <= MAX_CLASSES)
-                else "classification"
-            )
+            task = "classification"
+            if table.is_numeric(name):
+                numbers = table.numbers(name)
+                integers = np.all(numbers == np.round(numbers))
+                if not (integers and len(set(values)) <= MAX_CLASSES):
+                    task = "regression"
         if task == "regression":
             y = table.numbers(name)
             with np.errstate(over="ignore", invalid="ignore"):
@@ -336,21 +369,21 @@ class TargetEncoder:
         self.classes, self.mean_, self.scale_ = levels, 0.0, 1.0
         return self
 
-    def transform(self, table):
+    def transform(self, table: Table) -> FloatArray:
         """Training targets: class indices (float), or ``(y - mean_) / scale_``."""
         if self.classes is None:
             return (table.numbers(self.name) - self.mean_) / self.scale_
         index = {v: i for i, v in enumerate(self.classes)}
         return np.array([index[v] for v in table.column(self.name)], dtype=np.float64)
 
-    def true_values(self, table):
+    def true_values(self, table: Table) -> NDArray[Any]:
         """The target as the user sees it: labels (object array) or numbers."""
         if self.classes is None:
             return table.numbers(self.name)
         return np.asarray(table.column(self.name), dtype=object)
 
 
-def _text_levels(table, name):
+def _text_levels(table: Table, name: str) -> list[str]:
     values = table.column(name)
     if "" in values:
         raise ValueError(f"column {name!r} has an empty value on {table.where(values.index(''))}.")
@@ -364,18 +397,26 @@ class TabularModel:
     columns are ignored) and returns class labels, or numbers in the target's units.
     """
 
-    def __init__(self, network, encoder, target, classes=None, target_mean=0.0, target_scale=1.0):
+    def __init__(
+        self,
+        network: Network,
+        encoder: TableEncoding,
+        target: str,
+        classes: list[str] | None = None,
+        target_mean: float = 0.0,
+        target_scale: float = 1.0,
+    ) -> None:
         self.network, self.encoder, self.target, self.classes = network, encoder, target, classes
         self.target_mean, self.target_scale = float(target_mean), float(target_scale)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = f"classes={self.classes}" if self.classes is not None else "regression"
         return (
             f"TabularModel({self.network!r}, target={self.target!r}, {kind}, "
             f"features={self.encoder.features_})"
         )
 
-    def predict(self, table):
+    def predict(self, table: TableLike) -> NDArray[Any]:
         """Labels (object array) or numbers, one per row of ``table``."""
         out = self.network.feedforward(self.encoder.transform(table))
         if self.classes is None:
@@ -383,10 +424,12 @@ class TabularModel:
         index = (out[:, 0] >= 0.5).astype(int) if out.shape[1] == 1 else out.argmax(axis=1)
         return np.asarray(self.classes, dtype=object)[index]
 
-    def save(self, path):
+    def save(self, path: StrPath) -> str:
+        """Write the model to ``path`` (``.npz``; ``nnfast.load`` reads it back); returns the
+        path."""
         return io.save(self, path)
 
-    def _to_file(self):
+    def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header, arrays = self.network._to_file()
         e = self.encoder
         header.update(
@@ -401,13 +444,13 @@ class TabularModel:
         return header, arrays
 
     @classmethod
-    def _file_shapes(cls, header):
+    def _file_shapes(cls, header: Mapping[str, Any]) -> dict[str, tuple[int | None, ...]]:
         shapes = Network._file_shapes(header)
         n_inputs = header["layer_sizes"][0]
         return {**shapes, "mean": (n_inputs,), "scale": (n_inputs,)}
 
     @classmethod
-    def _from_file(cls, header, arrays):
+    def _from_file(cls, header: Mapping[str, Any], arrays: Mapping[str, Any]) -> TabularModel:
         features = _strings(header["features"], "features")
         categories = header["categories"]
         if not isinstance(categories, dict) or not set(categories) <= set(features):
@@ -444,13 +487,13 @@ class TabularModel:
         return cls(network, encoder, target, classes, target_mean, target_scale)
 
 
-def _strings(values, name):
+def _strings(values: object, name: str) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ValueError(f"{name} must be a list of strings")
     return list(values)
 
 
-def _finite_array(arrays, key):
+def _finite_array(arrays: Mapping[str, Any], key: str) -> FloatArray:
     arr = np.asarray(arrays[key], dtype=np.float64)
     if arr.ndim != 1 or not np.isfinite(arr).all():
         raise ValueError(f"{key} must be a vector of finite numbers")

@@ -22,6 +22,12 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._typing import StrPath
 
 #: Bytes read at a time while hashing or copying.
 _CHUNK = 1 << 20
@@ -38,11 +44,11 @@ class Source:
     """
 
     name: str
-    files: dict
-    urls: tuple
+    files: dict[str, tuple[str, int]]
+    urls: tuple[str, ...]
     archive: bool = False
     notes: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def cache_dir() -> Path:
@@ -53,18 +59,29 @@ def cache_dir() -> Path:
     return base / "nnfast"
 
 
-def _candidates(folder: Path, source: Source, name: str):
+def _candidates(folder: Path, source: Source, name: str) -> Iterator[Path]:
     bare = name.removesuffix(".gz")
     for where in (folder, folder / source.name):
         yield where / (bare + ".gz")
         yield where / bare
 
 
-def _find(folder: Path, source: Source, name: str):
+def _find(folder: Path, source: Source, name: str) -> Path | None:
     for candidate in _candidates(folder, source, name):
         if candidate.is_file():
             return candidate
     return None
+
+
+def _find_all(folder: Path, source: Source) -> dict[str, Path] | None:
+    """``{file name: path}`` of every file of ``source`` in ``folder``; None if one is not."""
+    found = {}
+    for name in source.files:
+        path = _find(folder, source, name)
+        if path is None:
+            return None
+        found[name] = path
+    return found
 
 
 def read_content(path: Path, limit: int) -> bytes:
@@ -87,7 +104,7 @@ def read_content(path: Path, limit: int) -> bytes:
     return data
 
 
-def _check(path: Path, data: bytes, expected: str):
+def _check(path: Path, data: bytes, expected: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected:
         raise ValueError(
@@ -96,7 +113,7 @@ def _check(path: Path, data: bytes, expected: str):
         )
 
 
-def _folders(path=None):
+def _folders(path: StrPath | None = None) -> list[tuple[str, Path]]:
     """(label, folder) pairs to look in, in order."""
     if path is not None:
         return [("path", Path(path).expanduser())]
@@ -107,20 +124,18 @@ def _folders(path=None):
     return folders
 
 
-def found_locally(source: Source, path=None) -> bool:
+def found_locally(source: Source, path: StrPath | None = None) -> bool:
     """Whether every file of ``source`` is in one of the folders looked in (nothing is
     read, checked or downloaded)."""
-    return any(
-        all(_find(folder, source, name) for name in source.files) for _, folder in _folders(path)
-    )
+    return any(_find_all(folder, source) is not None for _, folder in _folders(path))
 
 
-def load(source: Source, path=None, download=True) -> dict:
+def load(source: Source, path: StrPath | None = None, download: bool = True) -> dict[str, bytes]:
     """``{file name: content bytes}`` of every file of ``source``, each checked."""
     folders = _folders(path)
     for _, folder in folders:
-        found = {name: _find(folder, source, name) for name in source.files}
-        if all(found.values()):
+        found = _find_all(folder, source)
+        if found is not None:
             return {name: _checked(found[name], source, name) for name in source.files}
     if path is not None or not download:
         raise FileNotFoundError(_missing(source, folders))
@@ -139,7 +154,9 @@ def _checked(path: Path, source: Source, name: str) -> bytes:
     return data
 
 
-def _missing(source: Source, folders, download_error=None) -> str:
+def _missing(
+    source: Source, folders: list[tuple[str, Path]], download_error: Exception | None = None
+) -> str:
     names = ", ".join(source.files)
     where = "; ".join(f"{label} {folder}" for label, folder in folders)
     text = (
@@ -152,7 +169,7 @@ def _missing(source: Source, folders, download_error=None) -> str:
     return text + f" The download failed too ({download_error})."
 
 
-def fetch(source: Source, target: Path, opener=None):
+def fetch(source: Source, target: Path, opener: Callable[..., Any] | None = None) -> None:
     """Download every file of ``source`` into ``target``, trying each URL in turn; a file
     whose content fails its SHA-256 check is deleted, never kept. When no URL gives good
     files, raises the last URL's error: OSError when it could not be read, ValueError when
@@ -178,7 +195,7 @@ def fetch(source: Source, target: Path, opener=None):
     raise error
 
 
-def _download(url: str, folder: Path, opener) -> Path:
+def _download(url: str, folder: Path, opener: Callable[..., Any]) -> Path:
     """``url`` saved to a temporary file in ``folder`` (the caller moves or deletes it)."""
     handle, name = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
@@ -190,7 +207,9 @@ def _download(url: str, folder: Path, opener) -> Path:
     return Path(name)
 
 
-def _fetch_file(source: Source, url: str, dest: Path, name: str, opener):
+def _fetch_file(
+    source: Source, url: str, dest: Path, name: str, opener: Callable[..., Any]
+) -> None:
     part = _download(url, dest.parent, opener)
     try:
         _checked(part, source, name)
@@ -200,7 +219,7 @@ def _fetch_file(source: Source, url: str, dest: Path, name: str, opener):
     os.replace(part, dest)
 
 
-def _fetch_archive(source: Source, url: str, target: Path, opener):
+def _fetch_archive(source: Source, url: str, target: Path, opener: Callable[..., Any]) -> None:
     part = _download(url, target, opener)
     try:
         with zipfile.ZipFile(part) as archive:

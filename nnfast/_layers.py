@@ -5,24 +5,30 @@ assignment is checked, then copied into the buffer the kernels read."""
 from __future__ import annotations
 
 import operator
+from typing import TYPE_CHECKING, Any, NoReturn, SupportsIndex
 
 import numpy as np
 
 from ._validation import as_float_array
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-class LayerViews(list):
+    from ._typing import FloatArray
+
+
+class LayerViews(list[np.ndarray]):
     """``net.weights`` / ``net.biases``: one view into ``net.parameters`` per layer.
 
     Setting an item copies the (checked) values into that layer's view; the list itself
     never changes length or order, so nothing the kernels read can be replaced.
     """
 
-    def __init__(self, views, name, layout):
+    def __init__(self, views: Iterable[np.ndarray], name: str, layout: str) -> None:
         super().__init__(views)
         self._name, self._layout = name, layout
 
-    def _checked(self, i, value):
+    def _checked(self, i: int, value: Any) -> FloatArray:
         view = list.__getitem__(self, i)
         where = f"{self._name}[{i}]"
         if np.ndim(value) == 0:
@@ -44,7 +50,7 @@ class LayerViews(list):
             )
         return arr
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: SupportsIndex | slice, value: Any) -> None:
         if isinstance(index, slice):
             at = range(len(self))[index]
             values = as_layer_list(value, self._name, len(at))
@@ -61,7 +67,7 @@ class LayerViews(list):
         i %= len(self)
         list.__getitem__(self, i)[...] = self._checked(i, value)
 
-    def _fixed(self, *args, **kwargs):
+    def _fixed(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError(
             f"{self._name} has one entry per layer, each a view into "
             f"net.parameters: set {self._name}[i] = values instead."
@@ -70,11 +76,11 @@ class LayerViews(list):
     __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
     __iadd__ = __imul__ = _fixed
 
-    def __reduce__(self):  # a copy is a plain list of arrays
+    def __reduce__(self) -> tuple[type, tuple[list[np.ndarray]]]:  # a copy is a plain list
         return (list, (list(self),))
 
 
-def as_layer_list(values, name, n):
+def as_layer_list(values: Any, name: str, n: int) -> list[Any]:
     if isinstance(values, np.ndarray) and values.dtype != object:
         raise TypeError(
             f"{name} must be a list of {n} arrays (one per layer), got one array; "
@@ -91,7 +97,7 @@ def as_layer_list(values, name, n):
     return values
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
     )

@@ -6,19 +6,23 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _backend
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 BACKENDS = ("cython", "numpy")
 
 
-def have_threadpoolctl():
+def have_threadpoolctl() -> bool:
     return importlib.util.find_spec("threadpoolctl") is not None
 
 
-def available_backends():
+def available_backends() -> list[str]:
     """The backends that can run here (``cython`` needs the compiled extension)."""
     out = []
     for name in BACKENDS:
@@ -30,7 +34,7 @@ def available_backends():
     return out
 
 
-def machine_info():
+def machine_info() -> dict[str, Any]:
     """CPU, cores, library versions and BLAS libraries with their thread counts."""
     import scipy
 
@@ -69,7 +73,7 @@ def machine_info():
     return info
 
 
-def _blas_info():
+def _blas_info() -> list[dict[str, Any]]:
     """BLAS libraries loaded in this process (NumPy's, and SciPy's, which the kernels call)."""
     if not have_threadpoolctl():
         try:  # NumPy records its build's BLAS
@@ -108,7 +112,7 @@ def _blas_info():
     return out
 
 
-def describe_machine(info):
+def describe_machine(info: Mapping[str, Any]) -> str:
     """One line: CPU, cores, versions, BLAS and threads."""
     blas = (
         ", ".join(

@@ -9,10 +9,16 @@ import math
 import numbers
 import os
 import re
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ._validation import format_bytes, memory_limit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from ._typing import FloatArray, StrPath
 
 MAX_CLASSES = 20  # "auto": an integer target with at most this many values is a class label
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
@@ -32,16 +38,28 @@ class Table:
     """The columns of a CSV file with a header row: ``names``, and one list of strings per
     column in ``columns``; ``lines[i]`` is the file line of data row ``i`` (for messages)."""
 
-    def __init__(self, names, columns, lines=None, path="<table>"):
+    names: list[str]
+    columns: list[list[str]]
+    lines: list[int]
+    path: str
+
+    def __init__(
+        self,
+        names: Iterable[str],
+        columns: list[list[str]],
+        lines: Iterable[int] | None = None,
+        path: str = "<table>",
+    ) -> None:
         self.names, self.columns, self.path = list(names), columns, path
         self.lines = list(lines) if lines is not None else list(range(2, self.n_rows + 2))
 
     @property
-    def n_rows(self):
+    def n_rows(self) -> int:
+        """The number of data rows."""
         return len(self.columns[0]) if self.columns else 0
 
     @classmethod
-    def read(cls, path):
+    def read(cls, path: StrPath) -> Table:
         """Read a comma-separated file (UTF-8, an optional BOM; blank lines are skipped)."""
         path = str(path)
         limit = memory_limit()
@@ -88,7 +106,7 @@ class Table:
         columns = [[r[c].strip() for _, r in rows[1:]] for c in range(len(names))]
         return cls(names, columns, [line for line, _ in rows[1:]], path)
 
-    def column(self, name):
+    def column(self, name: str) -> list[str]:
         """The values (strings) of column ``name``; ValueError listing the columns if unknown."""
         if name not in self.names:
             raise ValueError(
@@ -96,11 +114,11 @@ class Table:
             )
         return self.columns[self.names.index(name)]
 
-    def where(self, i):
+    def where(self, i: int) -> str:
         """Where data row ``i`` is, for messages: ``data.csv line 7``."""
         return f"{self.path} line {self.lines[i]}"
 
-    def numbers(self, name):
+    def numbers(self, name: str) -> FloatArray:
         """Column ``name`` as float64; ValueError naming the first line that is not a number."""
         values = self.column(name)
         out = _parse(values)
@@ -117,7 +135,7 @@ class Table:
             )
         return out
 
-    def is_numeric(self, name):
+    def is_numeric(self, name: str) -> bool:
         """True for a column of numbers, False for categories (most values are not numbers).
 
         A mostly numeric column with values that are not finite numbers raises the error of
@@ -130,7 +148,7 @@ class Table:
         return True
 
 
-def _parse(values):
+def _parse(values: Sequence[str]) -> FloatArray:
     """float64 array of ``values``, NaN where a value is not a number (or is missing)."""
     out = np.empty(len(values))
     for i, v in enumerate(values):
@@ -141,7 +159,7 @@ def _parse(values):
     return out
 
 
-def _natural(value):
+def _natural(value: str) -> tuple[int, float, str]:
     """Sort key: numbers by value, before other strings."""
     try:
         return (0, float(value), value)
@@ -155,7 +173,13 @@ def _natural(value):
 class _Columns:
     """Uniform access to the named columns of the tables ``TableEncoder`` accepts."""
 
-    def __init__(self, X):
+    names: list[str]
+    n_rows: int
+    kinds: list[str]  # per column: "number", "text", "date", "category" or "other"
+    where: Callable[[int], str]
+    _get: Callable[[int], Any]
+
+    def __init__(self, X: Any) -> None:
         self.where = lambda i: f"row {i}"
         if isinstance(X, Table):
             self.names, self.n_rows = list(X.names), X.n_rows
@@ -197,10 +221,10 @@ class _Columns:
                 f"{sorted({n for n in self.names if self.names.count(n) > 1})}."
             )
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self.names
 
-    def values(self, name):
+    def values(self, name: str) -> Any:
         """The column's values: a float array ("number"), else a list of Python objects."""
         j = self.names.index(name)
         kind, col = self.kinds[j], self._get(j)
@@ -210,11 +234,11 @@ class _Columns:
             return col.tolist()
         return list(col)
 
-    def kind(self, name):
+    def kind(self, name: str) -> str:
         return self.kinds[self.names.index(name)]
 
 
-def _pandas_kind(series):
+def _pandas_kind(series: Any) -> str:
     dtype = series.dtype
     if str(dtype) == "category":
         return "category"
@@ -226,7 +250,7 @@ def _pandas_kind(series):
     return "text"  # object, string, category, nullable numbers (with NA): value by value
 
 
-def _is_missing(value):
+def _is_missing(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -236,7 +260,7 @@ def _is_missing(value):
     return type(value).__name__ in ("NAType", "NaTType")
 
 
-def _number(value):
+def _number(value: object) -> float | None:
     """``value`` as a float when it is (or reads as) a finite number, else None."""
     if isinstance(value, (bool, np.bool_)):
         return float(value)
@@ -252,7 +276,7 @@ def _number(value):
     return None
 
 
-def _label(value):
+def _label(value: object) -> str:
     """A category's text: 3 for 3.0, the string itself for text."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
@@ -264,7 +288,7 @@ def _label(value):
     return str(value)
 
 
-def _dates(values):
+def _dates(values: Iterable[object]) -> bool:
     """Whether every (non-missing) value is a date: datetime objects, or text in a common
     date format (2024-03-01, 2024/03/01, 01/03/2024, with an optional time)."""
     seen = False

@@ -21,14 +21,25 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _fetch
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike, NDArray
 
-class Dataset(tuple):
+    from ._typing import FloatArray, StrPath
+
+    #: ``(X, y)`` of one part of an image data set: images (float, or uint8 unscaled) and
+    #: integer labels.
+    ImageSplit = tuple[NDArray[Any], NDArray[np.intp]]
+
+
+class Dataset(tuple[np.ndarray, np.ndarray]):
     """``(X, y)`` with names: unpack it as ``X, y = load_...()``.
 
     Attributes
@@ -44,39 +55,50 @@ class Dataset(tuple):
         One name per row, where the rows have names.
     """
 
-    def __new__(cls, X, y, feature_names, target_names, sample_names=None):
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+    sample_names: tuple[str, ...] | None
+
+    def __new__(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        feature_names: Iterable[str],
+        target_names: Iterable[str],
+        sample_names: Iterable[str] | None = None,
+    ) -> Dataset:
         self = super().__new__(cls, (X, y))
         self.feature_names = tuple(feature_names)
         self.target_names = tuple(target_names)
         self.sample_names = None if sample_names is None else tuple(sample_names)
         return self
 
-    def __getnewargs__(self):  # pickle and copy through __new__
+    def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy through __new__
         return (self.X, self.y, self.feature_names, self.target_names, self.sample_names)
 
     @property
-    def X(self):
+    def X(self) -> np.ndarray:
         return self[0]
 
     @property
-    def y(self):
+    def y(self) -> np.ndarray:
         return self[1]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Dataset(X: {self.X.shape}, y: {self.y.shape}, "
             f"feature_names={self.feature_names}, target_names={self.target_names})"
         )
 
 
-def _read(name):
+def _read(name: str) -> list[list[str]]:
     """The rows of a bundled CSV file as lists of strings (importlib.resources: works from
     a wheel or a zip)."""
     text = resources.files("nnfast").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     return list(csv.reader(io.StringIO(text)))
 
 
-def load_admissions(preprocess=False):
+def load_admissions(preprocess: bool = False) -> Dataset:
     """The 400 graduate-school applicants of Udacity's student-admissions lesson.
 
     Parameters
@@ -112,7 +134,7 @@ def load_admissions(preprocess=False):
     return Dataset(X, y, names, targets)
 
 
-def load_perceptron_points():
+def load_perceptron_points() -> Dataset:
     """The 100 labelled 2-D points of Udacity's perceptron-algorithm and gradient-descent
     lessons (not linearly separable: the best line gets 95 right).
 
@@ -127,7 +149,7 @@ def load_perceptron_points():
     )
 
 
-def load_gender(shift=True):
+def load_gender(shift: bool = True) -> Dataset:
     """Victor Zhou's four people: weight and height, and gender as the label.
 
     Parameters
@@ -223,7 +245,7 @@ FASHION_MNIST_CLASSES = (
 )
 
 
-def parse_idx(data, name="data"):
+def parse_idx(data: bytes, name: str = "data") -> NDArray[np.uint8]:
     """An ndarray of uint8 from the bytes of an idx file (MNIST's format: a 4-byte magic
     number ``0x0000080N`` with N dimensions, N big-endian 4-byte sizes, then the values)."""
     if len(data) < 4 or data[:3] != b"\0\0\x08" or not 1 <= data[3] <= 3:
@@ -241,12 +263,19 @@ def parse_idx(data, name="data"):
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _load_idx(source, path, scale, flatten, dtype, download):
+def _load_idx(
+    source: _fetch.Source,
+    path: StrPath | None,
+    scale: bool,
+    flatten: bool,
+    dtype: DTypeLike,
+    download: bool,
+) -> tuple[ImageSplit, ImageSplit]:
     if not isinstance(scale, (bool, np.bool_)) or not isinstance(flatten, (bool, np.bool_)):
         raise TypeError(f"scale and flatten must be True or False, got {scale!r} and {flatten!r}.")
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating-point type (float64 or float32), got {dtype}.")
+    real: np.dtype[Any] = np.dtype(dtype)
+    if real.kind != "f":
+        raise ValueError(f"dtype must be a floating-point type (float64 or float32), got {real}.")
     files = _fetch.load(source, path, download)
     arrays = [parse_idx(files[name], name) for name in _IDX]
     out = []
@@ -256,12 +285,19 @@ def _load_idx(source, path, scale, flatten, dtype, download):
                 f"the {name} images {images.shape} and labels {labels.shape} do not match."
             )
         X = images.reshape(images.shape[0], -1) if flatten else images
-        X = (X.astype(dtype) / dtype.type(255.0)) if scale else X.copy()
+        X = (X.astype(real) / real.type(255.0)) if scale else X.copy()
         out.append((np.ascontiguousarray(X), labels.astype(np.intp)))
-    return tuple(out)
+    return out[0], out[1]
 
 
-def load_mnist(path=None, *, scale=True, flatten=True, dtype="float64", download=True):
+def load_mnist(
+    path: StrPath | None = None,
+    *,
+    scale: bool = True,
+    flatten: bool = True,
+    dtype: DTypeLike = "float64",
+    download: bool = True,
+) -> tuple[ImageSplit, ImageSplit]:
     """The MNIST handwritten digits: 60,000 training and 10,000 test images of 28 x 28.
 
     Parameters
@@ -307,7 +343,14 @@ def load_mnist(path=None, *, scale=True, flatten=True, dtype="float64", download
     return _load_idx(MNIST, path, scale, flatten, dtype, download)
 
 
-def load_fashion_mnist(path=None, *, scale=True, flatten=True, dtype="float64", download=True):
+def load_fashion_mnist(
+    path: StrPath | None = None,
+    *,
+    scale: bool = True,
+    flatten: bool = True,
+    dtype: DTypeLike = "float64",
+    download: bool = True,
+) -> tuple[ImageSplit, ImageSplit]:
     """Fashion-MNIST (Zalando): 60,000 training and 10,000 test 28 x 28 images of clothes.
 
     A harder drop-in for MNIST: the same file names and format, ten classes named in
@@ -339,7 +382,13 @@ _BIKE_ONE_HOT = ("season", "weathersit", "mnth", "hr", "weekday")
 _BIKE_SCALED = ("temp", "hum", "windspeed")
 
 
-def load_bike_sharing(path=None, *, hourly=True, preprocess=False, download=True):
+def load_bike_sharing(
+    path: StrPath | None = None,
+    *,
+    hourly: bool = True,
+    preprocess: bool = False,
+    download: bool = True,
+) -> Dataset:
     """Capital Bikeshare rentals in Washington D.C., 2011-2012 (UCI; Fanaee-T & Gama 2013).
 
     The data of Udacity's first project, "Predicting Bike-Sharing Patterns": predict the
@@ -385,7 +434,8 @@ def load_bike_sharing(path=None, *, hourly=True, preprocess=False, download=True
     targets = ("cnt",)
     if not preprocess:
         return Dataset(np.ascontiguousarray(table), y, features, targets, dates)
-    columns, names = [], []
+    columns: list[FloatArray] = []
+    names: list[str] = []
     for j, h in enumerate(features):
         if h in ("atemp", "workingday"):
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import TypeVar, cast
 
 __all__ = ["ConvergenceWarning", "DataConversionWarning", "NotFittedError"]
 
@@ -28,10 +29,12 @@ class NotFittedError(RuntimeError, AttributeError):
     """A model was used before it was fitted (an AttributeError too, so ``hasattr`` works)."""
 
 
-_FLAVOURED: dict = {}
+_FLAVOURED: dict[tuple[type, type], type] = {}
+
+_T = TypeVar("_T", bound=type)
 
 
-def flavoured(cls):
+def flavoured(cls: _T) -> _T:
     """``cls``, or a subclass of both ``cls`` and scikit-learn's class of the same name when
     ``sklearn.exceptions`` is already imported (never imports scikit-learn)."""
     module = sys.modules.get("sklearn.exceptions")
@@ -43,15 +46,15 @@ def flavoured(cls):
         _FLAVOURED[key] = type(
             cls.__name__, (cls, other), {"__module__": cls.__module__, "__doc__": cls.__doc__}
         )
-    return _FLAVOURED[key]
+    return cast("_T", _FLAVOURED[key])
 
 
-def warn(message, category, stacklevel=3):
+def warn(message: str, category: type[Warning], stacklevel: int = 3) -> None:
     """Emit ``message`` as ``category`` (one of the warnings above), scikit-learn flavoured."""
     warnings.warn(message, flavoured(category), stacklevel=stacklevel)
 
 
-def not_fitted(estimator, method):
+def not_fitted(estimator: object, method: str) -> NotFittedError:
     """The NotFittedError to raise when ``method`` is called before ``fit``."""
     return flavoured(NotFittedError)(
         f"This {type(estimator).__name__} instance is not fitted yet: call fit(X, y) "

@@ -22,11 +22,19 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _backend
 from ._validation import check_number
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .network import Network
 
 __all__ = ["Explanation", "LayerStep", "Quantity", "explain"]
 
@@ -44,8 +52,8 @@ class Quantity:
 
     name: str
     formula: str
-    kernel: np.ndarray
-    reference: np.ndarray
+    kernel: np.ndarray | np.float64  # a number for the loss
+    reference: np.ndarray | np.float64
     check: np.ndarray | None = None
     check_kind: str = ""
 
@@ -74,7 +82,8 @@ class LayerStep:
     W_after: Quantity
     b_after: Quantity
 
-    def quantities(self):
+    def quantities(self) -> list[Quantity]:
+        """The step's quantities of this layer, in the order the text shows them."""
         return [self.z, self.a, self.delta, self.grad_W, self.grad_b, self.W_after, self.b_after]
 
 
@@ -85,6 +94,10 @@ class Explanation:
 
     Attributes
     ----------
+    network : str
+        The network's ``repr``.
+    loss_name : str
+        Its loss function (``mse``, ``cross_entropy``, ...).
     x, y : ndarray
         The sample and its target, as the network sees them (one row each).
     learning_rate : float
@@ -96,6 +109,8 @@ class Explanation:
         The loss before and after the step.
     kernel_backend : str
         ``"cython"``, or ``"numpy"`` when the compiled extension is not built.
+    step : float
+        ``h`` of the finite differences.
     max_difference_reference, max_difference_finite, max_difference_update : float
         Largest absolute difference from the kernel, over every number, of the reference,
         of the finite differences (0 when they were not computed), and of the update rule
@@ -107,7 +122,7 @@ class Explanation:
     x: np.ndarray
     y: np.ndarray
     learning_rate: float
-    layers: list
+    layers: list[LayerStep]
     output: np.ndarray
     loss: Quantity
     loss_after: Quantity
@@ -117,11 +132,11 @@ class Explanation:
     max_difference_finite: float = field(init=False)
     max_difference_update: float = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         quantities = [q for layer in self.layers for q in layer.quantities()]
         quantities += [self.loss, self.loss_after]
 
-        def largest(pairs):
+        def largest(pairs: Iterable[tuple[Any, Any]]) -> float:
             return float(max((np.max(np.abs(a - b), initial=0.0) for a, b in pairs), default=0.0))
 
         self.max_difference_reference = largest((q.reference, q.kernel) for q in quantities)
@@ -136,7 +151,7 @@ class Explanation:
 
     # --- text ----------------------------------------------------------------------------------
 
-    def __str__(self):
+    def __str__(self) -> str:
         out = [
             f"One step of per-sample gradient descent on {self.network}",
             f"x = {_fmt(self.x[0])}, y = {_fmt(self.y[0])}, learning rate eta = "
@@ -169,7 +184,7 @@ class Explanation:
         ]
         return "\n".join(out)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"<nnfast.explain: one step of {self.network}, loss {self.loss.kernel:.6g} -> "
             f"{self.loss_after.kernel:.6g}; print() it for every number>"
@@ -177,7 +192,7 @@ class Explanation:
 
     # --- HTML ----------------------------------------------------------------------------------
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         e = html.escape
         head = (
             "<tr><th>layer</th><th>quantity</th><th>formula</th><th>kernel "
@@ -185,7 +200,7 @@ class Explanation:
             "differences or update rule</th><th>largest |difference|</th></tr>"
         )
         rows = []
-        sections = [
+        sections: list[tuple[str, list[tuple[int | str, Quantity]]]] = [
             (
                 "Forward",
                 [(layer.index, q) for layer in self.layers for q in (layer.z, layer.a)]
@@ -226,7 +241,7 @@ class Explanation:
         )
 
 
-def _fmt(value):
+def _fmt(value: ArrayLike) -> str:
     value = np.asarray(value)
     if value.ndim == 0:
         return f"{float(value):.6g}"
@@ -235,13 +250,13 @@ def _fmt(value):
     )
 
 
-def _pre(value):
+def _pre(value: ArrayLike) -> str:
     return f"<pre>{html.escape(_fmt(value))}</pre>"
 
 
-def _numbered(text, index):
+def _numbered(text: str, index: int | str) -> str:
     """``text`` with the tutorials' layer index l replaced by the layer's number."""
-    if index == "":
+    if isinstance(index, str):  # "": the loss, which belongs to no layer
         return text
     return (
         text.replace("_{l-1}", f"_{index - 1}")
@@ -250,11 +265,11 @@ def _numbered(text, index):
     )
 
 
-def _name(q, index):
+def _name(q: Quantity, index: int | str) -> str:
     return _numbered(q.name, index)
 
 
-def _text(q, index=""):
+def _text(q: Quantity, index: int | str = "") -> list[str]:
     name = _name(q, index)
     formula = _numbered(q.formula, index)
     lines = [
@@ -268,14 +283,14 @@ def _text(q, index=""):
     return lines
 
 
-def _indent(text):
+def _indent(text: str) -> str:
     return text.replace("\n", "\n" + " " * 17)
 
 
 # --- computing -------------------------------------------------------------------------------
 
 
-def _truncated(net, upto, output):
+def _truncated(net: Network, upto: int, output: str) -> Network:
     """The first ``upto`` layers of ``net`` as a Network whose last layer has activation
     ``output`` (its output is then ``a_upto``, or ``z_upto`` for "identity")."""
     from .network import Network
@@ -294,7 +309,7 @@ def _truncated(net, upto, output):
     return cut
 
 
-def _layer_values(net, X):
+def _layer_values(net: Network, X: NDArray[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """([z_1 .. z_L], [a_1 .. a_L]) for the one row X, by forward passes on the backend in
     use."""
     names = list(net.activations) + [net.output_activation]
@@ -305,7 +320,9 @@ def _layer_values(net, X):
     return zs, activations
 
 
-def _one_step(net, X, Y, learning_rate):
+def _one_step(
+    net: Network, X: NDArray[Any], Y: NDArray[Any], learning_rate: float
+) -> tuple[np.ndarray, float, float]:
     """(parameters after one per-sample SGD step, loss before, loss after) on the backend
     in use."""
     copy = net.copy()
@@ -313,7 +330,9 @@ def _one_step(net, X, Y, learning_rate):
     return copy.parameters.copy(), net.loss(X, Y), copy.loss(X, Y)
 
 
-def _compute(net, X, Y, learning_rate):
+def _compute(
+    net: Network, X: NDArray[Any], Y: NDArray[Any], learning_rate: float
+) -> dict[str, Any]:
     zs, activations = _layer_values(net, X)
     grad_W, grad_b = net.gradients(X, Y)
     after, loss, loss_after = _one_step(net, X, Y, learning_rate)
@@ -330,7 +349,9 @@ def _compute(net, X, Y, learning_rate):
     )
 
 
-def _finite_differences(net, X, Y, h):
+def _finite_differences(
+    net: Network, X: NDArray[Any], Y: NDArray[Any], h: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """dL/dp for every parameter p, by central differences on the reference backend."""
     probe = net.copy()
     flat = probe.parameters
@@ -348,7 +369,7 @@ def _finite_differences(net, X, Y, h):
     return net.spec.unpack(grad)
 
 
-def _delta_formula(net, is_output):
+def _delta_formula(net: Network, is_output: bool) -> str:
     if not is_output:
         return "(delta_{l+1} W_{l+1}^T) * f'(z_l)"
     loss, out = net.loss_function.name, net.output_activation
@@ -363,7 +384,14 @@ def _delta_formula(net, is_output):
     return f"2 (a_l - y){mean} * {out}'(z_l)   (dL/da_l * f'(z_l))"
 
 
-def explain(net, x, y, learning_rate=0.1, finite_differences=True, step=1e-6) -> Explanation:
+def explain(
+    net: Network,
+    x: ArrayLike,
+    y: ArrayLike,
+    learning_rate: float = 0.1,
+    finite_differences: bool = True,
+    step: float = 1e-6,
+) -> Explanation:
     """One training step of ``net`` on one sample, every number in the tutorials' notation.
 
     Shows the forward pass (every ``z_l = a_{l-1} W_l + b_l`` and ``a_l = f(z_l)``), the loss,

@@ -33,7 +33,19 @@ in the model's dtype.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Union
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import ModuleType
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from onnx import ModelProto
+
+    from ._typing import StrPath
+    from .network import Network
 
 __all__ = ["register_skl2onnx", "to_onnx"]
 
@@ -41,7 +53,7 @@ __all__ = ["register_skl2onnx", "to_onnx"]
 OPSET = 17
 
 
-def _onnx():
+def _onnx() -> ModuleType:
     try:
         import onnx
     except ImportError as exc:
@@ -59,15 +71,17 @@ def _onnx():
 class _Standalone:
     """Collects nodes and constants for ``onnx.helper.make_graph``."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.onnx = _onnx()
-        self.nodes, self.initializers, self._count = [], [], 0
+        self.nodes: list[Any] = []  # onnx NodeProto
+        self.initializers: list[Any] = []  # onnx TensorProto
+        self._count = 0
 
-    def name(self, hint):
+    def name(self, hint: str) -> str:
         self._count += 1
         return f"{hint}_{self._count}"
 
-    def const(self, hint, array):
+    def const(self, hint: str, array: ArrayLike) -> str:
         array = np.asarray(array)
         name = self.name(hint)
         if array.dtype.kind in "US":
@@ -82,7 +96,7 @@ class _Standalone:
         self.initializers.append(tensor)
         return name
 
-    def node(self, op, inputs, output=None, **attrs):
+    def node(self, op: str, inputs: Iterable[str], output: str | None = None, **attrs: Any) -> str:
         output = output or self.name(op.lower())
         self.nodes.append(
             self.onnx.helper.make_node(op, list(inputs), [output], name=self.name(op), **attrs)
@@ -93,13 +107,13 @@ class _Standalone:
 class _InSkl2onnx:
     """The same interface over a skl2onnx scope and container."""
 
-    def __init__(self, scope, container):
+    def __init__(self, scope: Any, container: Any) -> None:
         self.scope, self.container = scope, container
 
-    def name(self, hint):
+    def name(self, hint: str) -> str:
         return self.scope.get_unique_variable_name(hint)
 
-    def const(self, hint, array):
+    def const(self, hint: str, array: ArrayLike) -> str:
         import onnx
 
         array = np.asarray(array)
@@ -116,7 +130,7 @@ class _InSkl2onnx:
             self.container.add_initializer(name, proto, list(array.shape), array.ravel().tolist())
         return name
 
-    def node(self, op, inputs, output=None, **attrs):
+    def node(self, op: str, inputs: Iterable[str], output: str | None = None, **attrs: Any) -> str:
         output = output or self.name(op.lower())
         self.container.add_node(
             op, list(inputs), [output], name=self.scope.get_unique_operator_name(op), **attrs
@@ -124,14 +138,18 @@ class _InSkl2onnx:
         return output
 
 
+if TYPE_CHECKING:
+    _Graph = Union[_Standalone, _InSkl2onnx]
+
+
 # --- what each model computes ------------------------------------------------------------------
 
 
-def _proto(dtype):
+def _proto(dtype: DTypeLike) -> int:
     return _onnx().helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
-def _activation(g, name, z, dtype):
+def _activation(g: _Graph, name: str, z: str, dtype: DTypeLike) -> str:
     if name == "identity":
         return z
     if name in ("sigmoid", "tanh", "relu"):
@@ -147,7 +165,7 @@ def _activation(g, name, z, dtype):
     )
 
 
-def _layers(g, net, X, logits=False):
+def _layers(g: _Graph, net: Network, X: str, logits: bool = False) -> str:
     """The network's output (and, with ``logits``, the last layer's z instead of a_L)."""
     dtype = net.parameters.dtype
     names = list(net.activations) + [net.output_activation]
@@ -166,39 +184,39 @@ def _layers(g, net, X, logits=False):
     return a
 
 
-def _label_table(classes):
+def _label_table(classes: ArrayLike) -> NDArray[Any]:
     """The classes as an ONNX label tensor: strings, else int64 (bools and whole numbers),
     else float64."""
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "OUS":
-        return classes.astype(str)
-    if classes.dtype.kind == "f" and not np.array_equal(classes, np.round(classes)):
-        return classes.astype(np.float64)
-    return classes.astype(np.int64)
+    table = np.asarray(classes)
+    if table.dtype.kind in "OUS":
+        return table.astype(str)
+    if table.dtype.kind == "f" and not np.array_equal(table, np.round(table)):
+        return table.astype(np.float64)
+    return table.astype(np.int64)
 
 
-def _labels(g, classes, index, output):
+def _labels(g: _Graph, classes: ArrayLike, index: str, output: str) -> str:
     """``classes[index]``: the label of each row (index: int64, shape (N,) or (N, k))."""
     return g.node("Gather", [g.const("classes", _label_table(classes)), index], output, axis=0)
 
 
-def _flat(g, x):
+def _flat(g: _Graph, x: str) -> str:
     return g.node("Reshape", [x, g.const("flat", np.array([-1], dtype=np.int64))])
 
 
-def _index_where(g, x, threshold, op, dtype):
+def _index_where(g: _Graph, x: str, threshold: float, op: str, dtype: DTypeLike) -> str:
     """int64 of ``x op threshold`` (op: Greater or GreaterOrEqual)."""
     limit = g.const("threshold", np.array(threshold, dtype=dtype))
     return g.node("Cast", [g.node(op, [x, limit])], to=_onnx().TensorProto.INT64)
 
 
-def _two_columns(g, p, dtype):
+def _two_columns(g: _Graph, p: str, dtype: DTypeLike) -> str:
     """(N, 1) p -> (N, 2) [1 - p, p]."""
     one = g.const("one", np.ones((), dtype=dtype))
     return g.node("Concat", [g.node("Sub", [one, p]), p], axis=1)
 
 
-def _kind(model):
+def _kind(model: object) -> str | None:
     """Which model, by what it holds (works without importing every estimator class)."""
     from .estimators import MLPClassifier, MLPRegressor
     from .linear import LogisticRegression
@@ -217,33 +235,34 @@ def _kind(model):
     return None
 
 
-def _fitted_network(model, kind):
+def _network(model: Any, kind: str) -> Network:
+    """The network of a Network, or of a fitted estimator other than the Perceptron."""
     if kind == "network":
         return model
-    if kind == "perceptron":
-        if getattr(model, "coef_", None) is None:
-            raise ValueError("This Perceptron is not fitted yet: call fit before to_onnx.")
-        return None
     net = getattr(model, "network_", None)
     if net is None:
         raise ValueError(f"This {type(model).__name__} is not fitted yet: call fit before to_onnx.")
     return net
 
 
-def _perceptron_score(g, model, X, dtype):
+def _check_fitted(model: Any, kind: str) -> None:
+    if kind != "perceptron":
+        _network(model, kind)
+    elif getattr(model, "coef_", None) is None:
+        raise ValueError("This Perceptron is not fitted yet: call fit before to_onnx.")
+
+
+def _perceptron_score(g: _Graph, model: Any, X: str, dtype: DTypeLike) -> str:
     w = np.asarray(model.coef_, dtype=dtype).reshape(-1, 1)
     b = np.asarray([model.intercept_], dtype=dtype)
     return g.node("Add", [g.node("MatMul", [X, g.const("w", w)]), g.const("b", b)])
 
 
-def _build(g, model, kind, X, outputs, dtype):
+def _build(
+    g: _Graph, model: Any, kind: str, X: str, outputs: list[str], dtype: np.dtype[Any]
+) -> None:
     """Add the model's graph reading ``X``, writing the output names ``outputs``."""
-    net = _fitted_network(model, kind)
-    if kind == "network":
-        g.node("Identity", [_layers(g, net, X)], outputs[0])
-    elif kind == "mlp_regressor":
-        g.node("Identity", [_layers(g, net, X)], outputs[0])
-    elif kind == "perceptron":
+    if kind == "perceptron":
         z = _perceptron_score(g, model, X, dtype)
         _labels(
             g,
@@ -252,6 +271,10 @@ def _build(g, model, kind, X, outputs, dtype):
             outputs[0],
         )
         g.node("Concat", [g.node("Neg", [z]), z], outputs[1], axis=1)
+        return
+    net = _network(model, kind)
+    if kind in ("network", "mlp_regressor"):
+        g.node("Identity", [_layers(g, net, X)], outputs[0])
     elif kind == "logistic":
         z = _layers(g, net, X, logits=True)
         if net.n_outputs == 1:
@@ -277,23 +300,23 @@ def _build(g, model, kind, X, outputs, dtype):
             g.node("Identity", [p], outputs[1])
 
 
-def _dtype_of(model, kind):
+def _dtype_of(model: Any, kind: str) -> np.dtype[Any]:
     if kind == "perceptron":
         return (
             np.asarray(model.coef_).dtype
             if np.asarray(model.coef_).dtype.kind == "f"
             else np.dtype(np.float64)
         )
-    return _fitted_network(model, kind).parameters.dtype
+    return _network(model, kind).parameters.dtype
 
 
-def _n_features(model, kind):
+def _n_features(model: Any, kind: str) -> int:
     if kind == "network":
         return model.n_inputs
     return int(model.n_features_in_)
 
 
-def _output_specs(model, kind, dtype):
+def _output_specs(model: Any, kind: str, dtype: np.dtype[Any]) -> list[tuple[str, int, list[Any]]]:
     """[(name, element type, shape)] of the graph outputs."""
     onnx = _onnx()
     real = _proto(dtype)
@@ -311,7 +334,13 @@ def _output_specs(model, kind, dtype):
     return [("label", label, [None]), ("probabilities", real, [None, classes.size])]
 
 
-def to_onnx(model, path=None, *, opset=None, X=None):
+def to_onnx(
+    model: Any,
+    path: StrPath | None = None,
+    *,
+    opset: int | None = None,
+    X: ArrayLike | None = None,
+) -> ModelProto:
     """The model as an ONNX graph (an ``onnx.ModelProto``), written to ``path`` if given.
 
     Parameters
@@ -355,7 +384,7 @@ def to_onnx(model, path=None, *, opset=None, X=None):
             f"scikit-learn Pipeline, got {type(model).__name__}."
         )
     opset = OPSET if opset is None else int(opset)
-    _fitted_network(model, kind)  # a clear error for an unfitted estimator
+    _check_fitted(model, kind)  # a clear error for an unfitted estimator
     dtype = _dtype_of(model, kind)
     g = _Standalone()
     specs = _output_specs(model, kind, dtype)
@@ -384,7 +413,7 @@ def to_onnx(model, path=None, *, opset=None, X=None):
 # --- skl2onnx ---------------------------------------------------------------------------------
 
 
-def _skl2onnx():
+def _skl2onnx() -> ModuleType:
     try:
         import skl2onnx
     except ImportError as exc:
@@ -395,10 +424,12 @@ def _skl2onnx():
     return skl2onnx
 
 
-def _convert(scope, operator, container):
+def _convert(scope: Any, operator: Any, container: Any) -> None:
     """skl2onnx converter: the same graph as ``to_onnx``, inside a pipeline's."""
     model = operator.raw_operator
     kind = _kind(model)
+    if kind is None:  # skl2onnx calls it for the classes register_skl2onnx names only
+        raise TypeError(f"nnfast has no ONNX converter for {type(model).__name__}.")
     dtype = _dtype_of(model, kind)
     g = _InSkl2onnx(scope, container)
     X = operator.inputs[0].full_name
@@ -416,7 +447,7 @@ def _convert(scope, operator, container):
             g.node("Identity", [name], target)
 
 
-def _classifier_shapes(operator):
+def _classifier_shapes(operator: Any) -> None:
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
     model = operator.raw_operator
@@ -433,7 +464,7 @@ def _classifier_shapes(operator):
         operator.outputs[1].type = FloatTensorType(operator.outputs[1].type.shape)
 
 
-def _regressor_shapes(operator):
+def _regressor_shapes(operator: Any) -> None:
     from skl2onnx.common.shape_calculator import calculate_linear_regressor_output_shapes
 
     calculate_linear_regressor_output_shapes(operator)
@@ -444,7 +475,7 @@ def _regressor_shapes(operator):
 _registered = False
 
 
-def register_skl2onnx():
+def register_skl2onnx() -> None:
     """Register nnfast's estimators with skl2onnx, so that pipelines holding them convert
     (``skl2onnx.to_onnx``, ``convert_sklearn``). Safe to call more than once."""
     global _registered
@@ -472,7 +503,9 @@ def register_skl2onnx():
     _registered = True
 
 
-def _sklearn_to_onnx(model, path, opset, X):
+def _sklearn_to_onnx(
+    model: Any, path: StrPath | None, opset: int | None, X: ArrayLike | None
+) -> ModelProto:
     skl2onnx = _skl2onnx()
     register_skl2onnx()
     if X is None:

@@ -7,22 +7,30 @@ installed; these give the same numbers without it.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validation import check_sample_weight, column_or_1d_if_column
 
+if TYPE_CHECKING:
+    from collections.abc import Sized
+
+    from numpy.typing import ArrayLike
+
 __all__ = ["accuracy_score", "r2_score"]
 
 
-def _consistent(a, b):
+def _consistent(a: Sized, b: Sized) -> None:
     if len(a) != len(b):
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: [{len(a)}, {len(b)}]"
         )
 
 
-def accuracy_score(y_true, y_pred, sample_weight=None):
+def accuracy_score(
+    y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None
+) -> float:
     """Fraction (weighted) of samples predicted right; a 2-D y needs every column right.
 
     Parameters
@@ -35,21 +43,19 @@ def accuracy_score(y_true, y_pred, sample_weight=None):
     -------
     float
     """
-    y_true = column_or_1d_if_column(np.asarray(y_true))
-    y_pred = np.asarray(y_pred)
-    _consistent(y_true, y_pred)
-    if y_true.ndim != y_pred.ndim:
-        raise ValueError(
-            f"y has shape {y_true.shape} but the predictions have shape {y_pred.shape}."
-        )
-    right = y_true == y_pred
+    true = column_or_1d_if_column(np.asarray(y_true))
+    pred = np.asarray(y_pred)
+    _consistent(true, pred)
+    if true.ndim != pred.ndim:
+        raise ValueError(f"y has shape {true.shape} but the predictions have shape {pred.shape}.")
+    right = true == pred
     if right.ndim == 2:
         right = right.all(axis=1)
-    w = check_sample_weight(sample_weight, len(y_true), scalar=True)
+    w = check_sample_weight(sample_weight, len(true), scalar=True)
     return float(np.average(right, weights=w))
 
 
-def r2_score(y_true, y_pred, sample_weight=None):
+def r2_score(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
     """Coefficient of determination ``1 - sum w (y - y_pred)^2 / sum w (y - mean_w(y))^2``.
 
     Averaged uniformly over outputs; a constant output scores 1 if predicted exactly, else 0

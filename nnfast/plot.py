@@ -20,16 +20,24 @@ matplotlib is imported inside the functions, never by ``import nnfast``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import ModuleType
+
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["decision_boundary", "first_layer_weights", "loss_curve", "model_complexity"]
 
 EPOCH_LABEL = "epoch (counted from 0, as History.best_epoch)"
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
@@ -40,14 +48,19 @@ def _pyplot():
     return plt
 
 
-def _axes(ax):
+def _axes(ax: Axes | None) -> Axes:
     plt = _pyplot()  # also when ax is given: the clear error comes first
     if ax is None:  # constrained: room for legends below the axes and colour bars
         _, ax = plt.subplots(layout="constrained")
     return ax
 
 
-def _integer_epochs(ax):
+def _attach(ax: Axes, name: str, value: object) -> None:
+    """Hang ``value`` on ``ax`` as ``ax.<name>``, where the docstrings promise it."""
+    setattr(ax, name, value)
+
+
+def _integer_epochs(ax: Axes) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -57,24 +70,24 @@ def _integer_epochs(ax):
 class Curves(NamedTuple):
     """What a training run recorded, whatever kind of object it came from."""
 
-    loss: list
-    val_loss: list
-    score: list  # a validation score per epoch (accuracy, R^2), or []
+    loss: list[float]
+    val_loss: list[float]
+    score: list[float]  # a validation score per epoch (accuracy, R^2), or []
     score_name: str
     best_epoch: int | None
     early_stopping: bool  # whether the model's weights are those of best_epoch
     loss_name: str
 
 
-def _is_history(obj):
+def _is_history(obj: object) -> bool:
     return hasattr(obj, "loss") and hasattr(obj, "val_loss") and hasattr(obj, "best_epoch")
 
 
-def _list(values):
+def _list(values: ArrayLike | None) -> list[float]:
     return [] if values is None else [float(v) for v in np.ravel(values)]
 
 
-def curves(obj) -> Curves:
+def curves(obj: Any) -> Curves:
     """The curves recorded by a History, a trained Network, a fitted estimator or a
     sequence of losses (see the module docstring)."""
     if isinstance(obj, (list, tuple, np.ndarray)):
@@ -120,7 +133,7 @@ def curves(obj) -> Curves:
     )
 
 
-def _history_curves(history):
+def _history_curves(history: Any) -> Curves:
     accuracy = list(getattr(history, "val_accuracy", []) or [])
     kept = getattr(history, "restored_epoch", None)  # the weights the network ends with
     return Curves(
@@ -134,7 +147,7 @@ def _history_curves(history):
     )
 
 
-def _mark_best(ax, c):
+def _mark_best(ax: Axes, c: Curves) -> None:
     """A vertical line at the epoch whose weights the model kept (early stopping's), else at
     the lowest validation loss, labelled with its number (counted from 0)."""
     if c.best_epoch is None:
@@ -148,7 +161,7 @@ def _mark_best(ax, c):
     ax.axvline(c.best_epoch, color="0.25", linestyle="--", linewidth=1.2, label=label)
 
 
-def model_complexity(model, ax=None):
+def model_complexity(model: Any, ax: Axes | None = None) -> Axes:
     """Training and validation loss against epochs, with the best epoch marked.
 
     The model-complexity graph: as training goes on, the training loss keeps falling while
@@ -183,7 +196,7 @@ def model_complexity(model, ax=None):
     return ax
 
 
-def loss_curve(model, ax=None):
+def loss_curve(model: Any, ax: Axes | None = None) -> Axes:
     """The training loss per epoch, the validation loss and the validation score where
     they were recorded, and the best epoch.
 
@@ -206,7 +219,7 @@ def loss_curve(model, ax=None):
         ax.plot(np.arange(len(c.val_loss)), c.val_loss, label="validation loss", color="C1")
     _mark_best(ax, c)
     handles, labels = ax.get_legend_handles_labels()
-    ax.right_ax = None
+    _attach(ax, "right_ax", None)
     if c.score:
         right = ax.twinx()
         (line,) = right.plot(
@@ -215,7 +228,7 @@ def loss_curve(model, ax=None):
         right.set_ylabel(c.score_name)
         handles.append(line)
         labels.append(c.score_name)
-        ax.right_ax = right
+        _attach(ax, "right_ax", right)
     _integer_epochs(ax)
     ax.set_ylabel("loss" if c.loss_name == "training loss" else c.loss_name)
     ax.set_title("Loss curve" if c.loss_name == "training loss" else "Mistakes per pass")
@@ -230,7 +243,15 @@ def loss_curve(model, ax=None):
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 
 
-def _model_output(model, grid):
+def _palette(name: str) -> Sequence[Any]:
+    """The colours of a qualitative colormap (``tab10``, ``tab20``)."""
+    from matplotlib import colormaps
+
+    cmap: Any = colormaps[name]  # a ListedColormap, whose colours are a sequence
+    return cmap.colors
+
+
+def _model_output(model: Any, grid: NDArray[np.float64]) -> tuple[NDArray[Any], str, str]:
     """(values on the grid, kind, what the values are): kind "score" (one number per point)
     or "label" (a class per point)."""
     if hasattr(model, "predict_proba"):
@@ -259,7 +280,14 @@ def _model_output(model, grid):
     )
 
 
-def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
+def decision_boundary(
+    model: Any,
+    X: ArrayLike,
+    y: ArrayLike,
+    ax: Axes | None = None,
+    resolution: int = 200,
+    colorbar: bool = True,
+) -> Axes:
     """The regions a model assigns to each class over 2-D data, with the data on top.
 
     The model is evaluated on a ``resolution x resolution`` grid covering X (with a
@@ -313,7 +341,9 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
     xx, yy = np.meshgrid(xs, ys)
     values, kind, meaning = _model_output(model, np.column_stack([xx.ravel(), yy.ravel()]))
     classes = np.unique(y)
-    extra = []
+    extra: list[Artist] = []
+    ticks: list[int] | None = None  # the colour bar's: one per class, for class regions
+    tick_labels: list[str] | None = None
     if kind == "score":
         two = classes.size == 2 and classes.dtype.kind in "biuf"
         low, high = (float(classes[0]), float(classes[1])) if two else (0.0, 1.0)
@@ -339,22 +369,21 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
             if two
             else None
         )
-        ticks, tick_labels = None, None
     else:
         labels = np.unique(np.concatenate([classes, np.unique(values)]))
         index = np.searchsorted(labels, values).reshape(xx.shape)
-        palette = colormaps["tab10" if labels.size <= 10 else "tab20"].colors
+        palette = _palette("tab10" if labels.size <= 10 else "tab20")
         colours = [palette[i % len(palette)] for i in range(labels.size)]
-        pale = [tuple(0.3 * np.asarray(c) + 0.7) for c in colours]  # mixed with white
+        regions = [tuple(0.3 * np.asarray(c) + 0.7) for c in colours]  # mixed with white
         shading = ax.contourf(
-            xx, yy, index, levels=np.arange(labels.size + 1) - 0.5, cmap=ListedColormap(pale)
+            xx, yy, index, levels=np.arange(labels.size + 1) - 0.5, cmap=ListedColormap(regions)
         )
         point_colour = {
             c: tuple(0.8 * np.asarray(colours[int(np.searchsorted(labels, c))])) for c in classes
         }  # darkened: the regions are the pale versions
-        ticks, tick_labels = np.arange(labels.size), [str(v) for v in labels]
+        ticks, tick_labels = list(range(labels.size)), [str(v) for v in labels]
     if point_colour is None:  # scores, but labels that are not two numbers
-        palette = colormaps["tab10"].colors
+        palette = _palette("tab10")
         point_colour = {c: palette[i % 10] for i, c in enumerate(classes)}
     for i, c in enumerate(classes):
         rows = y == c
@@ -385,19 +414,19 @@ def decision_boundary(model, X, y, ax=None, resolution=200, colorbar=True):
         fontsize="small",
         frameon=False,
     )
-    ax.colorbar = None
+    _attach(ax, "colorbar", None)
     if colorbar:
         bar = ax.figure.colorbar(shading, ax=ax, label=meaning)
         if ticks is not None:
             bar.set_ticks(ticks, labels=tick_labels)
-        ax.colorbar = bar
+        _attach(ax, "colorbar", bar)
     return ax
 
 
 # --- weights as images --------------------------------------------------------------------------
 
 
-def _first_layer(model):
+def _first_layer(model: Any) -> NDArray[Any]:
     """The first layer's weight matrix, shape (n_inputs, n_units)."""
     for holder in (model, getattr(model, "network_", None)):
         weights = getattr(holder, "weights", None)
@@ -414,7 +443,13 @@ def _first_layer(model):
     )
 
 
-def first_layer_weights(model, image_shape=(28, 28), ax=None, max_units=64, columns=None):
+def first_layer_weights(
+    model: Any,
+    image_shape: tuple[int, int] = (28, 28),
+    ax: Axes | None = None,
+    max_units: int = 64,
+    columns: int | None = None,
+) -> Axes:
     """The first layer's weights as images: what each hidden unit looks for in the input.
 
     For image inputs (MNIST: ``image_shape=(28, 28)``) the weights from every pixel into
@@ -473,5 +508,5 @@ def first_layer_weights(model, image_shape=(28, 28), ax=None, max_units=64, colu
     ax.set_yticks([])
     shown = f"first {n} of {W.shape[1]}" if n < W.shape[1] else f"all {n}"
     ax.set_title(f"First-layer weights ({shown} units)")
-    ax.colorbar = ax.figure.colorbar(image, ax=ax, label="weight", shrink=0.8)
+    _attach(ax, "colorbar", ax.figure.colorbar(image, ax=ax, label="weight", shrink=0.8))
     return ax

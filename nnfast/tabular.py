@@ -24,6 +24,8 @@ deviation of the rows ``fit`` saw, ``(x - mean_) / scale_``; constant columns ke
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._compat import BaseEstimator, TransformerMixin
 from ._encoding import TableEncoding, TabularModel, TargetEncoder
 from ._table import Table
@@ -76,14 +78,14 @@ class TableEncoder(TransformerMixin, BaseEstimator, TableEncoding):
     ['size', 'color=blue', 'color=red']
     """
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.categorical = True
         return tags
 
-    def _more_tags(self):
+    def _more_tags(self) -> dict[str, Any]:
         return {"requires_y": False, "X_types": ["2darray", "string", "categorical"]}
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self) -> bool:
         return self._is_fitted()

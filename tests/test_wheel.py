@@ -73,6 +73,7 @@ def test_wheel_contents(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert [n for n in names if n.startswith("nnfast/_kernels") and n.endswith((".so", ".pyd"))]
     assert "nnfast/data/student_data.csv" in names
+    assert "nnfast/py.typed" in names
     assert not [n for n in names if n.endswith((".pyx", ".pxd", ".pxi", ".c"))]
     entry_points = (
         zipfile.ZipFile(wheel)
@@ -135,6 +136,7 @@ def test_sdist_has_the_cython_sources_and_no_generated_c(source, tmp_path):
         "pyproject.toml",
         "README.md",
         "nnfast/data/student_data.csv",
+        "nnfast/py.typed",
         "tests/conftest.py",
         "tools/api_reference.py",
     ):
