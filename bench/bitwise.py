@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import nnfast
-from nnfast._spec import ADAM, CONSTANT, EXPONENTIAL, INVERSE_TIME, Hyper, OptimizerState
+from nnfast._spec import ADAM, EXPONENTIAL, INVERSE_TIME, Hyper, OptimizerState
 
 HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step")
 OUTPUT_LOSS = (("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
@@ -95,7 +95,10 @@ def network_case(rng, dtype):
     hyper = Hyper(**options)
     batch = int(rng.integers(1, n + 1))
     threshold = THRESHOLDS[rng.integers(len(THRESHOLDS))]
-    cast = (lambda a: None if a is None else np.ascontiguousarray(a, dtype=dtype))
+
+    def cast(a):
+        return None if a is None else np.ascontiguousarray(a, dtype=dtype)
+
     return (net.spec, cast(net.parameters), cast(X), cast(Y), cast(w), hyper, batch,
             threshold)
 

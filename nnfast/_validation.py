@@ -2,7 +2,8 @@
 
 Every public entry point validates here, once per call, before any buffer reaches a kernel.
 Errors name the argument, what was expected and what came. Arrays that are already right
-(C-contiguous float64) are used as they are, never copied.
+(C-contiguous float64) are used as they are, never copied. A float32 model asks for float32
+(``dtype``): the input is converted once, and values beyond float32's range are refused.
 """
 from __future__ import annotations
 
@@ -15,19 +16,24 @@ import numpy as np
 
 try:  # the compiled scan: no temporary array, a team's threads for large arrays
     from ._kernels import finite as _finite
+    from ._kernels32 import finite as _finite32
 except ImportError:  # the extension was not built (see _backend): NumPy's
-    _finite = None
+    _finite = _finite32 = None
+
+_SCANS = {np.dtype(np.float64): _finite, np.dtype(np.float32): _finite32}
 
 
 def all_finite(arr):
-    """True when the float64 array ``arr`` holds no NaN or infinity."""
-    if _finite is not None and arr.dtype == np.float64 and arr.flags.c_contiguous:
-        return _finite(arr if arr.ndim == 1 else arr.reshape(-1))
+    """True when the float array ``arr`` holds no NaN or infinity."""
+    scan = _SCANS.get(arr.dtype) if arr.flags.c_contiguous else None
+    if scan is not None:
+        return scan(arr if arr.ndim == 1 else arr.reshape(-1))
     return bool(np.isfinite(arr).all())
 
 
-def as_float_array(x, name, ndim=(1, 2)):
-    """``x`` as a C-contiguous float64 array with one of ``ndim`` dimensions, all finite."""
+def as_float_array(x, name, ndim=(1, 2), dtype=np.float64):
+    """``x`` as a C-contiguous ``dtype`` (float64 or float32) array with one of ``ndim``
+    dimensions, all finite."""
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
         try:  # nullable extension dtypes (Int64, Float64) come out as float, NA as NaN
             x = x.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -47,15 +53,20 @@ def as_float_array(x, name, ndim=(1, 2)):
         raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample is needed.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not all_finite(arr):
+    with np.errstate(over="ignore"):  # values beyond float32's: refused just below
+        converted = np.ascontiguousarray(arr, dtype=dtype)
+    if not all_finite(converted):
+        if converted.dtype != np.float64 and all_finite(np.asarray(arr, dtype=np.float64)):
+            raise ValueError(f"{name} holds values beyond {converted.dtype.name}'s range "
+                             f"(largest magnitude {np.finfo(converted.dtype).max:.4g}): "
+                             f"scale it, or use dtype='float64'.")
         raise ValueError(f"{name} contains NaN or infinity.")
-    return arr
+    return converted
 
 
-def as_matrix(x, name, n_features=None):
-    """A (n_samples, n_features) float64 matrix; a 1-D input is one sample."""
-    return matrix_from_checked(as_float_array(x, name), name, n_features)
+def as_matrix(x, name, n_features=None, dtype=np.float64):
+    """A (n_samples, n_features) ``dtype`` matrix; a 1-D input is one sample."""
+    return matrix_from_checked(as_float_array(x, name, dtype=dtype), name, n_features)
 
 
 def matrix_from_checked(arr, name, n_features=None):
@@ -69,21 +80,21 @@ def matrix_from_checked(arr, name, n_features=None):
     return arr
 
 
-def as_targets(y, name, n_outputs, n_samples, loss_code=None):
-    """Targets as an (n_samples, n_outputs) float64 matrix.
+def as_targets(y, name, n_outputs, n_samples, loss_code=None, dtype=np.float64):
+    """Targets as an (n_samples, n_outputs) ``dtype`` matrix.
 
     Accepted: an (n, n_outputs) matrix; a 1-D vector when there is one output; 1-D integer
     class labels when the loss is cross-entropy over n_outputs classes (one-hot encoded here).
     """
     from ._spec import BINARY_CROSS_ENTROPY, CROSS_ENTROPY
 
-    arr = as_float_array(y, name)
+    arr = as_float_array(y, name, dtype=dtype)
     if arr.ndim == 1:
         if n_outputs == 1:
             arr = arr.reshape(-1, 1)
         elif loss_code == CROSS_ENTROPY:
             from .data import one_hot
-            arr = one_hot(as_labels(arr, name, n_outputs), n_outputs)
+            arr = one_hot(as_labels(arr, name, n_outputs), n_outputs).astype(dtype, copy=False)
         else:
             raise ValueError(
                 f"{name} is 1-D but the network has {n_outputs} outputs: pass an "
@@ -237,8 +248,8 @@ def _shorten(values, limit=20):
     return repr(list(values[:limit]))[:-1] + f", ... ({len(values)} in all)]"
 
 
-def as_weights(sample_weight, n_samples, name="sample_weight"):
-    """None, or per-sample weights as a C-contiguous float64 vector: finite, >= 0, not all 0.
+def as_weights(sample_weight, n_samples, name="sample_weight", dtype=np.float64):
+    """None, or per-sample weights as a C-contiguous ``dtype`` vector: finite, >= 0, not all 0.
 
     The losses weighted by them are ``sum_i w_i L_i / sum_i w_i``, which does not change when
     every weight is multiplied by the same factor: weights whose sum overflows, or so small
@@ -246,7 +257,7 @@ def as_weights(sample_weight, n_samples, name="sample_weight"):
     """
     if sample_weight is None:
         return None
-    w = as_float_array(sample_weight, name, ndim=(1,))
+    w = as_float_array(sample_weight, name, ndim=(1,), dtype=dtype)
     if w.shape[0] != n_samples:
         raise ValueError(f"{name} has {w.shape[0]} weights for {n_samples} samples.")
     if w.min() < 0 or not w.any():

@@ -242,7 +242,7 @@ def _truncated(net, upto, output):
 
     sizes = net.layer_sizes[:upto + 1]
     cut = Network(sizes, activation=list(net.activations[:upto - 1]), output_activation=output,
-                  loss="mse", init="zeros")
+                  loss="mse", init="zeros", dtype=net.dtype)
     for l in range(upto):
         cut.weights[l][...] = net.weights[l]
         cut.biases[l][...] = net.biases[l]

@@ -9,15 +9,13 @@ import warnings
 import numpy as np
 
 from . import _backend, activations, io, losses
-from ._spec import MSE, Spec
-from ._validation import _finite
+from ._spec import MSE, Spec, real_dtype
 from ._validation import (
     all_finite, as_float_array, as_matrix, as_targets, as_weights, check_memory, check_number,
     check_rng, matrix_from_checked,
 )
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
-_FLOAT64 = np.dtype(np.float64)
 #: Multiply-adds per compiled forward call on large inputs: Ctrl-C is seen between calls.
 FORWARD_WORK = 2**26
 
@@ -27,7 +25,7 @@ class Network:
     """A fully connected feed-forward network of any depth and width.
 
     Layer ``l`` computes ``a_{l+1} = f_l(a_l @ W_l + b_l)`` with ``W_l`` of shape
-    ``(n_in, n_out)``. Every weight and bias lives in one flat float64 buffer,
+    ``(n_in, n_out)``. Every weight and bias lives in one flat buffer of ``dtype``,
     ``parameters``; ``weights`` and ``biases`` are lists of writable views into it.
 
     Parameters
@@ -57,6 +55,12 @@ class Network:
         ``bit_generator.lock`` while it draws from it, as NumPy's own methods do, so two
         threads training networks that share a Generator take turns instead of corrupting
         its state.
+    dtype : "float64" or "float32"
+        The precision of everything the network computes and keeps: parameters, gradients,
+        optimizer state, the training workspace, outputs. Input data is converted to it
+        once per call (float32 data in a float32 network is used as it is). float32 halves
+        the memory and runs the kernels compiled for float (BLAS sgemm); the initial weights
+        are the float64 network's of the same seed, rounded.
 
     Models that cannot learn are refused: a softmax over one output (always 1), and a step
     output with a loss (its gradient is 0 everywhere).
@@ -76,8 +80,9 @@ class Network:
     """
 
     def __init__(self, layer_sizes, activation="sigmoid", output_activation=None, loss="mse",
-                 init="auto", seed=None):
+                 init="auto", seed=None, dtype="float64"):
         sizes = _check_sizes(layer_sizes)
+        self._dtype = real_dtype(dtype)
         n_hidden = len(sizes) - 2
         if isinstance(activation, str):
             names = [activation] * n_hidden
@@ -112,10 +117,10 @@ class Network:
         self.init = init
         spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
                     MSE if loss_function is None else loss_function.code)
-        check_size(sizes, "layer_sizes")
+        check_size(sizes, "layer_sizes", itemsize=self._dtype.itemsize)
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
-        self._set_buffer(np.zeros(spec.n_params))
+        self._set_buffer(np.zeros(spec.n_params, self._dtype))
         self.history = None
         self._rng = check_rng(seed)
         self._train_lock = threading.Lock()
@@ -134,6 +139,11 @@ class Network:
                              "network was built with: build a new Network to change them.")
 
     @property
+    def dtype(self):
+        """The network's precision, ``numpy.dtype('float64')`` or ``('float32')`` (fixed)."""
+        return self._dtype
+
+    @property
     def activations(self):
         """The hidden layers' activation names (fixed at construction)."""
         return self._activations
@@ -150,7 +160,7 @@ class Network:
 
     @property
     def parameters(self):
-        """Every weight, then every bias, in one flat float64 buffer (a writable view).
+        """Every weight, then every bias, in one flat buffer of ``dtype`` (a writable view).
 
         Assigning ``net.parameters = values`` checks ``values`` (``n_params`` finite numbers)
         and copies them into the buffer, so ``weights`` and ``biases`` stay views of it.
@@ -160,14 +170,14 @@ class Network:
     @parameters.setter
     def parameters(self, values):
         n = self._n_params
-        arr = as_float_array(values, "parameters", ndim=(1,))
+        arr = as_float_array(values, "parameters", ndim=(1,), dtype=self._dtype)
         if arr.shape != (n,):
             raise ValueError(
                 f"parameters must be a vector of {n} values (layers {self.layer_sizes}: "
                 f"{self._spec.n_weights} weights, then {n - self._spec.n_weights} biases), "
                 f"got shape {arr.shape}.")
         if not self._buffer_intact():  # changed in place (shape, dtype): start a new one
-            self._set_buffer(np.zeros(n))
+            self._set_buffer(np.zeros(n, self._dtype))
         self._parameters[...] = arr
 
     @property
@@ -195,12 +205,12 @@ class Network:
         # views and the kernels point into) refuses an array that does not own its data.
         self._parameters = buffer.view()
         weights, biases = self._spec.unpack(self._parameters)
-        self._weights = _Layers(weights, "weights", "(n_in, n_out)")
-        self._biases = _Layers(biases, "biases", "(n_out,)")
+        self._weights = _Layers(weights, "weights", "(n_in, n_out)", self._dtype)
+        self._biases = _Layers(biases, "biases", "(n_out,)", self._dtype)
 
     def _buffer_intact(self):
         p = self._parameters
-        if type(p) is not np.ndarray or p.dtype is not _FLOAT64 and p.dtype != _FLOAT64:
+        if type(p) is not np.ndarray or p.dtype is not self._dtype and p.dtype != self._dtype:
             return False
         flags = p.flags
         return p.shape == (self._n_params,) and flags.c_contiguous and flags.writeable
@@ -211,15 +221,15 @@ class Network:
         if not self._buffer_intact():
             p = self._parameters
             raise ValueError(
-                f"net.parameters is no longer a writable C-contiguous float64 vector of "
-                f"{self._n_params} values (it is {type(p).__name__} of shape "
+                f"net.parameters is no longer a writable C-contiguous {self._dtype.name} "
+                f"vector of {self._n_params} values (it is {type(p).__name__} of shape "
                 f"{getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', None)}): it was "
                 f"changed in place. Assign the values instead: net.parameters = values.")
         return self._parameters
 
     def _check_finite_parameters(self, action):
         params = self._kernel_parameters()
-        if not (_finite(params) if _finite is not None else np.isfinite(params).all()):
+        if not all_finite(params):
             raise ValueError(
                 f"The network's parameters contain NaN or infinity, so it cannot {action}: "
                 f"set finite values (net.parameters = ...) or draw new ones with "
@@ -250,8 +260,9 @@ class Network:
             names = self.activations
             act = f"activation={names[0] if len(set(names)) == 1 else list(names)!r}, "
         loss = None if self._loss_function is None else self._loss_function.name
+        dtype = "" if self._dtype == np.float64 else f", dtype={self._dtype.name!r}"
         return (f"Network({self.layer_sizes}, {act}output_activation="
-                f"{self.output_activation!r}, loss={loss!r})")
+                f"{self.output_activation!r}, loss={loss!r}{dtype})")
 
     def initialize(self, init=None, seed=None):
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
@@ -259,7 +270,7 @@ class Network:
         _check_init(init)
         rng = self._rng if seed is None else check_rng(seed)
         if not self._buffer_intact():
-            self._set_buffer(np.zeros(self._n_params))
+            self._set_buffer(np.zeros(self._n_params, self._dtype))
         self.parameters[:] = 0.0
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
             n_in, n_out = W.shape
@@ -283,19 +294,21 @@ class Network:
         """A network of the same structure, initialised from (and keeping) ``rng``."""
         return Network(self.layer_sizes, activation=list(self.activations),
                        output_activation=self.output_activation,
-                       loss=self._loss_function.name, init=self.init, seed=rng)
+                       loss=self._loss_function.name, init=self.init, seed=rng,
+                       dtype=self._dtype)
 
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["_weights"], state["_biases"]  # views: rebuilt from parameters
         del state["_train_lock"]
-        state["_parameters"] = np.array(self._parameters, dtype=np.float64)
+        state["_parameters"] = np.array(self._parameters, dtype=self._dtype)
         return state
 
     def __setstate__(self, state):
         buffer = state.pop("_parameters")
+        state.setdefault("_dtype", np.dtype(np.float64))  # pickled before there was a choice
         self.__dict__.update(state)
-        self._set_buffer(np.array(buffer, dtype=np.float64, order="C"))  # own, writable
+        self._set_buffer(np.array(buffer, dtype=self._dtype, order="C"))  # own, writable
         self._train_lock = threading.Lock()
 
     # --- files -------------------------------------------------------------------------------
@@ -308,7 +321,7 @@ class Network:
         header = {"layer_sizes": self.layer_sizes, "activation": list(self.activations),
                   "output_activation": self.output_activation,
                   "loss": None if self._loss_function is None else self._loss_function.name,
-                  "init": self.init}
+                  "init": self.init, "dtype": self._dtype.name}
         return header, {"parameters": self.parameters}
 
     @classmethod
@@ -324,26 +337,29 @@ class Network:
         if arrays["parameters"].shape != (n_params,):  # before allocating what it claims
             raise ValueError(f"layer_sizes {list(sizes)} need {n_params} parameters, the file "
                              f"has an array of shape {arrays['parameters'].shape}")
+        # files written before the choice of precision hold float64 networks
         net = cls(header["layer_sizes"], activation=header["activation"],
                   output_activation=header["output_activation"], loss=header["loss"],
-                  init=header["init"])
+                  init=header["init"], dtype=header.get("dtype", "float64"))
         params = arrays["parameters"]
-        if params.shape != net.parameters.shape or not np.isfinite(params).all():
-            raise ValueError(f"expected {net.parameters.size} finite parameters, "
-                             f"got shape {params.shape}")
+        if params.shape != net.parameters.shape or not np.isfinite(params).all() or \
+                not np.isfinite(params.astype(net.dtype)).all():
+            raise ValueError(f"expected {net.parameters.size} finite {net.dtype.name} "
+                             f"parameters, got shape {params.shape}")
         net.parameters[:] = params
         return net
 
     # --- computing ---------------------------------------------------------------------------
 
     def feedforward(self, X):
-        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``.
+        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``,
+        in the network's ``dtype``.
 
         Large batches are computed in parts (Ctrl-C is seen between them). Outputs that are
         not finite raise ValueError when the parameters are not finite, and warn (a
         RuntimeWarning) when finite weights overflowed on these inputs.
         """
-        X = as_float_array(X, "X")
+        X = as_float_array(X, "X", dtype=self._dtype)
         single = X.ndim == 1
         X = matrix_from_checked(X, "X", self.n_inputs)
         out = self._outputs(X)
@@ -352,17 +368,17 @@ class Network:
     __call__ = feedforward
 
     def _outputs(self, X, name="X", report=True):
-        """The outputs for a checked X (C-contiguous float64, finite, n_inputs wide);
-        ``report``: non-finite outputs raise (non-finite parameters) or warn."""
-        kernels = _backend.kernels()
+        """The outputs for a checked X (C-contiguous, the network's dtype, finite, n_inputs
+        wide); ``report``: non-finite outputs raise (non-finite parameters) or warn."""
+        kernels = _backend.kernels(dtype=self._dtype)
         params = self._kernel_parameters()
-        check_memory(8 * X.shape[0] * self.n_outputs, name,
+        check_memory(self._dtype.itemsize * X.shape[0] * self.n_outputs, name,
                      lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs")
-        if X.ndim != 2 or X.shape[1] != self.n_inputs or X.dtype != np.float64 \
+        if X.ndim != 2 or X.shape[1] != self.n_inputs or X.dtype != self._dtype \
                 or not X.flags.c_contiguous:  # every caller checks; this one is O(1)
-            raise ValueError(f"{name} must be a C-contiguous float64 matrix with "
+            raise ValueError(f"{name} must be a C-contiguous {self._dtype.name} matrix with "
                              f"{self.n_inputs} columns, got shape {X.shape}.")
-        out = np.empty((X.shape[0], self.n_outputs))
+        out = np.empty((X.shape[0], self.n_outputs), self._dtype)
         step = _forward_rows(self._spec)
         for start in range(0, X.shape[0], step):
             kernels.forward(self._spec, params, X[start:start + step], out[start:start + step])
@@ -374,8 +390,8 @@ class Network:
         return out
 
     def _xy(self, X, Y):
-        X = as_matrix(X, "X", self.n_inputs)
-        Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss)
+        X = as_matrix(X, "X", self.n_inputs, dtype=self._dtype)
+        Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss, dtype=self._dtype)
         return X, Y
 
     def _full_batch(self, X, what):
@@ -384,7 +400,7 @@ class Network:
         self._require_loss(what)
         self._check_finite_parameters(what)
         params = self._kernel_parameters()
-        check_memory(full_batch_bytes(self._spec, X.shape[0]), "X",
+        check_memory(full_batch_bytes(self._spec, X.shape[0], self._dtype.itemsize), "X",
                      lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs "
                              f"and deltas)")
         return params
@@ -394,19 +410,20 @@ class Network:
         ``sample_weight``, the weighted mean ``sum_i w_i L_i / sum_i w_i``."""
         self._require_loss("compute a loss")
         X, Y = self._xy(X, Y)
-        w = as_weights(sample_weight, X.shape[0])
+        w = as_weights(sample_weight, X.shape[0], dtype=self._dtype)
         params = self._full_batch(X, "compute a loss")
-        return float(_backend.kernels().loss_and_gradient(
+        return float(_backend.kernels(dtype=self._dtype).loss_and_gradient(
             self.spec, params, X, Y, 0.0, 0.0, None, w))
 
     def gradients(self, X, Y, sample_weight=None):
         """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
         self._require_loss("compute gradients")
         X, Y = self._xy(X, Y)
-        w = as_weights(sample_weight, X.shape[0])
+        w = as_weights(sample_weight, X.shape[0], dtype=self._dtype)
         params = self._full_batch(X, "compute gradients")
-        grad = np.empty(self.spec.n_params)
-        _backend.kernels().loss_and_gradient(self.spec, params, X, Y, 0.0, 0.0, grad, w)
+        grad = np.empty(self.spec.n_params, self._dtype)
+        _backend.kernels(dtype=self._dtype).loss_and_gradient(self.spec, params, X, Y, 0.0,
+                                                              0.0, grad, w)
         return self.spec.unpack(grad)
 
     def train(self, X, Y, epochs=100, learning_rate=0.1, batch_size=32, **options):
@@ -435,12 +452,13 @@ def _check_sizes(layer_sizes):
                  for i, s in enumerate(sizes))
 
 
-def check_size(sizes, name, copies=1):
-    """Refuse layer sizes whose parameters (``copies`` of them, and the largest layer's
-    initialisation draws) could not fit in memory, naming ``name``."""
+def check_size(sizes, name, copies=1, itemsize=8):
+    """Refuse layer sizes whose parameters (``copies`` of them, of ``itemsize`` bytes each,
+    and the largest layer's float64 initialisation draws) could not fit in memory, naming
+    ``name``."""
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    check_memory(8 * (copies * n_params + largest), name,
+    check_memory(itemsize * copies * n_params + 8 * largest, name,
                  lambda: f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
                          f"and the initialisation's draws)")
     return n_params
@@ -476,21 +494,22 @@ def _forward_rows(spec):
     return chunk * max(1, FORWARD_WORK // max(1, chunk * spec.n_weights))
 
 
-def full_batch_bytes(spec, n_rows):
+def full_batch_bytes(spec, n_rows, itemsize=8):
     """Bytes of the workspace of a full-batch pass over ``n_rows`` rows (every layer's
     outputs and f', two delta blocks, the targets): what ``loss`` and ``gradients`` need."""
-    return workspace_bytes(spec, n_rows, n_rows)
+    return workspace_bytes(spec, n_rows, n_rows, itemsize)
 
 
-def workspace_bytes(spec, n_rows, batch_size):
+def workspace_bytes(spec, n_rows, batch_size, itemsize=8):
     """Bytes a training workspace for batches of ``batch_size`` rows needs (as allocated by
-    the kernels), plus the per-run copies of the parameters and the sample order."""
+    the kernels, values of ``itemsize`` bytes), plus the per-run copies of the parameters
+    and the sample order (8 bytes an index)."""
     per_row, fixed = workspace_terms(spec)
-    return 8 * (batch_size * per_row + fixed + 2 * n_rows)
+    return itemsize * (batch_size * per_row + fixed) + 8 * 2 * n_rows
 
 
 def workspace_terms(spec):
-    """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
+    """(values per batch row, fixed values) of a training workspace for ``spec``."""
     sizes = spec.sizes
     return (sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
             5 * spec.n_params + sum(sizes))
@@ -503,17 +522,18 @@ class _Layers(list):
     never changes length or order, so nothing the kernels read can be replaced.
     """
 
-    def __init__(self, views, name, layout):
+    def __init__(self, views, name, layout, dtype=np.float64):
         super().__init__(views)
-        self._name, self._layout = name, layout
+        self._name, self._layout, self._dtype = name, layout, dtype
 
     def _checked(self, i, value):
         view = list.__getitem__(self, i)
         where = f"{self._name}[{i}]"
         if np.ndim(value) == 0:
             return as_float_array(np.full(view.shape, value, dtype=np.float64)
-                                  if _is_number(value) else np.array([value]), where)
-        arr = as_float_array(value, where, ndim=(1, 2))
+                                  if _is_number(value) else np.array([value]), where,
+                                  dtype=self._dtype)
+        arr = as_float_array(value, where, ndim=(1, 2), dtype=self._dtype)
         if arr.shape != view.shape:
             hint = (f" (nnfast stores W as {self._layout}: pass its transpose)"
                     if arr.shape == view.shape[::-1] and arr.ndim == 2 else "")

@@ -239,7 +239,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
     rng = net._rng if seed is None else check_rng(seed)
     if not all_finite(net._kernel_parameters()):
         net._check_finite_parameters("be trained")  # raises, saying how to fix it
-    w = as_weights(sample_weight, X.shape[0])
+    w = as_weights(sample_weight, X.shape[0], dtype=net.dtype)
     X, Y, w, val = _validation(net, X, Y, w, validation_data, validation_split)
     n = X.shape[0]
     if batch_size is None:
@@ -272,7 +272,7 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
         raise ValueError("ReduceOnPlateau(monitor='val_loss') needs validation_data or "
                          "validation_split.")
     # Resolve the backend here: use_backend() is thread-local and restarts run in threads.
-    run = _Run(_backend.kernels(), net.spec, X, Y, w, val, hyper, batch_size,
+    run = _Run(_backend.kernels(dtype=net.dtype), net.spec, X, Y, w, val, hyper, batch_size,
                shuffle and batch_size < n, schedule, on_divergence)
 
     state = getattr(net, "_optimizer_state", None) if resume else None
@@ -299,7 +299,8 @@ def train(net, X, Y, *, epochs=100, learning_rate=0.1, batch_size=32, shuffle=Tr
 
 
 class _Run:
-    """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
+    """Everything fixed for the runs of one ``train`` call (shared by the restarts); X, Y
+    and w are in the network's dtype, which the run computes in."""
 
     def __init__(self, kernels, spec, X, Y, w, val, hyper, batch_size, shuffle, schedule,
                  on_divergence="warn"):
@@ -323,11 +324,13 @@ class _Run:
             callbacks.append(copy.copy(self.schedule))  # it keeps state: one per run
         adjusters = [c for c in callbacks if callable(getattr(c, "adjust_learning_rate", None))]
         per_epoch = bool(self.val is not None or callbacks)
-        workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
+        dtype = self.X.dtype
+        workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size, dtype)
         workspace.cancelled = self._cancelled
         self._workspaces.append(workspace)
-        if state is None or not state.fits(self.spec.n_params, self.hyper):
-            state = OptimizerState(self.spec.n_params, self.hyper)
+        if state is None or not state.fits(self.spec.n_params, self.hyper) \
+                or state.m.dtype != dtype:
+            state = OptimizerState(self.spec.n_params, self.hyper, dtype)
         elif state.order is not None and state.order.shape == workspace.order.shape:
             workspace.order[:] = state.order  # resume: the shuffles go on from the same order
         net._optimizer_state = state
@@ -486,7 +489,7 @@ class _Run:
         params = net._kernel_parameters()
         if not all_finite(params):
             return False
-        out = np.empty((self.X.shape[0], net.n_outputs))
+        out = np.empty((self.X.shape[0], net.n_outputs), self.X.dtype)
         step = max(1, (1 << 22) // max(net.spec.sizes[1:]))  # ~32 MB of outputs at a time
         for start in range(0, self.X.shape[0], step):
             self.kernels.forward(self.spec, params, self.X[start:start + step],
@@ -695,15 +698,16 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
     limit = memory_limit()
     if limit is None:
         return
-    spec = net.spec
+    spec, itemsize = net.spec, net.dtype.itemsize
     per_row, fixed = net._workspace_terms
-    if parallel * 8 * (batch_size * per_row + fixed + 2 * X.shape[0]) > limit:
-        check_memory(parallel * workspace_bytes(spec, X.shape[0], batch_size), "batch_size",
+    if parallel * (itemsize * (batch_size * per_row + fixed) + 16 * X.shape[0]) > limit:
+        check_memory(parallel * workspace_bytes(spec, X.shape[0], batch_size, itemsize),
+                     "batch_size",
                      f"{'each of ' + str(parallel) + ' parallel runs: ' if parallel > 1 else ''}"
                      f"a training workspace for batches of {batch_size} rows through layers "
                      f"{list(spec.sizes)}")
     if val is not None:
-        check_memory(full_batch_bytes(spec, val[0].shape[0]), "validation_data",
+        check_memory(full_batch_bytes(spec, val[0].shape[0], itemsize), "validation_data",
                      lambda: f"evaluating {val[0].shape[0]} validation rows at once")
     if restarts > 1:
         check_memory(restarts * 96, "restarts", lambda: f"the records of {restarts} restarts")
@@ -761,10 +765,10 @@ def _validation(net, X, Y, w, validation_data, validation_split):
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise TypeError("validation_data must be (X_val, Y_val) or (X_val, Y_val, w_val).")
-        Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs)
+        Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs, net.dtype)
         Yv = as_targets(validation_data[1], "validation_data[1]", net.n_outputs, Xv.shape[0],
-                        net.spec.loss)
-        wv = as_weights(validation_data[2], Xv.shape[0], "validation_data[2]") \
+                        net.spec.loss, net.dtype)
+        wv = as_weights(validation_data[2], Xv.shape[0], "validation_data[2]", net.dtype) \
             if len(validation_data) == 3 else None
         return X, Y, w, (Xv, Yv, wv)
     split = check_number(validation_split, "validation_split", 0.0, 1.0, high_open=True)
