@@ -1429,7 +1429,10 @@ def describe(results, args):
     loads = [r["load_start"][0] for r in results] + [r["load_end"][0] for r in results]
     loads += [x for r in results for e in r["workloads"].values() for x in e.get("load", [])]
     blas = ", ".join(f"{b['library']}: {b['internal_api']} {b['version']}"
+                     + (f" ({b['architecture']} kernels)" if b.get("architecture") else "")
                      for b in info["blas"]) or "unknown"
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        blas += f", OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}"
     gemm = f", gemm threshold {info['gemm_threshold']}" if "gemm_threshold" in info else ""
     peers = ", ".join(f"{LABELS[k].split()[0]} {v}" for k, v in versions.items())
     return (f"{datetime.date.today().isoformat()} | Machine: {info['cpu']}, {info['cpu_count']} "

@@ -379,7 +379,7 @@ def _blas_info():
             "numpy" if "numpy" in path else os.path.basename(path))
         out.append({"library": owner, "internal_api": lib.get("internal_api"),
                     "version": lib.get("version"), "num_threads": lib.get("num_threads"),
-                    "filepath": path})
+                    "architecture": lib.get("architecture"), "filepath": path})
     return out
 
 
