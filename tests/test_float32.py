@@ -32,7 +32,7 @@ from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import nnfast
@@ -130,6 +130,26 @@ def saturation_tol(spec, params, X):
             gap = 1.0 - np.abs(a)
             margins.append(gap[gap > 0].min(initial=np.inf))
     return 8 * EPS / min(margins)
+
+
+def training_conditions(spec, X, Y, w, *points):
+    """The largest ``condition`` of the (weighted) mean loss and of its gradient over the
+    parameter vectors ``points``: how far rounding moves the losses a training run reports
+    and the gradients its steps take, which a fit close to its targets (a - y, a small
+    difference of large values) magnifies."""
+
+    def loss64(params, X, Y, w):
+        return _reference.loss_and_gradient(spec, params, X, Y, 0.0, 0.0, None, w)
+
+    def gradient64(params, X, Y, w):
+        grad = np.empty(spec.n_params)
+        _reference.loss_and_gradient(spec, params, X, Y, 0.0, 0.0, grad, w)
+        return grad
+
+    return (
+        max(condition(loss64, p, X, Y, w) for p in points),
+        max(condition(gradient64, p, X, Y, w) for p in points),
+    )
 
 
 def largest(a, floor=0.0):
@@ -306,6 +326,28 @@ def train(module, spec, params, X, Y, w, hyper, batch, epochs, seed, dtype):
 @pytest.mark.parametrize("option", OPTIONS)
 @settings(FAST, max_examples=25)
 @given(case=cases(max_n=30), batch=st.sampled_from([1, 2, 5, 16, None]), weighted=st.booleans())
+@example(  # a tanh output at -0.99994: f' = 1 - a**2 takes a's last float32 bit
+    case=dict(sizes=[2, 1], activation="sigmoid", output="tanh", loss="mse", n=1, seed=12),
+    batch=1,
+    weighted=False,
+)
+@example(  # a close fit: the loss 1.3e-4 from outputs of order 1
+    case=dict(sizes=[1, 2, 1, 1], activation="tanh", output="identity", loss="mse", n=1, seed=572),
+    batch=1,
+    weighted=False,
+)
+@example(  # four identity layers: the loss (1e3) feels every layer's rounding, 4 eps and more
+    case=dict(
+        sizes=[4, 7, 4, 7, 1],
+        activation="identity",
+        output="identity",
+        loss="mse",
+        n=3,
+        seed=3825866,
+    ),
+    batch=2,
+    weighted=True,
+)
 def test_training_in_float32_parity(option, case, batch, weighted, k32):
     """Per-sample (batch 1: the register-blocked path) and mini-batch training, every
     optimizer, schedule and penalty, dropout, sample weights: the float32 kernels against
@@ -323,6 +365,8 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     assume(np.isfinite(truth[0]).all() and np.isfinite(truth[1][:, 0]).all())
     steps = epochs * -(-n // batch)
     tol, scale = train_tol(L, steps), largest(truth[0], 1.0)
+    loss_condition, gradient_condition = training_conditions(spec, X, Y, w, params, truth[0])
+    loss_scale = largest(truth[1][:, 0]) + loss_condition
     runs = [
         train(module, spec, params, X, Y, w, hyper, batch, epochs, 7, F32)
         for module in (k32, _reference)
@@ -330,14 +374,15 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     for module, (p, history, state, rng_state) in zip((k32, _reference), runs):
         assert p.dtype == F32 and state.m.dtype == F32 and state.v.dtype == F32
         assert_close(p, truth[0], tol, scale, f"{module.name} parameters")
-        assert_close(
-            history[:, 0], truth[1][:, 0], tol, largest(truth[1][:, 0]), f"{module.name} losses"
-        )
+        assert_close(history[:, 0], truth[1][:, 0], tol, loss_scale, f"{module.name} losses")
         assert rng_state == truth[3]  # the same draws (shuffles, dropout masks)
     (p_c, h_c, s_c, _), (p_r, h_r, s_r, _) = runs
     assert_close(p_c, p_r, tol, scale, "kernels vs reference, parameters")
-    if s_c.m.size > 1:
-        assert_close(s_c.m, s_r.m, tol, largest(s_r.m, 1e-3), "kernels vs reference, m")
+    if s_c.m.size > 1:  # gradients summed with weights adding up to at most ``growth``
+        growth = 1.0 if hyper.optimizer == ADAM else min(steps, 1.0 / (1.0 - hyper.momentum))
+        m_tol = max(tol, saturation_tol(spec, params, X), saturation_tol(spec, p_r, X))
+        m_scale = largest(s_r.m, 1e-3) + growth * gradient_condition
+        assert_close(s_c.m, s_r.m, m_tol, m_scale, "kernels vs reference, m")
     assert s_c.step[0] == s_r.step[0] == truth[2].step[0]
 
 
