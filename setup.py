@@ -39,6 +39,8 @@ macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if os.name != "nt":
     macros.append(("CYTHON_INLINE", "__inline__ __attribute__((always_inline, unused))"))
 
+# _kernels (float64) and _kernels32 (float32) compile one source each; both cimport _team,
+# the team of threads one per process (csrc/nnfast/_team.pxd).
 extensions = [
     Extension(
         f"nnfast.{name}",
@@ -51,7 +53,7 @@ extensions = [
         # version, the slower SVID-compatible wrapper.
         libraries=[] if os.name == "nt" else ["m"],
     )
-    for name in ("_kernels",)
+    for name in ("_team", "_kernels", "_kernels32")
 ]
 
 
@@ -65,9 +67,9 @@ def cythonize_once(extensions):
     Cython, NumPy and SciPy); unchanged C files keep their times, so the compiler skips them.
     """
     digest = hashlib.sha256()
-    for path in sorted(Path("csrc").iterdir()):
+    for path in sorted(Path("csrc").rglob("*")):
         if path.suffix in (".pyx", ".pxd", ".pxi", ".h"):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(
         repr(
             (sorted(directives.items()), Cython.__version__, np.__version__, scipy.__version__)

@@ -153,7 +153,7 @@ def w3_data(n_rows=W3_ROWS, seed=0):
     return X, one_hot(labels, W3_SIZES[-1]), f"synthetic {n_rows}x{W3_SIZES[0]}"
 
 
-def w3_network(seed=0):
+def w3_network(seed=0, dtype="float64"):
     """784-512-512-10: ReLU hidden layers, softmax output, cross-entropy."""
     return Network(
         list(W3_SIZES),
@@ -161,6 +161,7 @@ def w3_network(seed=0):
         output_activation="softmax",
         loss="cross_entropy",
         seed=seed,
+        dtype=dtype,
     )
 
 
@@ -205,10 +206,12 @@ class GemmBound:
     Operands and outputs are allocated once (transposed operands are views, passed to BLAS
     with a transpose flag as backpropagation would); ``run(epochs)`` does nothing else.
     ``as_array`` and ``matmul`` time another library's BLAS on the same operands (PyTorch's:
-    ``torch.from_numpy``, ``torch.matmul``).
+    ``torch.from_numpy``, ``torch.matmul``); ``dtype`` float32 times SGEMM instead of DGEMM.
     """
 
-    def __init__(self, sizes, n_rows, batch_size, seed=0, as_array=None, matmul=np.matmul):
+    def __init__(
+        self, sizes, n_rows, batch_size, seed=0, as_array=None, matmul=np.matmul, dtype=np.float64
+    ):
         rng = np.random.default_rng(seed)
         wrap = as_array or (lambda x: x)
         self.gemms = epoch_gemms(sizes, n_rows, batch_size)
@@ -216,9 +219,11 @@ class GemmBound:
         self.matmul = matmul
         self.calls = []
         for count, m, k, n, ta, tb in self.gemms:
-            a = wrap(rng.random((k, m) if ta else (m, k)))
-            b = wrap(rng.random((n, k) if tb else (k, n)))
-            self.calls.append((count, a.T if ta else a, b.T if tb else b, wrap(np.empty((m, n)))))
+            a = wrap(rng.random((k, m) if ta else (m, k)).astype(dtype))
+            b = wrap(rng.random((n, k) if tb else (k, n)).astype(dtype))
+            self.calls.append(
+                (count, a.T if ta else a, b.T if tb else b, wrap(np.empty((m, n), dtype)))
+            )
 
     def run(self, epochs=1):
         matmul = self.matmul
@@ -229,22 +234,24 @@ class GemmBound:
 
 
 def scipy_matmul(a, b, out):
-    """out := a @ b with SciPy's BLAS ``dgemm``, the library nnfast's kernels call (through
-    ``scipy.linalg.cython_blas``), for ``GemmBound(..., matmul=scipy_matmul)``.
+    """out := a @ b with SciPy's BLAS ``dgemm`` (``sgemm`` for float32), the library nnfast's
+    kernels call (through ``scipy.linalg.cython_blas``), for ``GemmBound(...,
+    matmul=scipy_matmul)``.
 
     Row-major ``out`` is column-major ``out.T`` = b^T a^T: each operand goes in as the
     Fortran-ordered array it already is, with a transpose flag where it is a transposed view,
     so C-contiguous operands and their transposes are not copied. ``out`` must be
     C-contiguous (BLAS writes into it).
     """
-    from scipy.linalg.blas import dgemm
+    from scipy.linalg.blas import dgemm, sgemm
 
     if not out.flags.c_contiguous:
         raise ValueError("out must be a C-contiguous array")
 
     x, tx = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
     y, ty = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
-    dgemm(1.0, x, y, 0.0, out.T, trans_a=tx, trans_b=ty, overwrite_c=True)
+    gemm = sgemm if out.dtype == np.float32 else dgemm
+    gemm(1.0, x, y, 0.0, out.T, trans_a=tx, trans_b=ty, overwrite_c=True)
 
 
 def time_gemm_bound(
@@ -257,10 +264,15 @@ def time_gemm_bound(
     return seconds, epochs
 
 
-def dgemm_gflops(n=ROOFLINE_N, repeats=5, threads=None, seed=0):
-    """GFLOP/s of an n x n x n NumPy matmul, one per timed repeat (after one warm-up)."""
+def dgemm_gflops(n=ROOFLINE_N, repeats=5, threads=None, seed=0, dtype=np.float64):
+    """GFLOP/s of an n x n x n NumPy matmul, one per timed repeat (after one warm-up);
+    ``dtype`` float32: SGEMM's."""
     rng = np.random.default_rng(seed)
-    a, b, c = rng.random((n, n)), rng.random((n, n)), np.empty((n, n))
+    a, b, c = (
+        rng.random((n, n)).astype(dtype),
+        rng.random((n, n)).astype(dtype),
+        np.empty((n, n), dtype),
+    )
     out = []
     with blas_threads(threads):
         np.matmul(a, b, out=c)
@@ -292,9 +304,9 @@ def time_w1_kernel(backend, epochs, seed=0):
 
 
 def _time_training(make_network, train, backend, epochs, data, threads, seed):
-    """(seconds, epochs) of one ``train`` of a fresh network on ``backend``."""
+    """(seconds, epochs) of one ``train`` of a fresh network on ``backend``, in X's dtype."""
     X, Y = data[0], data[1]
-    net = make_network(seed)
+    net = make_network(seed, dtype=X.dtype)
     with _backend.use_backend(backend), blas_threads(threads):
         seconds, history = _timed(lambda: train(net, X, Y, epochs, seed))
     return seconds, history.epochs
@@ -312,8 +324,8 @@ def run_mnist(backends, data, epochs=MNIST_EPOCHS, threads=None, seed=0, log=Non
     the last epoch, "loss": [training loss of each epoch]}}.
     """
     X, labels, X_test, labels_test = data
-    Y = one_hot(labels, MNIST_SIZES[-1])
-    nets = {b: mnist_network(seed) for b in backends}
+    Y = one_hot(labels, MNIST_SIZES[-1]).astype(X.dtype)
+    nets = {b: mnist_network(seed, dtype=X.dtype) for b in backends}
     out = {b: {"per_unit": [], "loss": [], "epochs": 1} for b in backends}
     for e in range(epochs):
         for b in backends:
@@ -416,12 +428,16 @@ def run(
     log=None,
     mnist_directory=None,
     mnist_epochs=MNIST_EPOCHS,
+    dtype="float64",
 ):
     """Run the selected workloads; returns {"machine", "settings", "rows", "memory"}.
 
     The opt-in workloads add "roofline" (DGEMM GFLOP/s and W3's GEMM-only bound) and
-    "notes" (lines printed under the table) to the result.
+    "notes" (lines printed under the table) to the result. ``dtype`` float32 runs W2, W3
+    and MNIST in float32 (networks and data; SGEMM for the bound and the roofline).
     """
+    dtype = np.dtype(dtype)
+    f32 = " (float32)" if dtype == np.float32 else ""
     log = log or (lambda msg: None)
     backends = [b for b in (backends or BACKENDS) if b in available_backends()]
     if not backends:
@@ -431,6 +447,7 @@ def run(
     data = None
     if any(w in workloads for w in ("W2", "threads", "memory")):
         data = digits_data()
+        data = (data[0].astype(dtype), data[1].astype(dtype), data[2])
 
     if "W1" in workloads:
         log("W1: tutorial 2-2-1, net.train")
@@ -482,7 +499,7 @@ def run(
         )
         rows.append(
             _timing_row(
-                f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32, {label}",
+                f"W2{f32} {data[2]}, 64-64-10 relu/softmax, SGD batch 32, {label}",
                 "ms/epoch",
                 1e3,
                 t,
@@ -499,16 +516,18 @@ def run(
     roofline, notes = {}, []
     if "roofline" in workloads:
         log(f"roofline: {ROOFLINE_N}^3 numpy matmul")
-        roofline["dgemm_gflops"] = dgemm_gflops(repeats=max(3, min(repeats, 5)))
+        roofline["dgemm_gflops"] = dgemm_gflops(repeats=max(3, min(repeats, 5)), dtype=dtype)
+        gemm = "SGEMM" if f32 else "DGEMM"
         notes.append(
-            f"Roofline: a {ROOFLINE_N}^3 NumPy matmul (DGEMM) runs at "
+            f"Roofline: a {ROOFLINE_N}^3 NumPy matmul ({gemm}) runs at "
             f"{statistics.median(roofline['dgemm_gflops']):.1f} GFLOP/s with the "
             "default BLAS threads (median)."
         )
     if "W3" in workloads:
         log("W3: synthetic 10000x784, 784-512-512-10, and its GEMM-only bound")
         w3 = w3_data()
-        bound = GemmBound(W3_SIZES, W3_ROWS, W3_BATCH)
+        w3 = (w3[0].astype(dtype), w3[1].astype(dtype), w3[2])
+        bound = GemmBound(W3_SIZES, W3_ROWS, W3_BATCH, dtype=dtype)
         names = list(backends) + ["gemm bound"]
 
         def one(name, epochs):
@@ -538,7 +557,7 @@ def run(
             target += f": {statistics.median(t['cython']['per_unit']) / bound_s:.2f}x"
         rows.append(
             _timing_row(
-                f"W3 {w3[2]}, 784-512-512-10 relu/softmax, SGD batch 256, default threads",
+                f"W3{f32} {w3[2]}, 784-512-512-10 relu/softmax, SGD batch 256, default threads",
                 "ms/epoch",
                 1e3,
                 t,
@@ -556,6 +575,7 @@ def run(
         log("MNIST: 784-128-10, SGD momentum 0.9, batch 64")
         try:
             mnist = mnist_data(mnist_directory)
+            mnist = (mnist[0].astype(dtype), mnist[1], mnist[2].astype(dtype), mnist[3])
         except FileNotFoundError as exc:
             notes.append(f"MNIST skipped: {exc}.")
         else:
@@ -566,7 +586,8 @@ def run(
                 met = all(a > MNIST_MIN_ACCURACY for a in acc.values())
             rows.append(
                 _timing_row(
-                    f"MNIST 60000x784, 784-128-10 relu/softmax, SGD momentum {MNIST_MOMENTUM} "
+                    f"MNIST{f32} 60000x784, 784-128-10 relu/softmax, SGD momentum "
+                    f"{MNIST_MOMENTUM} "
                     f"lr {MNIST_LR}, batch {MNIST_BATCH}, default threads",
                     "ms/epoch",
                     1e3,
@@ -584,6 +605,7 @@ def run(
         "backends": backends,
         "workloads": list(workloads),
         "repeats": repeats,
+        "dtype": dtype.name,
         "target_s": target_s,
         "threads": list(threads),
         "threadpoolctl": have_threadpoolctl(),
@@ -721,6 +743,13 @@ def main(argv=None):
         default="1,2",
         help="BLAS thread counts for the threads workload (default: 1,2)",
     )
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="precision of W2, W3 and MNIST (float32: the float32 kernels, "
+        "SGEMM for the bound and the roofline; default float64)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     args = parser.parse_args(argv)
 
@@ -756,6 +785,7 @@ def main(argv=None):
         log=lambda msg: print(msg, file=sys.stderr, flush=True),
         mnist_directory=args.mnist_dir,
         mnist_epochs=1 if args.quick else MNIST_EPOCHS,
+        dtype=args.dtype,
     )
     print(format_table(result))
     if args.json:

@@ -12,9 +12,11 @@ Implementations (columns; each is skipped with a note when its package is missin
 - ``numba``: hand-written ``@njit`` loops (a scalar loop for W1; mini-batches with ``@`` on
   BLAS for the others), ``numpy``: the same algorithm as a plain NumPy loop, ``python``: a
   tight pure-Python scalar loop (W1 only);
-- ``jax``: float64 (``jax_enable_x64``), ``jax.grad``; W1's whole loop is one jitted
-  ``lax.scan``, the others a jitted epoch (``lax.scan`` over the batches);
-- ``torch``: PyTorch eager, float64 ``nn.Sequential`` and ``torch.optim.SGD``;
+- ``jax``: float64 (``jax_enable_x64``; float32 arrays in the -f32 rows), ``jax.grad``; W1's
+  whole loop is one jitted ``lax.scan``, the others a jitted epoch (``lax.scan`` over the
+  batches);
+- ``torch``: PyTorch eager, float64 (float32 in the -f32 rows) ``nn.Sequential`` and
+  ``torch.optim.SGD``;
 - ``sklearn``: ``MLPClassifier(solver="sgd", momentum=0 (0.9 for MNIST),
   nesterovs_momentum=False, alpha=0)``, one ``partial_fit`` per epoch.
 
@@ -33,7 +35,14 @@ Workloads (``--workloads``; default all):
            ``nnfast.datasets.load_mnist`` finds them: ``$NNFAST_DATA``, its cache),
            784-128-10, SGD momentum 0.9, lr 0.05, batch 64, 5 epochs: time per epoch and
            test accuracy.
-``roofline`` GFLOP/s of a 2048^3 NumPy matmul.
+``roofline`` GFLOP/s of a 2048^3 NumPy matmul, DGEMM and SGEMM.
+``W2-f32``, ``W3-f32``, ``MNIST-f32``
+           the same in float32: nnfast's ``Network(dtype="float32")`` (the float32 kernels,
+           BLAS sgemm) against the peers in float32 (numba, JAX and the NumPy loop on float32
+           arrays, PyTorch ``float32`` modules), from the float64 initial weights rounded;
+           W3-f32 and MNIST-f32 beside their SGEMM-only bound (the same products in float32).
+           MNIST and MNIST-f32 time their GEMM-only bound too. With W3 and W3-f32 both run,
+           the memory row compares their peaks.
 
 Every implementation starts from nnfast's initial weights (the same ``seed=0`` network,
 copied), uses the same hyperparameters and the same batches (the last, short batch
@@ -87,7 +96,10 @@ import bench_backends as nb  # noqa: E402
 from nnfast import use_backend  # noqa: E402
 from nnfast.optimizers import SGD  # noqa: E402
 
-WORKLOADS = ("W1", "W2", "W3", "MNIST", "roofline")
+WORKLOADS = ("W1", "W2", "W3", "MNIST", "W2-f32", "W3-f32", "MNIST-f32", "roofline")
+FLOAT32 = {"W2-f32": "W2", "W3-f32": "W3", "MNIST-f32": "MNIST"}  # float32 row -> its workload
+W32_MAX_BOUND_RATIO = 1.10  # issue 20: W3 and MNIST in float32 within 1.10x their SGEMM bound
+MEMORY_MAX_RATIO = 0.55  # issue 20: a float32 run's peak at most 0.55x the float64 run's
 PEERS = ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn", "python")
 LABELS = {
     "nnfast": "nnfast cython",
@@ -114,6 +126,8 @@ RUNS = {
     "W3": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
     "MNIST": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
 }
+for _w in FLOAT32:  # float32: the peers that run in float32 as practitioners run them
+    RUNS[_w] = ("nnfast", "numba", "jax", "numpy", "torch")
 NOT_RUN = {
     ("W1", "sklearn"): "no sigmoid-output MSE network in scikit-learn",
     ("W2", "python"): "W1 only",
@@ -142,14 +156,38 @@ ISSUE = {
 }
 ISSUE[("W1", 2)] = ISSUE[("W1", 1)]
 ISSUE_DGEMM = {1: 83.0, 2: 160.0}
-SANITY_TOL = 1e-6
+SANITY_TOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}  # float32: its rounding
 
 
 # --- the workloads ----------------------------------------------------------------------------
 
 
+def in_dtype(factory, dtype):
+    """The network factory for ``dtype``: the same network and seed in that precision (its
+    initial weights are the float64 ones, rounded)."""
+    from nnfast import Network
+
+    if np.dtype(dtype) == np.float64:
+        return factory
+
+    def make(seed=0):
+        net = factory(seed)
+        return Network(
+            net.layer_sizes,
+            activation=list(net.activations),
+            output_activation=net.output_activation,
+            loss=net.loss_function.name,
+            init=net.init,
+            seed=seed,
+            dtype=dtype,
+        )
+
+    return make
+
+
 class Problem:
-    """One workload: data, network shape, hyperparameters and nnfast's initial weights."""
+    """One workload: data, network shape, hyperparameters and nnfast's initial weights, all
+    in ``dtype`` (the data converted once, before any timing)."""
 
     def __init__(
         self,
@@ -168,13 +206,18 @@ class Problem:
         X_test=None,
         labels_test=None,
         source="",
+        dtype=np.float64,
     ):
+        self.dtype = np.dtype(dtype)
+        X, Y = np.ascontiguousarray(X, self.dtype), np.ascontiguousarray(Y, self.dtype)
+        if X_test is not None:
+            X_test = np.ascontiguousarray(X_test, self.dtype)
         self.name, self.X, self.Y, self.labels = name, X, Y, labels
         self.sizes, self.hidden, self.output, self.loss = tuple(sizes), hidden, output, loss
         self.batch, self.lr, self.momentum = batch, lr, momentum
         self.X_test, self.labels_test, self.source = X_test, labels_test, source
-        self.network = network  # seed -> a fresh nnfast Network
-        net = network(0)
+        self.network = in_dtype(network, self.dtype)  # seed -> a fresh nnfast Network
+        net = self.network(0)
         self.init_flat = net.parameters.copy()
         self.init = [(W.copy(), b.copy()) for W, b in zip(net.weights, net.biases)]
         self.n = X.shape[0]
@@ -198,6 +241,7 @@ class Problem:
             self.X_test,
             self.labels_test,
             f"first {rows} rows",
+            self.dtype,
         )
 
 
@@ -219,7 +263,7 @@ def problem_w1():
     )
 
 
-def problem_w2():
+def problem_w2(dtype=np.float64):
     X, Y, source = nb.digits_data()
     return Problem(
         "W2",
@@ -234,10 +278,11 @@ def problem_w2():
         0.05,
         nb.digits_network,
         source=source,
+        dtype=dtype,
     )
 
 
-def problem_w3(rows=nb.W3_ROWS):
+def problem_w3(rows=nb.W3_ROWS, dtype=np.float64):
     X, Y, source = nb.w3_data(rows)
     return Problem(
         "W3",
@@ -252,10 +297,11 @@ def problem_w3(rows=nb.W3_ROWS):
         nb.W3_LR,
         nb.w3_network,
         source=source,
+        dtype=dtype,
     )
 
 
-def problem_mnist(directory=None, rows=None):
+def problem_mnist(directory=None, rows=None, dtype=np.float64):
     X, labels, X_test, labels_test = nb.mnist_data(directory)
     if rows:
         X, labels = X[:rows], labels[:rows]
@@ -275,6 +321,7 @@ def problem_mnist(directory=None, rows=None):
         X_test=X_test,
         labels_test=labels_test,
         source=f"MNIST {X.shape[0]}x784",
+        dtype=dtype,
     )
 
 
@@ -867,7 +914,7 @@ class JaxTrainer(Trainer):
 
 
 class TorchTrainer(Trainer):
-    """PyTorch eager: float64 nn.Sequential, F.cross_entropy / F.mse_loss (means),
+    """PyTorch eager: float64 (float32) nn.Sequential, F.cross_entropy / F.mse_loss (means),
     torch.optim.SGD (its momentum is nnfast's), a randperm per epoch."""
 
     key = "torch"
@@ -889,8 +936,9 @@ class TorchTrainer(Trainer):
         torch = self.torch
         nn = torch.nn
         layers = []
+        dtype = torch.float32 if self.p.dtype == np.float32 else torch.float64
         for l, (W, b) in enumerate(self.p.init):
-            lin = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
+            lin = nn.Linear(W.shape[0], W.shape[1], dtype=dtype)
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(W.T.copy()))
                 lin.bias.copy_(torch.from_numpy(b))
@@ -995,7 +1043,9 @@ class BoundTrainer(Trainer):
 
     def __init__(self, problem, **blas):
         super().__init__(problem)
-        self.bound = nb.GemmBound(problem.sizes, problem.n, problem.batch, **blas)
+        self.bound = nb.GemmBound(
+            problem.sizes, problem.n, problem.batch, dtype=problem.dtype, **blas
+        )
 
     def reset(self, shuffle=True, seed=0):
         pass
@@ -1107,7 +1157,8 @@ def measure(trainers, units_per_epoch, repeats, target_s, log, n_threads=1):
 
 def sanity(problem, keys, log):
     """One epoch without shuffling from the initial weights: each implementation's epoch loss
-    and weights against nnfast's (cython)."""
+    and weights against nnfast's (cython), to ``SANITY_TOL`` of the problem's dtype."""
+    tol = SANITY_TOL[problem.dtype]
     results = {}
     ref = None
     for key in ["nnfast"] + [k for k in keys if k != "nnfast"]:
@@ -1130,7 +1181,8 @@ def sanity(problem, keys, log):
             "loss": loss,
             "dloss": abs(loss - ref[0]),
             "dparam": dparam,
-            "ok": abs(loss - ref[0]) <= SANITY_TOL and dparam <= SANITY_TOL,
+            "ok": abs(loss - ref[0]) <= tol and dparam <= tol,
+            "tol": tol,
         }
         log(f"    {key}: loss {loss:.12g} (nnfast {ref[0]:.12g}), max |dW| {dparam:.2g}")
     return results
@@ -1159,7 +1211,7 @@ def memory_w3(problem):
             tracemalloc.stop()
     data = problem.X.nbytes + problem.Y.nbytes
     params = problem.init_flat.nbytes
-    acts = problem.batch * sum(problem.sizes) * 8
+    acts = problem.batch * sum(problem.sizes) * problem.dtype.itemsize
     growth = (peaks[3] - peaks[1]) / 2
     budget = data + 3 * params + acts
     total = data + params + peaks[3]  # held before training + what training adds
@@ -1240,20 +1292,23 @@ def worker(args):
 
     def problems():
         for w in args.workloads:
-            if w == "W1":
+            base = FLOAT32.get(w, w)
+            dtype = np.float32 if w in FLOAT32 else np.float64
+            if base == "W1":
                 yield w, problem_w1()
-            elif w == "W2":
-                yield w, problem_w2()
-            elif w == "W3":
-                yield w, problem_w3(2560 if quick else nb.W3_ROWS)
-            elif w == "MNIST":
+            elif base == "W2":
+                yield w, problem_w2(dtype)
+            elif base == "W3":
+                yield w, problem_w3(2560 if quick else nb.W3_ROWS, dtype)
+            elif base == "MNIST":
                 try:
-                    yield w, problem_mnist(args.mnist_dir, 12_000 if quick else None)
+                    yield w, problem_mnist(args.mnist_dir, 12_000 if quick else None, dtype)
                 except FileNotFoundError as exc:
-                    result["notes"].append(f"MNIST skipped: {exc}")
+                    result["notes"].append(f"{w} skipped: {exc}")
 
     for w, problem in problems():
         runs = [k for k in keys if k in RUNS[w]]
+        base = FLOAT32.get(w, w)
         if w == "W3" and not quick and "nnfast-numpy" in runs:
             runs.remove("nnfast-numpy")
             result["notes"].append(
@@ -1263,27 +1318,30 @@ def worker(args):
             )
         load0 = os.getloadavg()[0]
         log(f"{w}: {problem.source}, {len(runs)} implementations: {', '.join(runs)}")
-        if first and w != "MNIST":
-            sub = problem.subset(1024) if w == "W3" else problem
+        if first and base != "MNIST":
+            sub = problem.subset(1024) if base == "W3" else problem
             log(f"  sanity: 1 epoch, no shuffling ({sub.source})")
             result["sanity"][w] = sanity(sub, runs, log)
-        if w == "MNIST":
+        if base == "MNIST":
             if first:
                 sub = problem.subset(2048)
                 log(f"  sanity: 1 epoch, no shuffling ({sub.source})")
                 result["sanity"][w] = sanity(sub, runs, log)
             trainers = [TRAINERS[k](problem) for k in runs]
+            bounds = [BoundTrainer(problem), ScipyBoundTrainer(problem)]
             n_epochs = 1 if quick else nb.MNIST_EPOCHS
             snap = cpu_snapshot()
-            times = {tr.key: [] for tr in trainers}
+            times = {tr.key: [] for tr in trainers + bounds}
             losses = {tr.key: [] for tr in trainers}
             for e in range(n_epochs):
-                turn = trainers[e % len(trainers) :] + trainers[: e % len(trainers)]
+                everyone = trainers + bounds
+                turn = everyone[e % len(everyone) :] + everyone[: e % len(everyone)]
                 for tr in turn:
                     nb.rest(n_threads)
                     seconds, loss = _timed(lambda: tr.epochs(1))
                     times[tr.key].append(seconds)
-                    losses[tr.key].append(loss)
+                    if tr.key not in BOUNDS:
+                        losses[tr.key].append(loss)
                     log(f"    {tr.key} epoch {e + 1}: {seconds:.3g} s, loss {loss:.4f}")
             accuracy = {
                 tr.key: float(np.mean(tr.predict(problem.X_test) == problem.labels_test))
@@ -1300,10 +1358,11 @@ def worker(args):
                 "rows": problem.n,
                 "others": others,
                 "load": [load0, os.getloadavg()[0]],
+                "flops": bounds[0].bound.flops,
             }
             continue
         trainers = [TRAINERS[k](problem) for k in runs]
-        if w == "W3":
+        if base == "W3":
             trainers.append(BoundTrainer(problem))
             trainers.append(ScipyBoundTrainer(problem))
             if any(tr.key == "torch" for tr in trainers):
@@ -1311,7 +1370,7 @@ def worker(args):
         units = problem.steps_per_epoch if w == "W1" else 1
         snap = cpu_snapshot()
         timings, epochs = measure(
-            trainers, units, min(repeats, 5) if w == "W3" else repeats, target_s, log, n_threads
+            trainers, units, min(repeats, 5) if base == "W3" else repeats, target_s, log, n_threads
         )
         others = others_cpu(snap)
         log(f"    other processes used {others:.2f} cores meanwhile")
@@ -1322,16 +1381,19 @@ def worker(args):
             "others": others,
             "load": [load0, os.getloadavg()[0]],
         }
-        if w == "W3":
+        if base == "W3":
             entry["flops"] = next(tr for tr in trainers if tr.key == "bound").bound.flops
         result["workloads"][w] = entry
-        if w == "W3" and first:
-            log("  memory: nnfast net.train under tracemalloc")
-            result["memory"] = memory_w3(problem)
+        if base == "W3" and first:
+            log(f"  memory: nnfast net.train under tracemalloc ({problem.dtype})")
+            result["memory" if w == "W3" else "memory_f32"] = memory_w3(problem)
     if "roofline" in args.workloads:
-        log(f"roofline: {nb.ROOFLINE_N}^3 numpy matmul")
+        log(f"roofline: {nb.ROOFLINE_N}^3 numpy matmul, float64 and float32")
         snap = cpu_snapshot()
         result["roofline"]["dgemm_gflops"] = nb.dgemm_gflops(repeats=3 if quick else 5)
+        result["roofline"]["sgemm_gflops"] = nb.dgemm_gflops(
+            repeats=3 if quick else 5, dtype=np.float32
+        )
         result["roofline"]["others"] = others_cpu(snap)
     result["load_end"] = os.getloadavg()
     with open(args.json_out, "w") as f:
@@ -1352,6 +1414,11 @@ TITLES = {
     "W3": "W3 synthetic {rows}x784, 784-512-512-10 relu/softmax, SGD batch 256, lr 0.05",
     "MNIST": "MNIST {rows}x784, 784-128-10 relu/softmax, SGD momentum 0.9, lr 0.05, batch 64",
 }
+for _w, _base in FLOAT32.items():
+    UNITS[_w] = UNITS[_base]
+    TITLES[_w] = "**float32** " + TITLES[_base]
+# the float32 targets: ahead of these peers (W2: of every float32 peer), and the bound
+F32_RIVALS = {"W2-f32": None, "W3-f32": ("torch", "jax"), "MNIST-f32": ("torch", "jax")}
 
 
 def _fmt(x):
@@ -1400,7 +1467,7 @@ def format_report(results, args):
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     summary = {}
     bound = {}
-    for w in ("W1", "W2", "W3", "MNIST"):
+    for w in ("W1", "W2", "W2-f32", "W3", "W3-f32", "MNIST", "MNIST-f32"):
         for r in results:
             entry = r["workloads"].get(w)
             if not entry:
@@ -1421,20 +1488,27 @@ def format_report(results, args):
                     ratio = f" ({_ratio(med[k] / base)})" if base else ""
                     cells.append(f"{_fmt(med[k] * scale)}{ratio}")
             # Met: nnfast is faster than every peer in this run (and, for W3, within
-            # W3_MAX_BOUND_RATIO of the GEMM-only bound).
+            # W3_MAX_BOUND_RATIO of the GEMM-only bound). float32: F32_RIVALS and
+            # W32_MAX_BOUND_RATIO (issue 20's targets).
+            rivals = F32_RIVALS.get(w)
             slower = sorted(
                 (med[k] / base, k)
                 for k in med
-                if k not in ("nnfast", *BOUNDS) and base and med[k] < base
+                if k not in ("nnfast", *BOUNDS)
+                and base
+                and med[k] < base
+                and (rivals is None or k in rivals)
             )
             problems = [f"{LABELS[k]} {_ratio(ratio)}" for ratio, k in slower]
             target = "fastest per epoch" if w == "MNIST" else "fastest"
+            if rivals:
+                target = "ahead of " + " and ".join(LABELS[k].split()[0] for k in rivals)
             issue = _issue_best(w, t)
             if issue:
                 target += f" ({issue})"
-            if w == "W3" and "bound" in med and base:
+            if "bound" in med and base:
                 ratio_b = base / med["bound"]
-                bound[t] = {
+                bound[(w, t)] = {
                     "bound_s": med["bound"],
                     "ratio": ratio_b,
                     "flops": entry["flops"],
@@ -1445,15 +1519,22 @@ def format_report(results, args):
                     "torch_s": med.get("torch"),
                     "scipy_bound_s": med.get("bound-scipy"),
                 }
-                target += f"; <= {nb.W3_MAX_BOUND_RATIO}x GEMM-only bound: {ratio_b:.2f}x"
-                if ratio_b > nb.W3_MAX_BOUND_RATIO:
-                    problems.append(f"bound {ratio_b:.2f}x")
+                limit = {
+                    "W3": nb.W3_MAX_BOUND_RATIO,
+                    "W3-f32": W32_MAX_BOUND_RATIO,
+                    "MNIST-f32": W32_MAX_BOUND_RATIO,
+                }.get(w)
+                gemm = "SGEMM" if w in FLOAT32 else "GEMM"
+                if limit:
+                    target += f"; <= {limit}x {gemm}-only bound: {ratio_b:.2f}x"
+                    if ratio_b > limit:
+                        problems.append(f"bound {ratio_b:.2f}x")
             met = "-" if base is None else ("yes" if not problems else "NO: " + ", ".join(problems))
             title = TITLES[w].format(rows=entry.get("rows", ""))
             busy = f"{entry['others']:.2f}" if "others" in entry else "?"
             lines.append("| " + " | ".join([title, str(t), busy, unit, *cells, target, met]) + " |")
             summary[(w, t)] = {"median": med, "met": met}
-            if w == "MNIST":
+            if w in ("MNIST", "MNIST-f32"):
                 acc = entry["accuracy"]
                 cells = [f"{acc[k]:.2%}" if k in acc else "-" for k in columns]
                 judged = entry["epochs"] >= nb.MNIST_EPOCHS and entry["rows"] >= 60_000
@@ -1474,30 +1555,41 @@ def format_report(results, args):
                     + " |"
                 )
     mem = next((r["memory"] for r in results if "memory" in r), None)
-    if mem:
-        mib = 2.0**20
+    mem32 = next((r["memory_f32"] for r in results if "memory_f32" in r), None)
+    mib = 2.0**20
+    for m, label in ((mem, "W3"), (mem32, "**float32** W3")):
+        if not m:
+            continue
         cells = [
-            f"**{mem['total'] / mib:.1f}** = {mem['data'] / mib:.1f} + "
-            f"{mem['params'] / mib:.1f} + {mem['peak_3'] / mib:.1f}"
+            f"**{m['total'] / mib:.1f}** = {m['data'] / mib:.1f} + "
+            f"{m['params'] / mib:.1f} + {m['peak_3'] / mib:.1f}"
             if k == "nnfast"
             else "-"
             for k in columns
         ]
+        target = (
+            "<= data + 3x params + 1 batch of activations = "
+            f"{m['budget'] / mib:.1f} MiB; "
+            f"no growth per batch: {m['growth_per_epoch']:+.0f} B/epoch (1 -> 3 epochs, "
+            f"{m['batches']} batches each)"
+        )
+        ok = m["ok"]
+        if m is mem32 and mem:
+            ratio = m["total"] / mem["total"]
+            target += f"; <= {MEMORY_MAX_RATIO}x the float64 run's: {ratio:.3f}x"
+            ok = ok and ratio <= MEMORY_MAX_RATIO
         lines.append(
             "| "
             + " | ".join(
                 [
-                    f"Memory: W3 ({mem['rows']} rows) nnfast net.train, 3 epochs: data + params + "
-                    "peak traced during train (tracemalloc)",
+                    f"Memory: {label} ({m['rows']} rows) nnfast net.train, 3 epochs: data + "
+                    "params + peak traced during train (tracemalloc)",
                     "-",
                     "",
                     "MiB",
                     *cells,
-                    "<= data + 3x params + 1 batch of activations = "
-                    f"{mem['budget'] / mib:.1f} MiB; "
-                    f"no growth per batch: {mem['growth_per_epoch']:+.0f} B/epoch (1 -> 3 epochs, "
-                    f"{mem['batches']} batches each)",
-                    "yes" if mem["ok"] else "NO",
+                    target,
+                    "yes" if ok else "NO",
                 ]
             )
             + " |"
@@ -1512,13 +1604,12 @@ def format_report(results, args):
         "all). " + settings_line(results),
     ]
     # the roofline
-    roof = {
-        r["threads"]: r["roofline"].get("dgemm_gflops")
-        for r in results
-        if r["roofline"].get("dgemm_gflops")
+    roofs = {
+        name: {r["threads"]: r["roofline"][key] for r in results if r["roofline"].get(key)}
+        for name, key in (("DGEMM", "dgemm_gflops"), ("SGEMM", "sgemm_gflops"))
     }
-    if roof or bound:
-        ts = sorted(set(roof) | set(bound))
+    if any(roofs.values()) or bound:
+        ts = sorted(set().union(*roofs.values(), {t for _, t in bound}))
         lines += [
             "",
             "| Roofline | "
@@ -1526,10 +1617,17 @@ def format_report(results, args):
             + " | Issue |",
             "|---|" + "---|" * len(ts) + "---|",
         ]
-        if roof:
-            busy = {r["threads"]: r["roofline"].get("others") for r in results}
+        busy = {r["threads"]: r["roofline"].get("others") for r in results}
+        for name, roof in roofs.items():
+            if not roof:
+                continue
+            issue = (
+                f"~{ISSUE_DGEMM[1]:.0f} (1 thread), ~{ISSUE_DGEMM[2]:.0f} (2)"
+                if name == "DGEMM"
+                else "-"
+            )
             lines.append(
-                f"| DGEMM {nb.ROOFLINE_N}³ NumPy matmul, GFLOP/s | "
+                f"| {name} {nb.ROOFLINE_N}³ NumPy matmul, GFLOP/s | "
                 + " | ".join(
                     (
                         f"{_median(roof[t]):.1f}"
@@ -1539,24 +1637,34 @@ def format_report(results, args):
                     else "-"
                     for t in ts
                 )
-                + f" | ~{ISSUE_DGEMM[1]:.0f} (1 thread), ~{ISSUE_DGEMM[2]:.0f} (2) |"
+                + f" | {issue} |"
             )
-        if bound:
+        for w in ("W3", "W3-f32", "MNIST", "MNIST-f32"):
+            here = {t: bound[(w, t)] for t in ts if (w, t) in bound}
+            if not here:
+                continue
+            gemm = "SGEMM" if w in FLOAT32 else "DGEMM"
+            name = FLOAT32.get(w, w) + (" float32" if w in FLOAT32 else "")
+            limit = {
+                "W3": f"target <= {nb.W3_MAX_BOUND_RATIO}",
+                "W3-f32": f"target <= {W32_MAX_BOUND_RATIO}",
+                "MNIST-f32": f"target <= {W32_MAX_BOUND_RATIO}",
+            }.get(w, "-")
             lines.append(
-                "| W3 GEMM-only bound (3 fwd + 5 bwd GEMMs per batch at NumPy "
-                "speed), ms/epoch (GFLOP/s) | "
+                f"| {name} {gemm}-only bound (the epoch's products at NumPy speed), "
+                f"ms/epoch (GFLOP/s) | "
                 + " | ".join(
-                    f"{bound[t]['bound_s'] * 1e3:.0f} ({bound[t]['gflops']:.0f})"
-                    if t in bound
+                    f"{here[t]['bound_s'] * 1e3:.0f} ({here[t]['gflops']:.0f})"
+                    if t in here
                     else "-"
                     for t in ts
                 )
-                + " | 250 (128 GFLOP/s), 2 threads |"
+                + (" | 250 (128 GFLOP/s), 2 threads |" if w == "W3" else " | - |")
             )
             lines.append(
-                "| nnfast W3 epoch / GEMM-only bound | "
-                + " | ".join(f"{bound[t]['ratio']:.2f}x" if t in bound else "-" for t in ts)
-                + f" | target <= {nb.W3_MAX_BOUND_RATIO} |"
+                f"| nnfast {name} epoch / {gemm}-only bound | "
+                + " | ".join(f"{here[t]['ratio']:.2f}x" if t in here else "-" for t in ts)
+                + f" | {limit} |"
             )
             # another BLAS's floor: its GEMMs alone, and an epoch that calls it over them
             for floor, epoch, blas, over in (
@@ -1564,20 +1672,20 @@ def format_report(results, args):
                     "scipy_bound_s",
                     "nnfast_s",
                     "SciPy's BLAS (the library nnfast calls)",
-                    "nnfast W3 epoch / its GEMMs alone (SciPy's BLAS)",
+                    f"nnfast {name} epoch / its GEMMs alone (SciPy's BLAS)",
                 ),
                 (
                     "torch_bound_s",
                     "torch_s",
                     "PyTorch's BLAS (`torch.matmul`)",
-                    "PyTorch W3 epoch / its GEMMs alone",
+                    f"PyTorch {name} epoch / its GEMMs alone",
                 ),
             ):
-                has = {t: b for t, b in bound.items() if b.get(floor)}
+                has = {t: b for t, b in here.items() if b.get(floor)}
                 if not has:
                     continue
                 lines.append(
-                    f"| W3's GEMMs with {blas}, ms/epoch (GFLOP/s) | "
+                    f"| {name}'s products with {blas}, ms/epoch (GFLOP/s) | "
                     + " | ".join(
                         f"{has[t][floor] * 1e3:.0f} ({has[t]['flops'] / has[t][floor] / 1e9:.0f})"
                         if t in has
@@ -1602,7 +1710,7 @@ def format_report(results, args):
         lines += [
             "",
             "Sanity (1 epoch, no shuffling, nnfast's initial weights; |epoch loss - "
-            "nnfast's|, max |weight - nnfast's|; required <= 1e-6):",
+            "nnfast's|, max |weight - nnfast's|; required <= 1e-6, float32: 1e-4):",
         ]
         for w, res in san.items():
             parts = [
@@ -1659,9 +1767,15 @@ def describe(results, args):
     loads = [r["load_start"][0] for r in results] + [r["load_end"][0] for r in results]
     loads += [x for r in results for e in r["workloads"].values() for x in e.get("load", [])]
     blas = (
-        ", ".join(f"{b['library']}: {b['internal_api']} {b['version']}" for b in info["blas"])
+        ", ".join(
+            f"{b['library']}: {b['internal_api']} {b['version']}"
+            + (f" ({b['architecture']} kernels)" if b.get("architecture") else "")
+            for b in info["blas"]
+        )
         or "unknown"
     )
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        blas += f", OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}"
     gemm = f", gemm threshold {info['gemm_threshold']}" if "gemm_threshold" in info else ""
     peers = ", ".join(f"{LABELS[k].split()[0]} {v}" for k, v in versions.items())
     return (

@@ -9,53 +9,54 @@
 cdef enum:  # nnfast/_spec.py's activation codes (a test checks they agree)
     IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX
 
-ctypedef double (*elementwise)(double) noexcept nogil
+ctypedef real (*elementwise)(real) noexcept nogil
 ctypedef void (*activation_body)(void *args, elementwise f,
                                  elementwise f_prime) noexcept nogil
 
 
-cdef inline double identity(double z) noexcept nogil:
+cdef inline real identity(real z) noexcept nogil:
     return z
 
 
-cdef inline double identity_derivative(double a) noexcept nogil:
+cdef inline real identity_derivative(real a) noexcept nogil:
     return 1.0
 
 
-cdef inline double sigmoid(double z) noexcept nogil:
+cdef inline real sigmoid(real z) noexcept nogil:
     """1 / (1 + exp(-z)): one exp and one division, no branch on the sign of z (signs in
-    training are unpredictable). From z = -512 down, where exp(-z) soon overflows, it is
-    exp(z), as the reference's exp(z) / (1 + exp(z)) rounds there."""
-    if not fabs(z) < 512.0:  # practically never taken: |z| >= 512, inf or NaN
+    training are unpredictable), computed in double and rounded once. From z = -512 down
+    (float32: -88), where exp(-z) soon overflows, it is exp(z), as the reference's
+    exp(z) / (1 + exp(z)) rounds there."""
+    if not fabs(z) < EXP_CORE_LIMIT:  # practically never taken: |z| >= 512 (88), inf, NaN
         return exp(z) if z < 0.0 else 1.0 / (1.0 + exp(-z))
     return 1.0 / (1.0 + exp_core(-z))
 
 
-cdef inline double sigmoid_derivative(double a) noexcept nogil:
+cdef inline real sigmoid_derivative(real a) noexcept nogil:
     return a * (1.0 - a)
 
 
-cdef inline double tanh(double z) noexcept nogil:
+cdef inline real tanh(real z) noexcept nogil:
     return libm_tanh(z)
 
 
-cdef inline double tanh_derivative(double a) noexcept nogil:
+cdef inline real tanh_derivative(real a) noexcept nogil:
     return 1.0 - a * a
 
 
-cdef inline double relu(double z) noexcept nogil:
-    return z * <double> (z > 0.0)  # arithmetic, not a jump on an unpredictable sign
+cdef inline real relu(real z) noexcept nogil:
+    return z * <real> (z > 0.0)  # arithmetic, not a jump on an unpredictable sign
 
 
-cdef inline double relu_derivative(double a) noexcept nogil:
-    return <double> (a > 0.0)
+cdef inline real relu_derivative(real a) noexcept nogil:
+    return <real> (a > 0.0)
 
 
-cdef inline double step(double z) noexcept nogil:
+cdef inline real step(real z) noexcept nogil:
     return 1.0 if z >= 0.0 else 0.0
 
 
-cdef inline double step_derivative(double a) noexcept nogil:
+cdef inline real step_derivative(real a) noexcept nogil:
     return 0.0
 
 
@@ -77,8 +78,8 @@ cdef inline void per_activation(int code, activation_body body, void *args) noex
 # --- the bodies: a block of values, and one derivative -------------------------------------
 
 cdef struct Values:
-    double *z           # f(z) replaces z
-    double *d           # f'(z), unless NULL
+    real *z             # f(z) replaces z
+    real *d             # f'(z), unless NULL
     Py_ssize_t size
 
 
@@ -93,7 +94,7 @@ cdef inline void values_and_derivatives_body(void *args, elementwise f,
                                              elementwise f_prime) noexcept nogil:
     cdef Values *v = <Values *> args
     cdef Py_ssize_t i
-    cdef double a
+    cdef real a
     for i in range(v.size):
         a = f(v.z[i])
         v.d[i] = f_prime(a)
@@ -101,8 +102,8 @@ cdef inline void values_and_derivatives_body(void *args, elementwise f,
 
 
 cdef struct Scalar:
-    double x            # the argument
-    double y            # f'(z) from x = f(z); NaN for a code that is not elementwise
+    real x              # the argument
+    real y              # f'(z) from x = f(z); NaN for a code that is not elementwise
 
 
 cdef inline void derivative_body(void *args, elementwise f, elementwise f_prime) noexcept nogil:
@@ -111,12 +112,11 @@ cdef inline void derivative_body(void *args, elementwise f, elementwise f_prime)
 
 # --- the pieces -----------------------------------------------------------------------------
 
-cdef inline double softmax(const double *z, double *p, Py_ssize_t n,
-                           double scale) noexcept nogil:
+cdef inline real softmax(const real *z, real *p, Py_ssize_t n, double scale) noexcept nogil:
     """p := scale * exp(z - max z) / sum exp(z - max z), one row of n (p may be z); returns
     log sum exp(z), which cross-entropy needs (unused, the compiler drops the log)."""
     cdef Py_ssize_t j
-    cdef double mx = z[0], s = 0.0, lse
+    cdef real mx = z[0], s = 0.0, lse
     for j in range(1, n):
         if z[j] > mx:
             mx = z[j]
@@ -130,19 +130,19 @@ cdef inline double softmax(const double *z, double *p, Py_ssize_t n,
     return lse
 
 
-cdef inline void softmax_backward(const double *p, const double *g, double *out, Py_ssize_t n,
+cdef inline void softmax_backward(const real *p, const real *g, real *out, Py_ssize_t n,
                                   double scale) noexcept nogil:
     """out := scale * p * (g - g . p), one row: dL/dz from p = softmax(z) and g = dL/dp
     (out may be g)."""
     cdef Py_ssize_t j
-    cdef double gp = 0.0
+    cdef real gp = 0.0
     for j in range(n):
         gp += g[j] * p[j]
     for j in range(n):
         out[j] = scale * p[j] * (g[j] - gp)
 
 
-cdef inline void activate(int code, double *Z, double *D, Py_ssize_t m,
+cdef inline void activate(int code, real *Z, real *D, Py_ssize_t m,
                           Py_ssize_t n) noexcept nogil:
     """Z := f(Z) for m rows of n units and, unless D is NULL, D := f'(Z) in the same pass
     (softmax: per row, and never with D)."""
@@ -161,7 +161,7 @@ cdef inline void activate(int code, double *Z, double *D, Py_ssize_t m,
         per_activation(code, values_and_derivatives_body, &v)
 
 
-cdef inline double derivative(int code, double a) noexcept nogil:
+cdef inline real derivative(int code, real a) noexcept nogil:
     """f'(z) from a = f(z) for an elementwise ``code`` (NaN for another code)."""
     cdef Scalar s
     s.x = a

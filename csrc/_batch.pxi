@@ -1,8 +1,9 @@
 # One mini-batch through the network (no reference twin: the reference's _backprop does it
 # with whole arrays): the batch's forward pass, loss and deltas by shares of its rows, then
 # its gradient and step by shares of the parameters, each share a part a team's thread can
-# run (_team.pxi). The pieces are the sections' (dense layer, activations, losses, randomness,
-# optimizers); what is here decides where each layer's data lives and who computes what.
+# run (nnfast._team). The pieces are the sections' (dense layer, activations, losses,
+# randomness, optimizers); what is here decides where each layer's data lives and who
+# computes what.
 # ``full_batch`` is evaluate's and loss_and_gradient's whole data set as one batch.
 
 cdef enum:
@@ -12,36 +13,36 @@ cdef enum:
 cdef struct Batch:
     # One mini-batch and what to do with it, shared by the parts of a team (see run_batch)
     const Net *net
-    double *params
-    const double *X          # the batch's input, m x size[0]
-    const double *Y          # its targets, m x size[L]
-    const double *w          # its sample weights (NULL: none)
+    real *params
+    const real *X            # the batch's input, m x size[0]
+    const real *Y            # its targets, m x size[L]
+    const real *w            # its sample weights (NULL: none)
     double w_mean            # the data set's mean sample weight
     Py_ssize_t rows
     const intp *order        # NULL, or the data set's rows making the batch (gather_rows)
-    const double *data_X     # the data set, from which each part gathers its rows
-    const double *data_Y
-    const double *data_w
-    double *acts             # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
+    const real *data_X       # the data set, from which each part gathers its rows
+    const real *data_Y
+    const real *data_w
+    real *acts               # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
     const intp *act_off
-    double *derivs           # a hidden layer's f', then its delta, at derivs + der_off[l]
+    real *derivs             # a hidden layer's f', then its delta, at derivs + der_off[l]
     const intp *der_off
-    double *delta            # the output layer's delta
-    double *scratch          # a non-ReLU hidden layer's delta before it replaces f'
+    real *delta              # the output layer's delta
+    real *scratch            # a non-ReLU hidden layer's delta before it replaces f'
     Py_ssize_t width         # scratch's values per row: the widest layer's units
     const double *dropout    # per-layer rates, or NULL
     bitgen_t *bg
     int mode                 # FORWARD, GRADIENT, DESCEND or UPDATE
-    double *grad             # GRADIENT and UPDATE: the gradient of the batch's mean loss
-    double lr                # DESCEND: SGD's learning rate
-    double mu                # DESCEND: its momentum (0: plain SGD; velocity in m)
-    double *colsum           # DESCEND: the bias gradients (one per bias)
+    real *grad               # GRADIENT and UPDATE: the gradient of the batch's mean loss
+    real lr                  # DESCEND: SGD's learning rate
+    real mu                  # DESCEND: its momentum (0: plain SGD; velocity in m)
+    real *colsum             # DESCEND: the bias gradients (one per bias)
     const Hyper *h           # UPDATE: the optimizer
     Rates rates              # UPDATE: its rates for this step
-    double *m                # the optimizer's moments (flat layout)
-    double *v
-    double loss[NN_TEAM_MAX]     # summed loss of each part's rows
-    double correct[NN_TEAM_MAX]  # correct predictions of each part's rows
+    real *m                  # the optimizer's moments (flat layout)
+    real *v
+    double loss[TEAM_MAX]    # summed loss of each part's rows
+    double correct[TEAM_MAX]  # correct predictions of each part's rows
 
 
 cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) noexcept nogil:
@@ -49,7 +50,7 @@ cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) 
     return net.act[l] == RELU and (dropout == NULL or dropout[l] == 0.0)
 
 
-cdef inline double *layer_delta(const Batch *b, Py_ssize_t l) noexcept nogil:
+cdef inline real *layer_delta(const Batch *b, Py_ssize_t l) noexcept nogil:
     """Where layer l's delta lives once computed: the output's own buffer, a hidden layer's
     in place of its f'."""
     return b.delta if l == b.net.L - 1 else b.derivs + b.der_off[l]
@@ -61,10 +62,10 @@ cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexce
     cdef Py_ssize_t i, r, d = b.net.size[0], k = b.net.size[b.net.L]
     for i in range(r0, r0 + m):
         r = b.order[i]
-        memcpy(<double *> b.X + i * d, b.data_X + r * d, d * sizeof(double))
-        memcpy(<double *> b.Y + i * k, b.data_Y + r * k, k * sizeof(double))
+        memcpy(<real *> b.X + i * d, b.data_X + r * d, d * sizeof(real))
+        memcpy(<real *> b.Y + i * k, b.data_Y + r * k, k * sizeof(real))
         if b.data_w != NULL:
-            (<double *> b.w)[i] = b.data_w[r]
+            (<real *> b.w)[i] = b.data_w[r]
 
 
 cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
@@ -77,10 +78,10 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
     cdef const Net *net = b.net
     cdef Py_ssize_t l, L = net.L, k, n, r0 = share(b.rows, part, parts)
     cdef Py_ssize_t m = share(b.rows, part + 1, parts) - r0
-    cdef const double *a_in = b.X + r0 * net.size[0]
-    cdef double *z = NULL
-    cdef double *d
-    cdef double *out
+    cdef const real *a_in = b.X + r0 * net.size[0]
+    cdef real *z = NULL
+    cdef real *d
+    cdef real *out
     cdef double correct = 0.0
     b.loss[part] = 0.0
     b.correct[part] = 0.0
@@ -116,7 +117,7 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
         else:
             dense_backward(layer_delta(b, l) + r0 * n, b.params + net.w_off[l], out, NULL,
                            b.scratch + r0 * b.width, m, k, n)
-            memcpy(out, b.scratch + r0 * b.width, m * k * sizeof(double))
+            memcpy(out, b.scratch + r0 * b.width, m * k * sizeof(real))
 
 
 cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
@@ -128,9 +129,9 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
     cdef Batch *b = <Batch *> ctx
     cdef const Net *net = b.net
     cdef Py_ssize_t i, l, k, n, p0, p1, j0, j1, w_at, b_at, w_end
-    cdef const double *A
-    cdef const double *D
-    cdef double *g
+    cdef const real *A
+    cdef const real *D
+    cdef real *g
     for l in range(net.L):
         k = net.size[l]
         n = net.size[l + 1]
@@ -169,21 +170,21 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
     ``update`` after a whole backward pass does."""
     cdef int t
     cdef double total = 0.0
-    nn_team_run(batch_rows, b, parts)
+    team_run(batch_rows, b, parts)
     for t in range(parts):
         total += b.loss[t]
         correct[0] += b.correct[t]
     if b.mode != FORWARD:
-        nn_team_run(batch_params, b, parts)
+        team_run(batch_params, b, parts)
     return total
 
 
-cdef double full_batch(spec, const double *params, const double[:, ::1] X,
-                       const double[:, ::1] Y, const double *w, double w_mean, double *grad,
+cdef double full_batch(spec, const real *params, const real[:, ::1] X,
+                       const real[:, ::1] Y, const real *w, double w_mean, real *grad,
                        double *correct):
     """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
     cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
-    cdef Batch b = ws.batch(<double *> params, NULL, NULL)  # read, not written
+    cdef Batch b = ws.batch(<real *> params, NULL, NULL)  # read, not written
     b.X = &X[0, 0]
     b.Y = &Y[0, 0]
     b.w = w

@@ -9,18 +9,18 @@
 cdef Py_ssize_t gemm_threshold = 4096
 
 
-cdef inline void dense_forward(const double *A, const double *W, const double *b, double *Z,
+cdef inline void dense_forward(const real *A, const real *W, const real *b, real *Z,
                                Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
     """Z := A @ W + b, for A (m x k), W (k x n)."""
     cdef Py_ssize_t i, p, j
-    cdef double s
-    cdef const double *a
+    cdef real s
+    cdef const real *a
     if m * k * n >= gemm_threshold:
         for i in range(m):
             for j in range(n):
                 Z[i * n + j] = b[j]
-        gemm(False, False, <int> m, <int> n, <int> k, 1.0, A, <int> k, W, <int> n, 1.0, Z,
-             <int> n)
+        gemm(False, False, <int> m, <int> n, <int> k, <real> 1.0, A, <int> k, W, <int> n,
+             <real> 1.0, Z, <int> n)
         return
     for i in range(m):
         a = A + i * k
@@ -31,7 +31,7 @@ cdef inline void dense_forward(const double *A, const double *W, const double *b
             Z[i * n + j] = s
 
 
-cdef inline void bias_gradient(const double *D, Py_ssize_t ld, double *out, Py_ssize_t m,
+cdef inline void bias_gradient(const real *D, Py_ssize_t ld, real *out, Py_ssize_t m,
                                Py_ssize_t n) noexcept nogil:
     """out := the column sums of D (m x n, rows ld apart), row by row: a vectorisable sweep,
     in row order."""
@@ -43,14 +43,14 @@ cdef inline void bias_gradient(const double *D, Py_ssize_t ld, double *out, Py_s
             out[j] += D[i * ld + j]
 
 
-cdef inline void weight_gradient(const double *A, Py_ssize_t lda, const double *D, double *C,
-                                 Py_ssize_t m, Py_ssize_t k, Py_ssize_t n, double alpha,
-                                 double beta) noexcept nogil:
+cdef inline void weight_gradient(const real *A, Py_ssize_t lda, const real *D, real *C,
+                                 Py_ssize_t m, Py_ssize_t k, Py_ssize_t n, real alpha,
+                                 real beta) noexcept nogil:
     """C := alpha * A^T @ D + beta * C, as BLAS defines it (beta == 0: C is not read), for
     A (m x k, rows lda apart: k columns of a wider matrix), D (m x n), C (k x n). With
     alpha = 1, beta = 0 the gradient; other values fold an SGD step into it (``descend``)."""
     cdef Py_ssize_t i, p, j
-    cdef double s
+    cdef real s
     if m * k * n >= gemm_threshold:
         gemm(True, False, <int> k, <int> n, <int> m, alpha, A, <int> lda, D, <int> n, beta, C,
              <int> n)
@@ -66,27 +66,27 @@ cdef inline void weight_gradient(const double *A, Py_ssize_t lda, const double *
                 C[p * n + j] = beta * C[p * n + j] + alpha * s
 
 
-cdef inline double derivative_at(const double *deriv, const double *relu_a,
-                                 Py_ssize_t i) noexcept nogil:
+cdef inline real derivative_at(const real *deriv, const real *relu_a,
+                               Py_ssize_t i) noexcept nogil:
     """f'(z_i): deriv[i], or for a ReLU layer's outputs relu_a (not NULL), from relu_a[i]."""
     if relu_a != NULL:
         return relu_derivative(relu_a[i])
     return deriv[i]
 
 
-cdef inline void dense_backward(const double *D, const double *W, const double *deriv,
-                                const double *relu_a, double *out, Py_ssize_t m, Py_ssize_t k,
+cdef inline void dense_backward(const real *D, const real *W, const real *deriv,
+                                const real *relu_a, real *out, Py_ssize_t m, Py_ssize_t k,
                                 Py_ssize_t n) noexcept nogil:
     """out := (D @ W^T) * f', for D (m x n), W (k x n): the previous layer's delta. f' is
     ``deriv``, or with ``relu_a`` (not NULL: a ReLU layer's outputs, no dropout) a > 0,
     which is ReLU's f'(z) = z > 0 without a buffer written in the forward pass."""
     cdef Py_ssize_t i, p, j, size = m * k
-    cdef double s
-    cdef const double *d
-    cdef const double *w
+    cdef real s
+    cdef const real *d
+    cdef const real *w
     if m * k * n >= gemm_threshold:
-        gemm(False, True, <int> m, <int> k, <int> n, 1.0, D, <int> n, W, <int> n, 0.0, out,
-             <int> k)
+        gemm(False, True, <int> m, <int> k, <int> n, <real> 1.0, D, <int> n, W, <int> n,
+             <real> 0.0, out, <int> k)
         for i in range(size):  # the loop-invariant test on relu_a is unswitched (-O3)
             out[i] *= derivative_at(deriv, relu_a, i)
         return

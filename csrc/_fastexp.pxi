@@ -1,4 +1,4 @@
-# The kernels' exp, inline (no reference twin: NumPy's exp is the reference).
+# The float64 kernels' exp, inline (no reference twin: NumPy's exp is the reference).
 #
 # glibc's algorithm (Szabolcs Nagy's, also in musl and ARM's optimized-routines):
 # exp(x) = 2^(k/N) exp(r) with N = 128, |r| <= ln2/256, a degree-5 polynomial and a table of
@@ -10,6 +10,9 @@ cdef union Bits:
     double d
     uint64_t u
 
+
+cdef enum:
+    EXP_CORE_LIMIT = 512  # exp_core's range |x| < 512 (glibc's exp: its main path)
 
 cdef uint64_t EXP_TAB[256]  # (tail, bits of 2^(i/N) - (i << 45)) per i; see _exp_table()
 cdef extern from *:
@@ -64,6 +67,6 @@ cdef inline double exp_core(double x) noexcept nogil:
 
 
 cdef inline double fast_exp(double x) noexcept nogil:
-    if not fabs(x) < 512.0:  # as glibc's main path; it handles the rest
+    if not fabs(x) < EXP_CORE_LIMIT:  # as glibc's main path; it handles the rest
         return exp(x)
     return exp_core(x)

@@ -6,28 +6,28 @@
 cdef Py_ssize_t SCAN_TEAM_MIN = 1 << 20
 
 
-cdef inline bint all_finite(const double *x, Py_ssize_t n) noexcept nogil:
+cdef inline bint all_finite(const real *x, Py_ssize_t n) noexcept nogil:
     """No NaN or infinity in x[:n]. Branch-free within blocks of 2048 values: a value's
     exponent field plus one in its lowest bit carries into the sign bit exactly when the
     field is all ones (inf, NaN), so the block's check is an OR of integer sums."""
-    cdef const uint64_t *u = <const uint64_t *> x
-    cdef uint64_t acc
+    cdef const real_bits *u = <const real_bits *> x
+    cdef real_bits acc
     cdef Py_ssize_t i, start = 0, stop
     while start < n:
         stop = min(start + 2048, n)
         acc = 0
         for i in range(start, stop):
-            acc |= (u[i] & 0x7ff0000000000000ULL) + 0x0010000000000000ULL
-        if acc >> 63:
+            acc |= (u[i] & REAL_EXPONENT) + REAL_EXPONENT_LOW
+        if acc >> REAL_SIGN_BIT:
             return False
         start = stop
     return True
 
 
 cdef struct Scan:
-    const double *x
+    const real *x
     Py_ssize_t n
-    bint ok[NN_TEAM_MAX]
+    bint ok[TEAM_MAX]
 
 
 cdef void scan_part(void *ctx, int part, int parts) noexcept nogil:

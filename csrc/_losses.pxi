@@ -8,23 +8,24 @@
 cdef enum:  # nnfast/_spec.py's loss codes (a test checks they agree)
     MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY
 
-ctypedef double (*loss_delta)(int code, double *Z, const double *Y, double *delta, Py_ssize_t m,
+ctypedef double (*loss_delta)(int code, real *Z, const real *Y, real *delta, Py_ssize_t m,
                               Py_ssize_t n, double scale) noexcept nogil
-ctypedef Py_ssize_t (*loss_correct)(const double *Z, const double *Y, Py_ssize_t m,
+ctypedef Py_ssize_t (*loss_correct)(const real *Z, const real *Y, Py_ssize_t m,
                                     Py_ssize_t n) noexcept nogil
 ctypedef void (*loss_body)(void *args, loss_delta delta, loss_correct correct,
                            bint per_element) noexcept nogil
 
 
-cdef inline double mse_delta(int code, double *Z, const double *Y, double *delta, Py_ssize_t m,
+cdef inline double mse_delta(int code, real *Z, const real *Y, real *delta, Py_ssize_t m,
                              Py_ssize_t n, double scale) noexcept nogil:
     """Sum of (f(Z) - Y)^2 for the output activation ``code``; delta := scale * its gradient
     w.r.t. Z. Z becomes f(Z)."""
     cdef Py_ssize_t i, j, size = m * n
-    cdef double total = 0.0, a
-    cdef double *zr
-    cdef const double *yr
-    cdef double *dr
+    cdef double total = 0.0
+    cdef real a
+    cdef real *zr
+    cdef const real *yr
+    cdef real *dr
     activate(code, Z, NULL, m, n)
     if code == SOFTMAX:
         for i in range(m):
@@ -43,12 +44,13 @@ cdef inline double mse_delta(int code, double *Z, const double *Y, double *delta
     return total
 
 
-cdef inline double binary_cross_entropy_delta(int code, double *Z, const double *Y,
-                                              double *delta, Py_ssize_t m, Py_ssize_t n,
+cdef inline double binary_cross_entropy_delta(int code, real *Z, const real *Y,
+                                              real *delta, Py_ssize_t m, Py_ssize_t n,
                                               double scale) noexcept nogil:
     """The output is a sigmoid: sum of -(y ln p + (1 - y) ln(1 - p)) from the logits Z."""
     cdef Py_ssize_t i
-    cdef double total = 0.0, z, y
+    cdef double total = 0.0
+    cdef real z, y
     for i in range(m * n):
         z = Z[i]
         y = Y[i]
@@ -57,14 +59,15 @@ cdef inline double binary_cross_entropy_delta(int code, double *Z, const double 
     return total
 
 
-cdef inline double cross_entropy_delta(int code, double *Z, const double *Y, double *delta,
+cdef inline double cross_entropy_delta(int code, real *Z, const real *Y, real *delta,
                                        Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
     """The output is a softmax: sum over rows of -sum_k y_k ln p_k, from the logits Z."""
     cdef Py_ssize_t i, j
-    cdef double total = 0.0, ysum, lse
-    cdef const double *zr
-    cdef const double *yr
-    cdef double *dr
+    cdef double total = 0.0
+    cdef real ysum, lse
+    cdef const real *zr
+    cdef const real *yr
+    cdef real *dr
     for i in range(m):
         zr = Z + i * n
         yr = Y + i * n
@@ -80,7 +83,7 @@ cdef inline double cross_entropy_delta(int code, double *Z, const double *Y, dou
     return total
 
 
-cdef inline Py_ssize_t threshold_correct(const double *Z, const double *Y, Py_ssize_t m,
+cdef inline Py_ssize_t threshold_correct(const real *Z, const real *Y, Py_ssize_t m,
                                          Py_ssize_t n) noexcept nogil:
     """Elements whose logit's side of 0 matches the label's side of 0.5."""
     cdef Py_ssize_t i, count = 0
@@ -89,7 +92,7 @@ cdef inline Py_ssize_t threshold_correct(const double *Z, const double *Y, Py_ss
     return count
 
 
-cdef inline Py_ssize_t argmax_correct(const double *Z, const double *Y, Py_ssize_t m,
+cdef inline Py_ssize_t argmax_correct(const real *Z, const real *Y, Py_ssize_t m,
                                       Py_ssize_t n) noexcept nogil:
     """Rows whose largest logit is at the label's largest entry (the first of equals)."""
     cdef Py_ssize_t i, j, zi, yi, count = 0
@@ -120,9 +123,9 @@ cdef inline void per_loss(int loss, loss_body body, void *args) noexcept nogil:
 
 cdef struct Output:
     int code            # the output activation
-    double *Z
-    const double *Y
-    double *delta
+    real *Z
+    const real *Y
+    real *delta
     Py_ssize_t m, n
     double scale
     double total        # out: the summed loss
@@ -163,7 +166,7 @@ cdef inline Kind loss_kind(int loss) noexcept nogil:
 
 # --- the pieces -----------------------------------------------------------------------------
 
-cdef inline double output_delta(int loss, int code, double *Z, const double *Y, double *delta,
+cdef inline double output_delta(int loss, int code, real *Z, const real *Y, real *delta,
                                 Py_ssize_t m, Py_ssize_t n, double scale) noexcept nogil:
     """delta := scale * d(summed loss)/dZ for m rows of n outputs; returns the summed loss.
     Z is used as scratch."""
@@ -180,11 +183,11 @@ cdef inline double output_delta(int loss, int code, double *Z, const double *Y, 
     return o.total
 
 
-cdef inline Py_ssize_t count_correct(int loss, const double *Z, const double *Y, Py_ssize_t m,
+cdef inline Py_ssize_t count_correct(int loss, const real *Z, const real *Y, Py_ssize_t m,
                                      Py_ssize_t n) noexcept nogil:
     """Correct predictions from the output pre-activation Z (0 without an accuracy)."""
     cdef Output o
-    o.Z = <double *> Z  # read only
+    o.Z = <real *> Z  # read only
     o.Y = Y
     o.m = m
     o.n = n
@@ -205,8 +208,8 @@ cdef inline double accuracy_scale(const Net *net, double n) noexcept nogil:
     return loss_scale(net, n) if loss_kind(net.loss).accuracy else NAN
 
 
-cdef inline double output_step(const Net *net, double *Z, const double *Y, const double *w,
-                               double w_mean, double *delta, Py_ssize_t m, double scale,
+cdef inline double output_step(const Net *net, real *Z, const real *Y, const real *w,
+                               double w_mean, real *delta, Py_ssize_t m, double scale,
                                double *correct) noexcept nogil:
     """The output layer of m rows of a batch: correct predictions (added to ``correct``),
     delta (``scale`` times the summed loss's gradient: ``loss_scale`` of the whole batch's
@@ -226,7 +229,7 @@ cdef inline double output_step(const Net *net, double *Z, const double *Y, const
     return total
 
 
-cdef inline double penalty(const double *W, Py_ssize_t n, double l1, double l2) noexcept nogil:
+cdef inline double penalty(const real *W, Py_ssize_t n, double l1, double l2) noexcept nogil:
     """l1 * sum|W| + l2 / 2 * sum W**2 over the n weights."""
     cdef Py_ssize_t i
     cdef double total = 0.0
@@ -235,6 +238,6 @@ cdef inline double penalty(const double *W, Py_ssize_t n, double l1, double l2) 
     return total
 
 
-cdef inline double penalty_gradient(double l1, double l2, double w) noexcept nogil:
+cdef inline real penalty_gradient(double l1, double l2, real w) noexcept nogil:
     """d/dw of l1 |w| + l2 / 2 w**2."""
     return l1 * ((w > 0.0) - (w < 0.0)) + l2 * w

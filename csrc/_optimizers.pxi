@@ -57,11 +57,13 @@ cdef inline double learning_rate_at(const Hyper *h, int64_t t) noexcept nogil:
 
 
 cdef struct Rates:
-    # What an update rule reads at step t, by value so that a loop keeps it in registers
-    double lr                   # the schedule's learning rate
-    double momentum
-    double beta_1, beta_2, epsilon
-    double c1, c2               # Adam's bias corrections 1 / (1 - beta**(t + 1)); else 1
+    # What an update rule reads at step t, by value so that a loop keeps it in registers;
+    # rounded to real once per step, so that the rules run in real as NumPy's do on arrays
+    real lr                     # the schedule's learning rate
+    real momentum
+    real beta_1, beta_2, epsilon
+    real one_minus_beta_1, one_minus_beta_2  # 1 - beta in double, then rounded
+    real c1, c2                 # Adam's bias corrections 1 / (1 - beta**(t + 1)); else 1
 
 
 cdef inline Rates step_rates(const Hyper *h, int64_t t) noexcept nogil:
@@ -71,6 +73,8 @@ cdef inline Rates step_rates(const Hyper *h, int64_t t) noexcept nogil:
     r.beta_1 = h.beta_1
     r.beta_2 = h.beta_2
     r.epsilon = h.epsilon
+    r.one_minus_beta_1 = 1.0 - h.beta_1
+    r.one_minus_beta_2 = 1.0 - h.beta_2
     r.c1 = r.c2 = 1.0
     if h.optimizer == ADAM:
         r.c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
@@ -78,33 +82,30 @@ cdef inline Rates step_rates(const Hyper *h, int64_t t) noexcept nogil:
     return r
 
 
-ctypedef void (*update_rule)(Rates r, double g, double *p, double *m,
-                             double *v) noexcept nogil
+ctypedef void (*update_rule)(Rates r, real g, real *p, real *m, real *v) noexcept nogil
 ctypedef void (*optimizer_body)(void *args, update_rule rule) noexcept nogil
 
 
-cdef inline void sgd_rule(Rates r, double g, double *p, double *m, double *v) noexcept nogil:
+cdef inline void sgd_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
     p[0] -= r.lr * g
 
 
-cdef inline void momentum_rule(Rates r, double g, double *p, double *m,
-                               double *v) noexcept nogil:
+cdef inline void momentum_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
     """As PyTorch: v := mu v + g (kept in m), p -= lr v."""
     m[0] = r.momentum * m[0] + g
     p[0] -= r.lr * m[0]
 
 
-cdef inline void nesterov_rule(Rates r, double g, double *p, double *m,
-                               double *v) noexcept nogil:
+cdef inline void nesterov_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
     """As PyTorch: v := mu v + g (kept in m), p -= lr (g + mu v)."""
     m[0] = r.momentum * m[0] + g
     p[0] -= r.lr * (g + r.momentum * m[0])
 
 
-cdef inline void adam_rule(Rates r, double g, double *p, double *m, double *v) noexcept nogil:
+cdef inline void adam_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
     """Kingma & Ba, Algorithm 1, with bias correction."""
-    m[0] = r.beta_1 * m[0] + (1.0 - r.beta_1) * g
-    v[0] = r.beta_2 * v[0] + (1.0 - r.beta_2) * g * g
+    m[0] = r.beta_1 * m[0] + r.one_minus_beta_1 * g
+    v[0] = r.beta_2 * v[0] + r.one_minus_beta_2 * g * g
     p[0] -= r.lr * (m[0] * r.c1) / (sqrt(v[0] * r.c2) + r.epsilon)
 
 
@@ -122,27 +123,27 @@ cdef inline void per_optimizer(const Hyper *h, optimizer_body body, void *args) 
 
 cdef struct Span:
     Rates r
-    double *params
-    const double *grad
-    double *m
-    double *v
+    real *params
+    const real *grad
+    real *m
+    real *v
     Py_ssize_t start, stop
 
 
 cdef inline void span_body(void *args, update_rule rule) noexcept nogil:
     cdef Span *s = <Span *> args
     cdef Rates r = s.r
-    cdef double *params = s.params
-    cdef const double *grad = s.grad
-    cdef double *m = s.m
-    cdef double *v = s.v
+    cdef real *params = s.params
+    cdef const real *grad = s.grad
+    cdef real *m = s.m
+    cdef real *v = s.v
     cdef Py_ssize_t i
     for i in range(s.start, s.stop):
         rule(r, grad[i], params + i, m + i, v + i)
 
 
-cdef inline void update(const Hyper *h, Rates r, double *params, const double *grad, double *m,
-                        double *v, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+cdef inline void update(const Hyper *h, Rates r, real *params, const real *grad, real *m,
+                        real *v, Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     """One optimizer step on params[start:stop] with gradient grad (moments m, v: the same
     layout), at the rates ``r`` of this step."""
     cdef Span s
@@ -158,10 +159,10 @@ cdef inline void update(const Hyper *h, Rates r, double *params, const double *g
 
 cdef struct One:
     Rates r
-    double g
-    double *p
-    double *m
-    double *v
+    real g
+    real *p
+    real *m
+    real *v
 
 
 cdef inline void one_body(void *args, update_rule rule) noexcept nogil:
@@ -169,8 +170,8 @@ cdef inline void one_body(void *args, update_rule rule) noexcept nogil:
     rule(o.r, o.g, o.p, o.m, o.v)
 
 
-cdef inline void update_one(const Hyper *h, Rates r, double *params, double *m, double *v,
-                            Py_ssize_t i, double g) noexcept nogil:
+cdef inline void update_one(const Hyper *h, Rates r, real *params, real *m, real *v,
+                            Py_ssize_t i, real g) noexcept nogil:
     """``update`` of parameter i alone, with gradient g."""
     cdef One o
     o.r = r
@@ -183,8 +184,8 @@ cdef inline void update_one(const Hyper *h, Rates r, double *params, double *m, 
 
 # --- SGD on mini-batches, folded into the weight gradient's GEMM ----------------------------
 
-cdef inline void descend_bias(const double *g, double *b, double *vb, Py_ssize_t n,
-                              double lr, double mu) noexcept nogil:
+cdef inline void descend_bias(const real *g, real *b, real *vb, Py_ssize_t n,
+                              real lr, real mu) noexcept nogil:
     """Plain (mu == 0) or momentum SGD on b (n values) with gradient g, velocity vb."""
     cdef Rates r
     cdef Py_ssize_t j
@@ -199,9 +200,9 @@ cdef inline void descend_bias(const double *g, double *b, double *vb, Py_ssize_t
         momentum_rule(r, g[j], b + j, vb + j, NULL)
 
 
-cdef inline void descend_weights(const double *A, Py_ssize_t lda, const double *D, double *W,
-                                 double *vW, Py_ssize_t m, Py_ssize_t k, Py_ssize_t n,
-                                 double lr, double mu) noexcept nogil:
+cdef inline void descend_weights(const real *A, Py_ssize_t lda, const real *D, real *W,
+                                 real *vW, Py_ssize_t m, Py_ssize_t k, Py_ssize_t n,
+                                 real lr, real mu) noexcept nogil:
     """The weight gradient A^T @ D and an SGD step on W (k x n) in one pass, the step riding
     on the write the GEMM makes anyway instead of a gradient buffer and a second sweep: plain
     SGD (mu == 0) W -= lr * A^T @ D (beta = 1); momentum v := mu v + A^T @ D (beta = mu),

@@ -1,7 +1,7 @@
 # The perceptron: the twin of nnfast/_reference.py's last section (the entry point,
 # perceptron_epochs, is in _kernels.pyx).
 
-cdef Py_ssize_t perceptron_pass(const double *X, const intp *y, double *w, Py_ssize_t n,
+cdef Py_ssize_t perceptron_pass(const real *X, const intp *y, real *w, Py_ssize_t n,
                                 Py_ssize_t d, double learning_rate,
                                 const intp *order) noexcept nogil:
     """One pass of the perceptron algorithm over rows order[:n] of X (n x d); returns the
@@ -9,8 +9,8 @@ cdef Py_ssize_t perceptron_pass(const double *X, const intp *y, double *w, Py_ss
     the step of ``w.x + b`` (1 where >= 0) gets wrong moves the line, (w, b) += lr (x, 1)
     when y = 1 and (w, b) -= lr (x, 1) when y = 0."""
     cdef Py_ssize_t i, j, r, mistakes = 0
-    cdef const double *x
-    cdef double z, step
+    cdef const real *x
+    cdef real z, step
     for i in range(n):
         r = order[i]
         x = X + r * d

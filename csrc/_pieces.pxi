@@ -4,8 +4,8 @@
 # nothing a test passes reaches a piece with a buffer that does not fit.
 
 cdef object c_array(a, int ndim=-1):
-    """A C-contiguous float64 copy of a, with ``ndim`` dimensions if given."""
-    out = np.array(a, dtype=np.float64, order="C", copy=True)
+    """A C-contiguous copy of a in this module's precision, with ``ndim`` dimensions if given."""
+    out = np.array(a, dtype=DTYPE, order="C", copy=True)
     if ndim >= 0 and out.ndim != ndim:
         raise ValueError(f"expected a {ndim}-d array, got {out.ndim}-d")
     return out
@@ -18,8 +18,8 @@ cdef object same_shape(a, b, int ndim):
     return a, b
 
 
-cdef double *data(array) except *:
-    """The first value of a C-contiguous float64 array (NULL when it has none)."""
+cdef real *data(array) except *:
+    """The first value of a C-contiguous array of reals (NULL when it has none)."""
     return NULL if array.size == 0 else ptr(array)
 
 
@@ -64,7 +64,7 @@ class pieces:
     def derivative(code, a):
         cdef int c = elementwise_code(code)
         cdef Py_ssize_t i
-        cdef double *v
+        cdef real *v
         d = c_array(a)
         v = data(d)
         for i in range(d.size):
@@ -149,7 +149,7 @@ class pieces:
     def penalty_gradient(spec, params, l1, l2):
         cdef _Layout layout = layout_of(spec)
         cdef Py_ssize_t i
-        cdef double *v
+        cdef real *v
         w = c_array(params, 1)[:layout.net.n_weights].copy()
         if w.shape[0] < layout.net.n_weights:
             raise ValueError(f"params must have at least {layout.net.n_weights} values")
@@ -167,7 +167,7 @@ class pieces:
         m, k, n = a.shape[0], W.shape[0], W.shape[1]
         if a.shape[1] != k or b.shape[0] != n:
             raise ValueError(f"a {a.shape}, W {W.shape} and b {b.shape} do not chain")
-        z = np.zeros((m, n))
+        z = np.zeros((m, n), dtype=DTYPE)
         if z.size:
             dense_forward(data(a), data(W), data(b), data(z), m, k, n)
         return z
@@ -179,7 +179,7 @@ class pieces:
         m, n, k = delta.shape[0], delta.shape[1], W.shape[0]
         if W.shape[1] != n or d.shape != (m, k):
             raise ValueError(f"delta {delta.shape}, W {W.shape} and d {d.shape} do not chain")
-        out = np.zeros((m, k))
+        out = np.zeros((m, k), dtype=DTYPE)
         if out.size:
             dense_backward(data(delta), data(W), data(d), NULL, data(out), m, k, n)
         return out
@@ -189,7 +189,7 @@ class pieces:
         a, delta = c_array(a, 2), c_array(delta, 2)
         if a.shape[0] != delta.shape[0]:
             raise ValueError(f"a {a.shape} and delta {delta.shape} differ in rows")
-        g = np.zeros((a.shape[1], delta.shape[1]))
+        g = np.zeros((a.shape[1], delta.shape[1]), dtype=DTYPE)
         if g.size and a.shape[0]:
             weight_gradient(data(a), a.shape[1], data(delta), data(g), a.shape[0], a.shape[1],
                             delta.shape[1], 1.0, 0.0)
@@ -198,7 +198,7 @@ class pieces:
     @staticmethod
     def bias_gradient(delta):
         delta = c_array(delta, 2)
-        g = np.zeros(delta.shape[1])
+        g = np.zeros(delta.shape[1], dtype=DTYPE)
         if g.size and delta.shape[0]:
             bias_gradient(data(delta), delta.shape[1], data(g), delta.shape[0], delta.shape[1])
         return g
@@ -213,10 +213,10 @@ class pieces:
     @staticmethod
     def update(hyper, params, grad, state):
         cdef Hyper h = read_hyper(hyper)
-        cdef double[::1] p = params
-        cdef const double[::1] g = grad
-        cdef double[::1] m = state.m
-        cdef double[::1] v = state.v
+        cdef real[::1] p = params
+        cdef const real[::1] g = grad
+        cdef real[::1] m = state.m
+        cdef real[::1] v = state.v
         cdef int64_t[::1] step = state.step
         cdef Py_ssize_t n = p.shape[0]
         if (g.shape[0] != n or step.shape[0] != 1
@@ -238,8 +238,8 @@ class pieces:
 
     @staticmethod
     def dropout_mask(rng, n_rows, n_units, rate):
-        mask = np.ones((n_rows, n_units))
-        scratch = np.ones(mask.size)
+        mask = np.ones((n_rows, n_units), dtype=DTYPE)
+        scratch = np.ones(mask.size, dtype=DTYPE)
         if mask.size:
             dropout_mask(get_bitgen(rng), data(mask), data(scratch), mask.size, rate)
         return mask
@@ -248,9 +248,9 @@ class pieces:
 
     @staticmethod
     def perceptron_pass(X, y, params, learning_rate, order):
-        cdef const double[:, ::1] x = X
+        cdef const real[:, ::1] x = X
         cdef const intp[::1] labels = y
-        cdef double[::1] w = params
+        cdef real[::1] w = params
         cdef const intp[::1] idx = order
         cdef Py_ssize_t n = x.shape[0], d = x.shape[1]
         if (labels.shape[0] != n or w.shape[0] != d + 1 or idx.shape[0] != n
@@ -263,10 +263,34 @@ class pieces:
                                &idx[0])
 
 
-def exp_values(const double[::1] x, double[::1] out):
+def exp_values(const real[::1] x, real[::1] out):
     """out := fast_exp(x), elementwise (the kernels' exp, for the accuracy tests)."""
     cdef Py_ssize_t i
     if out.shape[0] != x.shape[0]:
         raise ValueError(f"out must have x's length {x.shape[0]}, got {out.shape[0]}.")
     for i in range(x.shape[0]):
         out[i] = fast_exp(x[i])
+
+
+def math_values(function, const real[::1] x, real[::1] out):
+    """out := the kernels' ``function`` of x, elementwise: "exp" (``fast_exp``), "log",
+    "log1p", "tanh" or "sigmoid", as the kernels call them on reals (the accuracy tests)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    functions = ("exp", "log", "log1p", "tanh", "sigmoid")
+    if function not in functions:
+        raise ValueError(f"function must be one of {functions}, got {function!r}.")
+    if out.shape[0] != n:
+        raise ValueError(f"out must have x's length {n}, got {out.shape[0]}.")
+    cdef int which = functions.index(function)
+    with nogil:
+        for i in range(n):
+            if which == 0:
+                out[i] = fast_exp(x[i])
+            elif which == 1:
+                out[i] = log(x[i])
+            elif which == 2:
+                out[i] = log1p(x[i])
+            elif which == 3:
+                out[i] = tanh(x[i])
+            else:
+                out[i] = sigmoid(x[i])

@@ -38,12 +38,14 @@ cdef void shuffle_order(bitgen_t *bg, intp *order, Py_ssize_t n) noexcept nogil:
         order[j] = tmp
 
 
-cdef inline void dropout_mask(bitgen_t *bg, double *A, double *deriv, Py_ssize_t size,
+cdef inline void dropout_mask(bitgen_t *bg, real *A, real *deriv, Py_ssize_t size,
                               double rate) noexcept nogil:
     """Apply an inverted-dropout mask to A and f' (size values each): keep where u >= rate
-    (u from ``Generator.random``, one per value in order) and scale by 1 / (1 - rate)."""
+    (u from ``Generator.random``, one per value in order, compared in double) and scale by
+    1 / (1 - rate), rounded to real."""
     cdef Py_ssize_t i
-    cdef double keep = 1.0 / (1.0 - rate), u
+    cdef real keep = 1.0 / (1.0 - rate)
+    cdef double u
     for i in range(size):
         u = bg.next_double(bg.state)
         if u >= rate:

@@ -17,11 +17,11 @@ cdef struct Layer:
     Py_ssize_t k, n          # inputs and units
     int act                  # the activation; LINEAR for an output the loss starts from
     double dropout           # dropout rate (hidden layers), 0 for none
-    double *W                # k x n, row-major, inside the flat parameter buffer
-    double *b
+    real *W                  # k x n, row-major, inside the flat parameter buffer
+    real *b
     Py_ssize_t w_at, b_at    # offsets of W and b in the flat buffer (optimizer state)
-    double *a                # the layer's output for the current row
-    double *d                # f'(z) there (the output layer's: MSE per sample only)
+    real *a                  # the layer's output for the current row
+    real *d                  # f'(z) there (the output layer's: MSE per sample only)
 
 
 cdef inline bint mse_output(const Net *net) noexcept nogil:
@@ -32,13 +32,13 @@ cdef inline bint mse_output(const Net *net) noexcept nogil:
 
 # --- forward: z := f(a @ W + b), d := f'(...) for one row ----------------------------------
 
-cdef inline void forward_block(const double *a, const double *W, const double *b, double *z,
-                               double *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
+cdef inline void forward_block(const real *a, const real *W, const real *b, real *z,
+                               real *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
                                elementwise f_prime, Py_ssize_t w) noexcept nogil:
     """Units [:w] (W's rows n apart); f NULL: the sums only."""
-    cdef double s[4]
+    cdef real s[4]
     cdef Py_ssize_t p, j
-    cdef double ap, value
+    cdef real ap, value
     for j in range(w):
         s[j] = b[j]
     for p in range(k):
@@ -54,8 +54,8 @@ cdef inline void forward_block(const double *a, const double *W, const double *b
             z[j] = value
 
 
-cdef inline void forward_columns(const double *a, const double *W, const double *b, double *z,
-                                 double *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
+cdef inline void forward_columns(const real *a, const real *W, const real *b, real *z,
+                                 real *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
                                  elementwise f_prime) noexcept nogil:
     """``forward_block`` over the layer's units, four at a time."""
     cdef Py_ssize_t j = 0
@@ -70,8 +70,8 @@ cdef inline void forward_columns(const double *a, const double *W, const double 
         forward_block(a, W + j, b + j, z + j, d + j, k, n, f, f_prime, 1)
 
 
-cdef inline void forward_blocks(const double *a, const double *W, const double *b, double *z,
-                                double *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
+cdef inline void forward_blocks(const real *a, const real *W, const real *b, real *z,
+                                real *d, Py_ssize_t k, Py_ssize_t n, elementwise f,
                                 elementwise f_prime) noexcept nogil:
     """``forward_columns`` with 1-4 inputs as a constant (unrolled), more in a loop."""
     if k == 2:
@@ -87,11 +87,11 @@ cdef inline void forward_blocks(const double *a, const double *W, const double *
 
 
 cdef struct Row:
-    const double *a
-    const double *W
-    const double *b
-    double *z
-    double *d
+    const real *a
+    const real *W
+    const real *b
+    real *z
+    real *d
     Py_ssize_t k, n
 
 
@@ -100,7 +100,7 @@ cdef inline void row_body(void *args, elementwise f, elementwise f_prime) noexce
     forward_blocks(r.a, r.W, r.b, r.z, r.d, r.k, r.n, f, f_prime)
 
 
-cdef inline void forward_row(const Layer *ly, const double *a) noexcept nogil:
+cdef inline void forward_row(const Layer *ly, const real *a) noexcept nogil:
     """One row through a dense layer: ly.a := f(a @ W + b), ly.d := f'(...), one pass."""
     cdef Row r
     cdef int act = ly.act  # one read: the body's stores could alias ly
@@ -119,16 +119,16 @@ cdef inline void forward_row(const Layer *ly, const double *a) noexcept nogil:
 
 # --- backward and plain SGD, fused: one pass over W per layer -----------------------------
 
-cdef inline void descend_block(const double *a, const double *delta, double *W, double *b,
-                               double *out, const double *dprev, Py_ssize_t k, Py_ssize_t n,
-                               double lr, bint first, bint last, Py_ssize_t w) noexcept nogil:
+cdef inline void descend_block(const real *a, const real *delta, real *W, real *b,
+                               real *out, const real *dprev, Py_ssize_t k, Py_ssize_t n,
+                               real lr, bint first, bint last, Py_ssize_t w) noexcept nogil:
     """SGD on columns [:w] of a layer for one row: out[p] (+)= delta[:w] . W[p, :w], times
     dprev[p] after the ``last`` block (the previous layer's delta; out NULL: none), then
     W[p, :w] -= lr a[p] delta[:w] and b[:w] -= lr delta[:w]. The ``first`` block writes
     out, later ones add to it."""
-    cdef double dl[4]
-    cdef double *row
-    cdef double s, ap
+    cdef real dl[4]
+    cdef real *row
+    cdef real s, ap
     cdef Py_ssize_t p, j
     for j in range(w):
         dl[j] = delta[j]
@@ -145,9 +145,9 @@ cdef inline void descend_block(const double *a, const double *delta, double *W, 
             row[j] -= lr * (ap * dl[j])
 
 
-cdef inline void descend_columns(const double *a, const double *delta, double *W,
-                                 double *b, double *out, const double *dprev, Py_ssize_t k,
-                                 Py_ssize_t n, double lr) noexcept nogil:
+cdef inline void descend_columns(const real *a, const real *delta, real *W,
+                                 real *b, real *out, const real *dprev, Py_ssize_t k,
+                                 Py_ssize_t n, real lr) noexcept nogil:
     """``descend_block`` over the layer's units, four at a time."""
     cdef Py_ssize_t j = 0
     while n - j > 4:
@@ -163,9 +163,9 @@ cdef inline void descend_columns(const double *a, const double *delta, double *W
         descend_block(a, delta + j, W + j, b + j, out, dprev, k, n, lr, j == 0, True, 1)
 
 
-cdef inline void descend_row(const double *a, const double *delta, double *W, double *b,
-                             double *out, const double *dprev, Py_ssize_t k, Py_ssize_t n,
-                             double lr) noexcept nogil:
+cdef inline void descend_row(const real *a, const real *delta, real *W, real *b,
+                             real *out, const real *dprev, Py_ssize_t k, Py_ssize_t n,
+                             real lr) noexcept nogil:
     """Per-sample plain SGD on one layer, fused with backpropagation: out := (W @ delta) *
     dprev from W as it was (out NULL for the first layer), then W -= lr a^T delta, b -= lr
     delta. The sums run over the units in order, as ``dense_backward``'s."""
@@ -196,8 +196,8 @@ cdef struct Sample:
     Rates rates
 
 
-cdef inline double sample_step(const Sample *s, const double *x, const double *y,
-                               const double *w, double *correct) noexcept nogil:
+cdef inline double sample_step(const Sample *s, const real *x, const real *y,
+                               const real *w, double *correct) noexcept nogil:
     """Per-sample SGD (batch of one row), fused: forward, then per layer, top down, the
     backpropagated delta and the update of that layer's parameters in the same pass over W.
 
@@ -211,15 +211,16 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
     cdef const Net *net = b.net
     cdef const Layer *layers = s.layers
     cdef const Hyper *h = b.h
-    cdef double *delta0 = b.delta
-    cdef double *delta1 = b.scratch
+    cdef real *delta0 = b.delta
+    cdef real *delta1 = b.scratch
     cdef Py_ssize_t l, L = net.L, n, k, j, p
     cdef const Layer *ly
-    cdef const double *a_in = x
-    cdef const double *dprev
-    cdef double *row
-    cdef double *tmp
-    cdef double total = 0.0, acc, ap, diff, scale
+    cdef const real *a_in = x
+    cdef const real *dprev
+    cdef real *row
+    cdef real *tmp
+    cdef double total = 0.0, scale
+    cdef real acc, ap, diff
     for l in range(L):
         ly = layers + l
         forward_row(ly, a_in)
@@ -244,7 +245,7 @@ cdef inline double sample_step(const Sample *s, const double *x, const double *y
     if not s.fixed_rates:
         computed = step_rates(h, s.step[0])
         r = &computed
-    cdef double lr = r.lr
+    cdef real lr = r.lr
     for l in range(L - 1, -1, -1):
         ly = layers + l
         n = ly.n

@@ -68,13 +68,13 @@ cdef _Layout layout_of(spec):
     return layout
 
 
-cdef double *ptr(object array) except NULL:
-    """The first value of a C-contiguous float64 array that has one."""
-    cdef double[::1] view = array.reshape(-1)
+cdef real *ptr(object array) except NULL:
+    """The first value of a C-contiguous array of reals that has one."""
+    cdef real[::1] view = array.reshape(-1)
     return &view[0]
 
 
-cdef inline const double *rows_from(const double *w, Py_ssize_t i) noexcept nogil:
+cdef inline const real *rows_from(const real *w, Py_ssize_t i) noexcept nogil:
     """w + i for an optional buffer (NULL stays NULL)."""
     if w == NULL:
         return NULL
@@ -82,19 +82,19 @@ cdef inline const double *rows_from(const double *w, Py_ssize_t i) noexcept nogi
 
 
 cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
-    """The data set's total weight: n rows, or the sum of their weights."""
-    return n if sample_weight is None else float(np.sum(sample_weight))
+    """The data set's total weight: n rows, or the sum of their weights (in double)."""
+    return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
 cdef struct Snapshot:
     # A training run's state at the end of its last good epoch, and where it lives now
-    double *params
-    double *m
-    double *v
+    real *params
+    real *m
+    real *v
     int64_t *step
-    double *saved_params
-    double *saved_m         # NULL for plain SGD, whose m and v never change
-    double *saved_v         # NULL unless Adam (momentum uses only m)
+    real *saved_params
+    real *saved_m           # NULL for plain SGD, whose m and v never change
+    real *saved_v           # NULL unless Adam (momentum uses only m)
     int64_t saved_step
     Py_ssize_t n
     intp *order             # the sample order, shuffled in place at the start of each epoch
@@ -103,21 +103,21 @@ cdef struct Snapshot:
 
 
 cdef inline void save(Snapshot *s) noexcept nogil:
-    memcpy(s.saved_params, s.params, s.n * sizeof(double))
+    memcpy(s.saved_params, s.params, s.n * sizeof(real))
     if s.saved_m != NULL:
-        memcpy(s.saved_m, s.m, s.n * sizeof(double))
+        memcpy(s.saved_m, s.m, s.n * sizeof(real))
     if s.saved_v != NULL:
-        memcpy(s.saved_v, s.v, s.n * sizeof(double))
+        memcpy(s.saved_v, s.v, s.n * sizeof(real))
     s.saved_step = s.step[0]
     memcpy(s.saved_order, s.order, s.n_rows * sizeof(intp))
 
 
 cdef inline void restore(Snapshot *s) noexcept nogil:
-    memcpy(s.params, s.saved_params, s.n * sizeof(double))
+    memcpy(s.params, s.saved_params, s.n * sizeof(real))
     if s.saved_m != NULL:
-        memcpy(s.m, s.saved_m, s.n * sizeof(double))
+        memcpy(s.m, s.saved_m, s.n * sizeof(real))
     if s.saved_v != NULL:
-        memcpy(s.v, s.saved_v, s.n * sizeof(double))
+        memcpy(s.v, s.saved_v, s.n * sizeof(real))
     s.step[0] = s.saved_step
     memcpy(s.order, s.saved_order, s.n_rows * sizeof(intp))
 
@@ -169,9 +169,9 @@ cdef int reraise() except -1:
     return -1
 
 
-cdef bint bad_data(const Net *net, object params, const double[::1] p, object X,
-                   const double[:, ::1] x, object Y, const double[:, ::1] y,
-                   object sample_weight, const double[::1] w):
+cdef bint bad_data(const Net *net, object params, const real[::1] p, object X,
+                   const real[:, ::1] x, object Y, const real[:, ::1] y,
+                   object sample_weight, const real[::1] w):
     """The C test of nnfast/_spec.py's checks of (params, X, Y, sample_weight)."""
     return (params is None or X is None or Y is None or p.shape[0] != net.n_params
             or x.shape[1] != net.size[0] or x.shape[0] < 1 or y.shape[0] != x.shape[0]

@@ -1,7 +1,9 @@
 """Which kernel module runs: the compiled ``cython`` backend or the ``numpy`` reference.
 
 The choice is process-wide (``set_backend``), overridable in a block (``use_backend``,
-thread-local) and initialised from the ``NNFAST_BACKEND`` environment variable.
+thread-local) and initialised from the ``NNFAST_BACKEND`` environment variable. The compiled
+backend has one module per precision (``_kernels``: float64, ``_kernels32``: float32, built
+from one source); the reference computes in either; ``kernels(name, dtype)`` picks.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ import importlib.machinery
 import os
 import threading
 import warnings
+from typing import TYPE_CHECKING
 
 from . import _reference
+from ._spec import real_dtype
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 _import_error: ImportError | None = None
 try:
-    from . import _kernels
+    from . import _kernels, _kernels32
 except ImportError as exc:  # the extension was not built: keep working on the reference
-    _kernels = None
+    _kernels = _kernels32 = None
     _import_error = exc
 
 
@@ -95,9 +102,12 @@ def use_backend(name: str):
         _local.name = previous
 
 
-def kernels(name: str | None = None):
-    """The kernel module of backend ``name`` (default: the one in use)."""
-    return _modules[_check(name or get_backend())]
+def kernels(name: str | None = None, dtype: DTypeLike | None = None):
+    """The kernel module of backend ``name`` (default: the one in use) that computes in
+    ``dtype`` (float64 or float32; default float64)."""
+    dtype = real_dtype(dtype)
+    module = _modules[_check(name or get_backend())]
+    return _kernels32 if module is _kernels and dtype == _kernels32.DTYPE else module
 
 
 def _initialise():

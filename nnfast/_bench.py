@@ -51,7 +51,7 @@ from .network import Network
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
 
     from ._typing import FloatArray, StrPath
     from .callbacks import History
@@ -119,7 +119,7 @@ def digits_data() -> Digits:
     return np.ascontiguousarray(X), one_hot(labels, 10), source
 
 
-def digits_network(seed: int = 0) -> Network:
+def digits_network(seed: int = 0, dtype: DTypeLike = "float64") -> Network:
     """64-64-10: ReLU hidden layer, softmax output, cross-entropy."""
     return Network(
         [64, 64, 10],
@@ -127,6 +127,7 @@ def digits_network(seed: int = 0) -> Network:
         output_activation="softmax",
         loss="cross_entropy",
         seed=seed,
+        dtype=dtype,
     )
 
 
@@ -149,7 +150,7 @@ def mnist_data(
     return X_train, y_train, X_test, y_test
 
 
-def mnist_network(seed: int = 0) -> Network:
+def mnist_network(seed: int = 0, dtype: DTypeLike = "float64") -> Network:
     """784-128-10: ReLU hidden layer, softmax output, cross-entropy."""
     return Network(
         list(MNIST_SIZES),
@@ -157,6 +158,7 @@ def mnist_network(seed: int = 0) -> Network:
         output_activation="softmax",
         loss="cross_entropy",
         seed=seed,
+        dtype=dtype,
     )
 
 
@@ -261,9 +263,10 @@ def time_w1(backend: str, epochs: int, seed: int = 0) -> tuple[float, int]:
 def time_w2(
     backend: str, epochs: int, data: Digits, threads: int | None = None, seed: int = 0
 ) -> tuple[float, int]:
-    """(seconds, epochs) of one ``net.train`` of W2 on ``backend``, ``threads`` BLAS threads."""
+    """(seconds, epochs) of one ``net.train`` of W2 on ``backend``, ``threads`` BLAS threads,
+    in X's dtype."""
     X, Y = data[0], data[1]
-    net = digits_network(seed)
+    net = digits_network(seed, dtype=X.dtype)
     with _backend.use_backend(backend), blas_threads(threads):
         seconds, history = _timed(lambda: train_digits(net, X, Y, epochs, seed))
     return seconds, history.epochs
@@ -281,7 +284,7 @@ def available_peers() -> list[str]:
 
 def peer_trainer(
     name: str,
-    X: NDArray[np.float64],
+    X: NDArray[np.floating[Any]],
     labels: NDArray[Any],
     hidden: int,
     batch_size: int,
@@ -289,7 +292,8 @@ def peer_trainer(
     momentum: float,
     seed: int = 0,
 ) -> Callable[[int], Any]:
-    """``epochs(n)`` of one peer on a 1-hidden-layer ReLU / softmax network, SGD."""
+    """``epochs(n)`` of one peer on a 1-hidden-layer ReLU / softmax network, SGD, in X's
+    dtype."""
     if name == "scikit-learn":
         from sklearn.neural_network import MLPClassifier
 
@@ -319,10 +323,11 @@ def peer_trainer(
     import torch
 
     torch.manual_seed(seed)
+    real = torch.float32 if X.dtype == np.float32 else torch.float64
     model = torch.nn.Sequential(
-        torch.nn.Linear(X.shape[1], hidden, dtype=torch.float64),
+        torch.nn.Linear(X.shape[1], hidden, dtype=real),
         torch.nn.ReLU(),
-        torch.nn.Linear(hidden, int(labels.max()) + 1, dtype=torch.float64),
+        torch.nn.Linear(hidden, int(labels.max()) + 1, dtype=real),
     )
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
@@ -376,8 +381,12 @@ def run(
     mnist_epochs: int = 2,
     download: bool = False,
     log: Callable[[str], None] | None = None,
+    dtype: DTypeLike = "float64",
 ) -> dict[str, Any]:
-    """Run the workloads; returns {"machine", "columns", "rows", "skipped"}."""
+    """Run the workloads; returns {"machine", "columns", "rows", "skipped"}. ``dtype``
+    float32 runs W2 and MNIST in float32 (networks, data and the peers)."""
+    real = np.dtype(dtype)
+    f32 = " (float32)" if real == np.float32 else ""
     log = log or (lambda msg: None)
     backends = [b for b in backends if b in available_backends()]
     if not backends:
@@ -390,6 +399,7 @@ def run(
         rows.append(_row("W1 tutorial 2-2-1 sigmoid, MSE, SGD batch 1", "ns/step", 1e9, t))
     if "W2" in workloads:
         data = digits_data()
+        data = (data[0].astype(real), data[1].astype(real), data[2])
         labels = data[1].argmax(axis=1)
         trainers = {p: peer_trainer(p, data[0], labels, 64, W2_BATCH, W2_LR, 0.0) for p in peers}
         log(f"W2: digits 64-64-10, {', '.join([*backends, *trainers])}")
@@ -401,13 +411,16 @@ def run(
             target_s,
             threads=None,
         )
-        rows.append(_row(f"W2 {data[2]}, 64-64-10 relu/softmax, SGD batch 32", "ms/epoch", 1e3, t))
+        rows.append(
+            _row(f"W2{f32} {data[2]}, 64-64-10 relu/softmax, SGD batch 32", "ms/epoch", 1e3, t)
+        )
     if "MNIST" in workloads:
         try:
             X, labels, X_test, labels_test = mnist_data(mnist_path, download)
         except FileNotFoundError as exc:
             skipped["MNIST"] = f"{exc} (or give nnfast bench --mnist-dir DIR, or --download)"
         else:
+            X, X_test = X.astype(real, copy=False), X_test.astype(real, copy=False)
             rows.append(
                 _mnist_row(backends, peers, X, labels, X_test, labels_test, mnist_epochs, log)
             )
@@ -432,9 +445,10 @@ def _mnist_row(
     epochs: int,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """MNIST: each implementation trains ``epochs`` epochs, one at a time, taking turns."""
-    Y = one_hot(labels, MNIST_SIZES[-1])
-    nets = {b: mnist_network() for b in backends}
+    """MNIST: each implementation trains ``epochs`` epochs, one at a time, taking turns, in
+    X's dtype."""
+    Y = one_hot(labels, MNIST_SIZES[-1]).astype(X.dtype)
+    nets = {b: mnist_network(dtype=X.dtype) for b in backends}
     trainers = {
         p: peer_trainer(p, X, labels, MNIST_SIZES[1], MNIST_BATCH, MNIST_LR, MNIST_MOMENTUM)
         for p in peers
@@ -467,7 +481,8 @@ def _mnist_row(
         epochs, "s" if epochs > 1 else "", ", ".join(f"{k} {v:.2%}" for k, v in accuracy.items())
     )
     return _row(
-        f"MNIST {X.shape[0]}x784, 784-128-10 relu/softmax, SGD momentum "
+        f"MNIST{' (float32)' if X.dtype == np.float32 else ''} {X.shape[0]}x784, "
+        f"784-128-10 relu/softmax, SGD momentum "
         f"{MNIST_MOMENTUM}, batch {MNIST_BATCH}",
         "ms/epoch",
         1e3,
@@ -567,6 +582,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="download MNIST into the cache when it is found nowhere",
     )
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="precision of W2 and MNIST: float32 runs nnfast's float32 kernels and the "
+        "peers in float32 (default float64)",
+    )
     parser.add_argument("--repeats", type=int, help="timed runs per implementation")
     parser.add_argument(
         "--target-time", type=float, dest="target_s", help="seconds each timed run should take"
@@ -599,6 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mnist_epochs=1 if args.quick else 2,
         download=args.download,
         log=lambda msg: print(msg, file=sys.stderr, flush=True),
+        dtype=args.dtype,
     )
     print(format_table(result))
     for name, reason in result["skipped"].items():

@@ -85,9 +85,15 @@ def train(args):
         loss, n_out, task = "cross_entropy", len(classes), f"{len(classes)} classes"
     from .network import check_size
 
-    check_size([X.shape[1], *args.hidden, n_out], "--hidden")
+    check_size(
+        [X.shape[1], *args.hidden, n_out], "--hidden", itemsize=np.dtype(args.dtype).itemsize
+    )
     net = nf.Network(
-        [X.shape[1], *args.hidden, n_out], activation=args.activation, loss=loss, seed=args.seed
+        [X.shape[1], *args.hidden, n_out],
+        activation=args.activation,
+        loss=loss,
+        seed=args.seed,
+        dtype=args.dtype,
     )
     if isinstance(args.test_size, int) and args.test_size >= table.n_rows:
         raise ValueError(

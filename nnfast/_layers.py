@@ -14,6 +14,8 @@ from ._validation import as_float_array
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from numpy.typing import DTypeLike
+
     from ._typing import FloatArray
 
 
@@ -24,9 +26,15 @@ class LayerViews(list[np.ndarray]):
     never changes length or order, so nothing the kernels read can be replaced.
     """
 
-    def __init__(self, views: Iterable[np.ndarray], name: str, layout: str) -> None:
+    def __init__(
+        self,
+        views: Iterable[np.ndarray],
+        name: str,
+        layout: str,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         super().__init__(views)
-        self._name, self._layout = name, layout
+        self._name, self._layout, self._dtype = name, layout, dtype
 
     def _checked(self, i: int, value: Any) -> FloatArray:
         view = list.__getitem__(self, i)
@@ -37,8 +45,9 @@ class LayerViews(list[np.ndarray]):
                 if _is_number(value)
                 else np.array([value]),
                 where,
+                dtype=self._dtype,
             )
-        arr = as_float_array(value, where, ndim=(1, 2))
+        arr = as_float_array(value, where, ndim=(1, 2), dtype=self._dtype)
         if arr.shape != view.shape:
             hint = (
                 f" (nnfast stores W as {self._layout}: pass its transpose)"

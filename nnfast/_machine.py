@@ -106,6 +106,7 @@ def _blas_info() -> list[dict[str, Any]]:
                 "internal_api": lib.get("internal_api"),
                 "version": lib.get("version"),
                 "num_threads": lib.get("num_threads"),
+                "architecture": lib.get("architecture"),
                 "filepath": path,
             }
         )

@@ -9,6 +9,13 @@ exposes too (``pieces``), and a test holds the two to the same signatures and va
 ``train_epochs`` composes the pieces in an ordinary Python loop over mini-batches, drawing
 shuffles and dropout masks from the same NumPy bit generator, in the same order, as the
 compiled backend does.
+
+Precision: the reference computes in its data's dtype (X's), float64 or float32 (the
+compiled backend has a module for each). Arrays stay in that dtype (a Python float meeting a
+float32 array is rounded to float32, as NumPy does); the numbers it reports (a loss summed
+over a batch, the penalty, the count of correct predictions, the total sample weight) are
+summed in float64, as the compiled kernels sum them in double (``csrc/_kernels.pyx`` states
+the rule).
 """
 
 from __future__ import annotations
@@ -77,12 +84,12 @@ def relu(z):
 
 
 def relu_derivative(a):
-    return (a > 0).astype(np.float64)
+    return (a > 0).astype(a.dtype)
 
 
 def step(z):
     """The perceptron's step: 1 where z >= 0, else 0."""
-    return (z >= 0).astype(np.float64)
+    return (z >= 0).astype(z.dtype)
 
 
 def step_derivative(a):
@@ -138,12 +145,12 @@ def mse_delta(code, z, y):
     a = activate(code, z)
     g = 2.0 * (a - y)
     delta = softmax_backward(a, g) if code == SOFTMAX else g * derivative(code, a)
-    return np.sum((a - y) ** 2), delta
+    return np.sum((a - y) ** 2, dtype=np.float64), delta
 
 
 def binary_cross_entropy_delta(code, z, y):
     """The output is a sigmoid: sum of -(y ln p + (1 - y) ln(1 - p)) from the logits."""
-    total = np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))))
+    total = np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))), dtype=np.float64)
     return total, sigmoid(z) - y
 
 
@@ -152,7 +159,7 @@ def cross_entropy_delta(code, z, y):
     m = z.max(axis=1, keepdims=True)
     lse = m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
     ysum = y.sum(axis=1, keepdims=True)
-    total = np.sum(lse * ysum) - np.sum(y * z)
+    total = np.sum(lse * ysum, dtype=np.float64) - np.sum(y * z, dtype=np.float64)
     return total, softmax(z) * ysum - y
 
 
@@ -222,15 +229,16 @@ def output_step(spec, z, Y, w, w_mean):
         row_total, row_delta = output_delta(
             spec.loss, spec.activations[-1], z[i : i + 1], Y[i : i + 1]
         )
-        total += w[i] * row_total
-        correct += w[i] * count_correct(spec.loss, z[i : i + 1], Y[i : i + 1])
-        delta[i] = row_delta[0] * (scale * w[i] / w_mean)
+        weight = float(w[i])  # in float64, as the compiled kernels weigh rows in double
+        total += weight * row_total
+        correct += weight * count_correct(spec.loss, z[i : i + 1], Y[i : i + 1])
+        delta[i] = row_delta[0] * (scale * weight / w_mean)
     return total, correct, delta
 
 
 def penalty(spec, params, l1, l2):
-    """l1 * sum|W| + l2 / 2 * sum W**2 over the weights."""
-    w = params[: spec.n_weights]
+    """l1 * sum|W| + l2 / 2 * sum W**2 over the weights (summed in float64)."""
+    w = np.asarray(params[: spec.n_weights], dtype=np.float64)
     return l1 * np.abs(w).sum() + 0.5 * l2 * (w @ w)
 
 
@@ -305,7 +313,7 @@ OPTIMIZERS = {SGD: sgd_update, ADAM: adam_update}
 
 def update(hyper, params, grad, state):
     """One optimizer step on the flat buffer at the schedule's rate; counts the step."""
-    t = state.step[0]
+    t = int(state.step[0])  # a Python int: the rates stay Python floats, NumPy rounds them
     OPTIMIZERS[hyper.optimizer](hyper, learning_rate_at(hyper, t), t, params, grad, state)
     state.step[0] = t + 1
 
@@ -324,11 +332,14 @@ def dropout_mask(rng, n_rows, n_units, rate):
     return (rng.random((n_rows, n_units)) >= rate) / (1.0 - rate)
 
 
-def dropout_masks(spec, hyper, rng, n_rows):
-    """One mask per hidden layer, drawn in layer order (None where the rate is 0)."""
+def dropout_masks(spec, hyper, rng, n_rows, dtype):
+    """One mask per hidden layer, drawn in layer order (None where the rate is 0), in the
+    parameters' ``dtype`` (1 / (1 - rate) rounded to it)."""
     rates = hyper.dropout or (0.0,) * (spec.n_layers - 1)
     return [
-        dropout_mask(rng, n_rows, spec.sizes[l + 1], rate) if rate > 0.0 else None
+        dropout_mask(rng, n_rows, spec.sizes[l + 1], rate).astype(dtype, copy=False)
+        if rate > 0.0
+        else None
         for l, rate in enumerate(rates)
     ]
 
@@ -341,12 +352,12 @@ class Workspace:
     and the state at the end of the last good epoch (parameters, optimizer state, sample
     order; restored on divergence or Ctrl-C)."""
 
-    def __init__(self, spec, n_samples, batch_size):
-        check_workspace(spec, n_samples, batch_size)
+    def __init__(self, spec, n_samples, batch_size, dtype=None):
+        self.dtype = check_workspace(spec, n_samples, batch_size, dtype)
         self.spec, self.batch_size = spec, batch_size
         self.order = np.arange(n_samples, dtype=np.intp)
-        self.grad = np.zeros(spec.n_params)
-        self.last_good = np.zeros(spec.n_params)
+        self.grad = np.zeros(spec.n_params, self.dtype)
+        self.last_good = np.zeros(spec.n_params, self.dtype)
         self.last_m = self.last_v = None
         self.last_step = 0
         self.epochs_done = 0
@@ -369,8 +380,8 @@ class Workspace:
 
 
 def weight_sum(sample_weight, n):
-    """The data set's total weight: n rows, or the sum of their weights."""
-    return n if sample_weight is None else float(np.sum(sample_weight))
+    """The data set's total weight: n rows, or the sum of their weights (in float64)."""
+    return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
 def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
@@ -491,7 +502,7 @@ def train_epochs(
                 if workspace.cancelled:
                     raise KeyboardInterrupt("training cancelled")
                 rows = order[start : start + batch_size]
-                masks = dropout_masks(spec, hyper, rng, rows.size)
+                masks = dropout_masks(spec, hyper, rng, rows.size, X.dtype)
                 w = None if sample_weight is None else sample_weight[rows]
                 batch_total, batch_correct = _backprop(
                     spec, params, X[rows], Y[rows], masks, grad, w, w_total / n

@@ -22,7 +22,8 @@ EPOCHS_PER_CALL = 2**16
 
 
 class _Run:
-    """Everything fixed for the runs of one ``train`` call (shared by the restarts)."""
+    """Everything fixed for the runs of one ``train`` call (shared by the restarts); X, Y
+    and w are in the network's dtype, which the run computes in."""
 
     def __init__(
         self,
@@ -63,11 +64,16 @@ class _Run:
             callbacks.append(copy.copy(self.schedule))  # it keeps state: one per run
         adjusters = [c for c in callbacks if callable(getattr(c, "adjust_learning_rate", None))]
         per_epoch = bool(self.val is not None or callbacks)
-        workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size)
+        dtype = self.X.dtype
+        workspace = kernels.Workspace(self.spec, self.X.shape[0], self.batch_size, dtype)
         workspace.cancelled = self._cancelled
         self._workspaces.append(workspace)
-        if state is None or not state.fits(self.spec.n_params, self.hyper):
-            state = OptimizerState(self.spec.n_params, self.hyper)
+        if (
+            state is None
+            or not state.fits(self.spec.n_params, self.hyper)
+            or state.m.dtype != dtype
+        ):
+            state = OptimizerState(self.spec.n_params, self.hyper, dtype)
         elif state.order is not None and state.order.shape == workspace.order.shape:
             workspace.order[:] = state.order  # resume: the shuffles go on from the same order
         net._optimizer_state = state
@@ -275,7 +281,7 @@ class _Run:
         params = net._kernel_parameters()
         if not all_finite(params):
             return False
-        out = np.empty((self.X.shape[0], net.n_outputs))
+        out = np.empty((self.X.shape[0], net.n_outputs), self.X.dtype)
         step = max(1, (1 << 22) // max(net.spec.sizes[1:]))  # ~32 MB of outputs at a time
         for start in range(0, self.X.shape[0], step):
             self.kernels.forward(

@@ -4,6 +4,10 @@ Both backends read these two small records, and both refuse a buffer that does n
 through the checks at the end of this module (the same test, the same message). The name ->
 code tables users see live in ``activations.py``, ``losses.py``, ``optimizers.py`` and
 ``schedules.py``; ``csrc/`` declares the same codes (a test checks they agree).
+
+The kernels compute in float64 or float32 (``REALS``): every float buffer of one call has
+the same dtype, the compiled module's own (``nnfast._kernels``: float64,
+``nnfast._kernels32``: float32), or for the reference the data's (X's).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ SGD, ADAM = range(2)
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
 #   INVERSE_TIME  lr / (1 + decay_rate * t / decay_steps) ** power   (floor(...) if staircase)
 CONSTANT, EXPONENTIAL, INVERSE_TIME = range(3)
+# The dtypes the kernels compute in (float64 is the default everywhere).
+REALS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 class Spec(NamedTuple):
@@ -94,12 +100,14 @@ class OptimizerState:
     where it stopped.
     """
 
-    def __init__(self, n_params: int, hyper=None):
+    def __init__(self, n_params: int, hyper=None, dtype=np.float64):
         # Only what the optimizer uses is n_params long (m: momentum's velocity or Adam's
-        # first moment; v: Adam's second); the rest are one-element placeholders.
+        # first moment; v: Adam's second); the rest are one-element placeholders. The
+        # moments have the parameters' dtype.
+        dtype = real_dtype(dtype)
         self.step = np.zeros(1, dtype=np.int64)
-        self.m = np.zeros(n_params if hyper is None or uses_moments(hyper) else 1)
-        self.v = np.zeros(n_params if hyper is None or hyper.optimizer == ADAM else 1)
+        self.m = np.zeros(n_params if hyper is None or uses_moments(hyper) else 1, dtype)
+        self.v = np.zeros(n_params if hyper is None or hyper.optimizer == ADAM else 1, dtype)
         self.order = None
 
     def fits(self, n_params, hyper):
@@ -114,10 +122,31 @@ def uses_moments(hyper):
     return hyper.optimizer == ADAM or hyper.momentum != 0.0
 
 
+def real_dtype(dtype, own=None):
+    """The dtype a kernel computes in, from ``dtype`` (None: ``own``, else float64): one of
+    ``REALS``, and ``own`` if given (a compiled module computes in its own dtype only)."""
+    if dtype is None:
+        return np.dtype(np.float64) if own is None else np.dtype(own)
+    try:
+        found = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float64' or 'float32', got {dtype!r}.") from None
+    if found not in REALS:
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {found.name!r}.")
+    if own is not None and found != np.dtype(own):
+        raise ValueError(
+            f"dtype must be {np.dtype(own).name!r} for these kernels (they "
+            f"compute in {np.dtype(own).name}), got {found.name!r}."
+        )
+    return found
+
+
 # --- the kernels' checks: every buffer against the spec, before any kernel touches it ------
 #
 # Both backends call these at their entry points (the compiled one only once its own O(1)
 # test has found a mismatch), so a refused buffer gets the same ValueError from either.
+# ``dtype`` is the dtype of the call's float buffers: a compiled module passes its own; the
+# reference passes None, and the data's dtype (X's: float64 or float32) decides.
 
 
 def check_spec(spec):
@@ -146,6 +175,16 @@ def _network(spec):
     return tuple(spec.sizes), tuple(spec.activations), spec.loss
 
 
+def _precision(X, dtype):
+    """The dtype every float buffer of a call must have: ``dtype``, else X's if it is one the
+    kernels compute in, else float64 (for the message refusing X)."""
+    if dtype is not None:
+        return np.dtype(dtype)
+    if isinstance(X, np.ndarray) and X.dtype in REALS:
+        return X.dtype
+    return REALS[0]
+
+
 def _array(name, a, ndim, dtype=np.float64, writeable=False):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}.")
@@ -164,10 +203,10 @@ def _length(name, a, expected, what):
         raise ValueError(f"{name} must have {expected} {what}, got {a.shape[0]}.")
 
 
-def _network_data(spec, params, X, params_writeable=False):
+def _network_data(spec, params, X, dtype, params_writeable=False):
     check_spec(spec)
-    _array("params", params, 1, writeable=params_writeable)
-    _array("X", X, 2)
+    _array("params", params, 1, dtype, writeable=params_writeable)
+    _array("X", X, 2, dtype)
     _length("params", params, spec.n_params, "values (the network's parameter count)")
     if X.shape[1] != spec.sizes[0]:
         raise ValueError(
@@ -175,8 +214,8 @@ def _network_data(spec, params, X, params_writeable=False):
         )
 
 
-def _targets(spec, name, Y, n, writeable=False):
-    _array(name, Y, 2, writeable=writeable)
+def _targets(spec, name, Y, n, dtype, writeable=False):
+    _array(name, Y, 2, dtype, writeable=writeable)
     if Y.shape != (n, spec.sizes[-1]):
         raise ValueError(
             f"{name} must have shape {(n, spec.sizes[-1])} (X's rows, the "
@@ -184,50 +223,68 @@ def _targets(spec, name, Y, n, writeable=False):
         )
 
 
-def _rows_and_weights(spec, X, Y, sample_weight):
+def _rows_and_weights(spec, X, Y, sample_weight, dtype):
     if X.shape[0] < 1:
         raise ValueError("X must have at least one row, got 0.")
-    _targets(spec, "Y", Y, X.shape[0])
+    _targets(spec, "Y", Y, X.shape[0], dtype)
     if sample_weight is not None:
-        _array("sample_weight", sample_weight, 1)
+        _array("sample_weight", sample_weight, 1, dtype)
         _length("sample_weight", sample_weight, X.shape[0], "values (one per row of X)")
 
 
-def check_forward(spec, params, X, out):
+def check_forward(spec, params, X, out, dtype=None):
     """forward(spec, params, X, out): what it is handed fits the network."""
-    _network_data(spec, params, X)
-    _targets(spec, "out", out, X.shape[0], writeable=True)
+    dtype = _precision(X, dtype)
+    _network_data(spec, params, X, dtype)
+    _targets(spec, "out", out, X.shape[0], dtype, writeable=True)
 
 
-def check_evaluate(spec, params, X, Y, sample_weight):
-    _network_data(spec, params, X)
-    _rows_and_weights(spec, X, Y, sample_weight)
+def check_evaluate(spec, params, X, Y, sample_weight, dtype=None):
+    dtype = _precision(X, dtype)
+    _network_data(spec, params, X, dtype)
+    _rows_and_weights(spec, X, Y, sample_weight, dtype)
 
 
-def check_loss_and_gradient(spec, params, X, Y, grad, sample_weight):
-    _network_data(spec, params, X)
-    _rows_and_weights(spec, X, Y, sample_weight)
+def check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, dtype=None):
+    dtype = _precision(X, dtype)
+    _network_data(spec, params, X, dtype)
+    _rows_and_weights(spec, X, Y, sample_weight, dtype)
     if grad is not None:
-        _array("grad", grad, 1, writeable=True)
+        _array("grad", grad, 1, dtype, writeable=True)
         _length("grad", grad, spec.n_params, "values (the network's parameter count)")
 
 
-def check_workspace(spec, n_samples, batch_size):
-    """Workspace(spec, n_samples, batch_size): a network the kernels run, sizes >= 1."""
+def check_workspace(spec, n_samples, batch_size, dtype=None, own=None):
+    """Workspace(spec, n_samples, batch_size, dtype): a network the kernels run, sizes >= 1,
+    a dtype they compute in (``own``: the compiled module's); returns the dtype."""
+    dtype = real_dtype(dtype, own)
     check_spec(spec)
     if n_samples < 1 or batch_size < 1:
         raise ValueError(
             f"a Workspace needs n_samples >= 1 and batch_size >= 1, got "
             f"{n_samples} and {batch_size}."
         )
+    return dtype
 
 
 def check_train_epochs(
-    spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace, history_out, sample_weight
+    spec,
+    params,
+    X,
+    Y,
+    n_epochs,
+    batch_size,
+    state,
+    hyper,
+    workspace,
+    history_out,
+    sample_weight,
+    dtype=None,
 ):
     """train_epochs(...): buffers, optimizer state and workspace fit the network and X."""
-    _network_data(spec, params, X, params_writeable=True)
-    _rows_and_weights(spec, X, Y, sample_weight)
+    dtype = _precision(X, dtype)
+    _network_data(spec, params, X, dtype, params_writeable=True)
+    _rows_and_weights(spec, X, Y, sample_weight, dtype)
     n = X.shape[0]
     if n_epochs < 0 or batch_size < 1:
         raise ValueError(
@@ -237,7 +294,7 @@ def check_train_epochs(
     _length("state.step", state.step, 1, "value (the update count)")
     for name, used in (("m", uses_moments(hyper)), ("v", hyper.optimizer == ADAM)):
         moment = getattr(state, name)
-        _array(f"state.{name}", moment, 1, writeable=True)
+        _array(f"state.{name}", moment, 1, dtype, writeable=True)
         if used:
             _length(
                 f"state.{name}",
@@ -253,6 +310,11 @@ def check_train_epochs(
     if _network(workspace.spec) != _network(spec):
         raise ValueError(
             f"workspace must be built for this spec, got one built for {workspace.spec}."
+        )
+    if workspace.dtype != dtype:
+        raise ValueError(
+            f"workspace must be built for {dtype.name} (the data's dtype), "
+            f"got one built for {workspace.dtype.name}."
         )
     if workspace.order.shape != (n,) or workspace.batch_size < batch_size:
         raise ValueError(
@@ -274,13 +336,14 @@ def check_train_epochs(
         )
 
 
-def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out):
+def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out, dtype=None):
     """perceptron_epochs(...): every buffer fits X (d columns: params holds w and b)."""
-    _array("X", X, 2)
+    dtype = _precision(X, dtype)
+    _array("X", X, 2, dtype)
     n, d = X.shape
     _array("y", y, 1, np.intp)
     _length("y", y, n, "labels (one per row of X)")
-    _array("params", params, 1, writeable=True)
+    _array("params", params, 1, dtype, writeable=True)
     _length("params", params, d + 1, "values (a weight per column of X, then the bias)")
     if max_epochs < 0:
         raise ValueError(f"max_epochs must be >= 0, got {max_epochs}.")
@@ -296,7 +359,7 @@ def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundar
             f"errors_out must have max_epochs ({max_epochs}) values or more, got "
             f"{errors_out.shape[0]}."
         )
-    _array("boundary_out", boundary_out, 2, writeable=True)
+    _array("boundary_out", boundary_out, 2, dtype, writeable=True)
     if boundary_out.shape[0] < max_epochs or boundary_out.shape[1] != d + 1:
         raise ValueError(
             f"boundary_out must have shape (max_epochs or more, d + 1) = "

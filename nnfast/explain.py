@@ -302,6 +302,7 @@ def _truncated(net: Network, upto: int, output: str) -> Network:
         output_activation=output,
         loss="mse",
         init="zeros",
+        dtype=net.dtype,
     )
     for l in range(upto):
         cut.weights[l][...] = net.weights[l]

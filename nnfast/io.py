@@ -1,4 +1,7 @@
-"""Model files: one ``.npz`` holding a JSON header and plain float64 arrays, never a pickle.
+"""Model files: one ``.npz`` holding a JSON header and plain float arrays, never a pickle.
+
+Arrays are written in their model's precision (float64, or float32 for a float32 model,
+which the header names); anything else is written as float64.
 
 ``save`` writes to a temporary file in the target directory and renames it into place, so
 a crash mid-save never leaves a truncated model behind; it refuses a model that would not
@@ -126,7 +129,7 @@ def save(model, path):
         raise ValueError(
             f"cannot save the model to {path}: its header cannot be written as JSON ({exc})."
         ) from None
-    arrays = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}
+    arrays = {k: np.ascontiguousarray(v, dtype=_stored_dtype(v)) for k, v in arrays.items()}
     _check_loads_back(header["kind"], text, arrays, path)
     target = _save_target(path)
     directory = os.path.dirname(os.path.abspath(target))
@@ -148,6 +151,11 @@ def save(model, path):
         _remove(tmp)
         raise
     return path
+
+
+def _stored_dtype(value):
+    """float32 arrays stay float32 (half the file, and exact); everything else is float64."""
+    return np.float32 if getattr(value, "dtype", None) == np.float32 else np.float64
 
 
 def _save_target(path):

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _backend, activations, io, losses
 from ._layers import LayerViews, as_layer_list
-from ._spec import MSE, Spec
+from ._spec import MSE, Spec, real_dtype
 from ._validation import (
     all_finite,
     as_float_array,
@@ -22,10 +22,8 @@ from ._validation import (
     check_rng,
     matrix_from_checked,
 )
-from ._validation.arrays import _finite
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
-_FLOAT64 = np.dtype(np.float64)
 #: Multiply-adds per compiled forward call on large inputs: Ctrl-C is seen between calls.
 FORWARD_WORK = 2**26
 
@@ -34,7 +32,7 @@ class Network:
     """A fully connected feed-forward network of any depth and width.
 
     Layer ``l`` computes ``a_{l+1} = f_l(a_l @ W_l + b_l)`` with ``W_l`` of shape
-    ``(n_in, n_out)``. Every weight and bias lives in one flat float64 buffer,
+    ``(n_in, n_out)``. Every weight and bias lives in one flat buffer of ``dtype``,
     ``parameters``; ``weights`` and ``biases`` are lists of writable views into it.
 
     Parameters
@@ -64,6 +62,12 @@ class Network:
         ``bit_generator.lock`` while it draws from it, as NumPy's own methods do, so two
         threads training networks that share a Generator take turns instead of corrupting
         its state.
+    dtype : "float64" or "float32"
+        The precision of everything the network computes and keeps: parameters, gradients,
+        optimizer state, the training workspace, outputs. Input data is converted to it
+        once per call (float32 data in a float32 network is used as it is). float32 halves
+        the memory and runs the kernels compiled for float (BLAS sgemm); the initial weights
+        are the float64 network's of the same seed, rounded.
 
     Models that cannot learn are refused: a softmax over one output (always 1), and a step
     output with a loss (its gradient is 0 everywhere).
@@ -90,8 +94,10 @@ class Network:
         loss="mse",
         init="auto",
         seed=None,
+        dtype="float64",
     ):
         sizes = _check_sizes(layer_sizes)
+        self._dtype = real_dtype(dtype)
         n_hidden = len(sizes) - 2
         if isinstance(activation, str):
             names = [activation] * n_hidden
@@ -131,10 +137,10 @@ class Network:
             tuple(a.code for a in hidden + [output]),
             MSE if loss_function is None else loss_function.code,
         )
-        check_size(sizes, "layer_sizes")
+        check_size(sizes, "layer_sizes", itemsize=self._dtype.itemsize)
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
-        self._set_buffer(np.zeros(spec.n_params))
+        self._set_buffer(np.zeros(spec.n_params, self._dtype))
         self.history = None
         self._rng = check_rng(seed)
         self._train_lock = threading.Lock()
@@ -155,6 +161,11 @@ class Network:
         )
 
     @property
+    def dtype(self):
+        """The network's precision, ``numpy.dtype('float64')`` or ``('float32')`` (fixed)."""
+        return self._dtype
+
+    @property
     def activations(self):
         """The hidden layers' activation names (fixed at construction)."""
         return self._activations
@@ -171,7 +182,7 @@ class Network:
 
     @property
     def parameters(self):
-        """Every weight, then every bias, in one flat float64 buffer (a writable view).
+        """Every weight, then every bias, in one flat buffer of ``dtype`` (a writable view).
 
         Assigning ``net.parameters = values`` checks ``values`` (``n_params`` finite numbers)
         and copies them into the buffer, so ``weights`` and ``biases`` stay views of it.
@@ -181,7 +192,7 @@ class Network:
     @parameters.setter
     def parameters(self, values):
         n = self._n_params
-        arr = as_float_array(values, "parameters", ndim=(1,))
+        arr = as_float_array(values, "parameters", ndim=(1,), dtype=self._dtype)
         if arr.shape != (n,):
             raise ValueError(
                 f"parameters must be a vector of {n} values (layers {self.layer_sizes}: "
@@ -189,7 +200,7 @@ class Network:
                 f"got shape {arr.shape}."
             )
         if not self._buffer_intact():  # changed in place (shape, dtype): start a new one
-            self._set_buffer(np.zeros(n))
+            self._set_buffer(np.zeros(n, self._dtype))
         self._parameters[...] = arr
 
     @property
@@ -217,12 +228,12 @@ class Network:
         # views and the kernels point into) refuses an array that does not own its data.
         self._parameters = buffer.view()
         weights, biases = self._spec.unpack(self._parameters)
-        self._weights = LayerViews(weights, "weights", "(n_in, n_out)")
-        self._biases = LayerViews(biases, "biases", "(n_out,)")
+        self._weights = LayerViews(weights, "weights", "(n_in, n_out)", self._dtype)
+        self._biases = LayerViews(biases, "biases", "(n_out,)", self._dtype)
 
     def _buffer_intact(self):
         p = self._parameters
-        if type(p) is not np.ndarray or p.dtype is not _FLOAT64 and p.dtype != _FLOAT64:
+        if type(p) is not np.ndarray or p.dtype is not self._dtype and p.dtype != self._dtype:
             return False
         flags = p.flags
         return p.shape == (self._n_params,) and flags.c_contiguous and flags.writeable
@@ -233,8 +244,8 @@ class Network:
         if not self._buffer_intact():
             p = self._parameters
             raise ValueError(
-                f"net.parameters is no longer a writable C-contiguous float64 vector of "
-                f"{self._n_params} values (it is {type(p).__name__} of shape "
+                f"net.parameters is no longer a writable C-contiguous {self._dtype.name} "
+                f"vector of {self._n_params} values (it is {type(p).__name__} of shape "
                 f"{getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', None)}): it was "
                 f"changed in place. Assign the values instead: net.parameters = values."
             )
@@ -242,7 +253,7 @@ class Network:
 
     def _check_finite_parameters(self, action):
         params = self._kernel_parameters()
-        if not (_finite(params) if _finite is not None else np.isfinite(params).all()):
+        if not all_finite(params):
             raise ValueError(
                 f"The network's parameters contain NaN or infinity, so it cannot {action}: "
                 f"set finite values (net.parameters = ...) or draw new ones with "
@@ -275,9 +286,10 @@ class Network:
             names = self.activations
             act = f"activation={names[0] if len(set(names)) == 1 else list(names)!r}, "
         loss = None if self._loss_function is None else self._loss_function.name
+        dtype = "" if self._dtype == np.float64 else f", dtype={self._dtype.name!r}"
         return (
             f"Network({self.layer_sizes}, {act}output_activation="
-            f"{self.output_activation!r}, loss={loss!r})"
+            f"{self.output_activation!r}, loss={loss!r}{dtype})"
         )
 
     def initialize(self, init=None, seed=None):
@@ -286,7 +298,7 @@ class Network:
         _check_init(init)
         rng = self._rng if seed is None else check_rng(seed)
         if not self._buffer_intact():
-            self._set_buffer(np.zeros(self._n_params))
+            self._set_buffer(np.zeros(self._n_params, self._dtype))
         self.parameters[:] = 0.0
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
             n_in, n_out = W.shape
@@ -315,19 +327,21 @@ class Network:
             loss=self._loss_function.name,
             init=self.init,
             seed=rng,
+            dtype=self._dtype,
         )
 
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["_weights"], state["_biases"]  # views: rebuilt from parameters
         del state["_train_lock"]
-        state["_parameters"] = np.array(self._parameters, dtype=np.float64)
+        state["_parameters"] = np.array(self._parameters, dtype=self._dtype)
         return state
 
     def __setstate__(self, state):
         buffer = state.pop("_parameters")
+        state.setdefault("_dtype", np.dtype(np.float64))  # pickled before there was a choice
         self.__dict__.update(state)
-        self._set_buffer(np.array(buffer, dtype=np.float64, order="C"))  # own, writable
+        self._set_buffer(np.array(buffer, dtype=self._dtype, order="C"))  # own, writable
         self._train_lock = threading.Lock()
 
     # --- files -------------------------------------------------------------------------------
@@ -343,6 +357,7 @@ class Network:
             "output_activation": self.output_activation,
             "loss": None if self._loss_function is None else self._loss_function.name,
             "init": self.init,
+            "dtype": self._dtype.name,
         }
         return header, {"parameters": self.parameters}
 
@@ -361,17 +376,24 @@ class Network:
                 f"layer_sizes {list(sizes)} need {n_params} parameters, the file "
                 f"has an array of shape {arrays['parameters'].shape}"
             )
+        # files written before the choice of precision hold float64 networks
         net = cls(
             header["layer_sizes"],
             activation=header["activation"],
             output_activation=header["output_activation"],
             loss=header["loss"],
             init=header["init"],
+            dtype=header.get("dtype", "float64"),
         )
         params = arrays["parameters"]
-        if params.shape != net.parameters.shape or not np.isfinite(params).all():
+        if (
+            params.shape != net.parameters.shape
+            or not np.isfinite(params).all()
+            or not np.isfinite(params.astype(net.dtype)).all()
+        ):
             raise ValueError(
-                f"expected {net.parameters.size} finite parameters, got shape {params.shape}"
+                f"expected {net.parameters.size} finite {net.dtype.name} "
+                f"parameters, got shape {params.shape}"
             )
         net.parameters[:] = params
         return net
@@ -379,13 +401,14 @@ class Network:
     # --- computing ---------------------------------------------------------------------------
 
     def feedforward(self, X):
-        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``.
+        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``,
+        in the network's ``dtype``.
 
         Large batches are computed in parts (Ctrl-C is seen between them). Outputs that are
         not finite raise ValueError when the parameters are not finite, and warn (a
         RuntimeWarning) when finite weights overflowed on these inputs.
         """
-        X = as_float_array(X, "X")
+        X = as_float_array(X, "X", dtype=self._dtype)
         single = X.ndim == 1
         X = matrix_from_checked(X, "X", self.n_inputs)
         out = self._outputs(X)
@@ -394,26 +417,26 @@ class Network:
     __call__ = feedforward
 
     def _outputs(self, X, name="X", report=True):
-        """The outputs for a checked X (C-contiguous float64, finite, n_inputs wide);
-        ``report``: non-finite outputs raise (non-finite parameters) or warn."""
-        kernels = _backend.kernels()
+        """The outputs for a checked X (C-contiguous, the network's dtype, finite, n_inputs
+        wide); ``report``: non-finite outputs raise (non-finite parameters) or warn."""
+        kernels = _backend.kernels(dtype=self._dtype)
         params = self._kernel_parameters()
         check_memory(
-            8 * X.shape[0] * self.n_outputs,
+            self._dtype.itemsize * X.shape[0] * self.n_outputs,
             name,
             lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs",
         )
         if (
             X.ndim != 2
             or X.shape[1] != self.n_inputs
-            or X.dtype != np.float64
+            or X.dtype != self._dtype
             or not X.flags.c_contiguous
         ):  # every caller checks; this one is O(1)
             raise ValueError(
-                f"{name} must be a C-contiguous float64 matrix with "
+                f"{name} must be a C-contiguous {self._dtype.name} matrix with "
                 f"{self.n_inputs} columns, got shape {X.shape}."
             )
-        out = np.empty((X.shape[0], self.n_outputs))
+        out = np.empty((X.shape[0], self.n_outputs), self._dtype)
         step = _forward_rows(self._spec)
         for start in range(0, X.shape[0], step):
             kernels.forward(self._spec, params, X[start : start + step], out[start : start + step])
@@ -429,8 +452,8 @@ class Network:
         return out
 
     def _xy(self, X, Y):
-        X = as_matrix(X, "X", self.n_inputs)
-        Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss)
+        X = as_matrix(X, "X", self.n_inputs, dtype=self._dtype)
+        Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss, dtype=self._dtype)
         return X, Y
 
     def _full_batch(self, X, what):
@@ -440,7 +463,7 @@ class Network:
         self._check_finite_parameters(what)
         params = self._kernel_parameters()
         check_memory(
-            full_batch_bytes(self._spec, X.shape[0]),
+            full_batch_bytes(self._spec, X.shape[0], self._dtype.itemsize),
             "X",
             lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs and deltas)",
         )
@@ -451,20 +474,24 @@ class Network:
         ``sample_weight``, the weighted mean ``sum_i w_i L_i / sum_i w_i``."""
         self._require_loss("compute a loss")
         X, Y = self._xy(X, Y)
-        w = as_weights(sample_weight, X.shape[0])
+        w = as_weights(sample_weight, X.shape[0], dtype=self._dtype)
         params = self._full_batch(X, "compute a loss")
         return float(
-            _backend.kernels().loss_and_gradient(self.spec, params, X, Y, 0.0, 0.0, None, w)
+            _backend.kernels(dtype=self._dtype).loss_and_gradient(
+                self.spec, params, X, Y, 0.0, 0.0, None, w
+            )
         )
 
     def gradients(self, X, Y, sample_weight=None):
         """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
         self._require_loss("compute gradients")
         X, Y = self._xy(X, Y)
-        w = as_weights(sample_weight, X.shape[0])
+        w = as_weights(sample_weight, X.shape[0], dtype=self._dtype)
         params = self._full_batch(X, "compute gradients")
-        grad = np.empty(self.spec.n_params)
-        _backend.kernels().loss_and_gradient(self.spec, params, X, Y, 0.0, 0.0, grad, w)
+        grad = np.empty(self.spec.n_params, self._dtype)
+        _backend.kernels(dtype=self._dtype).loss_and_gradient(
+            self.spec, params, X, Y, 0.0, 0.0, grad, w
+        )
         return self.spec.unpack(grad)
 
     def train(self, X, Y, epochs=100, learning_rate=0.1, batch_size=32, **options):
@@ -495,13 +522,14 @@ def _check_sizes(layer_sizes):
     )
 
 
-def check_size(sizes, name, copies=1):
-    """Refuse layer sizes whose parameters (``copies`` of them, and the largest layer's
-    initialisation draws) could not fit in memory, naming ``name``."""
+def check_size(sizes, name, copies=1, itemsize=8):
+    """Refuse layer sizes whose parameters (``copies`` of them, of ``itemsize`` bytes each,
+    and the largest layer's float64 initialisation draws) could not fit in memory, naming
+    ``name``."""
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     check_memory(
-        8 * (copies * n_params + largest),
+        itemsize * copies * n_params + 8 * largest,
         name,
         lambda: (
             f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
@@ -543,21 +571,22 @@ def _forward_rows(spec):
     return chunk * max(1, FORWARD_WORK // max(1, chunk * spec.n_weights))
 
 
-def full_batch_bytes(spec, n_rows):
+def full_batch_bytes(spec, n_rows, itemsize=8):
     """Bytes of the workspace of a full-batch pass over ``n_rows`` rows (every layer's
     outputs and f', two delta blocks, the targets): what ``loss`` and ``gradients`` need."""
-    return workspace_bytes(spec, n_rows, n_rows)
+    return workspace_bytes(spec, n_rows, n_rows, itemsize)
 
 
-def workspace_bytes(spec, n_rows, batch_size):
+def workspace_bytes(spec, n_rows, batch_size, itemsize=8):
     """Bytes a training workspace for batches of ``batch_size`` rows needs (as allocated by
-    the kernels), plus the per-run copies of the parameters and the sample order."""
+    the kernels, values of ``itemsize`` bytes), plus the per-run copies of the parameters
+    and the sample order (8 bytes an index)."""
     per_row, fixed = workspace_terms(spec)
-    return 8 * (batch_size * per_row + fixed + 2 * n_rows)
+    return itemsize * (batch_size * per_row + fixed) + 8 * 2 * n_rows
 
 
 def workspace_terms(spec):
-    """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
+    """(values per batch row, fixed values) of a training workspace for ``spec``."""
     sizes = spec.sizes
     return (
         sum(sizes) + sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,

@@ -139,7 +139,7 @@ def train(
     rng = net._rng if seed is None else check_rng(seed)
     if not all_finite(net._kernel_parameters()):
         net._check_finite_parameters("be trained")  # raises, saying how to fix it
-    w = as_weights(sample_weight, X.shape[0])
+    w = as_weights(sample_weight, X.shape[0], dtype=net.dtype)
     X, Y, w, val = _split_validation(net, X, Y, w, validation_data, validation_split)
     n = X.shape[0]
     if batch_size is None:
@@ -180,7 +180,7 @@ def train(
         )
     # Resolve the backend here: use_backend() is thread-local and restarts run in threads.
     run = _Run(
-        _backend.kernels(),
+        _backend.kernels(dtype=net.dtype),
         net.spec,
         X,
         Y,
@@ -247,11 +247,11 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
     limit = memory_limit()
     if limit is None:
         return
-    spec = net.spec
+    spec, itemsize = net.spec, net.dtype.itemsize
     per_row, fixed = net._workspace_terms
-    if parallel * 8 * (batch_size * per_row + fixed + 2 * X.shape[0]) > limit:
+    if parallel * (itemsize * (batch_size * per_row + fixed) + 16 * X.shape[0]) > limit:
         check_memory(
-            parallel * workspace_bytes(spec, X.shape[0], batch_size),
+            parallel * workspace_bytes(spec, X.shape[0], batch_size, itemsize),
             "batch_size",
             f"{'each of ' + str(parallel) + ' parallel runs: ' if parallel > 1 else ''}"
             f"a training workspace for batches of {batch_size} rows through layers "
@@ -259,7 +259,7 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
         )
     if val is not None:
         check_memory(
-            full_batch_bytes(spec, val[0].shape[0]),
+            full_batch_bytes(spec, val[0].shape[0], itemsize),
             "validation_data",
             lambda: f"evaluating {val[0].shape[0]} validation rows at once",
         )
@@ -300,12 +300,17 @@ def _split_validation(net, X, Y, w, validation_data, validation_split):
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise TypeError("validation_data must be (X_val, Y_val) or (X_val, Y_val, w_val).")
-        Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs)
+        Xv = as_matrix(validation_data[0], "validation_data[0]", net.n_inputs, net.dtype)
         Yv = as_targets(
-            validation_data[1], "validation_data[1]", net.n_outputs, Xv.shape[0], net.spec.loss
+            validation_data[1],
+            "validation_data[1]",
+            net.n_outputs,
+            Xv.shape[0],
+            net.spec.loss,
+            net.dtype,
         )
         wv = (
-            as_weights(validation_data[2], Xv.shape[0], "validation_data[2]")
+            as_weights(validation_data[2], Xv.shape[0], "validation_data[2]", net.dtype)
             if len(validation_data) == 3
             else None
         )

@@ -1,5 +1,6 @@
 """Arrays the kernels trust: C-contiguous float64, the right shape, finite; numbers within
-bounds."""
+bounds. A float32 model asks for float32 (``dtype``): the input is converted once, and values
+beyond float32's range are refused."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from .labels import as_labels, one_hot_codes
 
 try:  # the compiled scan: no temporary array, a team's threads for large arrays
     from .._kernels import finite as _finite
+    from .._kernels32 import finite as _finite32
 except ImportError:  # the extension was not built (see _backend): NumPy's
-    _finite = None
+    _finite = _finite32 = None
+
+_SCANS = {np.dtype(np.float64): _finite, np.dtype(np.float32): _finite32}
 
 
 def all_finite(arr):
-    """True when the float64 array ``arr`` holds no NaN or infinity."""
-    if _finite is not None and arr.dtype == np.float64 and arr.flags.c_contiguous:
-        return _finite(arr if arr.ndim == 1 else arr.reshape(-1))
+    """True when the float array ``arr`` holds no NaN or infinity."""
+    scan = _SCANS.get(arr.dtype) if arr.flags.c_contiguous else None
+    if scan is not None:
+        return scan(arr if arr.ndim == 1 else arr.reshape(-1))
     return bool(np.isfinite(arr).all())
 
 
@@ -46,8 +51,9 @@ def _asarray(x, name):
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
 
 
-def as_float_array(x, name, ndim=(1, 2)):
-    """``x`` as a C-contiguous float64 array with one of ``ndim`` dimensions, all finite."""
+def as_float_array(x, name, ndim=(1, 2), dtype=np.float64):
+    """``x`` as a C-contiguous ``dtype`` (float64 or float32) array with one of ``ndim``
+    dimensions, all finite."""
     arr = _asarray(_from_pandas(x), name)
     if arr.dtype.kind not in "biuf":
         kind = "complex" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
@@ -58,15 +64,22 @@ def as_float_array(x, name, ndim=(1, 2)):
         raise ValueError(f"{name} must be {want}, got an array of shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); at least one sample is needed.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not all_finite(arr):
+    with np.errstate(over="ignore"):  # values beyond float32's: refused just below
+        converted = np.ascontiguousarray(arr, dtype=dtype)
+    if not all_finite(converted):
+        if converted.dtype != np.float64 and all_finite(np.asarray(arr, dtype=np.float64)):
+            raise ValueError(
+                f"{name} holds values beyond {converted.dtype.name}'s range "
+                f"(largest magnitude {np.finfo(converted.dtype).max:.4g}): "
+                f"scale it, or use dtype='float64'."
+            )
         raise ValueError(f"{name} contains NaN or infinity.")
-    return arr
+    return converted
 
 
-def as_matrix(x, name, n_features=None):
-    """A (n_samples, n_features) float64 matrix; a 1-D input is one sample."""
-    return matrix_from_checked(as_float_array(x, name), name, n_features)
+def as_matrix(x, name, n_features=None, dtype=np.float64):
+    """A (n_samples, n_features) ``dtype`` matrix; a 1-D input is one sample."""
+    return matrix_from_checked(as_float_array(x, name, dtype=dtype), name, n_features)
 
 
 def matrix_from_checked(arr, name, n_features=None):
@@ -80,20 +93,22 @@ def matrix_from_checked(arr, name, n_features=None):
     return arr
 
 
-def as_targets(y, name, n_outputs, n_samples, loss_code=None):
-    """Targets as an (n_samples, n_outputs) float64 matrix.
+def as_targets(y, name, n_outputs, n_samples, loss_code=None, dtype=np.float64):
+    """Targets as an (n_samples, n_outputs) ``dtype`` matrix.
 
     Accepted: an (n, n_outputs) matrix; a 1-D vector when there is one output; 1-D integer
     class labels when the loss is cross-entropy over n_outputs classes (one-hot encoded here).
     """
     from .._spec import BINARY_CROSS_ENTROPY, CROSS_ENTROPY
 
-    arr = as_float_array(y, name)
+    arr = as_float_array(y, name, dtype=dtype)
     if arr.ndim == 1:
         if n_outputs == 1:
             arr = arr.reshape(-1, 1)
         elif loss_code == CROSS_ENTROPY:
-            arr = one_hot_codes(as_labels(arr, name, n_outputs), n_outputs)
+            arr = one_hot_codes(as_labels(arr, name, n_outputs), n_outputs).astype(
+                dtype, copy=False
+            )
         else:
             raise ValueError(
                 f"{name} is 1-D but the network has {n_outputs} outputs: pass an "

@@ -9,8 +9,10 @@ import numpy as np
 from .arrays import as_float_array
 
 
-def check_sample_weight(sample_weight, n_samples, name="sample_weight", scalar=False):
-    """None, or per-sample weights as a C-contiguous float64 vector: finite, >= 0, not all 0.
+def check_sample_weight(
+    sample_weight, n_samples, name="sample_weight", scalar=False, dtype=np.float64
+):
+    """None, or per-sample weights as a C-contiguous ``dtype`` vector: finite, >= 0, not all 0.
 
     ``scalar``: one number stands for that weight on every sample (scikit-learn's estimators
     and metrics accept it). The weights are returned as given; ``rescaled`` makes them safe
@@ -19,9 +21,9 @@ def check_sample_weight(sample_weight, n_samples, name="sample_weight", scalar=F
     if sample_weight is None:
         return None
     if scalar and _is_scalar(sample_weight):
-        w = np.full(n_samples, as_float_array(np.reshape(sample_weight, 1), name)[0])
+        w = np.full(n_samples, as_float_array(np.reshape(sample_weight, 1), name, dtype=dtype)[0])
     else:
-        w = as_float_array(sample_weight, name, ndim=(1,))
+        w = as_float_array(sample_weight, name, ndim=(1,), dtype=dtype)
     if w.shape[0] != n_samples:
         raise ValueError(f"{name} has {w.shape[0]} weights for {n_samples} samples.")
     if w.min() < 0:
@@ -55,9 +57,10 @@ def rescaled(w):
     return np.ascontiguousarray(w / top), top
 
 
-def as_weights(sample_weight, n_samples, name="sample_weight"):
-    """``check_sample_weight`` for the kernels: None, or the weights ``rescaled``."""
-    w = check_sample_weight(sample_weight, n_samples, name)
+def as_weights(sample_weight, n_samples, name="sample_weight", dtype=np.float64):
+    """``check_sample_weight`` for the kernels: None, or the weights (of ``dtype``)
+    ``rescaled``."""
+    w = check_sample_weight(sample_weight, n_samples, name, dtype=dtype)
     return None if w is None else rescaled(w)[0]
 
 

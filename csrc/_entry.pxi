@@ -1,0 +1,551 @@
+# The entry points, and every unit they compose, in terms of ``real``: the body that
+# _kernels.pyx (float64) and _kernels32.pyx (float32) each compile once, after their
+# precision unit (_float64.pxi, _float32.pxi) has defined ``real`` and its math functions.
+
+from cpython.exc cimport PyErr_Fetch, PyErr_Occurred, PyErr_Restore, PyErr_SetNone
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.ref cimport PyObject
+from libc.math cimport NAN, floor, isfinite, pow
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy, memset
+from numpy.random cimport bitgen_t
+cimport numpy as cnp
+
+from _blas cimport gemm
+from nnfast._team cimport (
+    TEAM_MAX, hold_blas, release_blas, share, team_parts, team_run, team_size, team_work,
+)
+
+import numpy as np
+
+from nnfast._spec import (
+    check_evaluate, check_forward, check_loss_and_gradient, check_perceptron_epochs, check_spec,
+    check_train_epochs, check_workspace,
+)
+from nnfast._team import blas_threads_now, team_settings, team_threads, team_workers
+
+cnp.import_array()
+
+ctypedef cnp.intp_t intp
+ctypedef cnp.int64_t int64_t
+
+name = "cython"
+
+include "_finite.pxi"
+include "_activations.pxi"
+include "_losses.pxi"
+include "_dense.pxi"
+include "_optimizers.pxi"
+include "_random.pxi"
+include "_training.pxi"
+include "_batch.pxi"
+include "_sample.pxi"
+include "_perceptron.pxi"
+include "_pieces.pxi"
+
+
+def codes():
+    """The integer codes this module was compiled with, for the consistency test."""
+    return {"IDENTITY": IDENTITY, "SIGMOID": SIGMOID, "TANH": TANH, "RELU": RELU, "STEP": STEP,
+            "SOFTMAX": SOFTMAX, "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY,
+            "CROSS_ENTROPY": CROSS_ENTROPY, "SGD": SGD, "ADAM": ADAM, "CONSTANT": CONSTANT,
+            "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME}
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def set_gemm_threshold(Py_ssize_t n):
+    """Set the size (m * k * n multiply-adds) from which this precision's matrix products
+    call BLAS (dgemm, sgemm); each kernel module has its own."""
+    global gemm_threshold
+    gemm_threshold = n
+
+
+def get_gemm_threshold():
+    return gemm_threshold
+
+
+# --- the kernels ------------------------------------------------------------------------------
+
+def finite(const real[::1] x):
+    """True when x holds no NaN or infinity (the input checks' scan: no temporary array,
+    without the GIL, on a team's threads for large arrays)."""
+    cdef Scan s
+    cdef int t, parts = team_size() if x.shape[0] >= SCAN_TEAM_MIN else 1
+    if x.shape[0] == 0:
+        return True
+    s.x = &x[0]
+    s.n = x.shape[0]
+    with nogil:
+        team_run(scan_part, &s, parts)
+    for t in range(parts):
+        if not s.ok[t]:
+            return False
+    return True
+
+
+def forward(spec, params, X, out):
+    """out := the network's output for the batch X (evaluated in chunks of rows)."""
+    cdef _Layout layout = layout_of(spec)
+    cdef const Net *net = &layout.net
+    cdef const real[::1] p
+    cdef const real[:, ::1] x
+    cdef real[:, ::1] o
+    try:
+        p = params
+        x = X
+        o = out
+    except (TypeError, ValueError, BufferError):
+        check_forward(spec, params, X, out, DTYPE)
+        raise
+    if (params is None or X is None or out is None or p.shape[0] != net.n_params
+            or x.shape[1] != net.size[0] or o.shape[0] != x.shape[0]
+            or o.shape[1] != net.size[net.L]):
+        refused(check_forward, (spec, params, X, out, DTYPE))
+    cdef Py_ssize_t n = x.shape[0], chunk, start, m, l, L = net.L, width = 0
+    if n == 0:
+        return
+    for l in range(1, L + 1):
+        width = max(width, net.size[l])
+    chunk = min(n, max(256, (1 << 20) // width))  # rows per pass: buffers up to ~16 MB
+    buffers = np.empty((2, chunk * width), dtype=DTYPE)
+    cdef real[:, ::1] buf = buffers
+    cdef real *z
+    cdef const real *a_in
+    with nogil:
+        start = 0
+        while start < n:
+            m = min(chunk, n - start)
+            a_in = &x[start, 0]
+            for l in range(L):
+                z = &buf[l % 2, 0]
+                dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
+                              net.size[l], net.size[l + 1])
+                activate(net.act[l], z, NULL, m, net.size[l + 1])
+                a_in = z
+            memcpy(&o[start, 0], a_in, m * net.size[L] * sizeof(real))
+            start += m
+
+
+cdef class Workspace:
+    """Every buffer a training run needs, allocated once: nothing is allocated per batch.
+    Every value buffer is in this module's dtype (``dtype``: None or it).
+
+    acts   the batch's input (gathered rows) and every layer's output, one block per layer
+    derivs f'(z) (times the dropout mask) of every hidden layer, replaced by the layer's
+           delta in a mini-batch's backward pass (a ReLU layer without dropout keeps no
+           f' there: it is its outputs' sign), then one row of the output layer's f'
+           (per-sample MSE)
+    delta  the output layer's delta and a scratch block (mini-batches); two ping-pong
+           buffers for backpropagated errors (per sample)
+    ybatch the batch's targets; order: the sample order, persisted across calls
+    grad   the flat gradient, made only for optimizers that need one (SGD without penalty
+           or Nesterov steps each layer in place); colsum: the bias gradients
+    """
+    cdef readonly object spec, dtype, order, grad, last_good, last_order
+    cdef readonly Py_ssize_t batch_size
+    cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
+    cdef public Py_ssize_t epochs_done
+    cdef public bint diverged, cancelled
+    cdef object _acts, _derivs, _delta, _ybatch, _wbatch, _colsum, _act_off, _der_off
+    cdef _Layout _layout
+    cdef intp *act_off
+    cdef intp *der_off
+    cdef Layer *layers       # per-layer view for the per-sample path (bound per call)
+    cdef Py_ssize_t n_layers
+
+    def __dealloc__(self):
+        PyMem_Free(self.layers)
+
+    def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size, dtype=None):
+        self.dtype = check_workspace(spec, n_samples, batch_size, dtype, DTYPE)
+        self._layout = layout_of(spec)
+        self.spec = spec
+        sizes = [int(n) for n in spec.sizes]
+        L = len(sizes) - 1
+        self.batch_size = batch_size
+        self.order = np.arange(n_samples, dtype=np.intp)
+        self.last_order = self.order.copy()
+        self.grad = None  # made by the first run that needs one (see train_epochs)
+        self.last_good = np.zeros(self._layout.net.n_params, dtype=DTYPE)
+        self.last_m = self.last_v = None
+        act_off, der_off = [0] * (L + 2), [0] * L
+        for l in range(L + 1):
+            act_off[l + 1] = act_off[l] + sizes[l] * batch_size
+        for l in range(L - 1):
+            der_off[l + 1] = der_off[l] + sizes[l + 1] * batch_size
+        self._act_off = np.array(act_off, dtype=np.intp)
+        self._der_off = np.array(der_off, dtype=np.intp)
+        self._acts = np.zeros(act_off[L + 1], dtype=DTYPE)
+        # + the output's f' (per sample)
+        self._derivs = np.zeros(der_off[L - 1] + sizes[L], dtype=DTYPE)
+        self._delta = np.zeros((2, batch_size * max(sizes[1:])), dtype=DTYPE)
+        self._ybatch = np.zeros(batch_size * sizes[L], dtype=DTYPE)
+        self._wbatch = np.zeros(batch_size, dtype=DTYPE)
+        self._colsum = np.zeros(sum(sizes[1:]), dtype=DTYPE)
+        cdef intp[::1] a = self._act_off
+        cdef intp[::1] d = self._der_off
+        self.act_off = &a[0]
+        self.der_off = &d[0]
+        PyMem_Free(self.layers)
+        self.layers = <Layer *> PyMem_Malloc(L * sizeof(Layer))
+        if self.layers == NULL:
+            raise MemoryError()
+        self.n_layers = L
+        cdef const Net *net = &self._layout.net
+        cdef real *acts = ptr(self._acts)
+        cdef real *derivs = ptr(self._derivs)
+        cdef Py_ssize_t i
+        for i in range(self.n_layers):
+            self.layers[i].k = net.size[i]
+            self.layers[i].n = net.size[i + 1]
+            self.layers[i].act = net.act[i]
+            self.layers[i].dropout = 0.0
+            self.layers[i].W = NULL
+            self.layers[i].b = NULL
+            self.layers[i].w_at = net.w_off[i]
+            self.layers[i].b_at = net.b_off[i]
+            self.layers[i].a = acts + self.act_off[i + 1]
+            self.layers[i].d = derivs + self.der_off[i]
+        if not mse_output(net):
+            self.layers[L - 1].act = LINEAR  # the fused losses start from the logits
+
+    cdef Batch batch(self, real *params, const double *dropout, bitgen_t *bg):
+        """A ``Batch`` over this workspace's buffers; the caller sets its rows and its mode."""
+        cdef Batch b
+        memset(&b, 0, sizeof(Batch))
+        b.net = &self._layout.net
+        b.params = params
+        b.acts = ptr(self._acts)
+        b.act_off = self.act_off
+        b.derivs = ptr(self._derivs)
+        b.der_off = self.der_off
+        b.delta = ptr(self._delta[0])
+        b.scratch = ptr(self._delta[1])
+        b.width = self._delta.shape[1] // self.batch_size
+        b.colsum = ptr(self._colsum)
+        b.dropout = dropout
+        b.bg = bg
+        return b
+
+    cdef void bind(self, real *params, const double *dropout) noexcept:
+        """Point the layers at this call's parameter buffer and dropout rates."""
+        cdef Py_ssize_t l
+        for l in range(self.n_layers):
+            self.layers[l].W = params + self.layers[l].w_at
+            self.layers[l].b = params + self.layers[l].b_at
+            self.layers[l].dropout = 0.0 if dropout == NULL else dropout[l]
+
+
+def evaluate(spec, params, X, Y, sample_weight=None):
+    """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE.
+    With ``sample_weight`` both are weighted means."""
+    cdef _Layout layout = layout_of(spec)
+    cdef const real[::1] p, sw
+    cdef const real[:, ::1] x, y
+    try:
+        p = params
+        x = X
+        y = Y
+        sw = sample_weight
+    except (TypeError, ValueError, BufferError):
+        check_evaluate(spec, params, X, Y, sample_weight, DTYPE)
+        raise
+    if bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw):
+        refused(check_evaluate, (spec, params, X, Y, sample_weight, DTYPE))
+    cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
+    cdef const real *w = NULL
+    if sample_weight is not None:
+        w = &sw[0]
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], NULL, &correct)
+    return total * loss_scale(&layout.net, n), correct * accuracy_scale(&layout.net, n)
+
+
+def loss_and_gradient(spec, params, X, Y, double l1, double l2, grad, sample_weight=None):
+    """Regularised (weighted) mean loss over (X, Y); grad := its gradient, unless None."""
+    cdef _Layout layout = layout_of(spec)
+    cdef const real[::1] p, sw
+    cdef const real[:, ::1] x, y
+    cdef real[::1] gv
+    try:
+        p = params
+        x = X
+        y = Y
+        sw = sample_weight
+        gv = grad
+    except (TypeError, ValueError, BufferError):
+        check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, DTYPE)
+        raise
+    cdef Py_ssize_t i, nw = layout.net.n_weights
+    if (bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw)
+            or (grad is not None and gv.shape[0] != layout.net.n_params)):
+        refused(check_loss_and_gradient, (spec, params, X, Y, grad, sample_weight, DTYPE))
+    cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
+    cdef const real *w = NULL
+    if sample_weight is not None:
+        w = &sw[0]
+    cdef real *g = NULL if grad is None else &gv[0]
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], g, &correct)
+    cdef double pen
+    with nogil:
+        pen = penalty(&p[0], nw, l1, l2)
+        if g != NULL:
+            for i in range(nw):
+                g[i] += penalty_gradient(l1, l2, p[i])
+    return total * loss_scale(&layout.net, n) + pen
+
+
+def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size, bint shuffle,
+                 state, hyper, rng, Workspace workspace not None, history_out,
+                 sample_weight=None):
+    """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
+
+    The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
+    GIL released: history_out[e] := (mean loss, accuracy), weighted means with
+    ``sample_weight`` (see ``output_step``). Returns the number of epochs run; an epoch
+    whose loss or resulting parameters are not finite ends the call, with params back at
+    the last finite epoch's and ``workspace.diverged`` set.
+
+    Between batches, after every ~millisecond of work, the loop takes the GIL to run
+    Python's signal handlers (a batch itself is never cut short); if one raises (Ctrl-C:
+    KeyboardInterrupt), or another thread set ``workspace.cancelled`` (KeyboardInterrupt
+    too), params and optimizer state go back to the end of the last complete epoch,
+    ``workspace.epochs_done`` records how many epochs completed, and the exception
+    propagates. Divergence restores the same way.
+    """
+    cdef _Layout layout = layout_of(spec)
+    cdef const Net *net = &layout.net
+    cdef Hyper h = read_hyper(hyper)
+    cdef real[::1] p, m_v, v_v
+    cdef const real[::1] sw
+    cdef const real[:, ::1] x, y
+    cdef int64_t[::1] step_v
+    cdef double[:, ::1] history
+    cdef intp[::1] order_v = workspace.order
+    step, moment_1, moment_2 = state.step, state.m, state.v
+    try:
+        p = params
+        x = X
+        y = Y
+        sw = sample_weight
+        step_v = step
+        m_v = moment_1
+        v_v = moment_2
+        history = history_out
+    except (TypeError, ValueError, BufferError):
+        check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
+                           history_out, sample_weight, DTYPE)
+        raise
+    if (bad_data(net, params, p, X, x, Y, y, sample_weight, sw) or n_epochs < 0
+            or batch_size < 1 or step is None or moment_1 is None or moment_2 is None
+            or history_out is None or step_v.shape[0] != 1
+            or ((h.optimizer == ADAM or h.momentum != 0.0) and m_v.shape[0] != net.n_params)
+            or (h.optimizer == ADAM and v_v.shape[0] != net.n_params)
+            or len(hyper.dropout) not in (0, net.L - 1)
+            or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.shape[0]
+            or workspace.batch_size < batch_size or not rows_in_range(order_v, x.shape[0])
+            or history.shape[0] < n_epochs or history.shape[1] != 2):
+        refused(check_train_epochs, (spec, params, X, Y, n_epochs, batch_size, state, hyper,
+                                     workspace, history_out, sample_weight, DTYPE))
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t e, start, m, r, epochs_run = n_epochs
+    cdef intp *order = &order_v[0]
+    # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
+    cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
+                       and (h.momentum == 0.0 or not h.nesterov))
+    cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
+    if not fused and workspace.grad is None:
+        workspace.grad = np.zeros(net.n_params, dtype=DTYPE)
+    cdef real *grad = NULL if workspace.grad is None else ptr(workspace.grad)
+    cdef Snapshot snap
+    snap.n = net.n_params
+    snap.params = &p[0]
+    snap.m = &m_v[0]
+    snap.v = &v_v[0]
+    snap.step = &step_v[0]
+    snap.saved_params = ptr(workspace.last_good)
+    cdef intp[::1] saved_order_v = workspace.last_order
+    snap.order = order
+    snap.saved_order = &saved_order_v[0]
+    snap.n_rows = n
+    snap.saved_m = snap.saved_v = NULL
+    if h.optimizer == ADAM or h.momentum != 0.0:  # m: velocity or first moment
+        if workspace.last_m is None:
+            workspace.last_m = np.zeros(net.n_params, dtype=DTYPE)
+        snap.saved_m = ptr(workspace.last_m)
+    if h.optimizer == ADAM:  # v: Adam's second moment
+        if workspace.last_v is None:
+            workspace.last_v = np.zeros(net.n_params, dtype=DTYPE)
+        snap.saved_v = ptr(workspace.last_v)
+    cdef real *ybatch = ptr(workspace._ybatch)
+    cdef real *xbatch = ptr(workspace._acts)  # block 0 of acts: the gathered input rows
+    drop = np.zeros(net.L)
+    if len(hyper.dropout):
+        drop[:net.L - 1] = hyper.dropout
+    cdef double[::1] drop_v = drop
+    cdef const double *dropout = &drop_v[0] if drop.any() else NULL
+    cdef bitgen_t *bg = get_bitgen(rng)
+    cdef double w_total = weight_sum(sample_weight, n), w_mean = w_total / n
+    cdef double total, correct, scale_n = loss_scale(net, w_total)
+    cdef double acc_n = accuracy_scale(net, w_total)
+    cdef const real *weights = NULL
+    if sample_weight is not None:
+        weights = &sw[0]
+    cdef real *wbatch = NULL if sample_weight is None else ptr(workspace._wbatch)
+    # Without shuffling, rows in their own order (full batch, shuffle=False) are used where
+    # they lie: no copy of X per batch. A resumed run keeps the order its shuffles left.
+    cdef bint in_place = not shuffle and is_identity(order, n)
+    cdef Py_ssize_t work = 0
+    cdef bint interrupted = False, diverged = False
+    cdef PyObject *exc_type = NULL
+    cdef PyObject *exc_value = NULL
+    cdef PyObject *exc_tb = NULL
+    cdef Batch batch = workspace.batch(&p[0], dropout, bg)
+    batch.w_mean = w_mean
+    cdef const real *x_data = &x[0, 0]
+    cdef const real *y_data = &y[0, 0]
+    cdef Py_ssize_t d_in = net.size[0], d_out = net.size[net.L]
+    batch.data_X = x_data
+    batch.data_Y = y_data
+    batch.data_w = weights
+    batch.mode = DESCEND if fused else UPDATE
+    batch.mu = h.momentum
+    batch.grad = grad
+    batch.h = &h
+    batch.m = &m_v[0]
+    batch.v = &v_v[0]
+    cdef Sample one  # the per-sample path's constants
+    one.b = &batch
+    one.step = &step_v[0]
+    one.plain = plain
+    one.mse = mse_output(net)
+    one.loss1 = loss_scale(net, 1.0)
+    one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM
+    one.rates = step_rates(&h, 0)
+    # A team runs large batches (not with dropout, whose masks are drawn in row order).
+    cdef int parts = 1
+    if dropout == NULL and batch_size * net.n_weights >= team_work():
+        parts = team_parts(team_size(), batch_size)
+    workspace.bind(&p[0], dropout)
+    one.layers = workspace.layers
+    workspace.epochs_done = 0
+    workspace.diverged = False
+    if workspace.cancelled:
+        raise KeyboardInterrupt("training cancelled")
+    if parts > 1:
+        hold_blas()
+    try:
+        with nogil:
+            save(&snap)
+            for e in range(n_epochs):
+                if shuffle:
+                    shuffle_order(bg, order, n)
+                total = 0.0
+                correct = 0.0
+                start = 0
+                while start < n:
+                    m = min(batch_size, n - start)
+                    if m == 1:  # per-sample SGD reads the row and its weight where they are
+                        r = order[start]
+                        total += sample_step(&one, x_data + r * d_in, y_data + r * d_out,
+                                             rows_from(weights, r),
+                                             &correct)
+                    else:
+                        if in_place:
+                            batch.X = x_data + start * d_in
+                            batch.Y = y_data + start * d_out
+                            batch.w = rows_from(weights, start)
+                            batch.order = NULL
+                        else:  # the parts gather the rows order[start:start + m]
+                            batch.X, batch.Y, batch.w = xbatch, ybatch, wbatch
+                            batch.order = order + start
+                        batch.rows = m
+                        if fused:
+                            batch.lr = learning_rate_at(&h, step_v[0])
+                        else:
+                            batch.rates = step_rates(&h, step_v[0])
+                        total += run_batch(&batch, team_parts(parts, m), &correct)
+                        step_v[0] += 1
+                    start += m
+                    work += m * net.n_params
+                    if work >= SIGNAL_CHECK_WORK:
+                        work = 0
+                        with gil:
+                            if check_signals() != 0 or workspace.cancelled:
+                                if not PyErr_Occurred():
+                                    PyErr_SetNone(KeyboardInterrupt)
+                                PyErr_Fetch(&exc_type, &exc_value, &exc_tb)
+                                interrupted = True
+                        if interrupted:
+                            break
+                if interrupted:
+                    restore(&snap)
+                    epochs_run = e
+                    break
+                history[e, 0] = total * scale_n
+                history[e, 1] = correct * acc_n
+                if not (isfinite(history[e, 0]) and all_finite(&p[0], net.n_params)):
+                    restore(&snap)
+                    epochs_run = e + 1
+                    diverged = True
+                    break
+                save(&snap)
+    finally:
+        if parts > 1:
+            release_blas()
+    workspace.epochs_done = epochs_run
+    workspace.diverged = diverged
+    if interrupted:
+        PyErr_Restore(exc_type, exc_value, exc_tb)
+        reraise()
+    return epochs_run
+
+
+def perceptron_epochs(X, y, params, double learning_rate, Py_ssize_t max_epochs, bint shuffle,
+                      rng, order, errors_out, boundary_out):
+    """Up to ``max_epochs`` passes of the perceptron algorithm; returns the passes run.
+
+    The reference's ``perceptron_epochs`` with the GIL released: each pass shuffles
+    ``order`` in place when ``shuffle`` (``Generator.shuffle``'s draws), then runs
+    ``perceptron_pass``; errors_out[e] := mistakes in pass e, boundary_out[e] := params after
+    pass e. Stops after the first pass without a mistake.
+    """
+    cdef const real[:, ::1] x
+    cdef const intp[::1] labels
+    cdef real[::1] w
+    cdef intp[::1] idx, errors
+    cdef real[:, ::1] lines
+    try:
+        x = X
+        labels = y
+        w = params
+        idx = order
+        errors = errors_out
+        lines = boundary_out
+    except (TypeError, ValueError, BufferError):
+        check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out,
+                                DTYPE)
+        raise
+    args = (X, y, params, max_epochs, order, errors_out, boundary_out)
+    if any(a is None for a in args):
+        refused(check_perceptron_epochs, args + (DTYPE,))
+    cdef Py_ssize_t n = x.shape[0], d = x.shape[1], e, epochs_run = max_epochs
+    if (labels.shape[0] != n or w.shape[0] != d + 1 or max_epochs < 0 or idx.shape[0] != n
+            or not rows_in_range(idx, n) or errors.shape[0] < max_epochs
+            or lines.shape[0] < max_epochs or lines.shape[1] != d + 1):
+        refused(check_perceptron_epochs, args + (DTYPE,))
+    cdef bitgen_t *bg = get_bitgen(rng) if shuffle else NULL
+    cdef const real *xp = &x[0, 0] if n > 0 and d > 0 else NULL
+    cdef const intp *yp = &labels[0] if n > 0 else NULL
+    cdef intp *ip = &idx[0] if n > 0 else NULL
+    with nogil:
+        for e in range(max_epochs):
+            if shuffle:
+                shuffle_order(bg, ip, n)
+            errors[e] = perceptron_pass(xp, yp, &w[0], n, d, learning_rate, ip)
+            memcpy(&lines[e, 0], &w[0], (d + 1) * sizeof(real))
+            if errors[e] == 0:
+                epochs_run = e + 1
+                break
+    return epochs_run
