@@ -3,6 +3,7 @@
 Compiler directives live here, in one place. ``NNFAST_BOUNDSCHECK=1`` turns bounds and
 None checks back on (CI runs the test suite once that way).
 """
+
 import hashlib
 import os
 from pathlib import Path
@@ -25,8 +26,11 @@ directives = {
 # the NumPy reference on every CPU (FMA would change results in the last bits).
 # -fno-trapping-math: nothing here relies on floating-point traps, and it lets the compiler
 # turn data-dependent branches (ReLU's sign test) into selects and vectorise them.
-compile_args = [] if os.name == "nt" else [
-    "-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-pthread"]
+compile_args = (
+    []
+    if os.name == "nt"
+    else ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-pthread"]
+)
 # Every ``cdef inline`` function is inlined (GCC and Clang): the kernels pass a layer's block
 # width, inputs and activation functions as constants through levels of inline functions,
 # which only inlining specialises (unrolled, dispatch folded); GCC's size heuristics would
@@ -53,7 +57,6 @@ extensions = [
 ]
 
 
-
 def cythonize_once(extensions):
     """cythonize, unless the C files were generated from exactly these inputs.
 
@@ -67,17 +70,24 @@ def cythonize_once(extensions):
     for path in sorted(Path("csrc").rglob("*")):
         if path.suffix in (".pyx", ".pxd", ".pxi", ".h"):
             digest.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(repr((sorted(directives.items()), Cython.__version__, np.__version__,
-                        scipy.__version__)).encode())
+    digest.update(
+        repr(
+            (sorted(directives.items()), Cython.__version__, np.__version__, scipy.__version__)
+        ).encode()
+    )
     stamp = Path("build") / "cython-inputs.sha256"
     c_files = [Path(source).with_suffix(".c") for ext in extensions for source in ext.sources]
-    if stamp.exists() and stamp.read_text() == digest.hexdigest() and all(
-            c.exists() for c in c_files):
+    if (
+        stamp.exists()
+        and stamp.read_text() == digest.hexdigest()
+        and all(c.exists() for c in c_files)
+    ):
         for ext in extensions:
             ext.sources = [str(Path(source).with_suffix(".c")) for source in ext.sources]
         return extensions
-    extensions = cythonize(extensions, compiler_directives=directives, include_path=["csrc"],
-                           force=True)
+    extensions = cythonize(
+        extensions, compiler_directives=directives, include_path=["csrc"], force=True
+    )
     stamp.parent.mkdir(exist_ok=True)
     stamp.write_text(digest.hexdigest())
     return extensions

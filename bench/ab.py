@@ -16,8 +16,10 @@ round warms up and is dropped. W3 also times its GEMMs alone through SciPy's BLA
 the kernels run on). This machine's speed drifts by tens of percent over minutes: compare the
 builds' medians within one run, and repeat the run.
 """
+
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -25,9 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nnfast import bench as nb
-from nnfast import one_hot
-from nnfast._spec import ADAM, Hyper, OptimizerState
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_backends, beside
+import bench_backends as nb  # noqa: E402
+
+from nnfast import one_hot  # noqa: E402
+from nnfast._spec import ADAM, Hyper, OptimizerState  # noqa: E402
 
 
 def load_kernels(path):
@@ -85,10 +89,29 @@ def run(args, out=sys.stdout):
         history = np.zeros((epochs, 2))
         rng = np.random.default_rng(0)
 
-        def epoch(kernels=kernels, net=net, hyper=hyper, workspace=workspace, state=state,
-                  history=history, rng=rng):
-            kernels.train_epochs(net.spec, net.parameters, X, Y, epochs, batch, True, state,
-                                 hyper, rng, workspace, history)
+        def epoch(
+            kernels=kernels,
+            net=net,
+            hyper=hyper,
+            workspace=workspace,
+            state=state,
+            history=history,
+            rng=rng,
+        ):
+            kernels.train_epochs(
+                net.spec,
+                net.parameters,
+                X,
+                Y,
+                epochs,
+                batch,
+                True,
+                state,
+                hyper,
+                rng,
+                workspace,
+                history,
+            )
 
         runs[label] = epoch
     if args.workload == "W3":
@@ -105,12 +128,18 @@ def run(args, out=sys.stdout):
                 if r > 0:
                     times[label].append(seconds / epochs)
     first = statistics.median(times[next(iter(runs))])
-    print(f"{args.workload}, {args.optimizer}, {args.threads} thread(s), {args.rounds} rounds "
-          f"({unit}; ratio: median / A's median)", file=out)
+    print(
+        f"{args.workload}, {args.optimizer}, {args.threads} thread(s), {args.rounds} rounds "
+        f"({unit}; ratio: median / A's median)",
+        file=out,
+    )
     for label, ts in times.items():
         med = statistics.median(ts)
-        print(f"  {label:32s} median {med * scale:8.1f}  min {min(ts) * scale:8.1f}  "
-              f"ratio {med / first:.3f}", file=out)
+        print(
+            f"  {label:32s} median {med * scale:8.1f}  min {min(ts) * scale:8.1f}  "
+            f"ratio {med / first:.3f}",
+            file=out,
+        )
     return times
 
 
@@ -121,11 +150,19 @@ def main(argv=None):
     parser.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=11, help="timed rounds (after 1 warm-up)")
-    parser.add_argument("--rest", type=float, default=nb.REST_S,
-                        help="seconds of rest before each timed run on more than one thread")
+    parser.add_argument(
+        "--rest",
+        type=float,
+        default=nb.REST_S,
+        help="seconds of rest before each timed run on more than one thread",
+    )
     parser.add_argument("--rows", type=int, default=20000, help="MNIST training rows")
-    parser.add_argument("--epochs", type=int, default=0,
-                        help="epochs per timed run (default: 100000 for W1, 50 for W2, else 1)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=0,
+        help="epochs per timed run (default: 100000 for W1, 50 for W2, else 1)",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.threads < 1 or args.rest < 0 or args.epochs < 0:
         parser.error("--rounds and --threads must be >= 1, --rest and --epochs >= 0")

@@ -14,6 +14,7 @@ epochs of ``train_epochs`` under one of nine optimizer, schedule and penalty set
 (dropout on 30%) with a batch size from 1 to n; then perceptron runs. ``--teams`` repeats the
 networks with every batch on a team of that many threads. Exits 1 at the first difference.
 """
+
 import argparse
 import importlib.util
 import sys
@@ -22,26 +23,41 @@ from pathlib import Path
 import numpy as np
 
 import nnfast
-from nnfast._spec import ADAM, CONSTANT, EXPONENTIAL, INVERSE_TIME, Hyper, OptimizerState
+from nnfast._spec import ADAM, EXPONENTIAL, INVERSE_TIME, Hyper, OptimizerState
 
 HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step")
-OUTPUT_LOSS = (("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
-               ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"),
-               ("softmax", "cross_entropy"))
+OUTPUT_LOSS = (
+    ("identity", "mse"),
+    ("sigmoid", "mse"),
+    ("tanh", "mse"),
+    ("relu", "mse"),
+    ("softmax", "mse"),
+    ("sigmoid", "binary_cross_entropy"),
+    ("softmax", "cross_entropy"),
+)
 SETTINGS = {
     "sgd": dict(learning_rate=0.05),
     "momentum": dict(learning_rate=0.02, momentum=0.9),
     "nesterov": dict(learning_rate=0.02, momentum=0.8, nesterov=True),
     "adam": dict(learning_rate=0.01, optimizer=ADAM),
-    "adam_custom": dict(learning_rate=0.01, optimizer=ADAM, beta_1=0.8, beta_2=0.99,
-                        epsilon=1e-6),
+    "adam_custom": dict(learning_rate=0.01, optimizer=ADAM, beta_1=0.8, beta_2=0.99, epsilon=1e-6),
     "penalty": dict(learning_rate=0.05, l1=0.01, l2=0.1),
-    "exponential": dict(learning_rate=0.05, schedule=EXPONENTIAL, decay_rate=0.9,
-                        decay_steps=3.0, staircase=True),
-    "inverse_time": dict(learning_rate=0.05, schedule=INVERSE_TIME, decay_rate=0.5,
-                         decay_steps=2.0, power=0.7),
-    "everything": dict(learning_rate=0.02, momentum=0.5, nesterov=True, l1=0.001, l2=0.01,
-                       schedule=EXPONENTIAL, decay_rate=0.95, decay_steps=2.0),
+    "exponential": dict(
+        learning_rate=0.05, schedule=EXPONENTIAL, decay_rate=0.9, decay_steps=3.0, staircase=True
+    ),
+    "inverse_time": dict(
+        learning_rate=0.05, schedule=INVERSE_TIME, decay_rate=0.5, decay_steps=2.0, power=0.7
+    ),
+    "everything": dict(
+        learning_rate=0.02,
+        momentum=0.5,
+        nesterov=True,
+        l1=0.001,
+        l2=0.01,
+        schedule=EXPONENTIAL,
+        decay_rate=0.95,
+        decay_steps=2.0,
+    ),
 }
 THRESHOLDS = (0, 4096, 1 << 62)
 
@@ -75,17 +91,20 @@ def network_case(rng, dtype):
     if output == "softmax":  # a softmax over one output is refused
         sizes[-1] = max(sizes[-1], 2)
     hidden = [HIDDEN[i] for i in rng.integers(len(HIDDEN), size=L - 1)]
-    net = nnfast.Network(sizes, activation=hidden or "sigmoid", output_activation=output,
-                         loss=loss, seed=int(rng.integers(2**31)))
+    net = nnfast.Network(
+        sizes,
+        activation=hidden or "sigmoid",
+        output_activation=output,
+        loss=loss,
+        seed=int(rng.integers(2**31)),
+    )
     n = int(rng.integers(1, 40))
     X = rng.normal(size=(n, sizes[0]))
     k = sizes[-1]
     if loss == "cross_entropy":
-        Y = np.eye(k)[rng.integers(0, k, n)] if rng.random() < 0.5 else rng.dirichlet(
-            np.ones(k), n)
+        Y = np.eye(k)[rng.integers(0, k, n)] if rng.random() < 0.5 else rng.dirichlet(np.ones(k), n)
     elif loss == "binary_cross_entropy":
-        Y = rng.integers(0, 2, (n, k)).astype(float) if rng.random() < 0.5 else rng.random(
-            (n, k))
+        Y = rng.integers(0, 2, (n, k)).astype(float) if rng.random() < 0.5 else rng.random((n, k))
     else:
         Y = rng.normal(size=(n, k))
     w = rng.uniform(0.2, 3.0, n) if rng.random() < 0.3 else None
@@ -95,9 +114,11 @@ def network_case(rng, dtype):
     hyper = Hyper(**options)
     batch = int(rng.integers(1, n + 1))
     threshold = THRESHOLDS[rng.integers(len(THRESHOLDS))]
-    cast = (lambda a: None if a is None else np.ascontiguousarray(a, dtype=dtype))
-    return (net.spec, cast(net.parameters), cast(X), cast(Y), cast(w), hyper, batch,
-            threshold)
+
+    def cast(a):
+        return None if a is None else np.ascontiguousarray(a, dtype=dtype)
+
+    return (net.spec, cast(net.parameters), cast(X), cast(Y), cast(w), hyper, batch, threshold)
 
 
 def run_network(kernels, case, dtype, seed):
@@ -113,13 +134,30 @@ def run_network(kernels, case, dtype, seed):
     workspace = kernels.Workspace(spec, X.shape[0], batch)  # in the module's dtype
     rng = np.random.default_rng(seed)
     history = np.zeros((6, 2))
-    runs = [kernels.train_epochs(spec, params, X, Y, 4, batch, True, state, hyper, rng,
-                                 workspace, history, w)]
-    runs.append(kernels.train_epochs(spec, params, X, Y, 2, batch, True, state, hyper, rng,
-                                     workspace, history[4:], w))
-    return {"forward": out, "evaluate": evaluated, "loss": loss, "grad": grad,
-            "runs": runs, "history": history, "params": params, "m": state.m, "v": state.v,
-            "step": state.step, "order": workspace.order, "rng": rng.bit_generator.state}
+    runs = [
+        kernels.train_epochs(
+            spec, params, X, Y, 4, batch, True, state, hyper, rng, workspace, history, w
+        )
+    ]
+    runs.append(
+        kernels.train_epochs(
+            spec, params, X, Y, 2, batch, True, state, hyper, rng, workspace, history[4:], w
+        )
+    )
+    return {
+        "forward": out,
+        "evaluate": evaluated,
+        "loss": loss,
+        "grad": grad,
+        "runs": runs,
+        "history": history,
+        "params": params,
+        "m": state.m,
+        "v": state.v,
+        "step": state.step,
+        "order": workspace.order,
+        "rng": rng.bit_generator.state,
+    }
 
 
 def run_perceptron(kernels, rng, dtype, seed):
@@ -130,10 +168,17 @@ def run_perceptron(kernels, rng, dtype, seed):
     order = np.arange(n, dtype=np.intp)
     errors, lines = np.zeros(30, np.intp), np.zeros((30, d + 1), dtype)
     generator = np.random.default_rng(seed)
-    done = kernels.perceptron_epochs(X, y, params, float(rng.uniform(0.01, 1.0)), 30, True,
-                                     generator, order, errors, lines)
-    return {"done": done, "params": params, "errors": errors, "lines": lines, "order": order,
-            "rng": generator.bit_generator.state}
+    done = kernels.perceptron_epochs(
+        X, y, params, float(rng.uniform(0.01, 1.0)), 30, True, generator, order, errors, lines
+    )
+    return {
+        "done": done,
+        "params": params,
+        "errors": errors,
+        "lines": lines,
+        "order": order,
+        "rng": generator.bit_generator.state,
+    }
 
 
 def compare(a, b, args, out=sys.stdout):
@@ -141,8 +186,7 @@ def compare(a, b, args, out=sys.stdout):
     compared = 0
     rounds = [(None, args.cases)] + [(t, args.team_cases) for t in args.teams]
     for team, count in rounds:
-        saved = [k.team_settings(threads=team, work=0, rows=1) if team else None
-                 for k in (a, b)]
+        saved = [k.team_settings(threads=team, work=0, rows=1) if team else None for k in (a, b)]
         try:
             rng = np.random.default_rng(args.seed)
             for i in range(count):
@@ -193,9 +237,11 @@ def main(argv=None):
     compared = compare(a, b, args)
     if compared is None:
         sys.exit(1)
-    print(f"bitwise equal: {compared} comparisons ({args.cases} networks, teams "
-          f"{args.teams or 'none'} x {args.team_cases}, {args.perceptrons} perceptrons, "
-          f"{args.dtype})")
+    print(
+        f"bitwise equal: {compared} comparisons ({args.cases} networks, teams "
+        f"{args.teams or 'none'} x {args.team_cases}, {args.perceptrons} perceptrons, "
+        f"{args.dtype})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 """Fixtures for the pytest-benchmark cases: one parameter per backend, the W2 data once."""
+
+import os
+import sys
+
 import pytest
 
-from nnfast import bench
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_backends as bench  # noqa: E402
 
 
 @pytest.fixture(params=bench.BACKENDS)

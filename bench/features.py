@@ -13,17 +13,28 @@ feature): a feature that left the compiled loop would show the reference backend
 compiled median), not a few tens of percent. Compare ratios within one run; this machine
 drifts.
 """
+
 import argparse
+import os
 import statistics
 import sys
 import time
 
 import numpy as np
 
-from nnfast import _backend, _reference
-from nnfast import bench as nb
-from nnfast._spec import (
-    ADAGRAD, ADAM, ADAMW, COSINE, ONE_CYCLE, RMSPROP, Hyper, OptimizerState,
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_backends, beside
+import bench_backends as nb  # noqa: E402
+
+from nnfast import _backend, _reference  # noqa: E402
+from nnfast._spec import (  # noqa: E402
+    ADAGRAD,
+    ADAM,
+    ADAMW,
+    COSINE,
+    ONE_CYCLE,
+    RMSPROP,
+    Hyper,
+    OptimizerState,
 )
 
 
@@ -36,18 +47,25 @@ def w2():
         "adam": Hyper(0.001, optimizer=ADAM),
         "adamw": Hyper(0.001, optimizer=ADAMW, weight_decay=0.01),
         "rmsprop": Hyper(0.001, optimizer=RMSPROP, rho=0.99),
-        "rmsprop centered + momentum": Hyper(0.001, optimizer=RMSPROP, rho=0.99, centered=True,
-                                             momentum=0.9),
+        "rmsprop centered + momentum": Hyper(
+            0.001, optimizer=RMSPROP, rho=0.99, centered=True, momentum=0.9
+        ),
         "adagrad": Hyper(0.01, optimizer=ADAGRAD),
         "sgd, clip_norm=1": Hyper(**base, clip_norm=1.0),
         "sgd, clip_value=0.1": Hyper(**base, clip_value=0.1),
         # schedules spanning more steps than the runs take: at a rate of 0, BLAS would skip
         # the fused step's product and time less work
-        "sgd, cosine decay per step": Hyper(**base, schedule=COSINE, decay_steps=1e7,
-                                            warmup_steps=50.0),
-        "sgd, one-cycle per step": Hyper(**base, schedule=ONE_CYCLE, total_steps=1e7,
-                                         pct_start=0.3, div_factor=25.0,
-                                         final_div_factor=1e4),
+        "sgd, cosine decay per step": Hyper(
+            **base, schedule=COSINE, decay_steps=1e7, warmup_steps=50.0
+        ),
+        "sgd, one-cycle per step": Hyper(
+            **base,
+            schedule=ONE_CYCLE,
+            total_steps=1e7,
+            pct_start=0.3,
+            div_factor=25.0,
+            final_div_factor=1e4,
+        ),
     }
     spec = nb.digits_network(0).spec
     return X, Y, {name: (spec, h) for name, h in configs.items()}, 32, 50
@@ -73,7 +91,7 @@ def params_for(spec, seed=0):
     plain = spec._replace(batch_norm=False)
     net = nb.digits_network(seed) if plain == nb.digits_network(0).spec else nb.w3_network(seed)
     params = np.zeros(spec.n_params)
-    params[:plain.n_params] = net.parameters
+    params[: plain.n_params] = net.parameters
     gammas, _, _, variances = spec.unpack_norm(params)
     for a in gammas + variances:
         a[:] = 1.0
@@ -88,8 +106,9 @@ def trainer(kernels, spec, hyper, X, Y, batch, epochs):
     rng = np.random.default_rng(0)
 
     def run():
-        kernels.train_epochs(spec, params, X, Y, epochs, batch, True, state, hyper, rng,
-                             workspace, history)
+        kernels.train_epochs(
+            spec, params, X, Y, epochs, batch, True, state, hyper, rng, workspace, history
+        )
 
     return run
 
@@ -97,12 +116,14 @@ def trainer(kernels, spec, hyper, X, Y, batch, epochs):
 def measure(group, rounds, threads, out=sys.stdout):
     X, Y, configs, batch, epochs = {"W2": w2, "W3": w3}[group]()
     kernels = _backend.kernels("cython", "float64")
-    runs = {name: trainer(kernels, spec, hyper, X, Y, batch, epochs)
-            for name, (spec, hyper) in configs.items()}
+    runs = {
+        name: trainer(kernels, spec, hyper, X, Y, batch, epochs)
+        for name, (spec, hyper) in configs.items()
+    }
     times = {name: [] for name in runs}
     with nb.blas_threads(threads):
         for r in range(rounds + 1):
-            for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+            for name in list(runs) if r % 2 == 0 else list(runs)[::-1]:
                 if threads > 1:
                     time.sleep(nb.REST_S)
                 start = time.perf_counter()
@@ -116,13 +137,19 @@ def measure(group, rounds, threads, out=sys.stdout):
             reference()
             numpy_times[name] = time.perf_counter() - start
     base = statistics.median(next(iter(times.values())))
-    print(f"{group}, {threads} thread(s), {rounds} rounds of {epochs} epoch(s), batch {batch} "
-          f"(ms per epoch; ratio: median / the baseline's median; numpy: one epoch of the "
-          f"reference backend / the compiled median)", file=out)
+    print(
+        f"{group}, {threads} thread(s), {rounds} rounds of {epochs} epoch(s), batch {batch} "
+        f"(ms per epoch; ratio: median / the baseline's median; numpy: one epoch of the "
+        f"reference backend / the compiled median)",
+        file=out,
+    )
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"  {name:30s} median {med * 1e3:9.2f}  min {min(ts) * 1e3:9.2f}  "
-              f"ratio {med / base:6.3f}  numpy {numpy_times[name] / med:6.1f}x", file=out)
+        print(
+            f"  {name:30s} median {med * 1e3:9.2f}  min {min(ts) * 1e3:9.2f}  "
+            f"ratio {med / base:6.3f}  numpy {numpy_times[name] / med:6.1f}x",
+            file=out,
+        )
     return times
 
 
@@ -134,7 +161,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.threads < 1:
         parser.error("--rounds and --threads must be >= 1")
-    for group in (["W2", "W3"] if args.group == "all" else [args.group]):
+    for group in ["W2", "W3"] if args.group == "all" else [args.group]:
         measure(group, args.rounds, args.threads)
 
 

@@ -12,9 +12,11 @@ Implementations (columns; each is skipped with a note when its package is missin
 - ``numba``: hand-written ``@njit`` loops (a scalar loop for W1; mini-batches with ``@`` on
   BLAS for the others), ``numpy``: the same algorithm as a plain NumPy loop, ``python``: a
   tight pure-Python scalar loop (W1 only);
-- ``jax``: float64 (``jax_enable_x64``), ``jax.grad``; W1's whole loop is one jitted
-  ``lax.scan``, the others a jitted epoch (``lax.scan`` over the batches);
-- ``torch``: PyTorch eager, float64 ``nn.Sequential`` and ``torch.optim.SGD``;
+- ``jax``: float64 (``jax_enable_x64``; float32 arrays in the -f32 rows), ``jax.grad``; W1's
+  whole loop is one jitted ``lax.scan``, the others a jitted epoch (``lax.scan`` over the
+  batches);
+- ``torch``: PyTorch eager, float64 (float32 in the -f32 rows) ``nn.Sequential`` and
+  ``torch.optim.SGD``;
 - ``sklearn``: ``MLPClassifier(solver="sgd", momentum=0 (0.9 for MNIST),
   nesterovs_momentum=False, alpha=0)``, one ``partial_fit`` per epoch.
 
@@ -33,7 +35,14 @@ Workloads (``--workloads``; default all):
            ``nnfast.datasets.load_mnist`` finds them: ``$NNFAST_DATA``, its cache),
            784-128-10, SGD momentum 0.9, lr 0.05, batch 64, 5 epochs: time per epoch and
            test accuracy.
-``roofline`` GFLOP/s of a 2048^3 NumPy matmul.
+``roofline`` GFLOP/s of a 2048^3 NumPy matmul, DGEMM and SGEMM.
+``W2-f32``, ``W3-f32``, ``MNIST-f32``
+           the same in float32: nnfast's ``Network(dtype="float32")`` (the float32 kernels,
+           BLAS sgemm) against the peers in float32 (numba, JAX and the NumPy loop on float32
+           arrays, PyTorch ``float32`` modules), from the float64 initial weights rounded;
+           W3-f32 and MNIST-f32 beside their SGEMM-only bound (the same products in float32).
+           MNIST and MNIST-f32 time their GEMM-only bound too. With W3 and W3-f32 both run,
+           the memory row compares their peaks.
 
 Every implementation starts from nnfast's initial weights (the same ``seed=0`` network,
 copied), uses the same hyperparameters and the same batches (the last, short batch
@@ -51,6 +60,7 @@ so a worker with fewer threads than CPUs is also pinned to that many CPUs.
 Within a workload the implementations are timed in turn, repeat after repeat (the order
 rotating), so a busy spell on a shared machine slows all of them; ratios come from one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,60 +83,141 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(REPO, "nnfast")
-if (os.path.isdir(SOURCE) and any(name.startswith("_kernels.") for name in os.listdir(SOURCE))
-        and REPO not in sys.path):
+if (
+    os.path.isdir(SOURCE)
+    and any(name.startswith("_kernels.") for name in os.listdir(SOURCE))
+    and REPO not in sys.path
+):
     sys.path.insert(0, REPO)  # a source checkout built in place: time those kernels
 
-from nnfast import bench as nb  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_backends, beside
+import bench_backends as nb  # noqa: E402
+
 from nnfast import use_backend  # noqa: E402
 from nnfast.optimizers import SGD  # noqa: E402
 
-WORKLOADS = ("W1", "W2", "W3", "MNIST", "roofline")
+WORKLOADS = ("W1", "W2", "W3", "MNIST", "W2-f32", "W3-f32", "MNIST-f32", "roofline")
+FLOAT32 = {"W2-f32": "W2", "W3-f32": "W3", "MNIST-f32": "MNIST"}  # float32 row -> its workload
+W32_MAX_BOUND_RATIO = 1.10  # issue 20: W3 and MNIST in float32 within 1.10x their SGEMM bound
+MEMORY_MAX_RATIO = 0.55  # issue 20: a float32 run's peak at most 0.55x the float64 run's
 PEERS = ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn", "python")
-LABELS = {"nnfast": "nnfast cython", "nnfast-numpy": "nnfast numpy backend",
-          "numba": "numba @njit", "jax": "JAX jit", "numpy": "NumPy loop",
-          "torch": "PyTorch eager", "sklearn": "scikit-learn", "python": "pure Python",
-          "bound": "GEMM-only bound"}
+LABELS = {
+    "nnfast": "nnfast cython",
+    "nnfast-numpy": "nnfast numpy backend",
+    "numba": "numba @njit",
+    "jax": "JAX jit",
+    "numpy": "NumPy loop",
+    "torch": "PyTorch eager",
+    "sklearn": "scikit-learn",
+    "python": "pure Python",
+    "bound": "GEMM-only bound",
+}
 PACKAGES = {"numba": "numba", "jax": "jax", "torch": "torch", "sklearn": "sklearn"}
-INSTALL = {"numba": "pip install numba", "jax": "pip install jax jaxlib",
-           "torch": "pip install torch==2.13.0", "sklearn": "pip install scikit-learn"}
+INSTALL = {
+    "numba": "pip install numba",
+    "jax": "pip install jax jaxlib",
+    "torch": "pip install torch==2.13.0",
+    "sklearn": "pip install scikit-learn",
+}
 # Which implementations run which workload (W3's nnfast-numpy only on --quick-sized epochs).
-RUNS = {"W1": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "python"),
-        "W2": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
-        "W3": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
-        "MNIST": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn")}
-NOT_RUN = {("W1", "sklearn"): "no sigmoid-output MSE network in scikit-learn",
-           ("W2", "python"): "W1 only", ("W3", "python"): "W1 only",
-           ("MNIST", "python"): "W1 only"}
+RUNS = {
+    "W1": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "python"),
+    "W2": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
+    "W3": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
+    "MNIST": ("nnfast", "nnfast-numpy", "numba", "jax", "numpy", "torch", "sklearn"),
+}
+for _w in FLOAT32:  # float32: the peers that run in float32 as practitioners run them
+    RUNS[_w] = ("nnfast", "numba", "jax", "numpy", "torch")
+NOT_RUN = {
+    ("W1", "sklearn"): "no sigmoid-output MSE network in scikit-learn",
+    ("W2", "python"): "W1 only",
+    ("W3", "python"): "W1 only",
+    ("MNIST", "python"): "W1 only",
+}
 
 # The issue's numbers (float64 medians measured earlier on this machine): the ones to beat.
 ISSUE = {
-    ("W1", 1): {"numba": 44e-9, "jax": 67e-9, "python": 0.54e-6, "numpy": 16e-6,
-                "torch": 100e-6},
-    ("W2", 1): {"numba": 1.18e-3, "jax": 1.5e-3, "numpy": 2.3e-3, "torch": 5.7e-3,
-                "sklearn": 8.6e-3},
-    ("W2", 2): {"numba": 1.6e-3, "jax": 1.9e-3, "numpy": 3.1e-3, "torch": 9.3e-3,
-                "sklearn": 10.7e-3},
+    ("W1", 1): {"numba": 44e-9, "jax": 67e-9, "python": 0.54e-6, "numpy": 16e-6, "torch": 100e-6},
+    ("W2", 1): {
+        "numba": 1.18e-3,
+        "jax": 1.5e-3,
+        "numpy": 2.3e-3,
+        "torch": 5.7e-3,
+        "sklearn": 8.6e-3,
+    },
+    ("W2", 2): {
+        "numba": 1.6e-3,
+        "jax": 1.9e-3,
+        "numpy": 3.1e-3,
+        "torch": 9.3e-3,
+        "sklearn": 10.7e-3,
+    },
     ("W3", 2): {"torch": 0.27, "numpy": 0.37, "jax": 0.37, "sklearn": 0.47, "bound": 0.25},
 }
 ISSUE[("W1", 2)] = ISSUE[("W1", 1)]
 ISSUE_DGEMM = {1: 83.0, 2: 160.0}
-SANITY_TOL = 1e-6
+SANITY_TOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}  # float32: its rounding
 
 
 # --- the workloads ----------------------------------------------------------------------------
 
-class Problem:
-    """One workload: data, network shape, hyperparameters and nnfast's initial weights."""
 
-    def __init__(self, name, X, Y, labels, sizes, hidden, output, loss, batch, lr, network,
-                 momentum=0.0, X_test=None, labels_test=None, source=""):
+def in_dtype(factory, dtype):
+    """The network factory for ``dtype``: the same network and seed in that precision (its
+    initial weights are the float64 ones, rounded)."""
+    from nnfast import Network
+
+    if np.dtype(dtype) == np.float64:
+        return factory
+
+    def make(seed=0):
+        net = factory(seed)
+        return Network(
+            net.layer_sizes,
+            activation=list(net.activations),
+            output_activation=net.output_activation,
+            loss=net.loss_function.name,
+            init=net.init,
+            seed=seed,
+            dtype=dtype,
+        )
+
+    return make
+
+
+class Problem:
+    """One workload: data, network shape, hyperparameters and nnfast's initial weights, all
+    in ``dtype`` (the data converted once, before any timing)."""
+
+    def __init__(
+        self,
+        name,
+        X,
+        Y,
+        labels,
+        sizes,
+        hidden,
+        output,
+        loss,
+        batch,
+        lr,
+        network,
+        momentum=0.0,
+        X_test=None,
+        labels_test=None,
+        source="",
+        dtype=np.float64,
+    ):
+        self.dtype = np.dtype(dtype)
+        X, Y = np.ascontiguousarray(X, self.dtype), np.ascontiguousarray(Y, self.dtype)
+        if X_test is not None:
+            X_test = np.ascontiguousarray(X_test, self.dtype)
         self.name, self.X, self.Y, self.labels = name, X, Y, labels
         self.sizes, self.hidden, self.output, self.loss = tuple(sizes), hidden, output, loss
         self.batch, self.lr, self.momentum = batch, lr, momentum
         self.X_test, self.labels_test, self.source = X_test, labels_test, source
-        self.network = network  # seed -> a fresh nnfast Network
-        net = network(0)
+        self.network = in_dtype(network, self.dtype)  # seed -> a fresh nnfast Network
+        net = self.network(0)
         self.init_flat = net.parameters.copy()
         self.init = [(W.copy(), b.copy()) for W, b in zip(net.weights, net.biases)]
         self.n = X.shape[0]
@@ -134,39 +225,104 @@ class Problem:
 
     def subset(self, rows):
         """The same problem on the first ``rows`` rows (same initial weights)."""
-        return Problem(self.name, self.X[:rows], self.Y[:rows],
-                       None if self.labels is None else self.labels[:rows], self.sizes,
-                       self.hidden, self.output, self.loss, self.batch, self.lr, self.network,
-                       self.momentum, self.X_test, self.labels_test, f"first {rows} rows")
+        return Problem(
+            self.name,
+            self.X[:rows],
+            self.Y[:rows],
+            None if self.labels is None else self.labels[:rows],
+            self.sizes,
+            self.hidden,
+            self.output,
+            self.loss,
+            self.batch,
+            self.lr,
+            self.network,
+            self.momentum,
+            self.X_test,
+            self.labels_test,
+            f"first {rows} rows",
+            self.dtype,
+        )
 
 
 def problem_w1():
     X, y = nb.tutorial_data()
-    return Problem("W1", X, y.reshape(-1, 1), None, (2, 2, 1), "sigmoid", "sigmoid", "mse", 1,
-                   0.1, nb.tutorial_network, source="tutorial 4 rows")
+    return Problem(
+        "W1",
+        X,
+        y.reshape(-1, 1),
+        None,
+        (2, 2, 1),
+        "sigmoid",
+        "sigmoid",
+        "mse",
+        1,
+        0.1,
+        nb.tutorial_network,
+        source="tutorial 4 rows",
+    )
 
 
-def problem_w2():
+def problem_w2(dtype=np.float64):
     X, Y, source = nb.digits_data()
-    return Problem("W2", X, Y, Y.argmax(axis=1).astype(np.intp), (64, 64, 10), "relu",
-                   "softmax", "cross_entropy", 32, 0.05, nb.digits_network, source=source)
+    return Problem(
+        "W2",
+        X,
+        Y,
+        Y.argmax(axis=1).astype(np.intp),
+        (64, 64, 10),
+        "relu",
+        "softmax",
+        "cross_entropy",
+        32,
+        0.05,
+        nb.digits_network,
+        source=source,
+        dtype=dtype,
+    )
 
 
-def problem_w3(rows=nb.W3_ROWS):
+def problem_w3(rows=nb.W3_ROWS, dtype=np.float64):
     X, Y, source = nb.w3_data(rows)
-    return Problem("W3", X, Y, Y.argmax(axis=1).astype(np.intp), nb.W3_SIZES, "relu",
-                   "softmax", "cross_entropy", nb.W3_BATCH, nb.W3_LR, nb.w3_network,
-                   source=source)
+    return Problem(
+        "W3",
+        X,
+        Y,
+        Y.argmax(axis=1).astype(np.intp),
+        nb.W3_SIZES,
+        "relu",
+        "softmax",
+        "cross_entropy",
+        nb.W3_BATCH,
+        nb.W3_LR,
+        nb.w3_network,
+        source=source,
+        dtype=dtype,
+    )
 
 
-def problem_mnist(directory=None, rows=None):
+def problem_mnist(directory=None, rows=None, dtype=np.float64):
     X, labels, X_test, labels_test = nb.mnist_data(directory)
     if rows:
         X, labels = X[:rows], labels[:rows]
-    return Problem("MNIST", X, nb.one_hot(labels, 10), labels, nb.MNIST_SIZES, "relu",
-                   "softmax", "cross_entropy", nb.MNIST_BATCH, nb.MNIST_LR, nb.mnist_network,
-                   momentum=nb.MNIST_MOMENTUM, X_test=X_test, labels_test=labels_test,
-                   source=f"MNIST {X.shape[0]}x784")
+    return Problem(
+        "MNIST",
+        X,
+        nb.one_hot(labels, 10),
+        labels,
+        nb.MNIST_SIZES,
+        "relu",
+        "softmax",
+        "cross_entropy",
+        nb.MNIST_BATCH,
+        nb.MNIST_LR,
+        nb.mnist_network,
+        momentum=nb.MNIST_MOMENTUM,
+        X_test=X_test,
+        labels_test=labels_test,
+        source=f"MNIST {X.shape[0]}x784",
+        dtype=dtype,
+    )
 
 
 # --- the implementations ----------------------------------------------------------------------
@@ -175,6 +331,7 @@ def problem_mnist(directory=None, rows=None):
 # (each batch's loss before its update, as nnfast's History.loss), params() gives the weights
 # as [(W (n_in x n_out), b)], predict(X) class labels. prepare(n) does any compilation a run
 # of n epochs needs, so it is not timed.
+
 
 class Trainer:
     key = ""
@@ -218,9 +375,16 @@ class NnfastTrainer(Trainer):
 
     def epochs(self, n):
         with use_backend(self.backend):
-            history = self.net.train(self.p.X, self.p.Y, epochs=n, learning_rate=self.p.lr,
-                                     batch_size=self.p.batch, shuffle=self.shuffle,
-                                     optimizer=self.optimizer, resume=self.started)
+            history = self.net.train(
+                self.p.X,
+                self.p.Y,
+                epochs=n,
+                learning_rate=self.p.lr,
+                batch_size=self.p.batch,
+                shuffle=self.shuffle,
+                optimizer=self.optimizer,
+                resume=self.started,
+            )
         self.started = True
         return history.loss[-1]
 
@@ -269,7 +433,7 @@ class NumpyTrainer(Trainer):
             order = self.rng.permutation(n) if self.shuffle else np.arange(n)
             total = 0.0
             for start in range(0, n, bs):
-                idx = order[start:start + bs]
+                idx = order[start : start + bs]
                 m = idx.size
                 acts, z = self._forward(X[idx])
                 if ce:  # softmax + cross-entropy from the logits
@@ -318,8 +482,10 @@ def _w1_unpack(flat):
 
 def _w1_pack(values):
     flat = np.asarray(values, dtype=np.float64)
-    return [(flat[0:4].reshape(2, 2).copy(), flat[6:8].copy()),
-            (flat[4:6].reshape(2, 1).copy(), flat[8:9].copy())]
+    return [
+        (flat[0:4].reshape(2, 2).copy(), flat[6:8].copy()),
+        (flat[4:6].reshape(2, 1).copy(), flat[8:9].copy()),
+    ]
 
 
 def w1_python_epochs(p, rows, targets, n_epochs, lr, shuffle, order, rnd):
@@ -375,8 +541,9 @@ class PythonTrainer(Trainer):
         self.shuffle = shuffle
 
     def epochs(self, n):
-        return w1_python_epochs(self.p_, self.rows, self.targets, n, self.p.lr, self.shuffle,
-                                self.order, self.rnd)
+        return w1_python_epochs(
+            self.p_, self.rows, self.targets, n, self.p.lr, self.shuffle, self.order, self.rnd
+        )
 
     def params(self):
         return _w1_pack(self.p_)
@@ -397,8 +564,7 @@ def _numba_kernels():
 
     @numba.njit(cache=False)
     def w1_epochs(p, X, y, n_epochs, lr, shuffle, order):
-        w00, w01, w10, w11, v0, v1, c0, c1, d = p[0], p[1], p[2], p[3], p[4], p[5], p[6], \
-            p[7], p[8]
+        w00, w01, w10, w11, v0, v1, c0, c1, d = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
         n = X.shape[0]
         last = 0.0
         for _ in range(n_epochs):
@@ -431,8 +597,7 @@ def _numba_kernels():
                 w11 -= lr * g1 * x1
                 c1 -= lr * g1
             last = total / n
-        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8] = w00, w01, w10, w11, v0, v1, \
-            c0, c1, d
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8] = w00, w01, w10, w11, v0, v1, c0, c1, d
         return last
 
     @numba.njit(cache=False)
@@ -454,12 +619,12 @@ def _numba_kernels():
             total = 0.0
             for start in range(0, n, bs):
                 m = min(bs, n - start)
-                idx = order[start:start + m]
+                idx = order[start : start + m]
                 a = X[idx]
                 acts = [a]
                 for l in range(L):
-                    W = params[w_off[l]:w_off[l + 1]].reshape((sizes[l], sizes[l + 1]))
-                    b = params[b_off[l]:b_off[l + 1]]
+                    W = params[w_off[l] : w_off[l + 1]].reshape((sizes[l], sizes[l + 1]))
+                    b = params[b_off[l] : b_off[l + 1]]
                     z = a @ W
                     for i in range(m):
                         for j in range(sizes[l + 1]):
@@ -485,7 +650,7 @@ def _numba_kernels():
                 delta = a
                 for l in range(L - 1, -1, -1):
                     A = acts[l]
-                    gW = grad[w_off[l]:w_off[l + 1]].reshape((sizes[l], sizes[l + 1]))
+                    gW = grad[w_off[l] : w_off[l + 1]].reshape((sizes[l], sizes[l + 1]))
                     gW[:, :] = A.T @ delta
                     for j in range(sizes[l + 1]):
                         s = 0.0
@@ -493,7 +658,7 @@ def _numba_kernels():
                             s += delta[i, j]
                         grad[b_off[l] + j] = s
                     if l > 0:
-                        W = params[w_off[l]:w_off[l + 1]].reshape((sizes[l], sizes[l + 1]))
+                        W = params[w_off[l] : w_off[l + 1]].reshape((sizes[l], sizes[l + 1]))
                         d = delta @ W.T
                         for i in range(m):
                             for j in range(sizes[l]):
@@ -519,7 +684,7 @@ def _numba_kernels():
         for l in range(L):
             b_at += sizes[l] * sizes[l + 1]
         for l in range(L):
-            W = params[w_at:w_at + sizes[l] * sizes[l + 1]].reshape((sizes[l], sizes[l + 1]))
+            W = params[w_at : w_at + sizes[l] * sizes[l + 1]].reshape((sizes[l], sizes[l + 1]))
             z = a @ W
             for i in range(z.shape[0]):
                 for j in range(sizes[l + 1]):
@@ -533,8 +698,7 @@ def _numba_kernels():
             out[i] = np.argmax(a[i])
         return out
 
-    _NUMBA.update(seed=seed, w1_epochs=w1_epochs, mlp_epochs=mlp_epochs,
-                  mlp_predict=mlp_predict)
+    _NUMBA.update(seed=seed, w1_epochs=w1_epochs, mlp_epochs=mlp_epochs, mlp_predict=mlp_predict)
     return _NUMBA
 
 
@@ -562,10 +726,21 @@ class NumbaTrainer(Trainer):
     def epochs(self, n):
         p = self.p
         if self.w1:
-            return self.k["w1_epochs"](self.flat, p.X, self.y, n, p.lr, self.shuffle,
-                                       self.order)
-        return self.k["mlp_epochs"](self.flat, self.vel, self.grad, self.sizes, p.X, self.y, n,
-                                    p.batch, p.lr, float(p.momentum), self.shuffle, self.order)
+            return self.k["w1_epochs"](self.flat, p.X, self.y, n, p.lr, self.shuffle, self.order)
+        return self.k["mlp_epochs"](
+            self.flat,
+            self.vel,
+            self.grad,
+            self.sizes,
+            p.X,
+            self.y,
+            n,
+            p.batch,
+            p.lr,
+            float(p.momentum),
+            self.shuffle,
+            self.order,
+        )
 
     def params(self):
         return _unflatten(self.p, self.flat)
@@ -599,8 +774,9 @@ class JaxTrainer(Trainer):
         self.start_epochs = 50_000 if self.w1 else 1
         self.X = jnp.asarray(problem.X)
         self.Y = jnp.asarray(problem.Y)
-        self.y = jnp.asarray(problem.labels if problem.labels is not None else
-                             np.zeros(problem.n, np.int64))
+        self.y = jnp.asarray(
+            problem.labels if problem.labels is not None else np.zeros(problem.n, np.int64)
+        )
         self._compiled = {}
         self._build()
         self.reset()
@@ -638,14 +814,17 @@ class JaxTrainer(Trainer):
             return (params, vel), total
 
         if self.w1:
+
             def run(params, orders, X, Y, y):
                 def epoch(carry, order):
                     carry, totals = jax.lax.scan(
-                        lambda c, i: step(c, i[None], X, Y, y), carry, order)
+                        lambda c, i: step(c, i[None], X, Y, y), carry, order
+                    )
                     return carry, jnp.sum(totals) / n
 
                 (params, _), losses = jax.lax.scan(epoch, (params, params), orders)
                 return params, losses[-1]
+
             self._run = jax.jit(run)
             return
 
@@ -653,11 +832,12 @@ class JaxTrainer(Trainer):
 
         def run_epoch(params, vel, order, X, Y, y):
             carry = (params, vel)
-            carry, totals = jax.lax.scan(lambda c, i: step(c, i, X, Y, y), carry,
-                                         order[:full * bs].reshape(full, bs))
+            carry, totals = jax.lax.scan(
+                lambda c, i: step(c, i, X, Y, y), carry, order[: full * bs].reshape(full, bs)
+            )
             total = jnp.sum(totals)
             if rest:
-                carry, t = step(carry, order[full * bs:], X, Y, y)
+                carry, t = step(carry, order[full * bs :], X, Y, y)
                 total = total + t
             return carry[0], carry[1], total / n
 
@@ -678,8 +858,13 @@ class JaxTrainer(Trainer):
         if key in self._compiled:
             return
         if self.w1:
-            args = (self.params_, jnp.zeros((n_epochs, self.p.n), jnp.int64), self.X, self.Y,
-                    self.y)
+            args = (
+                self.params_,
+                jnp.zeros((n_epochs, self.p.n), jnp.int64),
+                self.X,
+                self.Y,
+                self.y,
+            )
         else:
             args = (self.params_, self.vel, jnp.arange(self.p.n), self.X, self.Y, self.y)
         self._compiled[key] = self._run.lower(*args).compile()
@@ -703,16 +888,18 @@ class JaxTrainer(Trainer):
                 # drawn untimed on the first call after reset (see the class docstring)
                 raise RuntimeError("call draw_orders(n) after reset() for JAX W1")
             self.prepare(n)
-            self.params_, loss = self._compiled[n](self.params_, self._orders, self.X, self.Y,
-                                                   self.y)
+            self.params_, loss = self._compiled[n](
+                self.params_, self._orders, self.X, self.Y, self.y
+            )
             return float(loss)
         self.prepare(1)
         run = self._compiled[1]
         loss = None
         for _ in range(n):
             order = self.rng.permutation(self.p.n) if self.shuffle else np.arange(self.p.n)
-            self.params_, self.vel, loss = run(self.params_, self.vel, jnp.asarray(order),
-                                               self.X, self.Y, self.y)
+            self.params_, self.vel, loss = run(
+                self.params_, self.vel, jnp.asarray(order), self.X, self.Y, self.y
+            )
         return float(loss)
 
     def draw_orders(self, n):
@@ -727,7 +914,7 @@ class JaxTrainer(Trainer):
 
 
 class TorchTrainer(Trainer):
-    """PyTorch eager: float64 nn.Sequential, F.cross_entropy / F.mse_loss (means),
+    """PyTorch eager: float64 (float32) nn.Sequential, F.cross_entropy / F.mse_loss (means),
     torch.optim.SGD (its momentum is nnfast's), a randperm per epoch."""
 
     key = "torch"
@@ -740,16 +927,18 @@ class TorchTrainer(Trainer):
         self.start_epochs = 50 if problem.name == "W1" else 1
         self.X = torch.from_numpy(problem.X)
         self.Y = torch.from_numpy(problem.Y)
-        self.y = None if problem.labels is None else torch.from_numpy(
-            problem.labels.astype(np.int64))
+        self.y = (
+            None if problem.labels is None else torch.from_numpy(problem.labels.astype(np.int64))
+        )
         self.reset()
 
     def reset(self, shuffle=True, seed=0):
         torch = self.torch
         nn = torch.nn
         layers = []
+        dtype = torch.float32 if self.p.dtype == np.float32 else torch.float64
         for l, (W, b) in enumerate(self.p.init):
-            lin = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
+            lin = nn.Linear(W.shape[0], W.shape[1], dtype=dtype)
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(W.T.copy()))
                 lin.bias.copy_(torch.from_numpy(b))
@@ -759,8 +948,7 @@ class TorchTrainer(Trainer):
         if self.p.output == "sigmoid":
             layers.append(nn.Sigmoid())
         self.model = nn.Sequential(*layers)
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=self.p.lr,
-                                   momentum=self.p.momentum)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=self.p.lr, momentum=self.p.momentum)
         self.gen = torch.Generator().manual_seed(seed)
         self.shuffle = shuffle
 
@@ -774,7 +962,7 @@ class TorchTrainer(Trainer):
             order = torch.randperm(n, generator=self.gen) if self.shuffle else torch.arange(n)
             total = 0.0
             for start in range(0, n, bs):
-                idx = order[start:start + bs]
+                idx = order[start : start + bs]
                 out = model(X[idx])
                 loss = F.cross_entropy(out, target[idx]) if ce else F.mse_loss(out, target[idx])
                 opt.zero_grad(set_to_none=True)
@@ -786,8 +974,7 @@ class TorchTrainer(Trainer):
 
     def params(self):
         lins = [m for m in self.model if isinstance(m, self.torch.nn.Linear)]
-        return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
-                for m in lins]
+        return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in lins]
 
     def predict(self, X):
         with self.torch.no_grad():
@@ -811,14 +998,25 @@ class SklearnTrainer(Trainer):
 
     def reset(self, shuffle=True, seed=0):
         p = self.p
-        clf = self.cls(hidden_layer_sizes=p.sizes[1:-1], activation="relu", solver="sgd",
-                       alpha=0.0, batch_size=p.batch, learning_rate="constant",
-                       learning_rate_init=p.lr, momentum=p.momentum, nesterovs_momentum=False,
-                       shuffle=shuffle, random_state=seed, max_iter=1, tol=0.0,
-                       n_iter_no_change=10 ** 9)
+        clf = self.cls(
+            hidden_layer_sizes=p.sizes[1:-1],
+            activation="relu",
+            solver="sgd",
+            alpha=0.0,
+            batch_size=p.batch,
+            learning_rate="constant",
+            learning_rate_init=p.lr,
+            momentum=p.momentum,
+            nesterovs_momentum=False,
+            shuffle=shuffle,
+            random_state=seed,
+            max_iter=1,
+            tol=0.0,
+            n_iter_no_change=10**9,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clf.partial_fit(p.X[:p.batch], p.labels[:p.batch], classes=self.classes)
+            clf.partial_fit(p.X[: p.batch], p.labels[: p.batch], classes=self.classes)
         for coef, intercept, (W, b) in zip(clf.coefs_, clf.intercepts_, p.init):
             coef[...] = W
             intercept[...] = b
@@ -845,7 +1043,9 @@ class BoundTrainer(Trainer):
 
     def __init__(self, problem, **blas):
         super().__init__(problem)
-        self.bound = nb.GemmBound(problem.sizes, problem.n, problem.batch, **blas)
+        self.bound = nb.GemmBound(
+            problem.sizes, problem.n, problem.batch, dtype=problem.dtype, **blas
+        )
 
     def reset(self, shuffle=True, seed=0):
         pass
@@ -879,10 +1079,16 @@ class ScipyBoundTrainer(BoundTrainer):
 
 BOUNDS = ("bound", "bound-scipy", "bound-torch")  # timed like peers, in the roofline table
 
-TRAINERS = {"nnfast": lambda p: NnfastTrainer(p, "cython"),
-            "nnfast-numpy": lambda p: NnfastTrainer(p, "numpy"),
-            "numba": NumbaTrainer, "jax": JaxTrainer, "numpy": NumpyTrainer,
-            "torch": TorchTrainer, "sklearn": SklearnTrainer, "python": PythonTrainer}
+TRAINERS = {
+    "nnfast": lambda p: NnfastTrainer(p, "cython"),
+    "nnfast-numpy": lambda p: NnfastTrainer(p, "numpy"),
+    "numba": NumbaTrainer,
+    "jax": JaxTrainer,
+    "numpy": NumpyTrainer,
+    "torch": TorchTrainer,
+    "sklearn": SklearnTrainer,
+    "python": PythonTrainer,
+}
 
 
 # --- timing (inside a worker) -----------------------------------------------------------------
@@ -933,11 +1139,13 @@ def measure(trainers, units_per_epoch, repeats, target_s, log, n_threads=1):
             n *= 8 if seconds < target_s / 32 else 2
         epochs[tr.key] = max(1, int(round(n * target_s / max(seconds, 1e-9))))
         tr.prepare(epochs[tr.key])
-        log(f"    {tr.key}: {epochs[tr.key]} epoch(s) per measurement "
-            f"(calibration {seconds / n / units_per_epoch:.3g} s/unit)")
+        log(
+            f"    {tr.key}: {epochs[tr.key]} epoch(s) per measurement "
+            f"(calibration {seconds / n / units_per_epoch:.3g} s/unit)"
+        )
     out = {tr.key: [] for tr in trainers}
     for r in range(repeats):
-        turn = trainers[r % len(trainers):] + trainers[:r % len(trainers)]
+        turn = trainers[r % len(trainers) :] + trainers[: r % len(trainers)]
         for tr in turn:
             n = epochs[tr.key]
             _fresh(tr, n)
@@ -949,7 +1157,8 @@ def measure(trainers, units_per_epoch, repeats, target_s, log, n_threads=1):
 
 def sanity(problem, keys, log):
     """One epoch without shuffling from the initial weights: each implementation's epoch loss
-    and weights against nnfast's (cython)."""
+    and weights against nnfast's (cython), to ``SANITY_TOL`` of the problem's dtype."""
+    tol = SANITY_TOL[problem.dtype]
     results = {}
     ref = None
     for key in ["nnfast"] + [k for k in keys if k != "nnfast"]:
@@ -963,10 +1172,18 @@ def sanity(problem, keys, log):
             ref = (loss, params)
             results[key] = {"loss": loss}
             continue
-        dparam = max(float(np.max(np.abs(a - b))) for (W, c), (W0, c0) in zip(params, ref[1])
-                     for a, b in ((W, W0), (c, c0)))
-        results[key] = {"loss": loss, "dloss": abs(loss - ref[0]), "dparam": dparam,
-                        "ok": abs(loss - ref[0]) <= SANITY_TOL and dparam <= SANITY_TOL}
+        dparam = max(
+            float(np.max(np.abs(a - b)))
+            for (W, c), (W0, c0) in zip(params, ref[1])
+            for a, b in ((W, W0), (c, c0))
+        )
+        results[key] = {
+            "loss": loss,
+            "dloss": abs(loss - ref[0]),
+            "dparam": dparam,
+            "ok": abs(loss - ref[0]) <= tol and dparam <= tol,
+            "tol": tol,
+        }
         log(f"    {key}: loss {loss:.12g} (nnfast {ref[0]:.12g}), max |dW| {dparam:.2g}")
     return results
 
@@ -980,22 +1197,37 @@ def memory_w3(problem):
         tracemalloc.start()
         try:
             with use_backend("cython"):
-                net.train(problem.X, problem.Y, epochs=n, learning_rate=problem.lr,
-                          batch_size=problem.batch, shuffle=True, seed=0)
+                net.train(
+                    problem.X,
+                    problem.Y,
+                    epochs=n,
+                    learning_rate=problem.lr,
+                    batch_size=problem.batch,
+                    shuffle=True,
+                    seed=0,
+                )
             peaks[n] = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
     data = problem.X.nbytes + problem.Y.nbytes
     params = problem.init_flat.nbytes
-    acts = problem.batch * sum(problem.sizes) * 8
+    acts = problem.batch * sum(problem.sizes) * problem.dtype.itemsize
     growth = (peaks[3] - peaks[1]) / 2
     budget = data + 3 * params + acts
     total = data + params + peaks[3]  # held before training + what training adds
-    return {"peak_1": peaks[1], "peak_3": peaks[3], "data": data, "params": params,
-            "acts": acts, "budget": budget, "total": total, "growth_per_epoch": growth,
-            "rows": problem.n,
-            "batches": problem.steps_per_epoch,
-            "ok": total <= budget and growth <= 1024}
+    return {
+        "peak_1": peaks[1],
+        "peak_3": peaks[3],
+        "data": data,
+        "params": params,
+        "acts": acts,
+        "budget": budget,
+        "total": total,
+        "growth_per_epoch": growth,
+        "rows": problem.n,
+        "batches": problem.steps_per_epoch,
+        "ok": total <= budget and growth <= 1024,
+    }
 
 
 def _available(key):
@@ -1017,8 +1249,14 @@ def worker(args):
 
     limiter = threadpool_limits(limits=n_threads)  # noqa: F841 (held for the whole run)
     t0 = time.perf_counter()
-    log = (lambda msg: print(f"[{n_threads} thr {time.perf_counter() - t0:5.0f} s] {msg}",
-                             file=sys.stderr, flush=True))
+
+    def log(msg):
+        print(
+            f"[{n_threads} thr {time.perf_counter() - t0:5.0f} s] {msg}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     wanted = [k for k in PEERS if k in args.peers]
     skipped = {k: f"not installed ({INSTALL[k]})" for k in wanted if not _available(k)}
     keys = [k for k in wanted if k not in skipped]
@@ -1038,93 +1276,124 @@ def worker(args):
     quick = args.quick
     repeats = args.repeats or (3 if quick else 7)
     target_s = args.target_s or (0.05 if quick else 0.25)
-    result = {"threads": n_threads, "versions": versions, "skipped": skipped,
-              "workloads": {}, "sanity": {}, "roofline": {}, "notes": [],
-              "pinned_cpus": pinned,
-              "load_start": os.getloadavg(), "settings": {"repeats": repeats,
-                                                           "target_s": target_s,
-                                                           "quick": quick,
-                                                           "rest_s": nb.REST_S}}
+    result = {
+        "threads": n_threads,
+        "versions": versions,
+        "skipped": skipped,
+        "workloads": {},
+        "sanity": {},
+        "roofline": {},
+        "notes": [],
+        "pinned_cpus": pinned,
+        "load_start": os.getloadavg(),
+        "settings": {"repeats": repeats, "target_s": target_s, "quick": quick, "rest_s": nb.REST_S},
+    }
     first = args.first
 
     def problems():
         for w in args.workloads:
-            if w == "W1":
+            base = FLOAT32.get(w, w)
+            dtype = np.float32 if w in FLOAT32 else np.float64
+            if base == "W1":
                 yield w, problem_w1()
-            elif w == "W2":
-                yield w, problem_w2()
-            elif w == "W3":
-                yield w, problem_w3(2560 if quick else nb.W3_ROWS)
-            elif w == "MNIST":
+            elif base == "W2":
+                yield w, problem_w2(dtype)
+            elif base == "W3":
+                yield w, problem_w3(2560 if quick else nb.W3_ROWS, dtype)
+            elif base == "MNIST":
                 try:
-                    yield w, problem_mnist(args.mnist_dir, 12_000 if quick else None)
+                    yield w, problem_mnist(args.mnist_dir, 12_000 if quick else None, dtype)
                 except FileNotFoundError as exc:
-                    result["notes"].append(f"MNIST skipped: {exc}")
+                    result["notes"].append(f"{w} skipped: {exc}")
 
     for w, problem in problems():
         runs = [k for k in keys if k in RUNS[w]]
+        base = FLOAT32.get(w, w)
         if w == "W3" and not quick and "nnfast-numpy" in runs:
             runs.remove("nnfast-numpy")
-            result["notes"].append("W3: the nnfast numpy backend runs only with --quick "
-                                   "(2560-row epochs); it does what the NumPy loop does, "
-                                   "plus its bookkeeping.")
+            result["notes"].append(
+                "W3: the nnfast numpy backend runs only with --quick "
+                "(2560-row epochs); it does what the NumPy loop does, "
+                "plus its bookkeeping."
+            )
         load0 = os.getloadavg()[0]
         log(f"{w}: {problem.source}, {len(runs)} implementations: {', '.join(runs)}")
-        if first and w != "MNIST":
-            sub = problem.subset(1024) if w == "W3" else problem
+        if first and base != "MNIST":
+            sub = problem.subset(1024) if base == "W3" else problem
             log(f"  sanity: 1 epoch, no shuffling ({sub.source})")
             result["sanity"][w] = sanity(sub, runs, log)
-        if w == "MNIST":
+        if base == "MNIST":
             if first:
                 sub = problem.subset(2048)
                 log(f"  sanity: 1 epoch, no shuffling ({sub.source})")
                 result["sanity"][w] = sanity(sub, runs, log)
             trainers = [TRAINERS[k](problem) for k in runs]
+            bounds = [BoundTrainer(problem), ScipyBoundTrainer(problem)]
             n_epochs = 1 if quick else nb.MNIST_EPOCHS
             snap = cpu_snapshot()
-            times = {tr.key: [] for tr in trainers}
+            times = {tr.key: [] for tr in trainers + bounds}
             losses = {tr.key: [] for tr in trainers}
             for e in range(n_epochs):
-                turn = trainers[e % len(trainers):] + trainers[:e % len(trainers)]
+                everyone = trainers + bounds
+                turn = everyone[e % len(everyone) :] + everyone[: e % len(everyone)]
                 for tr in turn:
                     nb.rest(n_threads)
                     seconds, loss = _timed(lambda: tr.epochs(1))
                     times[tr.key].append(seconds)
-                    losses[tr.key].append(loss)
+                    if tr.key not in BOUNDS:
+                        losses[tr.key].append(loss)
                     log(f"    {tr.key} epoch {e + 1}: {seconds:.3g} s, loss {loss:.4f}")
-            accuracy = {tr.key: float(np.mean(tr.predict(problem.X_test) == problem.labels_test))
-                        for tr in trainers}
+            accuracy = {
+                tr.key: float(np.mean(tr.predict(problem.X_test) == problem.labels_test))
+                for tr in trainers
+            }
             log("    accuracy: " + ", ".join(f"{k} {a:.4f}" for k, a in accuracy.items()))
             others = others_cpu(snap)
             log(f"    other processes used {others:.2f} cores meanwhile")
-            result["workloads"][w] = {"timings": times, "loss": losses, "accuracy": accuracy,
-                                      "epochs": n_epochs, "rows": problem.n, "others": others,
-                                      "load": [load0, os.getloadavg()[0]]}
+            result["workloads"][w] = {
+                "timings": times,
+                "loss": losses,
+                "accuracy": accuracy,
+                "epochs": n_epochs,
+                "rows": problem.n,
+                "others": others,
+                "load": [load0, os.getloadavg()[0]],
+                "flops": bounds[0].bound.flops,
+            }
             continue
         trainers = [TRAINERS[k](problem) for k in runs]
-        if w == "W3":
+        if base == "W3":
             trainers.append(BoundTrainer(problem))
             trainers.append(ScipyBoundTrainer(problem))
             if any(tr.key == "torch" for tr in trainers):
                 trainers.append(TorchBoundTrainer(problem))
         units = problem.steps_per_epoch if w == "W1" else 1
         snap = cpu_snapshot()
-        timings, epochs = measure(trainers, units, min(repeats, 5) if w == "W3" else repeats,
-                                  target_s, log, n_threads)
+        timings, epochs = measure(
+            trainers, units, min(repeats, 5) if base == "W3" else repeats, target_s, log, n_threads
+        )
         others = others_cpu(snap)
         log(f"    other processes used {others:.2f} cores meanwhile")
-        entry = {"timings": timings, "epochs": epochs, "rows": problem.n, "others": others,
-                 "load": [load0, os.getloadavg()[0]]}
-        if w == "W3":
+        entry = {
+            "timings": timings,
+            "epochs": epochs,
+            "rows": problem.n,
+            "others": others,
+            "load": [load0, os.getloadavg()[0]],
+        }
+        if base == "W3":
             entry["flops"] = next(tr for tr in trainers if tr.key == "bound").bound.flops
         result["workloads"][w] = entry
-        if w == "W3" and first:
-            log("  memory: nnfast net.train under tracemalloc")
-            result["memory"] = memory_w3(problem)
+        if base == "W3" and first:
+            log(f"  memory: nnfast net.train under tracemalloc ({problem.dtype})")
+            result["memory" if w == "W3" else "memory_f32"] = memory_w3(problem)
     if "roofline" in args.workloads:
-        log(f"roofline: {nb.ROOFLINE_N}^3 numpy matmul")
+        log(f"roofline: {nb.ROOFLINE_N}^3 numpy matmul, float64 and float32")
         snap = cpu_snapshot()
         result["roofline"]["dgemm_gflops"] = nb.dgemm_gflops(repeats=3 if quick else 5)
+        result["roofline"]["sgemm_gflops"] = nb.dgemm_gflops(
+            repeats=3 if quick else 5, dtype=np.float32
+        )
         result["roofline"]["others"] = others_cpu(snap)
     result["load_end"] = os.getloadavg()
     with open(args.json_out, "w") as f:
@@ -1133,14 +1402,23 @@ def worker(args):
 
 # --- the table (in the parent) ----------------------------------------------------------------
 
-UNITS = {"W1": ("ns/step", 1e9), "W2": ("ms/epoch", 1e3), "W3": ("ms/epoch", 1e3),
-         "MNIST": ("ms/epoch", 1e3)}
+UNITS = {
+    "W1": ("ns/step", 1e9),
+    "W2": ("ms/epoch", 1e3),
+    "W3": ("ms/epoch", 1e3),
+    "MNIST": ("ms/epoch", 1e3),
+}
 TITLES = {
     "W1": "W1 tutorial 2-2-1 sigmoid/MSE, SGD batch 1, lr 0.1",
     "W2": "W2 digits 1797x64, 64-64-10 relu/softmax, SGD batch 32, lr 0.05",
     "W3": "W3 synthetic {rows}x784, 784-512-512-10 relu/softmax, SGD batch 256, lr 0.05",
     "MNIST": "MNIST {rows}x784, 784-128-10 relu/softmax, SGD momentum 0.9, lr 0.05, batch 64",
 }
+for _w, _base in FLOAT32.items():
+    UNITS[_w] = UNITS[_base]
+    TITLES[_w] = "**float32** " + TITLES[_base]
+# the float32 targets: ahead of these peers (W2: of every float32 peer), and the bound
+F32_RIVALS = {"W2-f32": None, "W3-f32": ("torch", "jax"), "MNIST-f32": ("torch", "jax")}
 
 
 def _fmt(x):
@@ -1171,15 +1449,25 @@ def _issue_best(w, threads):
 
 def format_report(results, args):
     """The markdown: machine line, the table, the roofline table, sanity and notes."""
-    columns = [k for k in PEERS if any(k in r["workloads"].get(w, {}).get("timings", {})
-                                       for r in results for w in r["workloads"])]
+    columns = [
+        k
+        for k in PEERS
+        if any(
+            k in r["workloads"].get(w, {}).get("timings", {})
+            for r in results
+            for w in r["workloads"]
+        )
+    ]
     lines = [describe(results, args), ""]
-    head = (["Workload", "Thr", "Others' CPU", "Unit"] + [LABELS[k] for k in columns]
-            + ["Target", "Met"])
+    head = (
+        ["Workload", "Thr", "Others' CPU", "Unit"]
+        + [LABELS[k] for k in columns]
+        + ["Target", "Met"]
+    )
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     summary = {}
     bound = {}
-    for w in ("W1", "W2", "W3", "MNIST"):
+    for w in ("W1", "W2", "W2-f32", "W3", "W3-f32", "MNIST", "MNIST-f32"):
         for r in results:
             entry = r["workloads"].get(w)
             if not entry:
@@ -1200,106 +1488,236 @@ def format_report(results, args):
                     ratio = f" ({_ratio(med[k] / base)})" if base else ""
                     cells.append(f"{_fmt(med[k] * scale)}{ratio}")
             # Met: nnfast is faster than every peer in this run (and, for W3, within
-            # W3_MAX_BOUND_RATIO of the GEMM-only bound).
-            slower = sorted((med[k] / base, k) for k in med
-                            if k not in ("nnfast", *BOUNDS) and base and med[k] < base)
+            # W3_MAX_BOUND_RATIO of the GEMM-only bound). float32: F32_RIVALS and
+            # W32_MAX_BOUND_RATIO (issue 20's targets).
+            rivals = F32_RIVALS.get(w)
+            slower = sorted(
+                (med[k] / base, k)
+                for k in med
+                if k not in ("nnfast", *BOUNDS)
+                and base
+                and med[k] < base
+                and (rivals is None or k in rivals)
+            )
             problems = [f"{LABELS[k]} {_ratio(ratio)}" for ratio, k in slower]
             target = "fastest per epoch" if w == "MNIST" else "fastest"
+            if rivals:
+                target = "ahead of " + " and ".join(LABELS[k].split()[0] for k in rivals)
             issue = _issue_best(w, t)
             if issue:
                 target += f" ({issue})"
-            if w == "W3" and "bound" in med and base:
+            if "bound" in med and base:
                 ratio_b = base / med["bound"]
-                bound[t] = {"bound_s": med["bound"], "ratio": ratio_b, "flops": entry["flops"],
-                            "gflops": entry["flops"] / med["bound"] / 1e9,
-                            "nnfast_s": base, "rows": entry["rows"],
-                            "torch_bound_s": med.get("bound-torch"), "torch_s": med.get("torch"),
-                            "scipy_bound_s": med.get("bound-scipy")}
-                target += f"; <= {nb.W3_MAX_BOUND_RATIO}x GEMM-only bound: {ratio_b:.2f}x"
-                if ratio_b > nb.W3_MAX_BOUND_RATIO:
-                    problems.append(f"bound {ratio_b:.2f}x")
-            met = "-" if base is None else ("yes" if not problems else
-                                            "NO: " + ", ".join(problems))
+                bound[(w, t)] = {
+                    "bound_s": med["bound"],
+                    "ratio": ratio_b,
+                    "flops": entry["flops"],
+                    "gflops": entry["flops"] / med["bound"] / 1e9,
+                    "nnfast_s": base,
+                    "rows": entry["rows"],
+                    "torch_bound_s": med.get("bound-torch"),
+                    "torch_s": med.get("torch"),
+                    "scipy_bound_s": med.get("bound-scipy"),
+                }
+                limit = {
+                    "W3": nb.W3_MAX_BOUND_RATIO,
+                    "W3-f32": W32_MAX_BOUND_RATIO,
+                    "MNIST-f32": W32_MAX_BOUND_RATIO,
+                }.get(w)
+                gemm = "SGEMM" if w in FLOAT32 else "GEMM"
+                if limit:
+                    target += f"; <= {limit}x {gemm}-only bound: {ratio_b:.2f}x"
+                    if ratio_b > limit:
+                        problems.append(f"bound {ratio_b:.2f}x")
+            met = "-" if base is None else ("yes" if not problems else "NO: " + ", ".join(problems))
             title = TITLES[w].format(rows=entry.get("rows", ""))
             busy = f"{entry['others']:.2f}" if "others" in entry else "?"
-            lines.append("| " + " | ".join([title, str(t), busy, unit, *cells, target, met])
-                         + " |")
+            lines.append("| " + " | ".join([title, str(t), busy, unit, *cells, target, met]) + " |")
             summary[(w, t)] = {"median": med, "met": met}
-            if w == "MNIST":
+            if w in ("MNIST", "MNIST-f32"):
                 acc = entry["accuracy"]
                 cells = [f"{acc[k]:.2%}" if k in acc else "-" for k in columns]
                 judged = entry["epochs"] >= nb.MNIST_EPOCHS and entry["rows"] >= 60_000
                 ok = acc.get("nnfast", 0) > nb.MNIST_MIN_ACCURACY
-                lines.append("| " + " | ".join([
-                    f"MNIST test accuracy (10000 rows) after {entry['epochs']} epoch(s)", str(t),
-                    "", "%", *cells, f"nnfast > {nb.MNIST_MIN_ACCURACY:.0%} after "
-                    f"{nb.MNIST_EPOCHS} epochs", ("yes" if ok else "NO") if judged else
-                    "- (quick)"]) + " |")
+                lines.append(
+                    "| "
+                    + " | ".join(
+                        [
+                            f"MNIST test accuracy (10000 rows) after {entry['epochs']} epoch(s)",
+                            str(t),
+                            "",
+                            "%",
+                            *cells,
+                            f"nnfast > {nb.MNIST_MIN_ACCURACY:.0%} after {nb.MNIST_EPOCHS} epochs",
+                            ("yes" if ok else "NO") if judged else "- (quick)",
+                        ]
+                    )
+                    + " |"
+                )
     mem = next((r["memory"] for r in results if "memory" in r), None)
-    if mem:
-        mib = 2.0 ** 20
-        cells = [f"**{mem['total'] / mib:.1f}** = {mem['data'] / mib:.1f} + "
-                 f"{mem['params'] / mib:.1f} + {mem['peak_3'] / mib:.1f}" if k == "nnfast"
-                 else "-" for k in columns]
-        lines.append("| " + " | ".join([
-            f"Memory: W3 ({mem['rows']} rows) nnfast net.train, 3 epochs: data + params + "
-            "peak traced during train (tracemalloc)", "-", "", "MiB", *cells,
-            f"<= data + 3x params + 1 batch of activations = {mem['budget'] / mib:.1f} MiB; "
-            f"no growth per batch: {mem['growth_per_epoch']:+.0f} B/epoch (1 -> 3 epochs, "
-            f"{mem['batches']} batches each)", "yes" if mem["ok"] else "NO"]) + " |")
+    mem32 = next((r["memory_f32"] for r in results if "memory_f32" in r), None)
+    mib = 2.0**20
+    for m, label in ((mem, "W3"), (mem32, "**float32** W3")):
+        if not m:
+            continue
+        cells = [
+            f"**{m['total'] / mib:.1f}** = {m['data'] / mib:.1f} + "
+            f"{m['params'] / mib:.1f} + {m['peak_3'] / mib:.1f}"
+            if k == "nnfast"
+            else "-"
+            for k in columns
+        ]
+        target = (
+            "<= data + 3x params + 1 batch of activations = "
+            f"{m['budget'] / mib:.1f} MiB; "
+            f"no growth per batch: {m['growth_per_epoch']:+.0f} B/epoch (1 -> 3 epochs, "
+            f"{m['batches']} batches each)"
+        )
+        ok = m["ok"]
+        if m is mem32 and mem:
+            ratio = m["total"] / mem["total"]
+            target += f"; <= {MEMORY_MAX_RATIO}x the float64 run's: {ratio:.3f}x"
+            ok = ok and ratio <= MEMORY_MAX_RATIO
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"Memory: {label} ({m['rows']} rows) nnfast net.train, 3 epochs: data + "
+                    "params + peak traced during train (tracemalloc)",
+                    "-",
+                    "",
+                    "MiB",
+                    *cells,
+                    target,
+                    "yes" if ok else "NO",
+                ]
+            )
+            + " |"
+        )
 
-    lines += ["", "Cells: median (peer / nnfast cython: above 1 means nnfast is faster), "
-              "nnfast's ± is the median absolute deviation; `-` not run, `n/a` not "
-              "applicable or not installed. Others' CPU: cores used on average by other "
-              "processes while the row was timed (/proc/stat minus this process; 2 cores in "
-              "all). " + settings_line(results)]
+    lines += [
+        "",
+        "Cells: median (peer / nnfast cython: above 1 means nnfast is faster), "
+        "nnfast's ± is the median absolute deviation; `-` not run, `n/a` not "
+        "applicable or not installed. Others' CPU: cores used on average by other "
+        "processes while the row was timed (/proc/stat minus this process; 2 cores in "
+        "all). " + settings_line(results),
+    ]
     # the roofline
-    roof = {r["threads"]: r["roofline"].get("dgemm_gflops") for r in results
-            if r["roofline"].get("dgemm_gflops")}
-    if roof or bound:
-        ts = sorted(set(roof) | set(bound))
-        lines += ["", "| Roofline | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}"
-                                                  for t in ts) + " | Issue |",
-                  "|---|" + "---|" * len(ts) + "---|"]
-        if roof:
-            busy = {r["threads"]: r["roofline"].get("others") for r in results}
-            lines.append(f"| DGEMM {nb.ROOFLINE_N}³ NumPy matmul, GFLOP/s | " + " | ".join(
-                (f"{_median(roof[t]):.1f}" + (f" (others' CPU {busy[t]:.2f})"
-                                              if busy.get(t) is not None else ""))
-                if t in roof else "-" for t in ts) + f" | ~{ISSUE_DGEMM[1]:.0f} (1 thread), ~{ISSUE_DGEMM[2]:.0f} (2) |")
-        if bound:
-            lines.append("| W3 GEMM-only bound (3 fwd + 5 bwd GEMMs per batch at NumPy "
-                         "speed), ms/epoch (GFLOP/s) | " + " | ".join(
-                             f"{bound[t]['bound_s'] * 1e3:.0f} ({bound[t]['gflops']:.0f})"
-                             if t in bound else "-" for t in ts)
-                         + " | 250 (128 GFLOP/s), 2 threads |")
-            lines.append("| nnfast W3 epoch / GEMM-only bound | " + " | ".join(
-                f"{bound[t]['ratio']:.2f}x" if t in bound else "-" for t in ts)
-                + f" | target <= {nb.W3_MAX_BOUND_RATIO} |")
+    roofs = {
+        name: {r["threads"]: r["roofline"][key] for r in results if r["roofline"].get(key)}
+        for name, key in (("DGEMM", "dgemm_gflops"), ("SGEMM", "sgemm_gflops"))
+    }
+    if any(roofs.values()) or bound:
+        ts = sorted(set().union(*roofs.values(), {t for _, t in bound}))
+        lines += [
+            "",
+            "| Roofline | "
+            + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in ts)
+            + " | Issue |",
+            "|---|" + "---|" * len(ts) + "---|",
+        ]
+        busy = {r["threads"]: r["roofline"].get("others") for r in results}
+        for name, roof in roofs.items():
+            if not roof:
+                continue
+            issue = (
+                f"~{ISSUE_DGEMM[1]:.0f} (1 thread), ~{ISSUE_DGEMM[2]:.0f} (2)"
+                if name == "DGEMM"
+                else "-"
+            )
+            lines.append(
+                f"| {name} {nb.ROOFLINE_N}³ NumPy matmul, GFLOP/s | "
+                + " | ".join(
+                    (
+                        f"{_median(roof[t]):.1f}"
+                        + (f" (others' CPU {busy[t]:.2f})" if busy.get(t) is not None else "")
+                    )
+                    if t in roof
+                    else "-"
+                    for t in ts
+                )
+                + f" | {issue} |"
+            )
+        for w in ("W3", "W3-f32", "MNIST", "MNIST-f32"):
+            here = {t: bound[(w, t)] for t in ts if (w, t) in bound}
+            if not here:
+                continue
+            gemm = "SGEMM" if w in FLOAT32 else "DGEMM"
+            name = FLOAT32.get(w, w) + (" float32" if w in FLOAT32 else "")
+            limit = {
+                "W3": f"target <= {nb.W3_MAX_BOUND_RATIO}",
+                "W3-f32": f"target <= {W32_MAX_BOUND_RATIO}",
+                "MNIST-f32": f"target <= {W32_MAX_BOUND_RATIO}",
+            }.get(w, "-")
+            lines.append(
+                f"| {name} {gemm}-only bound (the epoch's products at NumPy speed), "
+                f"ms/epoch (GFLOP/s) | "
+                + " | ".join(
+                    f"{here[t]['bound_s'] * 1e3:.0f} ({here[t]['gflops']:.0f})"
+                    if t in here
+                    else "-"
+                    for t in ts
+                )
+                + (" | 250 (128 GFLOP/s), 2 threads |" if w == "W3" else " | - |")
+            )
+            lines.append(
+                f"| nnfast {name} epoch / {gemm}-only bound | "
+                + " | ".join(f"{here[t]['ratio']:.2f}x" if t in here else "-" for t in ts)
+                + f" | {limit} |"
+            )
             # another BLAS's floor: its GEMMs alone, and an epoch that calls it over them
             for floor, epoch, blas, over in (
-                    ("scipy_bound_s", "nnfast_s", "SciPy's BLAS (the library nnfast calls)",
-                     "nnfast W3 epoch / its GEMMs alone (SciPy's BLAS)"),
-                    ("torch_bound_s", "torch_s", "PyTorch's BLAS (`torch.matmul`)",
-                     "PyTorch W3 epoch / its GEMMs alone")):
-                has = {t: b for t, b in bound.items() if b.get(floor)}
+                (
+                    "scipy_bound_s",
+                    "nnfast_s",
+                    "SciPy's BLAS (the library nnfast calls)",
+                    f"nnfast {name} epoch / its GEMMs alone (SciPy's BLAS)",
+                ),
+                (
+                    "torch_bound_s",
+                    "torch_s",
+                    "PyTorch's BLAS (`torch.matmul`)",
+                    f"PyTorch {name} epoch / its GEMMs alone",
+                ),
+            ):
+                has = {t: b for t, b in here.items() if b.get(floor)}
                 if not has:
                     continue
-                lines.append(f"| W3's GEMMs with {blas}, ms/epoch (GFLOP/s) | " + " | ".join(
-                    f"{has[t][floor] * 1e3:.0f} ({has[t]['flops'] / has[t][floor] / 1e9:.0f})"
-                    if t in has else "-" for t in ts) + " | - |")
-                lines.append(f"| {over} | " + " | ".join(
-                    f"{has[t][epoch] / has[t][floor]:.2f}x"
-                    if t in has and has[t].get(epoch) else "-" for t in ts) + " | - |")
+                lines.append(
+                    f"| {name}'s products with {blas}, ms/epoch (GFLOP/s) | "
+                    + " | ".join(
+                        f"{has[t][floor] * 1e3:.0f} ({has[t]['flops'] / has[t][floor] / 1e9:.0f})"
+                        if t in has
+                        else "-"
+                        for t in ts
+                    )
+                    + " | - |"
+                )
+                lines.append(
+                    f"| {over} | "
+                    + " | ".join(
+                        f"{has[t][epoch] / has[t][floor]:.2f}x"
+                        if t in has and has[t].get(epoch)
+                        else "-"
+                        for t in ts
+                    )
+                    + " | - |"
+                )
     # sanity
     san = next((r["sanity"] for r in results if r["sanity"]), None)
     if san:
-        lines += ["", "Sanity (1 epoch, no shuffling, nnfast's initial weights; |epoch loss - "
-                  "nnfast's|, max |weight - nnfast's|; required <= 1e-6):"]
+        lines += [
+            "",
+            "Sanity (1 epoch, no shuffling, nnfast's initial weights; |epoch loss - "
+            "nnfast's|, max |weight - nnfast's|; required <= 1e-6, float32: 1e-4):",
+        ]
         for w, res in san.items():
-            parts = [f"{LABELS[k]} {v['dloss']:.1e}/{v['dparam']:.1e}"
-                     + ("" if v["ok"] else " **FAIL**")
-                     for k, v in res.items() if "dloss" in v]
+            parts = [
+                f"{LABELS[k]} {v['dloss']:.1e}/{v['dparam']:.1e}" + ("" if v["ok"] else " **FAIL**")
+                for k, v in res.items()
+                if "dloss" in v
+            ]
             lines.append(f"- {w}: nnfast loss {res['nnfast']['loss']:.10g}; " + ", ".join(parts))
     notes = []
     for r in results:
@@ -1308,14 +1726,17 @@ def format_report(results, args):
         notes += r["notes"]
     for r in results:
         if r.get("pinned_cpus"):
-            notes.append(f"{r['threads']} thread(s): the worker process was pinned to CPU(s) "
-                         f"{r['pinned_cpus']} (sched_setaffinity), the one way to hold JAX/XLA "
-                         "to that many threads; every library was limited to it as well.")
-    if any(r["workloads"].get("W1") and "jax" in r["workloads"]["W1"]["timings"]
-           for r in results):
-        notes.append("JAX W1: the shuffled orders of all epochs are drawn with NumPy before "
-                     "the timer (one (epochs x 4) array the scan reads); every other "
-                     "implementation shuffles inside its timed loop.")
+            notes.append(
+                f"{r['threads']} thread(s): the worker process was pinned to CPU(s) "
+                f"{r['pinned_cpus']} (sched_setaffinity), the one way to hold JAX/XLA "
+                "to that many threads; every library was limited to it as well."
+            )
+    if any(r["workloads"].get("W1") and "jax" in r["workloads"]["W1"]["timings"] for r in results):
+        notes.append(
+            "JAX W1: the shuffled orders of all epochs are drawn with NumPy before "
+            "the timer (one (epochs x 4) array the scan reads); every other "
+            "implementation shuffles inside its timed loop."
+        )
     if notes:
         lines += [""] + [f"- {n}" for n in dict.fromkeys(notes)]
     return "\n".join(lines), summary
@@ -1323,12 +1744,18 @@ def format_report(results, args):
 
 def settings_line(results):
     s = results[0]["settings"]
-    rested = (f" With more than one thread each timed run starts after {s['rest_s']} s of "
-              "rest, so the thread pools of the implementation before (OpenBLAS's, OpenMP's) "
-              "have stopped spinning." if s.get("rest_s") else "")  # runs before it had none
-    return (f"Timed runs: {s['repeats']} per implementation ({min(s['repeats'], 5)} on W3), "
-            f"each ~{s['target_s']} s (at least one epoch), implementations taking turns; "
-            "MNIST: each epoch timed, median of the epochs." + rested)
+    rested = (
+        f" With more than one thread each timed run starts after {s['rest_s']} s of "
+        "rest, so the thread pools of the implementation before (OpenBLAS's, OpenMP's) "
+        "have stopped spinning."
+        if s.get("rest_s")
+        else ""
+    )  # runs before it had none
+    return (
+        f"Timed runs: {s['repeats']} per implementation ({min(s['repeats'], 5)} on W3), "
+        f"each ~{s['target_s']} s (at least one epoch), implementations taking turns; "
+        "MNIST: each epoch timed, median of the epochs." + rested
+    )
 
 
 def describe(results, args):
@@ -1339,23 +1766,33 @@ def describe(results, args):
         versions.update(r["versions"])
     loads = [r["load_start"][0] for r in results] + [r["load_end"][0] for r in results]
     loads += [x for r in results for e in r["workloads"].values() for x in e.get("load", [])]
-    blas = ", ".join(f"{b['library']}: {b['internal_api']} {b['version']}"
-                     for b in info["blas"]) or "unknown"
+    blas = (
+        ", ".join(
+            f"{b['library']}: {b['internal_api']} {b['version']}"
+            + (f" ({b['architecture']} kernels)" if b.get("architecture") else "")
+            for b in info["blas"]
+        )
+        or "unknown"
+    )
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        blas += f", OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}"
     gemm = f", gemm threshold {info['gemm_threshold']}" if "gemm_threshold" in info else ""
     peers = ", ".join(f"{LABELS[k].split()[0]} {v}" for k, v in versions.items())
-    return (f"{datetime.date.today().isoformat()} | Machine: {info['cpu']}, {info['cpu_count']} "
-            f"cores ({info['usable_cpus']} usable) | Python {info['python']}, numpy "
-            f"{info['numpy']}, scipy {info['scipy']} | BLAS {blas} | nnfast {info['nnfast']}"
-            f"{gemm} | {peers} | load average (1 min) {min(loads):.2f} to {max(loads):.2f} "
-            "during the run")
+    return (
+        f"{datetime.date.today().isoformat()} | Machine: {info['cpu']}, {info['cpu_count']} "
+        f"cores ({info['usable_cpus']} usable) | Python {info['python']}, numpy "
+        f"{info['numpy']}, scipy {info['scipy']} | BLAS {blas} | nnfast {info['nnfast']}"
+        f"{gemm} | {peers} | load average (1 min) {min(loads):.2f} to {max(loads):.2f} "
+        "during the run"
+    )
 
 
 # --- the command line -------------------------------------------------------------------------
 
+
 def thread_env(n):
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = str(n)
     flags = env.get("XLA_FLAGS", "")
     if n == 1:
@@ -1367,20 +1804,30 @@ def thread_env(n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Time nnfast against its peers.")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 3 short repeats, W3 on 2560 rows, 1 MNIST epoch on "
-                             "12000 rows")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 short repeats, W3 on 2560 rows, 1 MNIST epoch on 12000 rows",
+    )
     parser.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS),
-                        help=f"comma-separated subset of {','.join(WORKLOADS)}")
-    parser.add_argument("--peers", default=",".join(PEERS),
-                        help=f"comma-separated subset of {','.join(PEERS)}")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {','.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}"
+    )
     parser.add_argument("--repeats", type=int, help="timed runs per implementation")
-    parser.add_argument("--target-time", type=float, dest="target_s",
-                        help="seconds each timed run should take")
-    parser.add_argument("--mnist-dir", help="folder of the MNIST idx files (default: "
-                        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
-                        "$NNFAST_DATA, the cache ~/.cache/nnfast)")
+    parser.add_argument(
+        "--target-time", type=float, dest="target_s", help="seconds each timed run should take"
+    )
+    parser.add_argument(
+        "--mnist-dir",
+        help="folder of the MNIST idx files (default: "
+        "$NNFAST_MNIST_DIR, else where nnfast.datasets.load_mnist looks: "
+        "$NNFAST_DATA, the cache ~/.cache/nnfast)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     parser.add_argument("--output", metavar="PATH", help="also write the markdown to PATH")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -1410,9 +1857,19 @@ def main(argv=None):
     for i, n in enumerate(threads):
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             out = f.name
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--threads", str(n),
-               "--workloads", ",".join(args.workloads), "--peers", ",".join(args.peers),
-               "--json-out", out]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--worker",
+            "--threads",
+            str(n),
+            "--workloads",
+            ",".join(args.workloads),
+            "--peers",
+            ",".join(args.peers),
+            "--json-out",
+            out,
+        ]
         cmd += ["--quick"] if args.quick else []
         cmd += ["--first"] if i == 0 else []
         cmd += ["--repeats", str(args.repeats)] if args.repeats else []
@@ -1436,8 +1893,13 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    failed = [f"{w} {k}" for r in results for w, res in r["sanity"].items()
-              for k, v in res.items() if v.get("ok") is False]
+    failed = [
+        f"{w} {k}"
+        for r in results
+        for w, res in r["sanity"].items()
+        for k, v in res.items()
+        if v.get("ok") is False
+    ]
     if failed:
         print(f"sanity check failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ classes), iris (150 x 4, 3 classes), breast cancer (569 x 30, binary), a multila
 variant (3 labels per image: even, >= 5, prime), diabetes (442 x 10, the target
 standardised), linnerud (20 x 3, 3 outputs). Every X is standardised per column. With the
 UCI bike-sharing ``day.csv`` (``--bike-dir``, else ``$NNFAST_BIKE_DIR``, else
-``../shared/data/bike-sharing`` next to the repository) also: 731 days x 11 features,
+``$NNFAST_DATA/bike-sharing``, where the data loaders look) also: 731 days x 11 features,
 2 outputs (casual and registered riders, standardised) and the Poisson count ``cnt``;
 without it those cases are skipped with a note.
 
@@ -36,6 +36,7 @@ several times) and the estimator's arguments. ``compare(case)`` runs one and ret
 row as a dict: ``tests/test_sklearn_parity.py`` calls it on a small subset, without
 pytest-benchmark.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,6 +71,7 @@ def _load_sibling(name):
 
 # --- data sets --------------------------------------------------------------------------------
 
+
 def _standardise(X):
     X = np.asarray(X, dtype=np.float64)
     std = X.std(axis=0)
@@ -78,21 +80,34 @@ def _standardise(X):
 
 def bike_dir(directory=None):
     """Where ``day.csv`` is: ``directory``, else ``$NNFAST_BIKE_DIR``, else
-    ``../shared/data/bike-sharing`` next to the repository."""
+    ``$NNFAST_DATA/bike-sharing`` (the data loaders' folder)."""
     if directory:
         return Path(directory)
     if os.environ.get("NNFAST_BIKE_DIR"):
         return Path(os.environ["NNFAST_BIKE_DIR"])
-    return HERE.parent.parent / "shared" / "data" / "bike-sharing"
+    return Path(os.environ.get("NNFAST_DATA", "data")) / "bike-sharing"
 
 
 def _bike(directory, target):
     path = bike_dir(directory) / "day.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found (set --bike-dir or NNFAST_BIKE_DIR)")
+        raise FileNotFoundError(
+            f"{path} not found (set --bike-dir, NNFAST_BIKE_DIR or NNFAST_DATA)"
+        )
     table = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
-    features = ["season", "yr", "mnth", "holiday", "weekday", "workingday", "weathersit",
-                "temp", "atemp", "hum", "windspeed"]
+    features = [
+        "season",
+        "yr",
+        "mnth",
+        "holiday",
+        "weekday",
+        "workingday",
+        "weathersit",
+        "temp",
+        "atemp",
+        "hum",
+        "windspeed",
+    ]
     X = _standardise(np.column_stack([table[f] for f in features]))
     if target == "counts":
         return X, table["cnt"].astype(np.float64)
@@ -107,11 +122,16 @@ def load_dataset(name, bike=None):
         return _bike(bike, "counts" if name == "bike-counts" else "riders")
     if name == "digits-multilabel":
         X, y = datasets.load_digits(return_X_y=True)
-        return _standardise(X), np.column_stack([y % 2 == 0, y >= 5,
-                                                 np.isin(y, (2, 3, 5, 7))]).astype(int)
-    loader = {"digits": datasets.load_digits, "iris": datasets.load_iris,
-              "breast-cancer": datasets.load_breast_cancer,
-              "diabetes": datasets.load_diabetes, "linnerud": datasets.load_linnerud}[name]
+        return _standardise(X), np.column_stack(
+            [y % 2 == 0, y >= 5, np.isin(y, (2, 3, 5, 7))]
+        ).astype(int)
+    loader = {
+        "digits": datasets.load_digits,
+        "iris": datasets.load_iris,
+        "breast-cancer": datasets.load_breast_cancer,
+        "diabetes": datasets.load_diabetes,
+        "linnerud": datasets.load_linnerud,
+    }[name]
     X, y = loader(return_X_y=True)
     if name in ("diabetes", "linnerud"):
         y = _standardise(y.reshape(len(y), -1))
@@ -132,6 +152,7 @@ DATASETS = {  # name -> (estimator kind, what the target is)
 
 
 # --- cases ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Case:
@@ -177,114 +198,241 @@ SMALL = {"hidden_layer_sizes": (10,), "random_state": 0}
 CASES = [
     # solver='sgd': every schedule, without momentum, with plain and with Nesterov momentum
     Case("sgd-constant", "digits", {**H, **_sgd(momentum=0.0), "max_iter": 40}),
-    Case("sgd-constant-momentum", "digits",
-         {**H, **_sgd(nesterovs_momentum=False), "max_iter": 40}),
+    Case(
+        "sgd-constant-momentum", "digits", {**H, **_sgd(nesterovs_momentum=False), "max_iter": 40}
+    ),
     Case("sgd-constant-nesterov", "digits", {**H, **_sgd(), "max_iter": 40}),
-    Case("sgd-invscaling", "digits", {**H, **_sgd(learning_rate="invscaling", momentum=0.0,
-                                                  learning_rate_init=0.5, power_t=0.25),
-                                      "max_iter": 40}),
-    Case("sgd-invscaling-momentum", "digits",
-         {**H, **_sgd(learning_rate="invscaling", nesterovs_momentum=False,
-                      learning_rate_init=0.2, power_t=0.25), "max_iter": 40}),
-    Case("sgd-invscaling-nesterov", "digits",
-         {**H, **_sgd(learning_rate="invscaling", learning_rate_init=0.2, power_t=0.25),
-          "max_iter": 40}),
-    Case("sgd-adaptive", "digits", {**H, **_sgd(learning_rate="adaptive", momentum=0.0,
-                                                learning_rate_init=0.1),
-                                    "tol": 1e-3, "n_iter_no_change": 2, "max_iter": 200}),
-    Case("sgd-adaptive-momentum", "digits",
-         {**H, **_sgd(learning_rate="adaptive", nesterovs_momentum=False),
-          "tol": 1e-3, "n_iter_no_change": 2, "max_iter": 200}),
-    Case("sgd-adaptive-nesterov", "digits",
-         {**H, **_sgd(learning_rate="adaptive"), "tol": 1e-3, "n_iter_no_change": 2,
-          "max_iter": 200}),
-    Case("sgd-deep-tanh", "digits", {"hidden_layer_sizes": (64, 32), "activation": "tanh",
-                                     "random_state": 0, **_sgd(), "max_iter": 30}),
+    Case(
+        "sgd-invscaling",
+        "digits",
+        {
+            **H,
+            **_sgd(learning_rate="invscaling", momentum=0.0, learning_rate_init=0.5, power_t=0.25),
+            "max_iter": 40,
+        },
+    ),
+    Case(
+        "sgd-invscaling-momentum",
+        "digits",
+        {
+            **H,
+            **_sgd(
+                learning_rate="invscaling",
+                nesterovs_momentum=False,
+                learning_rate_init=0.2,
+                power_t=0.25,
+            ),
+            "max_iter": 40,
+        },
+    ),
+    Case(
+        "sgd-invscaling-nesterov",
+        "digits",
+        {
+            **H,
+            **_sgd(learning_rate="invscaling", learning_rate_init=0.2, power_t=0.25),
+            "max_iter": 40,
+        },
+    ),
+    Case(
+        "sgd-adaptive",
+        "digits",
+        {
+            **H,
+            **_sgd(learning_rate="adaptive", momentum=0.0, learning_rate_init=0.1),
+            "tol": 1e-3,
+            "n_iter_no_change": 2,
+            "max_iter": 200,
+        },
+    ),
+    Case(
+        "sgd-adaptive-momentum",
+        "digits",
+        {
+            **H,
+            **_sgd(learning_rate="adaptive", nesterovs_momentum=False),
+            "tol": 1e-3,
+            "n_iter_no_change": 2,
+            "max_iter": 200,
+        },
+    ),
+    Case(
+        "sgd-adaptive-nesterov",
+        "digits",
+        {
+            **H,
+            **_sgd(learning_rate="adaptive"),
+            "tol": 1e-3,
+            "n_iter_no_change": 2,
+            "max_iter": 200,
+        },
+    ),
+    Case(
+        "sgd-deep-tanh",
+        "digits",
+        {
+            "hidden_layer_sizes": (64, 32),
+            "activation": "tanh",
+            "random_state": 0,
+            **_sgd(),
+            "max_iter": 30,
+        },
+    ),
     # solver='adam'
     Case("adam", "digits", {**H, "max_iter": 200}),
     Case("adam-early-stopping", "digits", {**H, "early_stopping": True, "max_iter": 200}),
-    Case("adam-n_iter_no_change", "digits",
-         {**H, "tol": 1e-3, "n_iter_no_change": 3, "max_iter": 200}),
+    Case(
+        "adam-n_iter_no_change",
+        "digits",
+        {**H, "tol": 1e-3, "n_iter_no_change": 3, "max_iter": 200},
+    ),
     Case("adam-batch-1", "digits", {**H, "batch_size": 1, "max_iter": 3}),
     Case("adam-batch-32", "digits", {**H, "batch_size": 32, "max_iter": 30}),
-    Case("adam-full-batch", "digits", {**H, "batch_size": 1797, "max_iter": 100,
-                                       "learning_rate_init": 0.01}),
+    Case(
+        "adam-full-batch",
+        "digits",
+        {**H, "batch_size": 1797, "max_iter": 100, "learning_rate_init": 0.01},
+    ),
     Case("adam-no-shuffle", "digits", {**H, "shuffle": False, "max_iter": 30}),
     Case("sgd-no-shuffle", "digits", {**H, **_sgd(), "shuffle": False, "max_iter": 30}),
     Case("adam-sample-weight", "digits", {**H, "max_iter": 30}, sample_weight=True),
     Case("sgd-sample-weight", "digits", {**H, **_sgd(), "max_iter": 30}, sample_weight=True),
-    Case("adam-early-stopping-sample-weight", "digits",
-         {**H, "early_stopping": True, "max_iter": 200}, sample_weight=True),
-    Case("adam-RandomState", "digits",
-         {**H, "max_iter": 20, "random_state": ("RandomState", 3)}),
+    Case(
+        "adam-early-stopping-sample-weight",
+        "digits",
+        {**H, "early_stopping": True, "max_iter": 200},
+        sample_weight=True,
+    ),
+    Case("adam-RandomState", "digits", {**H, "max_iter": 20, "random_state": ("RandomState", 3)}),
     Case("adam-float32", "digits", {**H, "max_iter": 30}, dtype="float32"),
-    Case("adam-warm-start", "digits", {**H, "max_iter": 10, "warm_start": True},
-         protocol="warm_start"),
+    Case(
+        "adam-warm-start",
+        "digits",
+        {**H, "max_iter": 10, "warm_start": True},
+        protocol="warm_start",
+    ),
     Case("sgd-partial-fit", "digits", {**H, **_sgd()}, protocol="partial_fit"),
-    Case("sgd-invscaling-partial-fit", "digits",
-         {**H, **_sgd(learning_rate="invscaling", learning_rate_init=0.2, power_t=0.25)},
-         protocol="partial_fit"),
+    Case(
+        "sgd-invscaling-partial-fit",
+        "digits",
+        {**H, **_sgd(learning_rate="invscaling", learning_rate_init=0.2, power_t=0.25)},
+        protocol="partial_fit",
+    ),
     Case("adam-partial-fit", "digits", {**H}, protocol="partial_fit"),
     # solver='lbfgs'
     Case("lbfgs", "digits", {**H, "solver": "lbfgs", "max_iter": 100}),
-    Case("lbfgs-sample-weight", "digits", {**H, "solver": "lbfgs", "max_iter": 100},
-         sample_weight=True),
+    Case(
+        "lbfgs-sample-weight",
+        "digits",
+        {**H, "solver": "lbfgs", "max_iter": 100},
+        sample_weight=True,
+    ),
     # binary, multi-class (iris), multilabel
-    Case("binary-adam-early-stopping", "breast-cancer",
-         {**H, "early_stopping": True, "max_iter": 200}),
+    Case(
+        "binary-adam-early-stopping",
+        "breast-cancer",
+        {**H, "early_stopping": True, "max_iter": 200},
+    ),
     Case("binary-sgd-nesterov", "breast-cancer", {**H, **_sgd(), "max_iter": 100}),
-    Case("binary-lbfgs-logistic", "breast-cancer",
-         {**H, "solver": "lbfgs", "activation": "logistic", "max_iter": 200}),
-    Case("iris-sgd-adaptive-early-stopping", "iris",
-         {**SMALL, **_sgd(learning_rate="adaptive", learning_rate_init=0.1),
-          "activation": "tanh", "early_stopping": True, "validation_fraction": 0.2,
-          "max_iter": 300}),
-    Case("iris-adam-identity", "iris", {**SMALL, "activation": "identity",
-                                        "learning_rate_init": 0.01, "max_iter": 300}),
+    Case(
+        "binary-lbfgs-logistic",
+        "breast-cancer",
+        {**H, "solver": "lbfgs", "activation": "logistic", "max_iter": 200},
+    ),
+    Case(
+        "iris-sgd-adaptive-early-stopping",
+        "iris",
+        {
+            **SMALL,
+            **_sgd(learning_rate="adaptive", learning_rate_init=0.1),
+            "activation": "tanh",
+            "early_stopping": True,
+            "validation_fraction": 0.2,
+            "max_iter": 300,
+        },
+    ),
+    Case(
+        "iris-adam-identity",
+        "iris",
+        {**SMALL, "activation": "identity", "learning_rate_init": 0.01, "max_iter": 300},
+    ),
     Case("iris-lbfgs", "iris", {**SMALL, "solver": "lbfgs", "max_iter": 200}),
     Case("multilabel-adam", "digits-multilabel", {**H, "max_iter": 50}),
-    Case("multilabel-sgd-early-stopping", "digits-multilabel",
-         {**H, **_sgd(), "early_stopping": True, "max_iter": 100}),
+    Case(
+        "multilabel-sgd-early-stopping",
+        "digits-multilabel",
+        {**H, **_sgd(), "early_stopping": True, "max_iter": 100},
+    ),
     Case("multilabel-lbfgs", "digits-multilabel", {**H, "solver": "lbfgs", "max_iter": 100}),
     # regression, one output and several
     Case("reg-sgd-momentum", "diabetes", {**H, **_sgd(), "max_iter": 100}),
-    Case("reg-sgd-invscaling", "diabetes",
-         {**H, **_sgd(learning_rate="invscaling", learning_rate_init=0.1, power_t=0.25),
-          "max_iter": 100}),
+    Case(
+        "reg-sgd-invscaling",
+        "diabetes",
+        {
+            **H,
+            **_sgd(learning_rate="invscaling", learning_rate_init=0.1, power_t=0.25),
+            "max_iter": 100,
+        },
+    ),
     Case("reg-adam", "diabetes", {**H, "learning_rate_init": 0.01, "max_iter": 200}),
-    Case("reg-adam-early-stopping", "diabetes",
-         {**H, "early_stopping": True, "learning_rate_init": 0.01, "max_iter": 200}),
-    Case("reg-adam-sample-weight", "diabetes",
-         {**H, "learning_rate_init": 0.01, "max_iter": 100}, sample_weight=True),
+    Case(
+        "reg-adam-early-stopping",
+        "diabetes",
+        {**H, "early_stopping": True, "learning_rate_init": 0.01, "max_iter": 200},
+    ),
+    Case(
+        "reg-adam-sample-weight",
+        "diabetes",
+        {**H, "learning_rate_init": 0.01, "max_iter": 100},
+        sample_weight=True,
+    ),
     Case("reg-lbfgs", "diabetes", {**H, "solver": "lbfgs", "max_iter": 200}),
-    Case("multioutput-adam", "linnerud", {**SMALL, "learning_rate_init": 0.01,
-                                          "max_iter": 200}),
+    Case("multioutput-adam", "linnerud", {**SMALL, "learning_rate_init": 0.01, "max_iter": 200}),
     Case("multioutput-lbfgs", "linnerud", {**SMALL, "solver": "lbfgs", "max_iter": 200}),
-    Case("bike-adam-early-stopping", "bike-riders",
-         {**H, "early_stopping": True, "learning_rate_init": 0.01, "max_iter": 200}),
+    Case(
+        "bike-adam-early-stopping",
+        "bike-riders",
+        {**H, "early_stopping": True, "learning_rate_init": 0.01, "max_iter": 200},
+    ),
     Case("bike-lbfgs", "bike-riders", {**H, "solver": "lbfgs", "max_iter": 200}),
-    Case("poisson-adam", "bike-counts", {**SMALL, "loss": "poisson",
-                                         "learning_rate_init": 0.01, "max_iter": 100}),
-    Case("poisson-lbfgs", "bike-counts", {**SMALL, "loss": "poisson", "solver": "lbfgs",
-                                          "max_iter": 200}),
+    Case(
+        "poisson-adam",
+        "bike-counts",
+        {**SMALL, "loss": "poisson", "learning_rate_init": 0.01, "max_iter": 100},
+    ),
+    Case(
+        "poisson-lbfgs",
+        "bike-counts",
+        {**SMALL, "loss": "poisson", "solver": "lbfgs", "max_iter": 200},
+    ),
 ]
 
 #: Small and quick: what ``--quick`` and the tests run.
-QUICK = ["iris-sgd-adaptive-early-stopping", "iris-adam-identity", "iris-lbfgs",
-         "binary-sgd-nesterov", "multioutput-adam", "multioutput-lbfgs"]
+QUICK = [
+    "iris-sgd-adaptive-early-stopping",
+    "iris-adam-identity",
+    "iris-lbfgs",
+    "binary-sgd-nesterov",
+    "multioutput-adam",
+    "multioutput-lbfgs",
+]
 
 
 def cases_named(patterns):
     """The cases whose name matches one of the comma-separated names or glob patterns."""
-    chosen = [c for c in CASES if any(fnmatch.fnmatchcase(c.name, p.strip())
-                                      for p in patterns.split(","))]
+    chosen = [
+        c for c in CASES if any(fnmatch.fnmatchcase(c.name, p.strip()) for p in patterns.split(","))
+    ]
     if not chosen:
-        raise SystemExit(f"no case matches {patterns!r}; cases: "
-                         + ", ".join(c.name for c in CASES))
+        raise SystemExit(
+            f"no case matches {patterns!r}; cases: " + ", ".join(c.name for c in CASES)
+        )
     return chosen
 
 
 # --- running one case -------------------------------------------------------------------------
+
 
 def _fresh(params):
     params = dict(params)
@@ -341,8 +489,7 @@ def estimators(kind):
     return neural_network.MLPRegressor, nnfast.MLPRegressor
 
 
-def compare(case, repeats=1, reference=False, nnfast=True, bike=None, data=None,
-            sensitivity=False):
+def compare(case, repeats=1, reference=False, nnfast=True, bike=None, data=None, sensitivity=False):
     """Run one case; returns its row (a dict). Each fit is timed ``repeats`` times (the
     implementations taking turns); the median is reported. A fit that raises gives the
     error's text in place of its numbers."""
@@ -374,14 +521,25 @@ def compare(case, repeats=1, reference=False, nnfast=True, bike=None, data=None,
                 errors[name] = f"{type(error).__name__}: {error}"
                 continue
             times[name].append(seconds)
-    row = {"case": case.name, "dataset": case.dataset, "target": DATASETS[case.dataset][1],
-           "settings": case.settings(), "errors": errors}
+    row = {
+        "case": case.name,
+        "dataset": case.dataset,
+        "target": DATASETS[case.dataset][1],
+        "settings": case.settings(),
+        "errors": errors,
+    }
     for name in makers:
         model = models.get(name)
-        row[name] = None if model is None else {
-            "n_iter": int(model.n_iter_), "loss": float(model.loss_),
-            "time": statistics.median(times[name]),
-            "coef_dtype": str(np.asarray(model.coefs_[0]).dtype)}
+        row[name] = (
+            None
+            if model is None
+            else {
+                "n_iter": int(model.n_iter_),
+                "loss": float(model.loss_),
+                "time": statistics.median(times[name]),
+                "coef_dtype": str(np.asarray(model.coefs_[0]).dtype),
+            }
+        )
         if name != "sklearn" and model is not None and "sklearn" in models:
             row[name]["coef_diff"] = coefficient_difference(model, models["sklearn"])
             row[name]["n_iter_equal"] = int(model.n_iter_) == int(models["sklearn"].n_iter_)
@@ -389,6 +547,7 @@ def compare(case, repeats=1, reference=False, nnfast=True, bike=None, data=None,
 
 
 # --- the table --------------------------------------------------------------------------------
+
 
 def _fmt(x, spec):
     return "-" if x is None else format(x, spec)
@@ -406,9 +565,18 @@ def warm_up():
 
 
 def markdown(rows, reference=False, sensitivity=False):
-    head = ["data set", "settings", "n_iter_ sklearn / nnfast", "equal",
-            "max rel. coef diff", "loss_ sklearn", "loss_ nnfast", "time sklearn (s)",
-            "time nnfast (s)", "speed-up"]
+    head = [
+        "data set",
+        "settings",
+        "n_iter_ sklearn / nnfast",
+        "equal",
+        "max rel. coef diff",
+        "loss_ sklearn",
+        "loss_ nnfast",
+        "time sklearn (s)",
+        "time nnfast (s)",
+        "speed-up",
+    ]
     if reference:
         head += ["reference: n_iter_ equal, coef diff"]
     if sensitivity:
@@ -425,24 +593,42 @@ def markdown(rows, reference=False, sensitivity=False):
         if nf is None:
             error = row["errors"].get("nnfast")
             note = "not run" if error is None else "nnfast failed: " + error.replace("|", "/")
-            nf_cells = [f"{sk['n_iter']} / -", "-", note[:140],
-                        _fmt(sk["loss"], ".6g"), "-", _fmt(sk["time"], ".3f"), "-", "-"]
+            nf_cells = [
+                f"{sk['n_iter']} / -",
+                "-",
+                note[:140],
+                _fmt(sk["loss"], ".6g"),
+                "-",
+                _fmt(sk["time"], ".3f"),
+                "-",
+                "-",
+            ]
         else:
             diff = nf["coef_diff"]
-            dtype_note = "" if nf["coef_dtype"] == sk["coef_dtype"] else \
-                f" ({nf['coef_dtype']} vs {sk['coef_dtype']})"
-            nf_cells = [f"{sk['n_iter']} / {nf['n_iter']}",
-                        "yes" if nf["n_iter_equal"] else "**no**",
-                        f"{diff:.1e}{dtype_note}", _fmt(sk["loss"], ".6g"),
-                        _fmt(nf["loss"], ".6g"), _fmt(sk["time"], ".3f"),
-                        _fmt(nf["time"], ".3f"), f"{sk['time'] / nf['time']:.1f}x"]
+            dtype_note = (
+                ""
+                if nf["coef_dtype"] == sk["coef_dtype"]
+                else f" ({nf['coef_dtype']} vs {sk['coef_dtype']})"
+            )
+            nf_cells = [
+                f"{sk['n_iter']} / {nf['n_iter']}",
+                "yes" if nf["n_iter_equal"] else "**no**",
+                f"{diff:.1e}{dtype_note}",
+                _fmt(sk["loss"], ".6g"),
+                _fmt(nf["loss"], ".6g"),
+                _fmt(sk["time"], ".3f"),
+                _fmt(nf["time"], ".3f"),
+                f"{sk['time'] / nf['time']:.1f}x",
+            ]
         cells = [data, row["settings"]] + nf_cells
         for name, wanted in (("reference", reference), ("perturbed", sensitivity)):
             if wanted:
                 ref = row.get(name)
-                cells.append("-" if ref is None else
-                             f"{'yes' if ref['n_iter_equal'] else '**no**'}, "
-                             f"{ref['coef_diff']:.1e}")
+                cells.append(
+                    "-"
+                    if ref is None
+                    else f"{'yes' if ref['n_iter_equal'] else '**no**'}, {ref['coef_diff']:.1e}"
+                )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -457,30 +643,52 @@ def header(load_before=None):
     import nnfast
 
     loads = [x for x in (load_before, _load()) if x is not None]
-    return (f"scikit-learn {sklearn.__version__}, nnfast {nnfast.__version__} "
-            f"(backend {nnfast.get_backend()}), numpy {np.__version__}, {os.cpu_count()} CPUs"
-            + (", load average " + " -> ".join(f"{x:.2f}" for x in loads) if loads else ""))
+    return (
+        f"scikit-learn {sklearn.__version__}, nnfast {nnfast.__version__} "
+        f"(backend {nnfast.get_backend()}), numpy {np.__version__}, {os.cpu_count()} CPUs"
+        + (", load average " + " -> ".join(f"{x:.2f}" for x in loads) if loads else "")
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="only the small cases (" + ", ".join(QUICK) + "), 1 repeat")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the small cases (" + ", ".join(QUICK) + "), 1 repeat",
+    )
     parser.add_argument("--cases", help="comma-separated names or glob patterns")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed fits per implementation (default 3; 1 with --quick)")
-    parser.add_argument("--reference", action="store_true",
-                        help="also fit bench/sklearn_reference.py's NumPy re-derivation")
-    parser.add_argument("--sensitivity", action="store_true",
-                        help="also fit the re-derivation from initial weights changed by 1e-15")
-    parser.add_argument("--no-nnfast", action="store_true",
-                        help="leave nnfast out (with --reference: check the re-derivation)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed fits per implementation (default 3; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="also fit bench/sklearn_reference.py's NumPy re-derivation",
+    )
+    parser.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="also fit the re-derivation from initial weights changed by 1e-15",
+    )
+    parser.add_argument(
+        "--no-nnfast",
+        action="store_true",
+        help="leave nnfast out (with --reference: check the re-derivation)",
+    )
     parser.add_argument("--bike-dir", help="folder holding the bike-sharing day.csv")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    cases = cases_named(args.cases) if args.cases else (
-        cases_named(",".join(QUICK)) if args.quick else CASES)
+    cases = (
+        cases_named(args.cases)
+        if args.cases
+        else (cases_named(",".join(QUICK)) if args.quick else CASES)
+    )
     repeats = args.repeats or (1 if args.quick else 3)
     load_before = _load()
     warm_up()
@@ -491,8 +699,16 @@ def main(argv=None):
         except FileNotFoundError as error:
             skipped.append(f"{case.name}: {error}")
             continue
-        rows.append(compare(case, repeats, args.reference, not args.no_nnfast, data=data,
-                            sensitivity=args.sensitivity))
+        rows.append(
+            compare(
+                case,
+                repeats,
+                args.reference,
+                not args.no_nnfast,
+                data=data,
+                sensitivity=args.sensitivity,
+            )
+        )
         print(f"  {case.name}: done", file=sys.stderr, flush=True)
     print(header(load_before))
     print()

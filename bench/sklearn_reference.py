@@ -15,6 +15,7 @@ Dense input only; the dtype of X is kept as scikit-learn keeps it.
                          random_state=0).fit(X, y)
     model.coefs_, model.intercepts_, model.n_iter_, model.loss_curve_
 """
+
 from __future__ import annotations
 
 import math
@@ -27,12 +28,30 @@ from scipy.special import expit, xlogy
 
 #: scikit-learn's MLP parameters and their defaults (``loss`` is the regressor's).
 DEFAULTS = {
-    "hidden_layer_sizes": (100,), "activation": "relu", "solver": "adam", "alpha": 0.0001,
-    "batch_size": "auto", "learning_rate": "constant", "learning_rate_init": 0.001,
-    "power_t": 0.5, "max_iter": 200, "shuffle": True, "random_state": None, "tol": 1e-4,
-    "verbose": False, "warm_start": False, "momentum": 0.9, "nesterovs_momentum": True,
-    "early_stopping": False, "validation_fraction": 0.1, "beta_1": 0.9, "beta_2": 0.999,
-    "epsilon": 1e-8, "n_iter_no_change": 10, "max_fun": 15000, "loss": "squared_error",
+    "hidden_layer_sizes": (100,),
+    "activation": "relu",
+    "solver": "adam",
+    "alpha": 0.0001,
+    "batch_size": "auto",
+    "learning_rate": "constant",
+    "learning_rate_init": 0.001,
+    "power_t": 0.5,
+    "max_iter": 200,
+    "shuffle": True,
+    "random_state": None,
+    "tol": 1e-4,
+    "verbose": False,
+    "warm_start": False,
+    "momentum": 0.9,
+    "nesterovs_momentum": True,
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "epsilon": 1e-8,
+    "n_iter_no_change": 10,
+    "max_fun": 15000,
+    "loss": "squared_error",
 }
 
 #: Below this rate, learning_rate="adaptive" stops instead of dividing by 5.
@@ -40,6 +59,7 @@ MIN_ADAPTIVE_RATE = 1e-6
 
 
 # --- randomness: what check_random_state, shuffle and train_test_split draw -----------------
+
 
 def random_state(seed):
     """scikit-learn's ``check_random_state``: None is NumPy's global RandomState, an int a
@@ -87,40 +107,49 @@ def split_rows(n, test_size, rs, stratify=None):
     permutation; ``StratifiedShuffleSplit`` permutes within each class and then permutes
     the train and the test rows again."""
     if not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size={test_size} should be either positive and smaller than "
-                         f"the number of samples {n} or a float in the (0, 1) range")
+        raise ValueError(
+            f"test_size={test_size} should be either positive and smaller than "
+            f"the number of samples {n} or a float in the (0, 1) range"
+        )
     n_test = math.ceil(test_size * n)
     n_train = n - n_test
     if n_train == 0:
-        raise ValueError(f"With n_samples={n}, test_size={test_size} and train_size=None, "
-                         "the resulting train set will be empty.")
+        raise ValueError(
+            f"With n_samples={n}, test_size={test_size} and train_size=None, "
+            "the resulting train set will be empty."
+        )
     if stratify is None:
         permutation = rs.permutation(n)
-        return permutation[n_test:n_test + n_train], permutation[:n_test]
+        return permutation[n_test : n_test + n_train], permutation[:n_test]
     y = np.asarray(stratify)
     if y.ndim == 2:  # each distinct row is a class, named by its string form
         y = np.array([" ".join(row.astype("str")) for row in y])
     classes, y_indices, class_counts = np.unique(y, return_inverse=True, return_counts=True)
     if np.min(class_counts) < 2:
-        raise ValueError("The least populated classes in y have only 1 member, which is too "
-                         "few. The minimum number of groups for any class cannot be less "
-                         "than 2. Classes with too few members are: "
-                         f"{classes[class_counts < 2].tolist()}")
+        raise ValueError(
+            "The least populated classes in y have only 1 member, which is too "
+            "few. The minimum number of groups for any class cannot be less "
+            "than 2. Classes with too few members are: "
+            f"{classes[class_counts < 2].tolist()}"
+        )
     if n_train < classes.size or n_test < classes.size:
-        raise ValueError(f"train_size = {n_train} and test_size = {n_test} must be at least "
-                         f"the number of classes = {classes.size}")
+        raise ValueError(
+            f"train_size = {n_train} and test_size = {n_test} must be at least "
+            f"the number of classes = {classes.size}"
+        )
     class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
     n_i = approximate_mode(class_counts, n_train, rs)
     t_i = approximate_mode(class_counts - n_i, n_test, rs)
     train, test = [], []
     for i in range(classes.size):
         rows = class_indices[i].take(rs.permutation(class_counts[i]), mode="clip")
-        train.extend(rows[:n_i[i]])
-        test.extend(rows[n_i[i]:n_i[i] + t_i[i]])
+        train.extend(rows[: n_i[i]])
+        test.extend(rows[n_i[i] : n_i[i] + t_i[i]])
     return rs.permutation(train), rs.permutation(test)
 
 
 # --- activations (in place) and the derivatives written with the activation's value ------------
+
 
 def _softmax(z):
     tmp = z - z.max(axis=1)[:, np.newaxis]
@@ -148,7 +177,7 @@ def _logistic_derivative(a, delta):
 
 
 def _tanh_derivative(a, delta):
-    delta *= 1 - a ** 2
+    delta *= 1 - a**2
 
 
 DERIVATIVES = {
@@ -160,6 +189,7 @@ DERIVATIVES = {
 
 
 # --- losses as scikit-learn reports them (the gradient is always output - y) -----------------
+
 
 def squared_loss(y, p, w=None):
     """Half the squared error, averaged over samples (weighted) and then over outputs."""
@@ -189,11 +219,16 @@ def binary_log_loss(y, p, w=None):
     return -np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=w, axis=0).sum()
 
 
-LOSS_FUNCTIONS = {"squared_error": squared_loss, "poisson": poisson_loss,
-                  "log_loss": log_loss, "binary_log_loss": binary_log_loss}
+LOSS_FUNCTIONS = {
+    "squared_error": squared_loss,
+    "poisson": poisson_loss,
+    "log_loss": log_loss,
+    "binary_log_loss": binary_log_loss,
+}
 
 
 # --- optimizers -------------------------------------------------------------------------------
+
 
 class SGD:
     """v := mu v - lr g; p += v, or with Nesterov p += mu v - lr g (v already updated)."""
@@ -201,16 +236,22 @@ class SGD:
     def __init__(self, params, learning_rate_init, schedule, momentum, nesterov, power_t):
         self.learning_rate_init, self.learning_rate = learning_rate_init, float(learning_rate_init)
         self.schedule, self.momentum, self.nesterov, self.power_t = (
-            schedule, momentum, nesterov, power_t)
+            schedule,
+            momentum,
+            nesterov,
+            power_t,
+        )
         self.velocities = [np.zeros_like(p) for p in params]
 
     def update_params(self, params, grads):
-        updates = [self.momentum * v - self.learning_rate * g
-                   for v, g in zip(self.velocities, grads)]
+        updates = [
+            self.momentum * v - self.learning_rate * g for v, g in zip(self.velocities, grads)
+        ]
         self.velocities = updates
         if self.nesterov:
-            updates = [self.momentum * v - self.learning_rate * g
-                       for v, g in zip(self.velocities, grads)]
+            updates = [
+                self.momentum * v - self.learning_rate * g for v, g in zip(self.velocities, grads)
+            ]
         for p, u in zip(params, updates):
             p += u
 
@@ -241,9 +282,10 @@ class Adam:
     def update_params(self, params, grads):
         self.t += 1
         self.ms = [self.beta_1 * m + (1 - self.beta_1) * g for m, g in zip(self.ms, grads)]
-        self.vs = [self.beta_2 * v + (1 - self.beta_2) * (g ** 2) for v, g in zip(self.vs, grads)]
-        self.learning_rate = (self.learning_rate_init * np.sqrt(1 - self.beta_2 ** self.t)
-                              / (1 - self.beta_1 ** self.t))
+        self.vs = [self.beta_2 * v + (1 - self.beta_2) * (g**2) for v, g in zip(self.vs, grads)]
+        self.learning_rate = (
+            self.learning_rate_init * np.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
+        )
         for p, m, v in zip(params, self.ms, self.vs):
             p += -self.learning_rate * m / (np.sqrt(v) + self.epsilon)
 
@@ -255,6 +297,7 @@ class Adam:
 
 
 # --- scores used by early stopping ------------------------------------------------------------
+
 
 def accuracy(y_true, y_pred, w=None):
     """Share of rows predicted right (every label right, for an indicator matrix)."""
@@ -279,6 +322,7 @@ def r2(y_true, y_pred, w=None):
 
 
 # --- the estimator ----------------------------------------------------------------------------
+
 
 class ReferenceMLP:
     """``MLPClassifier`` (kind "classifier") or ``MLPRegressor`` ("regressor"), re-derived.
@@ -331,8 +375,11 @@ class ReferenceMLP:
             return (Y > 0.5).astype(int)
         if self.y_type_ == "multiclass":
             return self.classes_[Y.argmax(axis=1)]
-        return self.classes_[(Y[:, 0] > 0.5).astype(int)] if self.classes_.size == 2 \
+        return (
+            self.classes_[(Y[:, 0] > 0.5).astype(int)]
+            if self.classes_.size == 2
             else np.repeat(self.classes_, Y.shape[0])
+        )
 
     def _initialize(self, Y, layer_units, dtype):
         self.n_iter_, self.t_ = 0, 0
@@ -415,15 +462,19 @@ class ReferenceMLP:
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         first = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X = np.asarray(X)
-        X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64)
-                                 else np.float64)
+        X = np.ascontiguousarray(
+            X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        )
         if self.kind == "classifier" and not incremental and not first and self.warm_start:
             labels = np.unique(np.asarray(y))
             if set(labels) != set(self.classes_):
-                raise ValueError("warm_start can only be used where `y` has the same classes "
-                                 "as in the previous call to fit.")
-        relabel = first and (self.kind == "regressor" or not incremental
-                             or not hasattr(self, "classes_"))
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes "
+                    "as in the previous call to fit."
+                )
+        relabel = first and (
+            self.kind == "regressor" or not incremental or not hasattr(self, "classes_")
+        )
         Y = self._targets(y, X.dtype, relabel, classes)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=X.dtype)
         layer_units = [X.shape[1], *sizes, Y.shape[1]]
@@ -435,8 +486,10 @@ class ReferenceMLP:
         else:
             self._fit_stochastic(X, Y, w, incremental)
         if not all(np.isfinite(a).all() for a in self.coefs_ + self.intercepts_):
-            raise ValueError("Solver produced non-finite parameter weights. The input data "
-                             "may contain large values and need to be preprocessed.")
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data "
+                "may contain large values and need to be preprocessed."
+            )
         return self
 
     def fit(self, X, y, sample_weight=None):
@@ -459,8 +512,8 @@ class ReferenceMLP:
         def unpack(theta):
             at, bt = 0, n_w
             for i, (a, b) in enumerate(shapes):
-                self.coefs_[i] = np.reshape(theta[at:at + a * b], (a, b))
-                self.intercepts_[i] = theta[bt:bt + b]
+                self.coefs_[i] = np.reshape(theta[at : at + a * b], (a, b))
+                self.intercepts_[i] = theta[bt : bt + b]
                 at, bt = at + a * b, bt + b
 
         def loss_grad(theta):
@@ -470,8 +523,12 @@ class ReferenceMLP:
 
         theta0 = np.hstack([p.ravel() for p in self.coefs_ + self.intercepts_])
         result = scipy.optimize.minimize(
-            loss_grad, theta0, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+            loss_grad,
+            theta0,
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
         self.n_iter_ = min(result.nit, self.max_iter)
         self.lbfgs_status_ = result.status
         self.loss_ = result.fun
@@ -481,24 +538,34 @@ class ReferenceMLP:
         params = self.coefs_ + self.intercepts_
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
-                self._optimizer = SGD(params, self.learning_rate_init, self.learning_rate,
-                                      self.momentum, self.nesterovs_momentum, self.power_t)
+                self._optimizer = SGD(
+                    params,
+                    self.learning_rate_init,
+                    self.learning_rate,
+                    self.momentum,
+                    self.nesterovs_momentum,
+                    self.power_t,
+                )
             else:
-                self._optimizer = Adam(params, self.learning_rate_init, self.beta_1,
-                                       self.beta_2, self.epsilon)
+                self._optimizer = Adam(
+                    params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+                )
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if self.early_stopping:
             # stratified for binary classification only (one output column)
             stratify = Y if self.kind == "classifier" and self.n_outputs_ == 1 else None
-            train, val = split_rows(X.shape[0], self.validation_fraction,
-                                    self._random_state, stratify)
+            train, val = split_rows(
+                X.shape[0], self.validation_fraction, self._random_state, stratify
+            )
             X_train, Y_train, X_val, Y_val = X[train], Y[train], X[val], Y[val]
             w_train = None if w is None else w[train]
             w_val = None if w is None else w[val]
             if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase "
-                                 "'validation_fraction' or the size of your dataset.")
+                raise ValueError(
+                    "The validation set is too small. Increase "
+                    "'validation_fraction' or the size of your dataset."
+                )
             if self.kind == "classifier":
                 Y_val = self._labels(Y_val)
         else:
@@ -517,8 +584,9 @@ class ReferenceMLP:
             for start in range(0, n, batch_size):
                 stop = min(start + batch_size, n)
                 rows = order[start:stop] if self.shuffle else slice(start, stop)
-                loss, cg, ig = self._backprop(X_train[rows], Y_train[rows],
-                                              None if w is None else w_train[rows])
+                loss, cg, ig = self._backprop(
+                    X_train[rows], Y_train[rows], None if w is None else w_train[rows]
+                )
                 accumulated += loss * (stop - start)
                 self._optimizer.update_params(params, cg + ig)
             self.n_iter_ += 1
@@ -541,8 +609,11 @@ class ReferenceMLP:
             if incremental:
                 break
             if self.n_iter_ == self.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                              "reached and the optimization hasn't converged yet.")
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    stacklevel=2,
+                )
         if self.early_stopping:
             self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
 

@@ -9,13 +9,15 @@ the ratios. A peer whose package is missing is skipped. Every round starts from 
 weights (an untimed ``reset``). Threads are whatever the environment gives; use
 ``bench/peers.py --threads`` for pinned thread counts.
 """
+
 import importlib.util
 import os
 
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
-    "nnfast_bench_peers", os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers.py"))
+    "nnfast_bench_peers", os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers.py")
+)
 peers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(peers)
 
@@ -45,8 +47,7 @@ def test_w1_peers(benchmark, problems, key):
     def setup():
         peers._fresh(tr, n)
 
-    loss = benchmark.pedantic(tr.epochs, args=(n,), setup=setup, rounds=W1_ROUNDS,
-                              warmup_rounds=1)
+    loss = benchmark.pedantic(tr.epochs, args=(n,), setup=setup, rounds=W1_ROUNDS, warmup_rounds=1)
     assert 0.0 <= loss < 1.0
 
 
@@ -55,6 +56,7 @@ def test_w2_peers(benchmark, problems, key):
     tr = _trainer(key, problems["W2"])
     tr.prepare(1)
     benchmark.group = "W2 digits 64-64-10, one epoch (57 batches of 32)"
-    loss = benchmark.pedantic(tr.epochs, args=(1,), setup=tr.reset, rounds=W2_ROUNDS,
-                              warmup_rounds=1)
+    loss = benchmark.pedantic(
+        tr.epochs, args=(1,), setup=tr.reset, rounds=W2_ROUNDS, warmup_rounds=1
+    )
     assert 0.0 < loss < 3.0

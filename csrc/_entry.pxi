@@ -209,6 +209,7 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
 
 cdef class Workspace:
     """Every buffer a training run needs, allocated once: nothing is allocated per batch.
+    Every value buffer is in this module's dtype (``dtype``: None or it).
 
     acts   the batch's input (gathered rows) and every layer's output, one block per layer
     derivs f'(z) (times the dropout mask) of every hidden layer, replaced by the layer's

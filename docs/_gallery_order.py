@@ -2,15 +2,25 @@
 
 EXAMPLES = [
     # the classic lessons
-    "perceptron_algorithm.py", "xor_perceptrons.py", "weight_height_network.py",
-    "logistic_regression_gradient_descent.py", "student_admissions.py",
+    "perceptron_algorithm.py",
+    "xor_perceptrons.py",
+    "weight_height_network.py",
+    "logistic_regression_gradient_descent.py",
+    "student_admissions.py",
     # networks
-    "activations_and_losses.py", "backprop_worked_example.py",
+    "activations_and_losses.py",
+    "backprop_worked_example.py",
     # training
-    "sgd_batch_sizes.py", "model_complexity.py", "l1_vs_l2.py", "dropout.py",
-    "random_restarts.py", "learning_rate_schedules.py",
+    "sgd_batch_sizes.py",
+    "model_complexity.py",
+    "l1_vs_l2.py",
+    "dropout.py",
+    "random_restarts.py",
+    "learning_rate_schedules.py",
     # applications
-    "mnist_first_layer.py", "bike_sharing.py", "sklearn_pipeline_grid_search.py",
+    "mnist_first_layer.py",
+    "bike_sharing.py",
+    "sklearn_pipeline_grid_search.py",
     "onnx_export.py",
 ]
 

@@ -3,6 +3,7 @@
 The gallery (``examples/``) runs every example; those that need MNIST or the bike-sharing
 data read them through ``nnfast.datasets`` (``$NNFAST_DATA``, the cache, or a download).
 """
+
 import os
 import re
 import sys
@@ -58,8 +59,10 @@ def _runnable_examples():
     needs = {"mnist_first_layer": datasets.MNIST, "bike_sharing": datasets.BIKE_SHARING}
     absent = [name for name, source in needs.items() if not _fetch.found_locally(source)]
     for name in absent:
-        print(f"docs: examples/{name}.py is shown without running: its data are not at hand "
-              f"(set NNFAST_DATA to a folder holding them)")
+        print(
+            f"docs: examples/{name}.py is shown without running: its data are not at hand "
+            f"(set NNFAST_DATA to a folder holding them)"
+        )
     return "".join(f"(?<!{name})" for name in absent) + r"\.py$"
 
 
@@ -68,8 +71,11 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": _runnable_examples(),
     "ignore_pattern": r"__init__\.py",
-    "subsection_order": ["../examples/networks", "../examples/training",
-                         "../examples/applications"],
+    "subsection_order": [
+        "../examples/networks",
+        "../examples/training",
+        "../examples/applications",
+    ],
     "within_subsection_order": "_gallery_order.ExampleOrder",
     "abort_on_example_error": True,
     "capture_repr": ("_repr_html_", "__repr__"),
@@ -99,5 +105,15 @@ def _escape_attribute_names(app, what, name, obj, options, lines):
             lines[i] = match.group(1) + _TRAILING.sub(r"\1\\_", match.group(2))
 
 
+_METADATA_REQUEST = re.compile(r"^set_\w+_request$")
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn's set_{fit,score,...}_request methods, which the estimators inherit from
+    its BaseEstimator when it is installed, are scikit-learn's to document."""
+    return True if _METADATA_REQUEST.match(name) else None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_attribute_names, priority=100)
+    app.connect("autodoc-skip-member", _skip_metadata_requests)

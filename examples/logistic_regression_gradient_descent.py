@@ -11,6 +11,7 @@ cross-entropy) ``-(y ln p + (1 - y) ln(1 - p))``.
 Every 10% of the epochs it prints the training loss and accuracy; here each epoch is one
 warm-started ``fit``, so the loss is measured at the end of the epoch, as the notebook does.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -27,8 +28,12 @@ p = np.linspace(0.001, 0.999, 400)
 fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
 ax.plot(p, -np.log(p), label="label 1: -ln p")
 ax.plot(p, -np.log(1 - p), label="label 0: -ln(1 - p)")
-ax.set(xlabel="predicted probability p of label 1", ylabel="log-loss", ylim=(0, 5),
-       title="The log-loss of one point")
+ax.set(
+    xlabel="predicted probability p of label 1",
+    ylabel="log-loss",
+    ylim=(0, 5),
+    title="The log-loss of one point",
+)
 ax.legend()
 plt.show()
 
@@ -41,8 +46,9 @@ epochs, learnrate = 100, 0.01
 np.random.seed(44)
 weights = np.random.normal(scale=1 / X.shape[1] ** 0.5, size=X.shape[1])
 
-model = nf.LogisticRegression(learning_rate=learnrate, max_epochs=1, batch_size=1,
-                              shuffle=False, warm_start=True)
+model = nf.LogisticRegression(
+    learning_rate=learnrate, max_epochs=1, batch_size=1, shuffle=False, warm_start=True
+)
 last_loss = None
 lines, errors = [], []
 for e in range(epochs):
@@ -76,10 +82,14 @@ for (w1, w2, b), colour in zip(lines, plt.cm.Greens(np.linspace(0.2, 0.9, len(li
 w1, w2, b = lines[-1]
 ax.plot(xs, -w1 / w2 * xs - b / w2, color="k", linewidth=2.5, label="after the last epoch")
 ax.scatter(*X[y == 1].T, color="#053061", edgecolors="white", s=40, label="label 1")
-ax.scatter(*X[y == 0].T, color="#67001f", marker="s", edgecolors="white", s=40,
-           label="label 0")
-ax.set(xlim=(-0.05, 1.05), ylim=(-0.1, 1.1), xlabel="x1", ylabel="x2",
-       title="Solution boundary after each epoch")
+ax.scatter(*X[y == 0].T, color="#67001f", marker="s", edgecolors="white", s=40, label="label 0")
+ax.set(
+    xlim=(-0.05, 1.05),
+    ylim=(-0.1, 1.1),
+    xlabel="x1",
+    ylabel="x2",
+    title="Solution boundary after each epoch",
+)
 ax.legend(loc="lower left", fontsize="small")
 nnfast.plot.loss_curve(errors, ax=right)
 right.set(ylabel="log-loss at the end of the epoch", title="Error plot")

@@ -7,6 +7,7 @@ sigmoid network, and training it with per-sample SGD on the mean squared error (
 rate 0.1, 1000 epochs) on four people, to guess gender from weight and height (shifted by
 135 lb and 66 in), then predictions for Emily and Frank.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -36,10 +37,18 @@ class PrintLoss(nf.Callback):
             print("Epoch %d loss: %.3f" % (epoch, network.loss(data, all_y_trues)))
 
 
-net = nf.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse",
-                 init="normal", seed=0)
-history = net.train(data, all_y_trues, epochs=1000, learning_rate=0.1, batch_size=1,
-                    shuffle=False, callbacks=[PrintLoss()])
+net = nf.Network(
+    [2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse", init="normal", seed=0
+)
+history = net.train(
+    data,
+    all_y_trues,
+    epochs=1000,
+    learning_rate=0.1,
+    batch_size=1,
+    shuffle=False,
+    callbacks=[PrintLoss()],
+)
 
 emily = np.array([-7, -3])  # 128 pounds, 63 inches
 frank = np.array([20, 2])  # 155 pounds, 68 inches
@@ -55,6 +64,5 @@ nnfast.plot.decision_boundary(net, data, all_y_trues, ax=right)
 for name, (x1, x2) in zip(("Emily", "Frank"), (emily, frank)):
     right.annotate(name, (x1, x2), xytext=(5, 5), textcoords="offset points")
     right.plot(x1, x2, "k*", markersize=10)
-right.set(xlabel="weight - 135 (lb)", ylabel="height - 66 (in)",
-          title="1 = female, 0 = male")
+right.set(xlabel="weight - 135 (lb)", ylabel="height - 66 (in)", title="1 = female, 0 = male")
 plt.show()

@@ -7,6 +7,7 @@ and outputs 1 on one side of it. XOR is not linearly separable, so no single per
 computes it; two layers do: ``XOR(a, b) = AND(NAND(a, b), OR(a, b))``. A small network
 trained on the four points finds such a solution by itself.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -36,8 +37,9 @@ for (a, b), out in truth_table(XOR):
 corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.3), layout="constrained")
 for ax, gate in zip(axes, (AND, OR, NAND)):
-    nnfast.plot.decision_boundary(gate, corners, gate.predict(corners), ax=ax, resolution=150,
-                                  colorbar=ax is axes[-1])
+    nnfast.plot.decision_boundary(
+        gate, corners, gate.predict(corners), ax=ax, resolution=150, colorbar=ax is axes[-1]
+    )
     ax.set_title(f"{gate.name}: w = {gate.coef_.tolist()}, b = {gate.intercept_:g}")
 plt.show()
 

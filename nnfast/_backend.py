@@ -5,6 +5,7 @@ thread-local) and initialised from the ``NNFAST_BACKEND`` environment variable. 
 backend has one module per precision (``_kernels``: float64, ``_kernels32``: float32, built
 from one source); the reference computes in either; ``kernels(name, dtype)`` picks.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,17 +13,20 @@ import importlib.machinery
 import os
 import threading
 import warnings
+from typing import TYPE_CHECKING
 
 from . import _reference
 from ._spec import real_dtype
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+_import_error: ImportError | None = None
 try:
     from . import _kernels, _kernels32
 except ImportError as exc:  # the extension was not built: keep working on the reference
     _kernels = _kernels32 = None
     _import_error = exc
-else:
-    _import_error = None
 
 
 def _missing_extension_message():
@@ -33,21 +37,30 @@ def _missing_extension_message():
     folder shadows the installed package and has no extension built into it.
     """
     folder = os.path.dirname(os.path.abspath(__file__))
-    built = any(name.startswith("_kernels.") and name.endswith(suffix)
-                for name in os.listdir(folder)
-                for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+    built = any(
+        name.startswith("_kernels.") and name.endswith(suffix)
+        for name in os.listdir(folder)
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+    )
     if built:  # there, but broken (an incompatible NumPy, a missing library)
-        return (f"nnfast's compiled extension in {folder} could not be imported "
-                f"({_import_error}); reinstall nnfast (pip install .).")
+        return (
+            f"nnfast's compiled extension in {folder} could not be imported "
+            f"({_import_error}); reinstall nnfast (pip install .)."
+        )
     repository = os.path.dirname(folder)
     if all(os.path.exists(os.path.join(repository, p)) for p in ("setup.py", "csrc")):
-        return (f"nnfast was imported from its source tree, {folder}, which has no compiled "
-                f"extension: the extension is built into the installed copy (pip install .), "
-                f"which Python does not see from {repository} because the current folder "
-                f"comes first on sys.path. Run from another folder, or install in editable "
-                f"mode (pip install -e .), which builds the extension into the source tree.")
-    return (f"nnfast's compiled extension is not built in {folder}; reinstall nnfast with a C "
-            f"compiler available (pip install .).")
+        return (
+            f"nnfast was imported from its source tree, {folder}, which has no compiled "
+            f"extension: the extension is built into the installed copy (pip install .), "
+            f"which Python does not see from {repository} because the current folder "
+            f"comes first on sys.path. Run from another folder, or install in editable "
+            f"mode (pip install -e .), which builds the extension into the source tree."
+        )
+    return (
+        f"nnfast's compiled extension is not built in {folder}; reinstall nnfast with a C "
+        f"compiler available (pip install .)."
+    )
+
 
 BACKENDS = ("cython", "numpy")
 _modules = {"cython": _kernels, "numpy": _reference}
@@ -59,8 +72,10 @@ def _check(name):
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}.")
     if _modules[name] is None:
-        raise RuntimeError(f"The cython backend is not available. {_missing_extension_message()} "
-                           f"Or use set_backend('numpy').")
+        raise RuntimeError(
+            f"The cython backend is not available. {_missing_extension_message()} "
+            f"Or use set_backend('numpy')."
+        )
     return name
 
 
@@ -87,7 +102,7 @@ def use_backend(name: str):
         _local.name = previous
 
 
-def kernels(name: str | None = None, dtype=None):
+def kernels(name: str | None = None, dtype: DTypeLike | None = None):
     """The kernel module of backend ``name`` (default: the one in use) that computes in
     ``dtype`` (float64 or float32; default float64)."""
     dtype = real_dtype(dtype)
@@ -104,8 +119,12 @@ def _initialise():
         if os.environ.get("NNFAST_REQUIRE_CYTHON", "").strip() == "1":
             raise ImportError(f"NNFAST_REQUIRE_CYTHON=1: {_missing_extension_message()}")
         _default = "numpy"
-        warnings.warn(f"{_missing_extension_message()} Using the NumPy backend meanwhile, "
-                      f"which is much slower.", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{_missing_extension_message()} Using the NumPy backend meanwhile, "
+            f"which is much slower.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 _initialise()

@@ -10,6 +10,7 @@ Where the files are looked for, in order: ``path=`` (only there, when given), th
 then they are downloaded into the cache. In each folder, a file may sit directly in it or
 in a sub-folder named after the data set (``mnist/``), gzipped or not.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -21,6 +22,12 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._typing import StrPath
 
 #: Bytes read at a time while hashing or copying.
 _CHUNK = 1 << 20
@@ -37,11 +44,11 @@ class Source:
     """
 
     name: str
-    files: dict
-    urls: tuple
+    files: dict[str, tuple[str, int]]
+    urls: tuple[str, ...]
     archive: bool = False
     notes: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def cache_dir() -> Path:
@@ -52,18 +59,29 @@ def cache_dir() -> Path:
     return base / "nnfast"
 
 
-def _candidates(folder: Path, source: Source, name: str):
+def _candidates(folder: Path, source: Source, name: str) -> Iterator[Path]:
     bare = name.removesuffix(".gz")
     for where in (folder, folder / source.name):
         yield where / (bare + ".gz")
         yield where / bare
 
 
-def _find(folder: Path, source: Source, name: str):
+def _find(folder: Path, source: Source, name: str) -> Path | None:
     for candidate in _candidates(folder, source, name):
         if candidate.is_file():
             return candidate
     return None
+
+
+def _find_all(folder: Path, source: Source) -> dict[str, Path] | None:
+    """``{file name: path}`` of every file of ``source`` in ``folder``; None if one is not."""
+    found = {}
+    for name in source.files:
+        path = _find(folder, source, name)
+        if path is None:
+            return None
+        found[name] = path
+    return found
 
 
 def read_content(path: Path, limit: int) -> bytes:
@@ -76,23 +94,26 @@ def read_content(path: Path, limit: int) -> bytes:
         with opener(path, "rb") as f:
             data = f.read(limit + 1)
     except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
-        raise ValueError(f"{path} could not be read ({exc}): delete it or replace it with the "
-                         f"published file.") from None
+        raise ValueError(
+            f"{path} could not be read ({exc}): delete it or replace it with the published file."
+        ) from None
     if len(data) > limit:
-        raise ValueError(f"{path} holds more than the {limit} bytes expected: it is not the "
-                         f"published file.")
+        raise ValueError(
+            f"{path} holds more than the {limit} bytes expected: it is not the published file."
+        )
     return data
 
 
-def _check(path: Path, data: bytes, expected: str):
+def _check(path: Path, data: bytes, expected: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected:
         raise ValueError(
             f"{path} is not the published file: its content has SHA-256 {digest}, expected "
-            f"{expected}. Delete it (or replace it with the published file) and try again.")
+            f"{expected}. Delete it (or replace it with the published file) and try again."
+        )
 
 
-def _folders(path=None):
+def _folders(path: StrPath | None = None) -> list[tuple[str, Path]]:
     """(label, folder) pairs to look in, in order."""
     if path is not None:
         return [("path", Path(path).expanduser())]
@@ -103,19 +124,18 @@ def _folders(path=None):
     return folders
 
 
-def found_locally(source: Source, path=None) -> bool:
+def found_locally(source: Source, path: StrPath | None = None) -> bool:
     """Whether every file of ``source`` is in one of the folders looked in (nothing is
     read, checked or downloaded)."""
-    return any(all(_find(folder, source, name) for name in source.files)
-               for _, folder in _folders(path))
+    return any(_find_all(folder, source) is not None for _, folder in _folders(path))
 
 
-def load(source: Source, path=None, download=True) -> dict:
+def load(source: Source, path: StrPath | None = None, download: bool = True) -> dict[str, bytes]:
     """``{file name: content bytes}`` of every file of ``source``, each checked."""
     folders = _folders(path)
     for _, folder in folders:
-        found = {name: _find(folder, source, name) for name in source.files}
-        if all(found.values()):
+        found = _find_all(folder, source)
+        if found is not None:
             return {name: _checked(found[name], source, name) for name in source.files}
     if path is not None or not download:
         raise FileNotFoundError(_missing(source, folders))
@@ -134,25 +154,29 @@ def _checked(path: Path, source: Source, name: str) -> bytes:
     return data
 
 
-def _missing(source: Source, folders, download_error=None) -> str:
+def _missing(
+    source: Source, folders: list[tuple[str, Path]], download_error: Exception | None = None
+) -> str:
     names = ", ".join(source.files)
     where = "; ".join(f"{label} {folder}" for label, folder in folders)
-    text = (f"The {source.name} files ({names}) were not found (looked in {where}). Put them "
-            f"in a folder and pass path=, or set NNFAST_DATA to a folder holding them (directly "
-            f"or in a '{source.name}' sub-folder), or copy them to {cache_dir() / source.name}.")
+    text = (
+        f"The {source.name} files ({names}) were not found (looked in {where}). Put them "
+        f"in a folder and pass path=, or set NNFAST_DATA to a folder holding them (directly "
+        f"or in a '{source.name}' sub-folder), or copy them to {cache_dir() / source.name}."
+    )
     if download_error is None:
         return text
     return text + f" The download failed too ({download_error})."
 
 
-def fetch(source: Source, target: Path, opener=None):
+def fetch(source: Source, target: Path, opener: Callable[..., Any] | None = None) -> None:
     """Download every file of ``source`` into ``target``, trying each URL in turn; a file
     whose content fails its SHA-256 check is deleted, never kept. When no URL gives good
     files, raises the last URL's error: OSError when it could not be read, ValueError when
     what it gave is not the published data."""
     opener = opener or urllib.request.urlopen
     target.mkdir(parents=True, exist_ok=True)
-    error = None
+    error: Exception = OSError(f"no URL to download {source.name} from")
     for url in source.urls:
         try:
             if source.archive:
@@ -160,8 +184,9 @@ def fetch(source: Source, target: Path, opener=None):
             else:
                 for name in source.files:
                     if not (target / name).is_file():
-                        _fetch_file(source, url.rstrip("/") + "/" + name, target / name, name,
-                                    opener)
+                        _fetch_file(
+                            source, url.rstrip("/") + "/" + name, target / name, name, opener
+                        )
             return
         except zipfile.BadZipFile as exc:
             error = ValueError(f"{url} is not a zip archive ({exc}).")
@@ -170,7 +195,7 @@ def fetch(source: Source, target: Path, opener=None):
     raise error
 
 
-def _download(url: str, folder: Path, opener) -> Path:
+def _download(url: str, folder: Path, opener: Callable[..., Any]) -> Path:
     """``url`` saved to a temporary file in ``folder`` (the caller moves or deletes it)."""
     handle, name = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
@@ -182,7 +207,9 @@ def _download(url: str, folder: Path, opener) -> Path:
     return Path(name)
 
 
-def _fetch_file(source: Source, url: str, dest: Path, name: str, opener):
+def _fetch_file(
+    source: Source, url: str, dest: Path, name: str, opener: Callable[..., Any]
+) -> None:
     part = _download(url, dest.parent, opener)
     try:
         _checked(part, source, name)
@@ -192,7 +219,7 @@ def _fetch_file(source: Source, url: str, dest: Path, name: str, opener):
     os.replace(part, dest)
 
 
-def _fetch_archive(source: Source, url: str, target: Path, opener):
+def _fetch_archive(source: Source, url: str, target: Path, opener: Callable[..., Any]) -> None:
     part = _download(url, target, opener)
     try:
         with zipfile.ZipFile(part) as archive:

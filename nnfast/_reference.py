@@ -17,19 +17,53 @@ over a batch, the penalty, the count of correct predictions, the total sample we
 summed in float64, as the compiled kernels sum them in double (``csrc/_kernels.pyx`` states
 the rule).
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ._spec import (
-    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, BN_EPSILON, BN_MOMENTUM, CONSTANT, COSINE,
-    CROSS_ENTROPY, ELU, EXP, EXPONENTIAL, GELU, HUBER, IDENTITY, LEAKY_RELU, MAE, MSE, ONE_CYCLE,
-    POISSON, RELU, RMSPROP, SGD, SIGMOID, SILU, SOFTMAX, SOFTPLUS, STEP, TANH, check_evaluate,
-    check_forward, check_layer_outputs, check_loss_and_gradient, check_perceptron_epochs,
-    check_train_epochs, check_workspace, default_alpha, state_buffers,
+    ADAGRAD,
+    ADAM,
+    ADAMW,
+    BINARY_CROSS_ENTROPY,
+    BN_EPSILON,
+    BN_MOMENTUM,
+    CONSTANT,
+    COSINE,
+    CROSS_ENTROPY,
+    ELU,
+    EXP,
+    EXPONENTIAL,
+    GELU,
+    HUBER,
+    IDENTITY,
+    LEAKY_RELU,
+    MAE,
+    MSE,
+    ONE_CYCLE,
+    POISSON,
+    RELU,
+    RMSPROP,
+    SGD,
+    SIGMOID,
+    SILU,
+    SOFTMAX,
+    SOFTPLUS,
+    STEP,
+    TANH,
+    check_evaluate,
+    check_forward,
+    check_layer_outputs,
+    check_loss_and_gradient,
+    check_perceptron_epochs,
+    check_train_epochs,
+    check_workspace,
+    default_alpha,
+    state_buffers,
 )
 
 name = "numpy"
@@ -39,6 +73,7 @@ name = "numpy"
 #
 # alpha is the layer's parameter (``_spec.DEFAULT_ALPHA``: leaky_relu's negative slope, elu's
 # alpha); the other activations ignore it. f' uses whichever of z and a gives it exactly.
+
 
 def identity(z, alpha=None):
     return z
@@ -196,8 +231,10 @@ def derivative(code, z, alpha=None):
 def activate_and_derivative(code, z, alpha=None):
     """(f(z), f'(z)) for an elementwise activation: a hidden layer's forward pass."""
     if code not in ELEMENTWISE:
-        raise ValueError(f"code must be an elementwise activation {tuple(ELEMENTWISE)}, got "
-                         f"{code!r} (softmax: use softmax_backward).")
+        raise ValueError(
+            f"code must be an elementwise activation {tuple(ELEMENTWISE)}, got "
+            f"{code!r} (softmax: use softmax_backward)."
+        )
     f, f_prime = ELEMENTWISE[code]
     alpha = default_alpha(code) if alpha is None else alpha
     a = f(z, alpha)
@@ -210,6 +247,7 @@ def activate_and_derivative(code, z, alpha=None):
 # through the output activation (``pointwise_delta``). Sigmoid + binary cross-entropy,
 # softmax + cross-entropy and exp + Poisson are fused and evaluated from the logits z, which
 # keeps them finite for saturated outputs.
+
 
 def pointwise_delta(code, z, y, alpha, loss, gradient):
     """(sum of loss(f(z) - y), its gradient w.r.t. z) for the output activation ``code``
@@ -252,8 +290,7 @@ def poisson_delta(code, z, y, alpha):
 
 def binary_cross_entropy_delta(code, z, y, alpha):
     """The output is a sigmoid: sum of -(y ln p + (1 - y) ln(1 - p)) from the logits."""
-    total = np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))),
-                   dtype=np.float64)
+    total = np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z))), dtype=np.float64)
     return total, sigmoid(z) - y
 
 
@@ -277,9 +314,9 @@ def argmax_correct(z, y):
 
 
 class Loss(NamedTuple):
-    delta: Callable                # (code, z, y, alpha) -> (summed loss, its gradient w.r.t. z)
-    correct: Optional[Callable]    # (z, y) -> correct predictions; None: no accuracy
-    per_element: bool              # the mean is over every element, else over rows
+    delta: Callable  # (code, z, y, alpha) -> (summed loss, its gradient w.r.t. z)
+    correct: Callable | None  # (z, y) -> correct predictions; None: no accuracy
+    per_element: bool  # the mean is over every element, else over rows
 
 
 # The losses, one entry each.
@@ -334,27 +371,28 @@ def output_step(spec, z, Y, w, w_mean):
     total = correct = 0.0
     delta = np.empty_like(z)
     for i in range(z.shape[0]):
-        row_total, row_delta = output_delta(spec.loss, code, z[i:i + 1], Y[i:i + 1], alpha)
+        row_total, row_delta = output_delta(spec.loss, code, z[i : i + 1], Y[i : i + 1], alpha)
         weight = float(w[i])  # in float64, as the compiled kernels weigh rows in double
         total += weight * row_total
-        correct += weight * count_correct(spec.loss, z[i:i + 1], Y[i:i + 1])
+        correct += weight * count_correct(spec.loss, z[i : i + 1], Y[i : i + 1])
         delta[i] = row_delta[0] * (scale * weight / w_mean)
     return total, correct, delta
 
 
 def penalty(spec, params, l1, l2):
     """l1 * sum|W| + l2 / 2 * sum W**2 over the weights (summed in float64)."""
-    w = np.asarray(params[:spec.n_weights], dtype=np.float64)
+    w = np.asarray(params[: spec.n_weights], dtype=np.float64)
     return l1 * np.abs(w).sum() + 0.5 * l2 * (w @ w)
 
 
 def penalty_gradient(spec, params, l1, l2):
     """d penalty / dW = l1 * sign(W) + l2 * W (the weights' part of the gradient only)."""
-    w = params[:spec.n_weights]
+    w = params[: spec.n_weights]
     return l1 * np.sign(w) + l2 * w
 
 
 # === dense layer and batch normalisation ==================================================
+
 
 def dense_forward(a, W, b):
     """z := a @ W + b: the layer's pre-activation for the rows of a."""
@@ -415,6 +453,7 @@ def batch_norm_inference(z, gamma, beta, running_mean, running_var):
 
 # === optimizers and schedules =============================================================
 
+
 def cosine_rate(hyper, t):
     """Linear warm-up from 0, then lr * ((1 - final) (1 + cos(pi p)) / 2 + final), p the
     fraction of decay_steps done (held at 1 after them)."""
@@ -453,7 +492,7 @@ def learning_rate_at(hyper, t):
     if hyper.staircase:
         p = np.floor(p)
     if hyper.schedule == EXPONENTIAL:
-        return hyper.learning_rate * hyper.decay_rate ** p
+        return hyper.learning_rate * hyper.decay_rate**p
     return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power  # INVERSE_TIME
 
 
@@ -543,6 +582,7 @@ def update(hyper, params, grad, state):
 
 # === randomness: NumPy's bit generator, in the order the compiled loop draws ==============
 
+
 def shuffle_order(rng, order):
     """Shuffle the sample order in place (``Generator.shuffle``)."""
     rng.shuffle(order)
@@ -558,11 +598,16 @@ def dropout_masks(spec, hyper, rng, n_rows, dtype):
     """One mask per hidden layer, drawn in layer order (None where the rate is 0), in the
     parameters' ``dtype`` (1 / (1 - rate) rounded to it)."""
     rates = hyper.dropout or (0.0,) * (spec.n_layers - 1)
-    return [dropout_mask(rng, n_rows, spec.sizes[l + 1], rate).astype(dtype, copy=False)
-            if rate > 0.0 else None for l, rate in enumerate(rates)]
+    return [
+        dropout_mask(rng, n_rows, spec.sizes[l + 1], rate).astype(dtype, copy=False)
+        if rate > 0.0
+        else None
+        for l, rate in enumerate(rates)
+    ]
 
 
 # === the training loop ====================================================================
+
 
 class Workspace:
     """What persists across ``train_epochs`` calls of one training run: the sample order,
@@ -584,8 +629,7 @@ class Workspace:
     def save(self, params, state, hyper):
         self.last_good[:] = params
         self.last_order = self.order.copy()
-        self.last_moments = {name: getattr(state, name).copy()
-                             for name in state_buffers(hyper)}
+        self.last_moments = {name: getattr(state, name).copy() for name in state_buffers(hyper)}
         self.last_step = state.step[0]
 
     def restore(self, params, state):
@@ -616,8 +660,9 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
     gammas, betas, means, variances = spec.unpack_norm(params)
     inputs, derivs, norms = [X], [], []
     a = X
-    for l, (code, alpha, W, b) in enumerate(zip(spec.activations, spec.layer_alphas(), weights,
-                                                biases)):
+    for l, (code, alpha, W, b) in enumerate(
+        zip(spec.activations, spec.layer_alphas(), weights, biases)
+    ):
         z = dense_forward(a, W, b)
         if l == spec.n_layers - 1:
             break
@@ -647,7 +692,8 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
             if spec.batch_norm:
                 xhat, inv_std = norms[l - 1]
                 delta, g_gammas[l - 1][...], g_betas[l - 1][...] = batch_norm_backward(
-                    delta, xhat, gammas[l - 1], inv_std)
+                    delta, xhat, gammas[l - 1], inv_std
+                )
     return total, correct
 
 
@@ -658,8 +704,9 @@ def layer_outputs(spec, params, X, outs, pre_activations=False):
     weights, biases = spec.unpack(params)
     gammas, betas, means, variances = spec.unpack_norm(params)
     a = X
-    for l, (code, alpha, W, b) in enumerate(zip(spec.activations, spec.layer_alphas(), weights,
-                                                biases)):
+    for l, (code, alpha, W, b) in enumerate(
+        zip(spec.activations, spec.layer_alphas(), weights, biases)
+    ):
         z = dense_forward(a, W, b)
         if spec.batch_norm and l < spec.n_layers - 1:
             z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
@@ -680,8 +727,9 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     With ``sample_weight`` both are weighted means."""
     check_evaluate(spec, params, X, Y, sample_weight)
     n = weight_sum(sample_weight, X.shape[0])
-    total, correct = _backprop(spec, params, X, Y, None, None, sample_weight, n / X.shape[0],
-                               training=False)
+    total, correct = _backprop(
+        spec, params, X, Y, None, None, sample_weight, n / X.shape[0], training=False
+    )
     return total * loss_scale(spec, n), correct * accuracy_scale(spec, n)
 
 
@@ -691,12 +739,25 @@ def loss_and_gradient(spec, params, X, Y, l1, l2, grad, sample_weight=None):
     n = weight_sum(sample_weight, X.shape[0])
     total, _ = _backprop(spec, params, X, Y, None, grad, sample_weight, n / X.shape[0])
     if grad is not None:
-        grad[:spec.n_weights] += penalty_gradient(spec, params, l1, l2)
+        grad[: spec.n_weights] += penalty_gradient(spec, params, l1, l2)
     return total * loss_scale(spec, n) + penalty(spec, params, l1, l2)
 
 
-def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper, rng,
-                 workspace, history_out, sample_weight=None):
+def train_epochs(
+    spec,
+    params,
+    X,
+    Y,
+    n_epochs,
+    batch_size,
+    shuffle,
+    state,
+    hyper,
+    rng,
+    workspace,
+    history_out,
+    sample_weight=None,
+):
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     Each epoch optionally shuffles the sample order in place (``shuffle_order``), then for
@@ -710,8 +771,19 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
     ``workspace.diverged`` set. On KeyboardInterrupt (or ``workspace.cancelled``) they go
     back to the end of the last complete epoch (``workspace.epochs_done``).
     """
-    check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
-                       history_out, sample_weight)
+    check_train_epochs(
+        spec,
+        params,
+        X,
+        Y,
+        n_epochs,
+        batch_size,
+        state,
+        hyper,
+        workspace,
+        history_out,
+        sample_weight,
+    )
     n = X.shape[0]
     w_total = weight_sum(sample_weight, n)
     order, grad = workspace.order, workspace.grad
@@ -726,19 +798,22 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
             for start in range(0, n, batch_size):
                 if workspace.cancelled:
                     raise KeyboardInterrupt("training cancelled")
-                rows = order[start:start + batch_size]
+                rows = order[start : start + batch_size]
                 masks = dropout_masks(spec, hyper, rng, rows.size, X.dtype)
                 w = None if sample_weight is None else sample_weight[rows]
-                batch_total, batch_correct = _backprop(spec, params, X[rows], Y[rows], masks,
-                                                       grad, w, w_total / n)
+                batch_total, batch_correct = _backprop(
+                    spec, params, X[rows], Y[rows], masks, grad, w, w_total / n
+                )
                 total += batch_total
                 correct += batch_correct
-                grad[:spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
+                grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
                 trained = slice(spec.n_trainable)  # not the running statistics after them
                 clip_gradient(hyper, grad[trained])
                 update(hyper, params[trained], grad[trained], state)
-            history_out[e] = (total * loss_scale(spec, w_total),
-                              correct * accuracy_scale(spec, w_total))
+            history_out[e] = (
+                total * loss_scale(spec, w_total),
+                correct * accuracy_scale(spec, w_total),
+            )
             if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):
                 workspace.restore(params, state)
                 workspace.epochs_done = e + 1
@@ -753,6 +828,7 @@ def train_epochs(spec, params, X, Y, n_epochs, batch_size, shuffle, state, hyper
 
 
 # === the perceptron =======================================================================
+
 
 def perceptron_pass(X, y, params, learning_rate, order):
     """One pass of the perceptron algorithm over the rows in ``order``; returns the mistakes.
@@ -778,8 +854,9 @@ def perceptron_pass(X, y, params, learning_rate, order):
     return mistakes
 
 
-def perceptron_epochs(X, y, params, learning_rate, max_epochs, shuffle, rng, order,
-                      errors_out, boundary_out):
+def perceptron_epochs(
+    X, y, params, learning_rate, max_epochs, shuffle, rng, order, errors_out, boundary_out
+):
     """Up to ``max_epochs`` passes of the perceptron algorithm; returns the passes run.
 
     Each pass first shuffles ``order`` in place when ``shuffle`` (``shuffle_order``), then
@@ -800,13 +877,30 @@ def perceptron_epochs(X, y, params, learning_rate, max_epochs, shuffle, rng, ord
 # The pieces both backends expose under these names, with the same signatures (the compiled
 # backend's are thin entry points into its ``cdef`` twins): section by section.
 PIECES = (
-    "softmax", "softmax_backward", "activate", "derivative",
-    "output_delta", "count_correct", "loss_scale", "accuracy_scale", "output_step",
-    "penalty", "penalty_gradient",
-    "dense_forward", "dense_backward", "weight_gradient", "bias_gradient",
-    "batch_norm_forward", "batch_norm_backward", "batch_norm_running", "batch_norm_inference",
-    "learning_rate_at", "clip_gradient", "update",
-    "shuffle_order", "dropout_mask",
+    "softmax",
+    "softmax_backward",
+    "activate",
+    "derivative",
+    "output_delta",
+    "count_correct",
+    "loss_scale",
+    "accuracy_scale",
+    "output_step",
+    "penalty",
+    "penalty_gradient",
+    "dense_forward",
+    "dense_backward",
+    "weight_gradient",
+    "bias_gradient",
+    "batch_norm_forward",
+    "batch_norm_backward",
+    "batch_norm_running",
+    "batch_norm_inference",
+    "learning_rate_at",
+    "clip_gradient",
+    "update",
+    "shuffle_order",
+    "dropout_mask",
     "perceptron_pass",
 )
 pieces = SimpleNamespace(**{piece: globals()[piece] for piece in PIECES})

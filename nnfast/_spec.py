@@ -9,6 +9,7 @@ The kernels compute in float64 or float32 (``REALS``): every float buffer of one
 the same dtype, the compiled module's own (``nnfast._kernels``: float64,
 ``nnfast._kernels32``: float32), or for the reference the data's (X's).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -16,8 +17,9 @@ from typing import NamedTuple
 import numpy as np
 
 # Activation codes (one per layer in Spec.activations); softmax is the output's only.
-(IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU,
- EXP) = ACTIVATION_CODES = tuple(range(12))
+(IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU, EXP) = (
+    ACTIVATION_CODES
+) = tuple(range(12))
 # The activations with a parameter alpha, and its default (torch's): leaky_relu's negative
 # slope, elu's alpha. The others ignore alpha.
 DEFAULT_ALPHA = {LEAKY_RELU: 0.01, ELU: 1.0}
@@ -92,14 +94,14 @@ class Spec(NamedTuple):
     def unpack_norm(self, flat):
         """Per-hidden-layer views ``(gammas, betas, means, variances)`` into a flat buffer
         with this layout (empty lists without batch normalisation)."""
-        out = ([], [], [], [])
+        out: tuple[list, list, list, list] = ([], [], [], [])
         if not self.batch_norm:
             return out
         at = self.n_weights + sum(self.sizes[1:])
         for group in (0, 2):  # gamma and beta, then the running mean and variance
             for n in self.sizes[1:-1]:
-                out[group].append(flat[at:at + n])
-                out[group + 1].append(flat[at + n:at + 2 * n])
+                out[group].append(flat[at : at + n])
+                out[group + 1].append(flat[at + n : at + 2 * n])
                 at += 2 * n
         return out
 
@@ -108,8 +110,8 @@ class Spec(NamedTuple):
         weights, biases = [], []
         w_at, b_at = 0, self.n_weights
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            weights.append(flat[w_at:w_at + n_in * n_out].reshape(n_in, n_out))
-            biases.append(flat[b_at:b_at + n_out])
+            weights.append(flat[w_at : w_at + n_in * n_out].reshape(n_in, n_out))
+            biases.append(flat[b_at : b_at + n_out])
             w_at += n_in * n_out
             b_at += n_out
         return weights, biases
@@ -167,6 +169,9 @@ class OptimizerState:
     """
 
     BUFFERS = ("m", "v", "g_avg")
+    m: np.ndarray
+    v: np.ndarray
+    g_avg: np.ndarray
 
     def __init__(self, n_params: int, hyper=None, dtype=np.float64):
         # Only what the optimizer uses is n_params long (the trainable parameters,
@@ -226,8 +231,10 @@ def real_dtype(dtype, own=None):
     if found not in REALS:
         raise ValueError(f"dtype must be 'float64' or 'float32', got {found.name!r}.")
     if own is not None and found != np.dtype(own):
-        raise ValueError(f"dtype must be {np.dtype(own).name!r} for these kernels (they "
-                         f"compute in {np.dtype(own).name}), got {found.name!r}.")
+        raise ValueError(
+            f"dtype must be {np.dtype(own).name!r} for these kernels (they "
+            f"compute in {np.dtype(own).name}), got {found.name!r}."
+        )
     return found
 
 
@@ -238,36 +245,50 @@ def real_dtype(dtype, own=None):
 # ``dtype`` is the dtype of the call's float buffers: a compiled module passes its own; the
 # reference passes None, and the data's dtype (X's: float64 or float32) decides.
 
+
 def check_spec(spec):
     """The network a Spec describes is one the kernels can run."""
     sizes, codes = tuple(spec.sizes), tuple(spec.activations)
     if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
         raise ValueError(f"spec.sizes must be two or more layer sizes >= 1, got {sizes}.")
     if len(codes) != len(sizes) - 1:
-        raise ValueError(f"spec.activations must have {len(sizes) - 1} codes (one per layer), "
-                         f"got {len(codes)}.")
+        raise ValueError(
+            f"spec.activations must have {len(sizes) - 1} codes (one per layer), got {len(codes)}."
+        )
     for l, code in enumerate(codes):
         last = l == len(codes) - 1
         valid = tuple(c for c in ACTIVATION_CODES if last or c != SOFTMAX)
         if code not in valid:
-            raise ValueError(f"spec.activations[{l}] must be one of {valid} "
-                             f"({'softmax only as the output' if not last else 'codes'}), "
-                             f"got {code!r}.")
+            raise ValueError(
+                f"spec.activations[{l}] must be one of {valid} "
+                f"({'softmax only as the output' if not last else 'codes'}), "
+                f"got {code!r}."
+            )
     if spec.loss not in LOSS_CODES:
         raise ValueError(f"spec.loss must be one of {LOSS_CODES}, got {spec.loss!r}.")
     alphas = tuple(spec.alphas)
-    if alphas and (len(alphas) != len(codes) or not all(
-            isinstance(a, (int, float, np.integer, np.floating)) and np.isfinite(a)
-            for a in alphas)):
-        raise ValueError(f"spec.alphas must be empty or {len(codes)} finite numbers (one per "
-                         f"layer), got {alphas!r}.")
+    if alphas and (
+        len(alphas) != len(codes)
+        or not all(
+            isinstance(a, (int, float, np.integer, np.floating)) and np.isfinite(a) for a in alphas
+        )
+    ):
+        raise ValueError(
+            f"spec.alphas must be empty or {len(codes)} finite numbers (one per "
+            f"layer), got {alphas!r}."
+        )
     if not isinstance(spec.batch_norm, (bool, np.bool_)):
         raise ValueError(f"spec.batch_norm must be True or False, got {spec.batch_norm!r}.")
 
 
 def _network(spec):
-    return (tuple(spec.sizes), tuple(spec.activations), spec.loss, spec.layer_alphas(),
-            bool(spec.batch_norm))
+    return (
+        tuple(spec.sizes),
+        tuple(spec.activations),
+        spec.loss,
+        spec.layer_alphas(),
+        bool(spec.batch_norm),
+    )
 
 
 def check_batch_rows(spec, n_rows, batch_size, name="X"):
@@ -276,13 +297,17 @@ def check_batch_rows(spec, n_rows, batch_size, name="X"):
     if not spec.batch_norm:
         return
     if batch_size < 2 or n_rows < 2:
-        raise ValueError(f"batch normalisation needs batches of at least 2 rows (the "
-                         f"statistics are over a batch's rows), got batch_size={batch_size} "
-                         f"for {n_rows} rows of {name}.")
+        raise ValueError(
+            f"batch normalisation needs batches of at least 2 rows (the "
+            f"statistics are over a batch's rows), got batch_size={batch_size} "
+            f"for {n_rows} rows of {name}."
+        )
     if n_rows % batch_size == 1:
-        raise ValueError(f"batch normalisation needs batches of at least 2 rows, but "
-                         f"{n_rows} rows of {name} in batches of {batch_size} leave a last "
-                         f"batch of 1 row: choose another batch_size.")
+        raise ValueError(
+            f"batch normalisation needs batches of at least 2 rows, but "
+            f"{n_rows} rows of {name} in batches of {batch_size} leave a last "
+            f"batch of 1 row: choose another batch_size."
+        )
 
 
 def _precision(X, dtype):
@@ -299,9 +324,11 @@ def _array(name, a, ndim, dtype=np.float64, writeable=False):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}.")
     if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be a C-contiguous {np.dtype(dtype).name} array with "
-                         f"{ndim} dimension(s), got a {a.ndim}-d {a.dtype} array"
-                         f"{'' if a.flags.c_contiguous else ' (not C-contiguous)'}.")
+        raise ValueError(
+            f"{name} must be a C-contiguous {np.dtype(dtype).name} array with "
+            f"{ndim} dimension(s), got a {a.ndim}-d {a.dtype} array"
+            f"{'' if a.flags.c_contiguous else ' (not C-contiguous)'}."
+        )
     if writeable and not a.flags.writeable:
         raise ValueError(f"{name} must be writeable (the kernel writes into it).")
 
@@ -317,15 +344,18 @@ def _network_data(spec, params, X, dtype, params_writeable=False):
     _array("X", X, 2, dtype)
     _length("params", params, spec.n_params, "values (the network's parameter count)")
     if X.shape[1] != spec.sizes[0]:
-        raise ValueError(f"X must have {spec.sizes[0]} columns (the network's input size), "
-                         f"got {X.shape[1]}.")
+        raise ValueError(
+            f"X must have {spec.sizes[0]} columns (the network's input size), got {X.shape[1]}."
+        )
 
 
 def _targets(spec, name, Y, n, dtype, writeable=False):
     _array(name, Y, 2, dtype, writeable=writeable)
     if Y.shape != (n, spec.sizes[-1]):
-        raise ValueError(f"{name} must have shape {(n, spec.sizes[-1])} (X's rows, the "
-                         f"network's output size), got {Y.shape}.")
+        raise ValueError(
+            f"{name} must have shape {(n, spec.sizes[-1])} (X's rows, the "
+            f"network's output size), got {Y.shape}."
+        )
 
 
 def _rows_and_weights(spec, X, Y, sample_weight, dtype):
@@ -350,13 +380,16 @@ def check_layer_outputs(spec, params, X, outs, dtype=None):
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype)
     if not isinstance(outs, (list, tuple)) or len(outs) != spec.n_layers:
-        raise ValueError(f"outs must be a list of {spec.n_layers} arrays (one per layer), got "
-                         f"{outs!r:.80}.")
+        raise ValueError(
+            f"outs must be a list of {spec.n_layers} arrays (one per layer), got {outs!r:.80}."
+        )
     for l, out in enumerate(outs):
         _array(f"outs[{l}]", out, 2, dtype, writeable=True)
         if out.shape != (X.shape[0], spec.sizes[l + 1]):
-            raise ValueError(f"outs[{l}] must have shape {(X.shape[0], spec.sizes[l + 1])} "
-                             f"(X's rows, layer {l}'s units), got {out.shape}.")
+            raise ValueError(
+                f"outs[{l}] must have shape {(X.shape[0], spec.sizes[l + 1])} "
+                f"(X's rows, layer {l}'s units), got {out.shape}."
+            )
 
 
 def check_evaluate(spec, params, X, Y, sample_weight, dtype=None):
@@ -381,21 +414,36 @@ def check_workspace(spec, n_samples, batch_size, dtype=None, own=None):
     dtype = real_dtype(dtype, own)
     check_spec(spec)
     if n_samples < 1 or batch_size < 1:
-        raise ValueError(f"a Workspace needs n_samples >= 1 and batch_size >= 1, got "
-                         f"{n_samples} and {batch_size}.")
+        raise ValueError(
+            f"a Workspace needs n_samples >= 1 and batch_size >= 1, got "
+            f"{n_samples} and {batch_size}."
+        )
     return dtype
 
 
-def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
-                       history_out, sample_weight, dtype=None):
+def check_train_epochs(
+    spec,
+    params,
+    X,
+    Y,
+    n_epochs,
+    batch_size,
+    state,
+    hyper,
+    workspace,
+    history_out,
+    sample_weight,
+    dtype=None,
+):
     """train_epochs(...): buffers, optimizer state and workspace fit the network and X."""
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype, params_writeable=True)
     _rows_and_weights(spec, X, Y, sample_weight, dtype)
     n = X.shape[0]
     if n_epochs < 0 or batch_size < 1:
-        raise ValueError(f"n_epochs must be >= 0 and batch_size >= 1, got {n_epochs} and "
-                         f"{batch_size}.")
+        raise ValueError(
+            f"n_epochs must be >= 0 and batch_size >= 1, got {n_epochs} and {batch_size}."
+        )
     check_batch_rows(spec, n, min(batch_size, n))
     _array("state.step", state.step, 1, np.int64, writeable=True)
     _length("state.step", state.step, 1, "value (the update count)")
@@ -404,33 +452,47 @@ def check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, w
         moment = getattr(state, name)
         _array(f"state.{name}", moment, 1, dtype, writeable=True)
         if name in used:
-            _length(f"state.{name}", moment, spec.n_trainable,
-                    "values (one per parameter trained: this optimizer keeps moments)")
+            _length(
+                f"state.{name}",
+                moment,
+                spec.n_trainable,
+                "values (one per parameter trained: this optimizer keeps moments)",
+            )
     if len(hyper.dropout) not in (0, spec.n_layers - 1):
-        raise ValueError(f"hyper.dropout must have {spec.n_layers - 1} rates (one per hidden "
-                         f"layer) or none, got {len(hyper.dropout)}.")
+        raise ValueError(
+            f"hyper.dropout must have {spec.n_layers - 1} rates (one per hidden "
+            f"layer) or none, got {len(hyper.dropout)}."
+        )
     if _network(workspace.spec) != _network(spec):
-        raise ValueError(f"workspace must be built for this spec, got one built for "
-                         f"{workspace.spec}.")
+        raise ValueError(
+            f"workspace must be built for this spec, got one built for {workspace.spec}."
+        )
     if workspace.dtype != dtype:
-        raise ValueError(f"workspace must be built for {dtype.name} (the data's dtype), "
-                         f"got one built for {workspace.dtype.name}.")
+        raise ValueError(
+            f"workspace must be built for {dtype.name} (the data's dtype), "
+            f"got one built for {workspace.dtype.name}."
+        )
     if workspace.order.shape != (n,) or workspace.batch_size < batch_size:
-        raise ValueError(f"workspace must be built for X's {n} rows and batches of at least "
-                         f"{batch_size}, got one for {workspace.order.shape[0]} rows and "
-                         f"batches of {workspace.batch_size}.")
+        raise ValueError(
+            f"workspace must be built for X's {n} rows and batches of at least "
+            f"{batch_size}, got one for {workspace.order.shape[0]} rows and "
+            f"batches of {workspace.batch_size}."
+        )
     order = workspace.order
     if n and (order.min() < 0 or order.max() >= n):
-        raise ValueError(f"workspace.order must hold row indices of X (0 to {n - 1}), got "
-                         f"{order.min()} to {order.max()}.")
+        raise ValueError(
+            f"workspace.order must hold row indices of X (0 to {n - 1}), got "
+            f"{order.min()} to {order.max()}."
+        )
     _array("history_out", history_out, 2, writeable=True)
     if history_out.shape[0] < n_epochs or history_out.shape[1] != 2:
-        raise ValueError(f"history_out must have shape (n_epochs or more, 2) = (>= {n_epochs}, "
-                         f"2), got {history_out.shape}.")
+        raise ValueError(
+            f"history_out must have shape (n_epochs or more, 2) = (>= {n_epochs}, "
+            f"2), got {history_out.shape}."
+        )
 
 
-def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out,
-                            dtype=None):
+def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out, dtype=None):
     """perceptron_epochs(...): every buffer fits X (d columns: params holds w and b)."""
     dtype = _precision(X, dtype)
     _array("X", X, 2, dtype)
@@ -444,13 +506,18 @@ def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundar
     _array("order", order, 1, np.intp, writeable=True)
     _length("order", order, n, "values (one per row of X)")
     if n and (order.min() < 0 or order.max() >= n):
-        raise ValueError(f"order must hold row indices of X (0 to {n - 1}), got "
-                         f"{order.min()} to {order.max()}.")
+        raise ValueError(
+            f"order must hold row indices of X (0 to {n - 1}), got {order.min()} to {order.max()}."
+        )
     _array("errors_out", errors_out, 1, np.intp, writeable=True)
     if errors_out.shape[0] < max_epochs:
-        raise ValueError(f"errors_out must have max_epochs ({max_epochs}) values or more, got "
-                         f"{errors_out.shape[0]}.")
+        raise ValueError(
+            f"errors_out must have max_epochs ({max_epochs}) values or more, got "
+            f"{errors_out.shape[0]}."
+        )
     _array("boundary_out", boundary_out, 2, dtype, writeable=True)
     if boundary_out.shape[0] < max_epochs or boundary_out.shape[1] != d + 1:
-        raise ValueError(f"boundary_out must have shape (max_epochs or more, d + 1) = "
-                         f"(>= {max_epochs}, {d + 1}), got {boundary_out.shape}.")
+        raise ValueError(
+            f"boundary_out must have shape (max_epochs or more, d + 1) = "
+            f"(>= {max_epochs}, {d + 1}), got {boundary_out.shape}."
+        )

@@ -13,6 +13,7 @@ compute the same thing. An activation with a parameter takes another value throu
 >>> activations.get("leaky_relu", negative_slope=0.2)
 <activation leaky_relu(negative_slope=0.2)>
 """
+
 from __future__ import annotations
 
 import numbers
@@ -59,15 +60,21 @@ class Activation:
         names = [] if self.parameter is None else [self.parameter]
         unknown = sorted(set(parameters) - set(names))
         if unknown:
-            raise TypeError(f"activation {self.name!r} takes "
-                            f"{'the parameter ' + repr(names[0]) if names else 'no parameters'}"
-                            f", got {', '.join(map(repr, unknown))}.")
+            raise TypeError(
+                f"activation {self.name!r} takes "
+                f"{'the parameter ' + repr(names[0]) if names else 'no parameters'}"
+                f", got {', '.join(map(repr, unknown))}."
+            )
         value = parameters[self.parameter]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not np.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not np.isfinite(float(value))
+        ):
             raise ValueError(f"{self.parameter} must be a finite number, got {value!r}.")
-        return type(self)(self.name, self.code, self.__doc__, self.init, self.parameter,
-                          float(value))
+        return type(self)(
+            self.name, self.code, self.__doc__, self.init, self.parameter, float(value)
+        )
 
     def config(self):
         """The name, or ``{"name": ..., parameter: value}`` when the value is not the default
@@ -85,8 +92,10 @@ class Activation:
         return f"{self.name}({self.parameter}={self.alpha!r})"
 
     def __eq__(self, other):
-        return (isinstance(other, Activation) and (self.name, self.alpha)
-                == (other.name, other.alpha))
+        return isinstance(other, Activation) and (self.name, self.alpha) == (
+            other.name,
+            other.alpha,
+        )
 
     def __hash__(self):
         return hash((self.name, self.alpha))
@@ -122,36 +131,74 @@ class Softmax(Activation):
 
 
 identity = Activation("identity", _spec.IDENTITY, "f(z) = z; f'(z) = 1.")
-sigmoid = Activation("sigmoid", _spec.SIGMOID,
-                     "f(z) = 1 / (1 + exp(-z)); f'(z) = f(z) (1 - f(z)). Stable for any z.")
+sigmoid = Activation(
+    "sigmoid", _spec.SIGMOID, "f(z) = 1 / (1 + exp(-z)); f'(z) = f(z) (1 - f(z)). Stable for any z."
+)
 tanh = Activation("tanh", _spec.TANH, "f(z) = tanh(z); f'(z) = 1 - tanh(z)**2.")
-relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, else 0.",
-                  init="he")
-step = Activation("step", _spec.STEP,
-                  "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0.")
-leaky_relu = Activation("leaky_relu", _spec.LEAKY_RELU,
-                        "f(z) = z where z > 0, else negative_slope * z (default 0.01, as "
-                        "torch); f'(z) = 1 where z > 0, else negative_slope.",
-                        init="he", parameter="negative_slope")
-elu = Activation("elu", _spec.ELU,
-                 "f(z) = z where z > 0, else alpha (exp(z) - 1) (default alpha 1.0); f'(z) = 1 "
-                 "where z > 0, else alpha exp(z).", init="he", parameter="alpha")
-gelu = Activation("gelu", _spec.GELU,
-                  "f(z) = z Phi(z), Phi the standard normal CDF (the exact erf form, torch's "
-                  "approximate='none'); f'(z) = Phi(z) + z phi(z).", init="he")
-softplus = Activation("softplus", _spec.SOFTPLUS,
-                      "f(z) = log(1 + exp(z)), and z from z > 20 (torch's threshold); f'(z) = "
-                      "sigmoid(z) (1 from z > 20).", init="he")
-silu = Activation("silu", _spec.SILU,
-                  "f(z) = z sigmoid(z) (also called swish); f'(z) = s (1 + z (1 - s)), s = "
-                  "sigmoid(z).", init="he")
-exp = Activation("exp", _spec.EXP,
-                 "f(z) = exp(z); f'(z) = exp(z). The output of the Poisson loss: a rate, from "
-                 "its logarithm z.")
+relu = Activation("relu", _spec.RELU, "f(z) = max(z, 0); f'(z) = 1 where z > 0, else 0.", init="he")
+step = Activation(
+    "step", _spec.STEP, "The perceptron's step: f(z) = 1 where z >= 0, else 0; f'(z) = 0."
+)
+leaky_relu = Activation(
+    "leaky_relu",
+    _spec.LEAKY_RELU,
+    "f(z) = z where z > 0, else negative_slope * z (default 0.01, as "
+    "torch); f'(z) = 1 where z > 0, else negative_slope.",
+    init="he",
+    parameter="negative_slope",
+)
+elu = Activation(
+    "elu",
+    _spec.ELU,
+    "f(z) = z where z > 0, else alpha (exp(z) - 1) (default alpha 1.0); f'(z) = 1 "
+    "where z > 0, else alpha exp(z).",
+    init="he",
+    parameter="alpha",
+)
+gelu = Activation(
+    "gelu",
+    _spec.GELU,
+    "f(z) = z Phi(z), Phi the standard normal CDF (the exact erf form, torch's "
+    "approximate='none'); f'(z) = Phi(z) + z phi(z).",
+    init="he",
+)
+softplus = Activation(
+    "softplus",
+    _spec.SOFTPLUS,
+    "f(z) = log(1 + exp(z)), and z from z > 20 (torch's threshold); f'(z) = "
+    "sigmoid(z) (1 from z > 20).",
+    init="he",
+)
+silu = Activation(
+    "silu",
+    _spec.SILU,
+    "f(z) = z sigmoid(z) (also called swish); f'(z) = s (1 + z (1 - s)), s = sigmoid(z).",
+    init="he",
+)
+exp = Activation(
+    "exp",
+    _spec.EXP,
+    "f(z) = exp(z); f'(z) = exp(z). The output of the Poisson loss: a rate, from its logarithm z.",
+)
 softmax = Softmax("softmax", _spec.SOFTMAX, Softmax.__doc__)
 
-ACTIVATIONS = {a.name: a for a in (identity, sigmoid, tanh, relu, step, leaky_relu, elu, gelu,
-                                   softplus, silu, exp, softmax)}
+ACTIVATIONS = {
+    a.name: a
+    for a in (
+        identity,
+        sigmoid,
+        tanh,
+        relu,
+        step,
+        leaky_relu,
+        elu,
+        gelu,
+        softplus,
+        silu,
+        exp,
+        softmax,
+    )
+}
 ALIASES = {"logistic": "sigmoid", "linear": "identity", "swish": "silu"}  # scikit-learn, Keras
 
 

@@ -9,17 +9,17 @@ and describe the installation.
     nnfast info
 
 With no data file, ``train`` uses the bundled student admissions data (target ``admit``).
-Columns are encoded by ``nnfast.tabular.TableEncoder``, as in Python: numbers
+Columns are encoded by ``nnfast.tabular.TableEncoder``'s rules, as in Python: numbers
 standardised, text one-hot encoded, identifiers and dates dropped with a warning (rank is a
 number unless ``--categorical rank``, with the bundled file as with any copy of it). Errors
 are one line on stderr and exit status 2; set ``NNFAST_DEBUG=1`` to see the traceback
 instead.
 """
+
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import math
 import os
 import sys
@@ -30,17 +30,32 @@ import numpy as np
 EXIT_ERROR = 2
 # Errors a user can cause (bad data, options or files): one line and EXIT_ERROR. Anything
 # else is a bug in nnfast: one line too, exit status 1, and NNFAST_DEBUG=1 shows where.
-USER_ERRORS = (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError,
-               MemoryError)
+USER_ERRORS = (
+    ValueError,
+    TypeError,
+    OSError,
+    ImportError,
+    RuntimeError,
+    ArithmeticError,
+    MemoryError,
+)
 
-# Defaults of `nnfast train`, chosen on the bundled admissions data (400 rows, majority
-# class 68.25%): over 30 seeded splits a 16-unit ReLU layer trained 100 epochs by Adam at
-# 0.003 with l2 = 0.01 averages 70% test accuracy (rank as a number or one-hot alike), as
-# logistic regression does there; no default beats the majority class on every split of
-# 100 test rows. Early stopping is opt-in:
-# holding out a fifth of 300 training rows costs more than it saves on data this small.
-DEFAULTS = dict(hidden="16", activation="relu", epochs=100, learning_rate=0.003, batch_size=32,
-                optimizer="adam", l2=0.01, dropout=0.0, test_size=0.25, seed=0, patience=20)
+# Defaults of `nnfast train`, chosen on the bundled admissions data (bench/RESULTS.md has
+# the measurements); early stopping is opt-in: on data this small it costs more than it saves.
+DEFAULTS = dict(
+    hidden="16",
+    activation="relu",
+    epochs=100,
+    learning_rate=0.003,
+    batch_size=32,
+    optimizer="adam",
+    l2=0.01,
+    dropout=0.0,
+    test_size=0.25,
+    seed=0,
+    patience=20,
+    dtype="float64",
+)
 
 
 class UsageError(Exception):
@@ -54,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
 
 @contextlib.contextmanager
 def _one_line_usage_errors():
-    """Make every ArgumentParser (e.g. nnfast.bench's own) raise UsageError on bad input."""
+    """Make every ArgumentParser (e.g. ``nnfast bench``'s own) raise UsageError on bad input."""
     original = argparse.ArgumentParser.error
     argparse.ArgumentParser.error = _Parser.error
     try:
@@ -65,8 +80,9 @@ def _one_line_usage_errors():
 
 def _one_line(exc):
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
-        text = exc.strerror if str(exc.filename) in exc.strerror else \
-            f"{exc.strerror}: {exc.filename}"
+        text = (
+            exc.strerror if str(exc.filename) in exc.strerror else f"{exc.strerror}: {exc.filename}"
+        )
     elif isinstance(exc, MemoryError):
         text = f"out of memory ({exc or 'the data or the network is too large'})"
     else:
@@ -87,12 +103,13 @@ def main(argv=None):
             warnings.showwarning = _show_warning
         try:
             argv = sys.argv[1:] if argv is None else list(argv)
-            if argv[:1] == ["bench"]:  # every option after `bench` is nnfast.bench's own
+            if argv[:1] == ["bench"]:  # every option after `bench` is its own
                 return _bench(argparse.Namespace(options=argv[1:])) or 0
             args = _parser().parse_args(argv)
             if args.command is None:
-                raise UsageError("choose a command: train, predict, bench or info "
-                                 "(see `nnfast --help`)")
+                raise UsageError(
+                    "choose a command: train, predict, bench or info (see `nnfast --help`)"
+                )
             return args.run(args) or 0
         except KeyboardInterrupt:
             print("nnfast: interrupted", file=sys.stderr)
@@ -109,12 +126,16 @@ def main(argv=None):
         except Exception as exc:
             if debug:
                 raise
-            print(f"nnfast: internal error: {type(exc).__name__}: {_one_line(exc)} (run with "
-                  f"NNFAST_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+            print(
+                f"nnfast: internal error: {type(exc).__name__}: {_one_line(exc)} (run with "
+                f"NNFAST_DEBUG=1 for the traceback, and please report it)",
+                file=sys.stderr,
+            )
             return 1
 
 
 # --- option types: argparse reports their message as "argument --x: <message>" ---------------
+
 
 def _positive_int(text):
     try:
@@ -143,13 +164,17 @@ def _float_in(low, high=math.inf, low_open=False, high_open=True, what=None):
         except ValueError:
             value = math.nan
         ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high)
+            value < high if high_open else value <= high
+        )
         if not ok:
-            interval = (("(" if low_open else "[") + f"{low:g}, {high:g}"
-                        + (")" if high_open else "]"))
+            interval = (
+                ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+            )
             raise argparse.ArgumentTypeError(
-                f"must be {what or 'a number in ' + interval}, got {text!r}")
+                f"must be {what or 'a number in ' + interval}, got {text!r}"
+            )
         return value
+
     return parse
 
 
@@ -157,8 +182,7 @@ def _test_size(text):
     """A fraction in (0, 1), or a whole number of test rows."""
     if text.strip().isdigit():
         return _positive_int(text)
-    return _float_in(0.0, 1.0, low_open=True,
-                     what="a fraction in (0, 1) or a number of rows")(text)
+    return _float_in(0.0, 1.0, low_open=True, what="a fraction in (0, 1) or a number of rows")(text)
 
 
 def _hidden(text):
@@ -169,7 +193,8 @@ def _hidden(text):
         sizes = [0]
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated positive layer sizes such as 16,8, got {text!r}")
+            f"must be comma-separated positive layer sizes such as 16,8, got {text!r}"
+        )
     return sizes
 
 
@@ -178,87 +203,181 @@ def _columns(text):
 
 
 def _parser():
-    p = _Parser(prog="nnfast", formatter_class=argparse.RawDescriptionHelpFormatter,
-                description="Train neural networks on CSV files, predict with saved models, "
-                            "benchmark the backends, describe the installation.",
-                epilog="examples:\n"
-                       "  nnfast train                              # the bundled admissions data\n"
-                       "  nnfast train data.csv --target price --hidden 16,8 --save model.npz\n"
-                       "  nnfast predict model.npz new_rows.csv\n"
-                       "  nnfast bench --quick --workload W1\n"
-                       "  nnfast info")
+    p = _Parser(
+        prog="nnfast",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train neural networks on CSV files, predict with saved models, "
+        "benchmark the backends, describe the installation.",
+        epilog="examples:\n"
+        "  nnfast train                              # the bundled admissions data\n"
+        "  nnfast train data.csv --target price --hidden 16,8 --save model.npz\n"
+        "  nnfast predict model.npz new_rows.csv\n"
+        "  nnfast bench --quick --workload W1\n"
+        "  nnfast info",
+    )
     p.add_argument("--version", action="version", version=f"nnfast {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = DEFAULTS
 
     t = sub.add_parser(
-        "train", help="train a network on a CSV file (default: the bundled admissions data)",
+        "train",
+        help="train a network on a CSV file (default: the bundled admissions data)",
         description="Train a network on a CSV file with a header row: text columns are "
-                    "one-hot encoded (identifiers and dates dropped, with a warning), all "
-                    "features standardised; the rows are split into train and test sets, and "
-                    "the final metrics are printed for both.")
-    t.add_argument("data", nargs="?",
-                   help="CSV file with a header row (default: the bundled student admissions "
-                        "data, target admit)")
+        "one-hot encoded (identifiers and dates dropped, with a warning), all "
+        "features standardised; the rows are split into train and test sets, and "
+        "the final metrics are printed for both.",
+    )
+    t.add_argument(
+        "data",
+        nargs="?",
+        help="CSV file with a header row (default: the bundled student admissions "
+        "data, target admit)",
+    )
     t.add_argument("--target", metavar="COL", help="column to predict (required with DATA)")
-    t.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
-                   help="auto (default): text labels or integers with at most 20 values are "
-                        "classes, other numbers a regression")
-    t.add_argument("--categorical", type=_columns, default=[], metavar="COL,COL",
-                   help="numeric columns to one-hot encode as well (text columns always are, "
-                        "but identifiers and dates are dropped unless named here)")
-    t.add_argument("--features", type=_columns, metavar="COL,COL",
-                   help="the feature columns to use (default: all but the target)")
-    t.add_argument("--drop", type=_columns, default=[], metavar="COL,COL",
-                   help="columns to leave out")
-    t.add_argument("--hidden", type=_hidden, default=_hidden(d["hidden"]), metavar="N,N",
-                   help=f"hidden layer sizes (default {d['hidden']}; '' for none)")
-    t.add_argument("--activation", choices=("relu", "tanh", "sigmoid", "identity"),
-                   default=d["activation"], help=f"hidden activation (default {d['activation']})")
-    t.add_argument("--epochs", type=_positive_int, default=d["epochs"],
-                   help=f"passes over the training rows (default {d['epochs']})")
-    t.add_argument("--learning-rate", "--lr", type=_float_in(0.0, low_open=True),
-                   default=d["learning_rate"], help=f"(default {d['learning_rate']})")
-    t.add_argument("--batch-size", type=_positive_int, default=d["batch_size"],
-                   help=f"rows per update (default {d['batch_size']})")
-    t.add_argument("--optimizer", choices=("adam", "sgd"), default=d["optimizer"],
-                   help=f"(default {d['optimizer']})")
-    t.add_argument("--l2", type=_float_in(0.0), default=d["l2"],
-                   help=f"weight penalty l2/2 * sum W**2 (default {d['l2']})")
-    t.add_argument("--dropout", type=_float_in(0.0, 1.0), default=d["dropout"],
-                   help="dropout rate of the hidden layers, in [0, 1) (default 0)")
-    t.add_argument("--early-stopping", action="store_true",
-                   help="hold out 20%% of the training rows and stop when their loss has not "
-                        "improved for --patience epochs, keeping the best weights")
-    t.add_argument("--patience", type=_positive_int, default=d["patience"],
-                   help=f"epochs without improvement before early stopping (default "
-                        f"{d['patience']})")
-    t.add_argument("--test-size", type=_test_size, default=d["test_size"],
-                   help="fraction (or number) of rows held out for testing (default 0.25)")
-    t.add_argument("--seed", type=_nonnegative_int, default=d["seed"],
-                   help="seeds the split, the initial weights and the shuffles (default 0)")
-    t.add_argument("--backend", choices=("cython", "numpy"),
-                   help="kernels to train with (default: cython when built)")
-    t.add_argument("--print-every", type=_nonnegative_int, metavar="N",
-                   help="print the loss every N epochs (default: about 10 lines; 0: none)")
+    t.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto (default): text labels or integers with at most 20 values are "
+        "classes, other numbers a regression",
+    )
+    t.add_argument(
+        "--categorical",
+        type=_columns,
+        default=[],
+        metavar="COL,COL",
+        help="numeric columns to one-hot encode as well (text columns always are, "
+        "but identifiers and dates are dropped unless named here)",
+    )
+    t.add_argument(
+        "--features",
+        type=_columns,
+        metavar="COL,COL",
+        help="the feature columns to use (default: all but the target)",
+    )
+    t.add_argument(
+        "--drop", type=_columns, default=[], metavar="COL,COL", help="columns to leave out"
+    )
+    t.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=_hidden(d["hidden"]),
+        metavar="N,N",
+        help=f"hidden layer sizes (default {d['hidden']}; '' for none)",
+    )
+    t.add_argument(
+        "--activation",
+        choices=("relu", "tanh", "sigmoid", "identity"),
+        default=d["activation"],
+        help=f"hidden activation (default {d['activation']})",
+    )
+    t.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=d["epochs"],
+        help=f"passes over the training rows (default {d['epochs']})",
+    )
+    t.add_argument(
+        "--learning-rate",
+        "--lr",
+        type=_float_in(0.0, low_open=True),
+        default=d["learning_rate"],
+        help=f"(default {d['learning_rate']})",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=d["batch_size"],
+        help=f"rows per update (default {d['batch_size']})",
+    )
+    t.add_argument(
+        "--optimizer",
+        choices=("adam", "sgd"),
+        default=d["optimizer"],
+        help=f"(default {d['optimizer']})",
+    )
+    t.add_argument(
+        "--l2",
+        type=_float_in(0.0),
+        default=d["l2"],
+        help=f"weight penalty l2/2 * sum W**2 (default {d['l2']})",
+    )
+    t.add_argument(
+        "--dropout",
+        type=_float_in(0.0, 1.0),
+        default=d["dropout"],
+        help="dropout rate of the hidden layers, in [0, 1) (default 0)",
+    )
+    t.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="hold out 20%% of the training rows and stop when their loss has not "
+        "improved for --patience epochs, keeping the best weights",
+    )
+    t.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=d["patience"],
+        help=f"epochs without improvement before early stopping (default {d['patience']})",
+    )
+    t.add_argument(
+        "--test-size",
+        type=_test_size,
+        default=d["test_size"],
+        help="fraction (or number) of rows held out for testing (default 0.25)",
+    )
+    t.add_argument(
+        "--seed",
+        type=_nonnegative_int,
+        default=d["seed"],
+        help="seeds the split, the initial weights and the shuffles (default 0)",
+    )
+    t.add_argument(
+        "--backend",
+        choices=("cython", "numpy"),
+        help="kernels to train with (default: cython when built)",
+    )
+    t.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default=d["dtype"],
+        help="precision of the network and its training: float32 halves the "
+        "memory and is faster on large layers (default float64)",
+    )
+    t.add_argument(
+        "--print-every",
+        type=_nonnegative_int,
+        metavar="N",
+        help="print the loss every N epochs (default: about 10 lines; 0: none)",
+    )
     t.add_argument("--save", metavar="MODEL.npz", help="save the model (with its encoding)")
-    t.add_argument("--plot", metavar="CURVES.png",
-                   help="save the loss curves as an image (needs matplotlib; the validation loss "
-                        "too with --early-stopping)")
+    t.add_argument(
+        "--plot",
+        metavar="CURVES.png",
+        help="save the loss curves as an image (needs matplotlib; the validation loss "
+        "too with --early-stopping)",
+    )
     t.set_defaults(run=_train)
 
-    pr = sub.add_parser("predict", help="predict the rows of a CSV file with a saved model",
-                        description="Print one prediction per row of DATA (a class label, or a "
-                                    "number), under a header line with the target's name.")
+    pr = sub.add_parser(
+        "predict",
+        help="predict the rows of a CSV file with a saved model",
+        description="Print one prediction per row of DATA (a class label, or a "
+        "number), under a header line with the target's name.",
+    )
     pr.add_argument("model", help="a model saved by `nnfast train --save` (or Network.save)")
     pr.add_argument("data", help="CSV file with the model's feature columns (others ignored)")
     pr.set_defaults(run=_predict)
 
-    b = sub.add_parser("bench", help="time the cython and numpy backends (nnfast.bench)",
-                       add_help=False)
-    b.add_argument("options", nargs=argparse.REMAINDER,
-                   help="passed to nnfast.bench: --quick, --workload W1,W2, --backend, ... "
-                        "(nnfast bench --help)")
+    b = sub.add_parser(
+        "bench", help="time nnfast's backends (and scikit-learn, PyTorch) here", add_help=False
+    )
+    b.add_argument(
+        "options",
+        nargs=argparse.REMAINDER,
+        help="its own options: --quick, --workload W1,W2,MNIST, --backend, ... "
+        "(nnfast bench --help)",
+    )
     b.set_defaults(run=_bench)
 
     i = sub.add_parser("info", help="version, backend, BLAS libraries and thread counts")
@@ -272,194 +391,23 @@ def _version():
     return __version__
 
 
-# --- train -----------------------------------------------------------------------------------
-
-def _check_output(path, what):
-    """Fail before training, not after, when ``path`` cannot be written (or is not a file:
-    a FIFO would block the write, a device would take it)."""
-    import stat
-
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"cannot write {what} {path}: no such directory {directory}")
-    if os.path.isdir(path):
-        raise ValueError(f"cannot write {what} {path}: it is a directory")
-    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-        raise ValueError(f"cannot write {what} {path}: it exists and is not a regular file")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise ValueError(f"cannot write {what} {path}: the file is not writable")
+# --- train (nnfast._cli_train) --------------------------------------------------------------
 
 
 def _train(args):
-    import nnfast as nf
+    from ._cli_train import train
 
-    from .tabular import Table, TableEncoder, TabularModel, TargetEncoder
-
-    if args.backend:
-        nf.set_backend(args.backend)
-    if args.save:
-        _check_output(args.save, "the model to")
-    if args.plot:
-        _check_output(args.plot, "the plot to")
-        if importlib.util.find_spec("matplotlib") is None:
-            raise ImportError("--plot needs matplotlib: pip install matplotlib (or "
-                              "\"nnfast[plot]\")")
-    if args.features is not None and args.drop:
-        raise UsageError("give either --features or --drop, not both (see `nnfast train "
-                         "--help`)")
-    if args.data is None:
-        from importlib import resources
-
-        with resources.as_file(resources.files("nnfast") / "data" / "student_data.csv") as path:
-            table = Table.read(path)
-        table.path = "student_data.csv"
-        args.target = args.target or "admit"
-        print("Training on the bundled student admissions data (target: admit).")
-    else:
-        if not args.target:
-            raise UsageError("--target COL is required with a data file "
-                             "(see `nnfast train --help`)")
-        table = Table.read(args.data)
-    for name in [*args.categorical, *(args.features or []), *args.drop, args.target]:
-        table.column(name)  # an unknown column fails here, listing the columns
-    if args.target in (args.features or []) or args.target in args.drop:
-        raise UsageError(f"the target {args.target!r} cannot be one of --features or --drop")
-    target = TargetEncoder().fit(table, args.target, args.task)
-    if args.features is not None:
-        encoder = TableEncoder(categorical=args.categorical, features=args.features)
-    else:
-        encoder = TableEncoder(categorical=args.categorical, drop=[*args.drop, args.target])
-    X, y = encoder.fit_transform(table), target.transform(table)
-    y_true = target.true_values(table)
-    classes = target.classes
-
-    if classes is None:
-        loss, n_out, task = "mse", 1, "regression"
-    elif len(classes) == 2:
-        loss, n_out, task = "binary_cross_entropy", 1, f"{len(classes)} classes"
-    else:
-        loss, n_out, task = "cross_entropy", len(classes), f"{len(classes)} classes"
-    from .network import check_size
-
-    check_size([X.shape[1], *args.hidden, n_out], "--hidden")
-    net = nf.Network([X.shape[1], *args.hidden, n_out], activation=args.activation,
-                     loss=loss, seed=args.seed)
-    if isinstance(args.test_size, int) and args.test_size >= table.n_rows:
-        raise ValueError(f"--test-size {args.test_size} leaves no training rows out of "
-                         f"{table.n_rows}.")
-    rows = np.arange(table.n_rows)
-    train_rows, test_rows = nf.train_test_split(
-        rows, test_size=args.test_size, seed=args.seed,
-        stratify=y if classes is not None and _can_stratify(y, args.test_size) else None)
-    print(f"{table.n_rows} rows ({len(train_rows)} train, {len(test_rows)} test); target "
-          f"{args.target!r} ({task}); features: {encoder.describe()}")
-    print(f"{net}, {X.shape[1]} inputs after encoding")
-
-    every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
-    history = _fit(nf, net, X[train_rows], y[train_rows], args, every)
-
-    model = TabularModel(net, encoder, args.target, classes, target.mean_, target.scale_)
-    for name, part in (("train", train_rows), ("test", test_rows)):
-        print(f"{name:5s} {_metrics(model, X[part], y[part], y_true[part], y_true[train_rows])}")
-    if history.stopped_epoch is not None:
-        print(f"early stopping after epoch {history.stopped_epoch + 1}; kept the weights of "
-              f"epoch {history.best_epoch + 1}")
-    if args.save:
-        model.save(args.save)
-        print(f"saved the model to {args.save} (nnfast predict {args.save} DATA.csv)")
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")  # a file, never a window
-        from . import plot
-
-        ax = plot.model_complexity(history)
-        ax.set_title(f"nnfast train: {args.target}")
-        ax.figure.savefig(args.plot, dpi=100)
-        print(f"saved the loss curves to {args.plot}")
-
-
-def _can_stratify(y, test_size):
-    counts = np.unique(y, return_counts=True)[1]
-    n_test = test_size if isinstance(test_size, int) else math.ceil(test_size * y.size)
-    return counts.min() >= 2 and n_test >= counts.size and y.size - n_test >= counts.size
-
-
-def _fit(nf, net, X, y, args, every):
-    """Train with a progress line every ``every`` epochs; Ctrl-C keeps the epochs done."""
-
-    class Progress(nf.Callback):
-        def on_epoch_end(self, epoch, history, network):
-            # train(on_divergence="raise") stops at a non-finite epoch; this check only
-            # guards the message below against an engine that would let one through.
-            if not np.isfinite(history.loss[-1]):
-                raise FloatingPointError(f"the loss of epoch {epoch + 1} is {history.loss[-1]}")
-            if every and ((epoch + 1) % every == 0 or epoch == 0):
-                line = f"epoch {epoch + 1:>5}  loss {_number(history.loss[-1])}"
-                if history.val_loss:
-                    line += f"  val_loss {_number(history.val_loss[-1])}"
-                print(line, flush=True)
-
-    if args.early_stopping and len(y) < 10:
-        raise ValueError(f"--early-stopping holds out 20% of the training rows for "
-                         f"validation, and there are only {len(y)}.")
-    from .training import check_epochs
-
-    # The progress callback never stops a run: all --epochs run, and their records must fit.
-    check_epochs(args.epochs, "--epochs", validation=args.early_stopping,
-                 classify=net.loss_function.name != "mse")
-    try:
-        return net.train(
-            X, y, epochs=args.epochs, learning_rate=args.learning_rate,
-            batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
-            dropout=args.dropout if args.hidden else 0.0, seed=args.seed,
-            validation_split=0.2 if args.early_stopping else 0.0,
-            early_stopping=nf.EarlyStopping(patience=args.patience) if args.early_stopping
-            else None,
-            callbacks=[Progress()], on_divergence="raise",
-        )
-    except KeyboardInterrupt:
-        history = net.history
-        if history is None or not history.loss:
-            raise
-        print(f"interrupted: keeping the weights of epoch {len(history.loss)}", file=sys.stderr)
-        return history
-    except FloatingPointError as exc:
-        raise FloatingPointError(
-            f"training diverged: the loss stopped being finite; try a smaller "
-            f"--learning-rate than {args.learning_rate:g}.") from exc
-
-
-def _number(x):
-    return f"{x:.4f}" if abs(x) < 1e5 else f"{x:.4g}"
-
-
-def _metrics(model, X, y, y_true, y_train):
-    """One line: the loss the network minimises, and accuracy or RMSE/R^2 in the target's
-    units (with the baseline a constant prediction would reach)."""
-    net = model.network
-    out = net.feedforward(X)
-    loss = f"loss {_number(net.loss(X, y))}"
-    if model.classes is None:
-        pred = out[:, 0] * model.target_scale + model.target_mean
-        rmse = float(np.sqrt(np.mean((pred - y_true) ** 2)))
-        ss = float(np.sum((y_true - y_true.mean()) ** 2))
-        r2 = 1.0 - float(np.sum((pred - y_true) ** 2)) / ss if ss > 0 else float("nan")
-        return f"{loss}  rmse {rmse:.4g}  r2 {r2:.3f}"
-    index = (out[:, 0] >= 0.5).astype(int) if out.shape[1] == 1 else out.argmax(axis=1)
-    accuracy = float(np.mean(index == y))
-    labels, counts = np.unique(y_train.astype(str), return_counts=True)
-    majority = str(labels[counts.argmax()])
-    baseline = float(np.mean(y_true.astype(str) == majority))
-    return f"{loss}  accuracy {accuracy:.4f}  (always {majority!r}: {baseline:.4f})"
+    return train(args)
 
 
 # --- predict, bench, info --------------------------------------------------------------------
 
+
 def _predict(args):
     import nnfast as nf
 
-    from .tabular import Table, TabularModel
+    from ._encoding import TabularModel
+    from ._table import Table
 
     if not os.path.exists(args.model):
         raise ValueError(f"no such file: {args.model}")
@@ -471,15 +419,15 @@ def _predict(args):
         X = np.column_stack([table.numbers(name) for name in table.names])
         n_inputs = getattr(model, "n_inputs", getattr(model, "n_features_in_", X.shape[1]))
         if X.shape[1] != n_inputs:
-            raise ValueError(f"{args.data} has {X.shape[1]} columns; the model takes "
-                             f"{n_inputs} inputs.")
+            raise ValueError(
+                f"{args.data} has {X.shape[1]} columns; the model takes {n_inputs} inputs."
+            )
         if isinstance(model, nf.Network):
             predictions = model.feedforward(X)
         elif hasattr(model, "predict"):
             predictions = model.predict(X)
         else:
-            raise ValueError(f"{args.model} holds a {type(model).__name__}, which cannot "
-                             f"predict.")
+            raise ValueError(f"{args.model} holds a {type(model).__name__}, which cannot predict.")
         header = "prediction"
     lines = [header]
     for p in predictions:
@@ -491,7 +439,7 @@ def _predict(args):
 
 
 def _bench(args):
-    from . import bench
+    from . import _bench as bench
 
     with _one_line_usage_errors():
         return bench.main(args.options)
@@ -500,13 +448,15 @@ def _bench(args):
 def _info(args):
     import nnfast as nf
 
-    from . import bench
+    from ._machine import machine_info
 
-    info = bench.machine_info()
+    info = machine_info()
     print(f"nnfast {nf.__version__} ({os.path.dirname(nf.__file__)})")
     env = os.environ.get("NNFAST_BACKEND")
-    print(f"backend: {nf.get_backend()} (available: {', '.join(info['backends'])}"
-          f"{'; NNFAST_BACKEND=' + env if env else ''})")
+    print(
+        f"backend: {nf.get_backend()} (available: {', '.join(info['backends'])}"
+        f"{'; NNFAST_BACKEND=' + env if env else ''})"
+    )
     print(f"python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}")
     print(f"cpu: {info['cpu']}, {info['cpu_count']} cores ({info['usable_cpus']} usable)")
     if info["blas"]:
@@ -518,8 +468,10 @@ def _info(args):
     for key, value in info["thread_env"].items():
         print(f"{key}={value}")
     if "gemm_threshold" in info:
-        print(f"gemm threshold: {info['gemm_threshold']} multiply-adds (smaller products are "
-              f"fused loops)")
+        print(
+            f"gemm threshold: {info['gemm_threshold']} multiply-adds (smaller products are "
+            f"fused loops)"
+        )
 
 
 if __name__ == "__main__":

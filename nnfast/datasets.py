@@ -16,18 +16,30 @@ at all, is accepted too). A folder may hold the files directly or in a sub-folde
 ``mnist``, ``fashion-mnist`` or ``bike-sharing``. Offline and without the files, the loaders
 raise ``FileNotFoundError`` saying where to put them.
 """
+
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _fetch
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike, NDArray
 
-class Dataset(tuple):
+    from ._typing import FloatArray, StrPath
+
+    #: ``(X, y)`` of one part of an image data set: images (float, or uint8 unscaled) and
+    #: integer labels.
+    ImageSplit = tuple[NDArray[Any], NDArray[np.intp]]
+
+
+class Dataset(tuple[np.ndarray, np.ndarray]):
     """``(X, y)`` with names: unpack it as ``X, y = load_...()``.
 
     Attributes
@@ -43,37 +55,50 @@ class Dataset(tuple):
         One name per row, where the rows have names.
     """
 
-    def __new__(cls, X, y, feature_names, target_names, sample_names=None):
+    feature_names: tuple[str, ...]
+    target_names: tuple[str, ...]
+    sample_names: tuple[str, ...] | None
+
+    def __new__(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        feature_names: Iterable[str],
+        target_names: Iterable[str],
+        sample_names: Iterable[str] | None = None,
+    ) -> Dataset:
         self = super().__new__(cls, (X, y))
         self.feature_names = tuple(feature_names)
         self.target_names = tuple(target_names)
         self.sample_names = None if sample_names is None else tuple(sample_names)
         return self
 
-    def __getnewargs__(self):  # pickle and copy through __new__
+    def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy through __new__
         return (self.X, self.y, self.feature_names, self.target_names, self.sample_names)
 
     @property
-    def X(self):
+    def X(self) -> np.ndarray:
         return self[0]
 
     @property
-    def y(self):
+    def y(self) -> np.ndarray:
         return self[1]
 
-    def __repr__(self):
-        return (f"Dataset(X: {self.X.shape}, y: {self.y.shape}, "
-                f"feature_names={self.feature_names}, target_names={self.target_names})")
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(X: {self.X.shape}, y: {self.y.shape}, "
+            f"feature_names={self.feature_names}, target_names={self.target_names})"
+        )
 
 
-def _read(name):
+def _read(name: str) -> list[list[str]]:
     """The rows of a bundled CSV file as lists of strings (importlib.resources: works from
     a wheel or a zip)."""
     text = resources.files("nnfast").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     return list(csv.reader(io.StringIO(text)))
 
 
-def load_admissions(preprocess=False):
+def load_admissions(preprocess: bool = False) -> Dataset:
     """The 400 graduate-school applicants of Udacity's student-admissions lesson.
 
     Parameters
@@ -109,7 +134,7 @@ def load_admissions(preprocess=False):
     return Dataset(X, y, names, targets)
 
 
-def load_perceptron_points():
+def load_perceptron_points() -> Dataset:
     """The 100 labelled 2-D points of Udacity's perceptron-algorithm and gradient-descent
     lessons (not linearly separable: the best line gets 95 right).
 
@@ -119,11 +144,12 @@ def load_perceptron_points():
         ``X`` (100, 2) with columns ``x1, x2``; ``y`` (100,) in {0, 1} (the first 50 are 1).
     """
     data = np.array(_read("gradient_descent_data.csv"), dtype=np.float64)
-    return Dataset(np.ascontiguousarray(data[:, :2]), data[:, 2].astype(np.intp),
-                   ("x1", "x2"), ("0", "1"))
+    return Dataset(
+        np.ascontiguousarray(data[:, :2]), data[:, 2].astype(np.intp), ("x1", "x2"), ("0", "1")
+    )
 
 
-def load_gender(shift=True):
+def load_gender(shift: bool = True) -> Dataset:
     """Victor Zhou's four people: weight and height, and gender as the label.
 
     Parameters
@@ -147,85 +173,131 @@ def load_gender(shift=True):
 
 # --- downloaded data sets -------------------------------------------------------------------
 
-_IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_IDX = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 _IDX_SIZES = (47040016, 60008, 7840016, 10008)
 
 MNIST = _fetch.Source(
     name="mnist",
-    files=dict(zip(_IDX, zip((
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    ), _IDX_SIZES))),
+    files=dict(
+        zip(
+            _IDX,
+            zip(
+                (
+                    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                ),
+                _IDX_SIZES,
+            ),
+        )
+    ),
     # The published site, then the mirror torchvision uses (the site often refuses downloads).
     urls=("https://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/"),
 )
 
 FASHION_MNIST = _fetch.Source(
     name="fashion-mnist",
-    files=dict(zip(_IDX, zip((
-        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-    ), _IDX_SIZES))),
+    files=dict(
+        zip(
+            _IDX,
+            zip(
+                (
+                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+                ),
+                _IDX_SIZES,
+            ),
+        )
+    ),
     urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
 )
 
 BIKE_SHARING = _fetch.Source(
     name="bike-sharing",
-    files={"hour.csv": ("e03de4ee4ef4dc376ac6e04bf829673c6269e8eba5c60fa121640fa2f829504f",
-                        1156736),
-           "day.csv": ("a6bcf826782d3c0fbfdcbeead17cd0884185a0dafe8ff10cd48a874ee7ba18be",
-                       57569)},
+    files={
+        "hour.csv": ("e03de4ee4ef4dc376ac6e04bf829673c6269e8eba5c60fa121640fa2f829504f", 1156736),
+        "day.csv": ("a6bcf826782d3c0fbfdcbeead17cd0884185a0dafe8ff10cd48a874ee7ba18be", 57569),
+    },
     urls=("https://archive.ics.uci.edu/static/public/275/bike+sharing+dataset.zip",),
     archive=True,
 )
 
 #: What Fashion-MNIST's labels 0-9 stand for.
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
-def parse_idx(data, name="data"):
+def parse_idx(data: bytes, name: str = "data") -> NDArray[np.uint8]:
     """An ndarray of uint8 from the bytes of an idx file (MNIST's format: a 4-byte magic
     number ``0x0000080N`` with N dimensions, N big-endian 4-byte sizes, then the values)."""
     if len(data) < 4 or data[:3] != b"\0\0\x08" or not 1 <= data[3] <= 3:
-        raise ValueError(f"{name} is not an idx file of unsigned bytes (magic number "
-                         f"{data[:4].hex()}).")
+        raise ValueError(
+            f"{name} is not an idx file of unsigned bytes (magic number {data[:4].hex()})."
+        )
     ndim = data[3]
     header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if len(data) != header + int(np.prod(shape)):
-        raise ValueError(f"{name} should hold {header + int(np.prod(shape))} bytes for "
-                         f"shape {shape}, it has {len(data)}.")
+        raise ValueError(
+            f"{name} should hold {header + int(np.prod(shape))} bytes for "
+            f"shape {shape}, it has {len(data)}."
+        )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _load_idx(source, path, scale, flatten, dtype, download):
+def _load_idx(
+    source: _fetch.Source,
+    path: StrPath | None,
+    scale: bool,
+    flatten: bool,
+    dtype: DTypeLike,
+    download: bool,
+) -> tuple[ImageSplit, ImageSplit]:
     if not isinstance(scale, (bool, np.bool_)) or not isinstance(flatten, (bool, np.bool_)):
-        raise TypeError(f"scale and flatten must be True or False, got {scale!r} and "
-                        f"{flatten!r}.")
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating-point type (float64 or float32), got "
-                         f"{dtype}.")
+        raise TypeError(f"scale and flatten must be True or False, got {scale!r} and {flatten!r}.")
+    real: np.dtype[Any] = np.dtype(dtype)
+    if real.kind != "f":
+        raise ValueError(f"dtype must be a floating-point type (float64 or float32), got {real}.")
     files = _fetch.load(source, path, download)
     arrays = [parse_idx(files[name], name) for name in _IDX]
     out = []
     for images, labels, name in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "test")):
         if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-            raise ValueError(f"the {name} images {images.shape} and labels {labels.shape} do "
-                             f"not match.")
+            raise ValueError(
+                f"the {name} images {images.shape} and labels {labels.shape} do not match."
+            )
         X = images.reshape(images.shape[0], -1) if flatten else images
-        X = (X.astype(dtype) / dtype.type(255.0)) if scale else X.copy()
+        X = (X.astype(real) / real.type(255.0)) if scale else X.copy()
         out.append((np.ascontiguousarray(X), labels.astype(np.intp)))
-    return tuple(out)
+    return out[0], out[1]
 
 
-def load_mnist(path=None, *, scale=True, flatten=True, dtype="float64", download=True):
+def load_mnist(
+    path: StrPath | None = None,
+    *,
+    scale: bool = True,
+    flatten: bool = True,
+    dtype: DTypeLike = "float64",
+    download: bool = True,
+) -> tuple[ImageSplit, ImageSplit]:
     """The MNIST handwritten digits: 60,000 training and 10,000 test images of 28 x 28.
 
     Parameters
@@ -271,7 +343,14 @@ def load_mnist(path=None, *, scale=True, flatten=True, dtype="float64", download
     return _load_idx(MNIST, path, scale, flatten, dtype, download)
 
 
-def load_fashion_mnist(path=None, *, scale=True, flatten=True, dtype="float64", download=True):
+def load_fashion_mnist(
+    path: StrPath | None = None,
+    *,
+    scale: bool = True,
+    flatten: bool = True,
+    dtype: DTypeLike = "float64",
+    download: bool = True,
+) -> tuple[ImageSplit, ImageSplit]:
     """Fashion-MNIST (Zalando): 60,000 training and 10,000 test 28 x 28 images of clothes.
 
     A harder drop-in for MNIST: the same file names and format, ten classes named in
@@ -303,7 +382,13 @@ _BIKE_ONE_HOT = ("season", "weathersit", "mnth", "hr", "weekday")
 _BIKE_SCALED = ("temp", "hum", "windspeed")
 
 
-def load_bike_sharing(path=None, *, hourly=True, preprocess=False, download=True):
+def load_bike_sharing(
+    path: StrPath | None = None,
+    *,
+    hourly: bool = True,
+    preprocess: bool = False,
+    download: bool = True,
+) -> Dataset:
     """Capital Bikeshare rentals in Washington D.C., 2011-2012 (UCI; Fanaee-T & Gama 2013).
 
     The data of Udacity's first project, "Predicting Bike-Sharing Patterns": predict the
@@ -342,15 +427,15 @@ def load_bike_sharing(path=None, *, hourly=True, preprocess=False, download=True
     text = _fetch.load(BIKE_SHARING, path, download)[name].decode("utf-8")
     header, *rows = list(csv.reader(io.StringIO(text)))
     col = {h: i for i, h in enumerate(header)}
-    features = [h for h in header
-                if h not in ("instant", "dteday", "casual", "registered", "cnt")]
+    features = [h for h in header if h not in ("instant", "dteday", "casual", "registered", "cnt")]
     table = np.array([[float(r[col[h]]) for h in features] for r in rows])
     y = np.array([float(r[col["cnt"]]) for r in rows])
     dates = [r[col["dteday"]] + (f" {int(r[col['hr']]):02d}h" if hourly else "") for r in rows]
     targets = ("cnt",)
     if not preprocess:
         return Dataset(np.ascontiguousarray(table), y, features, targets, dates)
-    columns, names = [], []
+    columns: list[FloatArray] = []
+    names: list[str] = []
     for j, h in enumerate(features):
         if h in ("atemp", "workingday"):
             continue

@@ -1,4 +1,7 @@
-"""Model files: one ``.npz`` holding a JSON header and plain float64 arrays, never a pickle.
+"""Model files: one ``.npz`` holding a JSON header and plain float arrays, never a pickle.
+
+Arrays are written in their model's precision (float64, or float32 for a float32 model,
+which the header names); anything else is written as float64.
 
 ``save`` writes to a temporary file in the target directory and renames it into place, so
 a crash mid-save never leaves a truncated model behind; it refuses a model that would not
@@ -8,6 +11,7 @@ array's ``.npy`` header first: sizes that disagree with the directory or with th
 header, a header too large or too deeply nested, members that are not float arrays, are
 refused before any array data is decompressed.
 """
+
 from __future__ import annotations
 
 import errno
@@ -20,35 +24,51 @@ import zlib
 
 import numpy as np
 
+from ._archive import (
+    MAX_HEADER_BYTES,
+    MAX_HEADER_DEPTH,
+    check_shapes,
+    describe_non_zip,
+    members,
+    nesting_depth,
+    npy_header,
+    read_array,
+    struct_error,
+)
+
 FORMAT = "nnfast"
 FORMAT_VERSION = 1
-_KINDS = {}  # kind name -> class with _from_file(header, arrays)
-
-#: The JSON header's largest size and deepest nesting (a model's header is a few KB, with
-#: a CSV model's category names a few MB; lists and objects nest 4 deep).
-MAX_HEADER_BYTES = 64 * 2**20
-MAX_HEADER_DEPTH = 32
-#: Most members in a model file (a model writes at most 8).
-MAX_MEMBERS = 64
-#: A compressed member may expand at most this much (nnfast writes uncompressed files).
-MAX_EXPANSION = 200
-
-
-def register(cls):
-    """Class decorator: make ``cls`` (with ``_to_file`` / ``_from_file``) loadable."""
-    _KINDS[cls.__name__] = cls
-    return cls
+#: kind (the class name a file records) -> the module defining it, imported when a file of
+#: that kind is read: reading a Network file never imports the estimators (nor scikit-learn).
+KINDS = {
+    "Network": "network",
+    "TabularModel": "_encoding",
+    "MLPClassifier": "estimators",
+    "MLPRegressor": "estimators",
+    "LogisticRegression": "linear",
+    "Perceptron": "perceptron",
+}
 
 
-# --- paths ---------------------------------------------------------------------------------------
+def _model_class(kind):
+    """The class of a model ``kind`` (it has ``_from_file(header, arrays)``)."""
+    import importlib
+
+    return getattr(importlib.import_module(f"{__package__}.{KINDS[kind]}"), kind)
+
+
+# --- paths ----------------------------------------------------------------------------------------
+
 
 def _path(path, action):
     """``path`` as a str; TypeError or ValueError for what cannot name a file."""
     try:
         name = os.fspath(path)
     except TypeError:
-        raise TypeError(f"path must be a str or an os.PathLike (pathlib.Path), got "
-                        f"{type(path).__name__}: {path!r}.") from None
+        raise TypeError(
+            f"path must be a str or an os.PathLike (pathlib.Path), got "
+            f"{type(path).__name__}: {path!r}."
+        ) from None
     if isinstance(name, bytes):
         name = os.fsdecode(name)
     if not name:
@@ -65,9 +85,13 @@ def _os_error(exc, path, action):
     return type(exc)(exc.errno, f"cannot {action} {path}: {text}", path)
 
 
-_KIND_OF_FILE = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
-                 (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                 (stat.S_ISSOCK, "a socket"))
+_KIND_OF_FILE = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _not_regular(mode):
@@ -77,7 +101,8 @@ def _not_regular(mode):
     return "not a regular file"
 
 
-# --- save ------------------------------------------------------------------------------------------
+# --- save -----------------------------------------------------------------------------------------
+
 
 def save(model, path):
     """Write ``model`` to ``path`` (``.npz``) atomically; returns the path.
@@ -91,14 +116,20 @@ def save(model, path):
 
     path = _path(path, "save the model to")
     header, arrays = model._to_file()
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "nnfast_version": __version__,
-              "kind": type(model).__name__, **header}
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "nnfast_version": __version__,
+        "kind": type(model).__name__,
+        **header,
+    }
     try:
         text = json.dumps(header, allow_nan=True)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"cannot save the model to {path}: its header cannot be written as "
-                         f"JSON ({exc}).") from None
-    arrays = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}
+        raise ValueError(
+            f"cannot save the model to {path}: its header cannot be written as JSON ({exc})."
+        ) from None
+    arrays = {k: np.ascontiguousarray(v, dtype=_stored_dtype(v)) for k, v in arrays.items()}
     _check_loads_back(header["kind"], text, arrays, path)
     target = _save_target(path)
     directory = os.path.dirname(os.path.abspath(target))
@@ -122,6 +153,11 @@ def save(model, path):
     return path
 
 
+def _stored_dtype(value):
+    """float32 arrays stay float32 (half the file, and exact); everything else is float64."""
+    return np.float32 if getattr(value, "dtype", None) == np.float32 else np.float64
+
+
 def _save_target(path):
     """The file ``save`` replaces: ``path``, or what a symbolic link at ``path`` points to;
     refused (nothing touched) when it exists but is not a writable regular file, or when its
@@ -135,22 +171,35 @@ def _save_target(path):
         raise _os_error(exc, path, "save the model to") from None
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, f"cannot save the model to {path}: it is a "
-                                    f"directory (give a file name, such as model.npz)", path)
+            raise IsADirectoryError(
+                errno.EISDIR,
+                f"cannot save the model to {path}: it is a "
+                f"directory (give a file name, such as model.npz)",
+                path,
+            )
         if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"cannot save the model to {path}: it exists and is "
-                             f"{_not_regular(st.st_mode)}, not a regular file; nothing was "
-                             f"written.")
+            raise ValueError(
+                f"cannot save the model to {path}: it exists and is "
+                f"{_not_regular(st.st_mode)}, not a regular file; nothing was "
+                f"written."
+            )
         if not os.access(target, os.W_OK):
-            raise PermissionError(errno.EACCES, f"cannot save the model to {path}: the "
-                                  f"existing file is not writable", path)
+            raise PermissionError(
+                errno.EACCES,
+                f"cannot save the model to {path}: the existing file is not writable",
+                path,
+            )
     directory = os.path.dirname(os.path.abspath(target))
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise NotADirectoryError(errno.ENOTDIR, f"cannot save the model to {path}: "
-                                 f"{directory} is not a directory", path)
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"cannot save the model to {path}: {directory} is not a directory", path
+        )
     if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, f"cannot save the model to {path}: there is no "
-                                f"directory {directory}", path)
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"cannot save the model to {path}: there is no directory {directory}",
+            path,
+        )
     return target
 
 
@@ -159,8 +208,10 @@ def _check_loads_back(kind, text, arrays, path):
     try:
         _build(kind, json.loads(text), {k: v.copy() for k, v in arrays.items()}, path)
     except ValueError as exc:
-        raise ValueError(f"cannot save the model to {path}: the file would not load back "
-                         f"({exc}). Nothing was written.") from None
+        raise ValueError(
+            f"cannot save the model to {path}: the file would not load back "
+            f"({exc}). Nothing was written."
+        ) from None
 
 
 def _remove(tmp):
@@ -176,7 +227,8 @@ def _umask():
     return mask
 
 
-# --- load ------------------------------------------------------------------------------------------
+# --- load -----------------------------------------------------------------------------------------
+
 
 def load(path):
     """Load a model written by ``save`` (any kind: Network, estimators, ...).
@@ -194,16 +246,20 @@ def load(path):
     except OSError as exc:
         raise _os_error(exc, path, "load a model from") from None
     if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR, f"cannot load a model from {path}: it is a "
-                                f"directory", path)
+        raise IsADirectoryError(
+            errno.EISDIR, f"cannot load a model from {path}: it is a directory", path
+        )
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero never end
-        raise ValueError(f"{path} is not a readable nnfast model file (it is "
-                         f"{_not_regular(st.st_mode)}, not a regular file).")
+        raise ValueError(
+            f"{path} is not a readable nnfast model file (it is "
+            f"{_not_regular(st.st_mode)}, not a regular file)."
+        )
     try:
         return _load(path)
     except (RecursionError, MemoryError) as exc:  # a last line of defence
-        raise ValueError(f"{path} is not a readable nnfast model file ({type(exc).__name__} "
-                         f"while reading it).") from None
+        raise ValueError(
+            f"{path} is not a readable nnfast model file ({type(exc).__name__} while reading it)."
+        ) from None
 
 
 def _load(path):
@@ -213,108 +269,43 @@ def _load(path):
     except OSError as exc:
         raise _os_error(exc, path, "load a model from") from None
     if not head.startswith(b"PK\x03\x04") and not head.startswith(b"PK\x05\x06"):
-        raise ValueError(f"{path} is not a readable nnfast model file ({_sniff(head)}).")
+        raise ValueError(f"{path} is not a readable nnfast model file ({describe_non_zip(head)}).")
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = _members(archive, path)
-            shapes = {name: _npy_header(archive, info, path) for name, info in infos.items()}
+            infos = members(archive, path)
+            shapes = {name: npy_header(archive, info, path) for name, info in infos.items()}
             if "header" not in shapes:
                 raise ValueError(f"{path} is not an nnfast model file: it has no header.")
             header = _read_header(archive, infos["header"], shapes["header"], path)
             kind = header["kind"]
-            for name, (shape, dtype) in shapes.items():
+            for name, (_, dtype) in shapes.items():
                 if name != "header" and dtype.kind != "f":
-                    raise ValueError(f"{path}: array {name!r} has dtype {dtype}; model files "
-                                     f"hold real floating-point arrays only.")
-            expected = getattr(_KINDS[kind], "_file_shapes", None)
+                    raise ValueError(
+                        f"{path}: array {name!r} has dtype {dtype}; model files "
+                        f"hold real floating-point arrays only."
+                    )
+            expected = getattr(_model_class(kind), "_file_shapes", None)
             if expected is not None:
-                _check_shapes(path, kind, header, shapes, expected)
-            arrays = {name: _read_array(archive, infos[name], path)
-                      for name in shapes if name != "header"}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-            NotImplementedError, RuntimeError, KeyError, struct_error()) as exc:
-        raise ValueError(f"{path} is not a readable nnfast model file (a truncated or damaged "
-                         f"archive: {type(exc).__name__}: {exc}).") from None
+                check_shapes(path, kind, header, shapes, expected)
+            arrays = {
+                name: read_array(archive, infos[name], path) for name in shapes if name != "header"
+            }
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+        KeyError,
+        struct_error(),
+    ) as exc:
+        raise ValueError(
+            f"{path} is not a readable nnfast model file (a truncated or damaged "
+            f"archive: {type(exc).__name__}: {exc})."
+        ) from None
     return _build(kind, header, arrays, path)
-
-
-def struct_error():
-    import struct
-
-    return struct.error
-
-
-def _sniff(head):
-    """What a file that is not a zip archive looks like, from its first bytes."""
-    if not head:
-        return "the file is empty"
-    if head.startswith(b"\x93NUMPY"):
-        return ("it is a plain .npy array file; nnfast model files are .npz archives written "
-                "by save()")
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped[:1] in (b"{", b"["):
-        return "it looks like a JSON text file, not a .npz archive written by save()"
-    if head[:1] == b"\x80" and 2 <= head[1] <= 5:
-        return "it is a Python pickle, which nnfast never loads"
-    return f"it is not a .npz archive: it starts with {head[:8]!r}"
-
-
-def _members(archive, path):
-    """{array name: ZipInfo} after checking the zip directory: few members, .npy names,
-    no duplicates, sizes that fit in memory, no member expanding like a zip bomb."""
-    from ._validation import format_bytes, memory_limit
-
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise ValueError(f"{path} is not an nnfast model file: it has {len(infos)} members "
-                         f"(model files have at most {MAX_MEMBERS}).")
-    members, total = {}, 0
-    for info in infos:
-        if not info.filename.endswith(".npy") or info.is_dir():
-            raise ValueError(f"{path} is not an nnfast model file: member {info.filename!r} "
-                             f"is not a .npy array.")
-        name = info.filename[:-4]
-        if name in members:
-            raise ValueError(f"{path} has the member {info.filename!r} twice.")
-        if info.compress_type != zipfile.ZIP_STORED and info.file_size > 2**20 and \
-                info.file_size > MAX_EXPANSION * max(info.compress_size, 1):
-            raise ValueError(f"{path}: member {info.filename!r} would expand from "
-                             f"{info.compress_size} to {info.file_size} bytes; nnfast does "
-                             f"not read such archives.")
-        members[name] = info
-        total += info.file_size
-    limit = memory_limit()
-    if limit is not None and total > limit:
-        raise ValueError(f"{path}: its arrays would need {format_bytes(total)} of memory, more "
-                         f"than this machine has ({format_bytes(limit)}).")
-    return members
-
-
-def _npy_header(archive, info, path):
-    """(shape, dtype) of a member from its .npy header, which must agree with the member's
-    size in the zip directory."""
-    with archive.open(info) as f:
-        try:
-            version = np.lib.format.read_magic(f)
-            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0)
-            shape, _, dtype = read(f, max_header_size=2**16)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
-            raise
-        except Exception as exc:  # numpy's parser of an untrusted header: tokenize, ast...
-            raise ValueError(f"{path} is not a readable nnfast model file (member "
-                             f"{info.filename!r} is not a .npy array: {exc}).") from None
-        offset = f.tell()
-    if dtype.hasobject:
-        raise ValueError(f"{path} is not a readable nnfast model file (member "
-                         f"{info.filename!r} holds pickled objects, which nnfast never "
-                         f"loads).")
-    size = offset + dtype.itemsize * int(np.prod(shape, dtype=object))
-    if size != info.file_size:
-        raise ValueError(f"{path} is not a readable nnfast model file (member "
-                         f"{info.filename!r} claims shape {shape}, {size} bytes, but the "
-                         f"archive holds {info.file_size}).")
-    return tuple(int(n) for n in shape), dtype
 
 
 def _read_header(archive, info, shape_dtype, path):
@@ -322,12 +313,14 @@ def _read_header(archive, info, shape_dtype, path):
     if dtype != np.uint8 or len(shape) != 1:
         raise ValueError(f"{path} is not an nnfast model file: it has no header.")
     if shape[0] > MAX_HEADER_BYTES:
-        raise ValueError(f"{path} is not an nnfast model file: its header has {shape[0]} "
-                         f"bytes (at most {MAX_HEADER_BYTES}).")
-    raw = _read_array(archive, info, path).tobytes()
+        raise ValueError(
+            f"{path} is not an nnfast model file: its header has {shape[0]} "
+            f"bytes (at most {MAX_HEADER_BYTES})."
+        )
+    raw = read_array(archive, info, path).tobytes()
     try:
         text = raw.decode()
-        depth = _nesting(text)
+        depth = nesting_depth(text)
         if depth > MAX_HEADER_DEPTH:
             raise ValueError(f"it nests {depth} levels deep, at most {MAX_HEADER_DEPTH}")
         header = json.loads(text)
@@ -341,58 +334,9 @@ def _read_header(archive, info, shape_dtype, path):
             f"reads version {FORMAT_VERSION}."
         )
     kind = header.get("kind")
-    if not isinstance(kind, str) or kind not in _KINDS:
-        raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(_KINDS)}.")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"{path} holds an unknown model kind {kind!r}; known: {sorted(KINDS)}.")
     return header
-
-
-def _nesting(text):
-    """How deep JSON ``text`` nests lists and objects (strings skipped), in one pass."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-def _check_shapes(path, kind, header, shapes, expected):
-    """Compare the arrays' shapes (from their .npy headers) with what the model header says
-    they must be, before reading them; ``expected(header)`` maps names to shapes (None: any
-    length) and may raise for a header that describes no valid model."""
-    try:
-        wanted = expected(header)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
-    for name, shape in wanted.items():
-        if name not in shapes:
-            continue  # missing arrays are reported by the model's own check
-        got = shapes[name][0]
-        if len(got) != len(shape) or any(w is not None and w != g for w, g in zip(shape, got)):
-            raise ValueError(f"{path} has an inconsistent {kind} header or data ({name} has "
-                             f"shape {got}, the header needs {tuple(shape)}).")
-
-
-def _read_array(archive, info, path):
-    with archive.open(info) as f:
-        try:
-            return np.lib.format.read_array(f, allow_pickle=False)
-        except ValueError as exc:  # short data, a pickle, ...
-            reason = "it holds pickled objects, which nnfast never loads" if "pickle" in \
-                str(exc) else f"member {info.filename!r}: {exc}"
-            raise ValueError(f"{path} is not a readable nnfast model file ({reason}).") from None
 
 
 def _build(kind, header, arrays, path):
@@ -400,9 +344,156 @@ def _build(kind, header, arrays, path):
     ``path`` for anything inconsistent or not finite)."""
     for name, array in arrays.items():
         if array.dtype.kind != "f":
-            raise ValueError(f"{path}: array {name!r} has dtype {array.dtype}; model files hold "
-                             "real floating-point arrays only.")
+            raise ValueError(
+                f"{path}: array {name!r} has dtype {array.dtype}; model files hold "
+                "real floating-point arrays only."
+            )
     try:
-        return _KINDS[kind]._from_file(header, arrays)
+        return _model_class(kind)._from_file(header, arrays)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise ValueError(f"{path} has an inconsistent {kind} header or data ({exc}).") from None
+
+
+# --- the models' headers: hyperparameters and labels as JSON --------------------------------------
+
+
+def encode_value(value):
+    """A hyperparameter as JSON, with tuples and dicts tagged so they come back as they were.
+
+    Raises TypeError for what JSON cannot hold faithfully (callers replace such values).
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_value(v) for v in value]}
+    if isinstance(value, list):
+        return [encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"__tuple__": [encode_value(v) for v in value.tolist()]}
+    raise TypeError(f"cannot store {value!r} in a model file")
+
+
+def decode_value(value):
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
+            return tuple(decode_value(v) for v in value["__tuple__"])
+        if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+            out = {}
+            for pair in value["__dict__"]:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ValueError(f"bad dict entry {pair!r}")
+                key = decode_value(pair[0])
+                out[tuple(key) if isinstance(key, list) else key] = decode_value(pair[1])
+            return out
+        raise ValueError(f"unexpected object {value!r} in the parameters")
+    return value
+
+
+def params_header(estimator):
+    """{"params": ..., "unsaved_params": [...]}: ``get_params(deep=False)`` as JSON; values
+    JSON cannot hold (a Generator as random_state) are stored as None and listed."""
+    params, unsaved = {}, []
+    for key, value in estimator.get_params(deep=False).items():
+        try:
+            params[key] = encode_value(value)
+            json.dumps(params[key], allow_nan=True)
+        except (TypeError, ValueError):
+            params[key] = None
+            unsaved.append(key)
+    return {"params": params, "unsaved_params": unsaved}
+
+
+def estimator_from_header(cls, header):
+    """``cls(**params)`` from a header written by ``params_header``; the names must match."""
+    params = header["params"]
+    if not isinstance(params, dict):
+        raise ValueError("params must be a JSON object")
+    expected = set(cls._get_param_names())
+    if set(params) != expected:
+        raise ValueError(
+            f"params {sorted(params)} do not match {cls.__name__}'s parameters {sorted(expected)}"
+        )
+    return cls(**{k: decode_value(v) for k, v in params.items()})
+
+
+_LABEL_KINDS = "biufUS"
+
+
+def encode_classes(classes):
+    classes = np.asarray(classes)
+    if classes.dtype.kind == "O":
+        values = classes.tolist()
+        if not all(isinstance(v, (str, bool, int, float)) for v in values):
+            raise TypeError(
+                "class labels of mixed Python objects cannot be stored in a model "
+                "file; use numbers or strings."
+            )
+        return {"dtype": "object", "values": values}
+    if classes.dtype.kind not in _LABEL_KINDS:
+        raise TypeError(
+            f"class labels of dtype {classes.dtype} cannot be stored in a model "
+            "file; use numbers or strings."
+        )
+    values = classes.tolist()
+    if classes.dtype.kind == "S":
+        values = [v.decode("latin-1") for v in values]
+    return {"dtype": classes.dtype.str, "values": values}
+
+
+def decode_classes(entry):
+    if not isinstance(entry, dict) or not isinstance(entry.get("values"), list):
+        raise ValueError("classes must be {'dtype': ..., 'values': [...]}")
+    values = entry["values"]
+    if entry["dtype"] == "object":
+        if not all(isinstance(v, (str, bool, int, float)) for v in values):
+            raise ValueError("object class labels must be numbers or strings")
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    dtype = np.dtype(entry["dtype"])
+    if dtype.kind not in _LABEL_KINDS:
+        raise ValueError(f"class labels of dtype {dtype} are not allowed")
+    if dtype.kind == "S":
+        values = [v.encode("latin-1") for v in values]
+    out = np.asarray(values, dtype=dtype)
+    if out.ndim != 1 or len(np.unique(out)) != out.size:
+        raise ValueError("classes must be distinct labels")
+    return out
+
+
+def float_array(arrays, key, shape=None, name=None, finite=True):
+    """``arrays[key]`` as float64 with ``shape`` (a None entry matches any length), finite
+    unless ``finite=False`` (records of a run, such as a loss curve, may hold the NaN of a
+    diverged epoch; what computes predictions may not)."""
+    arr = np.asarray(arrays[key], dtype=np.float64)
+    if shape is not None and (
+        arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape))
+    ):
+        raise ValueError(f"{name or key} has shape {arr.shape}, expected {tuple(shape)}")
+    if finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name or key} holds NaN or infinity")
+    return np.ascontiguousarray(arr)
+
+
+def classic_header(model):
+    """The file header of Perceptron / LogisticRegression: the parameters and, once fitted,
+    the classes, feature count and iteration count."""
+    header = params_header(model)
+    header["fitted"] = model._is_fitted()
+    if header["fitted"]:
+        header.update(
+            {
+                "classes": encode_classes(model.classes_),
+                "n_features_in": int(model.n_features_in_),
+                "n_iter": int(model.n_iter_),
+            }
+        )
+    return header

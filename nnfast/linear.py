@@ -2,24 +2,34 @@
 
 Also the linear score ``w.x + b`` (``linear_score``) the perceptron shares.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from . import io
-from ._estimator import (
-    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, check_sample_weight,
-    check_y_column, class_weight_vector, classic_X, classic_failed_checks, classic_header,
-    checked_classes, classification_labels, decode_classes, estimator_from_header, fitting,
-    float_array, require_y, reshape_error,
+from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin, classic_failed_checks
+from ._validation import (
+    as_float_array,
+    as_matrix,
+    check_memory,
+    check_number,
+    check_rng,
+    check_sample_weight,
+    check_y_column,
+    checked_classes,
+    class_weight_vector,
+    classic_X,
+    classification_labels,
+    encode_labels,
+    require_y,
+    reshape_error,
 )
 from .data import one_hot
+from .exceptions import NotFittedError, flavoured
+from .io import classic_header, decode_classes, estimator_from_header, float_array
+from .metrics import accuracy_score
 from .network import Network
 from .training import EarlyStopping, check_epochs
-from ._validation import (
-    NotFittedError, as_float_array, as_matrix, check_memory, check_number, check_rng,
-    encode_labels,
-)
 
 
 def linear_score(X, w, b):
@@ -34,8 +44,7 @@ def linear_score(X, w, b):
     return z + b
 
 
-@io.register
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
     """Logistic (two classes) or softmax (more) regression, by gradient descent.
 
     Two classes: ``p = sigmoid(w.x + b)``, trained on the mean binary cross-entropy
@@ -101,9 +110,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     checks them again, for ``set_params``).
     """
 
-    def __init__(self, learning_rate=0.01, max_epochs=1000, batch_size=None, shuffle=True,
-                 seed=None, l2=0.0, tol=None, n_iter_no_change=5, warm_start=False,
-                 class_weight=None):
+    _estimator_type = "classifier"
+
+    def __init__(
+        self,
+        learning_rate=0.01,
+        max_epochs=1000,
+        batch_size=None,
+        shuffle=True,
+        seed=None,
+        l2=0.0,
+        tol=None,
+        n_iter_no_change=5,
+        warm_start=False,
+        class_weight=None,
+    ):
         # Checked now, to fail where the mistake is, and stored as given (clone needs that).
         _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_no_change)
         self.learning_rate = learning_rate
@@ -135,12 +156,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             (computed inside the training kernels; see ``Network.train``). A weight of 0
             drops a sample.
         """
-        with fitting(self):
+        with self._fitting():
             return self._fit(X, y, coef_init, intercept_init, sample_weight)
 
     def _fit(self, X, y, coef_init, intercept_init, sample_weight):
-        p = _check_params(self.learning_rate, self.max_epochs, self.batch_size, self.seed,
-                          self.l2, self.tol, self.n_iter_no_change)
+        p = _check_params(
+            self.learning_rate,
+            self.max_epochs,
+            self.batch_size,
+            self.seed,
+            self.l2,
+            self.tol,
+            self.n_iter_no_change,
+        )
         require_y(self, y)
         X = classic_X(self, X, reset=True)
         if X.ndim != 2:  # the rest of X's checks (dtype, NaN) happen once, in Network.train
@@ -148,43 +176,70 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if X.size == 0:
             raise ValueError(f"X is empty (shape {X.shape}); at least one sample is needed.")
         y = classification_labels(check_y_column(np.asarray(y)))
-        w = check_sample_weight(sample_weight, X.shape[0]) if y.ndim == 1 and \
-            y.shape[0] == X.shape[0] else None
+        w = (
+            check_sample_weight(sample_weight, X.shape[0], scalar=True)
+            if y.ndim == 1 and y.shape[0] == X.shape[0]
+            else None
+        )
         if w is not None and not w.all():  # weight 0 removes the sample
             X, y, w = X[w > 0], y[w > 0], w[w > 0]
         classes, codes = encode_labels(y, "y", X.shape[0])
         if classes.size < 2:
-            raise ValueError(f"y must hold at least two classes, got only one class: "
-                             f"{classes.tolist()!r}.")
+            raise ValueError(
+                f"y must hold at least two classes, got only one class: {classes.tolist()!r}."
+            )
         cw = class_weight_vector(self.class_weight, classes, codes)
-        source = "sample_weight" if cw is None else \
-            ("class_weight" if w is None else "sample_weight * class_weight")
+        source = (
+            "sample_weight"
+            if cw is None
+            else ("class_weight" if w is None else "sample_weight * class_weight")
+        )
         if cw is not None:
             w = cw if w is None else w * cw
         if w is not None and not w.any():
             raise ValueError(f"{source} must contain at least one non-zero number.")
         n_out = 1 if classes.size == 2 else classes.size
-        check_memory(8 * X.shape[0] * n_out, "y",
-                     lambda: f"y has {classes.size} classes: the one-hot targets of "
-                             f"{X.shape[0]} rows x {n_out} classes")
+        check_memory(
+            8 * X.shape[0] * n_out,
+            "y",
+            lambda: (
+                f"y has {classes.size} classes: the one-hot targets of "
+                f"{X.shape[0]} rows x {n_out} classes"
+            ),
+        )
         net = getattr(self, "network_", None)
-        warm = (self.warm_start and net is not None and net.layer_sizes == [X.shape[1], n_out]
-                and np.array_equal(self.classes_, classes))
+        warm = (
+            self.warm_start
+            and net is not None
+            and net.layer_sizes == [X.shape[1], n_out]
+            and np.array_equal(self.classes_, classes)
+        )
         if not warm:
             loss = "binary_cross_entropy" if n_out == 1 else "cross_entropy"
             net = Network([X.shape[1], n_out], loss=loss, init="zeros")
             self._rng = check_rng(self.seed)
         _set_initial(net, coef_init, intercept_init)
         Y = codes.astype(np.float64) if n_out == 1 else one_hot(codes, n_out)
-        stop = (None if p["tol"] is None else
-                EarlyStopping(p["n_iter_no_change"], min_delta=p["tol"], restore_best=False))
+        stop = (
+            None
+            if p["tol"] is None
+            else EarlyStopping(p["n_iter_no_change"], min_delta=p["tol"], restore_best=False)
+        )
         if stop is None:  # every epoch runs: their records must fit
             check_epochs(p["max_epochs"], "max_epochs", classify=True)
         try:
-            history = net.train(X, Y, epochs=p["max_epochs"], learning_rate=p["learning_rate"],
-                                batch_size=p["batch_size"], shuffle=bool(self.shuffle),
-                                seed=self._rng, l2=p["l2"], early_stopping=stop,
-                                sample_weight=w)
+            history = net.train(
+                X,
+                Y,
+                epochs=p["max_epochs"],
+                learning_rate=p["learning_rate"],
+                batch_size=p["batch_size"],
+                shuffle=bool(self.shuffle),
+                seed=self._rng,
+                l2=p["l2"],
+                early_stopping=stop,
+                sample_weight=w,
+            )
         except KeyboardInterrupt:  # the complete epochs are kept; none: not fitted
             history = net.history
             if warm or (history is not None and history.epochs):
@@ -214,9 +269,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         n_in, n_out = net.weights[0].shape
         W = as_float_array(value, "coef_")
         if W.shape not in ((n_out, n_in),) + (((n_in,),) if n_out == 1 else ()):
-            raise ValueError(f"coef_ must have shape ({n_out}, {n_in}) (n_outputs, "
-                             f"n_features), got {W.shape}; to change the features or "
-                             f"classes, fit again.")
+            raise ValueError(
+                f"coef_ must have shape ({n_out}, {n_in}) (n_outputs, "
+                f"n_features), got {W.shape}; to change the features or "
+                f"classes, fit again."
+            )
         net.weights[0] = W.reshape(n_out, n_in).T
 
     @property
@@ -228,8 +285,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         net = self._network("intercept_")
         b = as_float_array(np.atleast_1d(value), "intercept_", ndim=(1,))
         if b.shape != net.biases[0].shape:
-            raise ValueError(f"intercept_ must have {net.n_outputs} value(s), one per output, "
-                             f"got shape {b.shape}.")
+            raise ValueError(
+                f"intercept_ must have {net.n_outputs} value(s), one per output, "
+                f"got shape {b.shape}."
+            )
         net.biases[0] = b
 
     def decision_function(self, X):
@@ -258,8 +317,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         pred = self.predict(X)
         y = np.asarray(y)
         if y.shape != pred.shape:
-            raise ValueError(f"y must have shape {pred.shape} (one label per sample of X), "
-                             f"got {y.shape}.")
+            raise ValueError(
+                f"y must have shape {pred.shape} (one label per sample of X), got {y.shape}."
+            )
         return accuracy_score(y, pred, sample_weight)
 
     def _check_X(self, X, net=None):
@@ -278,8 +338,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         header = classic_header(self)
         if not header["fitted"]:
             return header, {}
-        return header, {"parameters": self.network_.parameters,
-                        "loss_curve": np.asarray(self.loss_curve_)}
+        return header, {
+            "parameters": self.network_.parameters,
+            "loss_curve": np.asarray(self.loss_curve_),
+        }
 
     @classmethod
     def _file_shapes(cls, header):
@@ -301,8 +363,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if classes.size < 2:
             raise ValueError("a LogisticRegression needs at least two classes")
         n_out = 1 if classes.size == 2 else classes.size
-        net = Network([d, n_out], loss="binary_cross_entropy" if n_out == 1 else "cross_entropy",
-                      init="zeros")
+        net = Network(
+            [d, n_out], loss="binary_cross_entropy" if n_out == 1 else "cross_entropy", init="zeros"
+        )
         net.parameters[:] = float_array(arrays, "parameters", (net.spec.n_params,))
         model.network_, model.classes_ = net, classes
         model.n_iter_ = check_number(header["n_iter"], "n_iter", 0, integer=True)
@@ -313,24 +376,28 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _network(self, what):
         net = getattr(self, "network_", None)
         if net is None:
-            raise _flavoured(NotFittedError, "NotFittedError")(
-                f"This LogisticRegression is not fitted yet: call fit(X, y) before using "
-                f"{what}."
+            raise flavoured(NotFittedError)(
+                f"This LogisticRegression is not fitted yet: call fit(X, y) before using {what}."
             )
         if not isinstance(net, Network):
-            raise TypeError(f"network_ must be the fitted nnfast.Network, got "
-                            f"{type(net).__name__}: fit again.")
+            raise TypeError(
+                f"network_ must be the fitted nnfast.Network, got {type(net).__name__}: fit again."
+            )
         return net
 
     def __repr__(self):
-        params = (f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
-                  f"batch_size={self.batch_size!r}, shuffle={self.shuffle!r}, "
-                  f"seed={self.seed!r}, l2={self.l2!r}, tol={self.tol!r}")
+        params = (
+            f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
+            f"batch_size={self.batch_size!r}, shuffle={self.shuffle!r}, "
+            f"seed={self.seed!r}, l2={self.l2!r}, tol={self.tol!r}"
+        )
         if not hasattr(self, "network_"):
             return f"LogisticRegression({params})"
         output = "sigmoid" if self.network_.n_outputs == 1 else "softmax"
-        return (f"LogisticRegression({self.n_features_in_} features -> {output} over classes "
-                f"{self.classes_.tolist()}, {params})")
+        return (
+            f"LogisticRegression({self.n_features_in_} features -> {output} over classes "
+            f"{self.classes_.tolist()}, {params})"
+        )
 
 
 def _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_no_change):
@@ -339,12 +406,12 @@ def _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_n
     return {
         "learning_rate": check_number(learning_rate, "learning_rate", 0.0, low_open=True),
         "max_epochs": check_number(max_epochs, "max_epochs", 1, integer=True),
-        "batch_size": (None if batch_size is None
-                       else check_number(batch_size, "batch_size", 1, integer=True)),
+        "batch_size": (
+            None if batch_size is None else check_number(batch_size, "batch_size", 1, integer=True)
+        ),
         "l2": check_number(l2, "l2", 0.0),
         "tol": None if tol is None else check_number(tol, "tol", 0.0),
-        "n_iter_no_change": check_number(n_iter_no_change, "n_iter_no_change", 1,
-                                         integer=True),
+        "n_iter_no_change": check_number(n_iter_no_change, "n_iter_no_change", 1, integer=True),
     }
 
 
@@ -356,13 +423,16 @@ def _set_initial(net, coef_init, intercept_init):
     if coef_init is not None:
         W = as_float_array(coef_init, "coef_init")
         if W.shape not in ((n_out, n_in),) + (((n_in,),) if n_out == 1 else ()):
-            raise ValueError(f"coef_init must have shape ({n_out}, {n_in}) (n_outputs, "
-                             f"n_features), got {W.shape}.")
+            raise ValueError(
+                f"coef_init must have shape ({n_out}, {n_in}) (n_outputs, "
+                f"n_features), got {W.shape}."
+            )
     if intercept_init is not None:
         b = as_float_array(np.atleast_1d(intercept_init), "intercept_init", ndim=(1,))
         if b.size != n_out:
-            raise ValueError(f"intercept_init must have {n_out} value(s), one per output, "
-                             f"got {b.size}.")
+            raise ValueError(
+                f"intercept_init must have {n_out} value(s), one per output, got {b.size}."
+            )
     if W is not None:
         net.weights[0][...] = W.reshape(n_out, n_in).T
     if b is not None:

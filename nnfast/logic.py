@@ -21,14 +21,22 @@ The gates are shared module-level objects: to train one further, train a copy
 >>> AND(1, 1), AND(1, 0), XOR(1, 0), XOR(1, 1)
 (1, 0, 1, 0)
 """
+
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .network import Network
 from .perceptron import Perceptron
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    #: A gate's output: an int for bits, an int array for arrays of bits.
+    Bits = int | NDArray[np.int_]
 
 
 class Gate(Perceptron):
@@ -37,9 +45,9 @@ class Gate(Perceptron):
     ``gate(a, b)`` returns an int for scalar inputs and an int array for arrays.
     """
 
-    name = "gate"
+    name: str = "gate"
 
-    def __call__(self, *bits):
+    def __call__(self, *bits: ArrayLike) -> Bits:
         if len(bits) != self.n_features_in_:
             raise TypeError(f"{self.name} takes {self.n_features_in_} input(s), got {len(bits)}.")
         scalar = all(np.ndim(b) == 0 for b in bits)
@@ -47,16 +55,16 @@ class Gate(Perceptron):
         out = self.predict(X).astype(int)
         return int(out[0]) if scalar else out.reshape(np.shape(bits[0]))
 
-    def truth_table(self):
+    def truth_table(self) -> list[tuple[tuple[int, ...], int]]:
         """``[(inputs, output), ...]`` over every combination of input bits."""
         return truth_table(self, self.n_features_in_)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         w = ", ".join(f"{v:g}" for v in self.coef_)
         return f"<{self.name} gate: 1 where w.x + b >= 0, w=[{w}], b={self.intercept_:g}>"
 
 
-def _gate(name, weights, bias):
+def _gate(name: str, weights: list[float], bias: float) -> Gate:
     gate = Gate.from_weights(weights, bias)
     gate.name = name
     return gate
@@ -68,12 +76,12 @@ NOT = _gate("NOT", [-1], 0)
 NAND = _gate("NAND", [-1, -1], 1)
 
 
-def XOR(a, b):
+def XOR(a: ArrayLike, b: ArrayLike) -> Bits:
     """Exclusive or, from three perceptrons: ``AND(NAND(a, b), OR(a, b))``."""
     return AND(NAND(a, b), OR(a, b))
 
 
-def xor_network():
+def xor_network() -> Network:
     """XOR as a 2-2-1 ``Network`` of step units with the gates' weights set by hand.
 
     Hidden unit 0 is NAND, hidden unit 1 is OR, the output unit is AND of the two. Step units
@@ -84,8 +92,7 @@ def xor_network():
     >>> xor_network().feedforward([[0, 0], [0, 1], [1, 0], [1, 1]]).ravel().tolist()
     [0.0, 1.0, 1.0, 0.0]
     """
-    net = Network([2, 2, 1], activation="step", output_activation="step", loss=None,
-                  init="zeros")
+    net = Network([2, 2, 1], activation="step", output_activation="step", loss=None, init="zeros")
     (W1, W2), (b1, b2) = net.weights, net.biases
     W1[:, 0], b1[0] = NAND.coef_, NAND.intercept_
     W1[:, 1], b1[1] = OR.coef_, OR.intercept_
@@ -93,6 +100,6 @@ def xor_network():
     return net
 
 
-def truth_table(gate, n_inputs=2):
+def truth_table(gate: Callable[..., Any], n_inputs: int = 2) -> list[tuple[tuple[int, ...], int]]:
     """``[(inputs, output), ...]`` of ``gate`` (any callable on bits) over all inputs."""
     return [(bits, int(gate(*bits))) for bits in itertools.product((0, 1), repeat=n_inputs)]

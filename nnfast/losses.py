@@ -17,6 +17,7 @@ estimation of a Bernoulli (or categorical) model whose probabilities the network
 Probabilities are clipped to ``[eps, 1 - eps]`` (``eps`` = float64 machine epsilon), so a
 probability of exactly 0 or 1 gives a finite loss; terms with ``y = 0`` contribute 0.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,7 +65,8 @@ class Loss:
 
     def _prepare(self, y_true, y_pred):
         y_true, y_pred = (
-            _labels_to_one_hot(y_true, y_pred) if self.code == _spec.CROSS_ENTROPY
+            _labels_to_one_hot(y_true, y_pred)
+            if self.code == _spec.CROSS_ENTROPY
             else _arrays(y_true, y_pred)
         )
         return y_true, y_pred, self._count(y_true)
@@ -93,6 +95,7 @@ def _labels_to_one_hot(y_true, p):
     y_true = np.asarray(y_true)
     if p.ndim == 2 and y_true.ndim == 1 and y_true.shape[0] == p.shape[0]:
         from .data import one_hot
+
         y_true = one_hot(y_true, p.shape[1])
     return _arrays(y_true, p)
 
@@ -111,21 +114,27 @@ def _n_samples(y):
 
 
 mse = Loss(
-    "mse", _spec.MSE, None,
+    "mse",
+    _spec.MSE,
+    None,
     lambda y, p: (y - p) ** 2,
     lambda y, p: 2.0 * (p - y),
     lambda y: max(y.size, 1),
     "Mean squared error, ((y_true - y_pred) ** 2).mean(); gradient 2 (y_pred - y_true) / N.",
 )
 binary_cross_entropy = Loss(
-    "binary_cross_entropy", _spec.BINARY_CROSS_ENTROPY, "sigmoid",
+    "binary_cross_entropy",
+    _spec.BINARY_CROSS_ENTROPY,
+    "sigmoid",
     lambda y, p: -(_xlogy(y, _clip(p)) + _xlogy(1.0 - y, 1.0 - _clip(p))),
     lambda y, p: (_clip(p) - y) / (_clip(p) * (1.0 - _clip(p))),
     lambda y: max(y.size, 1),
     "Binary cross-entropy -(y ln p + (1 - y) ln(1 - p)), mean over every element.",
 )
 cross_entropy = Loss(
-    "cross_entropy", _spec.CROSS_ENTROPY, "softmax",
+    "cross_entropy",
+    _spec.CROSS_ENTROPY,
+    "softmax",
     lambda y, p: -_xlogy(y, _clip(p)),
     lambda y, p: np.where(y == 0, 0.0, -y / _clip(p)),
     _n_samples,
@@ -134,7 +143,9 @@ cross_entropy = Loss(
 )
 
 mae = Loss(
-    "mae", _spec.MAE, None,
+    "mae",
+    _spec.MAE,
+    None,
     lambda y, p: np.abs(p - y),
     lambda y, p: np.sign(p - y),
     lambda y: max(y.size, 1),
@@ -142,7 +153,9 @@ mae = Loss(
     "(0 where they are equal).",
 )
 huber = Loss(
-    "huber", _spec.HUBER, None,
+    "huber",
+    _spec.HUBER,
+    None,
     lambda y, p: np.where(np.abs(p - y) < 1.0, 0.5 * (p - y) ** 2, np.abs(p - y) - 0.5),
     lambda y, p: np.clip(p - y, -1.0, 1.0),
     lambda y: max(y.size, 1),
@@ -150,7 +163,9 @@ huber = Loss(
     "y_true; gradient d clipped to [-1, 1], over N.",
 )
 poisson = Loss(
-    "poisson", _spec.POISSON, "exp",
+    "poisson",
+    _spec.POISSON,
+    "exp",
     lambda y, p: p - _xlogy(y, p),
     lambda y, p: 1.0 - np.where(y == 0, 0.0, y / np.where(y == 0, 1.0, p)),
     lambda y: max(y.size, 1),
@@ -158,13 +173,18 @@ poisson = Loss(
     "(without ln y_true!); gradient 1 - y_true / y_pred, over N.",
 )
 
-LOSSES = {loss.name: loss for loss in (mse, mae, huber, poisson, binary_cross_entropy,
-                                       cross_entropy)}
+LOSSES = {
+    loss.name: loss for loss in (mse, mae, huber, poisson, binary_cross_entropy, cross_entropy)
+}
 ALIASES = {
-    "mean_squared_error": "mse", "squared_error": "mse", "binary_crossentropy":
-    "binary_cross_entropy", "log_loss": "binary_cross_entropy",
-    "categorical_crossentropy": "cross_entropy", "categorical_cross_entropy": "cross_entropy",
-    "mean_absolute_error": "mae", "absolute_error": "mae",
+    "mean_squared_error": "mse",
+    "squared_error": "mse",
+    "binary_crossentropy": "binary_cross_entropy",
+    "log_loss": "binary_cross_entropy",
+    "categorical_crossentropy": "cross_entropy",
+    "categorical_cross_entropy": "cross_entropy",
+    "mean_absolute_error": "mae",
+    "absolute_error": "mae",
 }
 
 

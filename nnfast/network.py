@@ -1,33 +1,38 @@
 """The multi-layer perceptron: layers of weights in one flat buffer, run by a backend."""
+
 from __future__ import annotations
 
 import copy
-import operator
 import threading
 import warnings
 
 import numpy as np
 
 from . import _backend, activations, io, losses
-from ._spec import MSE, Spec
-from ._validation import _finite
+from ._layers import LayerViews, as_layer_list
+from ._spec import MSE, Spec, real_dtype
 from ._validation import (
-    all_finite, as_float_array, as_matrix, as_targets, as_weights, check_memory, check_number,
-    check_rng, matrix_from_checked,
+    all_finite,
+    as_float_array,
+    as_matrix,
+    as_targets,
+    as_weights,
+    check_memory,
+    check_number,
+    check_rng,
+    matrix_from_checked,
 )
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
-_FLOAT64 = np.dtype(np.float64)
 #: Multiply-adds per compiled forward call on large inputs: Ctrl-C is seen between calls.
 FORWARD_WORK = 2**26
 
 
-@io.register
 class Network:
     """A fully connected feed-forward network of any depth and width.
 
     Layer ``l`` computes ``a_{l+1} = f_l(a_l @ W_l + b_l)`` with ``W_l`` of shape
-    ``(n_in, n_out)``. Every weight and bias lives in one flat float64 buffer,
+    ``(n_in, n_out)``. Every weight and bias lives in one flat buffer of ``dtype``,
     ``parameters``; ``weights`` and ``biases`` are lists of writable views into it.
 
     Parameters
@@ -59,6 +64,12 @@ class Network:
         ``bit_generator.lock`` while it draws from it, as NumPy's own methods do, so two
         threads training networks that share a Generator take turns instead of corrupting
         its state.
+    dtype : "float64" or "float32"
+        The precision of everything the network computes and keeps: parameters, gradients,
+        optimizer state, the training workspace, outputs. Input data is converted to it
+        once per call (float32 data in a float32 network is used as it is). float32 halves
+        the memory and runs the kernels compiled for float (BLAS sgemm); the initial weights
+        are the float64 network's of the same seed, rounded.
     batch_norm : bool
         Batch normalisation of every hidden layer (``torch.nn.BatchNorm1d``'s): a hidden
         layer is dense -> normalisation -> activation -> dropout. In training its
@@ -68,6 +79,7 @@ class Network:
         and validation use them. ``loss`` and ``gradients`` use the batch's statistics (the
         loss training minimises). Training needs batches of at least 2 rows. The scales,
         shifts and statistics follow the biases in ``parameters`` (see ``norms``).
+
 
     Models that cannot learn are refused: a softmax over one output (always 1), and a step
     output with a loss (its gradient is 0 everywhere).
@@ -86,9 +98,19 @@ class Network:
     Network([2, 2, 1], activation='sigmoid', output_activation='sigmoid', loss='mse')
     """
 
-    def __init__(self, layer_sizes, activation="sigmoid", output_activation=None, loss="mse",
-                 init="auto", seed=None, batch_norm=False):
+    def __init__(
+        self,
+        layer_sizes,
+        activation="sigmoid",
+        output_activation=None,
+        loss="mse",
+        init="auto",
+        seed=None,
+        dtype="float64",
+        batch_norm=False,
+    ):
         sizes = _check_sizes(layer_sizes)
+        self._dtype = real_dtype(dtype)
         n_hidden = len(sizes) - 2
         if isinstance(activation, (str, dict, activations.Activation)):
             names = [activation] * n_hidden
@@ -96,8 +118,10 @@ class Network:
             try:
                 names = list(activation)
             except TypeError:
-                raise TypeError(f"activation must be a name (str) or a sequence of names, one "
-                                f"per hidden layer, got {activation!r}.") from None
+                raise TypeError(
+                    f"activation must be a name (str) or a sequence of names, one "
+                    f"per hidden layer, got {activation!r}."
+                ) from None
         if len(names) != n_hidden:
             raise ValueError(
                 f"activation must be one name or {n_hidden} names (one per hidden layer), "
@@ -124,13 +148,17 @@ class Network:
         self.init = init
         if not isinstance(batch_norm, (bool, np.bool_)):
             raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}.")
-        spec = Spec(sizes, tuple(a.code for a in hidden + [output]),
-                    MSE if loss_function is None else loss_function.code,
-                    tuple(a.alpha for a in hidden + [output]), bool(batch_norm))
-        check_size(sizes, "layer_sizes")
+        spec = Spec(
+            sizes,
+            tuple(a.code for a in hidden + [output]),
+            MSE if loss_function is None else loss_function.code,
+            tuple(a.alpha for a in hidden + [output]),
+            bool(batch_norm),
+        )
+        check_size(sizes, "layer_sizes", itemsize=self._dtype.itemsize)
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
-        self._set_buffer(np.zeros(spec.n_params))
+        self._set_buffer(np.zeros(spec.n_params, self._dtype))
         self.history = None
         self._rng = check_rng(seed)
         self._train_lock = threading.Lock()
@@ -145,8 +173,15 @@ class Network:
 
     @spec.setter
     def spec(self, value):
-        raise AttributeError("spec is fixed by the layer sizes, activations and loss the "
-                             "network was built with: build a new Network to change them.")
+        raise AttributeError(
+            "spec is fixed by the layer sizes, activations and loss the "
+            "network was built with: build a new Network to change them."
+        )
+
+    @property
+    def dtype(self):
+        """The network's precision, ``numpy.dtype('float64')`` or ``('float32')`` (fixed)."""
+        return self._dtype
 
     @property
     def activations(self):
@@ -165,11 +200,6 @@ class Network:
         return self._layer_activations
 
     @property
-    def loss_function(self):
-        """The ``nnfast.losses`` object minimised, or None (feedforward only)."""
-        return self._loss_function
-
-    @property
     def batch_norm(self):
         """Whether every hidden layer is batch-normalised (fixed at construction)."""
         return self._spec.batch_norm
@@ -180,12 +210,19 @@ class Network:
         ``gamma`` (scale) and ``beta`` (shift), trained, then ``running_mean`` and
         ``running_var``, the statistics prediction uses (moved by training, not trained);
         an empty list without."""
-        return [dict(gamma=g, beta=b, running_mean=m, running_var=v)
-                for g, b, m, v in zip(*self._spec.unpack_norm(self._parameters))]
+        return [
+            dict(gamma=g, beta=b, running_mean=m, running_var=v)
+            for g, b, m, v in zip(*self._spec.unpack_norm(self._parameters))
+        ]
+
+    @property
+    def loss_function(self):
+        """The ``nnfast.losses`` object minimised, or None (feedforward only)."""
+        return self._loss_function
 
     @property
     def parameters(self):
-        """Every weight, then every bias, in one flat float64 buffer (a writable view).
+        """Every weight, then every bias, in one flat buffer of ``dtype`` (a writable view).
 
         Assigning ``net.parameters = values`` checks ``values`` (``n_params`` finite numbers)
         and copies them into the buffer, so ``weights`` and ``biases`` stay views of it.
@@ -195,14 +232,15 @@ class Network:
     @parameters.setter
     def parameters(self, values):
         n = self._n_params
-        arr = as_float_array(values, "parameters", ndim=(1,))
+        arr = as_float_array(values, "parameters", ndim=(1,), dtype=self._dtype)
         if arr.shape != (n,):
             raise ValueError(
                 f"parameters must be a vector of {n} values (layers {self.layer_sizes}: "
                 f"{self._spec.n_weights} weights, then {n - self._spec.n_weights} biases), "
-                f"got shape {arr.shape}.")
+                f"got shape {arr.shape}."
+            )
         if not self._buffer_intact():  # changed in place (shape, dtype): start a new one
-            self._set_buffer(np.zeros(n))
+            self._set_buffer(np.zeros(n, self._dtype))
         self._parameters[...] = arr
 
     @property
@@ -213,7 +251,7 @@ class Network:
 
     @weights.setter
     def weights(self, values):
-        self._weights[:] = _as_list(values, "weights", len(self._weights))
+        self._weights[:] = as_layer_list(values, "weights", len(self._weights))
 
     @property
     def biases(self):
@@ -223,19 +261,19 @@ class Network:
 
     @biases.setter
     def biases(self, values):
-        self._biases[:] = _as_list(values, "biases", len(self._biases))
+        self._biases[:] = as_layer_list(values, "biases", len(self._biases))
 
     def _set_buffer(self, buffer):
         # A view, never the owner: ndarray.resize (which would free the memory the layer
         # views and the kernels point into) refuses an array that does not own its data.
         self._parameters = buffer.view()
         weights, biases = self._spec.unpack(self._parameters)
-        self._weights = _Layers(weights, "weights", "(n_in, n_out)")
-        self._biases = _Layers(biases, "biases", "(n_out,)")
+        self._weights = LayerViews(weights, "weights", "(n_in, n_out)", self._dtype)
+        self._biases = LayerViews(biases, "biases", "(n_out,)", self._dtype)
 
     def _buffer_intact(self):
         p = self._parameters
-        if type(p) is not np.ndarray or p.dtype is not _FLOAT64 and p.dtype != _FLOAT64:
+        if type(p) is not np.ndarray or p.dtype is not self._dtype and p.dtype != self._dtype:
             return False
         flags = p.flags
         return p.shape == (self._n_params,) and flags.c_contiguous and flags.writeable
@@ -246,26 +284,29 @@ class Network:
         if not self._buffer_intact():
             p = self._parameters
             raise ValueError(
-                f"net.parameters is no longer a writable C-contiguous float64 vector of "
-                f"{self._n_params} values (it is {type(p).__name__} of shape "
+                f"net.parameters is no longer a writable C-contiguous {self._dtype.name} "
+                f"vector of {self._n_params} values (it is {type(p).__name__} of shape "
                 f"{getattr(p, 'shape', None)}, dtype {getattr(p, 'dtype', None)}): it was "
-                f"changed in place. Assign the values instead: net.parameters = values.")
+                f"changed in place. Assign the values instead: net.parameters = values."
+            )
         return self._parameters
 
     def _check_finite_parameters(self, action):
         params = self._kernel_parameters()
-        if not (_finite(params) if _finite is not None else np.isfinite(params).all()):
+        if not all_finite(params):
             raise ValueError(
                 f"The network's parameters contain NaN or infinity, so it cannot {action}: "
                 f"set finite values (net.parameters = ...) or draw new ones with "
-                f"net.initialize().")
+                f"net.initialize()."
+            )
 
     def _require_loss(self, action):
         if self._loss_function is None:
             raise ValueError(
                 f"This network was built with loss=None (feedforward only, from weights set "
                 f"by hand), so it cannot {action}: build it with a loss, e.g. "
-                f"Network({self.layer_sizes}, output_activation='sigmoid', loss='mse').")
+                f"Network({self.layer_sizes}, output_activation='sigmoid', loss='mse')."
+            )
 
     @property
     def layer_sizes(self):
@@ -285,9 +326,12 @@ class Network:
             names = [a.label for a in self._layer_activations[:-1]]
             act = f"activation={names[0] if len(set(names)) == 1 else names!r}, "
         loss = None if self._loss_function is None else self._loss_function.name
+        dtype = "" if self._dtype == np.float64 else f", dtype={self._dtype.name!r}"
         norm = ", batch_norm=True" if self.batch_norm else ""
-        return (f"Network({self.layer_sizes}, {act}output_activation="
-                f"{self._layer_activations[-1].label!r}, loss={loss!r}{norm})")
+        return (
+            f"Network({self.layer_sizes}, {act}output_activation="
+            f"{self._layer_activations[-1].label!r}, loss={loss!r}{dtype}{norm})"
+        )
 
     def initialize(self, init=None, seed=None):
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
@@ -295,7 +339,7 @@ class Network:
         _check_init(init)
         rng = self._rng if seed is None else check_rng(seed)
         if not self._buffer_intact():
-            self._set_buffer(np.zeros(self._n_params))
+            self._set_buffer(np.zeros(self._n_params, self._dtype))
         self.parameters[:] = 0.0
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
             n_in, n_out = W.shape
@@ -320,22 +364,29 @@ class Network:
 
     def _restart_copy(self, rng):
         """A network of the same structure, initialised from (and keeping) ``rng``."""
-        return Network(self.layer_sizes, activation=list(self._layer_activations[:-1]),
-                       output_activation=self._layer_activations[-1],
-                       loss=self._loss_function.name, init=self.init, seed=rng,
-                       batch_norm=self.batch_norm)
+        return Network(
+            self.layer_sizes,
+            activation=list(self._layer_activations[:-1]),
+            output_activation=self._layer_activations[-1],
+            loss=self._loss_function.name,
+            init=self.init,
+            seed=rng,
+            dtype=self._dtype,
+            batch_norm=self.batch_norm,
+        )
 
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["_weights"], state["_biases"]  # views: rebuilt from parameters
         del state["_train_lock"]
-        state["_parameters"] = np.array(self._parameters, dtype=np.float64)
+        state["_parameters"] = np.array(self._parameters, dtype=self._dtype)
         return state
 
     def __setstate__(self, state):
         buffer = state.pop("_parameters")
+        state.setdefault("_dtype", np.dtype(np.float64))  # pickled before there was a choice
         self.__dict__.update(state)
-        self._set_buffer(np.array(buffer, dtype=np.float64, order="C"))  # own, writable
+        self._set_buffer(np.array(buffer, dtype=self._dtype, order="C"))  # own, writable
         self._train_lock = threading.Lock()
 
     # --- files -------------------------------------------------------------------------------
@@ -345,11 +396,14 @@ class Network:
         return io.save(self, path)
 
     def _to_file(self):
-        header = {"layer_sizes": self.layer_sizes,
-                  "activation": [a.config() for a in self._layer_activations[:-1]],
-                  "output_activation": self._layer_activations[-1].config(),
-                  "loss": None if self._loss_function is None else self._loss_function.name,
-                  "init": self.init}
+        header = {
+            "layer_sizes": self.layer_sizes,
+            "activation": [a.config() for a in self._layer_activations[:-1]],
+            "output_activation": self._layer_activations[-1].config(),
+            "loss": None if self._loss_function is None else self._loss_function.name,
+            "init": self.init,
+            "dtype": self._dtype.name,
+        }
         if self.batch_norm:  # (absent: False, as every file before it)
             header["batch_norm"] = True
         return header, {"parameters": self.parameters}
@@ -363,29 +417,44 @@ class Network:
     def _from_file(cls, header, arrays):
         n_params = _n_params(header)
         if arrays["parameters"].shape != (n_params,):  # before allocating what it claims
-            raise ValueError(f"layer_sizes {list(header['layer_sizes'])} need {n_params} "
-                             f"parameters, the file has an array of shape "
-                             f"{arrays['parameters'].shape}")
-        net = cls(header["layer_sizes"], activation=header["activation"],
-                  output_activation=header["output_activation"], loss=header["loss"],
-                  init=header["init"], batch_norm=header.get("batch_norm", False))
+            raise ValueError(
+                f"layer_sizes {list(header['layer_sizes'])} need {n_params} parameters, the "
+                f"file has an array of shape {arrays['parameters'].shape}"
+            )
+        # files written before the choice of precision hold float64 networks
+        net = cls(
+            header["layer_sizes"],
+            activation=header["activation"],
+            output_activation=header["output_activation"],
+            loss=header["loss"],
+            init=header["init"],
+            dtype=header.get("dtype", "float64"),
+            batch_norm=header.get("batch_norm", False),
+        )
         params = arrays["parameters"]
-        if params.shape != net.parameters.shape or not np.isfinite(params).all():
-            raise ValueError(f"expected {net.parameters.size} finite parameters, "
-                             f"got shape {params.shape}")
+        if (
+            params.shape != net.parameters.shape
+            or not np.isfinite(params).all()
+            or not np.isfinite(params.astype(net.dtype)).all()
+        ):
+            raise ValueError(
+                f"expected {net.parameters.size} finite {net.dtype.name} "
+                f"parameters, got shape {params.shape}"
+            )
         net.parameters[:] = params
         return net
 
     # --- computing ---------------------------------------------------------------------------
 
     def feedforward(self, X):
-        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``.
+        """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``,
+        in the network's ``dtype``.
 
         Large batches are computed in parts (Ctrl-C is seen between them). Outputs that are
         not finite raise ValueError when the parameters are not finite, and warn (a
         RuntimeWarning) when finite weights overflowed on these inputs.
         """
-        X = as_float_array(X, "X")
+        X = as_float_array(X, "X", dtype=self._dtype)
         single = X.ndim == 1
         X = matrix_from_checked(X, "X", self.n_inputs)
         out = self._outputs(X)
@@ -394,25 +463,38 @@ class Network:
     __call__ = feedforward
 
     def _outputs(self, X, name="X", report=True):
-        """The outputs for a checked X (C-contiguous float64, finite, n_inputs wide);
-        ``report``: non-finite outputs raise (non-finite parameters) or warn."""
-        kernels = _backend.kernels()
+        """The outputs for a checked X (C-contiguous, the network's dtype, finite, n_inputs
+        wide); ``report``: non-finite outputs raise (non-finite parameters) or warn."""
+        kernels = _backend.kernels(dtype=self._dtype)
         params = self._kernel_parameters()
-        check_memory(8 * X.shape[0] * self.n_outputs, name,
-                     lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs")
-        if X.ndim != 2 or X.shape[1] != self.n_inputs or X.dtype != np.float64 \
-                or not X.flags.c_contiguous:  # every caller checks; this one is O(1)
-            raise ValueError(f"{name} must be a C-contiguous float64 matrix with "
-                             f"{self.n_inputs} columns, got shape {X.shape}.")
-        out = np.empty((X.shape[0], self.n_outputs))
+        check_memory(
+            self._dtype.itemsize * X.shape[0] * self.n_outputs,
+            name,
+            lambda: f"the outputs of {X.shape[0]} rows x {self.n_outputs} outputs",
+        )
+        if (
+            X.ndim != 2
+            or X.shape[1] != self.n_inputs
+            or X.dtype != self._dtype
+            or not X.flags.c_contiguous
+        ):  # every caller checks; this one is O(1)
+            raise ValueError(
+                f"{name} must be a C-contiguous {self._dtype.name} matrix with "
+                f"{self.n_inputs} columns, got shape {X.shape}."
+            )
+        out = np.empty((X.shape[0], self.n_outputs), self._dtype)
         step = _forward_rows(self._spec)
         for start in range(0, X.shape[0], step):
-            kernels.forward(self._spec, params, X[start:start + step], out[start:start + step])
+            kernels.forward(self._spec, params, X[start : start + step], out[start : start + step])
         if report and not all_finite(out):
             self._check_finite_parameters("compute outputs")
-            warnings.warn(f"The network's outputs on {name} overflowed to infinity or NaN: its "
-                          f"weights or the inputs are too large (scale the inputs, or train "
-                          f"with a smaller learning rate).", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"The network's outputs on {name} overflowed to infinity or NaN: its "
+                f"weights or the inputs are too large (scale the inputs, or train "
+                f"with a smaller learning rate).",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return out
 
     def layer_outputs(self, X, pre_activations=False):
@@ -424,21 +506,24 @@ class Network:
         is applied to, ``z = a_in @ W + b`` (after batch normalisation, by the running
         statistics, with ``batch_norm``). As in ``feedforward``, dropout is not applied.
         """
-        X = as_float_array(X, "X")
+        X = as_float_array(X, "X", dtype=self._dtype)
         single = X.ndim == 1
         X = matrix_from_checked(X, "X", self.n_inputs)
         params = self._kernel_parameters()
         spec, n = self._spec, X.shape[0]
-        check_memory(8 * n * sum(spec.sizes[1:]), "X",
-                     lambda: f"every layer's outputs for {n} rows ({sum(spec.sizes[1:])} "
-                             f"units)")
-        outs = [np.empty((n, units)) for units in spec.sizes[1:]]
-        kernels = _backend.kernels()
+        check_memory(
+            self._dtype.itemsize * n * sum(spec.sizes[1:]),
+            "X",
+            lambda: f"every layer's outputs for {n} rows ({sum(spec.sizes[1:])} units)",
+        )
+        outs = [np.empty((n, units), self._dtype) for units in spec.sizes[1:]]
+        kernels = _backend.kernels(dtype=self._dtype)
         step = _forward_rows(spec)
         for start in range(0, n, step):
             part = slice(start, start + step)
-            kernels.layer_outputs(spec, params, X[part], [o[part] for o in outs],
-                                  bool(pre_activations))
+            kernels.layer_outputs(
+                spec, params, X[part], [o[part] for o in outs], bool(pre_activations)
+            )
         return [o[0] for o in outs] if single else outs
 
     def summary(self, file=None):
@@ -450,30 +535,50 @@ class Network:
         spec = self._spec
         rows = [("input", f"(None, {spec.sizes[0]})", "", "")]
         for l, (units, act) in enumerate(zip(spec.sizes[1:], self._layer_activations)):
-            rows.append((f"dense_{l + 1}", f"(None, {units})", act.label,
-                         f"{spec.sizes[l] * units + units:,}"))
+            rows.append(
+                (
+                    f"dense_{l + 1}",
+                    f"(None, {units})",
+                    act.label,
+                    f"{spec.sizes[l] * units + units:,}",
+                )
+            )
             if self.batch_norm and l < spec.n_layers - 1:
                 rows.append((f"batch_norm_{l + 1}", f"(None, {units})", "", f"{4 * units:,}"))
         head = ("Layer", "Output shape", "Activation", "Parameters")
         widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
 
         def line(row):
-            return "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]),
-                              row[2].ljust(widths[2]), row[3].rjust(widths[3])]).rstrip()
+            return "  ".join(
+                [
+                    row[0].ljust(widths[0]),
+                    row[1].ljust(widths[1]),
+                    row[2].ljust(widths[2]),
+                    row[3].rjust(widths[3]),
+                ]
+            ).rstrip()
 
         rule = "-" * len(line(head))
         loss = "none" if self._loss_function is None else self._loss_function.name
         statistics = spec.n_params - spec.n_trainable
-        text = [line(head), rule, *map(line, rows), rule,
-                f"Total parameters: {spec.n_params:,}"
-                + (f" (trainable {spec.n_trainable:,}, running statistics {statistics:,})"
-                   if statistics else ""),
-                f"Loss: {loss}"]
+        text = [
+            line(head),
+            rule,
+            *map(line, rows),
+            rule,
+            f"Total parameters: {spec.n_params:,}"
+            + (
+                f" (trainable {spec.n_trainable:,}, running statistics {statistics:,})"
+                if statistics
+                else ""
+            ),
+            f"Loss: {loss}",
+        ]
         print("\n".join(text), file=file or sys.stdout)
 
     def _xy(self, X, Y):
-        X = as_matrix(X, "X", self.n_inputs)
-        Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss)
+        X = as_matrix(X, "X", self.n_inputs, dtype=self._dtype)
+        Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss, dtype=self._dtype)
         return X, Y
 
     def _full_batch(self, X, what):
@@ -482,9 +587,11 @@ class Network:
         self._require_loss(what)
         self._check_finite_parameters(what)
         params = self._kernel_parameters()
-        check_memory(full_batch_bytes(self._spec, X.shape[0]), "X",
-                     lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs "
-                             f"and deltas)")
+        check_memory(
+            full_batch_bytes(self._spec, X.shape[0], self._dtype.itemsize),
+            "X",
+            lambda: f"{what} over {X.shape[0]} rows at once (every layer's outputs and deltas)",
+        )
         return params
 
     def loss(self, X, Y, sample_weight=None):
@@ -492,19 +599,24 @@ class Network:
         ``sample_weight``, the weighted mean ``sum_i w_i L_i / sum_i w_i``."""
         self._require_loss("compute a loss")
         X, Y = self._xy(X, Y)
-        w = as_weights(sample_weight, X.shape[0])
+        w = as_weights(sample_weight, X.shape[0], dtype=self._dtype)
         params = self._full_batch(X, "compute a loss")
-        return float(_backend.kernels().loss_and_gradient(
-            self.spec, params, X, Y, 0.0, 0.0, None, w))
+        return float(
+            _backend.kernels(dtype=self._dtype).loss_and_gradient(
+                self.spec, params, X, Y, 0.0, 0.0, None, w
+            )
+        )
 
     def gradients(self, X, Y, sample_weight=None):
         """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
         self._require_loss("compute gradients")
         X, Y = self._xy(X, Y)
-        w = as_weights(sample_weight, X.shape[0])
+        w = as_weights(sample_weight, X.shape[0], dtype=self._dtype)
         params = self._full_batch(X, "compute gradients")
-        grad = np.empty(self.spec.n_params)
-        _backend.kernels().loss_and_gradient(self.spec, params, X, Y, 0.0, 0.0, grad, w)
+        grad = np.empty(self.spec.n_params, self._dtype)
+        _backend.kernels(dtype=self._dtype).loss_and_gradient(
+            self.spec, params, X, Y, 0.0, 0.0, grad, w
+        )
         return self.spec.unpack(grad)
 
     def train(self, X, Y, epochs=100, learning_rate=0.1, batch_size=32, **options):
@@ -516,8 +628,9 @@ class Network:
         """
         from .training import train
 
-        return train(self, X, Y, epochs=epochs, learning_rate=learning_rate,
-                     batch_size=batch_size, **options)
+        return train(
+            self, X, Y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, **options
+        )
 
 
 def _n_params(header):
@@ -539,18 +652,25 @@ def _check_sizes(layer_sizes):
         raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}.") from None
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least an input and an output size, got {sizes}.")
-    return tuple(check_number(s, "layer_sizes[%d]" % i, low=1, integer=True)
-                 for i, s in enumerate(sizes))
+    return tuple(
+        check_number(s, f"layer_sizes[{i}]", low=1, integer=True) for i, s in enumerate(sizes)
+    )
 
 
-def check_size(sizes, name, copies=1):
-    """Refuse layer sizes whose parameters (``copies`` of them, and the largest layer's
-    initialisation draws) could not fit in memory, naming ``name``."""
+def check_size(sizes, name, copies=1, itemsize=8):
+    """Refuse layer sizes whose parameters (``copies`` of them, of ``itemsize`` bytes each,
+    and the largest layer's float64 initialisation draws) could not fit in memory, naming
+    ``name``."""
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    check_memory(8 * (copies * n_params + largest), name,
-                 lambda: f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
-                         f"and the initialisation's draws)")
+    check_memory(
+        itemsize * copies * n_params + 8 * largest,
+        name,
+        lambda: (
+            f"a network of layer sizes {list(sizes)} ({n_params} parameters, "
+            f"and the initialisation's draws)"
+        ),
+    )
     return n_params
 
 
@@ -566,14 +686,16 @@ def _check_learnable(sizes, output, loss_function):
             "A softmax over a single output is always 1: the network can neither learn nor "
             "predict anything. For two classes use one sigmoid output (loss="
             "'binary_cross_entropy'), or two softmax outputs (layer_sizes ending in 2, "
-            "loss='cross_entropy').")
+            "loss='cross_entropy')."
+        )
     if output == "step" and loss_function is not None:
         raise ValueError(
             f"output_activation='step' has a zero gradient everywhere, so training with "
             f"loss={loss_function.name!r} could never change the weights. To train, use "
             f"output_activation='sigmoid' (and predict 1 where the output is >= 0.5); for a "
             f"network whose weights you set by hand (feedforward only, as "
-            f"nnfast.logic.xor_network), pass loss=None.")
+            f"nnfast.logic.xor_network), pass loss=None."
+        )
 
 
 def _forward_rows(spec):
@@ -584,93 +706,24 @@ def _forward_rows(spec):
     return chunk * max(1, FORWARD_WORK // max(1, chunk * spec.n_weights))
 
 
-def full_batch_bytes(spec, n_rows):
+def full_batch_bytes(spec, n_rows, itemsize=8):
     """Bytes of the workspace of a full-batch pass over ``n_rows`` rows (every layer's
     outputs and f', two delta blocks, the targets): what ``loss`` and ``gradients`` need."""
-    return workspace_bytes(spec, n_rows, n_rows)
+    return workspace_bytes(spec, n_rows, n_rows, itemsize)
 
 
-def workspace_bytes(spec, n_rows, batch_size):
+def workspace_bytes(spec, n_rows, batch_size, itemsize=8):
     """Bytes a training workspace for batches of ``batch_size`` rows needs (as allocated by
-    the kernels), plus the per-run copies of the parameters and the sample order."""
+    the kernels, values of ``itemsize`` bytes), plus the per-run copies of the parameters
+    and the sample order (8 bytes an index)."""
     per_row, fixed = workspace_terms(spec)
-    return 8 * (batch_size * per_row + fixed + 2 * n_rows)
+    return itemsize * (batch_size * per_row + fixed) + 8 * 2 * n_rows
 
 
 def workspace_terms(spec):
-    """(doubles per batch row, fixed doubles) of a training workspace for ``spec``."""
+    """(values per batch row, fixed values) of a training workspace for ``spec``."""
     sizes, norm = spec.sizes, spec.batch_norm
-    return (sum(sizes) + (1 + norm) * sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
-            5 * spec.n_params + sum(sizes) + 5 * norm * sum(sizes[1:-1]))
-
-
-class _Layers(list):
-    """``net.weights`` / ``net.biases``: one view into ``net.parameters`` per layer.
-
-    Setting an item copies the (checked) values into that layer's view; the list itself
-    never changes length or order, so nothing the kernels read can be replaced.
-    """
-
-    def __init__(self, views, name, layout):
-        super().__init__(views)
-        self._name, self._layout = name, layout
-
-    def _checked(self, i, value):
-        view = list.__getitem__(self, i)
-        where = f"{self._name}[{i}]"
-        if np.ndim(value) == 0:
-            return as_float_array(np.full(view.shape, value, dtype=np.float64)
-                                  if _is_number(value) else np.array([value]), where)
-        arr = as_float_array(value, where, ndim=(1, 2))
-        if arr.shape != view.shape:
-            hint = (f" (nnfast stores W as {self._layout}: pass its transpose)"
-                    if arr.shape == view.shape[::-1] and arr.ndim == 2 else "")
-            raise ValueError(f"{where} must have shape {view.shape} {self._layout}, got "
-                             f"{arr.shape}{hint}.")
-        return arr
-
-    def __setitem__(self, index, value):
-        if isinstance(index, slice):
-            at = range(len(self))[index]
-            values = _as_list(value, self._name, len(at))
-            checked = [self._checked(i, v) for i, v in zip(at, values)]  # all, then copy
-            for i, arr in zip(at, checked):
-                list.__getitem__(self, i)[...] = arr
-            return
-        try:
-            i = operator.index(index)
-        except TypeError:
-            raise TypeError(f"{self._name} indices must be integers, got {index!r}.") from None
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"{self._name}[{i}]: the network has {len(self)} layers.")
-        i %= len(self)
-        list.__getitem__(self, i)[...] = self._checked(i, value)
-
-    def _fixed(self, *args, **kwargs):
-        raise TypeError(f"{self._name} has one entry per layer, each a view into "
-                        f"net.parameters: set {self._name}[i] = values instead.")
-
-    __delitem__ = append = extend = insert = pop = remove = clear = sort = reverse = _fixed
-    __iadd__ = __imul__ = _fixed
-
-    def __reduce__(self):  # a copy is a plain list of arrays
-        return (list, (list(self),))
-
-
-def _as_list(values, name, n):
-    if isinstance(values, np.ndarray) and values.dtype != object:
-        raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got one array; "
-                        f"set {name}[i] = array for one layer.")
-    try:
-        values = list(values)
-    except TypeError:
-        raise TypeError(f"{name} must be a list of {n} arrays (one per layer), got "
-                        f"{type(values).__name__}.") from None
-    if len(values) != n:
-        raise ValueError(f"{name} must be {n} arrays (one per layer), got {len(values)}.")
-    return values
-
-
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_))
+    return (
+        sum(sizes) + (1 + norm) * sum(sizes[1:-1]) + 2 * max(sizes[1:]) + sizes[-1] + 1,
+        5 * spec.n_params + sum(sizes) + 5 * norm * sum(sizes[1:-1]),
+    )

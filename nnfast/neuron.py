@@ -1,10 +1,18 @@
 """A single artificial neuron: an activation of a weighted sum."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import activations
 from ._validation import as_float_array, as_matrix, check_number
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._typing import FloatArray
 
 
 class Neuron:
@@ -16,9 +24,9 @@ class Neuron:
         One weight ``w_i`` per input.
     bias : float
         The bias ``b``.
-    activation : str
-        ``f``: ``"sigmoid"``, ``"step"``, ``"tanh"``, ``"relu"`` or ``"identity"`` (see
-        ``nnfast.activations``).
+    activation : str or Activation
+        ``f``: ``"sigmoid"``, ``"step"``, ``"tanh"``, ``"relu"`` or ``"identity"``, or one
+        of the objects of ``nnfast.activations`` (not softmax).
 
     Examples
     --------
@@ -30,15 +38,23 @@ class Neuron:
     0.9990889488055994
     """
 
-    def __init__(self, weights, bias, activation="sigmoid"):
+    weights: FloatArray
+    bias: float
+    activation: activations.Activation
+
+    def __init__(
+        self, weights: ArrayLike, bias: float, activation: str | activations.Activation = "sigmoid"
+    ) -> None:
         self.weights = as_float_array(weights, "weights", ndim=(1,)).copy()
         self.bias = check_number(bias, "bias")
         self.activation = activations.get(activation)
         if self.activation.name == "softmax":
-            raise ValueError("A single neuron cannot use softmax (it normalises over several "
-                             "outputs); use a Network with a softmax output layer.")
+            raise ValueError(
+                "A single neuron cannot use softmax (it normalises over several "
+                "outputs); use a Network with a softmax output layer."
+            )
 
-    def feedforward(self, x):
+    def feedforward(self, x: ArrayLike) -> float | FloatArray:
         """``f(w.x + b)``: a float for one sample ``(n_inputs,)``, an array ``(n,)`` for a
         batch ``(n, n_inputs)``."""
         single = np.ndim(x) == 1
@@ -48,6 +64,6 @@ class Neuron:
 
     __call__ = feedforward
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         w = ", ".join(f"{v:.6g}" for v in self.weights)
         return f"Neuron(weights=[{w}], bias={self.bias:.6g}, activation={self.activation.name!r})"

@@ -1,10 +1,12 @@
 """Optimizers: the update rule applied to the flat parameter buffer after each batch.
 
 All run inside the compiled training loop; their state (velocity, moments, sums of squared
-gradients: ``nnfast._spec.OptimizerState``) has the flat parameter layout. The gradient ``g`` they step along is that of the regularised
-objective, the mean loss plus ``l1 * sum|W| + l2 / 2 * sum W**2`` over the weights (never the
-biases): ``g = dL/dW + l1 * sign(W) + l2 * W`` for weights, ``dL/db`` for biases.
+gradients: ``nnfast._spec.OptimizerState``) has the flat parameter layout. The gradient ``g``
+they step along is that of the regularised objective, the mean loss plus
+``l1 * sum|W| + l2 / 2 * sum W**2`` over the weights (never the biases):
+``g = dL/dW + l1 * sign(W) + l2 * W`` for weights, ``dL/db`` for biases.
 """
+
 from __future__ import annotations
 
 from ._spec import ADAGRAD, ADAM, ADAMW, RMSPROP
@@ -49,8 +51,12 @@ class Adam:
         self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
 
     def hyper(self):
-        return {"optimizer": ADAM, "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+        return {
+            "optimizer": ADAM,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
 
     def __repr__(self):
         return f"Adam(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon})"
@@ -77,17 +83,19 @@ class AdamW(Adam):
         return {**super().hyper(), "optimizer": ADAMW, "weight_decay": self.weight_decay}
 
     def __repr__(self):
-        return (f"AdamW(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon}, "
-                f"weight_decay={self.weight_decay})")
+        return (
+            f"AdamW(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon}, "
+            f"weight_decay={self.weight_decay})"
+        )
 
 
 class RMSprop:
     """RMSprop (Hinton), as ``torch.optim.RMSprop`` (``rho`` is its ``alpha``)::
 
-        v = rho v + (1 - rho) g**2
-        d = sqrt(v) + epsilon,  or centered: g_avg = rho g_avg + (1 - rho) g,
-            d = sqrt(v - g_avg**2) + epsilon
-        p -= lr g / d,  or with momentum mu: b = mu b + g / d,  p -= lr b
+    v = rho v + (1 - rho) g**2
+    d = sqrt(v) + epsilon,  or centered: g_avg = rho g_avg + (1 - rho) g,
+        d = sqrt(v - g_avg**2) + epsilon
+    p -= lr g / d,  or with momentum mu: b = mu b + g / d,  p -= lr b
     """
 
     def __init__(self, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False):
@@ -99,33 +107,46 @@ class RMSprop:
         self.centered = centered
 
     def hyper(self):
-        return {"optimizer": RMSPROP, "rho": self.rho, "epsilon": self.epsilon,
-                "momentum": self.momentum, "centered": self.centered}
+        return {
+            "optimizer": RMSPROP,
+            "rho": self.rho,
+            "epsilon": self.epsilon,
+            "momentum": self.momentum,
+            "centered": self.centered,
+        }
 
     def __repr__(self):
-        return (f"RMSprop(rho={self.rho}, epsilon={self.epsilon}, momentum={self.momentum}, "
-                f"centered={self.centered})")
+        return (
+            f"RMSprop(rho={self.rho}, epsilon={self.epsilon}, momentum={self.momentum}, "
+            f"centered={self.centered})"
+        )
 
 
 class Adagrad:
     """Adagrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` (no rate decay)::
 
-        v = v + g**2   (v starting at initial_accumulator_value)
-        p -= lr g / (sqrt(v) + epsilon)
+    v = v + g**2   (v starting at initial_accumulator_value)
+    p -= lr g / (sqrt(v) + epsilon)
     """
 
     def __init__(self, epsilon=1e-10, initial_accumulator_value=0.0):
         self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
         self.initial_accumulator_value = check_number(
-            initial_accumulator_value, "initial_accumulator_value", 0.0)
+            initial_accumulator_value, "initial_accumulator_value", 0.0
+        )
 
     def hyper(self):
-        return {"optimizer": ADAGRAD, "epsilon": self.epsilon,
-                "initial_accumulator_value": self.initial_accumulator_value}
+        return {
+            "optimizer": ADAGRAD,
+            "epsilon": self.epsilon,
+            "initial_accumulator_value": self.initial_accumulator_value,
+        }
 
     def __repr__(self):
-        return (f"Adagrad(epsilon={self.epsilon}, "
-                f"initial_accumulator_value={self.initial_accumulator_value})")
+        return (
+            f"Adagrad(epsilon={self.epsilon}, "
+            f"initial_accumulator_value={self.initial_accumulator_value})"
+        )
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}

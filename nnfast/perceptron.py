@@ -1,29 +1,36 @@
 """The perceptron: a step of a linear score, trained by the perceptron algorithm."""
+
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
 
-from . import _backend, io
-from ._estimator import (
-    BaseEstimator, ClassifierMixin, _flavoured, accuracy_score, classic_X, classic_failed_checks,
-    classic_header, classification_labels, decode_classes, estimator_from_header, fitting,
-    float_array, require_y,
-)
+from . import _backend
+from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin, classic_failed_checks
+from ._run import draw_lock
 from ._validation import (
-    NotFittedError, all_finite, as_float_array, as_matrix, check_number, check_rng,
+    all_finite,
+    as_float_array,
+    as_matrix,
+    check_number,
+    check_rng,
+    classic_X,
+    classification_labels,
+    encode_labels,
     memory_limit,
+    require_y,
 )
-from ._validation import encode_labels
+from .exceptions import NotFittedError, flavoured
+from .io import classic_header, decode_classes, estimator_from_header, float_array
 from .linear import linear_score
+from .metrics import accuracy_score
 
 #: Multiply-adds per compiled call of the perceptron's passes: Ctrl-C is seen between calls.
 PASS_WORK = 2**24
 
 
-@io.register
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
     """Rosenblatt's perceptron: ``predict(x) = 1 where w.x + b >= 0, else 0``.
 
     ``fit`` runs the perceptron algorithm: passes over the points in which every
@@ -99,6 +106,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     Perceptron(w=[2.6, 3.5], b=-10.1, learning_rate=0.1, max_epochs=25, seed=None, shuffle=False)
     """
 
+    _estimator_type = "classifier"
     _nnfast_tags = {"binary_only": True}
 
     def __init__(self, learning_rate=0.01, max_epochs=25, seed=None, shuffle=False):
@@ -118,8 +126,14 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         """
         model = cls(**params)
         weights = as_float_array(weights, "weights", ndim=(1,)).copy()
-        model._set_state(weights, check_number(bias, "bias"), _two_classes(classes),
-                         0, np.zeros(0, dtype=np.intp), np.zeros((0, weights.size + 1)))
+        model._set_state(
+            weights,
+            check_number(bias, "bias"),
+            _two_classes(classes),
+            0,
+            np.zeros(0, dtype=np.intp),
+            np.zeros((0, weights.size + 1)),
+        )
         return model
 
     # --- fitted state: checked on assignment, read-only where it must match the data ---------
@@ -132,8 +146,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self._n_features = coef.size
 
     def _clear_state(self):
-        for key in ("_coef", "_intercept", "_classes", "_n_iter", "_errors", "_lines",
-                    "_n_features"):
+        for key in (
+            "_coef",
+            "_intercept",
+            "_classes",
+            "_n_iter",
+            "_errors",
+            "_lines",
+            "_n_features",
+        ):
             self.__dict__.pop(key, None)
 
     def _fitted(self, name):
@@ -151,9 +172,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         d = self._settable("coef_")
         w = as_float_array(value, "coef_", ndim=(1, 2))
         if w.size != d or (w.ndim == 2 and w.shape[0] != 1):
-            raise ValueError(f"coef_ must hold n_features_in_={d} weights, got an array of "
-                             f"shape {w.shape}; to change the number of features, fit again "
-                             f"or use Perceptron.from_weights(w, b).")
+            raise ValueError(
+                f"coef_ must hold n_features_in_={d} weights, got an array of "
+                f"shape {w.shape}; to change the number of features, fit again "
+                f"or use Perceptron.from_weights(w, b)."
+            )
         self._coef = w.reshape(d).copy().view()
 
     @property
@@ -195,15 +218,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _settable(self, name):
         if "_coef" not in self.__dict__:
-            raise _flavoured(NotFittedError, "NotFittedError")(
+            raise flavoured(NotFittedError)(
                 f"{name} can be set on a fitted Perceptron only: build one with "
-                f"Perceptron.from_weights(w, b) (or fit it) first.")
+                f"Perceptron.from_weights(w, b) (or fit it) first."
+            )
         return self._n_features
 
     def __setattr__(self, name, value):
         if name in _READ_ONLY:
-            raise AttributeError(f"{name} is set by fit, step and from_weights: fit again (or "
-                                 f"use Perceptron.from_weights(w, b)) to change it.")
+            raise AttributeError(
+                f"{name} is set by fit, step and from_weights: fit again (or "
+                f"use Perceptron.from_weights(w, b)) to change it."
+            )
         super().__setattr__(name, value)
 
     def __delattr__(self, name):
@@ -230,7 +256,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        with fitting(self):
+        with self._fitting():
             return self._fit(X, y, coef_init, intercept_init)
 
     def _fit(self, X, y, coef_init, intercept_init):
@@ -260,7 +286,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        with fitting(self):
+        with self._fitting():
             return self._step(X, y)
 
     def _step(self, X, y):
@@ -277,9 +303,11 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             labels = encode_labels(y, "y", X.shape[0], classes)[1]
             coef = self._coef
             if coef.dtype != np.float64 or coef.shape != (d,):  # changed in place
-                raise ValueError(f"coef_ is no longer {d} float64 weights (it has shape "
-                                 f"{coef.shape}, dtype {coef.dtype}): assign it instead, "
-                                 f"p.coef_ = w.")
+                raise ValueError(
+                    f"coef_ is no longer {d} float64 weights (it has shape "
+                    f"{coef.shape}, dtype {coef.dtype}): assign it instead, "
+                    f"p.coef_ = w."
+                )
             params, fresh = np.append(coef, self._intercept), False
         if not hasattr(self, "_rng"):
             self._rng = check_rng(self.seed)
@@ -293,14 +321,15 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         kernels = _backend.kernels()
         shuffle = bool(self.shuffle)
         if not (params.shape == (d + 1,) and labels.shape == (n,)):  # O(1), before C
-            raise ValueError(f"the perceptron's weights ({params.size - 1}) do not match X's "
-                             f"{d} features.")
+            raise ValueError(
+                f"the perceptron's weights ({params.size - 1}) do not match X's {d} features."
+            )
         size = max(1, min(max_epochs, PASS_WORK // max(1, n * (d + 1))))
         errors = np.empty(size, dtype=np.intp)
         lines = np.empty((size, d + 1))
         order = np.arange(n, dtype=np.intp)
         parts, done, pending = [], 0, False
-        lock = rng_lock(kernels, self._rng) if shuffle else None
+        lock = draw_lock(kernels, self._rng) if shuffle else None
         # errors_ and boundary_lines_ grow by a row per pass: on data no line separates,
         # a huge max_epochs would fill the memory before it ended
         limit = memory_limit()
@@ -308,9 +337,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         try:
             while done < max_epochs:
                 if room is not None and done >= room:
-                    warnings.warn(f"Stopped after {done} passes: the records of more "
-                                  f"(errors_, boundary_lines_) would not fit in memory; "
-                                  f"lower max_epochs.", RuntimeWarning, stacklevel=4)
+                    warnings.warn(
+                        f"Stopped after {done} passes: the records of more "
+                        f"(errors_, boundary_lines_) would not fit in memory; "
+                        f"lower max_epochs.",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
                     break
                 k = min(size, max_epochs - done, room - done if room is not None else size)
                 errors[:k] = -1  # a pass the kernel completes gets its (>= 0) count
@@ -318,8 +351,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 if lock is not None:
                     lock.acquire()
                 try:
-                    ran = kernels.perceptron_epochs(X, labels, params, learning_rate, k,
-                                                    shuffle, self._rng, order, errors, lines)
+                    ran = kernels.perceptron_epochs(
+                        X,
+                        labels,
+                        params,
+                        learning_rate,
+                        k,
+                        shuffle,
+                        self._rng,
+                        order,
+                        errors,
+                        lines,
+                    )
                 finally:
                     if lock is not None:
                         lock.release()
@@ -328,14 +371,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                     params[:] = lines[ran - 1] if ran else start
                     parts.append((errors[:ran].copy(), lines[:ran].copy()))
                     pending = False
-                    message = (f"The perceptron's weights overflowed to infinity in pass "
-                               f"{done + ran}: scale X (or lower learning_rate).")
+                    message = (
+                        f"The perceptron's weights overflowed to infinity in pass "
+                        f"{done + ran}: scale X (or lower learning_rate)."
+                    )
                     if not any(len(e) for e, _ in parts):
                         self._record(parts, params, d, classes, fresh)
-                        raise ValueError(message + " Nothing was learnt: X's values are too "
-                                                   "large.")
-                    warnings.warn(message[:-1] + "; stopped, and kept the weights of the last "
-                                  "finite pass.", RuntimeWarning, stacklevel=4)
+                        raise ValueError(message + " Nothing was learnt: X's values are too large.")
+                    warnings.warn(
+                        message[:-1] + "; stopped, and kept the weights of the last finite pass.",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
                     break
                 parts.append((errors[:ran].copy(), lines[:ran].copy()))
                 pending = False
@@ -393,8 +440,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         pred = np.atleast_1d(self.predict(X))
         y = np.asarray(y)
         if y.shape != pred.shape:
-            raise ValueError(f"y must have shape {pred.shape} (one label per sample of X), "
-                             f"got {y.shape}.")
+            raise ValueError(
+                f"y must have shape {pred.shape} (one label per sample of X), got {y.shape}."
+            )
         return accuracy_score(y, pred, sample_weight)
 
     def _is_fitted(self):
@@ -402,7 +450,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def _check_fitted(self, method):
         if "_coef" not in self.__dict__:
-            raise _flavoured(NotFittedError, "NotFittedError")(
+            raise flavoured(NotFittedError)(
                 f"This Perceptron has no weights yet: call fit(X, y) (or step(X, y), or build "
                 f"it with Perceptron.from_weights(w, b)) before {method}."
             )
@@ -413,11 +461,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             "check_fit2d_predict1d": (
                 "predict and decision_function take one sample as a 1-D array (the perceptron "
                 "lessons' API: p.predict([4, 5]) == 1, pinned by tests/test_perceptron.py) "
-                "instead of raising."),
+                "instead of raising."
+            ),
             "check_supervised_y_2d": (
                 "A column-vector y of shape (n, 1) is refused with a ValueError ('y must be "
                 "1-D', pinned by tests/test_perceptron.py::test_bad_labels) instead of being "
-                "raveled with a DataConversionWarning."),
+                "raveled with a DataConversionWarning."
+            ),
         }
 
     # --- files ---------------------------------------------------------------------------------
@@ -426,8 +476,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         header = classic_header(self)
         if not header["fitted"]:
             return header, {}
-        return header, {"coef": self.coef_, "intercept": np.array([self.intercept_]),
-                        "errors": self.errors_, "boundary_lines": self.boundary_lines_}
+        return header, {
+            "coef": self.coef_,
+            "intercept": np.array([self.intercept_]),
+            "errors": self.errors_,
+            "boundary_lines": self.boundary_lines_,
+        }
 
     @classmethod
     def _file_shapes(cls, header):
@@ -435,8 +489,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             return {}
         d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
         n_iter = check_number(header["n_iter"], "n_iter", 0, integer=True)
-        return {"coef": (d,), "intercept": (1,), "errors": (n_iter,),
-                "boundary_lines": (n_iter, d + 1)}
+        return {
+            "coef": (d,),
+            "intercept": (1,),
+            "errors": (n_iter,),
+            "boundary_lines": (n_iter, d + 1),
+        }
 
     @classmethod
     def _from_file(cls, header, arrays):
@@ -456,8 +514,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return model
 
     def __repr__(self):
-        params = (f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
-                  f"seed={self.seed!r}, shuffle={self.shuffle!r}")
+        params = (
+            f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
+            f"seed={self.seed!r}, shuffle={self.shuffle!r}"
+        )
         if "_coef" not in self.__dict__:
             return f"{type(self).__name__}({params})"
         w = ", ".join(f"{v:.6g}" for v in self.coef_)
@@ -470,20 +530,25 @@ def _finite_passes(lines):
     return int(bad[0]) if bad.size else len(lines)
 
 
-_FITTED = ("coef_", "intercept_", "classes_", "n_features_in_", "n_iter_", "errors_",
-           "boundary_lines_")
+_FITTED = (
+    "coef_",
+    "intercept_",
+    "classes_",
+    "n_features_in_",
+    "n_iter_",
+    "errors_",
+    "boundary_lines_",
+)
 _READ_ONLY = ("n_features_in_", "n_iter_", "errors_", "boundary_lines_")
-_PUBLIC = {"_coef": "coef_", "_intercept": "intercept_", "_classes": "classes_",
-           "_n_features": "n_features_in_", "_n_iter": "n_iter_", "_errors": "errors_",
-           "_lines": "boundary_lines_"}
-
-
-def rng_lock(kernels, rng):
-    """The lock to hold while a compiled kernel draws from ``rng`` without the GIL (NumPy's
-    own methods, which the reference uses, take it themselves)."""
-    from .training import _draw_lock
-
-    return _draw_lock(kernels, rng)
+_PUBLIC = {
+    "_coef": "coef_",
+    "_intercept": "intercept_",
+    "_classes": "classes_",
+    "_n_features": "n_features_in_",
+    "_n_iter": "n_iter_",
+    "_errors": "errors_",
+    "_lines": "boundary_lines_",
+}
 
 
 def _check_params(learning_rate, max_epochs, seed):

@@ -18,6 +18,7 @@ index, so the rate is constant within an epoch:
 validation (or training) loss between epochs and multiplies the rate by ``factor``.
 ``History.learning_rate[e]`` is the rate of the first update of epoch e.
 """
+
 from __future__ import annotations
 
 from ._spec import CONSTANT, COSINE, EXPONENTIAL, INVERSE_TIME, ONE_CYCLE
@@ -37,8 +38,10 @@ class _KernelSchedule:
         self.staircase = bool(staircase)
         self.per = per
         if per == "epoch" and self.staircase and self.decay_steps != int(self.decay_steps):
-            raise ValueError(f"decay_steps must be a whole number of epochs with staircase=True "
-                             f"and per='epoch', got {decay_steps!r}.")
+            raise ValueError(
+                f"decay_steps must be a whole number of epochs with staircase=True "
+                f"and per='epoch', got {decay_steps!r}."
+            )
 
     def hyper(self, steps_per_epoch, epochs=None):
         """The Hyper fields that make the kernels compute this schedule.
@@ -54,14 +57,20 @@ class _KernelSchedule:
         if self.per == "epoch" and staircase:
             steps = self.decay_steps * steps_per_epoch
         elif self.per == "epoch":
-            rate = (rate ** (1.0 / steps) if self.code == EXPONENTIAL else rate / steps)
+            rate = rate ** (1.0 / steps) if self.code == EXPONENTIAL else rate / steps
             steps, staircase = float(steps_per_epoch), True
-        return {"schedule": self.code, "decay_rate": rate, "decay_steps": steps,
-                "staircase": staircase}
+        return {
+            "schedule": self.code,
+            "decay_rate": rate,
+            "decay_steps": steps,
+            "staircase": staircase,
+        }
 
     def __repr__(self):
-        return (f"{type(self).__name__}(decay_rate={self.decay_rate}, decay_steps="
-                f"{self.decay_steps}, staircase={self.staircase}, per={self.per!r})")
+        return (
+            f"{type(self).__name__}(decay_rate={self.decay_rate}, decay_steps="
+            f"{self.decay_steps}, staircase={self.staircase}, per={self.per!r})"
+        )
 
 
 class ExponentialDecay(_KernelSchedule):
@@ -70,8 +79,12 @@ class ExponentialDecay(_KernelSchedule):
     code = EXPONENTIAL
 
     def __init__(self, decay_rate=0.96, decay_steps=1000, staircase=False, per="step"):
-        super().__init__(check_number(decay_rate, "decay_rate", 0.0, 1.0, low_open=True),
-                         decay_steps, staircase, per)
+        super().__init__(
+            check_number(decay_rate, "decay_rate", 0.0, 1.0, low_open=True),
+            decay_steps,
+            staircase,
+            per,
+        )
 
 
 class InverseTimeDecay(_KernelSchedule):
@@ -82,8 +95,7 @@ class InverseTimeDecay(_KernelSchedule):
     code = INVERSE_TIME
 
     def __init__(self, decay_rate=0.5, decay_steps=1000, staircase=False, per="step", power=1.0):
-        super().__init__(check_number(decay_rate, "decay_rate", 0.0), decay_steps, staircase,
-                         per)
+        super().__init__(check_number(decay_rate, "decay_rate", 0.0), decay_steps, staircase, per)
         self.power = check_number(power, "power", 0.0)
 
     def hyper(self, steps_per_epoch, epochs=None):
@@ -97,8 +109,12 @@ class StepDecay(ExponentialDecay):
     """lr_epoch = lr * drop ** floor(epoch / every): drop the rate every ``every`` epochs."""
 
     def __init__(self, drop=0.5, every=10):
-        super().__init__(check_number(drop, "drop", 0.0, 1.0, low_open=True),
-                         check_number(every, "every", 1, integer=True), True, "epoch")
+        super().__init__(
+            check_number(drop, "drop", 0.0, 1.0, low_open=True),
+            check_number(every, "every", 1, integer=True),
+            True,
+            "epoch",
+        )
 
     def __repr__(self):
         return f"StepDecay(drop={self.decay_rate}, every={int(self.decay_steps)})"
@@ -150,8 +166,10 @@ class ReduceOnPlateau:
         return lr
 
     def __repr__(self):
-        return (f"ReduceOnPlateau(factor={self.factor}, patience={self.patience}, "
-                f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})")
+        return (
+            f"ReduceOnPlateau(factor={self.factor}, patience={self.patience}, "
+            f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})"
+        )
 
 
 def _per(per):
@@ -178,13 +196,19 @@ class CosineDecay:
         self.per = _per(per)
 
     def hyper(self, steps_per_epoch, epochs=None):
-        return {"schedule": COSINE, "decay_steps": self.decay_steps,
-                "warmup_steps": self.warmup_steps, "final_fraction": self.alpha,
-                "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0}
+        return {
+            "schedule": COSINE,
+            "decay_steps": self.decay_steps,
+            "warmup_steps": self.warmup_steps,
+            "final_fraction": self.alpha,
+            "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0,
+        }
 
     def __repr__(self):
-        return (f"CosineDecay(decay_steps={self.decay_steps}, alpha={self.alpha}, "
-                f"warmup_steps={self.warmup_steps}, per={self.per!r})")
+        return (
+            f"CosineDecay(decay_steps={self.decay_steps}, alpha={self.alpha}, "
+            f"warmup_steps={self.warmup_steps}, per={self.per!r})"
+        )
 
 
 class OneCycle:
@@ -196,37 +220,50 @@ class OneCycle:
     epoch (``per="epoch"``) of the ``train`` call.
     """
 
-    def __init__(self, total_steps=None, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-                 per="step"):
-        self.total_steps = None if total_steps is None else check_number(
-            total_steps, "total_steps", 1, integer=True)
-        self.pct_start = check_number(pct_start, "pct_start", 0.0, 1.0, low_open=True,
-                                      high_open=True)
+    def __init__(
+        self, total_steps=None, pct_start=0.3, div_factor=25.0, final_div_factor=1e4, per="step"
+    ):
+        self.total_steps = (
+            None
+            if total_steps is None
+            else check_number(total_steps, "total_steps", 1, integer=True)
+        )
+        self.pct_start = check_number(
+            pct_start, "pct_start", 0.0, 1.0, low_open=True, high_open=True
+        )
         self.div_factor = check_number(div_factor, "div_factor", 0.0, low_open=True)
-        self.final_div_factor = check_number(final_div_factor, "final_div_factor", 0.0,
-                                             low_open=True)
+        self.final_div_factor = check_number(
+            final_div_factor, "final_div_factor", 0.0, low_open=True
+        )
         self.per = _per(per)
 
     def hyper(self, steps_per_epoch, epochs=None):
         total = self.total_steps
         if total is None:
             if epochs is None:
-                raise ValueError("OneCycle(total_steps=None) needs the run's length: pass "
-                                 "total_steps, or train with it (train() gives the epochs).")
+                raise ValueError(
+                    "OneCycle(total_steps=None) needs the run's length: pass "
+                    "total_steps, or train with it (train() gives the epochs)."
+                )
             total = epochs * (steps_per_epoch if self.per == "step" else 1)
-        return {"schedule": ONE_CYCLE, "total_steps": float(max(total, 1)),
-                "pct_start": self.pct_start, "div_factor": self.div_factor,
-                "final_div_factor": self.final_div_factor,
-                "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0}
+        return {
+            "schedule": ONE_CYCLE,
+            "total_steps": float(max(total, 1)),
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0,
+        }
 
     def __repr__(self):
-        return (f"OneCycle(total_steps={self.total_steps}, pct_start={self.pct_start}, "
-                f"div_factor={self.div_factor}, final_div_factor={self.final_div_factor}, "
-                f"per={self.per!r})")
+        return (
+            f"OneCycle(total_steps={self.total_steps}, pct_start={self.pct_start}, "
+            f"div_factor={self.div_factor}, final_div_factor={self.final_div_factor}, "
+            f"per={self.per!r})"
+        )
 
 
-SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau, CosineDecay,
-             OneCycle)
+SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau, CosineDecay, OneCycle)
 
 
 def get(schedule):

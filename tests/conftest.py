@@ -7,13 +7,14 @@ skipped tests.
 Tests that need an optional package say so with ``@pytest.mark.requires("pandas", ...)`` or
 ``pytest.importorskip``: without it they are skipped. With ``CI=true`` such a skip fails
 the run, because the ``[test]`` extra installs every package the suite uses: a skip there
-means an install step is missing.
+means an install step is missing. The peers in ``OPT_IN`` (PyTorch, JAX, numba) are the
+exception: tests against them run only where someone installed them by hand.
 
-Comparisons with PyTorch itself are opt-in: ``@pytest.mark.torch`` runs a test only where
-torch is installed (it is never part of ``[test]``, whose install stays light). Their skip
-has a reason of its own, ``OPT_IN``, which the CI check above does not count as a missing
-package; such a test imports torch in its body, never through ``importorskip``.
+Comparisons with PyTorch's own definitions are such opt-in tests: ``@pytest.mark.torch``
+runs a test only where torch is installed (never part of ``[test]``, whose install stays
+light); the test imports torch in its body.
 """
+
 import importlib.util
 import os
 
@@ -38,8 +39,9 @@ def cython_required():
 def need_cython():
     """Skip the calling test when the extension is missing (fail under NNFAST_REQUIRE_CYTHON=1)."""
     if _backend._kernels is None:
-        message = (f"the compiled extension nnfast._kernels is not importable "
-                   f"({_backend._import_error})")
+        message = (
+            f"the compiled extension nnfast._kernels is not importable ({_backend._import_error})"
+        )
         if cython_required():
             pytest.fail(f"NNFAST_REQUIRE_CYTHON=1 but {message}", pytrace=False)
         pytest.skip(message)
@@ -93,8 +95,9 @@ def assert_same():
             return
         a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
         assert a.shape == b.shape, f"{path}: shapes {a.shape} (cython) and {b.shape} (numpy)"
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol,
-                                   err_msg=f"{path}: cython (actual) vs numpy (desired)")
+        np.testing.assert_allclose(
+            a, b, rtol=rtol, atol=atol, err_msg=f"{path}: cython (actual) vs numpy (desired)"
+        )
 
     return check
 
@@ -102,16 +105,21 @@ def assert_same():
 # --- optional packages --------------------------------------------------------------------
 
 MISSING = "optional package not installed: "
-OPT_IN = "opt-in comparison with PyTorch: torch is not installed"
+# Peers compared with only when installed by hand, never by [test] (PyTorch alone is GBs):
+# skips for these are opt-in, not a missing install step.
+OPT_IN = ("torch", "jax", "jaxlib", "numba")
 _missing_skips = []
 
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "requires(*modules): skip unless these optional packages can be imported")
+        "markers", "requires(*modules): skip unless these optional packages can be imported"
+    )
     config.addinivalue_line(
-        "markers", "torch: compare with PyTorch itself; runs only where torch is installed "
-                   "(opt-in, not a missing package in CI)")
+        "markers",
+        "torch: compare with PyTorch itself; runs only where torch is installed (opt-in: "
+        "not a missing package in CI)",
+    )
 
 
 def pytest_runtest_setup(item):
@@ -120,7 +128,7 @@ def pytest_runtest_setup(item):
         if absent:
             pytest.skip(MISSING + ", ".join(absent))
     if item.get_closest_marker("torch") and importlib.util.find_spec("torch") is None:
-        pytest.skip(OPT_IN)
+        pytest.skip(MISSING + "torch")  # torch is in OPT_IN: not counted as missing
 
 
 def _skip_reason(report):
@@ -131,7 +139,13 @@ def _skip_reason(report):
 
 def _note_missing(report):
     reason = _skip_reason(report)
-    if reason.startswith(MISSING) or reason.startswith("could not import"):
+    if reason.startswith(MISSING):
+        modules = reason[len(MISSING) :].split(", ")
+    elif reason.startswith("could not import"):
+        modules = [reason.split("'")[1]] if "'" in reason else [reason]
+    else:
+        return
+    if not all(m.split(".")[0] in OPT_IN for m in modules):
         _missing_skips.append(f"{report.nodeid}: {reason}")
 
 

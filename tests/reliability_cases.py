@@ -11,6 +11,7 @@ it ended (clean, accepted, unclear, silent, destroyed, crash, hang). The familie
 ones of issue 17: bad arrays, bad hyperparameters, numerical trouble, model files,
 interruption and concurrency, command line.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +61,10 @@ def add(family, name, fn, raises=None, names=None, timeout=TIMEOUT):
 
 def case(family, raises=None, names=None, timeout=TIMEOUT):
     """Decorator form of ``add``; the case is named after the function."""
+
     def register(fn):
         return add(family, fn.__name__, fn, raises, names, timeout)
+
     return register
 
 
@@ -90,6 +93,7 @@ def preload():
 
     import nnfast  # noqa: F401
     import nnfast.cli  # noqa: F401
+
     for module in ("pandas", "sklearn.base", "sklearn.pipeline"):
         try:
             __import__(module)
@@ -126,7 +130,8 @@ def execute(case):
     return "accepted", ""
 
 
-# --- helpers ---------------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
+
 
 def nf():
     import nnfast
@@ -157,13 +162,15 @@ def net(sizes=(3, 5, 1), **kw):
 
 
 def mlp_classifier(**kw):
-    return nf().MLPClassifier(**{"hidden_layer_sizes": (5,), "max_iter": 20,
-                                 "random_state": 0, **kw})
+    return nf().MLPClassifier(
+        **{"hidden_layer_sizes": (5,), "max_iter": 20, "random_state": 0, **kw}
+    )
 
 
 def mlp_regressor(**kw):
-    return nf().MLPRegressor(**{"hidden_layer_sizes": (5,), "max_iter": 20,
-                                "random_state": 0, **kw})
+    return nf().MLPRegressor(
+        **{"hidden_layer_sizes": (5,), "max_iter": 20, "random_state": 0, **kw}
+    )
 
 
 def fitted(kind):
@@ -216,6 +223,7 @@ def consistent(history, validation=False, classify=False):
 @contextlib.contextmanager
 def guard(*paths):
     """Fail with Destroyed if any of ``paths`` (files, FIFOs, links, directories) changed."""
+
     def snapshot(p):
         if not os.path.lexists(p):
             return None
@@ -267,8 +275,11 @@ def cli(*args, stdin=None):
     from nnfast import cli as cli_module
 
     out, err = _io.StringIO(), _io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings():
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("default")  # as a user's interpreter shows them
         try:
             status = cli_module.main([str(a) for a in args])
@@ -352,27 +363,30 @@ X_NAME = r"\bX\b|\bx\b"
 
 def _x_entry_points():
     """name -> (call(bad X), the number of features it takes)."""
+
     def network_call(method):
         def call(X):
             n = net()
             if method == "feedforward":
                 return n.feedforward(X)
-            Y = np.zeros((len(X) if hasattr(X, "__len__") and not isinstance(X, dict)
-                          else 4, 1))
+            Y = np.zeros((len(X) if hasattr(X, "__len__") and not isinstance(X, dict) else 4, 1))
             return getattr(n, method)(X, Y)
+
         return call
 
     def fit_call(make, y):
-        return lambda X: make().fit(X, y(len(X) if hasattr(X, "__len__") and
-                                         not isinstance(X, dict) else 4))
+        return lambda X: make().fit(
+            X, y(len(X) if hasattr(X, "__len__") and not isinstance(X, dict) else 4)
+        )
 
     def predict_call(kind, method):
         def call(X):
             model, _ = fitted(kind)
             return getattr(model, method)(X)
+
         return call
 
-    labels = lambda n: np.arange(max(n, 2))[:max(n, 2)] % 2  # noqa: E731
+    labels = lambda n: np.arange(max(n, 2))[: max(n, 2)] % 2  # noqa: E731
     return {
         "feedforward": (network_call("feedforward"), 3),
         "train": (network_call("train"), 3),
@@ -391,8 +405,10 @@ def _register_bad_x():
         for bad, (build, errors) in BAD_X.items():
             if entry in ("perceptron-fit", "logistic-fit", "mlp-fit") and bad == "wrong-width":
                 continue  # fit takes any width
+
             def fn(call=call, build=build, d=d):
                 call(build(4, d))
+
             add("arrays", f"{entry}-X-{bad}", fn, errors, X_NAME)
 
 
@@ -404,8 +420,13 @@ def layouts_and_dtypes_are_accepted():
     X, Y = regression()
     n = net()
     ref = n.feedforward(X)
-    for variant in (X.astype(np.float32), np.asfortranarray(X), X[::1, :], X.tolist(),
-                    np.repeat(X, 2, axis=1)[:, ::2]):
+    for variant in (
+        X.astype(np.float32),
+        np.asfortranarray(X),
+        X[::1, :],
+        X.tolist(),
+        np.repeat(X, 2, axis=1)[:, ::2],
+    ):
         got = n.feedforward(variant)
         assert np.allclose(got, ref, rtol=1e-6), "a layout changed the outputs"
     ro = X.copy()
@@ -449,8 +470,7 @@ def pandas_categorical_column_names_X_and_column():
 @case("arrays", raises=(ValueError, TypeError), names=r"X.*'when'|'when'.*X")
 def pandas_datetime_column_names_X():
     pd = pandas()
-    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0],
-                       "when": pd.date_range("2024-01-01", periods=4)})
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "when": pd.date_range("2024-01-01", periods=4)})
     nf().LogisticRegression().fit(df, [0, 1, 0, 1])
 
 
@@ -480,48 +500,93 @@ def pandas_text_columns_through_table_encoder_in_a_pipeline():
 
 Y_CASES = {
     # name: (call, exception types, regex for the argument)
-    "Y-wrong-length": (lambda: net().train(np.ones((4, 3)), np.ones((5, 1))), ValueError,
-                       r"\bY\b"),
+    "Y-wrong-length": (lambda: net().train(np.ones((4, 3)), np.ones((5, 1))), ValueError, r"\bY\b"),
     "Y-nan": (lambda: net().loss(np.ones((2, 3)), [[np.nan], [1.0]]), ValueError, r"\bY\b"),
-    "Y-wrong-columns": (lambda: net().gradients(np.ones((2, 3)), np.ones((2, 4))), ValueError,
-                        r"\bY\b"),
-    "Y-strings": (lambda: net().train(np.ones((2, 3)), ["a", "b"]), (TypeError, ValueError),
-                  r"\bY\b"),
-    "Y-bce-out-of-range": (lambda: net(loss="binary_cross_entropy").train(
-        np.ones((2, 3)), [0.0, 2.0]), ValueError, r"\bY\b"),
-    "Y-ce-label-too-large": (lambda: net((3, 4, 3), loss="cross_entropy").train(
-        np.ones((2, 3)), [0, 7]), ValueError, r"\bY\b"),
-    "Y-ce-negative-label": (lambda: net((3, 4, 3), loss="cross_entropy").train(
-        np.ones((2, 3)), [0, -1]), ValueError, r"\bY\b"),
-    "Y-ce-fractional-label": (lambda: net((3, 4, 3), loss="cross_entropy").train(
-        np.ones((2, 3)), [0, 1.5]), ValueError, r"\bY\b"),
-    "y-continuous-for-classifier": (lambda: mlp_classifier().fit(np.ones((3, 2)),
-                                                                 [0.5, 1.5, 2.5]),
-                                    ValueError, r"\by\b|label"),
-    "y-nan-for-regressor": (lambda: mlp_regressor().fit(np.ones((3, 2)), [0.0, np.nan, 1.0]),
-                            ValueError, r"\by\b"),
-    "y-one-class": (lambda: mlp_classifier().fit(np.ones((3, 2)), [1, 1, 1]), ValueError,
-                    r"\by\b"),
-    "y-mixed-types": (lambda: nf().LogisticRegression().fit(
-        np.ones((3, 2)), np.array([1, "a", 2], dtype=object)), (ValueError, TypeError),
-                      r"\by\b"),
-    "y-none": (lambda: mlp_classifier().fit(np.ones((3, 2)), None), (ValueError, TypeError),
-               r"\by\b"),
-    "y-2d-for-perceptron": (lambda: nf().Perceptron().fit(np.ones((2, 2)), [[0, 1], [1, 0]]),
-                            ValueError, r"\by\b"),
-    "y-wrong-length-for-perceptron": (lambda: nf().Perceptron().fit(np.ones((3, 2)), [0, 1]),
-                                      ValueError, r"\by\b"),
-    "y-three-classes-for-perceptron": (lambda: nf().Perceptron().fit(np.ones((3, 2)),
-                                                                     [0, 1, 2]),
-                                       ValueError, r"\by\b"),
-    "step-unseen-label": (lambda: fitted("perceptron")[0].step(np.ones((2, 2)), [0, 5]),
-                          ValueError, r"\by\b"),
-    "partial-fit-unseen-label": (lambda: mlp_classifier().partial_fit(
-        np.ones((2, 3)), [0, 1], classes=[0, 1]).partial_fit(np.ones((1, 3)), [9]),
-        ValueError, r"\by\b|9"),
-    "complex-labels": (lambda: nf().LogisticRegression().fit(np.ones((2, 2)),
-                                                            np.array([0, 1]) + 1j),
-                       (ValueError, TypeError), r"\by\b"),
+    "Y-wrong-columns": (
+        lambda: net().gradients(np.ones((2, 3)), np.ones((2, 4))),
+        ValueError,
+        r"\bY\b",
+    ),
+    "Y-strings": (
+        lambda: net().train(np.ones((2, 3)), ["a", "b"]),
+        (TypeError, ValueError),
+        r"\bY\b",
+    ),
+    "Y-bce-out-of-range": (
+        lambda: net(loss="binary_cross_entropy").train(np.ones((2, 3)), [0.0, 2.0]),
+        ValueError,
+        r"\bY\b",
+    ),
+    "Y-ce-label-too-large": (
+        lambda: net((3, 4, 3), loss="cross_entropy").train(np.ones((2, 3)), [0, 7]),
+        ValueError,
+        r"\bY\b",
+    ),
+    "Y-ce-negative-label": (
+        lambda: net((3, 4, 3), loss="cross_entropy").train(np.ones((2, 3)), [0, -1]),
+        ValueError,
+        r"\bY\b",
+    ),
+    "Y-ce-fractional-label": (
+        lambda: net((3, 4, 3), loss="cross_entropy").train(np.ones((2, 3)), [0, 1.5]),
+        ValueError,
+        r"\bY\b",
+    ),
+    "y-continuous-for-classifier": (
+        lambda: mlp_classifier().fit(np.ones((3, 2)), [0.5, 1.5, 2.5]),
+        ValueError,
+        r"\by\b|label",
+    ),
+    "y-nan-for-regressor": (
+        lambda: mlp_regressor().fit(np.ones((3, 2)), [0.0, np.nan, 1.0]),
+        ValueError,
+        r"\by\b",
+    ),
+    "y-one-class": (lambda: mlp_classifier().fit(np.ones((3, 2)), [1, 1, 1]), ValueError, r"\by\b"),
+    "y-mixed-types": (
+        lambda: nf().LogisticRegression().fit(np.ones((3, 2)), np.array([1, "a", 2], dtype=object)),
+        (ValueError, TypeError),
+        r"\by\b",
+    ),
+    "y-none": (
+        lambda: mlp_classifier().fit(np.ones((3, 2)), None),
+        (ValueError, TypeError),
+        r"\by\b",
+    ),
+    "y-2d-for-perceptron": (
+        lambda: nf().Perceptron().fit(np.ones((2, 2)), [[0, 1], [1, 0]]),
+        ValueError,
+        r"\by\b",
+    ),
+    "y-wrong-length-for-perceptron": (
+        lambda: nf().Perceptron().fit(np.ones((3, 2)), [0, 1]),
+        ValueError,
+        r"\by\b",
+    ),
+    "y-three-classes-for-perceptron": (
+        lambda: nf().Perceptron().fit(np.ones((3, 2)), [0, 1, 2]),
+        ValueError,
+        r"\by\b",
+    ),
+    "step-unseen-label": (
+        lambda: fitted("perceptron")[0].step(np.ones((2, 2)), [0, 5]),
+        ValueError,
+        r"\by\b",
+    ),
+    "partial-fit-unseen-label": (
+        lambda: (
+            mlp_classifier()
+            .partial_fit(np.ones((2, 3)), [0, 1], classes=[0, 1])
+            .partial_fit(np.ones((1, 3)), [9])
+        ),
+        ValueError,
+        r"\by\b|9",
+    ),
+    "complex-labels": (
+        lambda: nf().LogisticRegression().fit(np.ones((2, 2)), np.array([0, 1]) + 1j),
+        (ValueError, TypeError),
+        r"\by\b",
+    ),
 }
 
 for _name, (_call, _errors, _names) in Y_CASES.items():
@@ -538,12 +603,20 @@ WEIGHT_CASES = {
 }
 
 for _name, _w in WEIGHT_CASES.items():
-    add("arrays", f"sample_weight-{_name}-network",
+    add(
+        "arrays",
+        f"sample_weight-{_name}-network",
         lambda _w=_w: net().train(np.ones((4, 3)), np.ones((4, 1)), sample_weight=_w),
-        (ValueError, TypeError), r"sample_weight")
-    add("arrays", f"sample_weight-{_name}-estimator",
+        (ValueError, TypeError),
+        r"sample_weight",
+    )
+    add(
+        "arrays",
+        f"sample_weight-{_name}-estimator",
         lambda _w=_w: mlp_regressor().fit(np.ones((4, 3)), np.ones(4), sample_weight=_w),
-        (ValueError, TypeError), r"sample_weight|[Ss]ample weights")
+        (ValueError, TypeError),
+        r"sample_weight|[Ss]ample weights",
+    )
 
 
 @case("arrays")
@@ -576,30 +649,61 @@ def one_hot_more_classes_than_labels_is_fine():
 ARRAY_HELPERS = {
     "one_hot-negative": (lambda: nf().one_hot([0, -1]), ValueError, r"labels"),
     "one_hot-fractional": (lambda: nf().one_hot([0.5]), ValueError, r"labels"),
-    "one_hot-too-few-classes": (lambda: nf().one_hot([0, 3], n_classes=2), ValueError,
-                                r"labels|classes"),
-    "split-mismatched-lengths": (lambda: nf().train_test_split(np.ones(4), np.ones(5)),
-                                 ValueError, r"array 1|samples"),
-    "split-test-size-1.5": (lambda: nf().train_test_split(np.ones(4), test_size=1.5),
-                            ValueError, r"test_size"),
-    "split-test-size-all": (lambda: nf().train_test_split(np.ones(4), test_size=4),
-                            ValueError, r"test_size"),
+    "one_hot-too-few-classes": (
+        lambda: nf().one_hot([0, 3], n_classes=2),
+        ValueError,
+        r"labels|classes",
+    ),
+    "split-mismatched-lengths": (
+        lambda: nf().train_test_split(np.ones(4), np.ones(5)),
+        ValueError,
+        r"array 1|samples",
+    ),
+    "split-test-size-1.5": (
+        lambda: nf().train_test_split(np.ones(4), test_size=1.5),
+        ValueError,
+        r"test_size",
+    ),
+    "split-test-size-all": (
+        lambda: nf().train_test_split(np.ones(4), test_size=4),
+        ValueError,
+        r"test_size",
+    ),
     "split-no-arrays": (lambda: nf().train_test_split(), ValueError, r"array"),
     "scaler-nan": (lambda: nf().StandardScaler().fit([[np.nan, 1.0]]), ValueError, r"\bX\b"),
-    "scaler-wrong-width": (lambda: nf().StandardScaler().fit(np.ones((3, 2))).transform(
-        np.ones((3, 3))), ValueError, r"\bX\b"),
+    "scaler-wrong-width": (
+        lambda: nf().StandardScaler().fit(np.ones((3, 2))).transform(np.ones((3, 3))),
+        ValueError,
+        r"\bX\b",
+    ),
     "neuron-nan-weights": (lambda: nf().Neuron([np.nan, 1.0], 0.0), ValueError, r"weights"),
-    "neuron-wrong-width": (lambda: nf().Neuron([1.0, 1.0], 0.0).feedforward([1.0, 2.0, 3.0]),
-                           ValueError, r"\bx\b"),
+    "neuron-wrong-width": (
+        lambda: nf().Neuron([1.0, 1.0], 0.0).feedforward([1.0, 2.0, 3.0]),
+        ValueError,
+        r"\bx\b",
+    ),
     "neuron-bias-string": (lambda: nf().Neuron([1.0], "b"), TypeError, r"bias"),
-    "loss-shape-mismatch": (lambda: nf().losses.mse([1.0, 2.0], [1.0]), ValueError,
-                            r"y_true|y_pred"),
+    "loss-shape-mismatch": (
+        lambda: nf().losses.mse([1.0, 2.0], [1.0]),
+        ValueError,
+        r"y_true|y_pred",
+    ),
     "encoder-1d": (lambda: nf().TableEncoder().fit(np.ones(3)), ValueError, r"\bX\b"),
-    "encoder-unknown-feature": (lambda: nf().TableEncoder(features=["zz"]).fit(np.ones((3, 2))),
-                                ValueError, r"features.*zz|zz.*features"),
-    "encoder-unseen-category": (lambda: nf().TableEncoder().fit(
-        np.array([["a"], ["b"]] * 3, dtype=object)).transform(np.array([["c"]], dtype=object)),
-        ValueError, r"'c'|x0"),
+    "encoder-unknown-feature": (
+        lambda: nf().TableEncoder(features=["zz"]).fit(np.ones((3, 2))),
+        ValueError,
+        r"features.*zz|zz.*features",
+    ),
+    "encoder-unseen-category": (
+        lambda: (
+            nf()
+            .TableEncoder()
+            .fit(np.array([["a"], ["b"]] * 3, dtype=object))
+            .transform(np.array([["c"]], dtype=object))
+        ),
+        ValueError,
+        r"'c'|x0",
+    ),
 }
 
 for _name, (_call, _errors, _names) in ARRAY_HELPERS.items():
@@ -629,32 +733,51 @@ NETWORK_ARGS = {
     "sizes-bool": (dict(layer_sizes=[3, True, 1]), TypeError, r"layer_sizes\[1\]"),
     "sizes-1e9": (dict(layer_sizes=[2, 10**9, 1]), ValueError, r"layer_sizes.*bytes"),
     "sizes-1e12-inputs": (dict(layer_sizes=[10**12, 1]), ValueError, r"layer_sizes.*bytes"),
-    "activation-unknown": (dict(layer_sizes=[3, 2, 1], activation="mish"), ValueError,
-                           r"activation"),
-    "activation-number": (dict(layer_sizes=[3, 2, 1], activation=3), TypeError,
-                          r"activation"),
-    "activation-count": (dict(layer_sizes=[3, 2, 2, 1], activation=["relu"]), ValueError,
-                         r"activation"),
-    "activation-softmax-hidden": (dict(layer_sizes=[3, 2, 1], activation="softmax"),
-                                  ValueError, r"softmax"),
+    "activation-unknown": (
+        dict(layer_sizes=[3, 2, 1], activation="mish"),
+        ValueError,
+        r"activation",
+    ),
+    "activation-number": (dict(layer_sizes=[3, 2, 1], activation=3), TypeError, r"activation"),
+    "activation-count": (
+        dict(layer_sizes=[3, 2, 2, 1], activation=["relu"]),
+        ValueError,
+        r"activation",
+    ),
+    "activation-softmax-hidden": (
+        dict(layer_sizes=[3, 2, 1], activation="softmax"),
+        ValueError,
+        r"softmax",
+    ),
     "loss-unknown": (dict(layer_sizes=[3, 1], loss="hinge"), ValueError, r"loss"),
     "loss-number": (dict(layer_sizes=[3, 1], loss=3), TypeError, r"loss"),
-    "softmax-one-output": (dict(layer_sizes=[3, 1], output_activation="softmax"), ValueError,
-                           r"softmax.*single output|single output.*softmax"),
-    "cross-entropy-one-output": (dict(layer_sizes=[3, 1], loss="cross_entropy"), ValueError,
-                                 r"softmax|output"),
-    "step-output-mse": (dict(layer_sizes=[3, 2, 1], output_activation="step"), ValueError,
-                        r"output_activation='step'"),
-    "step-output-bce": (dict(layer_sizes=[3, 1], output_activation="step",
-                             loss="binary_cross_entropy"), ValueError, r"output_activation"),
+    "softmax-one-output": (
+        dict(layer_sizes=[3, 1], output_activation="softmax"),
+        ValueError,
+        r"softmax.*single output|single output.*softmax",
+    ),
+    "cross-entropy-one-output": (
+        dict(layer_sizes=[3, 1], loss="cross_entropy"),
+        ValueError,
+        r"softmax|output",
+    ),
+    "step-output-mse": (
+        dict(layer_sizes=[3, 2, 1], output_activation="step"),
+        ValueError,
+        r"output_activation='step'",
+    ),
+    "step-output-bce": (
+        dict(layer_sizes=[3, 1], output_activation="step", loss="binary_cross_entropy"),
+        ValueError,
+        r"output_activation",
+    ),
     "init-unknown": (dict(layer_sizes=[3, 1], init="glorot"), ValueError, r"init"),
     "seed-negative": (dict(layer_sizes=[3, 1], seed=-1), ValueError, r"seed"),
     "seed-string": (dict(layer_sizes=[3, 1], seed="x"), TypeError, r"seed"),
 }
 
 for _name, (_kw, _errors, _names) in NETWORK_ARGS.items():
-    add("hyperparameters", f"network-{_name}", lambda _kw=_kw: nf().Network(**_kw), _errors,
-        _names)
+    add("hyperparameters", f"network-{_name}", lambda _kw=_kw: nf().Network(**_kw), _errors, _names)
 
 
 TRAIN_ARGS = {
@@ -677,14 +800,22 @@ TRAIN_ARGS = {
     "l2-negative": (dict(l2=-1.0), ValueError, r"l2"),
     "l1-nan": (dict(l1=float("nan")), ValueError, r"l1"),
     "validation_split-one": (dict(validation_split=1.0), ValueError, r"validation_split"),
-    "validation_split-all-rows": (dict(validation_split=0.99), ValueError,
-                                  r"validation_split"),
-    "validation_data-shape": (dict(validation_data=(np.ones((2, 4)), np.ones((2, 1)))),
-                              ValueError, r"validation_data\[0\]"),
-    "validation_data-not-pair": (dict(validation_data=np.ones((2, 3))), TypeError,
-                                 r"validation_data"),
-    "validation_data-nan": (dict(validation_data=(np.full((2, 3), np.nan), np.ones((2, 1)))),
-                            ValueError, r"validation_data"),
+    "validation_split-all-rows": (dict(validation_split=0.99), ValueError, r"validation_split"),
+    "validation_data-shape": (
+        dict(validation_data=(np.ones((2, 4)), np.ones((2, 1)))),
+        ValueError,
+        r"validation_data\[0\]",
+    ),
+    "validation_data-not-pair": (
+        dict(validation_data=np.ones((2, 3))),
+        TypeError,
+        r"validation_data",
+    ),
+    "validation_data-nan": (
+        dict(validation_data=(np.full((2, 3), np.nan), np.ones((2, 1)))),
+        ValueError,
+        r"validation_data",
+    ),
     "early_stopping-string": (dict(early_stopping="yes"), TypeError, r"early_stopping"),
     "restarts-zero": (dict(restarts=0), ValueError, r"restarts"),
     "restarts-1e12": (dict(restarts=10**12), ValueError, r"restarts"),
@@ -697,34 +828,52 @@ TRAIN_ARGS = {
 }
 
 for _name, (_kw, _errors, _names) in TRAIN_ARGS.items():
+
     def _train_call(_kw=_kw):
         X, Y = regression(n=8)
         net().train(X, Y, **{"epochs": 2, **_kw})
+
     add("hyperparameters", f"train-{_name}", _train_call, _errors, _names)
 
 
 OBJECT_ARGS = {
     "sgd-momentum-one": (lambda: nf().SGD(momentum=1.0), ValueError, r"momentum"),
-    "sgd-nesterov-without-momentum": (lambda: nf().SGD(nesterov=True), ValueError,
-                                      r"nesterov|momentum"),
+    "sgd-nesterov-without-momentum": (
+        lambda: nf().SGD(nesterov=True),
+        ValueError,
+        r"nesterov|momentum",
+    ),
     "adam-beta1-one": (lambda: nf().Adam(beta_1=1.0), ValueError, r"beta_1"),
     "adam-epsilon-zero": (lambda: nf().Adam(epsilon=0.0), ValueError, r"epsilon"),
-    "exponential-decay-zero": (lambda: nf().schedules.ExponentialDecay(decay_rate=0.0),
-                               ValueError, r"decay_rate"),
+    "exponential-decay-zero": (
+        lambda: nf().schedules.ExponentialDecay(decay_rate=0.0),
+        ValueError,
+        r"decay_rate",
+    ),
     "step-decay-every-zero": (lambda: nf().schedules.StepDecay(every=0), ValueError, r"every"),
-    "plateau-factor-one": (lambda: nf().schedules.ReduceOnPlateau(factor=1.0), ValueError,
-                           r"factor"),
-    "plateau-monitor": (lambda: nf().schedules.ReduceOnPlateau(monitor="acc"), ValueError,
-                        r"monitor"),
-    "early-stopping-patience": (lambda: nf().EarlyStopping(patience=-1), ValueError,
-                                r"patience"),
-    "perceptron-rate-zero": (lambda: nf().Perceptron(learning_rate=0), ValueError,
-                             r"learning_rate"),
-    "perceptron-epochs-zero": (lambda: nf().Perceptron(max_epochs=0), ValueError,
-                               r"max_epochs"),
+    "plateau-factor-one": (
+        lambda: nf().schedules.ReduceOnPlateau(factor=1.0),
+        ValueError,
+        r"factor",
+    ),
+    "plateau-monitor": (
+        lambda: nf().schedules.ReduceOnPlateau(monitor="acc"),
+        ValueError,
+        r"monitor",
+    ),
+    "early-stopping-patience": (lambda: nf().EarlyStopping(patience=-1), ValueError, r"patience"),
+    "perceptron-rate-zero": (
+        lambda: nf().Perceptron(learning_rate=0),
+        ValueError,
+        r"learning_rate",
+    ),
+    "perceptron-epochs-zero": (lambda: nf().Perceptron(max_epochs=0), ValueError, r"max_epochs"),
     "perceptron-seed-string": (lambda: nf().Perceptron(seed="s"), TypeError, r"seed"),
-    "logistic-batch-zero": (lambda: nf().LogisticRegression(batch_size=0), ValueError,
-                            r"batch_size"),
+    "logistic-batch-zero": (
+        lambda: nf().LogisticRegression(batch_size=0),
+        ValueError,
+        r"batch_size",
+    ),
     "logistic-tol-negative": (lambda: nf().LogisticRegression(tol=-1.0), ValueError, r"tol"),
 }
 
@@ -736,19 +885,16 @@ ESTIMATOR_ARGS = {
     "hidden-zero": (dict(hidden_layer_sizes=(0,)), ValueError, r"hidden_layer_sizes"),
     "hidden-negative": (dict(hidden_layer_sizes=(-3,)), ValueError, r"hidden_layer_sizes"),
     "hidden-string": (dict(hidden_layer_sizes="ab"), TypeError, r"hidden_layer_sizes"),
-    "hidden-1e9": (dict(hidden_layer_sizes=(10**9,)), ValueError,
-                   r"hidden_layer_sizes.*bytes"),
+    "hidden-1e9": (dict(hidden_layer_sizes=(10**9,)), ValueError, r"hidden_layer_sizes.*bytes"),
     "activation": (dict(activation="mish"), ValueError, r"activation"),
     "solver": (dict(solver="newton"), ValueError, r"solver"),
     "alpha-negative": (dict(alpha=-1.0), ValueError, r"alpha"),
     "batch_size-zero": (dict(batch_size=0), ValueError, r"batch_size"),
     "learning_rate-name": (dict(learning_rate="fast"), ValueError, r"learning_rate"),
-    "learning_rate_init-zero": (dict(learning_rate_init=0.0), ValueError,
-                                r"learning_rate_init"),
+    "learning_rate_init-zero": (dict(learning_rate_init=0.0), ValueError, r"learning_rate_init"),
     "max_iter-zero": (dict(max_iter=0), ValueError, r"max_iter"),
     "momentum": (dict(momentum=1.5, solver="sgd"), ValueError, r"momentum"),
-    "validation_fraction": (dict(validation_fraction=1.0), ValueError,
-                            r"validation_fraction"),
+    "validation_fraction": (dict(validation_fraction=1.0), ValueError, r"validation_fraction"),
     "beta_1": (dict(beta_1=1.0), ValueError, r"beta_1"),
     "epsilon": (dict(epsilon=0.0), ValueError, r"epsilon"),
     "n_iter_no_change": (dict(n_iter_no_change=0), ValueError, r"n_iter_no_change"),
@@ -757,22 +903,27 @@ ESTIMATOR_ARGS = {
     "n_jobs": (dict(n_jobs=0), ValueError, r"n_jobs"),
     "backend": (dict(backend="gpu"), ValueError, r"backend"),
     "random_state": (dict(random_state=-1), ValueError, r"random_state"),
-    "class_weight-unknown-label": (dict(class_weight={"x": 2.0}), ValueError,
-                                   r"class_weight"),
+    "class_weight-unknown-label": (dict(class_weight={"x": 2.0}), ValueError, r"class_weight"),
     "class_weight-name": (dict(class_weight="auto"), ValueError, r"class_weight"),
     "dropout-with-lbfgs": (dict(dropout=0.5, solver="lbfgs"), ValueError, r"dropout"),
     "shuffle-string": (dict(shuffle="yes"), TypeError, r"shuffle"),
 }
 
 for _name, (_kw, _errors, _names) in ESTIMATOR_ARGS.items():
+
     def _fit_call(_kw=_kw):
         X, y = classes3(n=30)
         mlp_classifier(**_kw).fit(X, y)
+
     add("hyperparameters", f"mlp-{_name}", _fit_call, _errors, _names)
 
-add("hyperparameters", "mlp-regressor-loss-poisson",
-    lambda: mlp_regressor(loss="poisson").fit(np.ones((3, 2)), [1.0, 2.0, 3.0]), ValueError,
-    r"loss")
+add(
+    "hyperparameters",
+    "mlp-regressor-loss-poisson",
+    lambda: mlp_regressor(loss="poisson").fit(np.ones((3, 2)), [1.0, 2.0, 3.0]),
+    ValueError,
+    r"loss",
+)
 
 
 @case("hyperparameters")
@@ -789,8 +940,9 @@ def epochs_1e12_with_a_callback_that_stops():
 @case("hyperparameters")
 def epochs_1e12_with_early_stopping():
     X, Y = regression(n=16)
-    h = net().train(X, Y, epochs=10**12, learning_rate=0.05, early_stopping=True,
-                    validation_split=0.25)
+    h = net().train(
+        X, Y, epochs=10**12, learning_rate=0.05, early_stopping=True, validation_split=0.25
+    )
     assert 0 < h.epochs < 10**6 and h.stopped_epoch is not None
 
 
@@ -804,8 +956,11 @@ def batch_size_larger_than_the_data_is_full_batch():
 @case("hyperparameters")
 def perceptron_max_epochs_1e12_on_separable_data():
     X, y = binary()
-    p = nf().Perceptron(max_epochs=10**12).fit(X * 0 + np.sign(X[:, :1]) * [[1, 0]] + X * 0.01,
-                                                (X[:, 0] > 0).astype(int))
+    p = (
+        nf()
+        .Perceptron(max_epochs=10**12)
+        .fit(X * 0 + np.sign(X[:, :1]) * [[1, 0]] + X * 0.01, (X[:, 0] > 0).astype(int))
+    )
     assert p.n_iter_ < 1000 and p.errors_[-1] == 0
 
 
@@ -842,13 +997,15 @@ def logic_xor_network_is_feedforward_only():
 # numerical trouble
 # =================================================================================================
 
+
 def _diverge(batch_size, optimizer, lr):
     X, Y = regression(n=24, k=2)
     n = net((3, 8, 8, 2), activation="relu")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        h = n.train(X, Y, epochs=200, learning_rate=lr, batch_size=batch_size,
-                    optimizer=optimizer, seed=1)
+        h = n.train(
+            X, Y, epochs=200, learning_rate=lr, batch_size=batch_size, optimizer=optimizer, seed=1
+        )
     said = [w for w in caught if "diverged" in str(w.message)]
     assert len(said) == 1, "no divergence warning"
     assert finite(n.parameters) and finite(n.feedforward(X)), "the kept weights are not usable"
@@ -857,9 +1014,11 @@ def _diverge(batch_size, optimizer, lr):
 
 for _batch in (1, 5, None):
     for _opt, _lr in (("sgd", 1e6), ("momentum", 1e6), ("adam", 1e100)):
+
         def _div(_batch=_batch, _opt=_opt, _lr=_lr):
             optimizer = nf().SGD(momentum=0.9) if _opt == "momentum" else _opt
             _diverge(_batch, optimizer, _lr)
+
         add("numerics", f"divergence-{_batch or 'full'}-{_opt}", _div)
 
 
@@ -1053,7 +1212,8 @@ def float32_parameters_assignment_is_converted():
     assert n.parameters.dtype == np.float64 and finite(n.feedforward(np.ones((1, 3))))
 
 
-# --- public state that kernels read: validated on assignment ----------------------------------------
+# --- public state that kernels read: validated on assignment --------------------------------------
+
 
 @case("numerics", raises=ValueError, names=r"parameters")
 def parameters_of_the_wrong_length():
@@ -1101,8 +1261,9 @@ def issue_example_callback_assigns_parameters():
             network.parameters = np.zeros(3)
 
     X = np.random.default_rng(0).normal(size=(20, 300))
-    nf().Network([300, 800, 10], seed=0).train(X, np.zeros((20, 10)), epochs=5,
-                                               batch_size=1, callbacks=[Shrink()])
+    nf().Network([300, 800, 10], seed=0).train(
+        X, np.zeros((20, 10)), epochs=5, batch_size=1, callbacks=[Shrink()]
+    )
 
 
 @case("numerics")
@@ -1267,6 +1428,7 @@ def mlp_with_a_replaced_network_refuses_the_width():
 # model files
 # =================================================================================================
 
+
 def _model_file(name="model.npz"):
     net().save(name)
     return name
@@ -1279,9 +1441,16 @@ def _write_npz(path, header, **arrays):
 
 
 def _network_header(**changes):
-    header = {"format": "nnfast", "format_version": 1, "kind": "Network",
-              "layer_sizes": [3, 5, 1], "activation": ["sigmoid"],
-              "output_activation": "identity", "loss": "mse", "init": "auto"}
+    header = {
+        "format": "nnfast",
+        "format_version": 1,
+        "kind": "Network",
+        "layer_sizes": [3, 5, 1],
+        "activation": ["sigmoid"],
+        "output_activation": "identity",
+        "loss": "mse",
+        "init": "auto",
+    }
     header.update(changes)
     return header
 
@@ -1408,11 +1577,13 @@ def save_to_a_read_only_file():
 
 
 for _kind in ("network", "perceptron", "logistic", "classifier", "regressor"):
+
     def _round_trip(_kind=_kind):
         model, X = fitted(_kind)
         model.save("m.npz")
         back = nf().load("m.npz")
         assert np.array_equal(predictions(back, X), predictions(model, X))
+
     add("files", f"round-trip-{_kind}", _round_trip)
 
 
@@ -1443,10 +1614,12 @@ LOAD_BYTES = {
 }
 
 for _name, (_content, _names) in LOAD_BYTES.items():
+
     def _load_bytes(_content=_content):
         with open("junk.npz", "wb") as f:
             f.write(_content())
         nf().load("junk.npz")
+
     add("files", f"load-{_name}", _load_bytes, ValueError, r"junk\.npz.*(" + _names + ")")
 
 
@@ -1463,11 +1636,13 @@ def load_an_npz_without_header():
 
 
 for _cut in (0.1, 0.5, 0.9, 0.99):
+
     def _truncated(_cut=_cut):
         data = open(_model_file(), "rb").read()
         with open("cut.npz", "wb") as f:
-            f.write(data[:int(len(data) * _cut)])
+            f.write(data[: int(len(data) * _cut)])
         nf().load("cut.npz")
+
     add("files", f"load-truncated-{int(_cut * 100)}", _truncated, ValueError, r"cut\.npz")
 
 
@@ -1527,18 +1702,34 @@ def _tabular_file(edit):
     return nf().load("tab.npz")
 
 
-add("files", "load-tabular-nan-target-mean",
-    lambda: _tabular_file(lambda h, a: h.update(target_mean=float("nan"))), ValueError,
-    r"tab\.npz.*target_mean")
-add("files", "load-tabular-zero-target-scale",
-    lambda: _tabular_file(lambda h, a: h.update(target_scale=0.0)), ValueError,
-    r"tab\.npz.*target_scale")
-add("files", "load-tabular-inf-scale",
-    lambda: _tabular_file(lambda h, a: a.update(scale=np.array([np.inf]))), ValueError,
-    r"tab\.npz.*scale")
-add("files", "load-tabular-bad-categories",
-    lambda: _tabular_file(lambda h, a: h.update(categories={"x0": [1, 2]})), ValueError,
-    r"tab\.npz")
+add(
+    "files",
+    "load-tabular-nan-target-mean",
+    lambda: _tabular_file(lambda h, a: h.update(target_mean=float("nan"))),
+    ValueError,
+    r"tab\.npz.*target_mean",
+)
+add(
+    "files",
+    "load-tabular-zero-target-scale",
+    lambda: _tabular_file(lambda h, a: h.update(target_scale=0.0)),
+    ValueError,
+    r"tab\.npz.*target_scale",
+)
+add(
+    "files",
+    "load-tabular-inf-scale",
+    lambda: _tabular_file(lambda h, a: a.update(scale=np.array([np.inf]))),
+    ValueError,
+    r"tab\.npz.*scale",
+)
+add(
+    "files",
+    "load-tabular-bad-categories",
+    lambda: _tabular_file(lambda h, a: h.update(categories={"x0": [1, 2]})),
+    ValueError,
+    r"tab\.npz",
+)
 
 
 @case("files")
@@ -1549,8 +1740,11 @@ def load_tabular_round_trip():
 
 @case("files", raises=ValueError, names=r"obj\.npz.*pickle")
 def load_object_array_member():
-    np.savez("obj.npz", header=np.frombuffer(json.dumps(_network_header()).encode(), np.uint8),
-             parameters=np.array([{"a": 1}], dtype=object))
+    np.savez(
+        "obj.npz",
+        header=np.frombuffer(json.dumps(_network_header()).encode(), np.uint8),
+        parameters=np.array([{"a": 1}], dtype=object),
+    )
     nf().load("obj.npz")
 
 
@@ -1580,10 +1774,15 @@ LOAD_HEADERS = {
 }
 
 for _name, _changes in LOAD_HEADERS.items():
-    add("files", f"load-header-{_name}",
-        lambda _changes=_changes: nf().load(_write_npz("h.npz", _network_header(**_changes),
-                                                       parameters=np.zeros(26))),
-        ValueError, r"h\.npz")
+    add(
+        "files",
+        f"load-header-{_name}",
+        lambda _changes=_changes: nf().load(
+            _write_npz("h.npz", _network_header(**_changes), parameters=np.zeros(26))
+        ),
+        ValueError,
+        r"h\.npz",
+    )
 
 
 @case("files", raises=ValueError, names=r"list\.npz")
@@ -1634,6 +1833,7 @@ def load_a_corrupted_member():
 # interruption and concurrency
 # =================================================================================================
 
+
 def _train_interrupted(**kw):
     X, Y = regression(n=200, d=10, k=2)
     n = net((10, 64, 64, 2), activation="tanh")
@@ -1649,15 +1849,26 @@ def _train_interrupted(**kw):
 add("interruption", "ctrl-c-train-all-epochs-in-one-call", lambda: _train_interrupted())
 add("interruption", "ctrl-c-train-per-sample", lambda: _train_interrupted(batch_size=1))
 add("interruption", "ctrl-c-train-full-batch", lambda: _train_interrupted(batch_size=None))
-add("interruption", "ctrl-c-train-with-validation",
-    lambda: _train_interrupted(validation_split=0.2))
-add("interruption", "ctrl-c-train-with-validation-data",
-    lambda: _train_interrupted(validation_data=regression(n=50, d=10, k=2, seed=3)))
-add("interruption", "ctrl-c-train-with-early-stopping",
-    lambda: _train_interrupted(validation_split=0.2,
-                               early_stopping=nf().EarlyStopping(patience=10**9)))
-add("interruption", "ctrl-c-train-adam-dropout",
-    lambda: _train_interrupted(optimizer="adam", dropout=0.2))
+add(
+    "interruption", "ctrl-c-train-with-validation", lambda: _train_interrupted(validation_split=0.2)
+)
+add(
+    "interruption",
+    "ctrl-c-train-with-validation-data",
+    lambda: _train_interrupted(validation_data=regression(n=50, d=10, k=2, seed=3)),
+)
+add(
+    "interruption",
+    "ctrl-c-train-with-early-stopping",
+    lambda: _train_interrupted(
+        validation_split=0.2, early_stopping=nf().EarlyStopping(patience=10**9)
+    ),
+)
+add(
+    "interruption",
+    "ctrl-c-train-adam-dropout",
+    lambda: _train_interrupted(optimizer="adam", dropout=0.2),
+)
 
 
 @case("interruption")
@@ -1694,8 +1905,9 @@ def the_generator_lock_is_held_while_the_kernel_draws():
     g = np.random.default_rng(0)
     X, Y = regression(n=20000, d=20)
     n = nf().Network([20, 64, 1], seed=g)
-    t = threading.Thread(target=lambda: n.train(X, Y, epochs=30, batch_size=1, seed=g,
-                                                learning_rate=1e-4))
+    t = threading.Thread(
+        target=lambda: n.train(X, Y, epochs=30, batch_size=1, seed=g, learning_rate=1e-4)
+    )
     t.start()
     time.sleep(0.3)
     held = not g.bit_generator.lock.acquire(blocking=False)
@@ -1710,8 +1922,7 @@ def the_generator_lock_is_held_while_the_kernel_draws():
 def ctrl_c_classification_history():
     X, y = classes3(n=300)
     n = net((3, 32, 3), loss="cross_entropy")
-    assert expect_interrupt(lambda: n.train(X, y, epochs=10**6, batch_size=4,
-                                            validation_split=0.2))
+    assert expect_interrupt(lambda: n.train(X, y, epochs=10**6, batch_size=4, validation_split=0.2))
     consistent(n.history, validation=True, classify=True)
 
 
@@ -1728,20 +1939,26 @@ def ctrl_c_perceptron_fit():
 @case("interruption")
 def ctrl_c_logistic_regression_fit():
     X, y = binary(n=2000, d=20)
-    m = nf().LogisticRegression(max_epochs=10**9, batch_size=1, tol=0.0,
-                                n_iter_no_change=10**9)
+    m = nf().LogisticRegression(max_epochs=10**9, batch_size=1, tol=0.0, n_iter_no_change=10**9)
     assert expect_interrupt(lambda: m.fit(X, y))
     if hasattr(m, "coef_"):
         assert m.n_iter_ == len(m.loss_curve_) and finite(m.predict_proba(X))
 
 
 for _solver, _restarts in (("adam", 1), ("sgd", 1), ("adam", 3), ("lbfgs", 1), ("lbfgs", 3)):
+
     def _mlp_interrupted(_solver=_solver, _restarts=_restarts):
         rng = np.random.default_rng(0)
         X = rng.normal(size=(3000, 20))
         y = (X[:, 0] + rng.normal(size=3000) > 0).astype(int)
-        m = mlp_classifier(hidden_layer_sizes=(200,), solver=_solver, max_iter=10**7, tol=0,
-                           n_iter_no_change=10**9, restarts=_restarts)
+        m = mlp_classifier(
+            hidden_layer_sizes=(200,),
+            solver=_solver,
+            max_iter=10**7,
+            tol=0,
+            n_iter_no_change=10**9,
+            restarts=_restarts,
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             expect_interrupt(lambda: m.fit(X, y), after=1.0)
@@ -1749,6 +1966,7 @@ for _solver, _restarts in (("adam", 1), ("sgd", 1), ("adam", 3), ("lbfgs", 1), (
         if hasattr(m, "coefs_"):
             assert m.n_iter_ <= len(m.loss_curve_) and finite(m.predict_proba(X))
             assert m.history_.interrupted
+
     add("interruption", f"ctrl-c-mlp-{_solver}-restarts-{_restarts}", _mlp_interrupted)
 
 
@@ -1774,8 +1992,20 @@ def ctrl_c_prediction_on_large_data():
 def ctrl_c_cli_train_keeps_the_epochs_done():
     regression_csv("d.csv", n=2000)
     interrupt_after(1.0)
-    out, err = cli("train", "d.csv", "--target", "y", "--epochs", "1000000", "--hidden",
-                   "256,256", "--print-every", "0", "--batch-size", "1")
+    out, err = cli(
+        "train",
+        "d.csv",
+        "--target",
+        "y",
+        "--epochs",
+        "1000000",
+        "--hidden",
+        "256,256",
+        "--print-every",
+        "0",
+        "--batch-size",
+        "1",
+    )
     assert "interrupted" in err and "rmse" in out
 
 
@@ -1851,9 +2081,12 @@ def shared_generator_in_two_threads():
     X, Y = regression(n=2000, d=10)
     nets = [nf().Network([10, 30, 1], seed=g) for _ in range(2)]
     assert not np.array_equal(nets[0].parameters, nets[1].parameters)
-    threads = [threading.Thread(target=lambda n=n: n.train(X, Y, epochs=20, batch_size=8,
-                                                           dropout=0.2, seed=g))
-               for n in nets]
+    threads = [
+        threading.Thread(
+            target=lambda n=n: n.train(X, Y, epochs=20, batch_size=8, dropout=0.2, seed=g)
+        )
+        for n in nets
+    ]
     for t in threads:
         t.start()
     for _ in range(200):  # and the caller draws meanwhile, taking the same lock
@@ -1890,8 +2123,7 @@ def concurrent_feedforward_is_consistent():
     X = np.random.default_rng(0).normal(size=(5000, 3))
     ref = n.feedforward(X)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(n.feedforward(X)))
-               for _ in range(4)]
+    threads = [threading.Thread(target=lambda: results.append(n.feedforward(X))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -1923,14 +2155,15 @@ CALLBACK_ASSIGNMENTS = {
 }
 
 for _name, (_make, _errors, _names) in CALLBACK_ASSIGNMENTS.items():
+
     def _callback_case(_make=_make):
         X, Y = regression(n=30)
         n = net()
         h = n.train(X, Y, epochs=100, callbacks=[_Assign(_make)])
         assert h.epochs == 4 and finite(n.parameters)
         consistent(h)
-    add("interruption", f"callback-assigns-parameters-{_name}", _callback_case, _errors,
-        _names)
+
+    add("interruption", f"callback-assigns-parameters-{_name}", _callback_case, _errors, _names)
 
 
 @case("interruption", raises=RuntimeError, names=r"another thread|being trained")
@@ -1973,31 +2206,50 @@ def callback_reinitialises_the_network():
 # command line
 # =================================================================================================
 
+
 def _cli_case(name, args, fragment=None, setup=None, check=None):
     """A CLI case: ``fragment`` given -> an error (exit 2) whose line contains it (regex);
     else success, and ``check(out, err)`` holds."""
+
     def fn():
         if setup:
             setup()
         out, err = cli(*args)
         if check:
             assert check(out, err), (out[-400:], err[-400:])
+
     add("cli", name, fn, CLIError if fragment else None, fragment)
 
 
 def _big_column():
     rng = np.random.default_rng(0)
-    write_csv("big.csv", ["x", "big", "y"],
-              [[f"{v:.3f}", "1e308" if i % 2 else "-1e308", int(v > 0)]
-               for i, v in enumerate(rng.normal(size=60))])
+    write_csv(
+        "big.csv",
+        ["x", "big", "y"],
+        [
+            [f"{v:.3f}", "1e308" if i % 2 else "-1e308", int(v > 0)]
+            for i, v in enumerate(rng.normal(size=60))
+        ],
+    )
 
 
 def _ids():
     rng = np.random.default_rng(0)
-    write_csv("ids.csv", ["id", "name", "when", "x", "color", "y"],
-              [[f"A{i:04d}", f"person{i}", f"2024-01-{i % 28 + 1:02d}", f"{v:.3f}",
-                ["red", "blue"][i % 2], int(v > 0)]
-               for i, v in enumerate(rng.normal(size=80))])
+    write_csv(
+        "ids.csv",
+        ["id", "name", "when", "x", "color", "y"],
+        [
+            [
+                f"A{i:04d}",
+                f"person{i}",
+                f"2024-01-{i % 28 + 1:02d}",
+                f"{v:.3f}",
+                ["red", "blue"][i % 2],
+                int(v > 0),
+            ]
+            for i, v in enumerate(rng.normal(size=80))
+        ],
+    )
 
 
 _cli_case("epochs-1e12", ["train", "--epochs", 10**12], r"--epochs.*(memory|bytes)")
@@ -2010,62 +2262,163 @@ _cli_case("epochs-zero", ["train", "--epochs", "0"], r"--epochs")
 _cli_case("learning-rate-nan", ["train", "--learning-rate", "nan"], r"--learning-rate")
 _cli_case("dropout-one", ["train", "--dropout", "1"], r"--dropout")
 _cli_case("test-size-all-rows", ["train", "--test-size", "400"], r"test-size|training rows")
-_cli_case("column-of-1e308", ["train", "big.csv", "--target", "y"], r"'big'.*too large",
-          setup=_big_column)
-_cli_case("target-of-1e308-regression", ["train", "big.csv", "--target", "big", "--task",
-                                         "regression"], r"'big'.*too large",
-          setup=_big_column)
-_cli_case("id-and-date-columns-dropped-with-a-warning",
-          ["train", "ids.csv", "--target", "y", "--epochs", "3", "--print-every", "0"],
-          setup=_ids,
-          check=lambda out, err: all(f"'{c}'" in err for c in ("id", "name", "when"))
-          and "features: x, color (one-hot, 2 values)" in out)
-_cli_case("features-selects", ["train", "ids.csv", "--target", "y", "--epochs", "2",
-                               "--features", "x", "--print-every", "0"], setup=_ids,
-          check=lambda out, err: "features: x\n" in out)
-_cli_case("drop-removes", ["train", "ids.csv", "--target", "y", "--epochs", "2", "--drop",
-                           "color,id,name,when", "--print-every", "0"], setup=_ids,
-          check=lambda out, err: "features: x\n" in out and "warning" not in err)
-_cli_case("categorical-keeps-an-id", ["train", "ids.csv", "--target", "y", "--epochs", "2",
-                                      "--features", "x,name", "--categorical", "name",
-                                      "--print-every", "0"], setup=_ids,
-          check=lambda out, err: "name (one-hot, 80 values)" in out)
-_cli_case("features-unknown", ["train", "ids.csv", "--target", "y", "--features", "zz"],
-          r"'zz'", setup=_ids)
-_cli_case("features-and-drop", ["train", "ids.csv", "--target", "y", "--features", "x",
-                                "--drop", "id"], r"--features.*--drop", setup=_ids)
-_cli_case("drop-the-target", ["train", "ids.csv", "--target", "y", "--drop", "y"],
-          r"target.*--drop|--drop.*target", setup=_ids)
-_cli_case("bundled-rank-is-a-number", ["train", "--epochs", "2", "--print-every", "0"],
-          check=lambda out, err: "features: gre, gpa, rank\n" in out)
-_cli_case("bundled-file-given-the-same", ["train", "student.csv", "--target", "admit",
-                                          "--epochs", "2", "--print-every", "0"],
-          setup=lambda: __import__("shutil").copy(
-              __import__("nnfast").__path__[0] + "/data/student_data.csv", "student.csv"),
-          check=lambda out, err: "features: gre, gpa, rank\n" in out)
+_cli_case(
+    "column-of-1e308", ["train", "big.csv", "--target", "y"], r"'big'.*too large", setup=_big_column
+)
+_cli_case(
+    "target-of-1e308-regression",
+    ["train", "big.csv", "--target", "big", "--task", "regression"],
+    r"'big'.*too large",
+    setup=_big_column,
+)
+_cli_case(
+    "id-and-date-columns-dropped-with-a-warning",
+    ["train", "ids.csv", "--target", "y", "--epochs", "3", "--print-every", "0"],
+    setup=_ids,
+    check=lambda out, err: (
+        all(f"'{c}'" in err for c in ("id", "name", "when"))
+        and "features: x, color (one-hot, 2 values)" in out
+    ),
+)
+_cli_case(
+    "features-selects",
+    ["train", "ids.csv", "--target", "y", "--epochs", "2", "--features", "x", "--print-every", "0"],
+    setup=_ids,
+    check=lambda out, err: "features: x\n" in out,
+)
+_cli_case(
+    "drop-removes",
+    [
+        "train",
+        "ids.csv",
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--drop",
+        "color,id,name,when",
+        "--print-every",
+        "0",
+    ],
+    setup=_ids,
+    check=lambda out, err: "features: x\n" in out and "warning" not in err,
+)
+_cli_case(
+    "categorical-keeps-an-id",
+    [
+        "train",
+        "ids.csv",
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--features",
+        "x,name",
+        "--categorical",
+        "name",
+        "--print-every",
+        "0",
+    ],
+    setup=_ids,
+    check=lambda out, err: "name (one-hot, 80 values)" in out,
+)
+_cli_case(
+    "features-unknown",
+    ["train", "ids.csv", "--target", "y", "--features", "zz"],
+    r"'zz'",
+    setup=_ids,
+)
+_cli_case(
+    "features-and-drop",
+    ["train", "ids.csv", "--target", "y", "--features", "x", "--drop", "id"],
+    r"--features.*--drop",
+    setup=_ids,
+)
+_cli_case(
+    "drop-the-target",
+    ["train", "ids.csv", "--target", "y", "--drop", "y"],
+    r"target.*--drop|--drop.*target",
+    setup=_ids,
+)
+_cli_case(
+    "bundled-rank-is-a-number",
+    ["train", "--epochs", "2", "--print-every", "0"],
+    check=lambda out, err: "features: gre, gpa, rank\n" in out,
+)
+_cli_case(
+    "bundled-file-given-the-same",
+    ["train", "student.csv", "--target", "admit", "--epochs", "2", "--print-every", "0"],
+    setup=lambda: __import__("shutil").copy(
+        __import__("nnfast").__path__[0] + "/data/student_data.csv", "student.csv"
+    ),
+    check=lambda out, err: "features: gre, gpa, rank\n" in out,
+)
 _cli_case("missing-data-file", ["train", "nope.csv", "--target", "y"], r"nope\.csv")
 _cli_case("data-is-a-directory", ["train", ".", "--target", "y"], r"directory")
-_cli_case("binary-data-file", ["train", "bin.csv", "--target", "y"], r"bin\.csv",
-          setup=lambda: open("bin.csv", "wb").write(os.urandom(2000)))
-_cli_case("empty-data-file", ["train", "e.csv", "--target", "y"], r"e\.csv",
-          setup=lambda: open("e.csv", "w").close())
-_cli_case("header-only", ["train", "h.csv", "--target", "y"], r"h\.csv",
-          setup=lambda: open("h.csv", "w").write("x,y\n"))
-_cli_case("ragged-rows", ["train", "r.csv", "--target", "y"], r"r\.csv line 3",
-          setup=lambda: open("r.csv", "w").write("x,y\n1,2\n3\n"))
-_cli_case("nul-byte", ["train", "n.csv", "--target", "y"], r"n\.csv",
-          setup=lambda: open("n.csv", "w").write("x,y\n1,2\n3\0,4\n"))
-_cli_case("huge-field", ["train", "f.csv", "--target", "y"], r"f\.csv",
-          setup=lambda: open("f.csv", "w").write("x,y\n" + "9" * 200000 + ",1\n"))
-_cli_case("unknown-target", ["train", "d.csv", "--target", "cost"], r"'cost'",
-          setup=lambda: regression_csv("d.csv"))
-_cli_case("constant-target", ["train", "c.csv", "--target", "y"], r"'y'.*single value",
-          setup=lambda: write_csv("c.csv", ["x", "y"], [[i, "a"] for i in range(20)]))
-_cli_case("missing-number", ["train", "m.csv", "--target", "y"], r"'x'.*m\.csv line 3",
-          setup=lambda: write_csv("m.csv", ["x", "y"], [[1, 0], ["NA", 1]] + [[i, i % 2]
-                                                                             for i in range(9)]))
-_cli_case("save-to-a-fifo", ["train", "--save", "p.npz", "--epochs", "1"], r"p\.npz",
-          setup=lambda: os.mkfifo("p.npz"))
+_cli_case(
+    "binary-data-file",
+    ["train", "bin.csv", "--target", "y"],
+    r"bin\.csv",
+    setup=lambda: open("bin.csv", "wb").write(os.urandom(2000)),
+)
+_cli_case(
+    "empty-data-file",
+    ["train", "e.csv", "--target", "y"],
+    r"e\.csv",
+    setup=lambda: open("e.csv", "w").close(),
+)
+_cli_case(
+    "header-only",
+    ["train", "h.csv", "--target", "y"],
+    r"h\.csv",
+    setup=lambda: open("h.csv", "w").write("x,y\n"),
+)
+_cli_case(
+    "ragged-rows",
+    ["train", "r.csv", "--target", "y"],
+    r"r\.csv line 3",
+    setup=lambda: open("r.csv", "w").write("x,y\n1,2\n3\n"),
+)
+_cli_case(
+    "nul-byte",
+    ["train", "n.csv", "--target", "y"],
+    r"n\.csv",
+    setup=lambda: open("n.csv", "w").write("x,y\n1,2\n3\0,4\n"),
+)
+_cli_case(
+    "huge-field",
+    ["train", "f.csv", "--target", "y"],
+    r"f\.csv",
+    setup=lambda: open("f.csv", "w").write("x,y\n" + "9" * 200000 + ",1\n"),
+)
+_cli_case(
+    "unknown-target",
+    ["train", "d.csv", "--target", "cost"],
+    r"'cost'",
+    setup=lambda: regression_csv("d.csv"),
+)
+_cli_case(
+    "constant-target",
+    ["train", "c.csv", "--target", "y"],
+    r"'y'.*single value",
+    setup=lambda: write_csv("c.csv", ["x", "y"], [[i, "a"] for i in range(20)]),
+)
+_cli_case(
+    "missing-number",
+    ["train", "m.csv", "--target", "y"],
+    r"'x'.*m\.csv line 3",
+    setup=lambda: write_csv(
+        "m.csv", ["x", "y"], [[1, 0], ["NA", 1]] + [[i, i % 2] for i in range(9)]
+    ),
+)
+_cli_case(
+    "save-to-a-fifo",
+    ["train", "--save", "p.npz", "--epochs", "1"],
+    r"p\.npz",
+    setup=lambda: os.mkfifo("p.npz"),
+)
+
+
 @case("cli")
 def save_to_a_device_node_from_the_cli():
     path = device_node()
@@ -2078,34 +2431,66 @@ def save_to_a_device_node_from_the_cli():
             assert "null" in str(exc), str(exc)
         else:
             raise AssertionError("nnfast train --save wrote over a device node")
+
+
 _cli_case("save-to-a-directory", ["train", "--save", ".", "--epochs", "1"], r"directory")
-_cli_case("save-to-a-missing-folder", ["train", "--save", "no/m.npz", "--epochs", "1"],
-          r"no/m\.npz")
-_cli_case("plot-to-a-fifo", ["train", "--plot", "p.png", "--epochs", "1"], r"p\.png",
-          setup=lambda: os.mkfifo("p.png"))
-_cli_case("diverging", ["train", "--learning-rate", "1e300", "--optimizer", "sgd",
-                        "--print-every", "0"], r"diverged.*--learning-rate")
-_cli_case("batch-size-huge", ["train", "--batch-size", 10**20, "--epochs", "2",
-                              "--print-every", "0"],
-          check=lambda out, err: "test " in out)
-_cli_case("seed-huge", ["train", "--seed", 10**30, "--epochs", "2", "--print-every", "0"],
-          check=lambda out, err: "test " in out)
-_cli_case("predict-corrupt-model", ["predict", "bad.npz", "d.csv"], r"bad\.npz",
-          setup=lambda: (regression_csv("d.csv"), open("bad.npz", "wb").write(os.urandom(300))))
-_cli_case("predict-missing-model", ["predict", "none.npz", "d.csv"], r"none\.npz",
-          setup=lambda: regression_csv("d.csv"))
-_cli_case("predict-network-wrong-width", ["predict", "n.npz", "d.csv"], r"d\.csv|columns",
-          setup=lambda: (regression_csv("d.csv"), nf().Network([2, 1]).save("n.npz")))
-_cli_case("predict-round-trip", ["predict", "m.npz", "d.csv"],
-          setup=lambda: (regression_csv("d.csv"), cli("train", "d.csv", "--target", "y",
-                                                        "--epochs",
-                                               "2", "--save", "m.npz")),
-          check=lambda out, err: out.splitlines()[0] == "y" and len(out.splitlines()) == 61)
+_cli_case(
+    "save-to-a-missing-folder", ["train", "--save", "no/m.npz", "--epochs", "1"], r"no/m\.npz"
+)
+_cli_case(
+    "plot-to-a-fifo",
+    ["train", "--plot", "p.png", "--epochs", "1"],
+    r"p\.png",
+    setup=lambda: os.mkfifo("p.png"),
+)
+_cli_case(
+    "diverging",
+    ["train", "--learning-rate", "1e300", "--optimizer", "sgd", "--print-every", "0"],
+    r"diverged.*--learning-rate",
+)
+_cli_case(
+    "batch-size-huge",
+    ["train", "--batch-size", 10**20, "--epochs", "2", "--print-every", "0"],
+    check=lambda out, err: "test " in out,
+)
+_cli_case(
+    "seed-huge",
+    ["train", "--seed", 10**30, "--epochs", "2", "--print-every", "0"],
+    check=lambda out, err: "test " in out,
+)
+_cli_case(
+    "predict-corrupt-model",
+    ["predict", "bad.npz", "d.csv"],
+    r"bad\.npz",
+    setup=lambda: (regression_csv("d.csv"), open("bad.npz", "wb").write(os.urandom(300))),
+)
+_cli_case(
+    "predict-missing-model",
+    ["predict", "none.npz", "d.csv"],
+    r"none\.npz",
+    setup=lambda: regression_csv("d.csv"),
+)
+_cli_case(
+    "predict-network-wrong-width",
+    ["predict", "n.npz", "d.csv"],
+    r"d\.csv|columns",
+    setup=lambda: (regression_csv("d.csv"), nf().Network([2, 1]).save("n.npz")),
+)
+_cli_case(
+    "predict-round-trip",
+    ["predict", "m.npz", "d.csv"],
+    setup=lambda: (
+        regression_csv("d.csv"),
+        cli("train", "d.csv", "--target", "y", "--epochs", "2", "--save", "m.npz"),
+    ),
+    check=lambda out, err: out.splitlines()[0] == "y" and len(out.splitlines()) == 61,
+)
 _cli_case("unknown-option", ["train", "--fast"], r"--fast")
 _cli_case("no-command", [], r"command")
 
 
-# --- the count (the suite's own test checks it) --------------------------------------------------
+# --- the count (the suite's own test checks it) ---------------------------------------------------
+
 
 def summary():
     counts = {}
@@ -2119,57 +2504,128 @@ def summary():
 # =================================================================================================
 
 MORE_ARRAYS = {
-    "sparse-X-to-estimator": (lambda: mlp_classifier().fit(
-        __import__("scipy.sparse", fromlist=["x"]).csr_matrix(np.eye(4)), [0, 1, 0, 1]),
-        (TypeError, ValueError), r"\bX\b|[Ss]parse"),
-    "sparse-X-to-network": (lambda: net((4, 2, 1)).feedforward(
-        __import__("scipy.sparse", fromlist=["x"]).csr_matrix(np.eye(4))),
-        (TypeError, ValueError), r"\bX\b"),
-    "generator-X": (lambda: net().feedforward(x for x in range(3)), (TypeError, ValueError),
-                    r"\bX\b"),
+    "sparse-X-to-estimator": (
+        lambda: mlp_classifier().fit(
+            __import__("scipy.sparse", fromlist=["x"]).csr_matrix(np.eye(4)), [0, 1, 0, 1]
+        ),
+        (TypeError, ValueError),
+        r"\bX\b|[Ss]parse",
+    ),
+    "sparse-X-to-network": (
+        lambda: net((4, 2, 1)).feedforward(
+            __import__("scipy.sparse", fromlist=["x"]).csr_matrix(np.eye(4))
+        ),
+        (TypeError, ValueError),
+        r"\bX\b",
+    ),
+    "generator-X": (
+        lambda: net().feedforward(x for x in range(3)),
+        (TypeError, ValueError),
+        r"\bX\b",
+    ),
     "string-X": (lambda: net().feedforward("abc"), (TypeError, ValueError), r"\bX\b"),
-    "series-X-to-estimator": (lambda: mlp_regressor().fit(
-        pandas().Series([1.0, 2.0, 3.0]), [1.0, 2.0, 3.0]), ValueError, r"\bX\b"),
-    "validation-weights-negative": (lambda: net().train(
-        np.ones((4, 3)), np.ones((4, 1)), epochs=1,
-        validation_data=(np.ones((2, 3)), np.ones((2, 1)), [-1.0, 1.0])), ValueError,
-        r"validation_data\[2\]"),
-    "partial-fit-without-classes": (lambda: mlp_classifier().partial_fit(np.ones((2, 3)),
-                                                                         [0, 1]),
-                                    ValueError, r"classes"),
-    "partial-fit-with-early-stopping": (lambda: mlp_classifier(early_stopping=True).partial_fit(
-        np.ones((2, 3)), [0, 1], classes=[0, 1]), ValueError, r"early_stopping"),
-    "warm-start-new-sizes": (lambda: mlp_classifier(warm_start=True).fit(*classes3()).set_params(
-        hidden_layer_sizes=(9,)).fit(*classes3()), ValueError, r"warm_start"),
-    "coef-init-wrong-shape": (lambda: nf().LogisticRegression().fit(
-        *binary(), coef_init=np.zeros(5)), ValueError, r"coef_init"),
-    "from-weights-nan": (lambda: nf().Perceptron.from_weights([np.nan, 1.0], 0.0), ValueError,
-                         r"weights"),
-    "perceptron-classes-three": (lambda: setattr(fitted("perceptron")[0], "classes_",
-                                                 [0, 1, 2]), ValueError, r"classes_"),
-    "mlp-classes-replaced-then-predict": (lambda: (lambda m: (setattr(m, "classes_",
-                                                                      np.array(["a"])),
-                                                              m.predict(np.ones((2, 3)))))(
-        fitted("classifier")[0]), ValueError, r"classes_"),
-    "logistic-classes-replaced-then-predict": (lambda: (lambda m: (setattr(m, "classes_", []),
-                                                                   m.predict(np.ones((2, 2)))))(
-        fitted("logistic")[0]), ValueError, r"classes_"),
-    "scaler-1e308-column": (lambda: nf().StandardScaler().fit(
-        [[1e308, 1.0], [-1e308, 2.0], [1e308, 3.0]]), ValueError, r"X column 0"),
-    "scaler-inverse-before-fit": (lambda: nf().StandardScaler().inverse_transform([[1.0]]),
-                                  RuntimeError, r"fit"),
-    "encoder-transform-before-fit": (lambda: nf().TableEncoder().transform(np.ones((2, 2))),
-                                     (AttributeError, RuntimeError, ValueError), r"fit"),
-    "encoder-features-and-drop": (lambda: nf().TableEncoder(features=["x0"], drop=["x1"]).fit(
-        np.ones((3, 2))), ValueError, r"features.*drop"),
-    "encoder-everything-dropped": (lambda: nf().TableEncoder().fit(
-        np.array([[f"id{i}"] for i in range(30)], dtype=object)), ValueError,
-        r"x0|feature columns"),
-    "encoder-text-column-with-a-missing-value": (lambda: nf().TableEncoder().fit(
-        np.array([["a"], [None], ["b"], ["a"]], dtype=object)), ValueError, r"x0"),
+    "series-X-to-estimator": (
+        lambda: mlp_regressor().fit(pandas().Series([1.0, 2.0, 3.0]), [1.0, 2.0, 3.0]),
+        ValueError,
+        r"\bX\b",
+    ),
+    "validation-weights-negative": (
+        lambda: net().train(
+            np.ones((4, 3)),
+            np.ones((4, 1)),
+            epochs=1,
+            validation_data=(np.ones((2, 3)), np.ones((2, 1)), [-1.0, 1.0]),
+        ),
+        ValueError,
+        r"validation_data\[2\]",
+    ),
+    "partial-fit-without-classes": (
+        lambda: mlp_classifier().partial_fit(np.ones((2, 3)), [0, 1]),
+        ValueError,
+        r"classes",
+    ),
+    "partial-fit-with-early-stopping": (
+        lambda: mlp_classifier(early_stopping=True).partial_fit(
+            np.ones((2, 3)), [0, 1], classes=[0, 1]
+        ),
+        ValueError,
+        r"early_stopping",
+    ),
+    "warm-start-new-sizes": (
+        lambda: (
+            mlp_classifier(warm_start=True)
+            .fit(*classes3())
+            .set_params(hidden_layer_sizes=(9,))
+            .fit(*classes3())
+        ),
+        ValueError,
+        r"warm_start",
+    ),
+    "coef-init-wrong-shape": (
+        lambda: nf().LogisticRegression().fit(*binary(), coef_init=np.zeros(5)),
+        ValueError,
+        r"coef_init",
+    ),
+    "from-weights-nan": (
+        lambda: nf().Perceptron.from_weights([np.nan, 1.0], 0.0),
+        ValueError,
+        r"weights",
+    ),
+    "perceptron-classes-three": (
+        lambda: setattr(fitted("perceptron")[0], "classes_", [0, 1, 2]),
+        ValueError,
+        r"classes_",
+    ),
+    "mlp-classes-replaced-then-predict": (
+        lambda: (lambda m: (setattr(m, "classes_", np.array(["a"])), m.predict(np.ones((2, 3)))))(
+            fitted("classifier")[0]
+        ),
+        ValueError,
+        r"classes_",
+    ),
+    "logistic-classes-replaced-then-predict": (
+        lambda: (lambda m: (setattr(m, "classes_", []), m.predict(np.ones((2, 2)))))(
+            fitted("logistic")[0]
+        ),
+        ValueError,
+        r"classes_",
+    ),
+    "scaler-1e308-column": (
+        lambda: nf().StandardScaler().fit([[1e308, 1.0], [-1e308, 2.0], [1e308, 3.0]]),
+        ValueError,
+        r"X column 0",
+    ),
+    "scaler-inverse-before-fit": (
+        lambda: nf().StandardScaler().inverse_transform([[1.0]]),
+        RuntimeError,
+        r"fit",
+    ),
+    "encoder-transform-before-fit": (
+        lambda: nf().TableEncoder().transform(np.ones((2, 2))),
+        (AttributeError, RuntimeError, ValueError),
+        r"fit",
+    ),
+    "encoder-features-and-drop": (
+        lambda: nf().TableEncoder(features=["x0"], drop=["x1"]).fit(np.ones((3, 2))),
+        ValueError,
+        r"features.*drop",
+    ),
+    "encoder-everything-dropped": (
+        lambda: nf().TableEncoder().fit(np.array([[f"id{i}"] for i in range(30)], dtype=object)),
+        ValueError,
+        r"x0|feature columns",
+    ),
+    "encoder-text-column-with-a-missing-value": (
+        lambda: nf().TableEncoder().fit(np.array([["a"], [None], ["b"], ["a"]], dtype=object)),
+        ValueError,
+        r"x0",
+    ),
     "one-hot-zero-classes": (lambda: nf().one_hot([], n_classes=0), ValueError, r"n_classes"),
-    "neuron-softmax": (lambda: nf().Neuron([1.0], 0.0, activation="softmax"), ValueError,
-                       r"softmax"),
+    "neuron-softmax": (
+        lambda: nf().Neuron([1.0], 0.0, activation="softmax"),
+        ValueError,
+        r"softmax",
+    ),
     "activation-lookup": (lambda: nf().activations.get("nope"), ValueError, r"activation"),
     "loss-lookup": (lambda: nf().losses.get("nope"), ValueError, r"loss"),
     "backend-unknown": (lambda: nf().set_backend("gpu"), ValueError, r"backend"),
@@ -2182,10 +2638,15 @@ for _name, (_call, _errors, _names) in MORE_ARRAYS.items():
 @case("arrays")
 def table_encoder_dates_and_ids_dropped_in_python():
     pd = pandas()
-    df = pd.DataFrame({"id": [f"u{i}" for i in range(40)], "x": np.arange(40.0),
-                       "when": pd.date_range("2024-01-01", periods=40),
-                       "day": [f"2024-02-{i % 28 + 1:02d}" for i in range(40)],
-                       "color": ["red", "blue"] * 20})
+    df = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(40)],
+            "x": np.arange(40.0),
+            "when": pd.date_range("2024-01-01", periods=40),
+            "day": [f"2024-02-{i % 28 + 1:02d}" for i in range(40)],
+            "color": ["red", "blue"] * 20,
+        }
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         enc = nf().TableEncoder().fit(df)
@@ -2213,8 +2674,9 @@ def table_encoder_is_cloneable_and_works_without_sklearn_imported():
 @case("arrays")
 def numpy_integer_hyperparameters_are_numbers():
     X, Y = regression(n=8)
-    h = net((3, np.int64(4), 1)).train(X, Y, epochs=np.int64(2), batch_size=np.uint8(3),
-                                       learning_rate=np.float32(0.1))
+    h = net((3, np.int64(4), 1)).train(
+        X, Y, epochs=np.int64(2), batch_size=np.uint8(3), learning_rate=np.float32(0.1)
+    )
     assert h.epochs == 2
 
 
@@ -2223,16 +2685,20 @@ MORE_HYPER = {
     "callbacks-string": (dict(callbacks="early"), TypeError, r"callbacks"),
     "seed-random-state": (dict(seed=np.random.RandomState(0)), TypeError, r"seed"),
     "schedule-plateau-needs-validation": (
-        dict(lr_schedule=nf().schedules.ReduceOnPlateau(monitor="val_loss")), ValueError,
-        r"val_loss|validation"),
+        dict(lr_schedule=nf().schedules.ReduceOnPlateau(monitor="val_loss")),
+        ValueError,
+        r"val_loss|validation",
+    ),
     "dropout-string": (dict(dropout="half"), TypeError, r"dropout"),
     "optimizer-class-not-instance": (dict(optimizer=nf().Adam), ValueError, r"optimizer"),
 }
 
 for _name, (_kw, _errors, _names) in MORE_HYPER.items():
+
     def _more_train(_kw=_kw):
         X, Y = regression(n=8)
         net().train(X, Y, **{"epochs": 2, **_kw})
+
     add("hyperparameters", f"train-{_name}", _more_train, _errors, _names)
 
 
@@ -2307,8 +2773,9 @@ def save_with_a_name_too_long():
 @case("files")
 def save_from_two_threads_to_one_path():
     models = [net((3, 5, 1)), net((3, 6, 1))]
-    threads = [threading.Thread(target=lambda m=m: [m.save("same.npz") for _ in range(20)])
-               for m in models]
+    threads = [
+        threading.Thread(target=lambda m=m: [m.save("same.npz") for _ in range(20)]) for m in models
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -2333,8 +2800,7 @@ def load_a_zip_of_directories():
 
 @case("files", raises=ValueError, names=r"sizes\.npz")
 def load_header_with_giant_integer_sizes():
-    _write_npz("sizes.npz", _network_header(layer_sizes=[3, 10**400, 1]),
-               parameters=np.zeros(26))
+    _write_npz("sizes.npz", _network_header(layer_sizes=[3, 10**400, 1]), parameters=np.zeros(26))
     nf().load("sizes.npz")
 
 
@@ -2389,8 +2855,9 @@ def ctrl_c_mlp_partial_fit_keeps_the_model():
     y = (X[:, 0] > 0).astype(int)
     m = mlp_classifier(hidden_layer_sizes=(300,), batch_size=1)
     m.partial_fit(X[:100], y[:100], classes=[0, 1])
-    assert expect_interrupt(lambda: [m.partial_fit(X, y) for _ in range(1000)], after=0.5), \
+    assert expect_interrupt(lambda: [m.partial_fit(X, y) for _ in range(1000)], after=0.5), (
         "the loop of partial_fit calls went on after Ctrl-C"
+    )
     assert m.n_iter_ in (0, 1) and len(m.loss_curve_) >= 1 and finite(m.predict_proba(X[:10]))
 
 
@@ -2416,32 +2883,77 @@ def threads_assign_weights_while_training():
 
 
 MORE_CLI = [
-    ("too-many-classes", ["train", "t.csv", "--target", "id"], r"'id'.*classes",
-     lambda: write_csv("t.csv", ["id", "x"], [[f"u{i}", i] for i in range(60)]), None),
-    ("two-rows", ["train", "two.csv", "--target", "y", "--epochs", "2", "--print-every", "0"],
-     None, lambda: write_csv("two.csv", ["x", "y"], [[1, 0], [2, 1], [3, 0], [4, 1]]),
-     lambda out, err: "test " in out),
-    ("predict-text-in-a-number-column", ["predict", "m.npz", "p.csv"], r"'x1'",
-     lambda: (regression_csv("d.csv"), cli("train", "d.csv", "--target", "y", "--epochs", "2",
-                                           "--save", "m.npz"),
-              write_csv("p.csv", ["x1", "color", "x2"], [["oops", "red", 1.0]])), None),
-    ("predict-with-an-estimator-file", ["predict", "e.npz", "e.csv"], None,
-     lambda: (fitted("logistic")[0].save("e.npz"),
-              write_csv("e.csv", ["a", "b"], [[0.5, 1.0], [-1.0, 0.2]])),
-     lambda out, err: len(out.splitlines()) == 3),
-    ("predict-with-an-unfitted-estimator", ["predict", "u.npz", "e.csv"], r"fit",
-     lambda: (mlp_classifier().save("u.npz"), write_csv("e.csv", ["a", "b"], [[0.5, 1.0]])),
-     None),
-    ("features-all-dates", ["train", "ids.csv", "--target", "y", "--features", "when"],
-     r"no feature columns|when", _ids, None),
-    ("test-size-one-row", ["train", "--test-size", "1", "--epochs", "2", "--print-every", "0"],
-     None, None, lambda out, err: "399 train, 1 test" in out),
-    ("huge-csv-refused", ["train", "huge.csv", "--target", "y"], r"huge\.csv",
-     lambda: _sparse_file("huge.csv"), None),
+    (
+        "too-many-classes",
+        ["train", "t.csv", "--target", "id"],
+        r"'id'.*classes",
+        lambda: write_csv("t.csv", ["id", "x"], [[f"u{i}", i] for i in range(60)]),
+        None,
+    ),
+    (
+        "two-rows",
+        ["train", "two.csv", "--target", "y", "--epochs", "2", "--print-every", "0"],
+        None,
+        lambda: write_csv("two.csv", ["x", "y"], [[1, 0], [2, 1], [3, 0], [4, 1]]),
+        lambda out, err: "test " in out,
+    ),
+    (
+        "predict-text-in-a-number-column",
+        ["predict", "m.npz", "p.csv"],
+        r"'x1'",
+        lambda: (
+            regression_csv("d.csv"),
+            cli("train", "d.csv", "--target", "y", "--epochs", "2", "--save", "m.npz"),
+            write_csv("p.csv", ["x1", "color", "x2"], [["oops", "red", 1.0]]),
+        ),
+        None,
+    ),
+    (
+        "predict-with-an-estimator-file",
+        ["predict", "e.npz", "e.csv"],
+        None,
+        lambda: (
+            fitted("logistic")[0].save("e.npz"),
+            write_csv("e.csv", ["a", "b"], [[0.5, 1.0], [-1.0, 0.2]]),
+        ),
+        lambda out, err: len(out.splitlines()) == 3,
+    ),
+    (
+        "predict-with-an-unfitted-estimator",
+        ["predict", "u.npz", "e.csv"],
+        r"fit",
+        lambda: (mlp_classifier().save("u.npz"), write_csv("e.csv", ["a", "b"], [[0.5, 1.0]])),
+        None,
+    ),
+    (
+        "features-all-dates",
+        ["train", "ids.csv", "--target", "y", "--features", "when"],
+        r"no feature columns|when",
+        _ids,
+        None,
+    ),
+    (
+        "test-size-one-row",
+        ["train", "--test-size", "1", "--epochs", "2", "--print-every", "0"],
+        None,
+        None,
+        lambda out, err: "399 train, 1 test" in out,
+    ),
+    (
+        "huge-csv-refused",
+        ["train", "huge.csv", "--target", "y"],
+        r"huge\.csv",
+        lambda: _sparse_file("huge.csv"),
+        None,
+    ),
     ("bench-bad-workload", ["bench", "--workload", "W99"], r"W99|workload", None, None),
-    ("categorical-target-regression", ["train", "d.csv", "--target", "color", "--task",
-                                       "regression"], r"'color'",
-     lambda: regression_csv("d.csv"), None),
+    (
+        "categorical-target-regression",
+        ["train", "d.csv", "--target", "color", "--task", "regression"],
+        r"'color'",
+        lambda: regression_csv("d.csv"),
+        None,
+    ),
 ]
 
 
@@ -2476,11 +2988,15 @@ def mlp_with_a_million_classes_refused_by_memory():
 
 def pretend_memory(nbytes):
     """Make nnfast believe the machine has ``nbytes`` of memory (in this forked case only)."""
+    import nnfast._run as r
     import nnfast._validation as v
+    import nnfast._validation.resources as vr
     import nnfast.perceptron as p
     import nnfast.training as t
 
-    v.memory_limit = p.memory_limit = t.memory_limit = lambda: nbytes
+    v.memory_limit = vr.memory_limit = p.memory_limit = t.memory_limit = r.memory_limit = lambda: (
+        nbytes
+    )
 
 
 @case("numerics")
@@ -2523,4 +3039,3 @@ def logistic_network_replaced_by_a_dict():
     m, X = fitted("logistic")
     m.network_ = {}
     m.predict_proba(X)
-

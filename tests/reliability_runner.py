@@ -21,6 +21,7 @@ and reads a signal from its exit status. Outcomes:
 and per outcome (``--family F``, ``--case NAME`` select; ``--list`` lists). The test suite
 runs it through ``tests/test_reliability_suite.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,6 +61,7 @@ def supported():
 
 
 # --- the worker: runs in its own interpreter, forks a child per case ------------------------
+
 
 def _worker_main():
     """Read case names from stdin, one per line; write one JSON result per line."""
@@ -130,17 +132,29 @@ def _run_forked(catalogue, name):
     seconds = round(time.monotonic() - start, 3)
     tail = _tail(log)
     if timed_out:
-        return {"name": name, "outcome": "hang", "seconds": seconds,
-                "detail": f"still running after {case.timeout:g} s. {tail}"}
+        return {
+            "name": name,
+            "outcome": "hang",
+            "seconds": seconds,
+            "detail": f"still running after {case.timeout:g} s. {tail}",
+        }
     if os.WIFSIGNALED(status):
         sig = signal.Signals(os.WTERMSIG(status)).name
-        return {"name": name, "outcome": "crash", "seconds": seconds,
-                "detail": f"killed by {sig}. {tail}"}
+        return {
+            "name": name,
+            "outcome": "crash",
+            "seconds": seconds,
+            "detail": f"killed by {sig}. {tail}",
+        }
     try:
         result = json.loads(data.decode())
     except ValueError:
-        return {"name": name, "outcome": "crash", "seconds": seconds,
-                "detail": f"exited (status {os.WEXITSTATUS(status)}) without a result. {tail}"}
+        return {
+            "name": name,
+            "outcome": "crash",
+            "seconds": seconds,
+            "detail": f"exited (status {os.WEXITSTATUS(status)}) without a result. {tail}",
+        }
     return {"name": name, "seconds": seconds, **result}
 
 
@@ -157,6 +171,7 @@ def _tail(path, limit=600):
 
 # --- the parent side -------------------------------------------------------------------------
 
+
 class Worker:
     """A worker process; ``run(name)`` -> result dict. Restarted if it dies."""
 
@@ -164,20 +179,34 @@ class Worker:
         self.proc = None
 
     def _start(self):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1", MPLBACKEND="Agg",
-                   PYTHONWARNINGS="ignore")
+        env = dict(
+            os.environ,
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            MPLBACKEND="Agg",
+            PYTHONWARNINGS="ignore",
+        )
         env.pop("NNFAST_BACKEND", None)
         env.pop("NNFAST_DEBUG", None)
         import nnfast
 
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(nnfast.__file__)))
         env["PYTHONPATH"] = os.pathsep.join(
-            [package_parent] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-        code = (f"import sys; sys.path.insert(0, {HERE!r}); "
-                f"import reliability_runner as r; r._worker_main()")
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env, cwd=HERE)
+            [package_parent] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        )
+        code = (
+            f"import sys; sys.path.insert(0, {HERE!r}); "
+            f"import reliability_runner as r; r._worker_main()"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=HERE,
+        )
 
     def run(self, name):
         for _ in range(2):
@@ -215,11 +244,11 @@ def summarise(results, families):
     lines = [f"{'family':{width}}  " + "  ".join(f"{o:>9}" for o in OUTCOMES) + "      all"]
     for family in families:
         row = [counts[(family, o)] for o in OUTCOMES]
-        lines.append(f"{family:{width}}  " + "  ".join(f"{n:9d}" for n in row)
-                     + f"  {sum(row):7d}")
+        lines.append(f"{family:{width}}  " + "  ".join(f"{n:9d}" for n in row) + f"  {sum(row):7d}")
     totals = [sum(counts[(f, o)] for f in families) for o in OUTCOMES]
-    lines.append(f"{'total':{width}}  " + "  ".join(f"{n:9d}" for n in totals)
-                 + f"  {sum(totals):7d}")
+    lines.append(
+        f"{'total':{width}}  " + "  ".join(f"{n:9d}" for n in totals) + f"  {sum(totals):7d}"
+    )
     return lines
 
 
@@ -235,9 +264,11 @@ def main(argv=None):
         print(reason)
         return 0
     catalogue = load_catalogue()
-    names = [n for n, c in catalogue.CASES.items()
-             if (not args.family or c.family in args.family)
-             and (not args.case or n in args.case)]
+    names = [
+        n
+        for n, c in catalogue.CASES.items()
+        if (not args.family or c.family in args.family) and (not args.case or n in args.case)
+    ]
     if args.list:
         for n in names:
             print(n)

@@ -2,6 +2,7 @@
 and PyTorch's ``torch.nn.functional`` itself (opt-in: ``@pytest.mark.torch``), through both
 backends' pieces and the public objects, in float64 (to 1e-12) and float32.
 """
+
 import math
 import pickle
 
@@ -12,6 +13,7 @@ import nnfast
 from nnfast import _reference, activations
 
 F32_EPS = float(np.finfo(np.float32).eps)
+
 
 # name -> (f(z), f'(z)), written from the definitions (torch's defaults)
 def phi(z):
@@ -26,30 +28,43 @@ def sigmoid(z):
 # name -> parameter -> (f, f'), from the definitions (defaults: torch's). Held to 1e-12: gelu's
 # far tail moves by z**2 times a relative change of z (its condition number), 4e-14 at -20.
 FORMULAS = {
-    "leaky_relu": lambda s=0.01: (lambda z: np.where(z > 0, z, s * z),
-                                  lambda z: np.where(z > 0, 1.0, s)),
-    "elu": lambda a=1.0: (lambda z: np.where(z > 0, z, a * np.expm1(np.minimum(z, 0))),
-                          lambda z: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0)))),
-    "gelu": lambda: (lambda z: z * phi(z),
-                     lambda z: phi(z) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)),
-    "softplus": lambda: (lambda z: np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20)))),
-                         lambda z: np.where(z > 20, 1.0, sigmoid(z))),
-    "silu": lambda: (lambda z: z * sigmoid(z),
-                     lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z)))),
+    "leaky_relu": lambda s=0.01: (
+        lambda z: np.where(z > 0, z, s * z),
+        lambda z: np.where(z > 0, 1.0, s),
+    ),
+    "elu": lambda a=1.0: (
+        lambda z: np.where(z > 0, z, a * np.expm1(np.minimum(z, 0))),
+        lambda z: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0))),
+    ),
+    "gelu": lambda: (
+        lambda z: z * phi(z),
+        lambda z: phi(z) + z * np.exp(-z * z / 2) / math.sqrt(2 * math.pi),
+    ),
+    "softplus": lambda: (
+        lambda z: np.where(z > 20, z, np.log1p(np.exp(np.minimum(z, 20)))),
+        lambda z: np.where(z > 20, 1.0, sigmoid(z)),
+    ),
+    "silu": lambda: (lambda z: z * sigmoid(z), lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z)))),
 }
 
 
 def torch_function(name):
     import torch.nn.functional as F
 
-    return {"leaky_relu": F.leaky_relu, "elu": F.elu, "gelu": F.gelu, "softplus": F.softplus,
-            "silu": F.silu}[name]
+    return {
+        "leaky_relu": F.leaky_relu,
+        "elu": F.elu,
+        "gelu": F.gelu,
+        "softplus": F.softplus,
+        "silu": F.silu,
+    }[name]
 
 
 def points(dtype=np.float64):
     """Both tails, the kinks at 0 (and -0.0), and a dense sweep in between."""
-    z = np.concatenate([np.linspace(-20, 20, 801), [-700.0, -60.0, -1e-300, -0.0, 0.0, 1e-300,
-                                                     60.0, 700.0]])
+    z = np.concatenate(
+        [np.linspace(-20, 20, 801), [-700.0, -60.0, -1e-300, -0.0, 0.0, 1e-300, 60.0, 700.0]]
+    )
     if dtype == np.float32:
         z = z[np.abs(z) < 80]  # float32's exp overflows from 88
     return z.astype(dtype).reshape(3, -1) if z.size % 3 == 0 else z.astype(dtype)[None, :]
@@ -81,8 +96,9 @@ def test_public_activation_by_formula(name):
     f, f_prime = FORMULAS[name]()
     z = points().ravel()
     np.testing.assert_allclose(activations.get(name)(z), f(z), rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(activations.get(name).derivative(z), f_prime(z), rtol=1e-12,
-                               atol=1e-300)
+    np.testing.assert_allclose(
+        activations.get(name).derivative(z), f_prime(z), rtol=1e-12, atol=1e-300
+    )
     assert activations.get(name).init == "he"  # the ReLU family: He under init="auto"
 
 
@@ -103,8 +119,9 @@ def assert_matches_torch(got, want, z, rtol, eps):
     err = np.abs(got.astype(np.float64) - want)
     bound = rtol * np.abs(want) + 2 * eps * (1 + np.abs(z))
     worst = int(np.argmax(err - bound))
-    assert (err <= bound).all(), (f"at z = {z.flat[worst]!r}: got {got.flat[worst]!r}, torch "
-                                  f"{want.flat[worst]!r}")
+    assert (err <= bound).all(), (
+        f"at z = {z.flat[worst]!r}: got {got.flat[worst]!r}, torch {want.flat[worst]!r}"
+    )
 
 
 @pytest.mark.torch
@@ -141,8 +158,7 @@ def test_float32_activation_and_derivative_match_torch(request, name):
 
 # --- parameters: per layer, through the kernels --------------------------------------------
 
-PARAMETERS = {"leaky_relu": ("negative_slope", (0.2, -0.5, 0.0)),
-              "elu": ("alpha", (0.5, 2.0, 0.0))}
+PARAMETERS = {"leaky_relu": ("negative_slope", (0.2, -0.5, 0.0)), "elu": ("alpha", (0.5, 2.0, 0.0))}
 
 
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
@@ -153,9 +169,12 @@ def test_parameterised_activation_by_formula(pieces, name):
         act = activations.get(name, **{parameter: value})
         f, f_prime = FORMULAS[name](value)
         assert act.alpha == value and act.parameters == {parameter: value}
-        for got, want in ((pieces.activate(act.code, z, value), f(z)),
-                          (slope(pieces, act.code, z, value), f_prime(z)),
-                          (act(z), f(z)), (act.derivative(z), f_prime(z))):
+        for got, want in (
+            (pieces.activate(act.code, z, value), f(z)),
+            (slope(pieces, act.code, z, value), f_prime(z)),
+            (act(z), f(z)),
+            (act.derivative(z), f_prime(z)),
+        ):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
 
 
@@ -168,14 +187,14 @@ def test_parameterised_activation_matches_torch(pieces, name):
     code, z = activations.get(name).code, points()
     for value in values:
         want, grad = torch_values(name, z, torch.float64, value)
-        assert_matches_torch(pieces.activate(code, z, value), want, z, 1e-12,
-                             np.finfo(float).eps)
+        assert_matches_torch(pieces.activate(code, z, value), want, z, 1e-12, np.finfo(float).eps)
         assert_matches_torch(slope(pieces, code, z, value), grad, z, 1e-12, np.finfo(float).eps)
 
 
 def test_activation_parameters_are_checked():
-    with pytest.raises(TypeError, match="'leaky_relu' takes the parameter 'negative_slope', "
-                                        "got 'alpha'"):
+    with pytest.raises(
+        TypeError, match="'leaky_relu' takes the parameter 'negative_slope', got 'alpha'"
+    ):
         activations.get("leaky_relu", alpha=0.1)
     with pytest.raises(TypeError, match="'tanh' takes no parameters, got 'beta'"):
         activations.get("tanh", beta=2.0)
@@ -199,10 +218,11 @@ def test_activation_objects_compare_print_and_pickle_with_their_parameters():
 
 
 def per_layer_network():
-    hidden = [activations.get("leaky_relu", negative_slope=0.3),
-              activations.get("leaky_relu", negative_slope=-0.2)]
-    return nnfast.Network([3, 6, 5, 2], activation=hidden, output_activation="identity",
-                          seed=3)
+    hidden = [
+        activations.get("leaky_relu", negative_slope=0.3),
+        activations.get("leaky_relu", negative_slope=-0.2),
+    ]
+    return nnfast.Network([3, 6, 5, 2], activation=hidden, output_activation="identity", seed=3)
 
 
 def numpy_forward(net, X, slopes):
@@ -218,11 +238,14 @@ def test_each_layer_gets_its_own_parameter(backend):
     net = per_layer_network()
     assert net.spec.alphas == (0.3, -0.2, 0.0)
     X = np.random.default_rng(0).normal(size=(40, 3))
-    np.testing.assert_allclose(net.feedforward(X), numpy_forward(net, X, (0.3, -0.2)),
-                               rtol=1e-13, atol=1e-15)
-    assert repr(net) == ("Network([3, 6, 5, 2], activation=['leaky_relu(negative_slope=0.3)', "
-                         "'leaky_relu(negative_slope=-0.2)'], output_activation='identity', "
-                         "loss='mse')")
+    np.testing.assert_allclose(
+        net.feedforward(X), numpy_forward(net, X, (0.3, -0.2)), rtol=1e-13, atol=1e-15
+    )
+    assert repr(net) == (
+        "Network([3, 6, 5, 2], activation=['leaky_relu(negative_slope=0.3)', "
+        "'leaky_relu(negative_slope=-0.2)'], output_activation='identity', "
+        "loss='mse')"
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 4, None])
@@ -240,8 +263,9 @@ def test_training_with_per_layer_parameters_agrees_between_backends(batch_size, 
     np.testing.assert_allclose(loss_c, loss_r, rtol=1e-10)
     # and the slopes mattered: the default slope trains to other weights
     net = per_layer_network()
-    default = nnfast.Network([3, 6, 5, 2], activation="leaky_relu",
-                             output_activation="identity", seed=3)
+    default = nnfast.Network(
+        [3, 6, 5, 2], activation="leaky_relu", output_activation="identity", seed=3
+    )
     np.testing.assert_array_equal(net.parameters, default.parameters)
     default.train(X, Y, epochs=6, learning_rate=0.05, batch_size=batch_size, seed=2)
     assert np.abs(default.parameters - p_r).max() > 1e-3

@@ -1,4 +1,5 @@
 """Backend selection, the fallback without the extension, and the kernels' shared interface."""
+
 import inspect
 import json
 import os
@@ -19,11 +20,18 @@ def run_python(code, **env):
     """Run ``python -c code`` in a fresh interpreter; returns the CompletedProcess."""
     environ = {k: v for k, v in os.environ.items() if k != "NNFAST_BACKEND"}
     environ.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=environ, cwd=os.path.dirname(os.path.abspath(__file__)), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=os.path.dirname(os.path.abspath(__file__)),
+        timeout=60,
+    )
 
 
 # --- the build ------------------------------------------------------------------------------
+
 
 def test_extension_is_built_when_required():
     """CI sets NNFAST_REQUIRE_CYTHON=1: then a missing extension is a failure, not a skip."""
@@ -40,6 +48,7 @@ def test_extension_is_built_when_required():
 
 
 # --- get / set / use ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def restore_default():
@@ -153,8 +162,10 @@ def test_training_uses_the_selected_backend(monkeypatch):
 
 # --- the environment variable and the missing-extension fallback (fresh interpreters) -------
 
-@pytest.mark.parametrize("value, expected", [("numpy", "numpy"), ("cython", "cython"),
-                                             (" NumPy ", "numpy")])
+
+@pytest.mark.parametrize(
+    "value, expected", [("numpy", "numpy"), ("cython", "cython"), (" NumPy ", "numpy")]
+)
 def test_nnfast_backend_environment_variable(value, expected, request):
     if expected == "cython":
         request.getfixturevalue("cython_kernels")
@@ -205,8 +216,9 @@ print(json.dumps({{
 """
 
 
-@pytest.mark.parametrize("block", [BLOCK_BY_SYS_MODULES, BLOCK_BY_FINDER],
-                         ids=["sys.modules", "meta_path"])
+@pytest.mark.parametrize(
+    "block", [BLOCK_BY_SYS_MODULES, BLOCK_BY_FINDER], ids=["sys.modules", "meta_path"]
+)
 def test_import_without_extension_falls_back_with_one_warning(block):
     # NNFAST_REQUIRE_CYTHON=1 (CI) would make the missing extension an ImportError
     proc = run_python(WITHOUT_EXTENSION.format(block=block), NNFAST_REQUIRE_CYTHON="")
@@ -224,17 +236,20 @@ def test_import_without_extension_falls_back_with_one_warning(block):
 
 
 def test_import_with_extension_does_not_warn(cython_kernels):
-    code = ("import warnings, json\n"
-            "with warnings.catch_warnings(record=True) as w:\n"
-            "    warnings.simplefilter('always')\n"
-            "    import nnfast\n"
-            "print(json.dumps([str(x.message) for x in w if 'nnfast' in str(x.message)]))")
+    code = (
+        "import warnings, json\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import nnfast\n"
+        "print(json.dumps([str(x.message) for x in w if 'nnfast' in str(x.message)]))"
+    )
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
 
 
 # --- the kernels' shared interface ----------------------------------------------------------
+
 
 def _parameters(obj):
     sig = inspect.signature(obj)
@@ -278,23 +293,63 @@ def test_both_backends_expose_the_kernel_set(cython_kernels):
 
 
 def test_compiled_codes_match_spec(cython_kernels):
-    expected = {name: getattr(_spec, name) for name in (
-        "IDENTITY", "SIGMOID", "TANH", "RELU", "STEP", "SOFTMAX", "LEAKY_RELU", "ELU", "GELU",
-        "SOFTPLUS", "SILU", "EXP", "MSE", "MAE", "HUBER", "POISSON",
-        "BINARY_CROSS_ENTROPY", "CROSS_ENTROPY", "SGD", "ADAM", "ADAMW", "RMSPROP", "ADAGRAD",
-        "CONSTANT", "EXPONENTIAL", "COSINE", "ONE_CYCLE",
-        "INVERSE_TIME")}
+    expected = {
+        name: getattr(_spec, name)
+        for name in (
+            "IDENTITY",
+            "SIGMOID",
+            "TANH",
+            "RELU",
+            "STEP",
+            "SOFTMAX",
+            "LEAKY_RELU",
+            "ELU",
+            "GELU",
+            "SOFTPLUS",
+            "SILU",
+            "EXP",
+            "MSE",
+            "MAE",
+            "HUBER",
+            "POISSON",
+            "BINARY_CROSS_ENTROPY",
+            "CROSS_ENTROPY",
+            "SGD",
+            "ADAM",
+            "ADAMW",
+            "RMSPROP",
+            "ADAGRAD",
+            "CONSTANT",
+            "EXPONENTIAL",
+            "COSINE",
+            "ONE_CYCLE",
+            "INVERSE_TIME",
+        )
+    }
     assert cython_kernels.codes() == expected
 
 
 def test_public_tables_use_the_spec_codes():
     acts = nnfast.activations
     assert {a.name: a.code for a in acts.ACTIVATIONS.values()} == {
-        "identity": _spec.IDENTITY, "sigmoid": _spec.SIGMOID, "tanh": _spec.TANH,
-        "relu": _spec.RELU, "step": _spec.STEP, "softmax": _spec.SOFTMAX,
-        "leaky_relu": _spec.LEAKY_RELU, "elu": _spec.ELU, "gelu": _spec.GELU,
-        "softplus": _spec.SOFTPLUS, "silu": _spec.SILU, "exp": _spec.EXP}
+        "identity": _spec.IDENTITY,
+        "sigmoid": _spec.SIGMOID,
+        "tanh": _spec.TANH,
+        "relu": _spec.RELU,
+        "step": _spec.STEP,
+        "softmax": _spec.SOFTMAX,
+        "leaky_relu": _spec.LEAKY_RELU,
+        "elu": _spec.ELU,
+        "gelu": _spec.GELU,
+        "softplus": _spec.SOFTPLUS,
+        "silu": _spec.SILU,
+        "exp": _spec.EXP,
+    }
     assert {name: loss.code for name, loss in nnfast.losses.LOSSES.items()} == {
-        "mse": _spec.MSE, "binary_cross_entropy": _spec.BINARY_CROSS_ENTROPY,
-        "cross_entropy": _spec.CROSS_ENTROPY, "mae": _spec.MAE, "huber": _spec.HUBER,
-        "poisson": _spec.POISSON}
+        "mse": _spec.MSE,
+        "binary_cross_entropy": _spec.BINARY_CROSS_ENTROPY,
+        "cross_entropy": _spec.CROSS_ENTROPY,
+        "mae": _spec.MAE,
+        "huber": _spec.HUBER,
+        "poisson": _spec.POISSON,
+    }

@@ -5,6 +5,7 @@ statistics), the gradient through the batch's statistics by central differences,
 backends against each other in both precisions inside ``train_epochs``, and (opt-in,
 ``@pytest.mark.torch``) torch itself: Linear -> BatchNorm1d -> activation -> Dropout.
 """
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -12,7 +13,16 @@ from hypothesis import strategies as st
 
 from nnfast import _reference
 from nnfast._spec import (
-    ADAM, CROSS_ENTROPY, IDENTITY, MSE, RELU, SIGMOID, SOFTMAX, TANH, Hyper, OptimizerState,
+    ADAM,
+    CROSS_ENTROPY,
+    IDENTITY,
+    MSE,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    TANH,
+    Hyper,
+    OptimizerState,
     Spec,
 )
 
@@ -39,8 +49,9 @@ def by_formula(z, gamma, beta):
     return gamma * (z - mean) / np.sqrt(var + EPS) + beta, mean, var
 
 
-def network(seed=0, sizes=(4, 6, 5, 3), acts=(RELU, TANH, SOFTMAX), loss=CROSS_ENTROPY,
-            dtype=np.float64):
+def network(
+    seed=0, sizes=(4, 6, 5, 3), acts=(RELU, TANH, SOFTMAX), loss=CROSS_ENTROPY, dtype=np.float64
+):
     """A batch-normalised spec and parameters with non-trivial scales, shifts and statistics."""
     spec = Spec(sizes, acts, loss, batch_norm=True)
     rng = np.random.default_rng(seed)
@@ -63,6 +74,7 @@ def data(seed, n, spec, dtype=np.float64):
 
 # --- the layout ---------------------------------------------------------------------------
 
+
 def test_layout_puts_scales_and_shifts_then_the_statistics_after_the_biases():
     spec = Spec((3, 4, 2, 1), (TANH, TANH, IDENTITY), MSE, batch_norm=True)
     plain = Spec((3, 4, 2, 1), (TANH, TANH, IDENTITY), MSE)
@@ -77,6 +89,7 @@ def test_layout_puts_scales_and_shifts_then_the_statistics_after_the_biases():
 
 
 # --- the pieces against the formulas --------------------------------------------------------
+
 
 def test_forward_is_the_formula(kernels):
     rng = np.random.default_rng(0)
@@ -94,8 +107,12 @@ def test_backward_is_the_forwards_slope(kernels):
     """With L = sum(G * y(z, gamma, beta)), the batch's statistics depending on z."""
     pieces = kernels.pieces
     rng = np.random.default_rng(1)
-    z, gamma, beta, G = (rng.normal(size=(6, 3)), rng.normal(size=3), rng.normal(size=3),
-                         rng.normal(size=(6, 3)))
+    z, gamma, beta, G = (
+        rng.normal(size=(6, 3)),
+        rng.normal(size=3),
+        rng.normal(size=3),
+        rng.normal(size=(6, 3)),
+    )
 
     def slope(x):
         numeric = np.zeros_like(x)
@@ -125,9 +142,12 @@ def test_running_statistics_and_inference_are_the_formulas(kernels):
     np.testing.assert_allclose(got_m, (1 - MOMENTUM) * rm + MOMENTUM * mean, rtol=1e-15)
     np.testing.assert_allclose(got_v, (1 - MOMENTUM) * rv + MOMENTUM * var * 7 / 6, rtol=1e-15)
     z, gamma, beta = rng.normal(size=(5, 4)), rng.normal(size=4), rng.normal(size=4)
-    np.testing.assert_allclose(kernels.pieces.batch_norm_inference(z, gamma, beta, rm, rv),
-                               gamma * (z - rm) / np.sqrt(rv + EPS) + beta, rtol=1e-13,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        kernels.pieces.batch_norm_inference(z, gamma, beta, rm, rv),
+        gamma * (z - rm) / np.sqrt(rv + EPS) + beta,
+        rtol=1e-13,
+        atol=1e-14,
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -145,11 +165,15 @@ def test_pieces_parity(cython_kernels, dtype, shape):
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
     _, xhat, inv_std, mean, var = want
-    for a, b in zip(compiled.pieces.batch_norm_backward(G, xhat, gamma, inv_std),
-                    _reference.batch_norm_backward(G, xhat, gamma, inv_std)):
+    for a, b in zip(
+        compiled.pieces.batch_norm_backward(G, xhat, gamma, inv_std),
+        _reference.batch_norm_backward(G, xhat, gamma, inv_std),
+    ):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(compiled.pieces.batch_norm_inference(z, gamma, beta, rm, rv),
-                                  _reference.batch_norm_inference(z, gamma, beta, rm, rv))
+    np.testing.assert_array_equal(
+        compiled.pieces.batch_norm_inference(z, gamma, beta, rm, rv),
+        _reference.batch_norm_inference(z, gamma, beta, rm, rv),
+    )
     stats = [(rm.copy(), rv.copy()) for _ in range(2)]
     compiled.pieces.batch_norm_running(*stats[0], mean, var, shape[0] + 1)
     _reference.batch_norm_running(*stats[1], mean, var, shape[0] + 1)
@@ -157,6 +181,7 @@ def test_pieces_parity(cython_kernels, dtype, shape):
 
 
 # --- whole networks -----------------------------------------------------------------------
+
 
 def by_hand(spec, params, X, training):
     """The network's output from the formulas (training: the batch's statistics)."""
@@ -199,31 +224,46 @@ def test_loss_and_gradient_normalise_by_the_batch_and_match_finite_differences(k
     loss = kernels.loss_and_gradient(spec, params, X, Y, 0.0, 0.01, grad)
     np.testing.assert_array_equal(params, before)
     want = by_hand(spec, params, X, training=True)
-    weights = params[:spec.n_weights]
+    weights = params[: spec.n_weights]
     assert loss == pytest.approx(np.mean((want - Y) ** 2) + 0.005 * weights @ weights, rel=1e-12)
     numeric = np.zeros(spec.n_trainable)
     for i in range(spec.n_trainable):
         up, down = params.copy(), params.copy()
         up[i] += H
         down[i] -= H
-        numeric[i] = (kernels.loss_and_gradient(spec, up, X, Y, 0.0, 0.01, None)
-                      - kernels.loss_and_gradient(spec, down, X, Y, 0.0, 0.01, None)) / (2 * H)
-    np.testing.assert_allclose(grad[:spec.n_trainable], numeric, rtol=1e-5, atol=1e-8)
-    np.testing.assert_array_equal(grad[spec.n_trainable:], 0.0)
+        numeric[i] = (
+            kernels.loss_and_gradient(spec, up, X, Y, 0.0, 0.01, None)
+            - kernels.loss_and_gradient(spec, down, X, Y, 0.0, 0.01, None)
+        ) / (2 * H)
+    np.testing.assert_allclose(grad[: spec.n_trainable], numeric, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(grad[spec.n_trainable :], 0.0)
     # a hidden layer's bias is cancelled by the batch's mean: its gradient is rounding only
     _, biases = spec.unpack(grad)
     assert np.abs(biases[0]).max() < 1e-14
 
 
-def run(kernels, spec, params, X, Y, hyper, batch, epochs, seed, dtype=np.float64,
-        sample_weight=None):
+def run(
+    kernels, spec, params, X, Y, hyper, batch, epochs, seed, dtype=np.float64, sample_weight=None
+):
     params = params.astype(dtype)
     state = OptimizerState(spec.n_trainable, hyper, dtype)
     workspace = kernels.Workspace(spec, X.shape[0], batch, dtype)
     history = np.zeros((epochs, 2))
-    kernels.train_epochs(spec, params, X.astype(dtype), Y.astype(dtype), epochs, batch, True,
-                         state, hyper, np.random.default_rng(seed), workspace, history,
-                         sample_weight)
+    kernels.train_epochs(
+        spec,
+        params,
+        X.astype(dtype),
+        Y.astype(dtype),
+        epochs,
+        batch,
+        True,
+        state,
+        hyper,
+        np.random.default_rng(seed),
+        workspace,
+        history,
+        sample_weight,
+    )
     return params, history, state
 
 
@@ -237,18 +277,23 @@ def test_training_moves_the_running_statistics_as_batchnorm1d(kernels):
     got, _, _ = run(kernels, spec, params, X, Y, Hyper(0.1), 10, 1, 0)
     _, _, got_means, got_variances = spec.unpack_norm(got)
     np.testing.assert_allclose(got_means[0], 0.9 * means[0] + 0.1 * z.mean(axis=0), rtol=1e-13)
-    np.testing.assert_allclose(got_variances[0],
-                               0.9 * variances[0] + 0.1 * z.var(axis=0, ddof=1), rtol=1e-13)
+    np.testing.assert_allclose(
+        got_variances[0], 0.9 * variances[0] + 0.1 * z.var(axis=0, ddof=1), rtol=1e-13
+    )
 
 
-@pytest.mark.parametrize("hyper", [
-    Hyper(0.05, momentum=0.9),
-    Hyper(0.05, momentum=0.9, nesterov=True, l2=0.01),
-    Hyper(0.01, optimizer=ADAM),
-    Hyper(0.05, momentum=0.5, dropout=(0.3, 0.2)),
-    Hyper(0.05, clip_norm=0.5),
-    Hyper(0.05, clip_value=0.01, momentum=0.5),
-], ids=["momentum", "nesterov-l2", "adam", "dropout", "clip-norm", "clip-value"])
+@pytest.mark.parametrize(
+    "hyper",
+    [
+        Hyper(0.05, momentum=0.9),
+        Hyper(0.05, momentum=0.9, nesterov=True, l2=0.01),
+        Hyper(0.01, optimizer=ADAM),
+        Hyper(0.05, momentum=0.5, dropout=(0.3, 0.2)),
+        Hyper(0.05, clip_norm=0.5),
+        Hyper(0.05, clip_value=0.01, momentum=0.5),
+    ],
+    ids=["momentum", "nesterov-l2", "adam", "dropout", "clip-norm", "clip-value"],
+)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_backends_train_alike(cython_kernels, hyper, weighted):
     spec, params = network(9)
@@ -262,9 +307,10 @@ def test_backends_train_alike(cython_kernels, hyper, weighted):
     np.testing.assert_allclose(got[0], want[0], rtol=tol, atol=tol / 100)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-10)
     for name in ("m", "v"):
-        np.testing.assert_allclose(getattr(got[2], name), getattr(want[2], name),
-                                   rtol=10 * tol, atol=1e-12)
-    assert not np.array_equal(got[0][spec.n_trainable:], params[spec.n_trainable:])
+        np.testing.assert_allclose(
+            getattr(got[2], name), getattr(want[2], name), rtol=10 * tol, atol=1e-12
+        )
+    assert not np.array_equal(got[0][spec.n_trainable :], params[spec.n_trainable :])
 
 
 def test_backends_train_alike_in_float32(cython_kernels):
@@ -333,6 +379,7 @@ def test_divergence_restores_the_running_statistics(kernels):
 
 # --- PyTorch itself (opt-in) ----------------------------------------------------------------
 
+
 @pytest.mark.torch
 @pytest.mark.parametrize("dropout", [0.0, 0.4])
 def test_training_matches_torch(kernels, dropout):
@@ -348,8 +395,20 @@ def test_training_matches_torch(kernels, dropout):
     mine = params.copy()
     state = OptimizerState(spec.n_trainable, hyper)
     workspace = kernels.Workspace(spec, 24, batch)
-    kernels.train_epochs(spec, mine, X, Y, epochs, batch, False, state, hyper,
-                         np.random.default_rng(0), workspace, np.zeros((epochs, 2)))
+    kernels.train_epochs(
+        spec,
+        mine,
+        X,
+        Y,
+        epochs,
+        batch,
+        False,
+        state,
+        hyper,
+        np.random.default_rng(0),
+        workspace,
+        np.zeros((epochs, 2)),
+    )
 
     (W0, W1), (b0, b1) = spec.unpack(params)
     (gamma,), (beta,), (mean,), (var,) = spec.unpack_norm(params)
@@ -369,7 +428,7 @@ def test_training_matches_torch(kernels, dropout):
     masks = np.random.default_rng(0)  # nnfast's draws, in the same order
     for _ in range(epochs):
         for start in range(0, 24, batch):
-            x, y = torch.tensor(X[start:start + batch]), torch.tensor(Y[start:start + batch])
+            x, y = torch.tensor(X[start : start + batch]), torch.tensor(Y[start : start + batch])
             hidden = torch.relu(norm(linear0(x)))
             if dropout:
                 keep = _reference.dropout_mask(masks, x.shape[0], 6, dropout)
@@ -380,9 +439,16 @@ def test_training_matches_torch(kernels, dropout):
             optimizer.step()
     (W0, W1), (b0, b1) = spec.unpack(mine)
     (gamma,), (beta,), (mean,), (var,) = spec.unpack_norm(mine)
-    for ours, theirs in ((W0, linear0.weight.T), (b0, linear0.bias), (W1, linear1.weight.T),
-                         (b1, linear1.bias), (gamma, norm.weight), (beta, norm.bias),
-                         (mean, norm.running_mean), (var, norm.running_var)):
+    for ours, theirs in (
+        (W0, linear0.weight.T),
+        (b0, linear0.bias),
+        (W1, linear1.weight.T),
+        (b1, linear1.bias),
+        (gamma, norm.weight),
+        (beta, norm.bias),
+        (mean, norm.running_mean),
+        (var, norm.running_var),
+    ):
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     norm.eval()
     with torch.no_grad():
@@ -394,6 +460,7 @@ def test_training_matches_torch(kernels, dropout):
 
 # --- through Network ------------------------------------------------------------------------
 
+
 def classification(n=60, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
@@ -403,8 +470,7 @@ def classification(n=60, seed=0):
 def test_network_starts_as_batchnorm1d_and_keeps_its_layout():
     import nnfast as nf
 
-    net = nf.Network([4, 8, 6, 3], activation="relu", loss="cross_entropy", batch_norm=True,
-                     seed=0)
+    net = nf.Network([4, 8, 6, 3], activation="relu", loss="cross_entropy", batch_norm=True, seed=0)
     assert net.batch_norm and net.spec.batch_norm
     assert len(net.norms) == 2 and [n["gamma"].size for n in net.norms] == [8, 6]
     for n in net.norms:
@@ -414,7 +480,8 @@ def test_network_starts_as_batchnorm1d_and_keeps_its_layout():
         np.testing.assert_array_equal(n["running_var"], 1.0)
         assert np.shares_memory(n["gamma"], net.parameters)
     assert "batch_norm=True" in repr(net) and "batch_norm" not in repr(
-        nf.Network([4, 8, 3], loss="cross_entropy"))
+        nf.Network([4, 8, 3], loss="cross_entropy")
+    )
     assert net.parameters.size == net.spec.n_params == 4 * 8 + 8 * 6 + 6 * 3 + 17 + 4 * 14
     with pytest.raises(TypeError, match="batch_norm must be True or False"):
         nf.Network([4, 8, 3], batch_norm="yes")
@@ -426,11 +493,20 @@ def test_network_trains_alike_on_both_backends(on_both, assert_same):
     X, Y = classification()
 
     def fit():
-        net = nf.Network([4, 8, 6, 3], activation=["relu", "tanh"], loss="cross_entropy",
-                         batch_norm=True, seed=1)
-        history = net.train(X, Y, epochs=8, batch_size=12, learning_rate=0.1,
-                            optimizer=nf.SGD(momentum=0.9), dropout=0.2,
-                            validation_split=0.2, seed=3)
+        net = nf.Network(
+            [4, 8, 6, 3], activation=["relu", "tanh"], loss="cross_entropy", batch_norm=True, seed=1
+        )
+        history = net.train(
+            X,
+            Y,
+            epochs=8,
+            batch_size=12,
+            learning_rate=0.1,
+            optimizer=nf.SGD(momentum=0.9),
+            dropout=0.2,
+            validation_split=0.2,
+            seed=3,
+        )
         return net.parameters.copy(), history.loss, history.val_loss
 
     assert_same(*on_both(fit), rtol=1e-9, atol=1e-12)
@@ -440,20 +516,22 @@ def test_network_predicts_with_the_running_statistics_and_round_trips(tmp_path, 
     import nnfast as nf
 
     X, Y = classification(seed=1)
-    net = nf.Network([4, 8, 3], activation="elu", loss="cross_entropy", batch_norm=True,
-                     seed=2)
+    net = nf.Network([4, 8, 3], activation="elu", loss="cross_entropy", batch_norm=True, seed=2)
     net.train(X, Y, epochs=5, batch_size=10, seed=0)
     (norm,) = net.norms
     W, b = net.weights[0], net.biases[0]
-    z = norm["gamma"] * (X @ W + b - norm["running_mean"]) / np.sqrt(
-        norm["running_var"] + EPS) + norm["beta"]
+    z = (
+        norm["gamma"] * (X @ W + b - norm["running_mean"]) / np.sqrt(norm["running_var"] + EPS)
+        + norm["beta"]
+    )
     hidden = _reference.activate(net.spec.activations[0], z)
     want = _reference.softmax(hidden @ net.weights[1] + net.biases[1])
     np.testing.assert_allclose(net.feedforward(X), want, rtol=1e-12)
     outs = net.layer_outputs(X)
     np.testing.assert_allclose(outs[0], hidden, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(net.layer_outputs(X, pre_activations=True)[0], z, rtol=1e-12,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        net.layer_outputs(X, pre_activations=True)[0], z, rtol=1e-12, atol=1e-14
+    )
     path = net.save(tmp_path / "bn.npz")
     loaded = nf.load(path)
     assert loaded.batch_norm and repr(loaded) == repr(net)
@@ -486,8 +564,16 @@ def test_early_stopping_restores_the_best_epochs_statistics_too():
         def on_epoch_end(self, epoch, history, network):
             snapshots.append(network.parameters.copy())
 
-    history = net.train(X, Y, epochs=30, batch_size=8, learning_rate=0.5, validation_split=0.5,
-                        early_stopping=nf.EarlyStopping(patience=3), callbacks=[Keep()])
+    history = net.train(
+        X,
+        Y,
+        epochs=30,
+        batch_size=8,
+        learning_rate=0.5,
+        validation_split=0.5,
+        early_stopping=nf.EarlyStopping(patience=3),
+        callbacks=[Keep()],
+    )
     assert history.stopped_epoch is not None and history.best_epoch < history.stopped_epoch
     np.testing.assert_array_equal(net.parameters, snapshots[history.best_epoch])
     assert not np.array_equal(snapshots[history.best_epoch][-16:], snapshots[-1][-16:])
@@ -504,8 +590,7 @@ def test_explain_refuses_a_batch_normalised_network():
 def test_summary_lists_layers_shapes_activations_and_counts(capsys):
     import nnfast as nf
 
-    nf.Network([784, 512, 10], activation="relu", loss="cross_entropy",
-               batch_norm=True).summary()
+    nf.Network([784, 512, 10], activation="relu", loss="cross_entropy", batch_norm=True).summary()
     text = capsys.readouterr().out.splitlines()
     assert text[0].split() == ["Layer", "Output", "shape", "Activation", "Parameters"]
     rows = [line.split() for line in text[2:6]]
@@ -529,15 +614,31 @@ BN_OPTIONS = {  # SGD's family: Adam's and RMSprop's normalised steps turn the r
 @pytest.mark.filterwarnings("ignore:(overflow|invalid value|Training diverged):RuntimeWarning")
 @pytest.mark.parametrize("option", BN_OPTIONS)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sizes=st.lists(st.integers(1, 9), min_size=3, max_size=5),
-       acts=st.lists(st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu",
-                                      "softplus", "silu"]), min_size=3, max_size=3),
-       pair=st.sampled_from([("identity", "mse"), ("softmax", "cross_entropy"),
-                             ("sigmoid", "binary_cross_entropy"), ("identity", "huber")]),
-       n=st.integers(4, 30), batch=st.sampled_from([2, 3, 5, 8, None]),
-       seed=st.integers(0, 2**31), weighted=st.booleans())
-def test_random_networks_train_alike(option, sizes, acts, pair, n, batch, seed, weighted,
-                                     on_both, assert_same):
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=3, max_size=5),
+    acts=st.lists(
+        st.sampled_from(
+            ["relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "silu"]
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+    pair=st.sampled_from(
+        [
+            ("identity", "mse"),
+            ("softmax", "cross_entropy"),
+            ("sigmoid", "binary_cross_entropy"),
+            ("identity", "huber"),
+        ]
+    ),
+    n=st.integers(4, 30),
+    batch=st.sampled_from([2, 3, 5, 8, None]),
+    seed=st.integers(0, 2**31),
+    weighted=st.booleans(),
+)
+def test_random_networks_train_alike(
+    option, sizes, acts, pair, n, batch, seed, weighted, on_both, assert_same
+):
     import nnfast as nf
 
     output, loss = pair
@@ -556,15 +657,22 @@ def test_random_networks_train_alike(option, sizes, acts, pair, n, batch, seed, 
     w = rng.uniform(0.2, 2.0, n) if weighted else None
 
     def fit():
-        net = nf.Network(sizes, activation=acts[:len(sizes) - 2], output_activation=output,
-                         loss=loss, batch_norm=True, seed=seed)
+        net = nf.Network(
+            sizes,
+            activation=acts[: len(sizes) - 2],
+            output_activation=output,
+            loss=loss,
+            batch_norm=True,
+            seed=seed,
+        )
         options = dict(BN_OPTIONS[option])
         if option == "momentum-l2":
             options["optimizer"] = nf.SGD(momentum=0.9)
         if option == "nesterov-dropout":
             options["optimizer"] = nf.SGD(momentum=0.8, nesterov=True)
-        history = net.train(X, Y, epochs=4, batch_size=batch, seed=seed + 1, sample_weight=w,
-                            **options)
+        history = net.train(
+            X, Y, epochs=4, batch_size=batch, seed=seed + 1, sample_weight=w, **options
+        )
         return net.parameters.copy(), history.loss
 
     cy, ref = on_both(fit)

@@ -1,5 +1,6 @@
 """The classic lessons' numbers: a neuron, logic gates, softmax and cross-entropy, the
 admissions network, and the example scripts."""
+
 import math
 import os
 import pathlib
@@ -18,6 +19,7 @@ BITS = [(0, 0), (0, 1), (1, 0), (1, 1)]
 
 
 # --- a neuron ---------------------------------------------------------------------------------
+
 
 def test_victor_zhous_neuron():
     """w = [0, 1], b = 4, x = [2, 3]: sigmoid(0*2 + 1*3 + 4) = sigmoid(7)."""
@@ -51,9 +53,16 @@ def test_neuron_validates_its_inputs():
 
 # --- logic gates -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("gate, expected", [
-    (AND, [0, 0, 0, 1]), (OR, [0, 1, 1, 1]), (NAND, [1, 1, 1, 0]), (XOR, [0, 1, 1, 0]),
-])
+
+@pytest.mark.parametrize(
+    "gate, expected",
+    [
+        (AND, [0, 0, 0, 1]),
+        (OR, [0, 1, 1, 1]),
+        (NAND, [1, 1, 1, 0]),
+        (XOR, [0, 1, 1, 0]),
+    ],
+)
 def test_two_input_truth_tables(gate, expected):
     assert [gate(a, b) for a, b in BITS] == expected
     assert [out for _, out in truth_table(gate)] == expected
@@ -85,8 +94,7 @@ def test_xor_network(backend):
     assert net.layer_sizes == [2, 2, 1]
     assert net.activations == ("step",) and net.output_activation == "step"
     np.testing.assert_array_equal(net.feedforward(np.array(BITS))[:, 0], [0, 1, 1, 0])
-    hidden = nf.Network([2, 2], activation=(), output_activation="step", loss=None,
-                        init="zeros")
+    hidden = nf.Network([2, 2], activation=(), output_activation="step", loss=None, init="zeros")
     hidden.parameters[:] = np.concatenate([net.weights[0].ravel(), net.biases[0]])
     for (a, b), (nand, or_) in zip(BITS, hidden.feedforward(np.array(BITS))):
         assert (nand, or_) == (NAND(a, b), OR(a, b))
@@ -94,9 +102,11 @@ def test_xor_network(backend):
 
 # --- the lessons' numbers ----------------------------------------------------------------------
 
+
 def test_softmax_of_2_1_0():
-    np.testing.assert_array_equal(np.round(nf.activations.softmax([2.0, 1.0, 0.0]), 2),
-                                  [0.67, 0.24, 0.09])
+    np.testing.assert_array_equal(
+        np.round(nf.activations.softmax([2.0, 1.0, 0.0]), 2), [0.67, 0.24, 0.09]
+    )
 
 
 def test_cross_entropy_of_the_gifts_behind_doors():
@@ -134,8 +144,9 @@ def test_admissions_network_beats_the_majority_class(backend):
     admitted" (0.68 on those students). The data is weakly predictive: over 30 split seeds
     this setup averages 0.70 and beats 0.6825 on 24 of them."""
     X, y = load_admissions(preprocess=True)
-    X_train, X_test, y_train, y_test = nf.train_test_split(X, y, test_size=0.25, seed=42,
-                                                          stratify=y)
+    X_train, X_test, y_train, y_test = nf.train_test_split(
+        X, y, test_size=0.25, seed=42, stratify=y
+    )
     net = nf.Network([6, 8, 1], activation="sigmoid", loss="binary_cross_entropy", seed=42)
     history = net.train(X_train, y_train, epochs=1000, learning_rate=0.5, batch_size=None)
     assert history.loss[-1] < history.loss[0]
@@ -160,9 +171,16 @@ def examples():
     """name -> finished process of examples/<name>, all run at once, with the nnfast that
     the tests import."""
     env = dict(os.environ, PYTHONPATH=str(pathlib.Path(nf.__file__).resolve().parent.parent))
-    procs = {name: subprocess.Popen([sys.executable, str(EXAMPLES / name)], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name in EXPECTED_OUTPUT}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, str(EXAMPLES / name)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in EXPECTED_OUTPUT
+    }
     for proc in procs.values():
         proc.stdout_text, proc.stderr_text = proc.communicate(timeout=60)
     return procs
@@ -184,8 +202,7 @@ def test_every_example_is_tested():
 def test_gradient_descent_example_prints_the_notebooks_losses(examples):
     """The notebook's printed training losses at epochs 0 and 90."""
     out = examples["logistic_regression_gradient_descent.py"].stdout_text
-    losses = [float(line.split()[2]) for line in out.splitlines()
-              if line.startswith("Train loss:")]
+    losses = [float(line.split()[2]) for line in out.splitlines() if line.startswith("Train loss:")]
     assert len(losses) == 10
     assert losses[0] == pytest.approx(0.7135845195381634, rel=1e-9)
     assert losses[-1] == pytest.approx(0.3379273658879921, rel=1e-9)

@@ -6,14 +6,15 @@ needed, a bad option value, a corrupted model file) must be one line on stderr, 
 installed package in CI); the slow part of each is importing numpy and scipy, so the error
 cases run in parallel.
 """
+
 import contextlib
 import importlib.util
 import io
 import os
 import re
 import subprocess
-import tempfile
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata, resources
 
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 import nnfast
+import nnfast._bench
 from nnfast import cli
 from nnfast.tabular import Table, TabularModel
 
@@ -32,7 +34,9 @@ def _env():
     env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     env.pop("NNFAST_DEBUG", None)
     env.pop("NNFAST_BACKEND", None)
-    env["PYTHONPATH"] = os.pathsep.join([PACKAGE_PARENT, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([PACKAGE_PARENT, env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
     return env
 
 
@@ -40,9 +44,14 @@ def nnfast_cmd(*args, cwd=None, timeout=120):
     """``python -m nnfast ARGS`` -> CompletedProcess (text stdout and stderr)."""
     # Never the repository root: ``-m`` puts the working directory first on sys.path, where
     # the source tree (without its compiled extension) would shadow the installed package.
-    return subprocess.run([sys.executable, "-m", "nnfast", *map(str, args)],
-                          cwd=cwd or tempfile.gettempdir(), env=_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "nnfast", *map(str, args)],
+        cwd=cwd or tempfile.gettempdir(),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_main(*args, cwd):
@@ -66,6 +75,7 @@ def _accuracy(stdout, part):
 
 # --- data ------------------------------------------------------------------------------------
 
+
 def write_regression_csv(path, n=160, seed=0):
     """price = 3 x1 + 0.5 x2 + 2 [color == red] + 100 + noise; color is text (one-hot)."""
     rng = np.random.default_rng(seed)
@@ -80,6 +90,7 @@ def write_regression_csv(path, n=160, seed=0):
 
 
 # --- train, predict ----------------------------------------------------------------------------
+
 
 def test_train_with_no_data_file_uses_the_admissions_data_and_beats_the_majority_class(tmp_path):
     proc = nnfast_cmd("train", "--save", "admit.npz", cwd=tmp_path)
@@ -122,10 +133,27 @@ def test_default_training_beats_the_majority_class_across_seeds():
 def test_train_csv_with_a_category_and_a_regression_target_then_predict(tmp_path):
     data = write_regression_csv(tmp_path / "prices.csv")
     plot = tmp_path / "curves.png" if importlib.util.find_spec("matplotlib") else None
-    proc = nnfast_cmd("train", data, "--target", "price", "--hidden", "8,4", "--epochs", "150",
-                      "--test-size", "0.2", "--seed", "1", "--save", tmp_path / "m.npz",
-                      *(["--plot", plot] if plot else []), "--early-stopping", "--patience",
-                      "200", cwd=tmp_path)
+    proc = nnfast_cmd(
+        "train",
+        data,
+        "--target",
+        "price",
+        "--hidden",
+        "8,4",
+        "--epochs",
+        "150",
+        "--test-size",
+        "0.2",
+        "--seed",
+        "1",
+        "--save",
+        tmp_path / "m.npz",
+        *(["--plot", plot] if plot else []),
+        "--early-stopping",
+        "--patience",
+        "200",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "160 rows (128 train, 32 test); target 'price' (regression)" in out
@@ -156,8 +184,19 @@ def test_text_target_is_a_classification_and_predict_prints_its_labels(tmp_path)
     labels = np.array(["low", "mid", "high"])[np.digitize(X[:, 0] + X[:, 1], [-0.7, 0.7])]
     with open(tmp_path / "c.csv", "w") as f:
         f.write("a,b,level\n" + "".join(f"{a:.3f},{b:.3f},{c}\n" for (a, b), c in zip(X, labels)))
-    proc = run_main("train", "c.csv", "--target", "level", "--epochs", "60", "--save", "c.npz",
-                    "--print-every", "0", cwd=tmp_path)
+    proc = run_main(
+        "train",
+        "c.csv",
+        "--target",
+        "level",
+        "--epochs",
+        "60",
+        "--save",
+        "c.npz",
+        "--print-every",
+        "0",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "target 'level' (3 classes)" in proc.stdout
     assert "epoch" not in proc.stdout  # --print-every 0
@@ -183,6 +222,7 @@ def test_predict_with_a_plain_network_file(tmp_path):
 
 # --- info, bench, entry points -----------------------------------------------------------------
 
+
 def test_info_prints_version_backend_blas_and_threads():
     proc = nnfast_cmd("info")
     assert proc.returncode == 0, proc.stderr
@@ -200,11 +240,19 @@ def test_info_prints_version_backend_blas_and_threads():
 
 
 def test_bench_quick_prints_the_comparison_table():
-    proc = nnfast_cmd("bench", "--quick", "--workload", "W1", "--repeats", "1",
-                      "--target-time", "0.01")
+    proc = nnfast_cmd(
+        "bench", "--quick", "--workload", "W1", "--repeats", "1", "--target-time", "0.01"
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "| Workload | Unit |" in proc.stdout
-    row = [l for l in proc.stdout.splitlines() if l.startswith("| W1 tutorial")]
+    lines = proc.stdout.splitlines()
+    # the user's machine first, then times and ratios between implementations
+    assert lines[0].startswith("Machine: ") and "cores" in lines[0] and "numpy " in lines[0]
+    assert "BLAS" in lines[0] and "scipy " in lines[0]
+    header = next(line for line in lines if line.startswith("| Workload | Unit |"))
+    if "cython" in nnfast._bench.available_backends():
+        assert "| numpy/cython |" in header
+    assert "Target" not in proc.stdout and "Met" not in header  # the project's, in bench/
+    row = [line for line in lines if line.startswith("| W1 tutorial")]
     assert len(row) == 1 and "ns/step" in row[0]
 
 
@@ -216,7 +264,9 @@ def test_console_script_is_nnfast_cli_main():
     if os.path.exists(pyproject):
         text = open(pyproject, encoding="utf-8").read()
         scripts = re.search(r"^\[project\.scripts\]\n((?:[^\[].*\n?)*)", text, re.M)
-        assert scripts and re.search(r'^nnfast\s*=\s*"nnfast\.cli:main"\s*$', scripts.group(1), re.M)
+        assert scripts and re.search(
+            r'^nnfast\s*=\s*"nnfast\.cli:main"\s*$', scripts.group(1), re.M
+        )
         checked += 1
     try:
         dist = metadata.distribution("nnfast")
@@ -243,39 +293,70 @@ ERROR_CASES = {
     # id: (arguments, a fragment the one line must contain)
     "missing data file": (["train", "missing.csv", "--target", "y"], "no such file: missing.csv"),
     "missing --target": (["train", "prices.csv"], "--target COL is required"),
-    "unknown target column": (["train", "prices.csv", "--target", "cost"],
-                              "no column 'cost'; its columns are x1, color, x2, price"),
-    "unknown categorical column": (["train", "prices.csv", "--target", "price",
-                                    "--categorical", "zip"], "no column 'zip'"),
-    "missing value in numbers": (["train", "holes.csv", "--target", "y"],
-                                 "column 'b' must hold numbers, but holes.csv line 3 has a "
-                                 "missing value: 'NA'"),
-    "text in numbers": (["train", "typo.csv", "--target", "y"],
-                        "line 3 has a value that is not a number: '2,5'"),
-    "text target for a regression": (["train", "prices.csv", "--target", "color", "--task",
-                                      "regression"], "column 'color' must hold numbers"),
-    "epochs not positive": (["train", "--epochs", "0"], "argument --epochs: must be a positive integer"),
-    "epochs not a number": (["train", "--epochs", "ten"], "argument --epochs: must be a positive integer"),
-    "hidden not sizes": (["train", "--hidden", "16,x"], "argument --hidden: must be comma-separated"),
-    "test size too big": (["train", "--test-size", "1.5"], "argument --test-size: must be a fraction"),
+    "unknown target column": (
+        ["train", "prices.csv", "--target", "cost"],
+        "no column 'cost'; its columns are x1, color, x2, price",
+    ),
+    "unknown categorical column": (
+        ["train", "prices.csv", "--target", "price", "--categorical", "zip"],
+        "no column 'zip'",
+    ),
+    "missing value in numbers": (
+        ["train", "holes.csv", "--target", "y"],
+        "column 'b' must hold numbers, but holes.csv line 3 has a missing value: 'NA'",
+    ),
+    "text in numbers": (
+        ["train", "typo.csv", "--target", "y"],
+        "line 3 has a value that is not a number: '2,5'",
+    ),
+    "text target for a regression": (
+        ["train", "prices.csv", "--target", "color", "--task", "regression"],
+        "column 'color' must hold numbers",
+    ),
+    "epochs not positive": (
+        ["train", "--epochs", "0"],
+        "argument --epochs: must be a positive integer",
+    ),
+    "epochs not a number": (
+        ["train", "--epochs", "ten"],
+        "argument --epochs: must be a positive integer",
+    ),
+    "hidden not sizes": (
+        ["train", "--hidden", "16,x"],
+        "argument --hidden: must be comma-separated",
+    ),
+    "test size too big": (
+        ["train", "--test-size", "1.5"],
+        "argument --test-size: must be a fraction",
+    ),
     "test size all rows": (["train", "--test-size", "400"], "leaves no training rows"),
     "learning rate negative": (["train", "--learning-rate", "-0.1"], "argument --learning-rate"),
     "dropout 1": (["train", "--dropout", "1"], "argument --dropout: must be a number in [0, 1)"),
     "unknown activation": (["train", "--activation", "swish"], "invalid choice: 'swish'"),
-    "save to a missing directory": (["train", "--save", "nowhere/m.npz"],
-                                    "cannot write the model to nowhere/m.npz"),
-    "diverging training": (["train", "--learning-rate", "1e6", "--optimizer", "sgd",
-                           "--print-every", "0"], "training diverged"),
-    "model not an npz": (["predict", "garbage.npz", "prices.csv"],
-                         "garbage.npz is not a readable nnfast model file"),
-    "model truncated": (["predict", "truncated.npz", "prices.csv"],
-                        "truncated.npz is not a readable nnfast model file"),
+    "save to a missing directory": (
+        ["train", "--save", "nowhere/m.npz"],
+        "cannot write the model to nowhere/m.npz",
+    ),
+    "diverging training": (
+        ["train", "--learning-rate", "1e6", "--optimizer", "sgd", "--print-every", "0"],
+        "training diverged",
+    ),
+    "model not an npz": (
+        ["predict", "garbage.npz", "prices.csv"],
+        "garbage.npz is not a readable nnfast model file",
+    ),
+    "model truncated": (
+        ["predict", "truncated.npz", "prices.csv"],
+        "truncated.npz is not a readable nnfast model file",
+    ),
     "model without header": (["predict", "headless.npz", "prices.csv"], "it has no header"),
     "model header corrupted": (["predict", "badheader.npz", "prices.csv"], "badheader.npz"),
     "missing model file": (["predict", "nomodel.npz", "prices.csv"], "no such file: nomodel.npz"),
     "predict data lacks a feature": (["predict", "m.npz", "holes.csv"], "no column 'x1'"),
-    "predict unseen category": (["predict", "m.npz", "purple.csv"],
-                                "column 'color' has the value 'purple' on purple.csv line 3"),
+    "predict unseen category": (
+        ["predict", "m.npz", "purple.csv"],
+        "column 'color' has the value 'purple' on purple.csv line 3",
+    ),
     "no command": ([], "choose a command"),
     "unknown command": (["fit"], "invalid choice: 'fit'"),
     "bench bad option": (["bench", "--fast"], "unrecognized arguments: --fast"),
@@ -284,8 +365,12 @@ ERROR_CASES = {
 
 # These also run as subprocesses (the rest in this process): a traceback printed by the
 # interpreter itself would show only there.
-SUBPROCESS_CASES = ("missing data file", "text in numbers", "epochs not a number",
-                    "model truncated")
+SUBPROCESS_CASES = (
+    "missing data file",
+    "text in numbers",
+    "epochs not a number",
+    "model truncated",
+)
 
 
 @pytest.fixture(scope="module")
@@ -296,8 +381,21 @@ def error_dir(tmp_path_factory):
     (d / "holes.csv").write_text("a,b,y\n1,2,0\n3,NA,1\n5,6,0\n7,8,1\n")
     (d / "typo.csv").write_text('a,y\n1,0\n"2,5",1\n3,0\n4,1\n')
     with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main(["train", str(d / "prices.csv"), "--target", "price", "--epochs", "2",
-                         "--save", str(d / "m.npz")]) == 0
+        assert (
+            cli.main(
+                [
+                    "train",
+                    str(d / "prices.csv"),
+                    "--target",
+                    "price",
+                    "--epochs",
+                    "2",
+                    "--save",
+                    str(d / "m.npz"),
+                ]
+            )
+            == 0
+        )
     good = (d / "m.npz").read_bytes()
     (d / "garbage.npz").write_bytes(b"this is not a model\n" * 10)
     (d / "truncated.npz").write_bytes(good[: len(good) // 2])
@@ -312,8 +410,9 @@ def error_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def subprocess_errors(error_dir):
     with ThreadPoolExecutor(len(SUBPROCESS_CASES)) as pool:
-        futures = {k: pool.submit(nnfast_cmd, *ERROR_CASES[k][0], cwd=error_dir)
-                   for k in SUBPROCESS_CASES}
+        futures = {
+            k: pool.submit(nnfast_cmd, *ERROR_CASES[k][0], cwd=error_dir) for k in SUBPROCESS_CASES
+        }
         return {k: f.result() for k, f in futures.items()}
 
 
@@ -354,8 +453,57 @@ def test_warnings_are_one_line(monkeypatch, capsys):
     import warnings
 
     def warns(args):
-        warnings.warn("something odd\nover two lines", RuntimeWarning)
+        warnings.warn("something odd\nover two lines", RuntimeWarning, stacklevel=2)
 
     monkeypatch.setattr(cli, "_info", warns)
     assert cli.main(["info"]) == 0
     assert capsys.readouterr().err == "nnfast: warning: something odd over two lines\n"
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_train_marks_an_epoch_only_when_the_saved_weights_are_its(
+    tmp_path, monkeypatch, early_stopping
+):
+    """Without early stopping the model is the last epoch's: nothing is marked as kept. With
+    it (even when it never stops the run) the weights are the best epoch's, and the message
+    and the plot say which."""
+    pytest.importorskip("matplotlib")
+    import nnfast.plot
+
+    drawn = {}
+    real = nnfast.plot.model_complexity
+
+    def spy(history, ax=None):
+        drawn["history"], drawn["ax"] = history, real(history, ax)
+        return drawn["ax"]
+
+    monkeypatch.setattr(nnfast.plot, "model_complexity", spy)
+    options = ["--early-stopping", "--patience", "100"] if early_stopping else []
+    proc = run_main("train", "--epochs", "40", "--plot", tmp_path / "c.png", *options, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    h = drawn["history"]
+    labels = [line.get_label() for line in drawn["ax"].get_lines()]
+    if not early_stopping:
+        assert h.restored_epoch is None and "kept the weights" not in proc.stdout
+        assert not any(label.startswith("weights kept") for label in labels)
+        return
+    assert h.stopped_epoch is None and h.restored_epoch == int(np.argmin(h.val_loss))
+    assert f"kept the weights of epoch {h.restored_epoch + 1}" in proc.stdout
+    assert f"weights kept: epoch {h.restored_epoch}" in labels
+
+
+@pytest.mark.parametrize("peer", ["scikit-learn", "pytorch"])
+def test_bench_peers_learn_the_same_task(peer):
+    bench = nnfast._bench
+    pytest.importorskip(bench.PEERS[peer])
+    X, Y, _ = bench.digits_data()
+    labels = Y.argmax(axis=1)
+    model = bench.peer_trainer(peer, X, labels, 64, bench.W2_BATCH, bench.W2_LR, 0.0)(3)
+    if peer == "scikit-learn":
+        predicted = model.predict(X)
+    else:
+        import torch
+
+        with torch.no_grad():
+            predicted = model(torch.from_numpy(X)).argmax(1).numpy()
+    assert np.mean(predicted == labels) > 0.9  # 3 epochs of the W2 network's training

@@ -3,6 +3,7 @@ formulas of torch.nn.utils.clip_grad_norm_ and clip_grad_value_ re-derived in Nu
 those functions themselves (opt-in: ``@pytest.mark.torch``), through both backends'
 ``clip_gradient`` piece and whole runs inside ``train_epochs``, per batch and per sample.
 """
+
 import numpy as np
 import pytest
 
@@ -28,8 +29,12 @@ def by_formula(g, clip_norm=None, clip_value=None):
     return g
 
 
-CASES = [dict(clip_norm=1.0), dict(clip_norm=100.0), dict(clip_value=0.5),
-         dict(clip_norm=0.7, clip_value=0.3)]
+CASES = [
+    dict(clip_norm=1.0),
+    dict(clip_norm=100.0),
+    dict(clip_value=0.5),
+    dict(clip_norm=0.7, clip_value=0.3),
+]
 
 
 @pytest.mark.parametrize("clip", CASES)
@@ -81,14 +86,13 @@ def test_each_step_clips_its_gradient(batch_size, clip, backend):
     Network.gradients; per sample (batch 1) too, where clipping leaves the fused rule."""
     net, X, Y = problem()
     run, manual = net.copy(), net.copy()
-    run.train(X, Y, epochs=3, learning_rate=0.05, batch_size=batch_size, shuffle=False,
-              **clip)
+    run.train(X, Y, epochs=3, learning_rate=0.05, batch_size=batch_size, shuffle=False, **clip)
     size = batch_size or len(X)
     p = manual.parameters.copy()
     for _ in range(3):
         for start in range(0, len(X), size):
             manual.parameters = p
-            g = flat(manual.gradients(X[start:start + size], Y[start:start + size]))
+            g = flat(manual.gradients(X[start : start + size], Y[start : start + size]))
             p = p - 0.05 * by_formula(g, **clip)
     np.testing.assert_allclose(run.parameters, p, rtol=1e-12, atol=1e-14)
     unclipped = net.copy()
@@ -103,26 +107,38 @@ def test_training_with_clipping_matches_torch(backend):
     import torch
 
     net, X, Y = problem()
-    layers = [torch.tensor(a, requires_grad=True) for a in
-              (net.weights[0], net.biases[0], net.weights[1], net.biases[1])]
+    layers = [
+        torch.tensor(a, requires_grad=True)
+        for a in (net.weights[0], net.biases[0], net.weights[1], net.biases[1])
+    ]
     opt = torch.optim.SGD(layers, lr=0.05, momentum=0.9)
     for _ in range(4):
         for start in range(0, 12, 4):
             opt.zero_grad()
             W1, b1, W2, b2 = layers
-            xb, yb = torch.tensor(X[start:start + 4]), torch.tensor(Y[start:start + 4])
+            xb, yb = torch.tensor(X[start : start + 4]), torch.tensor(Y[start : start + 4])
             loss = torch.mean((torch.tanh(xb @ W1 + b1) @ W2 + b2 - yb) ** 2)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(layers, 0.5)
             opt.step()
-    net.train(X, Y, epochs=4, learning_rate=0.05, batch_size=4, shuffle=False,
-              optimizer=nnfast.SGD(momentum=0.9), clip_norm=0.5)
+    net.train(
+        X,
+        Y,
+        epochs=4,
+        learning_rate=0.05,
+        batch_size=4,
+        shuffle=False,
+        optimizer=nnfast.SGD(momentum=0.9),
+        clip_norm=0.5,
+    )
     want = np.concatenate([t.detach().numpy().ravel() for t in layers[::2] + layers[1::2]])
     np.testing.assert_allclose(net.parameters, want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name, value", [("clip_norm", 0.0), ("clip_norm", -1.0),
-                                         ("clip_value", 0.0), ("clip_value", np.inf)])
+@pytest.mark.parametrize(
+    "name, value",
+    [("clip_norm", 0.0), ("clip_norm", -1.0), ("clip_value", 0.0), ("clip_value", np.inf)],
+)
 def test_clipping_arguments_are_checked(name, value):
     net, X, Y = problem()
     with pytest.raises(ValueError, match=name):

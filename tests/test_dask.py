@@ -9,6 +9,7 @@ Only nnfast's own objects and methods are sent to the workers: a function define
 file would be pickled by reference to a test module the workers cannot import (that killed
 the workers and hung CI once), and every wait on the cluster has a timeout.
 """
+
 import warnings
 
 import numpy as np
@@ -30,8 +31,11 @@ def data(n=90, seed=0):
 
 
 def search():
-    return GridSearchCV(nf.MLPClassifier(max_iter=20, random_state=0),
-                        {"hidden_layer_sizes": [(2,), (6,)], "alpha": [1e-4, 1.0]}, cv=3)
+    return GridSearchCV(
+        nf.MLPClassifier(max_iter=20, random_state=0),
+        {"hidden_layer_sizes": [(2,), (6,)], "alpha": [1e-4, 1.0]},
+        cv=3,
+    )
 
 
 WAIT = 120  # seconds; a dead worker must fail the test, not hang the run
@@ -41,8 +45,13 @@ WAIT = 120  # seconds; a dead worker must fail the test, not hang the run
 def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cluster start-up chatter
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=40)
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
         client = distributed.Client(cluster, timeout=WAIT)
         client.wait_for_workers(2, timeout=WAIT)
     try:
@@ -57,8 +66,7 @@ def test_grid_search_runs_on_the_dask_workers(client):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nf.ConvergenceWarning)
         local = search().fit(X, y)
-        with distributed.get_task_stream(client) as tasks, \
-                joblib.parallel_config(backend="dask"):
+        with distributed.get_task_stream(client) as tasks, joblib.parallel_config(backend="dask"):
             remote = search().fit(X, y)
     workers = {t["worker"] for t in tasks.data}
     assert len(tasks.data) >= 12 and workers <= set(client.scheduler_info()["workers"])

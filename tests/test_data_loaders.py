@@ -2,6 +2,7 @@
 the download into the cache (from file:// URLs only: no test touches the network), and the
 contents of the real files when ``$NNFAST_DATA`` names a folder holding them (skipped
 otherwise)."""
+
 import dataclasses
 import gzip
 import hashlib
@@ -35,8 +36,7 @@ def isolated(tmp_path, monkeypatch):
 
 def idx_bytes(array):
     array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape)
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     return header + array.tobytes()
 
 
@@ -53,8 +53,7 @@ def small_mnist(n_train=6, n_test=3, seed=0):
 
 def source_for(source, contents, urls=None):
     """``source`` with the hashes and sizes of ``contents`` (and other URLs)."""
-    files = {name: (hashlib.sha256(data).hexdigest(), len(data))
-             for name, data in contents.items()}
+    files = {name: (hashlib.sha256(data).hexdigest(), len(data)) for name, data in contents.items()}
     return dataclasses.replace(source, files=files, urls=urls or source.urls)
 
 
@@ -92,6 +91,7 @@ real_fetch = _fetch.fetch
 
 # --- reading from a folder ---------------------------------------------------------------------
 
+
 def test_reads_a_folder_given_as_path(tmp_path, fake_mnist):
     write(tmp_path / "files", fake_mnist)
     (X, y), (X_test, y_test) = datasets.load_mnist(tmp_path / "files")
@@ -108,7 +108,8 @@ def test_raw_images_and_other_dtypes(tmp_path, fake_mnist):
     (X, _), _ = datasets.load_mnist(tmp_path, scale=False, flatten=False)
     assert X.shape == (6, 28, 28) and X.dtype == np.uint8
     np.testing.assert_array_equal(
-        X.ravel(), np.frombuffer(fake_mnist["train-images-idx3-ubyte.gz"], np.uint8, offset=16))
+        X.ravel(), np.frombuffer(fake_mnist["train-images-idx3-ubyte.gz"], np.uint8, offset=16)
+    )
     (X32, _), _ = datasets.load_mnist(tmp_path, dtype="float32")
     assert X32.dtype == np.float32
     np.testing.assert_allclose(X32, X.reshape(6, -1) / 255.0, rtol=1e-7)
@@ -175,14 +176,16 @@ def test_a_changed_file_is_refused_and_kept(tmp_path, fake_mnist):
 
 def test_an_oversized_file_is_not_decompressed_whole(tmp_path, fake_mnist):
     write(tmp_path, fake_mnist)
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(10 ** 6)))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(10**6)))
     with pytest.raises(ValueError, match="more than the 11 bytes expected"):
         datasets.load_mnist(tmp_path)
 
 
 def test_parse_idx_rejects_other_files():
-    assert datasets.parse_idx(idx_bytes(np.arange(6).reshape(2, 3))).tolist() == [[0, 1, 2],
-                                                                                   [3, 4, 5]]
+    assert datasets.parse_idx(idx_bytes(np.arange(6).reshape(2, 3))).tolist() == [
+        [0, 1, 2],
+        [3, 4, 5],
+    ]
     with pytest.raises(ValueError, match="not an idx file"):
         datasets.parse_idx(b"PK\x03\x04rest")
     with pytest.raises(ValueError, match="should hold 18 bytes for shape \\(2, 3\\), it has 17"):
@@ -190,6 +193,7 @@ def test_parse_idx_rejects_other_files():
 
 
 # --- downloading --------------------------------------------------------------------------------
+
 
 def served(tmp_path, contents, name="server"):
     """A folder of gzipped files and its file:// URL."""
@@ -230,8 +234,9 @@ def test_offline_the_error_says_where_to_put_the_files(tmp_path, monkeypatch):
     dead = (tmp_path / "offline").as_uri() + "/"
     monkeypatch.setattr(datasets, "MNIST", source_for(datasets.MNIST, contents, (dead,)))
     allow_downloads(monkeypatch)
-    with pytest.raises(FileNotFoundError,
-                       match="(?s)copy them to .*mnist. The download failed too .*No such file"):
+    with pytest.raises(
+        FileNotFoundError, match="(?s)copy them to .*mnist. The download failed too .*No such file"
+    ):
         datasets.load_mnist()
 
 
@@ -251,14 +256,18 @@ def test_a_fake_opener_sees_the_published_urls(tmp_path):
 
 
 def bike_csv(rows):
-    header = ("instant,dteday,season,yr,mnth,hr,holiday,weekday,workingday,weathersit,temp,"
-              "atemp,hum,windspeed,casual,registered,cnt")
+    header = (
+        "instant,dteday,season,yr,mnth,hr,holiday,weekday,workingday,weathersit,temp,"
+        "atemp,hum,windspeed,casual,registered,cnt"
+    )
     return (header + "\n" + "\n".join(rows) + "\n").encode()
 
 
-BIKE_ROWS = ["1,2011-01-01,1,0,1,0,0,6,0,1,0.24,0.2879,0.81,0,3,13,16",
-             "2,2011-01-01,1,0,1,1,0,6,0,2,0.22,0.2727,0.8,0.1,8,32,40",
-             "3,2011-06-02,2,0,6,13,1,4,1,1,0.8,0.7,0.4,0.3,30,100,130"]
+BIKE_ROWS = [
+    "1,2011-01-01,1,0,1,0,0,6,0,1,0.24,0.2879,0.81,0,3,13,16",
+    "2,2011-01-01,1,0,1,1,0,6,0,2,0.22,0.2727,0.8,0.1,8,32,40",
+    "3,2011-06-02,2,0,6,13,1,4,1,1,0.8,0.7,0.4,0.3,30,100,130",
+]
 
 
 def test_bike_sharing_from_the_published_zip(tmp_path, monkeypatch):
@@ -269,8 +278,9 @@ def test_bike_sharing_from_the_published_zip(tmp_path, monkeypatch):
         archive.writestr("Readme.txt", "about")
         archive.writestr("hour.csv", hour)
         archive.writestr("day.csv", day)
-    source = source_for(datasets.BIKE_SHARING, {"hour.csv": hour, "day.csv": day},
-                        (zipped.as_uri(),))
+    source = source_for(
+        datasets.BIKE_SHARING, {"hour.csv": hour, "day.csv": day}, (zipped.as_uri(),)
+    )
     monkeypatch.setattr(datasets, "BIKE_SHARING", source)
     calls = allow_downloads(monkeypatch)
     data = datasets.load_bike_sharing()
@@ -296,8 +306,9 @@ def test_a_zip_without_the_files_is_refused(tmp_path, monkeypatch):
     zipped = tmp_path / "bike.zip"
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("other.csv", "x")
-    source = source_for(datasets.BIKE_SHARING, {"hour.csv": b"a", "day.csv": b"b"},
-                        (zipped.as_uri(),))
+    source = source_for(
+        datasets.BIKE_SHARING, {"hour.csv": b"a", "day.csv": b"b"}, (zipped.as_uri(),)
+    )
     monkeypatch.setattr(datasets, "BIKE_SHARING", source)
     allow_downloads(monkeypatch)
     with pytest.raises(ValueError, match="has no file"):
@@ -305,7 +316,7 @@ def test_a_zip_without_the_files_is_refused(tmp_path, monkeypatch):
 
 
 def test_bench_reads_mnist_through_the_loader(tmp_path, fake_mnist, monkeypatch):
-    from nnfast import bench
+    from nnfast import _bench as bench
 
     write(tmp_path / "mnist", fake_mnist)
     X, y, X_test, y_test = bench.mnist_data(tmp_path)
@@ -314,11 +325,28 @@ def test_bench_reads_mnist_through_the_loader(tmp_path, fake_mnist, monkeypatch)
     monkeypatch.setenv("NNFAST_DATA", str(tmp_path))
     assert bench.mnist_data()[0].shape == (6, 784)
     monkeypatch.delenv("NNFAST_DATA")
-    with pytest.raises(FileNotFoundError):  # bench notes "MNIST skipped" on this error
+    with pytest.raises(FileNotFoundError):  # nnfast bench reports "MNIST skipped" on this
         bench.mnist_data(tmp_path / "nowhere")
 
 
+def test_nnfast_bench_runs_mnist_from_the_loader_or_says_why_not(tmp_path, fake_mnist, capsys):
+    from nnfast import _bench as bench
+
+    write(tmp_path / "mnist", fake_mnist)
+    result = bench.run(workloads=["MNIST"], repeats=1, mnist_path=tmp_path, mnist_epochs=1)
+    [row] = result["rows"]
+    assert row["workload"].startswith("MNIST 6x784") and not result["skipped"]
+    assert "test accuracy after 1 epoch" in row["note"]
+    status = bench.main(
+        ["--workload", "MNIST", "--mnist-dir", str(tmp_path / "nowhere"), "--no-peers"]
+    )
+    err = capsys.readouterr().err
+    assert status == 2  # asked for, could not run: not a silent success
+    assert "MNIST skipped" in err and "--mnist-dir" in err and "--download" in err
+
+
 # --- the real files -------------------------------------------------------------------------------
+
 
 def real(name):
     folder = None if REAL is None else REAL / name
@@ -327,11 +355,18 @@ def real(name):
     return folder
 
 
-@pytest.mark.parametrize("loader, folder, means, train_counts", [
-    (datasets.load_mnist, "mnist", (0.1307, 0.3081),
-     [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]),
-    (datasets.load_fashion_mnist, "fashion-mnist", (0.2860, 0.3530), [6000] * 10),
-])
+@pytest.mark.parametrize(
+    "loader, folder, means, train_counts",
+    [
+        (
+            datasets.load_mnist,
+            "mnist",
+            (0.1307, 0.3081),
+            [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+        ),
+        (datasets.load_fashion_mnist, "fashion-mnist", (0.2860, 0.3530), [6000] * 10),
+    ],
+)
 def test_the_real_files(loader, folder, means, train_counts, tmp_path):
     copy = shutil.copytree(real(folder), tmp_path / folder)
     (X, y), (X_test, y_test) = loader(copy)

@@ -1,5 +1,6 @@
 """The bundled data sets: contents as documented, read through importlib.resources, and
 byte-identical to the checksums in PROVENANCE.md."""
+
 import copy
 import hashlib
 import pickle
@@ -115,6 +116,8 @@ def test_the_best_line_gets_95_of_the_points():
     assert on_line.sum(axis=1).max() == 2  # general position: only the two points themselves
     positive = (side > 0) & ~on_line
     negative = (side < 0) & ~on_line
-    right = np.maximum((positive & (y == 1)).sum(1) + (negative & (y == 0)).sum(1),
-                       (positive & (y == 0)).sum(1) + (negative & (y == 1)).sum(1))
+    right = np.maximum(
+        (positive & (y == 1)).sum(1) + (negative & (y == 0)).sum(1),
+        (positive & (y == 0)).sum(1) + (negative & (y == 1)).sum(1),
+    )
     assert (right + 2).max() == 95

@@ -1,5 +1,6 @@
 """nnfast.explain: one training step in the tutorials' notation, held to the tutorials'
 worked examples, to the NumPy reference and to finite differences."""
+
 import numpy as np
 import pytest
 
@@ -10,8 +11,7 @@ from nnfast import _reference
 def zhou_network(weight=None):
     """Victor Zhou's 2-2-1 sigmoid network; every weight ``weight`` (or w = [0, 1] per
     neuron when None), every bias 0."""
-    net = nf.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid",
-                     init="zeros")
+    net = nf.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid", init="zeros")
     for W in net.weights:
         if weight is None:
             W[1, :] = 1.0
@@ -49,8 +49,7 @@ def test_udacity_backprop_example():
     (0.00015, 0.00045). nnfast minimises (y - y_hat)^2, whose gradient is twice the lesson's
     error term, so learning rate 0.25 makes the same steps. (The lesson rounds the hidden
     error term to 0.003 before its last step; unrounded, 0.5 * 0.003046 * 0.3 = 0.000457.)"""
-    net = nf.Network([2, 1, 1], activation="sigmoid", output_activation="sigmoid",
-                     init="zeros")
+    net = nf.Network([2, 1, 1], activation="sigmoid", output_activation="sigmoid", init="zeros")
     net.weights[0][:, 0] = [0.4, -0.2]
     net.weights[1][0, 0] = 0.1
     step = nf.explain(net, [0.1, 0.3], 1, learning_rate=0.25)
@@ -60,20 +59,23 @@ def test_udacity_backprop_example():
     assert round(float(-output.delta.kernel[0] / 2), 3) == 0.122
     assert round(float(-hidden.delta.kernel[0] / 2), 3) == 0.003
     assert round(float(output.W_after.kernel[0, 0] - 0.1), 4) == 0.0302
-    np.testing.assert_allclose(hidden.W_after.kernel[:, 0] - [0.4, -0.2],
-                               [0.5 * 0.003 * 0.1, 0.5 * 0.003 * 0.3], atol=1e-5)
+    np.testing.assert_allclose(
+        hidden.W_after.kernel[:, 0] - [0.4, -0.2], [0.5 * 0.003 * 0.1, 0.5 * 0.003 * 0.3], atol=1e-5
+    )
 
 
-@pytest.mark.parametrize("sizes, activation, output, loss, y", [
-    ([3, 4, 2], "tanh", "identity", "mse", [0.5, -1.0]),
-    ([3, 5, 4, 1], "relu", "sigmoid", "binary_cross_entropy", 1),
-    ([3, 4, 3], "sigmoid", "softmax", "cross_entropy", 2),
-    ([3, 4, 2], "tanh", "sigmoid", "binary_cross_entropy", [1, 0]),
-    ([3, 3, 3], "tanh", "softmax", "mse", [0, 1, 0]),
-])
+@pytest.mark.parametrize(
+    "sizes, activation, output, loss, y",
+    [
+        ([3, 4, 2], "tanh", "identity", "mse", [0.5, -1.0]),
+        ([3, 5, 4, 1], "relu", "sigmoid", "binary_cross_entropy", 1),
+        ([3, 4, 3], "sigmoid", "softmax", "cross_entropy", 2),
+        ([3, 4, 2], "tanh", "sigmoid", "binary_cross_entropy", [1, 0]),
+        ([3, 3, 3], "tanh", "softmax", "mse", [0, 1, 0]),
+    ],
+)
 def test_kernel_reference_and_finite_differences_agree(sizes, activation, output, loss, y):
-    net = nf.Network(sizes, activation=activation, output_activation=output, loss=loss,
-                     seed=3)
+    net = nf.Network(sizes, activation=activation, output_activation=output, loss=loss, seed=3)
     before = net.parameters.copy()
     x = np.random.default_rng(1).normal(size=sizes[0])
     step = nf.explain(net, x, y, learning_rate=0.05)
@@ -86,23 +88,26 @@ def test_kernel_reference_and_finite_differences_agree(sizes, activation, output
     for l in range(len(step.layers) - 1):
         here, above = step.layers[l], step.layers[l + 1]
         derivative = nf.activations.get(activation).derivative(here.z.kernel)
-        np.testing.assert_allclose(here.delta.kernel,
-                                   (above.W @ above.delta.kernel) * derivative, atol=1e-14)
+        np.testing.assert_allclose(
+            here.delta.kernel, (above.W @ above.delta.kernel) * derivative, atol=1e-14
+        )
         inputs = x if l == 0 else step.layers[l - 1].a.kernel
-        np.testing.assert_allclose(here.grad_W.kernel, np.outer(inputs, here.delta.kernel),
-                                   atol=1e-14)
+        np.testing.assert_allclose(
+            here.grad_W.kernel, np.outer(inputs, here.delta.kernel), atol=1e-14
+        )
     assert step.loss_after.kernel < step.loss.kernel  # a small step downhill
 
 
 def test_a_wrong_reference_shows(monkeypatch):
     """The columns are computed separately: a reference that is off shows as a difference."""
-    real = _reference.forward
+    real = _reference.layer_outputs
 
-    def off(spec, params, X, out):
-        real(spec, params, X, out)
-        out += 1e-3
+    def off(spec, params, X, outs, pre_activations=False):
+        real(spec, params, X, outs, pre_activations)
+        for out in outs:
+            out += 1e-3
 
-    monkeypatch.setattr(_reference, "forward", off)
+    monkeypatch.setattr(_reference, "layer_outputs", off)
     step = nf.explain(zhou_network(), [2, 3], 1)
     assert step.max_difference_reference >= 1e-3
 
@@ -110,10 +115,18 @@ def test_a_wrong_reference_shows(monkeypatch):
 def test_text_and_html():
     step = nf.explain(zhou_network(1.0), [-2, -1], 1)
     text = str(step)
-    for piece in ("z_1 = x W_1 + b_1", "a_2 = sigmoid(z_2)   = the prediction",
-                  "z_2 = a_1 W_2 + b_2", "delta_1 = (delta_2 W_2^T) * f'(z_1)",
-                  "dL/dW_1 = x^T delta_1", "W_2 = W_2 - eta dL/dW_2", "finite d.",
-                  "kernel", "reference", "0.047426"):
+    for piece in (
+        "z_1 = x W_1 + b_1",
+        "a_2 = sigmoid(z_2)   = the prediction",
+        "z_2 = a_1 W_2 + b_2",
+        "delta_1 = (delta_2 W_2^T) * f'(z_1)",
+        "dL/dW_1 = x^T delta_1",
+        "W_2 = W_2 - eta dL/dW_2",
+        "finite d.",
+        "kernel",
+        "reference",
+        "0.047426",
+    ):
         assert piece in text, piece
     assert text.index("Forward") < text.index("Backward") < text.index("Update")
     page = step._repr_html_()

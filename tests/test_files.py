@@ -6,6 +6,7 @@ kill, where only the hidden ``.nnfast-*.npz.tmp`` can remain). ``load`` of a tru
 corrupted, tampered or pickled file raises ValueError naming the path, never a zipfile,
 pickle or MemoryError traceback, and never runs code from the file.
 """
+
 import json
 import os
 import pickle
@@ -51,12 +52,16 @@ def saved(tmp_path):
 
 # --- round trip -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs", [
-    dict(layer_sizes=[3, 5, 2], activation="tanh"),
-    dict(layer_sizes=[4, 3, 3, 3], activation=["relu", "sigmoid"], loss="cross_entropy"),
-    dict(layer_sizes=[2, 1], activation=[], loss="binary_cross_entropy"),
-    dict(layer_sizes=[2, 6, 2], activation="step", output_activation="softmax", init="normal"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(layer_sizes=[3, 5, 2], activation="tanh"),
+        dict(layer_sizes=[4, 3, 3, 3], activation=["relu", "sigmoid"], loss="cross_entropy"),
+        dict(layer_sizes=[2, 1], activation=[], loss="binary_cross_entropy"),
+        dict(layer_sizes=[2, 6, 2], activation="step", output_activation="softmax", init="normal"),
+    ],
+)
 def test_round_trip_is_exact(tmp_path, kwargs):
     net = nnfast.Network(seed=3, **kwargs)
     X = np.random.default_rng(0).normal(size=(7, net.n_inputs))
@@ -80,6 +85,7 @@ def test_save_overwrites_and_model_saved_after_training_loads(saved):
 
 # --- atomic save ----------------------------------------------------------------------------
 
+
 class DiskFull(OSError):
     pass
 
@@ -94,18 +100,19 @@ def partial_savez(exception):
         buffer = _io.BytesIO()
         real(buffer, *args, **kwargs)
         data = buffer.getvalue()
-        file.write(data[:len(data) // 2])
+        file.write(data[: len(data) // 2])
         file.flush()
         raise exception
 
     return fake
 
 
-@pytest.mark.parametrize("exception", [DiskFull(28, "No space left on device"),
-                                       KeyboardInterrupt(), MemoryError()],
-                         ids=["OSError", "KeyboardInterrupt", "MemoryError"])
-def test_crash_mid_write_keeps_the_old_file_and_leaves_no_temp_file(saved, monkeypatch,
-                                                                     exception):
+@pytest.mark.parametrize(
+    "exception",
+    [DiskFull(28, "No space left on device"), KeyboardInterrupt(), MemoryError()],
+    ids=["OSError", "KeyboardInterrupt", "MemoryError"],
+)
+def test_crash_mid_write_keeps_the_old_file_and_leaves_no_temp_file(saved, monkeypatch, exception):
     path, old, old_bytes = saved
     monkeypatch.setattr(np, "savez", partial_savez(exception))
     with pytest.raises(type(exception)):
@@ -185,9 +192,13 @@ KILL_MID_SAVE = textwrap.dedent("""
 
 def test_process_killed_mid_save_keeps_the_old_file(saved):
     path, old, old_bytes = saved
-    child = subprocess.Popen([sys.executable, "-c", KILL_MID_SAVE, str(path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=ROOT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_MID_SAVE, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         line = child.stdout.readline()
         assert line.strip() == "writing", child.stderr.read()
@@ -222,6 +233,7 @@ def test_saved_file_permissions_follow_the_umask(tmp_path):
 
 
 # --- truncated and corrupted files ----------------------------------------------------------
+
 
 def test_every_truncation_is_a_value_error(saved, tmp_path):
     path, _, data = saved
@@ -265,13 +277,17 @@ def _zip_with(data, local_field, central_field, value):
     return bytes(blob)
 
 
-@pytest.mark.parametrize("what, local_field, central_field, value", [
-    ("unsupported compression method", 8, 10, 99),
-    ("encrypted member", 6, 8, 0x0001),
-    ("needs a newer zip version", 4, 6, 0x00FF),
-])
-def test_zip_features_we_never_write_are_a_value_error(saved, tmp_path, what, local_field,
-                                                       central_field, value):
+@pytest.mark.parametrize(
+    "what, local_field, central_field, value",
+    [
+        ("unsupported compression method", 8, 10, 99),
+        ("encrypted member", 6, 8, 0x0001),
+        ("needs a newer zip version", 4, 6, 0x00FF),
+    ],
+)
+def test_zip_features_we_never_write_are_a_value_error(
+    saved, tmp_path, what, local_field, central_field, value
+):
     """zipfile raises NotImplementedError / RuntimeError for these: load must translate."""
     _, _, data = saved
     bad = tmp_path / "odd.npz"
@@ -280,9 +296,17 @@ def test_zip_features_we_never_write_are_a_value_error(saved, tmp_path, what, lo
         nnfast.load(bad)
 
 
-@pytest.mark.parametrize("content", [
-    b"", b"hello", b"PK\x03\x04" + bytes(60), b"\x93NUMPY" + bytes(40), bytes(range(256)) * 4,
-], ids=["empty", "text", "zip-magic-only", "npy-magic-only", "binary"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"hello",
+        b"PK\x03\x04" + bytes(60),
+        b"\x93NUMPY" + bytes(40),
+        bytes(range(256)) * 4,
+    ],
+    ids=["empty", "text", "zip-magic-only", "npy-magic-only", "binary"],
+)
 def test_not_a_model_file(tmp_path, content):
     bad = tmp_path / "junk.npz"
     bad.write_bytes(content)
@@ -307,6 +331,7 @@ def test_missing_file_and_directory(tmp_path):
 
 # --- pickles are never loaded ---------------------------------------------------------------
 
+
 class _Sentinel:
     """Unpickling it creates a file: proof that load ran code from the model file."""
 
@@ -324,8 +349,13 @@ def header_bytes(header):
 def good_header(**changes):
     net = model()
     header, _ = net._to_file()
-    header = {"format": "nnfast", "format_version": io.FORMAT_VERSION,
-              "nnfast_version": nnfast.__version__, "kind": "Network", **header}
+    header = {
+        "format": "nnfast",
+        "format_version": io.FORMAT_VERSION,
+        "nnfast_version": nnfast.__version__,
+        "kind": "Network",
+        **header,
+    }
     header.update(changes)
     return header
 
@@ -357,23 +387,43 @@ def test_a_plain_pickle_file_is_refused(tmp_path):
 
 # --- tampered headers and data --------------------------------------------------------------
 
+
 def write_model(path, header, parameters):
     np.savez(path, header=header_bytes(header), parameters=parameters)
 
 
-@pytest.mark.parametrize("changes", [
-    dict(format="other"), dict(format_version=2), dict(format_version="1"),
-    dict(kind="Pipeline"), dict(kind=None), dict(kind=["Network"]), dict(kind={"a": 1}),
-    dict(layer_sizes=None), dict(layer_sizes="abc"), dict(layer_sizes=[3, -5, 2]),
-    dict(layer_sizes=[3.0, 5, 2]), dict(layer_sizes=[[3], 5, 2]), dict(layer_sizes=[3, 6, 2]),
-    dict(activation=None), dict(activation=3), dict(activation=["selu"]),
-    dict(activation=[{"name": "leaky_relu", "negative_slope": "steep"}]),
-    dict(activation=[{"negative_slope": 0.1}]), dict(activation=[{"name": "tanh", "beta": 1}]),
-    dict(activation=[{"name": "elu", "alpha": None}]),
-    dict(output_activation=[1]), dict(loss="hinge"),
-    dict(loss=["mse"]), dict(init=None), dict(init=[1]),
-    dict(loss="cross_entropy"),  # needs a softmax output, the header says identity
-], ids=lambda c: ",".join(f"{k}={v!r}" for k, v in c.items()))
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(format="other"),
+        dict(format_version=2),
+        dict(format_version="1"),
+        dict(kind="Pipeline"),
+        dict(kind=None),
+        dict(kind=["Network"]),
+        dict(kind={"a": 1}),
+        dict(layer_sizes=None),
+        dict(layer_sizes="abc"),
+        dict(layer_sizes=[3, -5, 2]),
+        dict(layer_sizes=[3.0, 5, 2]),
+        dict(layer_sizes=[[3], 5, 2]),
+        dict(layer_sizes=[3, 6, 2]),
+        dict(activation=None),
+        dict(activation=3),
+        dict(activation=["selu"]),
+        dict(activation=[{"name": "leaky_relu", "negative_slope": "steep"}]),
+        dict(activation=[{"negative_slope": 0.1}]),
+        dict(activation=[{"name": "tanh", "beta": 1}]),
+        dict(activation=[{"name": "elu", "alpha": None}]),
+        dict(output_activation=[1]),
+        dict(loss="hinge"),
+        dict(loss=["mse"]),
+        dict(init=None),
+        dict(init=[1]),
+        dict(loss="cross_entropy"),  # needs a softmax output, the header says identity
+    ],
+    ids=lambda c: ",".join(f"{k}={v!r}" for k, v in c.items()),
+)
 def test_tampered_header_is_a_value_error(tmp_path, changes):
     path = tmp_path / "tampered.npz"
     write_model(path, good_header(**changes), model().parameters)
@@ -396,18 +446,25 @@ def test_a_header_claiming_a_huge_network_is_refused_before_allocating(tmp_path)
     parameter array before anything that size is allocated (here 8 TB: MemoryError today;
     sizes that do fit in memory get allocated and initialised, then thrown away)."""
     path = tmp_path / "huge.npz"
-    write_model(path, good_header(layer_sizes=[10**6, 10**6, 2], activation=["tanh"]),
-                np.zeros(10))
+    write_model(path, good_header(layer_sizes=[10**6, 10**6, 2], activation=["tanh"]), np.zeros(10))
     start = time.perf_counter()
     with pytest.raises(ValueError, match="huge.npz"):
         nnfast.load(path)
     assert time.perf_counter() - start < 1.0
 
 
-@pytest.mark.parametrize("parameters", [
-    np.zeros(5), np.zeros(100), np.zeros((32, 1)), np.full(32, np.nan),
-    np.r_[np.zeros(31), np.inf], np.array(["a"] * 32),
-], ids=["too-few", "too-many", "2-D", "nan", "inf", "strings"])
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        np.zeros(5),
+        np.zeros(100),
+        np.zeros((32, 1)),
+        np.full(32, np.nan),
+        np.r_[np.zeros(31), np.inf],
+        np.array(["a"] * 32),
+    ],
+    ids=["too-few", "too-many", "2-D", "nan", "inf", "strings"],
+)
 def test_bad_parameter_arrays(tmp_path, parameters):
     assert model().parameters.size == 32
     path = tmp_path / "params.npz"

@@ -1,5 +1,6 @@
-"""float32 end to end in the kernels: the compiled float32 module (nnfast._kernels32) against
-the NumPy reference computing in float32, and both against float64 at the same point.
+"""float32 end to end: the compiled float32 module (nnfast._kernels32) against the NumPy
+reference computing in float32, both against float64 at the same point, and
+``Network(dtype="float32")`` on top of them (the last section).
 
 Tolerances follow from float32's epsilon, eps = 2**-23, and the network's depth L (its
 number of layers). Each layer rounds every value a few times (the partial sums of its dot
@@ -25,37 +26,79 @@ each other. The worst cases measured over hundreds of random networks sit 2.5 to
 inside them (bench/RESULTS.md), while a formula off by one part in 10^5, ten times
 float32's rounding, fails them.
 """
+
 import math
 from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import nnfast
 from nnfast import _backend, _reference
 from nnfast._spec import (
-    ADAGRAD, ADAM, ADAMW, BINARY_CROSS_ENTROPY, CONSTANT, CROSS_ENTROPY, ELU, EXPONENTIAL, GELU,
-    IDENTITY, INVERSE_TIME, LEAKY_RELU, MSE, RELU, RMSPROP, SIGMOID, SILU, SOFTMAX, SOFTPLUS,
-    STEP, TANH, Hyper, OptimizerState,
+    ADAGRAD,
+    ADAM,
+    ADAMW,
+    BINARY_CROSS_ENTROPY,
+    CONSTANT,
+    CROSS_ENTROPY,
+    ELU,
+    EXPONENTIAL,
+    GELU,
+    IDENTITY,
+    INVERSE_TIME,
+    LEAKY_RELU,
+    MSE,
+    RELU,
+    RMSPROP,
+    SIGMOID,
+    SILU,
+    SOFTMAX,
+    SOFTPLUS,
+    STEP,
+    TANH,
+    Hyper,
+    OptimizerState,
 )
 
 EPS = float(np.finfo(np.float32).eps)
 F32 = np.float32
-KERNELS = ("forward", "layer_outputs", "loss_and_gradient", "evaluate", "train_epochs",
-           "perceptron_epochs")
+KERNELS = (
+    "forward",
+    "layer_outputs",
+    "loss_and_gradient",
+    "evaluate",
+    "train_epochs",
+    "perceptron_epochs",
+)
 HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
-OUTPUT_LOSS = (
-    ("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
-    ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"), ("softmax", "cross_entropy"),
-    ("identity", "mae"), ("tanh", "mae"), ("identity", "huber"), ("softplus", "huber"),
+# the pairs the training comparison draws: its tolerances are derived for these losses (MAE's
+# sign(d) flips between precisions at a residual within rounding of 0)
+TRAINING_PAIRS = (
+    ("identity", "mse"),
+    ("sigmoid", "mse"),
+    ("tanh", "mse"),
+    ("relu", "mse"),
+    ("softmax", "mse"),
+    ("sigmoid", "binary_cross_entropy"),
+    ("softmax", "cross_entropy"),
+)
+OUTPUT_LOSS = TRAINING_PAIRS + (
+    ("identity", "mae"),
+    ("tanh", "mae"),
+    ("identity", "huber"),
+    ("softplus", "huber"),
     ("exp", "poisson"),
 )
-# the pairs with an accuracy (a finite second History column): the training comparison's
-CLASSIFYING = tuple(p for p in OUTPUT_LOSS if p[1] in ("binary_cross_entropy", "cross_entropy"))
-FAST = settings(max_examples=40, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# optimizers whose step is normalised by the gradients' size (see adam_slack)
+NORMALISED = (ADAM, ADAMW, RMSPROP, ADAGRAD)
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="session")
@@ -76,13 +119,17 @@ def train_tol(L, steps):
     return 8 * EPS * L * steps
 
 
-def assert_close(got, want, tol, scale, what):
-    """max |got - want| <= tol * scale, reported in units of eps."""
+def assert_close(got, want, tol, scale, what, slack=0.0):
+    """max |got - want| <= tol * scale, reported in units of eps; ``slack``: more room for
+    each entry (0, or an array of got's shape)."""
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     assert got.shape == want.shape, f"{what}: shapes {got.shape} and {want.shape}"
-    err = float(np.abs(got - want).max()) if got.size else 0.0
-    assert err <= tol * scale, (f"{what}: max |diff| {err:.3g} = {err / scale / EPS:.2f} eps "
-                                f"x {scale:.3g}, allowed {tol / EPS:.1f} eps")
+    err = float((np.abs(got - want) - slack).max()) if got.size else 0.0
+    beyond = " beyond the slack" if np.any(slack) else ""
+    assert err <= tol * scale, (
+        f"{what}: max |diff|{beyond} {err:.3g} = {err / scale / EPS:.2f} eps "
+        f"x {scale:.3g}, allowed {tol / EPS:.1f} eps"
+    )
 
 
 def condition(fn, *arrays, trials=4):
@@ -92,8 +139,9 @@ def condition(fn, *arrays, trials=4):
     base = np.asarray(fn(*arrays), np.float64)
     rng, moved = np.random.default_rng(0), 0.0
     for _ in range(trials):
-        shaken = [None if a is None else a * (1 + EPS * rng.uniform(-1, 1, a.shape))
-                  for a in arrays]
+        shaken = [
+            None if a is None else a * (1 + EPS * rng.uniform(-1, 1, a.shape)) for a in arrays
+        ]
         moved = max(moved, float(np.abs(np.asarray(fn(*shaken), np.float64) - base).max()))
     return moved / EPS
 
@@ -112,39 +160,99 @@ def saturation_tol(spec, params, X):
     return 8 * EPS / min(margins)
 
 
+def training_conditions(spec, X, Y, w, *points):
+    """The largest ``condition`` of the (weighted) mean loss and of its gradient over the
+    parameter vectors ``points``: how far rounding moves the losses a training run reports
+    and the gradients its steps take, which a fit close to its targets (a - y, a small
+    difference of large values) magnifies."""
+
+    def loss64(params, X, Y, w):
+        return _reference.loss_and_gradient(spec, params, X, Y, 0.0, 0.0, None, w)
+
+    def gradient64(params, X, Y, w):
+        grad = np.empty(spec.n_params)
+        _reference.loss_and_gradient(spec, params, X, Y, 0.0, 0.0, grad, w)
+        return grad
+
+    return (
+        max(condition(loss64, p, X, Y, w) for p in points),
+        max(condition(gradient64, p, X, Y, w) for p in points),
+        max(largest(gradient64(*at(np.float64, p, X, Y, w))) for p in points),
+    )
+
+
+def adam_slack(spec, params, X, Y, w, hyper, batch, epochs, gradient_error):
+    """Per parameter, how far a normalised optimizer's steps may move apart when every
+    gradient entry is off by up to ``gradient_error``: Adam's step lr m / (sqrt(v) + epsilon)
+    by up to 2 lr gradient_error / (sqrt(v) + epsilon) (RMSprop's and Adagrad's alike, v
+    their sum of squares; RMSprop's momentum carries each step on, 1 / (1 - momentum) in
+    all), so a parameter whose gradient is near the rounding level (v small) may step up to
+    lr either way. Summed over the steps of the float64 run (the same as the test's), v as
+    each step finds it; 0 for the other optimizers."""
+    code = hyper.optimizer
+    if code not in NORMALISED:
+        return 0.0
+    rule, room = _reference.OPTIMIZERS[code], []
+    carry = 1.0 / (1.0 - hyper.momentum) if code == RMSPROP else 1.0
+
+    def recorded(hyper, lr, t, params, grad, state):
+        rule(hyper, lr, t, params, grad, state)
+        v = state.v / (1.0 - hyper.beta_2 ** (t + 1)) if code in (ADAM, ADAMW) else state.v
+        room.append(2 * carry * lr * gradient_error / (np.sqrt(v) + hyper.epsilon))
+
+    _reference.OPTIMIZERS[code] = recorded
+    try:
+        train(_reference, spec, params, X, Y, w, hyper, batch, epochs, 7, np.float64)
+    finally:
+        _reference.OPTIMIZERS[code] = rule
+    return np.sum(room, axis=0)
+
+
 def largest(a, floor=0.0):
     return max(float(np.abs(np.asarray(a, np.float64)).max()), floor, 1e-30)
 
 
 # --- random networks ------------------------------------------------------------------------
 
+
 @st.composite
 def cases(draw, max_n=300, max_hidden=3, pairs=OUTPUT_LOSS):
     n_hidden = draw(st.integers(0, max_hidden))
-    sizes = ([draw(st.integers(1, 8))] + [draw(st.integers(1, 12)) for _ in range(n_hidden)]
-             + [draw(st.integers(1, 5))])
+    sizes = (
+        [draw(st.integers(1, 8))]
+        + [draw(st.integers(1, 12)) for _ in range(n_hidden)]
+        + [draw(st.integers(1, 5))]
+    )
     activation = draw(st.sampled_from(HIDDEN))
     output, loss = draw(st.sampled_from(pairs))
     if output == "softmax" and sizes[-1] == 1:  # refused: a softmax over one output is 1
         sizes[-1] = draw(st.integers(2, 5))
-    return dict(sizes=sizes, activation=activation, output=output, loss=loss,
-                n=draw(st.integers(1, max_n)), seed=draw(st.integers(0, 2**31)))
+    return dict(
+        sizes=sizes,
+        activation=activation,
+        output=output,
+        loss=loss,
+        n=draw(st.integers(1, max_n)),
+        seed=draw(st.integers(0, 2**31)),
+    )
 
 
 def make(case):
     """(spec, float32 params, X, Y) of a case: the point both precisions start from."""
-    net = nnfast.Network(case["sizes"], activation=case["activation"],
-                         output_activation=case["output"], loss=case["loss"],
-                         seed=case["seed"])
+    net = nnfast.Network(
+        case["sizes"],
+        activation=case["activation"],
+        output_activation=case["output"],
+        loss=case["loss"],
+        seed=case["seed"],
+    )
     rng = np.random.default_rng(case["seed"] + 1)
     n, k = case["n"], case["sizes"][-1]
     X = rng.normal(size=(n, case["sizes"][0]))
     if case["loss"] == "cross_entropy":
-        Y = np.eye(k)[rng.integers(0, k, n)] if rng.random() < 0.5 else rng.dirichlet(
-            np.ones(k), n)
+        Y = np.eye(k)[rng.integers(0, k, n)] if rng.random() < 0.5 else rng.dirichlet(np.ones(k), n)
     elif case["loss"] == "binary_cross_entropy":
-        Y = rng.integers(0, 2, (n, k)).astype(float) if rng.random() < 0.5 else rng.random(
-            (n, k))
+        Y = rng.integers(0, 2, (n, k)).astype(float) if rng.random() < 0.5 else rng.random((n, k))
     elif case["loss"] == "poisson":
         Y = rng.poisson(1.5, (n, k)).astype(float)
     else:
@@ -157,6 +265,7 @@ def at(dtype, *arrays):
 
 
 # --- forward, loss, gradient: float32 against float64 at the same point -------------------
+
 
 @FAST
 @given(case=cases())
@@ -179,14 +288,17 @@ def test_forward_in_float32_is_float64_to_float32_precision(case, k32):
 
 
 @FAST
-@given(case=cases(), l1=st.sampled_from([0.0, 0.01]), l2=st.sampled_from([0.0, 0.1]),
-       weighted=st.booleans())
-def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1, l2,
-                                                                       weighted, k32):
+@given(
+    case=cases(),
+    l1=st.sampled_from([0.0, 0.01]),
+    l2=st.sampled_from([0.0, 0.1]),
+    weighted=st.booleans(),
+)
+def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1, l2, weighted, k32):
     spec, params, X, Y = make(case)
     L, n = len(case["sizes"]) - 1, case["n"]
-    w = np.random.default_rng(case["seed"]).uniform(0.2, 3.0, n).astype(F32) if weighted \
-        else None
+    w = np.random.default_rng(case["seed"]).uniform(0.2, 3.0, n).astype(F32) if weighted else None
+
     def loss64(params, X, Y, w):
         return _reference.loss_and_gradient(spec, params, X, Y, l1, l2, None, w)
 
@@ -199,11 +311,11 @@ def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1,
         return _reference.evaluate(spec, params, X, Y, w)[0]
 
     grad64 = gradient64(*at(np.float64, params, X, Y, w))
-    loss_scale = abs(loss64(*at(np.float64, params, X, Y, w))) + condition(loss64, params, X,
-                                                                           Y, w)
+    loss_scale = abs(loss64(*at(np.float64, params, X, Y, w))) + condition(loss64, params, X, Y, w)
     grad_scale = largest(grad64) + condition(gradient64, params, X, Y, w)
     eval_scale = largest(evaluate64(*at(np.float64, params, X, Y, w))) + condition(
-        evaluate64, params, X, Y, w)
+        evaluate64, params, X, Y, w
+    )
     evaluated64 = _reference.evaluate(spec, *at(np.float64, params, X, Y, w))
     tol = sum_tol(L, n)
     grad_tol = max(tol, saturation_tol(spec, params, X))
@@ -212,8 +324,9 @@ def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1,
         loss = module.loss_and_gradient(spec, params, X, Y, l1, l2, grad, w)
         assert grad.dtype == F32 and np.isfinite(grad).all()
         assert isinstance(loss, float)
-        assert_close(loss, loss64(*at(np.float64, params, X, Y, w)), tol, loss_scale,
-                     f"{module.name} loss")
+        assert_close(
+            loss, loss64(*at(np.float64, params, X, Y, w)), tol, loss_scale, f"{module.name} loss"
+        )
         assert_close(grad, grad64, grad_tol, grad_scale, f"{module.name} gradient")
         loss_e, accuracy = module.evaluate(spec, params, X, Y, w)
         assert_close(loss_e, evaluated64[0], tol, eval_scale, f"{module.name} evaluate")
@@ -233,8 +346,7 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
     "momentum": dict(learning_rate=0.005, momentum=0.9),
     "nesterov": dict(learning_rate=0.005, momentum=0.8, nesterov=True),
     "adam": dict(learning_rate=0.005, optimizer=ADAM),
-    "adam_custom": dict(learning_rate=0.002, optimizer=ADAM, beta_1=0.8, beta_2=0.99,
-                        epsilon=1e-6),
+    "adam_custom": dict(learning_rate=0.002, optimizer=ADAM, beta_1=0.8, beta_2=0.99, epsilon=1e-6),
     "adamw": dict(learning_rate=0.005, optimizer=ADAMW, weight_decay=0.1),
     # (centered RMSprop divides by sqrt(v - g_avg**2), which cancels as the gradient settles:
     # ill-conditioned in float32; tests/test_optimizers.py compares its steps)
@@ -242,10 +354,10 @@ OPTIONS = {  # learning rates small enough that training is stable, not chaotic
     "adagrad": dict(learning_rate=0.02, optimizer=ADAGRAD, initial_accumulator_value=0.1),
     "penalty": dict(learning_rate=0.02, l1=0.01, l2=0.1),
     "clipping": dict(learning_rate=0.05, momentum=0.5, clip_norm=0.2, clip_value=0.05),
-    "exponential": dict(learning_rate=0.03, schedule=EXPONENTIAL, decay_rate=0.9,
-                        decay_steps=3.0),
-    "inverse_time": dict(learning_rate=0.03, schedule=INVERSE_TIME, decay_rate=0.5,
-                         decay_steps=2.0, staircase=True),
+    "exponential": dict(learning_rate=0.03, schedule=EXPONENTIAL, decay_rate=0.9, decay_steps=3.0),
+    "inverse_time": dict(
+        learning_rate=0.03, schedule=INVERSE_TIME, decay_rate=0.5, decay_steps=2.0, staircase=True
+    ),
     "dropout": dict(learning_rate=0.01),
 }
 
@@ -256,17 +368,66 @@ def train(module, spec, params, X, Y, w, hyper, batch, epochs, seed, dtype):
     workspace = module.Workspace(spec, X.shape[0], batch, dtype)
     history = np.zeros((epochs, 2))
     rng = np.random.default_rng(seed)
-    done = module.train_epochs(spec, params, *at(dtype, X, Y), epochs, batch, True, state,
-                               hyper, rng, workspace, history, *at(dtype, w))
+    done = module.train_epochs(
+        spec,
+        params,
+        *at(dtype, X, Y),
+        epochs,
+        batch,
+        True,
+        state,
+        hyper,
+        rng,
+        workspace,
+        history,
+        *at(dtype, w),
+    )
     assert done == epochs
     return params, history, state, rng.bit_generator.state
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 @pytest.mark.parametrize("option", OPTIONS)
-@settings(FAST, max_examples=12)
-@given(case=cases(max_n=30, pairs=CLASSIFYING), batch=st.sampled_from([1, 2, 5, 16, None]),
-       weighted=st.booleans())
+@settings(FAST, max_examples=25)
+@given(
+    case=cases(max_n=30, pairs=TRAINING_PAIRS),
+    batch=st.sampled_from([1, 2, 5, 16, None]),
+    weighted=st.booleans(),
+)
+@example(  # a tanh output at -0.99994: f' = 1 - a**2 takes a's last float32 bit
+    case=dict(sizes=[2, 1], activation="sigmoid", output="tanh", loss="mse", n=1, seed=12),
+    batch=1,
+    weighted=False,
+)
+@example(  # a close fit: the loss 1.3e-4 from outputs of order 1
+    case=dict(sizes=[1, 2, 1, 1], activation="tanh", output="identity", loss="mse", n=1, seed=572),
+    batch=1,
+    weighted=False,
+)
+@example(  # four identity layers: the loss (1e3) feels every layer's rounding, 4 eps and more
+    case=dict(
+        sizes=[4, 7, 4, 7, 1],
+        activation="identity",
+        output="identity",
+        loss="mse",
+        n=3,
+        seed=3825866,
+    ),
+    batch=2,
+    weighted=True,
+)
+@example(  # Adam: a gradient entry at the rounding level takes a step of another size
+    case=dict(
+        sizes=[3, 12, 8, 2],
+        activation="identity",
+        output="softmax",
+        loss="mse",
+        n=4,
+        seed=181529183,
+    ),
+    batch=2,
+    weighted=False,
+)
 def test_training_in_float32_parity(option, case, batch, weighted, k32):
     """Per-sample (batch 1: the register-blocked path) and mini-batch training, every
     optimizer, schedule and penalty, dropout, sample weights: the float32 kernels against
@@ -281,23 +442,37 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     w = np.random.default_rng(case["seed"]).uniform(0.2, 3.0, n) if weighted else None
     epochs = 3
     truth = train(_reference, spec, params, X, Y, w, hyper, batch, epochs, 7, np.float64)
-    assume(np.isfinite(truth[0]).all() and np.isfinite(truth[1]).all())
+    assume(np.isfinite(truth[0]).all() and np.isfinite(truth[1][:, 0]).all())
     steps = epochs * -(-n // batch)
     tol, scale = train_tol(L, steps), largest(truth[0], 1.0)
-    runs = [train(module, spec, params, X, Y, w, hyper, batch, epochs, 7, F32)
-            for module in (k32, _reference)]
+    loss_condition, gradient_condition, gradient_size = training_conditions(
+        spec, X, Y, w, params, truth[0]
+    )
+    loss_scale = largest(truth[1][:, 0]) + loss_condition
+    saturation = max(saturation_tol(spec, params, X), saturation_tol(spec, truth[0], X))
+    gradient_error = max(sum_tol(L, batch), saturation) * (gradient_size + gradient_condition)
+    slack = adam_slack(spec, params, X, Y, w, hyper, batch, epochs, gradient_error)
+    runs = [
+        train(module, spec, params, X, Y, w, hyper, batch, epochs, 7, F32)
+        for module in (k32, _reference)
+    ]
     for module, (p, history, state, rng_state) in zip((k32, _reference), runs):
         assert p.dtype == F32 and state.m.dtype == F32 and state.v.dtype == F32
-        assert_close(p, truth[0], tol, scale, f"{module.name} parameters")
-        assert_close(history[:, 0], truth[1][:, 0], tol, largest(truth[1][:, 0]),
-                     f"{module.name} losses")
+        assert_close(p, truth[0], tol, scale, f"{module.name} parameters", slack)
+        assert_close(history[:, 0], truth[1][:, 0], tol, loss_scale, f"{module.name} losses")
         assert rng_state == truth[3]  # the same draws (shuffles, dropout masks)
     (p_c, h_c, s_c, _), (p_r, h_r, s_r, _) = runs
-    assert_close(p_c, p_r, tol, scale, "kernels vs reference, parameters")
+    assert_close(p_c, p_r, tol, scale, "kernels vs reference, parameters", slack)
     # RMSprop's m holds steps g / sqrt(v), normalised: a gradient near 0 (a cancellation,
     # relatively inexact) still gives a step of order 1; its parameters are compared above
     if s_c.m.size > 1 and hyper.optimizer != RMSPROP:
-        assert_close(s_c.m, s_r.m, tol, largest(s_r.m, 1e-3), "kernels vs reference, m")
+        # gradients summed with weights adding up to at most ``growth``
+        growth = (
+            1.0 if hyper.optimizer in (ADAM, ADAMW) else min(steps, 1.0 / (1.0 - hyper.momentum))
+        )
+        m_tol = max(tol, saturation_tol(spec, params, X), saturation_tol(spec, p_r, X))
+        m_scale = largest(s_r.m, 1e-3) + growth * gradient_condition
+        assert_close(s_c.m, s_r.m, m_tol, m_scale, "kernels vs reference, m")
     assert s_c.step[0] == s_r.step[0] == truth[2].step[0]
 
 
@@ -310,13 +485,17 @@ def test_float32_team_matches_one_thread_bitwise_without_blas(threads, optimizer
     rng = np.random.default_rng(0)
     X, labels = rng.normal(size=(150, 7)).astype(F32), rng.integers(0, 4, 150)
     Y = np.eye(4, dtype=F32)[labels]
-    spec = nnfast.Network([7, 37, 21, 4], activation="relu", loss="cross_entropy",
-                          seed=1).spec
-    params = nnfast.Network([7, 37, 21, 4], activation="relu", loss="cross_entropy",
-                            seed=1).parameters.astype(F32)
-    hyper = Hyper(**{"sgd": dict(learning_rate=0.05), "adam": dict(learning_rate=0.005,
-                                                                   optimizer=ADAM),
-                     "momentum": dict(learning_rate=0.05, momentum=0.9)}[optimizer])
+    spec = nnfast.Network([7, 37, 21, 4], activation="relu", loss="cross_entropy", seed=1).spec
+    params = nnfast.Network(
+        [7, 37, 21, 4], activation="relu", loss="cross_entropy", seed=1
+    ).parameters.astype(F32)
+    hyper = Hyper(
+        **{
+            "sgd": dict(learning_rate=0.05),
+            "adam": dict(learning_rate=0.005, optimizer=ADAM),
+            "momentum": dict(learning_rate=0.05, momentum=0.9),
+        }[optimizer]
+    )
     saved, threshold = k32.team_settings(work=0, rows=1), k32.get_gemm_threshold()
     try:
         k32.set_gemm_threshold(1 << 62)
@@ -334,6 +513,7 @@ def test_float32_team_matches_one_thread_bitwise_without_blas(threads, optimizer
 
 # --- the tutorials' numbers in float32 ------------------------------------------------------
 
+
 def tutorial_params(spec, weights, biases):
     flat = np.concatenate([np.ravel(w) for w in weights] + [np.ravel(b) for b in biases])
     assert flat.size == spec.n_params
@@ -345,32 +525,44 @@ def test_tutorial_numbers_in_float32(k32):
     (0.021469...), computed in float32 by both backends: the float64 tests' numbers to
     float32 precision."""
     neuron = nnfast.Network([2, 1], output_activation="sigmoid").spec
-    net = nnfast.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid",
-                         loss="mse").spec
+    net = nnfast.Network(
+        [2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse"
+    ).spec
     for module in (k32, _reference):
         out = np.empty((1, 1), F32)
-        module.forward(neuron, tutorial_params(neuron, [[[0], [1]]], [[4]]),
-                       np.array([[2, 3]], F32), out)
+        module.forward(
+            neuron, tutorial_params(neuron, [[[0], [1]]], [[4]]), np.array([[2, 3]], F32), out
+        )
         assert_close(out[0, 0], 0.9990889488055994, forward_tol(1), 1.0, "neuron")
-        module.forward(net, tutorial_params(net, [[[0, 0], [1, 1]], [[0], [1]]], [[0, 0], [0]]),
-                       np.array([[2, 3]], F32), out)
+        module.forward(
+            net,
+            tutorial_params(net, [[[0, 0], [1, 1]], [[0], [1]]], [[0, 0], [0]]),
+            np.array([[2, 3]], F32),
+            out,
+        )
         assert_close(out[0, 0], 0.7216325609518421, forward_tol(2), 1.0, "2-2-1")
         grad = np.empty(net.n_params, F32)
-        module.loss_and_gradient(net, tutorial_params(net, [np.ones((2, 2)), np.ones((2, 1))],
-                                                      [np.zeros(2), np.zeros(1)]),
-                                 np.array([[-2, -1]], F32), np.ones((1, 1), F32), 0.0, 0.0,
-                                 grad)
-        assert_close(grad[0], 0.021469535265811114, sum_tol(2, 1), 0.021469535265811114,
-                     "dL/dw1")
+        module.loss_and_gradient(
+            net,
+            tutorial_params(net, [np.ones((2, 2)), np.ones((2, 1))], [np.zeros(2), np.zeros(1)]),
+            np.array([[-2, -1]], F32),
+            np.ones((1, 1), F32),
+            0.0,
+            0.0,
+            grad,
+        )
+        assert_close(grad[0], 0.021469535265811114, sum_tol(2, 1), 0.021469535265811114, "dL/dw1")
 
 
 def test_gender_classifier_trains_in_float32_as_in_float64(k32):
     """The tutorial's 1000 epochs of per-sample SGD (4000 steps) in float32: the same
     predictions as float64, its weights to the training rule's precision."""
-    spec = nnfast.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid",
-                          loss="mse").spec
-    start = nnfast.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid",
-                           loss="mse", seed=1).parameters.astype(F32)
+    spec = nnfast.Network(
+        [2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse"
+    ).spec
+    start = nnfast.Network(
+        [2, 2, 1], activation="sigmoid", output_activation="sigmoid", loss="mse", seed=1
+    ).parameters.astype(F32)
     X = np.array([[-2, -1], [25, 6], [17, 4], [-15, -6]], F32)
     Y = np.array([[1], [0], [0], [1]], F32)
     hyper = Hyper(0.1)
@@ -386,6 +578,7 @@ def test_gender_classifier_trains_in_float32_as_in_float64(k32):
 
 # --- fused losses from the logits -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("z", [1e4, -1e4, 1e3, -1e3, 88.8, -104.0, 30.0, 0.0])
 def test_fused_losses_are_finite_from_the_logits_in_float32(z, k32):
     """Sigmoid + binary cross-entropy and softmax + cross-entropy evaluated from the logits:
@@ -396,23 +589,24 @@ def test_fused_losses_are_finite_from_the_logits_in_float32(z, k32):
         ys = np.array([[1, 0], [0, 1]], F32)
         for loss, code in ((BINARY_CROSS_ENTROPY, SIGMOID), (CROSS_ENTROPY, SOFTMAX)):
             total, delta = module.output_delta(loss, code, zs, ys)
-            total64, delta64 = _reference.output_delta(loss, code, zs.astype(np.float64),
-                                                       ys.astype(np.float64))
+            total64, delta64 = _reference.output_delta(
+                loss, code, zs.astype(np.float64), ys.astype(np.float64)
+            )
             assert np.isfinite(total) and np.isfinite(delta).all(), (loss, z)
             assert np.asarray(delta).dtype == F32
             assert_close(total, total64, 8 * EPS, max(abs(total64), 1e-6), f"loss {loss}")
             assert_close(delta, delta64, 8 * EPS, 1.0, f"delta {loss}")
 
 
-@pytest.mark.parametrize("loss, output", [("binary_cross_entropy", "sigmoid"),
-                                          ("cross_entropy", "softmax")])
+@pytest.mark.parametrize(
+    "loss, output", [("binary_cross_entropy", "sigmoid"), ("cross_entropy", "softmax")]
+)
 def test_saturated_network_trains_finitely_in_float32(loss, output, k32):
     """A network whose logits reach 1e4: loss, gradient and a training epoch stay finite
     in float32 on both backends."""
-    net = nnfast.Network([3, 4, 2], activation="tanh", output_activation=output, loss=loss,
-                         seed=0)
+    net = nnfast.Network([3, 4, 2], activation="tanh", output_activation=output, loss=loss, seed=0)
     params = net.parameters.astype(F32)
-    W2 = params[3 * 4:net.spec.n_weights].reshape(4, 2)
+    W2 = params[3 * 4 : net.spec.n_weights].reshape(4, 2)
     W2[:] = [2500.0, -2500.0]  # logits +-2500 x the sum of 4 tanh units: up to +-1e4
     X = np.random.default_rng(0).normal(size=(20, 3)).astype(F32)
     Y = np.eye(2, dtype=F32)[np.arange(20) % 2]
@@ -420,18 +614,20 @@ def test_saturated_network_trains_finitely_in_float32(loss, output, k32):
         grad = np.empty_like(params)
         value = module.loss_and_gradient(net.spec, params, X, Y, 0.0, 0.0, grad)
         assert np.isfinite(value) and value > 100 and np.isfinite(grad).all()
-        p, history, _, _ = train(module, net.spec, params, X, Y, None, Hyper(1e-6), 5, 1, 0,
-                                 F32)
+        p, history, _, _ = train(module, net.spec, params, X, Y, None, Hyper(1e-6), 5, 1, 0, F32)
         assert np.isfinite(history).all() and np.isfinite(p).all()
 
 
 # --- the float32 exp and log ----------------------------------------------------------------
 
+
 def every_float(lo, hi, stride):
     """Every ``stride``-th float32 from lo to hi (a dense sample of the floats there)."""
+
     def order(x):  # floats in order as integers: negative ones mirrored below zero
         i = int(np.array([x], F32).view(np.int32)[0])
-        return i if i >= 0 else -(i & 0x7fffffff)
+        return i if i >= 0 else -(i & 0x7FFFFFFF)
+
     k = np.arange(order(lo), order(hi) + 1, stride, dtype=np.int64)
     return np.where(k >= 0, k, (-k) | 0x80000000).astype(np.uint32).view(F32)
 
@@ -467,8 +663,25 @@ def test_float32_math_is_within_its_documented_ulps(function, lo, hi, exact, bou
 
 
 def test_float32_exp_special_values_and_checks(k32):
-    x = np.array([-np.inf, np.inf, np.nan, 88.0, -88.0, 88.8, 89.0, -87.9, -100.0, -103.0,
-                  -104.0, -1e4, 0.0, -0.0], F32)
+    x = np.array(
+        [
+            -np.inf,
+            np.inf,
+            np.nan,
+            88.0,
+            -88.0,
+            88.8,
+            89.0,
+            -87.9,
+            -100.0,
+            -103.0,
+            -104.0,
+            -1e4,
+            0.0,
+            -0.0,
+        ],
+        F32,
+    )
     with np.errstate(over="ignore"):
         rounded = np.exp(x.astype(np.float64)).astype(F32)  # exp, correctly rounded
     out = np.empty_like(x)
@@ -484,18 +697,22 @@ def test_float32_exp_special_values_and_checks(k32):
 
 def test_float32_exp_against_decimal(k32):
     """The inline expf's table and constants, independently: 40-digit decimal exp."""
-    x = np.concatenate([np.random.default_rng(0).uniform(-87, 88, 2000),
-                        np.linspace(-1e-6, 1e-6, 21)]).astype(F32)
+    x = np.concatenate(
+        [np.random.default_rng(0).uniform(-87, 88, 2000), np.linspace(-1e-6, 1e-6, 21)]
+    ).astype(F32)
     out = np.empty_like(x)
     k32.exp_values(x, out)
     with localcontext() as ctx:
         ctx.prec = 40
-        err = [abs(Decimal(float(o)) - Decimal(float(v)).exp())
-               / Decimal(float(np.spacing(o))) for o, v in zip(out, x)]
+        err = [
+            abs(Decimal(float(o)) - Decimal(float(v)).exp()) / Decimal(float(np.spacing(o)))
+            for o, v in zip(out, x)
+        ]
     assert float(max(err)) <= 0.502
 
 
 # --- the rest of the float32 module ---------------------------------------------------------
+
 
 def test_backend_picks_the_module_by_dtype(k32, cython_kernels):
     assert _backend.kernels("cython", "float32") is k32
@@ -510,8 +727,16 @@ def test_backend_picks_the_module_by_dtype(k32, cython_kernels):
 
 
 def test_float32_module_exposes_what_the_float64_one_does(k32, cython_kernels):
-    for name in KERNELS + ("Workspace", "finite", "exp_values", "math_values", "codes",
-                           "set_gemm_threshold", "get_gemm_threshold", "team_settings"):
+    for name in KERNELS + (
+        "Workspace",
+        "finite",
+        "exp_values",
+        "math_values",
+        "codes",
+        "set_gemm_threshold",
+        "get_gemm_threshold",
+        "team_settings",
+    ):
         assert callable(getattr(k32, name)), name
     assert k32.codes() == cython_kernels.codes()
     assert set(vars(k32.pieces)) == set(vars(cython_kernels.pieces))
@@ -528,9 +753,11 @@ def test_float32_module_refuses_float64_buffers(k32):
     spec = nnfast.Network([3, 4, 2], seed=0).spec
     params, X, out = np.zeros(spec.n_params, F32), np.zeros((5, 3), F32), np.zeros((5, 2), F32)
     k32.forward(spec, params, X, out)
-    for name, args in (("params", (params.astype(float), X, out)),
-                       ("X", (params, X.astype(float), out)),
-                       ("out", (params, X, out.astype(float)))):
+    for name, args in (
+        ("params", (params.astype(float), X, out)),
+        ("X", (params, X.astype(float), out)),
+        ("out", (params, X, out.astype(float))),
+    ):
         with pytest.raises(ValueError, match=f"{name} must be a C-contiguous float32 array"):
             k32.forward(spec, *args)
         # the reference follows X's dtype and refuses the same mixtures
@@ -545,20 +772,54 @@ def test_float32_module_refuses_float64_buffers(k32):
     workspace64 = _reference.Workspace(spec, 5, 2)
     hyper = Hyper(0.1)
     with pytest.raises(ValueError, match="workspace must be built for float32"):
-        _reference.train_epochs(spec, params, X, np.zeros((5, 2), F32), 1, 2, False,
-                                OptimizerState(spec.n_params, hyper, F32), hyper,
-                                np.random.default_rng(0), workspace64, np.zeros((1, 2)))
+        _reference.train_epochs(
+            spec,
+            params,
+            X,
+            np.zeros((5, 2), F32),
+            1,
+            2,
+            False,
+            OptimizerState(spec.n_params, hyper, F32),
+            hyper,
+            np.random.default_rng(0),
+            workspace64,
+            np.zeros((1, 2)),
+        )
     with pytest.raises(TypeError, match="workspace"):
-        k32.train_epochs(spec, params, X, np.zeros((5, 2), F32), 1, 2, False,
-                         OptimizerState(spec.n_params, hyper, F32), hyper,
-                         np.random.default_rng(0), workspace64, np.zeros((1, 2)))
+        k32.train_epochs(
+            spec,
+            params,
+            X,
+            np.zeros((5, 2), F32),
+            1,
+            2,
+            False,
+            OptimizerState(spec.n_params, hyper, F32),
+            hyper,
+            np.random.default_rng(0),
+            workspace64,
+            np.zeros((1, 2)),
+        )
 
 
 def test_float32_finite_scan(k32):
     """The scan's bit test on float32's 8-bit exponent: extremes are finite, one NaN or
     infinity anywhere is found, on one thread and on a team."""
-    x = np.array([np.finfo(F32).max, -np.finfo(F32).max, np.finfo(F32).tiny, 1e-45, -1e-45,
-                  0.0, -0.0, 1.0, 2.0 ** 127], F32)
+    x = np.array(
+        [
+            np.finfo(F32).max,
+            -np.finfo(F32).max,
+            np.finfo(F32).tiny,
+            1e-45,
+            -1e-45,
+            0.0,
+            -0.0,
+            1.0,
+            2.0**127,
+        ],
+        F32,
+    )
     assert k32.finite(x) and k32.finite(x[:0])
     big = np.ones((1 << 20) + 2049, F32)
     for arr in (x.copy(), big):
@@ -583,8 +844,9 @@ def test_perceptron_in_float32_is_the_reference_bitwise(k32):
         order, errors = np.arange(60, dtype=np.intp), np.zeros(50, np.intp)
         lines = np.zeros((50, 4), F32)
         generator = np.random.default_rng(1)
-        done = module.perceptron_epochs(X, y, params, 0.3, 50, True, generator, order, errors,
-                                        lines)
+        done = module.perceptron_epochs(
+            X, y, params, 0.3, 50, True, generator, order, errors, lines
+        )
         results.append((done, params, errors, lines, generator.bit_generator.state))
     (d_c, p_c, e_c, l_c, g_c), (d_r, p_r, e_r, l_r, g_r) = results
     assert d_c == d_r and g_c == g_r and p_c.dtype == F32
@@ -594,6 +856,7 @@ def test_perceptron_in_float32_is_the_reference_bitwise(k32):
 
 
 # --- the pieces in float32 -------------------------------------------------------------------
+
 
 def test_float32_pieces_against_the_reference(k32):
     """Each compiled piece in float32 against its twin computing in float32: returned in
@@ -605,40 +868,67 @@ def test_float32_pieces_against_the_reference(k32):
         assert_close(got, want, tol, largest(want, 1e-6), "piece")
 
     z, y = rng.normal(scale=3, size=(6, 5)).astype(F32), rng.random((6, 5)).astype(F32)
-    for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU,
-                 SOFTMAX):
+    for code in (
+        IDENTITY,
+        SIGMOID,
+        TANH,
+        RELU,
+        STEP,
+        LEAKY_RELU,
+        ELU,
+        GELU,
+        SOFTPLUS,
+        SILU,
+        SOFTMAX,
+    ):
         same(cy.activate(code, z), _reference.activate(code, z))
     for code in (IDENTITY, SIGMOID, TANH, RELU, STEP, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU):
         same(cy.derivative(code, z), _reference.derivative(code, z))
     p = _reference.softmax(z)
     same(cy.softmax_backward(p, y), _reference.softmax_backward(p, y))
-    for code, loss in ((IDENTITY, MSE), (SIGMOID, MSE), (SOFTMAX, MSE),
-                       (SIGMOID, BINARY_CROSS_ENTROPY), (SOFTMAX, CROSS_ENTROPY)):
-        (t_c, d_c), (t_r, d_r) = cy.output_delta(loss, code, z, y), _reference.output_delta(
-            loss, code, z, y)
+    for code, loss in (
+        (IDENTITY, MSE),
+        (SIGMOID, MSE),
+        (SOFTMAX, MSE),
+        (SIGMOID, BINARY_CROSS_ENTROPY),
+        (SOFTMAX, CROSS_ENTROPY),
+    ):
+        (t_c, d_c), (t_r, d_r) = (
+            cy.output_delta(loss, code, z, y),
+            _reference.output_delta(loss, code, z, y),
+        )
         assert_close(t_c, t_r, 8 * EPS, abs(t_r), "output_delta total")
         same(d_c, d_r)
         assert cy.count_correct(loss, z, y) == _reference.count_correct(loss, z, y)
     spec = nnfast.Network([4, 3, 5], output_activation="softmax", loss="cross_entropy").spec
     w = rng.uniform(0.5, 2, 6).astype(F32)
     for weights in (None, w):
-        (t_c, c_c, d_c), (t_r, c_r, d_r) = (m.output_step(spec, z, y, weights, 1.3)
-                                            for m in (cy, _reference))
+        (t_c, c_c, d_c), (t_r, c_r, d_r) = (
+            m.output_step(spec, z, y, weights, 1.3) for m in (cy, _reference)
+        )
         assert_close(t_c, t_r, 8 * EPS, abs(t_r), "output_step total")
         assert c_c == pytest.approx(c_r, rel=1e-12)
         same(d_c, d_r)
     params = rng.normal(size=spec.n_params).astype(F32)
     assert cy.penalty(spec, params, 0.1, 0.2) == pytest.approx(
-        _reference.penalty(spec, params, 0.1, 0.2), rel=1e-12)
-    same(cy.penalty_gradient(spec, params, 0.1, 0.2),
-         _reference.penalty_gradient(spec, params, 0.1, 0.2))
+        _reference.penalty(spec, params, 0.1, 0.2), rel=1e-12
+    )
+    same(
+        cy.penalty_gradient(spec, params, 0.1, 0.2),
+        _reference.penalty_gradient(spec, params, 0.1, 0.2),
+    )
     a, W, b = (rng.normal(size=s).astype(F32) for s in ((6, 9), (9, 5), (5,)))
     same(cy.dense_forward(a, W, b), _reference.dense_forward(a, W, b), 8 * EPS * math.log2(18))
     same(cy.dense_backward(z, W, a), _reference.dense_backward(z, W, a), 8 * EPS * math.log2(10))
     same(cy.weight_gradient(a, z), _reference.weight_gradient(a, z), 8 * EPS * math.log2(12))
     same(cy.bias_gradient(z), _reference.bias_gradient(z), 8 * EPS * math.log2(12))
-    for options in (dict(), dict(momentum=0.9), dict(momentum=0.9, nesterov=True),
-                    dict(optimizer=ADAM), dict(optimizer=ADAM, beta_1=0.8, beta_2=0.99)):
+    for options in (
+        dict(),
+        dict(momentum=0.9),
+        dict(momentum=0.9, nesterov=True),
+        dict(optimizer=ADAM),
+        dict(optimizer=ADAM, beta_1=0.8, beta_2=0.99),
+    ):
         hyper = Hyper(0.05, **options)
         states = [OptimizerState(40, hyper, F32) for _ in range(2)]
         start = rng.normal(size=40).astype(F32)
@@ -657,7 +947,198 @@ def test_float32_pieces_against_the_reference(k32):
     np.testing.assert_array_equal(masks[0], masks[1].astype(F32))
     labels = (rng.random(6) > 0.5).astype(np.intp)
     lines = [np.full(10, 0.25, F32) for _ in range(2)]
-    mistakes = [m.perceptron_pass(a, labels, line, 0.5, np.arange(6, dtype=np.intp))
-                for m, line in zip((cy, _reference), lines)]
+    mistakes = [
+        m.perceptron_pass(a, labels, line, 0.5, np.arange(6, dtype=np.intp))
+        for m, line in zip((cy, _reference), lines)
+    ]
     assert mistakes[0] == mistakes[1] > 0
     np.testing.assert_array_equal(lines[0], lines[1])
+
+
+# --- the Python layer: Network(dtype="float32") ---------------------------------------------
+
+
+def digits_like(n=300, d=12, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, (X[:, :k].argmax(axis=1) + (X[:, k] > 1)) % k
+
+
+def test_network_in_float32_keeps_everything_in_float32():
+    X, y = digits_like()
+    net = nnfast.Network(
+        [12, 16, 8, 3], activation="tanh", loss="cross_entropy", seed=3, dtype="float32"
+    )
+    assert net.dtype == F32 and net.parameters.dtype == F32
+    assert all(w.dtype == F32 for w in net.weights) and all(b.dtype == F32 for b in net.biases)
+    assert repr(net).endswith("dtype='float32')")
+    same_seed = nnfast.Network([12, 16, 8, 3], activation="tanh", loss="cross_entropy", seed=3)
+    np.testing.assert_array_equal(net.parameters, same_seed.parameters.astype(F32))
+    assert net.feedforward(X).dtype == F32 and net.feedforward(X[0]).dtype == F32
+    dW, db = net.gradients(X, y)
+    assert all(g.dtype == F32 for g in dW + db)
+    assert isinstance(net.loss(X, y), float)
+    for optimizer in ("sgd", nnfast.SGD(momentum=0.9), "adam"):
+        history = net.train(
+            X,
+            y,
+            epochs=2,
+            learning_rate=0.01,
+            batch_size=16,
+            optimizer=optimizer,
+            validation_split=0.2,
+        )
+        assert net.parameters.dtype == F32 and np.isfinite(history.loss).all()
+        assert net._optimizer_state.m.dtype == F32 and net._optimizer_state.v.dtype == F32
+    net.parameters = np.zeros(net.spec.n_params)  # float64 values are rounded into place
+    assert net.parameters.dtype == F32
+    net.weights[0] = np.ones((12, 16))
+    assert net.weights[0].dtype == F32 and net.parameters[0] == 1.0
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_network_in_float32_follows_float64_to_float32_precision(backend, cython_kernels):
+    """The same network, data and seed in both precisions: losses, gradients and a few
+    epochs of training agree to the module docstring's rules."""
+    X, y = digits_like()
+    nets = {
+        dt: nnfast.Network(
+            [12, 16, 8, 3], activation="relu", loss="cross_entropy", seed=1, dtype=dt
+        )
+        for dt in ("float64", "float32")
+    }
+    with nnfast.use_backend(backend):
+        loss = {dt: net.loss(X, y) for dt, net in nets.items()}
+        grads = {
+            dt: np.concatenate([g.ravel() for g in sum(net.gradients(X, y), [])])
+            for dt, net in nets.items()
+        }
+        start32 = nets["float32"].parameters.astype(np.float64)
+        nets["float64"].parameters = start32  # the same point: float32's, widened
+        histories = {
+            dt: net.train(X, y, epochs=3, learning_rate=0.05, batch_size=30, seed=4)
+            for dt, net in nets.items()
+        }
+    L, n = 3, X.shape[0]
+    assert_close(loss["float32"], loss["float64"], 16 * sum_tol(L, n), loss["float64"], "loss")
+    assert_close(
+        grads["float32"],
+        grads["float64"],
+        16 * sum_tol(L, n),
+        largest(grads["float64"]),
+        "gradient",
+    )
+    steps = 3 * 10
+    assert_close(
+        nets["float32"].parameters,
+        nets["float64"].parameters,
+        train_tol(L, steps),
+        largest(nets["float64"].parameters, 1.0),
+        "trained parameters",
+    )
+    assert_close(
+        histories["float32"].loss, histories["float64"].loss, train_tol(L, steps), 1.0, "losses"
+    )
+
+
+def test_tutorial_network_in_float32():
+    """Victor Zhou's 2-2-1 network through the public API in float32: 0.7216... to float32
+    precision, and ``explain`` shows the step in float32."""
+    net = nnfast.Network(
+        [2, 2, 1], activation="sigmoid", output_activation="sigmoid", init="zeros", dtype="float32"
+    )
+    for W in net.weights:
+        W[1, :] = 1.0
+    out = net.feedforward([2.0, 3.0])
+    assert out.dtype == F32
+    assert_close(out[0], 0.7216325609518421, forward_tol(2), 1.0, "2-2-1")
+    step = nnfast.explain(net, [2, 3], 1)
+    assert_close(step.output[0], 0.7216325609518421, forward_tol(2), 1.0, "explain")
+    assert step.layers[0].grad_W.kernel.dtype == F32
+
+
+def test_network_in_float32_converts_input_once_and_refuses_what_float32_cannot_hold():
+    net = nnfast.Network([3, 4, 1], seed=0, dtype="float32")
+    X = np.ones((5, 3), F32)
+    from nnfast._validation import as_matrix
+
+    assert as_matrix(X, "X", 3, dtype=F32) is X  # already right: used as it is
+    with pytest.raises(
+        ValueError,
+        match=r"X holds values beyond float32's range .*"
+        r"dtype='float64'",
+    ):
+        net.feedforward(np.full((2, 3), 1e39))
+    with pytest.raises(ValueError, match="parameters holds values beyond float32's range"):
+        net.parameters = np.full(net.spec.n_params, -1e300)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        net.feedforward(np.full((2, 3), np.nan))
+    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32', got 'float16'"):
+        nnfast.Network([3, 4, 1], dtype="float16")
+    with pytest.raises(TypeError, match="dtype must be 'float64' or 'float32'"):
+        nnfast.Network([3, 4, 1], dtype="single precision")
+    np.testing.assert_array_equal(net.feedforward(np.ones((2, 3))), net.feedforward(X[:2]))
+    net.parameters.dtype = np.int32  # changed in place: refused before any kernel runs
+    with pytest.raises(ValueError, match="no longer a writable C-contiguous float32 vector"):
+        net.feedforward(X)
+
+
+def test_network_in_float32_saves_loads_copies_and_pickles_in_float32(tmp_path):
+    import pickle
+
+    X, y = digits_like()
+    net = nnfast.Network(
+        [12, 5, 3], activation="tanh", loss="cross_entropy", seed=2, dtype="float32"
+    )
+    net.train(X, y, epochs=2, learning_rate=0.1)
+    net.save(tmp_path / "net.npz")
+    with np.load(tmp_path / "net.npz") as stored:
+        assert stored["parameters"].dtype == F32  # half the file, exactly the values
+    for other in (nnfast.load(tmp_path / "net.npz"), net.copy(), pickle.loads(pickle.dumps(net))):
+        assert other.dtype == F32 and other.parameters.dtype == F32
+        np.testing.assert_array_equal(other.parameters, net.parameters)
+        np.testing.assert_array_equal(other.feedforward(X), net.feedforward(X))
+    float64 = nnfast.Network([12, 5, 3], seed=2)
+    float64.save(tmp_path / "net64.npz")
+    assert nnfast.load(tmp_path / "net64.npz").dtype == np.float64
+    history = net.train(X, y, epochs=2, learning_rate=0.1, restarts=3, n_jobs=2)
+    assert net.parameters.dtype == F32 and len(history.restart_losses) == 3
+
+
+def test_cli_trains_and_saves_in_float32(tmp_path):
+    from nnfast import cli
+
+    model = tmp_path / "model.npz"
+    assert cli.main(["train", "--dtype", "float32", "--epochs", "5", "--save", str(model)]) == 0
+    assert nnfast.load(model).network.dtype == F32
+    assert cli.main(["train", "--dtype", "float16"]) == 2  # a one-line usage error
+
+
+def test_float32_run_peak_memory_is_about_half_of_float64s():
+    """tracemalloc's peak during ``train`` (data, parameters, workspace, optimizer state):
+    a float32 run at most 0.55x the float64 run's (indices and records are not halved)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((2000, 196)), rng.integers(0, 10, 2000)
+    peaks = {}
+    for dtype in ("float64", "float32"):
+        Xd = X.astype(dtype)
+        net = nnfast.Network(
+            [196, 128, 128, 10], activation="relu", loss="cross_entropy", seed=0, dtype=dtype
+        )
+        tracemalloc.start()
+        try:
+            data = Xd.nbytes + net.parameters.nbytes
+            net.train(
+                Xd,
+                y,
+                epochs=1,
+                learning_rate=0.01,
+                batch_size=128,
+                optimizer=nnfast.SGD(momentum=0.9),
+            )
+            peaks[dtype] = data + tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peaks["float32"] <= 0.55 * peaks["float64"], peaks

@@ -16,6 +16,7 @@ Examples per test: ``NNFAST_FUZZ_EXAMPLES`` (default 20, derandomized so CI is s
 more, e.g. ``NNFAST_FUZZ_EXAMPLES=2000``, is a random search, as is
 ``NNFAST_FUZZ_RANDOM=1``). The same tests run under AddressSanitizer (tools/asan/run.sh).
 """
+
 import os
 import warnings
 
@@ -32,22 +33,52 @@ EXAMPLES = int(os.environ.get("NNFAST_FUZZ_EXAMPLES", "").strip() or DEFAULT_EXA
 # The short default run draws the same examples every time (stable CI); longer runs, or
 # NNFAST_FUZZ_RANDOM=1, explore new ones.
 DERANDOMIZE = EXAMPLES <= DEFAULT_EXAMPLES and not os.environ.get("NNFAST_FUZZ_RANDOM")
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
-                database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 BACKENDS = ("cython", "numpy")
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step", "leaky_relu", "elu", "gelu", "softplus",
-          "silu")
+HIDDEN = (
+    "sigmoid",
+    "tanh",
+    "relu",
+    "identity",
+    "step",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "softplus",
+    "silu",
+)
 SMOOTH = ("sigmoid", "tanh", "identity")
-OUTPUT_LOSS = (("identity", "mse"), ("sigmoid", "mse"), ("tanh", "mse"), ("relu", "mse"),
-               ("softmax", "mse"), ("sigmoid", "binary_cross_entropy"),
-               ("softmax", "cross_entropy"), ("identity", "mae"), ("identity", "huber"),
-               ("exp", "poisson"))
+OUTPUT_LOSS = (
+    ("identity", "mse"),
+    ("sigmoid", "mse"),
+    ("tanh", "mse"),
+    ("relu", "mse"),
+    ("softmax", "mse"),
+    ("sigmoid", "binary_cross_entropy"),
+    ("softmax", "cross_entropy"),
+    ("identity", "mae"),
+    ("identity", "huber"),
+    ("exp", "poisson"),
+)
 SPECIALS = (np.nan, np.inf, -np.inf, 1e300, -1e300, 1e-300, 5e-324, -0.0, 0.0, 1e150, 3.0)
-ALLOWED_WARNINGS = ("diverged", "overflow encountered", "invalid value encountered",
-                    "divide by zero encountered", "underflow encountered")
+ALLOWED_WARNINGS = (
+    "diverged",
+    "overflow encountered",
+    "invalid value encountered",
+    "divide by zero encountered",
+    "underflow encountered",
+)
 
 
 def backends():
@@ -60,6 +91,7 @@ def backends():
 
 # --- strategies -----------------------------------------------------------------------------
 
+
 @st.composite
 def networks(draw, valid=None):
     """(kwargs for Network, whether they are valid)."""
@@ -68,22 +100,46 @@ def networks(draw, valid=None):
     n_hidden = draw(st.integers(0, 3))
     sizes = [draw(st.integers(1, 6)) for _ in range(n_hidden + 2)]
     hidden = draw(st.sampled_from(HIDDEN))
-    activation = hidden if draw(st.booleans()) else [draw(st.sampled_from(HIDDEN))
-                                                     for _ in range(n_hidden)]
+    activation = (
+        hidden if draw(st.booleans()) else [draw(st.sampled_from(HIDDEN)) for _ in range(n_hidden)]
+    )
     output, loss = draw(st.sampled_from(OUTPUT_LOSS))
-    kwargs = dict(layer_sizes=sizes, activation=activation, output_activation=output,
-                  loss=loss, init=draw(st.sampled_from(["auto", "xavier", "he", "normal",
-                                                        "zeros"])),
-                  seed=draw(st.integers(0, 2**32)))
+    if output == "softmax":  # a softmax over one output is refused as unlearnable
+        sizes[-1] = max(sizes[-1], 2)
+    kwargs = dict(
+        layer_sizes=sizes,
+        activation=activation,
+        output_activation=output,
+        loss=loss,
+        init=draw(st.sampled_from(["auto", "xavier", "he", "normal", "zeros"])),
+        seed=draw(st.integers(0, 2**32)),
+    )
     if not valid:
-        key, bad = draw(st.sampled_from([
-            ("layer_sizes", [3]), ("layer_sizes", [2, 0, 1]), ("layer_sizes", [2, -1]),
-            ("layer_sizes", [2.5, 1]), ("layer_sizes", [True, 2]), ("layer_sizes", "22"),
-            ("layer_sizes", None), ("layer_sizes", [2, np.nan]), ("activation", "mish"),
-            ("activation", "softmax"), ("activation", 3), ("activation", ["relu"] * 9),
-            ("output_activation", "selu"), ("loss", "hinge"), ("loss", None),
-            ("init", "orthogonal"), ("seed", -1), ("seed", "x"), ("seed", 1.5),
-        ]))
+        key, bad = draw(
+            st.sampled_from(
+                [
+                    ("layer_sizes", [3]),
+                    ("layer_sizes", [2, 0, 1]),
+                    ("layer_sizes", [2, -1]),
+                    ("layer_sizes", [2.5, 1]),
+                    ("layer_sizes", [True, 2]),
+                    ("layer_sizes", "22"),
+                    ("layer_sizes", None),
+                    ("layer_sizes", [2, np.nan]),
+                    ("activation", "mish"),
+                    ("activation", "softmax"),
+                    ("activation", 3),
+                    ("activation", ["relu"] * 9),
+                    ("output_activation", "selu"),
+                    ("loss", "hinge"),
+                    ("loss", None),
+                    ("init", "orthogonal"),
+                    ("seed", -1),
+                    ("seed", "x"),
+                    ("seed", 1.5),
+                ]
+            )
+        )
         kwargs[key] = bad
     return kwargs
 
@@ -92,9 +148,19 @@ def networks(draw, valid=None):
 def arrays(draw, shape):
     """Any array-like of the given (or a nearby, wrong) shape, dtype, layout and values."""
     if draw(st.integers(0, 9)) == 0:  # a wrong shape or dimension count
-        shape = draw(st.sampled_from([(), (0,), (0, shape[-1]), (shape[0], 0),
-                                      shape + (1,), (shape[0] + 1,) + shape[1:],
-                                      shape[:-1] + (shape[-1] + 2,)]))
+        shape = draw(
+            st.sampled_from(
+                [
+                    (),
+                    (0,),
+                    (0, shape[-1]),
+                    (shape[0], 0),
+                    shape + (1,),
+                    (shape[0] + 1,) + shape[1:],
+                    shape[:-1] + (shape[-1] + 2,),
+                ]
+            )
+        )
     rng = np.random.default_rng(draw(st.integers(0, 2**32)))
     scale = draw(st.sampled_from([1.0, 1.0, 1.0, 1e-300, 1e100, 1e300]))
     values = np.asarray(rng.normal(size=shape) * scale)
@@ -102,9 +168,24 @@ def arrays(draw, shape):
         flat = values.reshape(-1)
         for _ in range(draw(st.integers(1, 3))):
             flat[draw(st.integers(0, flat.size - 1))] = draw(st.sampled_from(SPECIALS))
-    kind = draw(st.sampled_from(["float64"] * 6 + ["float32", "float16", "int64", "int8",
-                                                   "uint8", "bool", "complex", "object",
-                                                   "object-mixed", "str", "list"]))
+    kind = draw(
+        st.sampled_from(
+            ["float64"] * 6
+            + [
+                "float32",
+                "float16",
+                "int64",
+                "int8",
+                "uint8",
+                "bool",
+                "complex",
+                "object",
+                "object-mixed",
+                "str",
+                "list",
+            ]
+        )
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if kind in ("int64", "int8", "uint8"):
@@ -126,8 +207,9 @@ def arrays(draw, shape):
         else:
             arr = values.astype(kind)
     arr = np.asarray(arr)  # 0-d results of the conversions above are scalars
-    layout = draw(st.sampled_from(["C", "C", "F", "strided", "transposed", "readonly",
-                                   "negative-stride"]))
+    layout = draw(
+        st.sampled_from(["C", "C", "F", "strided", "transposed", "readonly", "negative-stride"])
+    )
     if arr.ndim == 2 and layout == "F":
         arr = np.asfortranarray(arr)
     elif arr.ndim >= 1 and layout == "strided":
@@ -148,8 +230,9 @@ def arrays(draw, shape):
 def targets(draw, kwargs, n):
     k = kwargs["layer_sizes"][-1]
     if kwargs["loss"] == "cross_entropy" and draw(st.booleans()):
-        labels = draw(st.lists(st.integers(0, k + (draw(st.integers(0, 5)) == 0)),
-                               min_size=n, max_size=n))
+        labels = draw(
+            st.lists(st.integers(0, k + (draw(st.integers(0, 5)) == 0)), min_size=n, max_size=n)
+        )
         return np.array(labels)
     Y = draw(arrays((n, k)))
     if isinstance(Y, np.ndarray) and Y.dtype.kind == "f" and kwargs["loss"] != "mse":
@@ -163,22 +246,30 @@ def train_options(draw, n_hidden):
     options = {}
     choices = {
         "epochs": [0, 1, 2, 3, -1, 1.5, "2"],
-        "learning_rate": [1e-3, 0.1, 1.0, 1e3, 1e300, 0.0, -0.1, float("nan"),
-                          float("inf"), "0.1"],
+        "learning_rate": [1e-3, 0.1, 1.0, 1e3, 1e300, 0.0, -0.1, float("nan"), float("inf"), "0.1"],
         "batch_size": [1, 2, 3, 7, None, 10**9, 0, -2, 2.5],
         "shuffle": [True, False],
-        "optimizer": ["sgd", "adam", nnfast.SGD(momentum=0.9),
-                      nnfast.SGD(momentum=0.5, nesterov=True), nnfast.Adam(beta_1=0.5),
-                      "rmsprop", None],
+        "optimizer": [
+            "sgd",
+            "adam",
+            nnfast.SGD(momentum=0.9),
+            nnfast.SGD(momentum=0.5, nesterov=True),
+            nnfast.Adam(beta_1=0.5),
+            "rmsprop",
+            None,
+        ],
         "l1": [0.0, 1e-3, 1.0, -1.0, float("nan")],
         "l2": [0.0, 1e-3, 1.0, -1.0],
         "dropout": [0.0, 0.5, 0.99, 1.0, -0.1, [0.1] * n_hidden, [0.1] * (n_hidden + 1)],
         "validation_split": [0.0, 0.3, 0.99, 1.0, -0.5],
         "early_stopping": [None, True, nnfast.EarlyStopping(patience=1), "yes"],
         "on_divergence": ["warn", "raise", "ignore"],
-        "lr_schedule": [None, nnfast.schedules.ExponentialDecay(0.5, 2),
-                        nnfast.schedules.InverseTimeDecay(1.0, 1, per="epoch"),
-                        nnfast.schedules.StepDecay(drop=0.5, every=1)],
+        "lr_schedule": [
+            None,
+            nnfast.schedules.ExponentialDecay(0.5, 2),
+            nnfast.schedules.InverseTimeDecay(1.0, 1, per="epoch"),
+            nnfast.schedules.StepDecay(drop=0.5, every=1),
+        ],
         "restarts": [1, 1, 2, 0],
         "seed": [0, 1, 2**40, -1, np.random.default_rng(3)],
     }
@@ -189,6 +280,7 @@ def train_options(draw, n_hidden):
 
 
 # --- running on both backends ---------------------------------------------------------------
+
 
 class Outcome:
     """What one call did: its value, or the exception it raised, and the warnings."""
@@ -206,8 +298,7 @@ class Outcome:
     def check(self, may_raise_fpe=False):
         if self.error is not None:
             allowed = (ValueError, TypeError) + ((FloatingPointError,) if may_raise_fpe else ())
-            assert isinstance(self.error, allowed), (
-                f"{type(self.error).__name__}: {self.error}")
+            assert isinstance(self.error, allowed), f"{type(self.error).__name__}: {self.error}"
             assert type(self.error) not in (FloatingPointError,) or "diverged" in str(self.error)
             assert str(self.error).strip(), f"{type(self.error).__name__} without a message"
         for category, message in self.warnings:
@@ -230,8 +321,9 @@ def on_backends(fn):
 
 def same_errors(outcomes):
     """Every backend raised the same error or none did; returns whether they raised."""
-    errors = {name: (type(o.error), str(o.error)) if o.error else None
-              for name, o in outcomes.items()}
+    errors = {
+        name: (type(o.error), str(o.error)) if o.error else None for name, o in outcomes.items()
+    }
     assert len(set(errors.values())) == 1, errors
     return next(iter(errors.values())) is not None
 
@@ -242,8 +334,9 @@ def close(a, b, rtol):
     finite = np.isfinite(a) & np.isfinite(b)
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
     np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
-    np.testing.assert_allclose(a[finite], b[finite], rtol=rtol,
-                               atol=rtol * max(1.0, np.abs(b[finite]).max(initial=0.0)))
+    np.testing.assert_allclose(
+        a[finite], b[finite], rtol=rtol, atol=rtol * max(1.0, np.abs(b[finite]).max(initial=0.0))
+    )
 
 
 def moderate(*arrays_):
@@ -254,13 +347,17 @@ def moderate(*arrays_):
             v = np.asarray(a, dtype=np.float64)
         except (TypeError, ValueError):
             return False
-        if v.size and (not np.isfinite(v).all() or np.abs(v).max() > 1e6
-                       or ((v != 0) & (np.abs(v) < 1e-150)).any()):
+        if v.size and (
+            not np.isfinite(v).all()
+            or np.abs(v).max() > 1e6
+            or ((v != 0) & (np.abs(v) < 1e-150)).any()
+        ):
             return False
     return True
 
 
 # --- the fuzz tests -------------------------------------------------------------------------
+
 
 @FUZZ
 @given(kwargs=networks(), data=st.data())
@@ -312,7 +409,8 @@ def test_loss_and_gradients(kwargs, data):
         assert isinstance(loss, float)
         assert not np.isnan(loss) or not moderate(X, Y)
         assert [w.shape for w in dW] == [
-            (a, b) for a, b in zip(kwargs["layer_sizes"], kwargs["layer_sizes"][1:])]
+            (a, b) for a, b in zip(kwargs["layer_sizes"], kwargs["layer_sizes"][1:])
+        ]
     smooth = all(a in SMOOTH for a in np.atleast_1d(kwargs["activation"]))
     if len(outcomes) == 2 and moderate(X, Y) and smooth:
         a, b = outcomes["cython"].value, outcomes["numpy"].value
@@ -349,8 +447,14 @@ def test_train_with_random_options(kwargs, data):
         return
     (pa, ha), (pb, hb) = outcomes["cython"].value, outcomes["numpy"].value
     smooth = all(a in SMOOTH for a in np.atleast_1d(kwargs["activation"]))
-    calm = (options.get("learning_rate", 0.1) <= 1.0 and moderate(X, Y) and smooth
-            and kwargs["init"] != "normal" and not ha.stopped_epoch and not hb.stopped_epoch)
+    calm = (
+        options.get("learning_rate", 0.1) <= 1.0
+        and moderate(X, Y)
+        and smooth
+        and kwargs["init"] != "normal"
+        and not ha.stopped_epoch
+        and not hb.stopped_epoch
+    )
     if calm:
         assert ha.epochs == hb.epochs
         close(pa, pb, 1e-6)
@@ -362,17 +466,23 @@ def test_train_with_random_options(kwargs, data):
 def test_classic_models(data, model):
     n, d = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 4))
     X = data.draw(arrays((n, d)), label="X")
-    y = data.draw(st.one_of(
-        st.lists(st.integers(0, 1), min_size=n, max_size=n).map(np.array),
-        st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n).map(np.array),
-        arrays((n,)),
-    ), label="y")
+    y = data.draw(
+        st.one_of(
+            st.lists(st.integers(0, 1), min_size=n, max_size=n).map(np.array),
+            st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n).map(np.array),
+            arrays((n,)),
+        ),
+        label="y",
+    )
     X_new = data.draw(arrays((3, d)), label="X_new")
     make = getattr(nnfast, model)
 
     def run():
-        m = (make(max_epochs=5, seed=0, shuffle=True) if model == "Perceptron"
-             else make(max_epochs=5, seed=0, batch_size=2))
+        m = (
+            make(max_epochs=5, seed=0, shuffle=True)
+            if model == "Perceptron"
+            else make(max_epochs=5, seed=0, batch_size=2)
+        )
         m.fit(X, y)
         return m.predict(X_new), m.decision_function(X_new)
 
@@ -398,16 +508,21 @@ def test_kernels_on_both_paths_of_every_product(kwargs, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32)))
     X = rng.normal(size=(n, kwargs["layer_sizes"][0]))
     k = kwargs["layer_sizes"][-1]
-    Y = (nnfast.one_hot(rng.integers(0, k, n), k) if kwargs["loss"] == "cross_entropy"
-         else rng.random((n, k)))
-    kwargs = dict(kwargs, activation=data.draw(st.sampled_from(SMOOTH + ("relu",))),
-                  init="auto")
-    options = dict(epochs=2, learning_rate=0.05, seed=1,
-                   batch_size=data.draw(st.sampled_from([1, 2, 3, n, n + 5, None])),
-                   dropout=data.draw(st.sampled_from([0.0, 0.3])),
-                   optimizer=data.draw(st.sampled_from(["sgd", "adam",
-                                                        nnfast.SGD(momentum=0.9)])),
-                   l2=data.draw(st.sampled_from([0.0, 0.01])))
+    Y = (
+        nnfast.one_hot(rng.integers(0, k, n), k)
+        if kwargs["loss"] == "cross_entropy"
+        else rng.random((n, k))
+    )
+    kwargs = dict(kwargs, activation=data.draw(st.sampled_from(SMOOTH + ("relu",))), init="auto")
+    options = dict(
+        epochs=2,
+        learning_rate=0.05,
+        seed=1,
+        batch_size=data.draw(st.sampled_from([1, 2, 3, n, n + 5, None])),
+        dropout=data.draw(st.sampled_from([0.0, 0.3])),
+        optimizer=data.draw(st.sampled_from(["sgd", "adam", nnfast.SGD(momentum=0.9)])),
+        l2=data.draw(st.sampled_from([0.0, 0.01])),
+    )
     threshold = data.draw(st.sampled_from([0, 1, 2**62]))
     saved = kernels.get_gemm_threshold()
     try:

@@ -5,6 +5,7 @@ shapes) and plain float64 arrays; it is read with ``allow_pickle=False`` and che
 anything is built, so a tampered or damaged file fails with a clear ValueError. Models also
 pickle (joblib), which is how scikit-learn and Dask move them between processes.
 """
+
 import json
 import pickle
 import warnings
@@ -29,26 +30,32 @@ def build(kind):
         warnings.simplefilter("ignore", nf.ConvergenceWarning)
         if kind == "mlp-binary":
             labels = np.where(y > 0, "yes", "no")
-            model = nf.MLPClassifier((4,), early_stopping=True, class_weight={"no": 2},
-                                     max_iter=15, random_state=0).fit(X, labels)
+            model = nf.MLPClassifier(
+                (4,), early_stopping=True, class_weight={"no": 2}, max_iter=15, random_state=0
+            ).fit(X, labels)
         elif kind == "mlp-multiclass":
-            model = nf.MLPClassifier([5, 3], activation="tanh", solver="lbfgs", max_iter=10,
-                                     random_state=1).fit(X, y + 10)
+            model = nf.MLPClassifier(
+                [5, 3], activation="tanh", solver="lbfgs", max_iter=10, random_state=1
+            ).fit(X, y + 10)
         elif kind == "mlp-multilabel":
             Y = np.column_stack([y == 0, y == 2, X[:, 2] > 0]).astype(int)
-            model = nf.MLPClassifier((4,), solver="sgd", max_iter=5, dropout=0.1,
-                                     random_state=2).fit(X, Y)
+            model = nf.MLPClassifier(
+                (4,), solver="sgd", max_iter=5, dropout=0.1, random_state=2
+            ).fit(X, Y)
         elif kind == "mlp-regressor":
-            model = nf.MLPRegressor((4,), solver="sgd", learning_rate="invscaling",
-                                    max_iter=8, random_state=3).fit(X, X @ [1.0, 2.0, 3.0])
+            model = nf.MLPRegressor(
+                (4,), solver="sgd", learning_rate="invscaling", max_iter=8, random_state=3
+            ).fit(X, X @ [1.0, 2.0, 3.0])
         elif kind == "mlp-plain-sgd":  # no momentum: the optimizer keeps no moments at all
-            model = nf.MLPRegressor((4,), solver="sgd", momentum=0.0, max_iter=5,
-                                    random_state=5).fit(X, X @ [1.0, -1.0, 0.5])
+            model = nf.MLPRegressor(
+                (4,), solver="sgd", momentum=0.0, max_iter=5, random_state=5
+            ).fit(X, X @ [1.0, -1.0, 0.5])
         elif kind == "mlp-regressor-2":
             model = nf.MLPRegressor((), solver="lbfgs", random_state=4).fit(X, X[:, :2] * 3)
         elif kind == "perceptron":
             model = nf.Perceptron(max_epochs=5, shuffle=True, seed=1).fit(
-                X, np.where(X[:, 0] > 0, "up", "down"))
+                X, np.where(X[:, 0] > 0, "up", "down")
+            )
         elif kind == "logistic":
             model = nf.LogisticRegression(max_epochs=30, class_weight={0: 2}).fit(X, y)
         elif kind == "logistic-binary":
@@ -56,16 +63,29 @@ def build(kind):
         elif kind == "network":
             model = nf.Network([3, 4, 2], activation="tanh", seed=0)
         else:  # unfitted estimators save their parameters only
-            model = {"unfitted-mlp": nf.MLPRegressor((3, 2), alpha=0.5),
-                     "unfitted-perceptron": nf.Perceptron(learning_rate=0.5),
-                     "unfitted-logistic": nf.LogisticRegression(tol=0.1)}[kind]
+            model = {
+                "unfitted-mlp": nf.MLPRegressor((3, 2), alpha=0.5),
+                "unfitted-perceptron": nf.Perceptron(learning_rate=0.5),
+                "unfitted-logistic": nf.LogisticRegression(tol=0.1),
+            }[kind]
     return model, X
 
 
-KINDS = ["mlp-binary", "mlp-multiclass", "mlp-multilabel", "mlp-regressor", "mlp-plain-sgd",
-         "mlp-regressor-2",
-         "perceptron", "logistic", "logistic-binary", "network", "unfitted-mlp",
-         "unfitted-perceptron", "unfitted-logistic"]
+KINDS = [
+    "mlp-binary",
+    "mlp-multiclass",
+    "mlp-multilabel",
+    "mlp-regressor",
+    "mlp-plain-sgd",
+    "mlp-regressor-2",
+    "perceptron",
+    "logistic",
+    "logistic-binary",
+    "network",
+    "unfitted-mlp",
+    "unfitted-perceptron",
+    "unfitted-logistic",
+]
 
 
 def outputs(model, X):
@@ -97,10 +117,24 @@ def test_round_trip(kind, tmp_path):
     assert loaded.get_params().keys() == model.get_params().keys()
     for key, value in model.get_params().items():
         assert same(loaded.get_params()[key], value), key
-    for name in ("classes_", "n_features_in_", "n_iter_", "t_", "loss_curve_", "loss_",
-                 "validation_scores_", "validation_loss_curve_", "best_loss_",
-                 "best_validation_score_", "coef_", "intercept_", "errors_",
-                 "boundary_lines_", "out_activation_", "n_layers_"):
+    for name in (
+        "classes_",
+        "n_features_in_",
+        "n_iter_",
+        "t_",
+        "loss_curve_",
+        "loss_",
+        "validation_scores_",
+        "validation_loss_curve_",
+        "best_loss_",
+        "best_validation_score_",
+        "coef_",
+        "intercept_",
+        "errors_",
+        "boundary_lines_",
+        "out_activation_",
+        "n_layers_",
+    ):
         if hasattr(model, name):
             assert same(getattr(loaded, name), getattr(model, name)), name
     if hasattr(model, "history_"):
@@ -115,8 +149,7 @@ def test_unfitted_stays_unfitted(tmp_path):
     assert not loaded.__sklearn_is_fitted__() and loaded.hidden_layer_sizes == (3, 2)
 
 
-@pytest.mark.parametrize("kind", ["mlp-binary", "mlp-multilabel", "mlp-regressor",
-                                  "mlp-plain-sgd"])
+@pytest.mark.parametrize("kind", ["mlp-binary", "mlp-multilabel", "mlp-regressor", "mlp-plain-sgd"])
 def test_a_loaded_model_trains_on_as_the_original(kind, tmp_path):
     """The optimizer state, the random generator and the stopping rule are saved too."""
     model, X = build(kind)
@@ -196,53 +229,78 @@ def _set(*keys, value):
         for key in keys[:-1]:
             target = target[key]
         target[keys[-1]] = value
+
     return edit
 
 
 def _drop_param(name):
     def edit(header, arrays):
         del header["params"][name]
+
     return edit
 
 
 def _arrays(fn):
     def edit(header, arrays):
         fn(arrays)
+
     return edit
 
 
 TAMPERINGS = {
-    "layers vs hidden_layer_sizes": ("mlp-binary", _set("params", "hidden_layer_sizes",
-                                                       value={"__tuple__": [5]}), "layer_sizes"),
-    "bad activation": ("mlp-binary", _set("params", "activation", value="banana"),
-                       "activation"),
+    "layers vs hidden_layer_sizes": (
+        "mlp-binary",
+        _set("params", "hidden_layer_sizes", value={"__tuple__": [5]}),
+        "layer_sizes",
+    ),
+    "bad activation": ("mlp-binary", _set("params", "activation", value="banana"), "activation"),
     "unknown parameter": ("mlp-binary", _set("params", "colour", value=1), "do not match"),
     "missing parameter": ("mlp-regressor", _drop_param("alpha"), "do not match"),
     "negative alpha": ("mlp-regressor", _set("params", "alpha", value=-1.0), "alpha"),
-    "classes vs outputs": ("mlp-binary", _set("classes", "values", value=["a", "b", "c"]),
-                           "classes"),
+    "classes vs outputs": (
+        "mlp-binary",
+        _set("classes", "values", value=["a", "b", "c"]),
+        "classes",
+    ),
     "repeated classes": ("logistic", _set("classes", "values", value=[0, 0, 1]), "distinct"),
     "class dtype": ("perceptron", _set("classes", "dtype", value="<M8[s]"), "dtype"),
     "n_features": ("mlp-multiclass", _set("n_features_in", value=7), "layer_sizes"),
     "target": ("mlp-regressor", _set("target", value="binary"), "target"),
-    "bit generator": ("mlp-regressor", _set("rng_state", "bit_generator", value="os.system"),
-                      "bit generator"),
-    "tagged value": ("mlp-binary", _set("params", "class_weight", value={"__dict__": 3}),
-                     "unexpected object"),
+    "bit generator": (
+        "mlp-regressor",
+        _set("rng_state", "bit_generator", value="os.system"),
+        "bit generator",
+    ),
+    "tagged value": (
+        "mlp-binary",
+        _set("params", "class_weight", value={"__dict__": 3}),
+        "unexpected object",
+    ),
     "unknown kind": ("logistic", _set("kind", value="Trojan"), "unknown model kind"),
     "format version": ("perceptron", _set("format_version", value=99), "format version 99"),
     "format": ("perceptron", _set("format", value="other"), "not an nnfast model file"),
-    "short parameters": ("mlp-multilabel", _arrays(
-        lambda a: a.__setitem__("parameters", a["parameters"][:-1])), "parameters"),
-    "NaN parameter": ("logistic", _arrays(lambda a: a["parameters"].__setitem__(0, np.nan)),
-                      "NaN"),
-    "optimizer moments": ("mlp-regressor", _arrays(
-        lambda a: a.__setitem__("optimizer_v", np.zeros(7))), "optimizer_m and optimizer_v"),
+    "short parameters": (
+        "mlp-multilabel",
+        _arrays(lambda a: a.__setitem__("parameters", a["parameters"][:-1])),
+        "parameters",
+    ),
+    "NaN parameter": ("logistic", _arrays(lambda a: a["parameters"].__setitem__(0, np.nan)), "NaN"),
+    "optimizer moments": (
+        "mlp-regressor",
+        _arrays(lambda a: a.__setitem__("optimizer_v", np.zeros(7))),
+        "optimizer_m and optimizer_v",
+    ),
     "missing array": ("perceptron", _arrays(lambda a: a.pop("coef")), "coef"),
-    "coef shape": ("perceptron", _arrays(lambda a: a.__setitem__("coef", np.zeros(5))),
-                   "coef has shape"),
-    "negative errors": ("perceptron", _arrays(lambda a: a["errors"].__setitem__(0, -1.0)),
-                        "errors"),
+    "coef shape": (
+        "perceptron",
+        _arrays(lambda a: a.__setitem__("coef", np.zeros(5))),
+        "coef has shape",
+    ),
+    "negative errors": (
+        "perceptron",
+        _arrays(lambda a: a["errors"].__setitem__(0, -1.0)),
+        "errors",
+    ),
 }
 
 
@@ -273,8 +331,12 @@ def test_pickled_and_broken_files_are_refused(tmp_path):
     model.save(path)
     header, arrays = read(path)
     # an object array (a pickle inside the .npz) is never unpickled
-    np.savez(tmp_path / "obj.npz", header=np.frombuffer(json.dumps(header).encode(), np.uint8),
-             evil=np.array([{"a": 1}], dtype=object), **arrays)
+    np.savez(
+        tmp_path / "obj.npz",
+        header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+        evil=np.array([{"a": 1}], dtype=object),
+        **arrays,
+    )
     with pytest.raises(ValueError, match="not a readable nnfast model file.*pickled objects"):
         nf.load(tmp_path / "obj.npz")
     # a header that is not JSON

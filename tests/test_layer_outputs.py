@@ -2,12 +2,23 @@
 applied to) from the forward pass, on both backends and in both precisions, against the
 layers computed by hand from the formulas and against ``forward``.
 """
+
 import numpy as np
 import pytest
 
 from nnfast import _reference
 from nnfast._spec import (
-    CROSS_ENTROPY, ELU, GELU, IDENTITY, LEAKY_RELU, MSE, RELU, SIGMOID, SOFTMAX, TANH, Spec,
+    CROSS_ENTROPY,
+    ELU,
+    GELU,
+    IDENTITY,
+    LEAKY_RELU,
+    MSE,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    TANH,
+    Spec,
 )
 
 
@@ -24,8 +35,9 @@ def by_hand(spec, params, X):
     gammas, betas, means, variances = spec.unpack_norm(params)
     outputs, pre = [], []
     a = X
-    for l, (code, alpha, W, b) in enumerate(zip(spec.activations, spec.layer_alphas(), weights,
-                                                biases)):
+    for l, (code, alpha, W, b) in enumerate(
+        zip(spec.activations, spec.layer_alphas(), weights, biases)
+    ):
         z = a @ W + b
         if spec.batch_norm and l < spec.n_layers - 1:
             z = gammas[l] * (z - means[l]) / np.sqrt(variances[l] + 1e-5) + betas[l]
@@ -38,8 +50,7 @@ def by_hand(spec, params, X):
 SPECS = [
     Spec((3, 5, 2), (TANH, SIGMOID), MSE),
     Spec((4, 6, 5, 3), (RELU, GELU, SOFTMAX), CROSS_ENTROPY, (0.0, 0.0, 0.0)),
-    Spec((4, 6, 5, 3), (LEAKY_RELU, ELU, SOFTMAX), CROSS_ENTROPY, (0.2, 0.5, 0.0),
-         batch_norm=True),
+    Spec((4, 6, 5, 3), (LEAKY_RELU, ELU, SOFTMAX), CROSS_ENTROPY, (0.2, 0.5, 0.0), batch_norm=True),
     Spec((2, 1), (IDENTITY,), MSE),
 ]
 

@@ -1,12 +1,13 @@
 """Logistic regression: the lessons' update rule worked by hand, the Udacity notebook
 reproduced, softmax for more classes, and parity of the two backends it trains on."""
+
 import numpy as np
 import pytest
 
 import nnfast as nf
 from nnfast import _reference
 from nnfast.datasets import load_perceptron_points
-from nnfast._validation import NotFittedError
+from nnfast.exceptions import NotFittedError
 
 X_POINTS, Y_POINTS = load_perceptron_points()
 
@@ -28,6 +29,7 @@ def three_blobs(n=90, seed=0):
 
 
 # --- the update rule, by hand -----------------------------------------------------------------
+
 
 def test_per_sample_update(backend):
     """batch_size=1: for each sample in order, w += lr (y - p) x and b += lr (y - p)."""
@@ -72,6 +74,7 @@ def test_softmax_per_sample_update(backend):
 
 # --- the Udacity gradient-descent notebook ------------------------------------------------------
 
+
 def notebook(X, y, epochs=100, learnrate=0.01):
     """The notebook's train(): seed 44, normal weights of scale 1/sqrt(n_features), bias 0."""
     np.random.seed(44)
@@ -90,8 +93,7 @@ def test_reproduces_the_gradient_descent_notebook(backend):
     """Same start, 100 epochs of per-sample updates at 0.01: the notebook's weights and its
     final accuracy, 0.94."""
     start, weights, bias = notebook(X_POINTS, Y_POINTS)
-    model = nf.LogisticRegression(learning_rate=0.01, max_epochs=100, batch_size=1,
-                                  shuffle=False)
+    model = nf.LogisticRegression(learning_rate=0.01, max_epochs=100, batch_size=1, shuffle=False)
     model.fit(X_POINTS, Y_POINTS, coef_init=start, intercept_init=0.0)
     np.testing.assert_allclose(model.coef_[0], weights, rtol=1e-10)
     assert model.intercept_[0] == pytest.approx(bias, rel=1e-10)
@@ -101,8 +103,9 @@ def test_reproduces_the_gradient_descent_notebook(backend):
 def test_lesson_accuracy_from_zero(backend):
     """From w = 0 (the default) the same 100 epochs get 93 of the 100 points right (the best
     line gets 95), and the loss falls every epoch."""
-    model = nf.LogisticRegression(learning_rate=0.01, max_epochs=100, batch_size=1,
-                                  shuffle=False).fit(X_POINTS, Y_POINTS)
+    model = nf.LogisticRegression(
+        learning_rate=0.01, max_epochs=100, batch_size=1, shuffle=False
+    ).fit(X_POINTS, Y_POINTS)
     assert model.score(X_POINTS, Y_POINTS) >= 0.92  # measured: 0.93
     assert model.n_iter_ == len(model.loss_curve_) == 100
     assert np.all(np.diff(model.loss_curve_) < 0)
@@ -116,14 +119,16 @@ def test_loss_curve_is_the_mean_binary_cross_entropy(backend):
     model2 = nf.LogisticRegression(learning_rate=0.5, max_epochs=2).fit(X_POINTS, Y_POINTS)
     p = model2.predict_proba(X_POINTS)[:, 1]
     assert model.loss_curve_[2] == pytest.approx(
-        nf.losses.binary_cross_entropy(Y_POINTS, p), rel=1e-12)
+        nf.losses.binary_cross_entropy(Y_POINTS, p), rel=1e-12
+    )
 
 
 def test_learns_three_classes(backend):
     X, y = three_blobs()
     labels = np.array(["cat", "dog", "fish"])[y]
-    model = nf.LogisticRegression(learning_rate=0.1, max_epochs=200, batch_size=16,
-                                  seed=0).fit(X, labels)
+    model = nf.LogisticRegression(learning_rate=0.1, max_epochs=200, batch_size=16, seed=0).fit(
+        X, labels
+    )
     assert model.classes_.tolist() == ["cat", "dog", "fish"]
     assert model.coef_.shape == (3, 2) and model.intercept_.shape == (3,)
     proba = model.predict_proba(X)
@@ -149,6 +154,7 @@ def test_binary_shapes_and_any_labels(backend):
 
 
 # --- options -----------------------------------------------------------------------------------
+
 
 def test_runs_on_the_network_kernels(monkeypatch):
     """Training is Network.train, i.e. the backend's train_epochs: never a separate path."""
@@ -196,11 +202,14 @@ def test_l2_shrinks_the_weights(backend):
     assert np.linalg.norm(ridge.coef_) < 0.7 * np.linalg.norm(plain.coef_)
 
 
-@pytest.mark.parametrize("options", [
-    dict(batch_size=10, shuffle=True, seed=3, l2=0.01),
-    dict(batch_size=1, shuffle=True, seed=1),
-    dict(batch_size=None),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(batch_size=10, shuffle=True, seed=3, l2=0.01),
+        dict(batch_size=1, shuffle=True, seed=1),
+        dict(batch_size=None),
+    ],
+)
 def test_both_backends_train_the_same_model(on_both, options):
     X, y = three_blobs()
 
@@ -216,16 +225,20 @@ def test_both_backends_train_the_same_model(on_both, options):
 
 # --- validation ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"learning_rate": -1}, ValueError, "learning_rate"),
-    ({"max_epochs": 0}, ValueError, "max_epochs"),
-    ({"batch_size": 0}, ValueError, "batch_size"),
-    ({"batch_size": 1.5}, TypeError, "batch_size"),
-    ({"l2": -0.1}, ValueError, "l2"),
-    ({"tol": -1}, ValueError, "tol"),
-    ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change"),
-    ({"seed": 1.5}, TypeError, "seed"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"learning_rate": -1}, ValueError, "learning_rate"),
+        ({"max_epochs": 0}, ValueError, "max_epochs"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 1.5}, TypeError, "batch_size"),
+        ({"l2": -0.1}, ValueError, "l2"),
+        ({"tol": -1}, ValueError, "tol"),
+        ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change"),
+        ({"seed": 1.5}, TypeError, "seed"),
+    ],
+)
 def test_bad_parameters(kwargs, error, match):
     with pytest.raises(error, match=match):
         nf.LogisticRegression(**kwargs)
@@ -260,5 +273,6 @@ def test_repr():
     model = nf.LogisticRegression(max_epochs=5)
     assert repr(model).startswith("LogisticRegression(learning_rate=0.01, max_epochs=5,")
     model.fit(*three_blobs())
-    assert repr(model).startswith("LogisticRegression(2 features -> softmax over classes "
-                                  "[0, 1, 2], learning_rate=0.01")
+    assert repr(model).startswith(
+        "LogisticRegression(2 features -> softmax over classes [0, 1, 2], learning_rate=0.01"
+    )

@@ -3,6 +3,7 @@ re-derived in NumPy here, and PyTorch's L1Loss, HuberLoss and PoissonNLLLoss(log
 themselves (opt-in: ``@pytest.mark.torch``), through both backends' pieces, the public loss
 objects and a whole Network, in float64 and float32.
 """
+
 import numpy as np
 import pytest
 
@@ -15,11 +16,20 @@ F32_EPS = float(np.finfo(np.float32).eps)
 # loss code -> (elementwise loss of d = f(z) - y, its derivative in d); poisson: of (z, y)
 FORMULAS = {
     MAE: (np.abs, np.sign),
-    HUBER: (lambda d: np.where(np.abs(d) < 1, d * d / 2, np.abs(d) - 0.5),
-            lambda d: np.clip(d, -1, 1)),
+    HUBER: (
+        lambda d: np.where(np.abs(d) < 1, d * d / 2, np.abs(d) - 0.5),
+        lambda d: np.clip(d, -1, 1),
+    ),
 }
-CASES = [(IDENTITY, MAE), (TANH, MAE), (SOFTMAX, MAE), (IDENTITY, HUBER), (TANH, HUBER),
-         (SOFTMAX, HUBER), (EXP, POISSON)]
+CASES = [
+    (IDENTITY, MAE),
+    (TANH, MAE),
+    (SOFTMAX, MAE),
+    (IDENTITY, HUBER),
+    (TANH, HUBER),
+    (SOFTMAX, HUBER),
+    (EXP, POISSON),
+]
 
 
 @pytest.fixture(params=["cython", "numpy"])
@@ -65,10 +75,11 @@ def test_public_losses_by_formula_and_their_gradients(name):
     y = rng.poisson(2.0, (5, 2)).astype(float) if name == "poisson" else rng.normal(size=(5, 2))
     p = rng.uniform(0.3, 4.0, (5, 2)) if name == "poisson" else rng.normal(size=(5, 2)) * 2
     loss = losses.get(name)
-    want = {"mae": lambda: np.abs(p - y).mean(),
-            "huber": lambda: np.where(np.abs(p - y) < 1, (p - y) ** 2 / 2,
-                                      np.abs(p - y) - 0.5).mean(),
-            "poisson": lambda: (p - y * np.log(p)).mean()}[name]()
+    want = {
+        "mae": lambda: np.abs(p - y).mean(),
+        "huber": lambda: np.where(np.abs(p - y) < 1, (p - y) ** 2 / 2, np.abs(p - y) - 0.5).mean(),
+        "poisson": lambda: (p - y * np.log(p)).mean(),
+    }[name]()
     assert loss(y, p) == pytest.approx(want, rel=1e-14)
     assert loss(y, p, reduction="sum") == pytest.approx(want * y.size, rel=1e-14)
     numeric = np.zeros_like(p)
@@ -146,12 +157,17 @@ def test_network_matches_torch(name, backend):
     rng = np.random.default_rng(6)
     X = rng.normal(size=(11, 3))
     Y = rng.poisson(1.0, (11, 2)).astype(float) if name == "poisson" else rng.normal(size=(11, 2))
-    params = [torch.tensor(p, requires_grad=True) for p in
-              (net.weights[0], net.biases[0], net.weights[1], net.biases[1])]
+    params = [
+        torch.tensor(p, requires_grad=True)
+        for p in (net.weights[0], net.biases[0], net.weights[1], net.biases[1])
+    ]
     W1, b1, W2, b2 = params
     z = torch.nn.functional.gelu(torch.tensor(X) @ W1 + b1) @ W2 + b2
-    criterion = {"mae": torch.nn.L1Loss(), "huber": torch.nn.HuberLoss(),
-                 "poisson": torch.nn.PoissonNLLLoss(log_input=True)}[name]
+    criterion = {
+        "mae": torch.nn.L1Loss(),
+        "huber": torch.nn.HuberLoss(),
+        "poisson": torch.nn.PoissonNLLLoss(log_input=True),
+    }[name]
     value = criterion(z, torch.tensor(Y))  # poisson: z is the log rate
     value.backward()
     assert net.loss(X, Y) == pytest.approx(value.item(), rel=1e-12)
@@ -168,8 +184,11 @@ def test_float32_training_agrees_with_the_float32_reference(name, cython_kernels
     net = nnfast.Network([4, 6, 2], activation="silu", loss=name, seed=7)
     rng = np.random.default_rng(8)
     X = rng.normal(size=(40, 4)).astype(np.float32)
-    Y = (rng.poisson(1.0, (40, 2)) if name == "poisson" else
-         rng.normal(size=(40, 2)) + 5 * np.sign(rng.normal(size=(40, 2)))).astype(np.float32)
+    Y = (
+        rng.poisson(1.0, (40, 2))
+        if name == "poisson"
+        else rng.normal(size=(40, 2)) + 5 * np.sign(rng.normal(size=(40, 2)))
+    ).astype(np.float32)
     hyper = Hyper(0.01, optimizer=ADAM)
     results = []
     for module in (k32, _reference):
@@ -177,8 +196,20 @@ def test_float32_training_agrees_with_the_float32_reference(name, cython_kernels
         state = nnfast._spec.OptimizerState(net.spec.n_params, hyper, np.float32)
         workspace = module.Workspace(net.spec, 40, 8, np.float32)
         history = np.zeros((3, 2))
-        module.train_epochs(net.spec, params, X, Y, 3, 8, True, state, hyper,
-                            np.random.default_rng(0), workspace, history)
+        module.train_epochs(
+            net.spec,
+            params,
+            X,
+            Y,
+            3,
+            8,
+            True,
+            state,
+            hyper,
+            np.random.default_rng(0),
+            workspace,
+            history,
+        )
         results.append((params, history[:, 0]))
     (p_c, h_c), (p_r, h_r) = results
     steps = 3 * 5

@@ -1,6 +1,7 @@
 """What EarlyStopping and ModelCheckpoint watch: ``monitor`` (a History list by name, or a
 callable of the network) and ``mode`` (min, max, or auto: max for the accuracies), as Keras's
 callbacks do; and ModelCheckpoint's saves, through ``nnfast.save``."""
+
 import numpy as np
 import pytest
 
@@ -32,8 +33,17 @@ def fit(net, early_stopping=None, callbacks=(), epochs=40, **options):
     X, Y = blobs()
     keep = Snapshots()
     options.setdefault("validation_split", 0.3)
-    history = net.train(X, Y, epochs=epochs, batch_size=8, learning_rate=0.3, seed=1,
-                        early_stopping=early_stopping, callbacks=[keep, *callbacks], **options)
+    history = net.train(
+        X,
+        Y,
+        epochs=epochs,
+        batch_size=8,
+        learning_rate=0.3,
+        seed=1,
+        early_stopping=early_stopping,
+        callbacks=[keep, *callbacks],
+        **options,
+    )
     return history, keep.parameters
 
 
@@ -42,15 +52,17 @@ def first_best(values, mode):
     return int(np.argmax(values) if mode == "max" else np.argmin(values))
 
 
-@pytest.mark.parametrize("monitor, mode", [("val_accuracy", "max"), ("accuracy", "max"),
-                                           ("loss", "min"), ("val_loss", "min")])
+@pytest.mark.parametrize(
+    "monitor, mode",
+    [("val_accuracy", "max"), ("accuracy", "max"), ("loss", "min"), ("val_loss", "min")],
+)
 def test_early_stopping_watches_the_named_list(backend, monitor, mode):
     stopper = nf.EarlyStopping(patience=4, monitor=monitor)
     assert stopper.mode == mode  # "auto"
     net = network()
     history, parameters = fit(net, stopper)
     values = getattr(history, monitor)
-    best = first_best(values[:len(parameters)], mode)
+    best = first_best(values[: len(parameters)], mode)
     assert history.best_epoch == stopper.best_epoch == best
     assert stopper.best == values[best]
     np.testing.assert_array_equal(net.parameters, parameters[best])
@@ -92,12 +104,15 @@ def test_a_monitor_that_is_not_finite_never_improves():
     assert history.best_epoch == 6 and stopper.best == 0.1
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(monitor="val_acc"), ValueError, r"monitor must be one of \('val_loss', 'loss'"),
-    (dict(monitor=3), ValueError, "monitor must be one of"),
-    (dict(mode="lowest"), ValueError, r"mode must be one of \('auto', 'min', 'max'\)"),
-    (dict(monitor=len), ValueError, "pass mode='min' or mode='max'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(monitor="val_acc"), ValueError, r"monitor must be one of \('val_loss', 'loss'"),
+        (dict(monitor=3), ValueError, "monitor must be one of"),
+        (dict(mode="lowest"), ValueError, r"mode must be one of \('auto', 'min', 'max'\)"),
+        (dict(monitor=len), ValueError, "pass mode='min' or mode='max'"),
+    ],
+)
 def test_bad_monitors_and_modes_are_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
         nf.EarlyStopping(**kwargs)
@@ -128,16 +143,18 @@ def test_checkpoint_saves_each_improvement(tmp_path, backend):
     history, parameters = fit(network(), callbacks=[checkpoint], epochs=15)
     best = first_best(history.val_accuracy, "max")
     assert checkpoint.best_epoch == best and checkpoint.mode == "max"
-    improved = [e for e in range(15) if history.val_accuracy[e] > max(
-        [-np.inf] + history.val_accuracy[:e])]
+    improved = [
+        e for e in range(15) if history.val_accuracy[e] > max([-np.inf] + history.val_accuracy[:e])
+    ]
     assert len(checkpoint.saved) == len(improved) and improved[-1] == best
     np.testing.assert_array_equal(nf.load(path).parameters, parameters[best])
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
 def test_checkpoint_every_epoch_to_numbered_files(tmp_path):
-    checkpoint = nf.ModelCheckpoint(str(tmp_path / "net-{epoch}.npz"), monitor="loss",
-                                    save_best_only=False)
+    checkpoint = nf.ModelCheckpoint(
+        str(tmp_path / "net-{epoch}.npz"), monitor="loss", save_best_only=False
+    )
     history, parameters = fit(network(), callbacks=[checkpoint], epochs=4)
     assert checkpoint.saved == [str(tmp_path / f"net-{e}.npz") for e in (1, 2, 3, 4)]
     for e in range(4):
@@ -156,14 +173,17 @@ def test_checkpoint_refuses_a_missing_folder_before_training(tmp_path):
 
 def test_reprs_name_what_is_watched():
     assert repr(nf.EarlyStopping()) == (
-        "EarlyStopping(patience=10, min_delta=0.0, restore_best=True)")
+        "EarlyStopping(patience=10, min_delta=0.0, restore_best=True)"
+    )
     assert repr(nf.EarlyStopping(monitor="val_accuracy", mode="min")) == (
         "EarlyStopping(patience=10, min_delta=0.0, restore_best=True, "
-        "monitor='val_accuracy', mode='min')")
+        "monitor='val_accuracy', mode='min')"
+    )
 
     def f1(network):
         return 0.0
 
     assert "monitor=f1" in repr(nf.EarlyStopping(monitor=f1, mode="max"))
     assert repr(nf.ModelCheckpoint("m.npz")) == (
-        "ModelCheckpoint('m.npz', monitor='val_loss', save_best_only=True, mode='min')")
+        "ModelCheckpoint('m.npz', monitor='val_loss', save_best_only=True, mode='min')"
+    )

@@ -1,4 +1,5 @@
 """Network: the flat parameter buffer and its views, initialisation, seeding, copies, training."""
+
 import pickle
 import warnings
 
@@ -28,6 +29,7 @@ def regression(n=40, seed=0):
 
 
 # --- the flat buffer ------------------------------------------------------------------------
+
 
 def test_layout_weights_first_then_biases():
     net = nnfast.Network([3, 4, 2], seed=0)
@@ -75,10 +77,12 @@ def test_training_updates_the_views_in_place(backend):
 
 # --- forward --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sizes", [[2, 3, 1], [4, 5, 3], [3, 2, 6, 2]])
 def test_feedforward_shapes_and_values(sizes, backend):
-    net = nnfast.Network(sizes, activation="tanh", output_activation="sigmoid", init="normal",
-                         seed=2)
+    net = nnfast.Network(
+        sizes, activation="tanh", output_activation="sigmoid", init="normal", seed=2
+    )
     X = np.random.default_rng(0).normal(size=(7, sizes[0]))
     out = net.feedforward(X)
     assert out.shape == (7, sizes[-1])
@@ -96,8 +100,9 @@ def test_feedforward_shapes_and_values(sizes, backend):
 
 def test_repr_shows_structure():
     net = nnfast.Network([2, 2, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
-    assert repr(net) == ("Network([2, 2, 1], activation='sigmoid', "
-                         "output_activation='sigmoid', loss='mse')")
+    assert repr(net) == (
+        "Network([2, 2, 1], activation='sigmoid', output_activation='sigmoid', loss='mse')"
+    )
     assert net.n_inputs == 2 and net.n_outputs == 1 and net.layer_sizes == [2, 2, 1]
 
 
@@ -109,9 +114,9 @@ def test_default_output_activation_follows_the_loss():
 
 # --- initialisation -------------------------------------------------------------------------
 
+
 def test_auto_init_is_he_for_relu_and_xavier_otherwise():
-    net = nnfast.Network([400, 300, 200], activation="relu", output_activation="sigmoid",
-                         seed=0)
+    net = nnfast.Network([400, 300, 200], activation="relu", output_activation="sigmoid", seed=0)
     W0, W1 = net.weights
     he_std = np.sqrt(2.0 / 400)
     assert W0.std() == pytest.approx(he_std, rel=0.02)
@@ -129,16 +134,27 @@ def test_auto_init_is_he_for_relu_and_xavier_otherwise():
     assert tanh.weights[0].std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
 
 
-@pytest.mark.parametrize("name, family", [
-    ("relu", "he"), ("sigmoid", "xavier"), ("tanh", "xavier"), ("identity", "xavier"),
-    ("leaky_relu", "he"), ("elu", "he"), ("gelu", "he"), ("softplus", "he"), ("silu", "he"),
-])
+@pytest.mark.parametrize(
+    "name, family",
+    [
+        ("relu", "he"),
+        ("sigmoid", "xavier"),
+        ("tanh", "xavier"),
+        ("identity", "xavier"),
+        ("leaky_relu", "he"),
+        ("elu", "he"),
+        ("gelu", "he"),
+        ("softplus", "he"),
+        ("silu", "he"),
+    ],
+)
 def test_auto_init_is_each_hidden_activations_family(name, family):
     """init="auto" draws a hidden layer's weights as its activation's ``init`` names."""
     assert nnfast.activations.get(name).init == family
     auto = nnfast.Network([5, 7, 6, 2], activation=name, output_activation="identity", seed=4)
-    named = nnfast.Network([5, 7, 6, 2], activation=name, output_activation="identity",
-                           init=family, seed=4)
+    named = nnfast.Network(
+        [5, 7, 6, 2], activation=name, output_activation="identity", init=family, seed=4
+    )
     for W_auto, W_named in zip(auto.weights[:-1], named.weights[:-1]):  # drawn in order
         np.testing.assert_array_equal(W_auto, W_named)
 
@@ -150,15 +166,30 @@ def test_mixed_activations_initialise_per_layer():
     assert np.abs(net.weights[1]).max() > np.sqrt(6.0 / 600)
 
 
-@pytest.mark.parametrize("init, check", [
-    ("he", lambda W, b, n_in, n_out: W.std() == pytest.approx(np.sqrt(2 / n_in), rel=0.03)
-     and not b.any()),
-    ("xavier", lambda W, b, n_in, n_out: np.abs(W).max() <= np.sqrt(6 / (n_in + n_out))
-     and not b.any()),
-    ("normal", lambda W, b, n_in, n_out: W.std() == pytest.approx(1.0, rel=0.03)
-     and b.std() == pytest.approx(1.0, rel=0.2)),
-    ("zeros", lambda W, b, n_in, n_out: not W.any() and not b.any()),
-])
+@pytest.mark.parametrize(
+    "init, check",
+    [
+        (
+            "he",
+            lambda W, b, n_in, n_out: (
+                W.std() == pytest.approx(np.sqrt(2 / n_in), rel=0.03) and not b.any()
+            ),
+        ),
+        (
+            "xavier",
+            lambda W, b, n_in, n_out: (
+                np.abs(W).max() <= np.sqrt(6 / (n_in + n_out)) and not b.any()
+            ),
+        ),
+        (
+            "normal",
+            lambda W, b, n_in, n_out: (
+                W.std() == pytest.approx(1.0, rel=0.03) and b.std() == pytest.approx(1.0, rel=0.2)
+            ),
+        ),
+        ("zeros", lambda W, b, n_in, n_out: not W.any() and not b.any()),
+    ],
+)
 def test_explicit_initialisers(init, check):
     net = nnfast.Network([300, 200, 100], activation="sigmoid", init=init, seed=3)
     for W, b in zip(net.weights, net.biases):
@@ -177,6 +208,7 @@ def test_initialize_redraws():
 
 
 # --- seeds ----------------------------------------------------------------------------------
+
 
 def test_same_seed_same_parameters_and_training(backend):
     X, Y = regression()
@@ -208,6 +240,7 @@ def test_generator_as_seed():
 
 
 # --- copies and pickles ---------------------------------------------------------------------
+
 
 def _check_independent_views(original, clone):
     np.testing.assert_array_equal(clone.parameters, original.parameters)
@@ -261,6 +294,7 @@ def test_pickled_network_trains_like_the_original(backend):
 
 
 # --- training -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("batch_size", [1, 8, None])
 def test_training_reduces_the_loss(batch_size, backend):
@@ -318,16 +352,18 @@ def test_optimizer_formulas_over_two_full_batch_steps(backend):
             if optimizer == "adam":
                 m = b1 * m + (1 - b1) * g
                 v = b2 * v + (1 - b2) * g * g
-                p = p - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+                p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
             else:
                 m = mu * m + g
                 p = p - lr * (g + mu * m if optimizer == "nesterov" else m)
-        opt = (nnfast.Adam(beta_1=b1, beta_2=b2, epsilon=eps) if optimizer == "adam"
-               else nnfast.SGD(momentum=mu, nesterov=optimizer == "nesterov"))
+        opt = (
+            nnfast.Adam(beta_1=b1, beta_2=b2, epsilon=eps)
+            if optimizer == "adam"
+            else nnfast.SGD(momentum=mu, nesterov=optimizer == "nesterov")
+        )
         net = base.copy()
         net.train(X, Y, epochs=2, learning_rate=lr, batch_size=None, optimizer=opt)
-        np.testing.assert_allclose(net.parameters, p, rtol=1e-11, atol=1e-14,
-                                   err_msg=optimizer)
+        np.testing.assert_allclose(net.parameters, p, rtol=1e-11, atol=1e-14, err_msg=optimizer)
 
 
 def test_l2_is_weight_decay_on_weights_only(backend):
@@ -345,17 +381,35 @@ def test_l2_is_weight_decay_on_weights_only(backend):
 def test_schedule_learning_rates_are_recorded(backend):
     X, Y = regression(n=12)
     net = nnfast.Network([3, 4, 2], seed=0)
-    h = net.train(X, Y, epochs=6, learning_rate=0.2, batch_size=4,
-                  lr_schedule=nnfast.schedules.StepDecay(drop=0.5, every=2))
+    h = net.train(
+        X,
+        Y,
+        epochs=6,
+        learning_rate=0.2,
+        batch_size=4,
+        lr_schedule=nnfast.schedules.StepDecay(drop=0.5, every=2),
+    )
     # lr * drop ** floor(epoch / every)
     np.testing.assert_allclose(h.learning_rate, [0.2, 0.2, 0.1, 0.1, 0.05, 0.05], rtol=1e-15)
-    h = net.train(X, Y, epochs=4, learning_rate=0.2, batch_size=4,
-                  lr_schedule=nnfast.schedules.ExponentialDecay(decay_rate=0.5, decay_steps=2))
+    h = net.train(
+        X,
+        Y,
+        epochs=4,
+        learning_rate=0.2,
+        batch_size=4,
+        lr_schedule=nnfast.schedules.ExponentialDecay(decay_rate=0.5, decay_steps=2),
+    )
     # per step, history.learning_rate[e] is the rate of epoch e's first update, t = 3 e
     t = 3 * np.arange(4)
     np.testing.assert_allclose(h.learning_rate, 0.2 * 0.5 ** (t / 2), rtol=1e-14)
-    h = net.train(X, Y, epochs=3, learning_rate=0.2, batch_size=4,
-                  lr_schedule=nnfast.schedules.InverseTimeDecay(1.0, 1, per="epoch"))
+    h = net.train(
+        X,
+        Y,
+        epochs=3,
+        learning_rate=0.2,
+        batch_size=4,
+        lr_schedule=nnfast.schedules.InverseTimeDecay(1.0, 1, per="epoch"),
+    )
     # per epoch: t is the epoch index
     np.testing.assert_allclose(h.learning_rate, 0.2 / (1 + np.arange(3)), rtol=1e-14)
 
@@ -378,8 +432,7 @@ def test_integer_labels_with_softmax_cross_entropy(backend):
     assert (net.feedforward(X).argmax(axis=1) == labels).mean() > 0.95
     np.testing.assert_allclose(net.feedforward(X).sum(axis=1), 1.0, rtol=1e-14)
     # integer labels and their one-hot rows are the same targets
-    assert net.loss(X, labels) == pytest.approx(net.loss(X, nnfast.one_hot(labels, 3)),
-                                                rel=1e-15)
+    assert net.loss(X, labels) == pytest.approx(net.loss(X, nnfast.one_hot(labels, 3)), rel=1e-15)
 
 
 def test_binary_cross_entropy_accuracy(backend):
@@ -394,8 +447,15 @@ def test_binary_cross_entropy_accuracy(backend):
 def test_validation_split_and_early_stopping(backend):
     X, Y = regression(n=50)
     net = nnfast.Network([3, 8, 2], activation="tanh", seed=0)
-    history = net.train(X, Y, epochs=200, learning_rate=0.05, batch_size=5,
-                        validation_split=0.2, early_stopping=nnfast.EarlyStopping(patience=3))
+    history = net.train(
+        X,
+        Y,
+        epochs=200,
+        learning_rate=0.05,
+        batch_size=5,
+        validation_split=0.2,
+        early_stopping=nnfast.EarlyStopping(patience=3),
+    )
     assert len(history.val_loss) == len(history.loss) <= 200
     assert history.best_epoch == int(np.argmin(history.val_loss))
     if history.stopped_epoch is not None:
@@ -422,9 +482,15 @@ def test_diverging_run_warns_and_keeps_finite_parameters(backend):
     assert np.isfinite(net.feedforward(X)).all()
 
 
-@pytest.mark.parametrize("options", [dict(epochs=1), dict(epochs=30, validation_split=0.25),
-                                     dict(epochs=30, callbacks=[nnfast.Callback()])],
-                         ids=["single_epoch", "validation", "callback"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(epochs=1),
+        dict(epochs=30, validation_split=0.25),
+        dict(epochs=30, callbacks=[nnfast.Callback()]),
+    ],
+    ids=["single_epoch", "validation", "callback"],
+)
 def test_divergence_in_the_last_epoch_of_a_kernel_call_is_caught(options, backend):
     """One epoch per kernel call (validation, callbacks) or a one-epoch run: a non-finite
     epoch loss must still warn and stop the run, not be recorded and trained through."""
@@ -434,8 +500,11 @@ def test_divergence_in_the_last_epoch_of_a_kernel_call_is_caught(options, backen
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="(overflow|invalid value)")
             history = net.train(X, Y, learning_rate=1e6, batch_size=4, **options)
-    assert history.stopped_epoch == len(history.loss) - 1 < options["epochs"] or \
-        options["epochs"] == 1 and history.stopped_epoch == 0
+    assert (
+        history.stopped_epoch == len(history.loss) - 1 < options["epochs"]
+        or options["epochs"] == 1
+        and history.stopped_epoch == 0
+    )
     assert np.isfinite(net.parameters).all()
 
 
@@ -449,8 +518,7 @@ def test_diverged_run_never_keeps_overflowed_parameters(backend):
     with pytest.warns(RuntimeWarning, match="diverged"):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="(overflow|invalid value)")
-            history = net.train([[1.0]], [[-10.0]], epochs=5, learning_rate=1e308,
-                                batch_size=1)
+            history = net.train([[1.0]], [[-10.0]], epochs=5, learning_rate=1e308, batch_size=1)
     assert history.loss == [121.0] and history.stopped_epoch == 0
     np.testing.assert_array_equal(net.parameters, [1.0, 0.0])
     assert np.isfinite(net.feedforward([1.0])).all()

@@ -3,6 +3,7 @@
 ``@pytest.mark.torch``), through both backends' ``update`` piece, a whole training run
 inside ``train_epochs``, and the run's snapshot on divergence.
 """
+
 import numpy as np
 import pytest
 
@@ -14,8 +15,9 @@ F32_EPS = float(np.finfo(np.float32).eps)
 
 HYPERS = {
     "adamw": Hyper(0.01, optimizer=ADAMW, weight_decay=0.1),
-    "adamw_custom": Hyper(0.003, optimizer=ADAMW, beta_1=0.8, beta_2=0.99, epsilon=1e-6,
-                          weight_decay=0.5),
+    "adamw_custom": Hyper(
+        0.003, optimizer=ADAMW, beta_1=0.8, beta_2=0.99, epsilon=1e-6, weight_decay=0.5
+    ),
     "rmsprop": Hyper(0.01, optimizer=RMSPROP),
     "rmsprop_centered": Hyper(0.01, optimizer=RMSPROP, rho=0.9, centered=True),
     "rmsprop_momentum": Hyper(0.01, optimizer=RMSPROP, rho=0.95, momentum=0.7),
@@ -90,12 +92,14 @@ def test_float32_update_against_the_float32_reference(name, cython_kernels):
     hyper = HYPERS[name]
     params, grads = problem()
     k32 = _backend.kernels("cython", "float32").pieces
-    (p_c, s_c), (p_r, s_r) = (steps(m, hyper, params, grads, np.float32)
-                              for m in (k32, _reference.pieces))
+    (p_c, s_c), (p_r, s_r) = (
+        steps(m, hyper, params, grads, np.float32) for m in (k32, _reference.pieces)
+    )
     assert p_c.dtype == np.float32 and s_c.v.dtype == np.float32
     np.testing.assert_allclose(p_c, p_r, rtol=0, atol=8 * F32_EPS * len(grads) * 4)
-    np.testing.assert_allclose(p_c, by_formula(hyper, params, grads), rtol=0,
-                               atol=8 * F32_EPS * len(grads) * 4)
+    np.testing.assert_allclose(
+        p_c, by_formula(hyper, params, grads), rtol=0, atol=8 * F32_EPS * len(grads) * 4
+    )
 
 
 def test_adamw_without_decay_is_adam_bit_for_bit(pieces):
@@ -107,20 +111,25 @@ def test_adamw_without_decay_is_adam_bit_for_bit(pieces):
 
 def test_optimizer_objects_and_their_checks():
     assert nnfast.optimizers.get("adamw").hyper() == dict(
-        optimizer=ADAMW, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.01)
+        optimizer=ADAMW, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.01
+    )
     assert nnfast.optimizers.get("rmsprop").hyper() == dict(
-        optimizer=RMSPROP, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False)
+        optimizer=RMSPROP, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False
+    )
     assert nnfast.optimizers.get("adagrad").hyper() == dict(
-        optimizer=ADAGRAD, epsilon=1e-10, initial_accumulator_value=0.0)
+        optimizer=ADAGRAD, epsilon=1e-10, initial_accumulator_value=0.0
+    )
     assert repr(nnfast.RMSprop(centered=True)) == (
-        "RMSprop(rho=0.99, epsilon=1e-08, momentum=0.0, centered=True)")
-    for bad, message in ((lambda: nnfast.AdamW(weight_decay=-1), "weight_decay"),
-                         (lambda: nnfast.RMSprop(rho=1.0), "rho"),
-                         (lambda: nnfast.RMSprop(momentum=1.5), "momentum"),
-                         (lambda: nnfast.Adagrad(epsilon=0), "epsilon"),
-                         (lambda: nnfast.Adagrad(initial_accumulator_value=-0.1),
-                          "initial_accumulator_value"),
-                         (lambda: nnfast.optimizers.get("lamb"), "adagrad")):
+        "RMSprop(rho=0.99, epsilon=1e-08, momentum=0.0, centered=True)"
+    )
+    for bad, message in (
+        (lambda: nnfast.AdamW(weight_decay=-1), "weight_decay"),
+        (lambda: nnfast.RMSprop(rho=1.0), "rho"),
+        (lambda: nnfast.RMSprop(momentum=1.5), "momentum"),
+        (lambda: nnfast.Adagrad(epsilon=0), "epsilon"),
+        (lambda: nnfast.Adagrad(initial_accumulator_value=-0.1), "initial_accumulator_value"),
+        (lambda: nnfast.optimizers.get("lamb"), "adagrad"),
+    ):
         with pytest.raises(ValueError, match=message):
             bad()
     with pytest.raises(TypeError, match="centered must be True or False"):
@@ -137,16 +146,29 @@ def test_update_matches_torch_optim(pieces, name):
     params, grads = problem(n_steps=40, seed=1)
     tensor = torch.tensor(params, requires_grad=True)
     if hyper.optimizer == ADAMW:
-        opt = torch.optim.AdamW([tensor], lr=hyper.learning_rate,
-                                betas=(hyper.beta_1, hyper.beta_2), eps=hyper.epsilon,
-                                weight_decay=hyper.weight_decay)
+        opt = torch.optim.AdamW(
+            [tensor],
+            lr=hyper.learning_rate,
+            betas=(hyper.beta_1, hyper.beta_2),
+            eps=hyper.epsilon,
+            weight_decay=hyper.weight_decay,
+        )
     elif hyper.optimizer == RMSPROP:
-        opt = torch.optim.RMSprop([tensor], lr=hyper.learning_rate, alpha=hyper.rho,
-                                  eps=hyper.epsilon, momentum=hyper.momentum,
-                                  centered=hyper.centered)
+        opt = torch.optim.RMSprop(
+            [tensor],
+            lr=hyper.learning_rate,
+            alpha=hyper.rho,
+            eps=hyper.epsilon,
+            momentum=hyper.momentum,
+            centered=hyper.centered,
+        )
     else:
-        opt = torch.optim.Adagrad([tensor], lr=hyper.learning_rate, eps=hyper.epsilon,
-                                  initial_accumulator_value=hyper.initial_accumulator_value)
+        opt = torch.optim.Adagrad(
+            [tensor],
+            lr=hyper.learning_rate,
+            eps=hyper.epsilon,
+            initial_accumulator_value=hyper.initial_accumulator_value,
+        )
     for g in grads:
         tensor.grad = torch.tensor(g)
         opt.step()
@@ -177,15 +199,16 @@ def test_training_inside_the_kernel_matches_torch(name, backend):
     import torch
 
     net, X, Y = network_and_data()
-    layers = [torch.tensor(a, requires_grad=True) for a in
-              (net.weights[0], net.biases[0], net.weights[1], net.biases[1])]
+    layers = [
+        torch.tensor(a, requires_grad=True)
+        for a in (net.weights[0], net.biases[0], net.weights[1], net.biases[1])
+    ]
     optimizer = OPTIMIZER_OBJECTS[name]
     lr = 0.01
     if name == "adamw":
         opt = torch.optim.AdamW(layers, lr=lr, weight_decay=optimizer.weight_decay)
     elif name.startswith("rmsprop"):
-        opt = torch.optim.RMSprop(layers, lr=lr, alpha=optimizer.rho, momentum=0.5,
-                                  centered=True)
+        opt = torch.optim.RMSprop(layers, lr=lr, alpha=optimizer.rho, momentum=0.5, centered=True)
     else:
         opt = torch.optim.Adagrad(layers, lr=lr, initial_accumulator_value=0.1)
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
@@ -195,8 +218,9 @@ def test_training_inside_the_kernel_matches_torch(name, backend):
         loss = torch.mean((torch.tanh(Xt @ W1 + b1) @ W2 + b2 - Yt) ** 2)
         loss.backward()
         opt.step()
-    net.train(X, Y, epochs=25, learning_rate=lr, batch_size=None, shuffle=False,
-              optimizer=optimizer)
+    net.train(
+        X, Y, epochs=25, learning_rate=lr, batch_size=None, shuffle=False, optimizer=optimizer
+    )
     want = np.concatenate([t.detach().numpy().ravel() for t in layers[::2] + layers[1::2]])
     np.testing.assert_allclose(net.parameters, want, rtol=1e-8, atol=1e-10)
 
@@ -218,15 +242,18 @@ def test_divergence_restores_every_moment(name, backend):
         history = np.zeros((epochs, 2))
         rng = np.random.default_rng(0)
         if explode:  # the second epoch meets targets that overflow the loss
-            kernels.train_epochs(net.spec, params, X, Yrun, 1, 8, True, state, hyper, rng,
-                                 workspace, history)
+            kernels.train_epochs(
+                net.spec, params, X, Yrun, 1, 8, True, state, hyper, rng, workspace, history
+            )
             Yrun[:] = 1e300
-            done = kernels.train_epochs(net.spec, params, X, Yrun, 2, 8, True, state, hyper,
-                                        rng, workspace, history)
+            done = kernels.train_epochs(
+                net.spec, params, X, Yrun, 2, 8, True, state, hyper, rng, workspace, history
+            )
             assert workspace.diverged and done == 1
         else:
-            kernels.train_epochs(net.spec, params, X, Yrun, 1, 8, True, state, hyper, rng,
-                                 workspace, history)
+            kernels.train_epochs(
+                net.spec, params, X, Yrun, 1, 8, True, state, hyper, rng, workspace, history
+            )
         results.append((params, state))
     (p1, s1), (p3, s3) = results
     np.testing.assert_array_equal(p3, p1)

@@ -1,6 +1,7 @@
 """The benchmarks' timing protocols (bench/peers.py, bench/ab.py): implementations or builds
 take turns, and on more than one thread every timed run starts after a rest, so no other
 library's thread pool still spins on a core."""
+
 import importlib.util
 import io
 import shutil
@@ -56,7 +57,7 @@ def timed_events(peers, monkeypatch, n_threads, repeats=3):
     trainers = [FakeTrainer(key, events) for key in ("a", "b")]
     timings, _ = peers.measure(trainers, 1, repeats, 1e-12, lambda msg: None, n_threads)
     assert {k: len(v) for k, v in timings.items()} == {"a": repeats, "b": repeats}
-    return events[len(trainers):]  # after one calibration run each
+    return events[len(trainers) :]  # after one calibration run each
 
 
 def test_each_timed_run_on_two_threads_follows_a_rest(peers, monkeypatch):
@@ -95,9 +96,16 @@ def test_ab_times_each_build_in_turns(cython_kernels, tmp_path, monkeypatch):
         return timed(fn)
 
     monkeypatch.setattr(ab.nb, "_timed", record)
-    args = ab.argparse.Namespace(builds=[str(b) for b in builds], workload="W2",
-                                 optimizer="momentum", threads=2, rounds=3, rest=0.5, rows=0,
-                                 epochs=2)
+    args = ab.argparse.Namespace(
+        builds=[str(b) for b in builds],
+        workload="W2",
+        optimizer="momentum",
+        threads=2,
+        rounds=3,
+        rest=0.5,
+        rows=0,
+        epochs=2,
+    )
     out = io.StringIO()
     times = ab.run(args, out)
     assert [len(t) for t in times.values()] == [3, 3]
@@ -105,16 +113,26 @@ def test_ab_times_each_build_in_turns(cython_kernels, tmp_path, monkeypatch):
     assert turns == ["a", "b", "b", "a", "a", "b", "b", "a"]  # order reversed every round
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("W2, momentum, 2 thread(s), 3 rounds")
-    assert [line.split()[:2] for line in lines[1:]] == [["A", builds[0].name],
-                                                         ["B", builds[1].name]]
+    assert [line.split()[:2] for line in lines[1:]] == [
+        ["A", builds[0].name],
+        ["B", builds[1].name],
+    ]
 
 
 def test_ab_reports_w1_per_sgd_step(cython_kernels, tmp_path):
     ab = load_script("ab.py")
     build = tmp_path / f"w1{Path(cython_kernels.__file__).suffix}"
     shutil.copy(cython_kernels.__file__, build)
-    args = ab.argparse.Namespace(builds=[str(build)], workload="W1", optimizer="sgd",
-                                 threads=1, rounds=2, rest=0.0, rows=0, epochs=50)
+    args = ab.argparse.Namespace(
+        builds=[str(build)],
+        workload="W1",
+        optimizer="sgd",
+        threads=1,
+        rounds=2,
+        rest=0.0,
+        rows=0,
+        epochs=50,
+    )
     out = io.StringIO()
     times = ab.run(args, out)
     header, line = out.getvalue().splitlines()
@@ -133,13 +151,19 @@ def test_ab_refuses_nonsense(tmp_path):
 
 @pytest.mark.parametrize("threads, rests", [(1, 0), (2, 6), (None, 6)])
 def test_backend_table_rests_unless_on_one_thread(threads, rests, monkeypatch):
-    # nnfast.bench.measure (bench_backends.py, ``nnfast bench``): None is the default BLAS
-    # threads, possibly several
-    from nnfast import bench
+    # nnfast._bench.measure (``nnfast bench``, and bench_backends.py): None is the default
+    # BLAS threads, possibly several
+    from nnfast import _bench as bench
 
     slept = []
     monkeypatch.setattr(bench.time, "sleep", slept.append)
-    t = bench.measure(lambda b, n: (1.0, n), ["cython", "numpy"], {"cython": 1, "numpy": 1}, 3,
-                      1e-9, threads=threads)
+    t = bench.measure(
+        lambda b, n: (1.0, n),
+        ["cython", "numpy"],
+        {"cython": 1, "numpy": 1},
+        3,
+        1e-9,
+        threads=threads,
+    )
     assert [len(v["per_unit"]) for v in t.values()] == [3, 3]
     assert slept == [bench.REST_S] * rests

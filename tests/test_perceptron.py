@@ -1,5 +1,6 @@
 """The perceptron: the lessons' numbers, the algorithm re-derived in plain Python, and
 backend parity of the compiled ``perceptron_epochs`` with the NumPy reference."""
+
 import inspect
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import nnfast as nf
 from nnfast import _reference
 from nnfast.datasets import load_perceptron_points
-from nnfast._validation import NotFittedError
+from nnfast.exceptions import NotFittedError
 
 X_POINTS, Y_POINTS = load_perceptron_points()
 
@@ -54,6 +55,7 @@ def blobs(n=60, d=2, gap=3.0, seed=0):
 
 
 # --- the lessons' numbers --------------------------------------------------------------------
+
 
 def test_perceptron_trick_moves_the_line_away_from_a_negative_point(backend):
     """3 x1 + 4 x2 - 10 = 0 and the point (4, 5), labelled 0 but predicted 1 (score 22):
@@ -139,16 +141,19 @@ def test_xor_is_never_separated(backend):
 
 # --- the algorithm, re-derived --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("d", [1, 2, 5])
 def test_matches_the_algorithm_written_out(backend, shuffle, d):
     rng = np.random.default_rng(d)
     X = rng.normal(size=(40, d))
     y = (X @ rng.normal(size=d) + 0.3 * rng.normal(size=40) > 0).astype(int)
-    p = nf.Perceptron(learning_rate=0.05, max_epochs=30, seed=11 if shuffle else None,
-                      shuffle=shuffle).fit(X, y)
-    w, b, errors = perceptron_by_hand(X, y, np.zeros(d), 0.0, 0.05, 30,
-                                      seed=11 if shuffle else None)
+    p = nf.Perceptron(
+        learning_rate=0.05, max_epochs=30, seed=11 if shuffle else None, shuffle=shuffle
+    ).fit(X, y)
+    w, b, errors = perceptron_by_hand(
+        X, y, np.zeros(d), 0.0, 0.05, 30, seed=11 if shuffle else None
+    )
     np.testing.assert_array_equal(p.coef_, w)
     assert p.intercept_ == b
     assert p.errors_.tolist() == errors
@@ -185,12 +190,15 @@ def test_refit_resets_the_history(backend):
 
 
 def test_shuffle_is_seeded(backend):
-    fit = lambda seed: nf.Perceptron(shuffle=True, seed=seed).fit(X_POINTS, Y_POINTS)
+    def fit(seed):
+        return nf.Perceptron(shuffle=True, seed=seed).fit(X_POINTS, Y_POINTS)
+
     np.testing.assert_array_equal(fit(3).boundary_lines_, fit(3).boundary_lines_)
     assert not np.array_equal(fit(3).boundary_lines_, fit(4).boundary_lines_)
 
 
 # --- labels ---------------------------------------------------------------------------------
+
 
 def test_any_two_labels(backend):
     labels = np.where(Y_POINTS == 1, "yes", "no")
@@ -211,13 +219,16 @@ def test_labels_that_are_all_one_class_of_0_1_keep_their_meaning(backend):
     assert p.predict([[1.0, 1.0]]).tolist() == [0]
 
 
-@pytest.mark.parametrize("y, match", [
-    (["a", "a", "a"], "two classes"),
-    ([0, 1, 2], "two classes"),
-    ([0, 1], "different numbers of samples"),
-    ([[0], [1], [0]], "1-D"),
-    ([0.0, np.nan, 1.0], "NaN"),
-])
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (["a", "a", "a"], "two classes"),
+        ([0, 1, 2], "two classes"),
+        ([0, 1], "different numbers of samples"),
+        ([[0], [1], [0]], "1-D"),
+        ([0.0, np.nan, 1.0], "NaN"),
+    ],
+)
 def test_bad_labels(y, match):
     with pytest.raises(ValueError, match=match):
         nf.Perceptron().fit(np.zeros((3, 2)), y)
@@ -231,14 +242,18 @@ def test_step_with_a_label_outside_classes():
 
 # --- validation and state -------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"learning_rate": 0}, ValueError, "learning_rate"),
-    ({"learning_rate": "fast"}, TypeError, "learning_rate"),
-    ({"max_epochs": 0}, ValueError, "max_epochs"),
-    ({"max_epochs": 2.5}, TypeError, "max_epochs"),
-    ({"seed": "x"}, TypeError, "seed"),
-    ({"seed": -1}, ValueError, "seed"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"learning_rate": 0}, ValueError, "learning_rate"),
+        ({"learning_rate": "fast"}, TypeError, "learning_rate"),
+        ({"max_epochs": 0}, ValueError, "max_epochs"),
+        ({"max_epochs": 2.5}, TypeError, "max_epochs"),
+        ({"seed": "x"}, TypeError, "seed"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
 def test_bad_parameters(kwargs, error, match):
     with pytest.raises(error, match=match):
         nf.Perceptron(**kwargs)
@@ -282,15 +297,18 @@ def test_repr_shows_the_line_once_there_is_one():
     p = nf.Perceptron(learning_rate=0.1)
     assert repr(p) == "Perceptron(learning_rate=0.1, max_epochs=25, seed=None, shuffle=False)"
     p = nf.Perceptron.from_weights([3, 4], -10, learning_rate=0.1)
-    assert repr(p) == ("Perceptron(w=[3, 4], b=-10, learning_rate=0.1, max_epochs=25, "
-                       "seed=None, shuffle=False)")
+    assert repr(p) == (
+        "Perceptron(w=[3, 4], b=-10, learning_rate=0.1, max_epochs=25, seed=None, shuffle=False)"
+    )
 
 
 # --- backends --------------------------------------------------------------------------------
 
+
 def test_kernels_have_the_same_signature(cython_kernels):
-    params = lambda f: [(p.name, p.kind, p.default)
-                        for p in inspect.signature(f).parameters.values()]
+    def params(f):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]
+
     assert params(cython_kernels.perceptron_epochs) == params(_reference.perceptron_epochs)
 
 
@@ -331,8 +349,9 @@ def test_the_kernels_shuffle_like_generator_shuffle(name, request):
     rng = np.random.default_rng(0)
     order = np.arange(7, dtype=np.intp)
     X, y = np.eye(7), np.ones(7, dtype=np.intp)
-    kernels.perceptron_epochs(X, y, np.zeros(8), 1.0, 3, True, rng, order,
-                              np.zeros(3, np.intp), np.zeros((3, 8)))
+    kernels.perceptron_epochs(
+        X, y, np.zeros(8), 1.0, 3, True, rng, order, np.zeros(3, np.intp), np.zeros((3, 8))
+    )
     expected, check = np.arange(7), np.random.default_rng(0)
     check.shuffle(expected)  # pass 1; every point is right after it, so it stops there
     np.testing.assert_array_equal(order, expected)

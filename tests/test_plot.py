@@ -4,6 +4,7 @@ weights, from a History, a Network or any fitted estimator.
 matplotlib is optional: these tests skip without it, except the ones that check nnfast
 works (and says what to install) when it is missing.
 """
+
 import os
 import subprocess
 import sys
@@ -30,25 +31,29 @@ def _trained(**options):
 
 # --- without matplotlib ----------------------------------------------------------------------
 
+
 def test_importing_nnfast_does_not_import_matplotlib():
     code = "import sys, nnfast, nnfast.plot; sys.exit('matplotlib' in sys.modules)"
     here = os.path.dirname(os.path.abspath(__file__))  # not the root: the installed nnfast
     assert subprocess.run([sys.executable, "-c", code], cwd=here).returncode == 0
 
 
-@pytest.mark.parametrize("plot", ["model_complexity", "loss_curve", "decision_boundary",
-                                  "first_layer_weights"])
+@pytest.mark.parametrize(
+    "plot", ["model_complexity", "loss_curve", "decision_boundary", "first_layer_weights"]
+)
 def test_missing_matplotlib_says_what_to_install(plot, monkeypatch):
     net, X, y = _trained()
     for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.colors"):
         monkeypatch.setitem(sys.modules, name, None)
     args = {"decision_boundary": (net, X, y), "first_layer_weights": (net, (1, 2))}.get(
-        plot, (net.history,))
+        plot, (net.history,)
+    )
     with pytest.raises(ImportError, match=r"pip install matplotlib.*nnfast\[plot\]"):
         getattr(nnfast.plot, plot)(*args)
 
 
 # --- with matplotlib -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def plt():
@@ -72,8 +77,17 @@ def test_model_complexity_counts_epochs_from_0_as_the_api(plt):
     X, y = _data(40, 1)
     val = _data(60, 2)
     net = nf.Network([2, 32, 32, 1], activation="relu", loss="binary_cross_entropy", seed=0)
-    h = net.train(X, y, epochs=150, learning_rate=0.02, batch_size=8, optimizer="adam", seed=1,
-                  validation_data=val, early_stopping=nf.EarlyStopping(patience=10))
+    h = net.train(
+        X,
+        y,
+        epochs=150,
+        learning_rate=0.02,
+        batch_size=8,
+        optimizer="adam",
+        seed=1,
+        validation_data=val,
+        early_stopping=nf.EarlyStopping(patience=10),
+    )
     assert h.stopped_epoch is not None
     ax = nnfast.plot.model_complexity(h)
     lines = _lines(ax)
@@ -81,7 +95,8 @@ def test_model_complexity_counts_epochs_from_0_as_the_api(plt):
     np.testing.assert_array_equal(lines["training loss"].get_xdata(), np.arange(n))
     np.testing.assert_array_equal(lines["training loss"].get_ydata(), h.loss)
     np.testing.assert_array_equal(lines["validation loss"].get_ydata(), h.val_loss)
-    label = f"early stopping's best epoch: {h.best_epoch}"  # the API's number, from 0
+    assert h.restored_epoch == h.best_epoch  # early stopping gave its weights back
+    label = f"weights kept: epoch {h.restored_epoch}"  # the API's number, from 0
     assert list(lines[label].get_xdata()) == [h.best_epoch] * 2
     assert h.val_loss[h.best_epoch] == min(h.val_loss)
     assert _legend(ax) == ["training loss", "validation loss", label]
@@ -103,6 +118,32 @@ def test_model_complexity_of_a_network(plt):
         nnfast.plot.model_complexity(nf.Network([2, 1]))
 
 
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_only_the_epoch_whose_weights_were_kept_is_marked_as_kept(plt, restore_best):
+    X, y = _data(40, 1)
+    net = nf.Network([2, 32, 32, 1], activation="relu", loss="binary_cross_entropy", seed=0)
+    h = net.train(
+        X,
+        y,
+        epochs=150,
+        learning_rate=0.02,
+        batch_size=8,
+        optimizer="adam",
+        seed=1,
+        validation_data=_data(60, 2),
+        early_stopping=nf.EarlyStopping(patience=10, restore_best=restore_best),
+    )
+    assert h.stopped_epoch is not None and h.best_epoch < h.stopped_epoch
+    labels = list(_lines(nnfast.plot.model_complexity(h)))
+    if restore_best:  # the network holds the best epoch's weights
+        assert h.restored_epoch == h.best_epoch
+        assert f"weights kept: epoch {h.best_epoch}" in labels
+    else:  # it holds the last epoch's: the best epoch is only the lowest validation loss
+        assert h.restored_epoch is None
+        assert f"lowest validation loss: epoch {h.best_epoch}" in labels
+        assert not any(label.startswith("weights kept") for label in labels)
+
+
 def _fit_quietly(model, X, y):
     import warnings
 
@@ -113,38 +154,48 @@ def _fit_quietly(model, X, y):
 
 def test_estimators_with_early_stopping(plt):
     X, y = _data(200, 3)
-    clf = _fit_quietly(nf.MLPClassifier((16,), early_stopping=True, max_iter=300,
-                                        learning_rate_init=0.01, random_state=0), X, y)
+    clf = _fit_quietly(
+        nf.MLPClassifier(
+            (16,), early_stopping=True, max_iter=300, learning_rate_init=0.01, random_state=0
+        ),
+        X,
+        y,
+    )
     ax = nnfast.plot.model_complexity(clf)  # TypeError before
     lines = _lines(ax)
     np.testing.assert_array_equal(lines["training loss"].get_ydata(), clf.loss_curve_)
-    np.testing.assert_array_equal(lines["validation loss"].get_ydata(),
-                                  clf.validation_loss_curve_)
-    best = clf.history_.best_epoch
+    np.testing.assert_array_equal(lines["validation loss"].get_ydata(), clf.validation_loss_curve_)
+    best = clf.history_.restored_epoch
     assert best == int(np.argmax(clf.validation_scores_))  # the restored weights' epoch
-    assert f"early stopping's best epoch: {best}" in lines
+    assert f"weights kept: epoch {best}" in lines
     ax = nnfast.plot.loss_curve(clf)
-    assert _legend(ax) == ["training loss", "validation loss",
-                           f"early stopping's best epoch: {best}", "validation accuracy"]
-    np.testing.assert_array_equal(ax.right_ax.get_lines()[0].get_ydata(),
-                                  clf.validation_scores_)
-    reg = _fit_quietly(nf.MLPRegressor((8,), early_stopping=True, max_iter=50,
-                                       random_state=0), X, X[:, 0])
+    assert _legend(ax) == [
+        "training loss",
+        "validation loss",
+        f"weights kept: epoch {best}",
+        "validation accuracy",
+    ]
+    np.testing.assert_array_equal(ax.right_ax.get_lines()[0].get_ydata(), clf.validation_scores_)
+    reg = _fit_quietly(
+        nf.MLPRegressor((8,), early_stopping=True, max_iter=50, random_state=0), X, X[:, 0]
+    )
     ax = nnfast.plot.loss_curve(reg)
     assert "validation R^2" in _legend(ax)
-    np.testing.assert_array_equal(_lines(ax)["validation loss"].get_ydata(),
-                                  reg.validation_loss_curve_)
+    np.testing.assert_array_equal(
+        _lines(ax)["validation loss"].get_ydata(), reg.validation_loss_curve_
+    )
     ax.figure.savefig(nnfast_tmp("loss_curve_estimator.png"))
 
 
 def test_scikit_learns_own_mlp(plt):
     neural_network = pytest.importorskip("sklearn.neural_network")
     X, y = _data(200, 4)
-    clf = _fit_quietly(neural_network.MLPClassifier((8,), early_stopping=True, max_iter=60,
-                                                    random_state=0), X, y)
+    clf = _fit_quietly(
+        neural_network.MLPClassifier((8,), early_stopping=True, max_iter=60, random_state=0), X, y
+    )
     lines = _lines(nnfast.plot.model_complexity(clf))
     best = int(np.argmax(clf.validation_scores_))
-    assert f"early stopping's best epoch: {best}" in lines
+    assert f"weights kept: epoch {best}" in lines
     np.testing.assert_array_equal(lines["training loss"].get_ydata(), clf.loss_curve_)
 
 
@@ -167,8 +218,7 @@ def test_loss_curve(plt):
     for source in (net, net.history):
         lines = _lines(nnfast.plot.loss_curve(source))
         np.testing.assert_array_equal(lines["training loss"].get_ydata(), net.history.loss)
-        np.testing.assert_array_equal(lines["validation loss"].get_ydata(),
-                                      net.history.val_loss)
+        np.testing.assert_array_equal(lines["validation loss"].get_ydata(), net.history.val_loss)
 
     class Estimator:  # scikit-learn's fitted attribute
         loss_curve_ = [0.9, 0.5, 0.3]
@@ -267,8 +317,9 @@ def test_decision_boundary_of_any_model(plt):
     assert [p.get_label() for p in _scatters(ax)] == ["class 10", "class 20", "class 30"]
 
     softmax = nf.Network([2, 3], activation="tanh", loss="cross_entropy", seed=0)
-    assert _scatters(nnfast.plot.decision_boundary(softmax, X, nf.one_hot(three // 10 - 1),
-                                                   resolution=20))
+    assert _scatters(
+        nnfast.plot.decision_boundary(softmax, X, nf.one_hot(three // 10 - 1), resolution=20)
+    )
     with pytest.raises(ValueError, match="2 features"):
         nnfast.plot.decision_boundary(Proba(), np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(TypeError, match="predict_proba, predict or feedforward"):
@@ -277,23 +328,25 @@ def test_decision_boundary_of_any_model(plt):
 
 def test_decision_boundary_of_estimators(plt):
     X, y = _data(80, 6)
-    for model in (nf.LogisticRegression(learning_rate=0.1, max_epochs=20),
-                  nf.Perceptron(max_epochs=5),
-                  nf.MLPClassifier((8,), solver="lbfgs", random_state=0)):
+    for model in (
+        nf.LogisticRegression(learning_rate=0.1, max_epochs=20),
+        nf.Perceptron(max_epochs=5),
+        nf.MLPClassifier((8,), solver="lbfgs", random_state=0),
+    ):
         ax = nnfast.plot.decision_boundary(_fit_quietly(model, X, y), X, y, resolution=30)
         assert len(_scatters(ax)) == 2 and ax.colorbar is not None
 
 
 def test_decision_boundary_of_labels_minus_one_and_one(plt):
     X, y = _data()
-    net = nf.Network([2, 4, 1], activation="tanh", output_activation="tanh", loss="mse",
-                     seed=0)
+    net = nf.Network([2, 4, 1], activation="tanh", output_activation="tanh", loss="mse", seed=0)
     ax = nnfast.plot.decision_boundary(net, X, 2 * y - 1, resolution=20)
     levels = [getattr(c, "levels", None) for c in ax.collections]
     assert any(lv is not None and list(lv) == [0.0] for lv in levels)
 
 
 # --- first-layer weights ----------------------------------------------------------------------
+
 
 def test_first_layer_weights_tiles_each_unit(plt):
     net = nf.Network([20, 6, 3], activation="relu", seed=0)
@@ -302,7 +355,7 @@ def test_first_layer_weights_tiles_each_unit(plt):
     assert grid.shape == (2 * 5 + 1, 3 * 6 + 1)  # 2 rows x 3 columns of 4x5, 1-pixel gaps
     for unit in range(6):
         r, c = divmod(unit, 3)
-        tile = grid[1 + r * 5:1 + r * 5 + 4, 1 + c * 6:1 + c * 6 + 5]
+        tile = grid[1 + r * 5 : 1 + r * 5 + 4, 1 + c * 6 : 1 + c * 6 + 5]
         np.testing.assert_array_equal(tile, net.weights[0][:, unit].reshape(4, 5))
     assert grid.mask[0].all()  # the gaps are blank
     lo, hi = ax.get_images()[0].get_clim()
@@ -329,8 +382,9 @@ def test_first_layer_weights_of_estimators(plt):
     np.testing.assert_array_equal(grid[1:5, 1:5], logistic.coef_[0].reshape(4, 4))
     perceptron = nf.Perceptron(max_epochs=3).fit(X, y)
     ax = nnfast.plot.first_layer_weights(perceptron, (4, 4))
-    np.testing.assert_array_equal(ax.get_images()[0].get_array()[1:5, 1:5],
-                                  perceptron.coef_.reshape(4, 4))
+    np.testing.assert_array_equal(
+        ax.get_images()[0].get_array()[1:5, 1:5], perceptron.coef_.reshape(4, 4)
+    )
     ax.figure.savefig(nnfast_tmp("first_layer_weights.png"))
 
 

@@ -14,6 +14,7 @@
   second trainer of one network gets RuntimeError; concurrent feedforward is consistent.
 - Determinism: one seed, one result: across runs, processes and ``n_jobs``.
 """
+
 import hashlib
 import json
 import os
@@ -50,12 +51,22 @@ def nnfast_path():
 
 
 def run_child(script, args, tmp_path, **popen):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [nnfast_path()] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [nnfast_path()] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+        ),
+    )
     env.pop("NNFAST_BACKEND", None)
-    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **popen)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 def regression(n=24, d=3, k=2, seed=0):
@@ -71,6 +82,7 @@ def digest(array):
 # =============================================================================================
 # Input validation (what tests/test_validation.py does not cover yet)
 # =============================================================================================
+
 
 def pandas():
     """pandas, or skip the test (it is not a dependency of nnfast)."""
@@ -97,23 +109,49 @@ CLASSIFIERS = {"Perceptron": perceptron, "LogisticRegression": logistic}
 
 
 @pytest.mark.parametrize("make", CLASSIFIERS.values(), ids=CLASSIFIERS.keys())
-@pytest.mark.parametrize("X, y, error, pattern", [
-    (np.zeros((4, 2, 1)), [0, 1, 0, 1], ValueError, r"X must be 2-D.*\(4, 2, 1\)"),
-    (np.zeros(4), [0, 1, 0, 1], ValueError, r"X must be 2-D"),
-    (np.zeros((4, 2)), [[0, 1]] * 4, ValueError, r"\by\b.*(1-D|1d|shape)"),
-    (np.zeros((4, 2)), [0, 1, 0], ValueError, r"X and y have different numbers of samples: 4 and 3"),
-    (np.zeros((3, 2)), [0, 1, 0, 1], ValueError, r"different numbers of samples: 3 and 4"),
-    (np.array([[0.0, np.nan]] * 4), [0, 1, 0, 1], ValueError, r"X contains NaN or infinity"),
-    (np.array([[0.0, -np.inf]] * 4), [0, 1, 0, 1], ValueError, r"X contains NaN or infinity"),
-    (np.zeros((4, 2)), [0.0, 1.0, np.nan, 1.0], ValueError, r"y contains NaN or infinity"),
-    (np.zeros((4, 2)) + 0j, [0, 1, 0, 1], (TypeError, ValueError), r"X must hold real numbers"),
-    (np.array([[None, 1.0]] * 4, dtype=object), [0, 1, 0, 1], (TypeError, ValueError),
-     r"\bX\b"),
-    (np.array([["a", "b"]] * 4), [0, 1, 0, 1], (TypeError, ValueError), r"\bX\b"),
-    (np.zeros((0, 2)), [], ValueError, r"X is empty"),
-    (np.zeros((4, 2)), [], ValueError, r"different numbers of samples: 4 and 0"),
-], ids=["X-3d", "X-1d", "y-2d", "fewer-y", "more-y", "X-nan", "X-inf", "y-nan", "X-complex",
-        "X-object", "X-str", "empty", "y-empty"])
+@pytest.mark.parametrize(
+    "X, y, error, pattern",
+    [
+        (np.zeros((4, 2, 1)), [0, 1, 0, 1], ValueError, r"X must be 2-D.*\(4, 2, 1\)"),
+        (np.zeros(4), [0, 1, 0, 1], ValueError, r"X must be 2-D"),
+        (np.zeros((4, 2)), [[0, 1]] * 4, ValueError, r"\by\b.*(1-D|1d|shape)"),
+        (
+            np.zeros((4, 2)),
+            [0, 1, 0],
+            ValueError,
+            r"X and y have different numbers of samples: 4 and 3",
+        ),
+        (np.zeros((3, 2)), [0, 1, 0, 1], ValueError, r"different numbers of samples: 3 and 4"),
+        (np.array([[0.0, np.nan]] * 4), [0, 1, 0, 1], ValueError, r"X contains NaN or infinity"),
+        (np.array([[0.0, -np.inf]] * 4), [0, 1, 0, 1], ValueError, r"X contains NaN or infinity"),
+        (np.zeros((4, 2)), [0.0, 1.0, np.nan, 1.0], ValueError, r"y contains NaN or infinity"),
+        (np.zeros((4, 2)) + 0j, [0, 1, 0, 1], (TypeError, ValueError), r"X must hold real numbers"),
+        (
+            np.array([[None, 1.0]] * 4, dtype=object),
+            [0, 1, 0, 1],
+            (TypeError, ValueError),
+            r"\bX\b",
+        ),
+        (np.array([["a", "b"]] * 4), [0, 1, 0, 1], (TypeError, ValueError), r"\bX\b"),
+        (np.zeros((0, 2)), [], ValueError, r"X is empty"),
+        (np.zeros((4, 2)), [], ValueError, r"different numbers of samples: 4 and 0"),
+    ],
+    ids=[
+        "X-3d",
+        "X-1d",
+        "y-2d",
+        "fewer-y",
+        "more-y",
+        "X-nan",
+        "X-inf",
+        "y-nan",
+        "X-complex",
+        "X-object",
+        "X-str",
+        "empty",
+        "y-empty",
+    ],
+)
 def test_classic_models_refuse_bad_training_data(make, X, y, error, pattern):
     model = make()
     with pytest.raises(error, match=pattern):
@@ -126,11 +164,15 @@ def test_classic_models_refuse_bad_prediction_input(make, binary_data):
     X, y = binary_data
     model = make().fit(X, y)
     methods = ["predict", "decision_function"] + (
-        ["predict_proba"] if hasattr(model, "predict_proba") else [])
+        ["predict_proba"] if hasattr(model, "predict_proba") else []
+    )
     for method in methods:
         call = getattr(model, method)
-        with pytest.raises(ValueError, match=r"X has 3 features per sample, but the model "
-                                             r"expects 2"):
+        with pytest.raises(
+            ValueError,
+            match=r"X has 3 features per sample, but the model "
+            r"expects 2",
+        ):
             call(np.zeros((2, 3)))
         with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
             call(np.array([[np.inf, 0.0]]))
@@ -146,22 +188,40 @@ def test_classic_models_refuse_bad_prediction_input(make, binary_data):
             call(np.array([["a", "b"]]))
 
 
-@pytest.mark.parametrize("make, kwargs, error, pattern", [
-    (nnfast.Perceptron, dict(learning_rate=0.0), ValueError, r"learning_rate must be in \(0"),
-    (nnfast.Perceptron, dict(learning_rate=-1), ValueError, r"learning_rate"),
-    (nnfast.Perceptron, dict(learning_rate=float("nan")), ValueError, r"learning_rate must be finite"),
-    (nnfast.Perceptron, dict(max_epochs=0), ValueError, r"max_epochs must be in \[1"),
-    (nnfast.Perceptron, dict(max_epochs=2.5), TypeError, r"max_epochs must be an integer"),
-    (nnfast.Perceptron, dict(seed=-3), ValueError, r"seed must be a non-negative integer"),
-    (nnfast.LogisticRegression, dict(learning_rate=0), ValueError, r"learning_rate must be in \(0"),
-    (nnfast.LogisticRegression, dict(learning_rate="big"), TypeError, r"learning_rate must be a real"),
-    (nnfast.LogisticRegression, dict(batch_size=0), ValueError, r"batch_size must be in \[1"),
-    (nnfast.LogisticRegression, dict(batch_size=-2), ValueError, r"batch_size"),
-    (nnfast.LogisticRegression, dict(max_epochs=0), ValueError, r"max_epochs"),
-    (nnfast.LogisticRegression, dict(l2=-1.0), ValueError, r"l2 must be in \[0"),
-    (nnfast.LogisticRegression, dict(tol=-1.0), ValueError, r"tol"),
-    (nnfast.LogisticRegression, dict(n_iter_no_change=0), ValueError, r"n_iter_no_change"),
-])
+@pytest.mark.parametrize(
+    "make, kwargs, error, pattern",
+    [
+        (nnfast.Perceptron, dict(learning_rate=0.0), ValueError, r"learning_rate must be in \(0"),
+        (nnfast.Perceptron, dict(learning_rate=-1), ValueError, r"learning_rate"),
+        (
+            nnfast.Perceptron,
+            dict(learning_rate=float("nan")),
+            ValueError,
+            r"learning_rate must be finite",
+        ),
+        (nnfast.Perceptron, dict(max_epochs=0), ValueError, r"max_epochs must be in \[1"),
+        (nnfast.Perceptron, dict(max_epochs=2.5), TypeError, r"max_epochs must be an integer"),
+        (nnfast.Perceptron, dict(seed=-3), ValueError, r"seed must be a non-negative integer"),
+        (
+            nnfast.LogisticRegression,
+            dict(learning_rate=0),
+            ValueError,
+            r"learning_rate must be in \(0",
+        ),
+        (
+            nnfast.LogisticRegression,
+            dict(learning_rate="big"),
+            TypeError,
+            r"learning_rate must be a real",
+        ),
+        (nnfast.LogisticRegression, dict(batch_size=0), ValueError, r"batch_size must be in \[1"),
+        (nnfast.LogisticRegression, dict(batch_size=-2), ValueError, r"batch_size"),
+        (nnfast.LogisticRegression, dict(max_epochs=0), ValueError, r"max_epochs"),
+        (nnfast.LogisticRegression, dict(l2=-1.0), ValueError, r"l2 must be in \[0"),
+        (nnfast.LogisticRegression, dict(tol=-1.0), ValueError, r"tol"),
+        (nnfast.LogisticRegression, dict(n_iter_no_change=0), ValueError, r"n_iter_no_change"),
+    ],
+)
 def test_classic_models_refuse_bad_hyperparameters(make, kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         make(**kwargs)
@@ -171,8 +231,11 @@ def test_perceptron_step_refuses_labels_it_has_not_seen(binary_data):
     X, y = binary_data
     p = perceptron().fit(X, y)
     before = (p.coef_.copy(), p.intercept_, p.n_iter_)
-    with pytest.raises(ValueError, match=r"y holds labels \[2\] that are not among the model's "
-                                         r"classes \[0, 1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"y holds labels \[2\] that are not among the model's "
+        r"classes \[0, 1\]",
+    ):
         p.step(X[:3], [0, 2, 1])
     with pytest.raises(ValueError, match=r"X has 3 features"):
         p.step(np.zeros((2, 3)), [0, 1])
@@ -194,10 +257,14 @@ def test_classic_models_need_two_classes_and_name_y(make):
 
 
 @pytest.mark.parametrize("make", CLASSIFIERS.values(), ids=CLASSIFIERS.keys())
-@pytest.mark.parametrize("y", [
-    np.array([0, None, 1, 0], dtype=object),
-    np.array([0, "a", 1, 0], dtype=object),
-], ids=["None", "mixed-str-int"])
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0, None, 1, 0], dtype=object),
+        np.array([0, "a", 1, 0], dtype=object),
+    ],
+    ids=["None", "mixed-str-int"],
+)
 def test_unorderable_labels_name_the_argument(make, y):
     """np.unique raises "'<' not supported between 'NoneType' and 'int'": the message must
     say that y is at fault and what is expected."""
@@ -215,10 +282,15 @@ def test_complex_labels_are_refused(make):
         make().fit(X, np.array([0, 1, 0, 1]) + 1j)
 
 
-@pytest.mark.parametrize("labels", [
-    np.array([0, 1, 1e20]), np.array([0, 1, 2**63], dtype=np.uint64),
-    np.array([0, 1, 2**64 - 1], dtype=np.uint64),
-], ids=["float-1e20", "uint64-2**63", "uint64-max"])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, 1e20]),
+        np.array([0, 1, 2**63], dtype=np.uint64),
+        np.array([0, 1, 2**64 - 1], dtype=np.uint64),
+    ],
+    ids=["float-1e20", "uint64-2**63", "uint64-max"],
+)
 def test_huge_class_labels_are_reported_as_they_are(labels):
     """Casting to intp wraps these to -9223372036854775808 (with a RuntimeWarning), and the
     message then blames a negative label that is not in the data."""
@@ -230,6 +302,7 @@ def test_huge_class_labels_are_reported_as_they_are(labels):
 
 
 # --- pandas ---------------------------------------------------------------------------------
+
 
 def test_network_accepts_pandas_everywhere(backend):
     pd = pandas()
@@ -244,8 +317,14 @@ def test_network_accepts_pandas_everywhere(backend):
     g_pd, g_np = net.gradients(frame, series), ref.gradients(X, Y)
     for a, b in zip(g_pd[0] + g_pd[1], g_np[0] + g_np[1]):
         np.testing.assert_array_equal(a, b)
-    net.train(frame, series, epochs=3, batch_size=4, seed=1,
-              validation_data=(frame.iloc[:5], series.iloc[:5]))
+    net.train(
+        frame,
+        series,
+        epochs=3,
+        batch_size=4,
+        seed=1,
+        validation_data=(frame.iloc[:5], series.iloc[:5]),
+    )
     ref.train(X, Y, epochs=3, batch_size=4, seed=1, validation_data=(X[:5], Y[:5]))
     np.testing.assert_array_equal(net.parameters, ref.parameters)
     ce = nnfast.Network([3, 4, 3], loss="cross_entropy", seed=0)
@@ -281,10 +360,12 @@ def test_pandas_nullable_numbers_are_numbers():
     for dtype in ("Int64", "Float64"):
         frame = pd.DataFrame(X).astype(dtype)
         np.testing.assert_array_equal(net.feedforward(frame), expected)
-    mixed = pd.DataFrame({"a": pd.array([1, 2, 3], dtype="Int64"),
-                          "b": pd.array([0.5, 1.5, 2.5], dtype="Float64")})
-    np.testing.assert_array_equal(net.feedforward(mixed),
-                                  net.feedforward(np.array([[1, .5], [2, 1.5], [3, 2.5]])))
+    mixed = pd.DataFrame(
+        {"a": pd.array([1, 2, 3], dtype="Int64"), "b": pd.array([0.5, 1.5, 2.5], dtype="Float64")}
+    )
+    np.testing.assert_array_equal(
+        net.feedforward(mixed), net.feedforward(np.array([[1, 0.5], [2, 1.5], [3, 2.5]]))
+    )
     missing = pd.DataFrame({"a": pd.array([1, None], dtype="Int64"), "b": [1.0, 2.0]})
     with pytest.raises(ValueError, match=r"X contains NaN"):
         net.feedforward(missing)
@@ -299,14 +380,21 @@ def test_pandas_object_columns_are_refused_by_name():
 
 # --- layouts and copies ---------------------------------------------------------------------
 
+
 def layouts(X):
     readonly = X.copy()
     readonly.flags.writeable = False
     wide = np.zeros((X.shape[0] * 2, X.shape[1] * 3))
     wide[::2, ::3] = X
-    return {"C": X, "fortran": np.asfortranarray(X), "strided": wide[::2, ::3],
-            "float32": X.astype(np.float32), "int": np.round(X * 4).astype(np.int64),
-            "readonly": readonly, "list": X.tolist()}
+    return {
+        "C": X,
+        "fortran": np.asfortranarray(X),
+        "strided": wide[::2, ::3],
+        "float32": X.astype(np.float32),
+        "int": np.round(X * 4).astype(np.int64),
+        "readonly": readonly,
+        "list": X.tolist(),
+    }
 
 
 @pytest.mark.parametrize("make", CLASSIFIERS.values(), ids=CLASSIFIERS.keys())
@@ -317,8 +405,9 @@ def test_classic_models_accept_every_layout(make, binary_data, backend):
         a, b = make().fit(given, y), make().fit(clean, y)
         np.testing.assert_array_equal(a.coef_, b.coef_, err_msg=name)
         np.testing.assert_array_equal(a.predict(given), b.predict(clean), err_msg=name)
-        np.testing.assert_array_equal(a.decision_function(given), b.decision_function(clean),
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            a.decision_function(given), b.decision_function(clean), err_msg=name
+        )
 
 
 def spy(monkeypatch, module, name, seen):
@@ -350,7 +439,7 @@ def test_training_hands_the_callers_buffers_to_the_kernel(monkeypatch, binary_da
 
 
 class _CountingNumpy:
-    """Stands in for ``np`` inside nnfast._validation and counts the full-array scans
+    """Stands in for ``np`` inside nnfast._validation's modules and counts the full-array scans
     (np.isfinite calls) made over arrays of a watched size."""
 
     def __init__(self, sizes):
@@ -365,10 +454,17 @@ class _CountingNumpy:
         return getattr(np, name)
 
 
-@pytest.mark.parametrize("call", [
-    "Network.feedforward", "Network.loss", "Network.train",
-    "LogisticRegression.fit", "LogisticRegression.predict_proba", "Perceptron.fit",
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "Network.feedforward",
+        "Network.loss",
+        "Network.train",
+        "LogisticRegression.fit",
+        "LogisticRegression.predict_proba",
+        "Perceptron.fit",
+    ],
+)
 def test_each_argument_is_validated_once_per_call(monkeypatch, call, binary_data):
     """Validation at the boundary, once: a second scan of a big X costs a pass over memory
     for nothing (a 1e6 x 100 X is 800 MB)."""
@@ -376,12 +472,20 @@ def test_each_argument_is_validated_once_per_call(monkeypatch, call, binary_data
     X = np.repeat(X, 7, axis=0)[:203]  # a size no other array here has
     y = np.repeat(y, 7)[:203]
     counter = _CountingNumpy({X.size})
-    model = {"Network": nnfast.Network([2, 3, 1], seed=0),
-             "LogisticRegression": nnfast.LogisticRegression(max_epochs=1),
-             "Perceptron": nnfast.Perceptron(max_epochs=1)}[call.split(".")[0]]
+    model = {
+        "Network": nnfast.Network([2, 3, 1], seed=0),
+        "LogisticRegression": nnfast.LogisticRegression(max_epochs=1),
+        "Perceptron": nnfast.Perceptron(max_epochs=1),
+    }[call.split(".")[0]]
     if call == "LogisticRegression.predict_proba":
         model.fit(X, y)
-    monkeypatch.setattr(_validation, "np", counter)
+    for module in (
+        _validation.arrays,
+        _validation.estimator_inputs,
+        _validation.labels,
+        _validation.weights,
+    ):
+        monkeypatch.setattr(module, "np", counter)
     method = getattr(model, call.split(".")[1])
     if call in ("Network.feedforward", "LogisticRegression.predict_proba"):
         method(X)
@@ -394,6 +498,7 @@ def test_each_argument_is_validated_once_per_call(monkeypatch, call, binary_data
 
 # --- estimators (when they exist) -----------------------------------------------------------
 
+
 def estimators():
     if not hasattr(nnfast, "MLPClassifier"):
         pytest.skip("nnfast.MLPClassifier is not there yet")
@@ -405,13 +510,16 @@ def test_estimators_refuse_bad_input_by_name(binary_data):
     X, y = binary_data
     for Estimator in (MLPClassifier, MLPRegressor):
         make = lambda: Estimator(hidden_layer_sizes=(3,), max_iter=5, random_state=0)  # noqa
-        for bad, error in [(np.where(X > 1, np.nan, X), ValueError),
-                           (np.where(X > 1, np.inf, X), ValueError),
-                           (X + 1j, (TypeError, ValueError)),
-                           (X.astype(object).astype(str), (TypeError, ValueError)),
-                           (X[:, :, None], ValueError), (np.zeros((0, 2)), ValueError)]:
+        for bad, error in [
+            (np.where(X > 1, np.nan, X), ValueError),
+            (np.where(X > 1, np.inf, X), ValueError),
+            (X + 1j, (TypeError, ValueError)),
+            (X.astype(object).astype(str), (TypeError, ValueError)),
+            (X[:, :, None], ValueError),
+            (np.zeros((0, 2)), ValueError),
+        ]:
             with pytest.raises(error, match=r"\bX\b|[Ii]nput|array"):
-                make().fit(bad, y[:len(bad)])
+                make().fit(bad, y[: len(bad)])
         with pytest.raises(ValueError):
             make().fit(X, y[:-1])
         with warnings.catch_warnings():
@@ -419,8 +527,14 @@ def test_estimators_refuse_bad_input_by_name(binary_data):
             fitted = make().fit(X, y)
         with pytest.raises(ValueError, match=r"features|feature"):
             fitted.predict(np.zeros((2, 3)))
-        for bad in ({"learning_rate_init": 0.0}, {"batch_size": 0}, {"alpha": -1.0},
-                    {"activation": "swish"}, {"solver": "rmsprop"}, {"max_iter": 0}):
+        for bad in (
+            {"learning_rate_init": 0.0},
+            {"batch_size": 0},
+            {"alpha": -1.0},
+            {"activation": "swish"},
+            {"solver": "rmsprop"},
+            {"max_iter": 0},
+        ):
             with pytest.raises((ValueError, TypeError)):
                 Estimator(**bad).fit(X, y)
 
@@ -433,11 +547,15 @@ def test_estimators_accept_pandas_and_layouts(binary_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = make().fit(X, y)
-        for given in [pd.DataFrame(X, columns=["a", "b"]), np.asfortranarray(X),
-                      X.astype(np.float32), layouts(X)["strided"], layouts(X)["readonly"]]:
+        for given in [
+            pd.DataFrame(X, columns=["a", "b"]),
+            np.asfortranarray(X),
+            X.astype(np.float32),
+            layouts(X)["strided"],
+            layouts(X)["readonly"],
+        ]:
             model = make().fit(given, pd.Series(y) if isinstance(given, pd.DataFrame) else y)
-            np.testing.assert_allclose(model.predict_proba(given), ref.predict_proba(X),
-                                       rtol=1e-6)
+            np.testing.assert_allclose(model.predict_proba(given), ref.predict_proba(X), rtol=1e-6)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
@@ -448,8 +566,12 @@ def test_estimators_raise_scikit_learns_error_when_training_diverges(solver):
     _, MLPRegressor = estimators()
     X, y = regression(n=60, d=4, k=1)
     options = dict(learning_rate_init=1e6) if solver == "sgd" else {}
-    make = lambda: MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=50,  # noqa
-                                random_state=0, **options)
+
+    def make():
+        return MLPRegressor(
+            hidden_layer_sizes=(8,), solver=solver, max_iter=50, random_state=0, **options
+        )
+
     huge = np.finfo(np.float64).max * np.random.default_rng(0).uniform(size=X.shape)
     data = (X, y[:, 0]) if solver == "sgd" else (huge, y[:, 0])
     model = make()
@@ -481,9 +603,12 @@ def test_scikit_learns_nonfinite_params_case():
     y = rng.standard_normal(size=10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights. "
-                                             "The input data may contain large values and "
-                                             "need to be preprocessed."):
+        with pytest.raises(
+            ValueError,
+            match="Solver produced non-finite parameter weights. "
+            "The input data may contain large values and "
+            "need to be preprocessed.",
+        ):
             MLPRegressor().fit(X, y)
 
 
@@ -500,9 +625,11 @@ def test_estimator_partial_fit_refuses_unseen_labels(binary_data):
 # Divergence
 # =============================================================================================
 
+
 def quiet_numpy_overflow():
-    warnings.filterwarnings("ignore", message=r"(overflow|invalid value|divide by zero)",
-                            category=RuntimeWarning)
+    warnings.filterwarnings(
+        "ignore", message=r"(overflow|invalid value|divide by zero)", category=RuntimeWarning
+    )
 
 
 def train_diverging(net, X, Y, on_divergence="warn", **kwargs):
@@ -540,6 +667,7 @@ def check_last_finite_epoch(start, net, history, X, Y, kwargs, message):
         assert "kept the weights of the last finite epoch" in message
     else:
         import re
+
         kept = re.search(r"kept the weights of the end of epoch (\d+)", message)
         epochs = int(kept.group(1)) + 1 if kept else 0
         assert kept or "kept the initial weights" in message, message
@@ -550,25 +678,35 @@ def check_last_finite_epoch(start, net, history, X, Y, kwargs, message):
 
 
 BATCH = {"per-sample": 1, "mini-batch": 5, "full-batch": None}
-OPTIMIZER = {"sgd": lambda: "sgd", "momentum": lambda: nnfast.SGD(momentum=0.9),
-             "nesterov": lambda: nnfast.SGD(momentum=0.9, nesterov=True),
-             "adam": lambda: nnfast.Adam()}
+OPTIMIZER = {
+    "sgd": lambda: "sgd",
+    "momentum": lambda: nnfast.SGD(momentum=0.9),
+    "nesterov": lambda: nnfast.SGD(momentum=0.9, nesterov=True),
+    "adam": lambda: nnfast.Adam(),
+}
 
 
 @pytest.mark.parametrize("on_divergence", ["warn", "raise"])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZER))
 @pytest.mark.parametrize("batch", list(BATCH))
-def test_divergence_stops_at_once_and_keeps_the_last_finite_epoch(batch, optimizer,
-                                                                   on_divergence, backend):
+def test_divergence_stops_at_once_and_keeps_the_last_finite_epoch(
+    batch, optimizer, on_divergence, backend
+):
     X, Y = regression()
     start = nnfast.Network([3, 8, 8, 2], activation="relu", seed=0)
     lr = 1e100 if optimizer == "adam" else 1e6
-    kwargs = dict(epochs=200, learning_rate=lr, batch_size=BATCH[batch],
-                  optimizer=OPTIMIZER[optimizer](), seed=1)
+    kwargs = dict(
+        epochs=200,
+        learning_rate=lr,
+        batch_size=BATCH[batch],
+        optimizer=OPTIMIZER[optimizer](),
+        seed=1,
+    )
     net = start.copy()
     if on_divergence == "raise":
-        with pytest.raises(FloatingPointError, match=r"diverged.*epoch \d+.*learning_rate") \
-                as raised:
+        with pytest.raises(
+            FloatingPointError, match=r"diverged.*epoch \d+.*learning_rate"
+        ) as raised:
             train_diverging(net, X, Y, "raise", **kwargs)
         history, message = net.history, str(raised.value)
     else:
@@ -583,14 +721,38 @@ def test_divergence_stops_at_once_and_keeps_the_last_finite_epoch(batch, optimiz
 # Runs that have finite epochs before they blow up (found by a search over learning rates):
 # one kernel call runs all epochs, so the kernel's own roll-back is what is tested.
 SLOW_BLOWUPS = {
-    "per-sample-sgd": dict(sizes=[3, 8, 8, 2], activation="relu", learning_rate=3.35,
-                           batch_size=1, optimizer="sgd", first_bad=17),
-    "mini-batch-momentum": dict(sizes=[3, 8, 8, 2], activation="relu", learning_rate=1120.0,
-                                batch_size=5, optimizer=nnfast.SGD(momentum=0.9), first_bad=9),
-    "full-batch-sgd": dict(sizes=[3, 4, 2], activation="identity", learning_rate=3.35,
-                           batch_size=None, optimizer="sgd", first_bad=6),
-    "full-batch-adam": dict(sizes=[3, 8, 8, 2], activation="relu", learning_rate=1e100,
-                            batch_size=None, optimizer="adam", first_bad=1),
+    "per-sample-sgd": dict(
+        sizes=[3, 8, 8, 2],
+        activation="relu",
+        learning_rate=3.35,
+        batch_size=1,
+        optimizer="sgd",
+        first_bad=17,
+    ),
+    "mini-batch-momentum": dict(
+        sizes=[3, 8, 8, 2],
+        activation="relu",
+        learning_rate=1120.0,
+        batch_size=5,
+        optimizer=nnfast.SGD(momentum=0.9),
+        first_bad=9,
+    ),
+    "full-batch-sgd": dict(
+        sizes=[3, 4, 2],
+        activation="identity",
+        learning_rate=3.35,
+        batch_size=None,
+        optimizer="sgd",
+        first_bad=6,
+    ),
+    "full-batch-adam": dict(
+        sizes=[3, 8, 8, 2],
+        activation="relu",
+        learning_rate=1e100,
+        batch_size=None,
+        optimizer="adam",
+        first_bad=1,
+    ),
 }
 
 
@@ -639,16 +801,14 @@ class RangeTest(nnfast.Callback):
 
 @pytest.mark.parametrize("per_epoch", ["callback", "validation_data", "early_stopping"])
 @pytest.mark.parametrize("on_divergence", ["warn", "raise"])
-def test_divergence_is_caught_when_training_goes_epoch_by_epoch(per_epoch, on_divergence,
-                                                                 backend):
+def test_divergence_is_caught_when_training_goes_epoch_by_epoch(per_epoch, on_divergence, backend):
     """With validation data, callbacks, early stopping or verbose, train() calls the kernel
     one epoch at a time; a diverged epoch is then the last (only) epoch of its call, `done ==
     chunk`, and training goes on: every later epoch restarts from the same last good weights
     and diverges again, history.loss fills with NaN, and no warning or error comes."""
     X, Y = regression()
     start = nnfast.Network([3, 8, 2], activation="tanh", seed=0)
-    kwargs = dict(epochs=30, learning_rate=1e-3, batch_size=5, seed=1,
-                  callbacks=[RangeTest()])
+    kwargs = dict(epochs=30, learning_rate=1e-3, batch_size=5, seed=1, callbacks=[RangeTest()])
     if per_epoch == "validation_data":
         kwargs["validation_data"] = (X[:6], Y[:6])
     elif per_epoch == "early_stopping":
@@ -660,12 +820,14 @@ def test_divergence_is_caught_when_training_goes_epoch_by_epoch(per_epoch, on_di
         history, message = net.history, str(raised.value)
     else:
         history, diverged = train_diverging(net, X, Y, **kwargs)
-        assert len(diverged) == 1, (f"{len(diverged)} divergence warnings; "
-                                    f"history.loss = {history.loss}")
+        assert len(diverged) == 1, (
+            f"{len(diverged)} divergence warnings; history.loss = {history.loss}"
+        )
         message = str(diverged[0].message)
     assert history.epochs < 30
-    check_last_finite_epoch(start, net, history, X, Y,
-                            dict(kwargs, callbacks=[RangeTest()]), message)
+    check_last_finite_epoch(
+        start, net, history, X, Y, dict(kwargs, callbacks=[RangeTest()]), message
+    )
 
 
 @pytest.mark.parametrize("epochs", [1, 3])
@@ -677,8 +839,9 @@ def test_an_update_that_overflows_the_weights_is_divergence(epochs, backend):
     net = nnfast.Network([1, 1], activation=[], output_activation="identity", init="zeros")
     net.weights[0][:] = 1e10
     start = net.parameters.copy()
-    history, diverged = train_diverging(net, np.ones((1, 1)), np.zeros((1, 1)), epochs=epochs,
-                                        learning_rate=1e300, batch_size=1)
+    history, diverged = train_diverging(
+        net, np.ones((1, 1)), np.zeros((1, 1)), epochs=epochs, learning_rate=1e300, batch_size=1
+    )
     assert np.isfinite(net.parameters).all(), net.parameters
     assert len(diverged) == 1
     np.testing.assert_array_equal(net.parameters, start)
@@ -688,8 +851,9 @@ def test_full_batch_overflow_in_the_weights_keeps_finite_weights(backend):
     """The same in a realistic run: full batch, ReLU, a far too large rate."""
     X, Y = regression(n=32, seed=1)
     net = nnfast.Network([3, 6, 6, 2], activation="relu", seed=0)
-    history, diverged = train_diverging(net, X, Y, epochs=30, learning_rate=1e20,
-                                        batch_size=None, seed=0)
+    history, diverged = train_diverging(
+        net, X, Y, epochs=30, learning_rate=1e20, batch_size=None, seed=0
+    )
     assert len(diverged) == 1
     assert np.isfinite(net.parameters).all()
 
@@ -738,8 +902,9 @@ def test_divergence_rolls_back_the_optimizer_state_too(optimizer, shuffle, backe
 def test_divergence_in_restarts_keeps_the_finite_runs(backend):
     X, Y = regression()
     net = nnfast.Network([3, 8, 8, 2], activation="relu", seed=0)
-    history, diverged = train_diverging(net, X, Y, epochs=40, learning_rate=3.35,
-                                        batch_size=1, seed=1, restarts=3, n_jobs=3)
+    history, diverged = train_diverging(
+        net, X, Y, epochs=40, learning_rate=3.35, batch_size=1, seed=1, restarts=3, n_jobs=3
+    )
     assert np.isfinite(net.parameters).all()
     assert np.isfinite(net.feedforward(X)).all()
     finite = [loss for loss in history.restart_losses if np.isfinite(loss)]
@@ -951,8 +1116,9 @@ def test_interrupt_in_process(backend):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1000, 16))
     Y = np.tanh(X @ rng.normal(size=(16, 3)))
-    kw = dict(learning_rate=1e-3, batch_size=4, optimizer=nnfast.SGD(momentum=0.9), seed=1,
-              dropout=0.1)
+    kw = dict(
+        learning_rate=1e-3, batch_size=4, optimizer=nnfast.SGD(momentum=0.9), seed=1, dropout=0.1
+    )
     start = nnfast.Network([16, 32, 32, 3], activation="relu", seed=0)
     net = start.copy()
     fired = []
@@ -984,21 +1150,43 @@ def test_interrupt_in_process(backend):
 # Threads
 # =============================================================================================
 
+
 def thread_configs():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(120, 8))
     labels = rng.integers(0, 3, 120)
     Y = np.tanh(X @ rng.normal(size=(8, 2)))
     return [
-        (dict(layer_sizes=[8, 64, 64, 3], activation="relu", loss="cross_entropy"), X, labels,
-         dict(epochs=8, batch_size=16, optimizer="adam", dropout=0.2, learning_rate=0.01)),
-        (dict(layer_sizes=[8, 16, 2], activation="tanh"), X, Y,
-         dict(epochs=8, batch_size=1, optimizer=nnfast.SGD(momentum=0.9), learning_rate=0.01)),
-        (dict(layer_sizes=[8, 32, 2], activation="sigmoid"), X, Y,
-         dict(epochs=30, batch_size=None, learning_rate=0.5, l2=1e-3)),
-        (dict(layer_sizes=[8, 128, 2], activation="relu"), X, Y,  # BLAS-sized products
-         dict(epochs=8, batch_size=64, learning_rate=0.01, l1=1e-4,
-              validation_data=(X[:20], Y[:20]))),
+        (
+            dict(layer_sizes=[8, 64, 64, 3], activation="relu", loss="cross_entropy"),
+            X,
+            labels,
+            dict(epochs=8, batch_size=16, optimizer="adam", dropout=0.2, learning_rate=0.01),
+        ),
+        (
+            dict(layer_sizes=[8, 16, 2], activation="tanh"),
+            X,
+            Y,
+            dict(epochs=8, batch_size=1, optimizer=nnfast.SGD(momentum=0.9), learning_rate=0.01),
+        ),
+        (
+            dict(layer_sizes=[8, 32, 2], activation="sigmoid"),
+            X,
+            Y,
+            dict(epochs=30, batch_size=None, learning_rate=0.5, l2=1e-3),
+        ),
+        (
+            dict(layer_sizes=[8, 128, 2], activation="relu"),
+            X,
+            Y,  # BLAS-sized products
+            dict(
+                epochs=8,
+                batch_size=64,
+                learning_rate=0.01,
+                l1=1e-4,
+                validation_data=(X[:20], Y[:20]),
+            ),
+        ),
     ]
 
 
@@ -1164,6 +1352,7 @@ def test_feedforward_while_other_networks_train(backend):
 # Determinism
 # =============================================================================================
 
+
 def determinism_runs():
     """(name, network kwargs, data, train kwargs): shuffles, dropout, Adam, penalties,
     validation and early stopping, small fused loops and BLAS-sized products."""
@@ -1172,17 +1361,47 @@ def determinism_runs():
     labels = rng.integers(0, 4, 150)
     Y = np.sin(X[:, :3])
     return [
-        ("dropout-adam-ce", dict(layer_sizes=[10, 96, 96, 4], activation="relu",
-                                 loss="cross_entropy"), X, labels,
-         dict(epochs=6, batch_size=16, optimizer="adam", dropout=[0.3, 0.1], l2=1e-3,
-              learning_rate=1e-3)),
-        ("per-sample-momentum", dict(layer_sizes=[10, 12, 3], activation="tanh"), X, Y,
-         dict(epochs=5, batch_size=1, optimizer=nnfast.SGD(momentum=0.9, nesterov=True),
-              learning_rate=1e-3, l1=1e-4)),
-        ("early-stopping", dict(layer_sizes=[10, 64, 3], activation="sigmoid"), X, Y,
-         dict(epochs=40, batch_size=32, validation_split=0.2, learning_rate=0.5,
-              early_stopping=nnfast.EarlyStopping(patience=3),
-              lr_schedule=nnfast.schedules.ExponentialDecay(0.5, 10))),
+        (
+            "dropout-adam-ce",
+            dict(layer_sizes=[10, 96, 96, 4], activation="relu", loss="cross_entropy"),
+            X,
+            labels,
+            dict(
+                epochs=6,
+                batch_size=16,
+                optimizer="adam",
+                dropout=[0.3, 0.1],
+                l2=1e-3,
+                learning_rate=1e-3,
+            ),
+        ),
+        (
+            "per-sample-momentum",
+            dict(layer_sizes=[10, 12, 3], activation="tanh"),
+            X,
+            Y,
+            dict(
+                epochs=5,
+                batch_size=1,
+                optimizer=nnfast.SGD(momentum=0.9, nesterov=True),
+                learning_rate=1e-3,
+                l1=1e-4,
+            ),
+        ),
+        (
+            "early-stopping",
+            dict(layer_sizes=[10, 64, 3], activation="sigmoid"),
+            X,
+            Y,
+            dict(
+                epochs=40,
+                batch_size=32,
+                validation_split=0.2,
+                learning_rate=0.5,
+                early_stopping=nnfast.EarlyStopping(patience=3),
+                lr_schedule=nnfast.schedules.ExponentialDecay(0.5, 10),
+            ),
+        ),
     ]
 
 

@@ -4,6 +4,7 @@ legitimate input whose result passed its checks); never unclear, silent, destroy
 or hung. ``python tests/reliability_runner.py`` runs the same cases and prints the counts per
 family and per outcome.
 """
+
 import importlib.util
 import os
 import sys

@@ -3,6 +3,7 @@ and torch's CosineAnnealingLR and OneCycleLR themselves (opt-in: ``@pytest.mark.
 through both backends' ``learning_rate_at``, the rate each update of a training run inside
 ``train_epochs`` really takes, and ``History.learning_rate``.
 """
+
 import math
 
 import numpy as np
@@ -61,8 +62,9 @@ def test_cosine_decay_per_epoch_holds_each_epoch(pieces):
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-17)
 
 
-@pytest.mark.parametrize("total, pct, div, final", [(100, 0.3, 25.0, 1e4), (37, 0.5, 10.0, 100.0),
-                                                     (5, 0.25, 4.0, 2.0)])
+@pytest.mark.parametrize(
+    "total, pct, div, final", [(100, 0.3, 25.0, 1e4), (37, 0.5, 10.0, 100.0), (5, 0.25, 4.0, 2.0)]
+)
 def test_one_cycle_by_formula(pieces, total, pct, div, final):
     schedule = schedules.OneCycle(total, pct_start=pct, div_factor=div, final_div_factor=final)
     got = rates(pieces, schedule, 3, total + 5)
@@ -74,15 +76,23 @@ def test_one_cycle_by_formula(pieces, total, pct, div, final):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("total, pct, div, final", [(100, 0.3, 25.0, 1e4), (37, 0.5, 10.0, 100.0),
-                                                     (5, 0.25, 4.0, 2.0)])
+@pytest.mark.parametrize(
+    "total, pct, div, final", [(100, 0.3, 25.0, 1e4), (37, 0.5, 10.0, 100.0), (5, 0.25, 4.0, 2.0)]
+)
 def test_one_cycle_matches_torch(pieces, total, pct, div, final):
     import torch
 
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=0.4, total_steps=total, pct_start=pct, div_factor=div,
-        final_div_factor=final, anneal_strategy="cos", cycle_momentum=False)
+        opt,
+        max_lr=0.4,
+        total_steps=total,
+        pct_start=pct,
+        div_factor=div,
+        final_div_factor=final,
+        anneal_strategy="cos",
+        cycle_momentum=False,
+    )
     want = [opt.param_groups[0]["lr"]]
     for _ in range(total - 1):  # torch refuses a step past total_steps
         opt.step()
@@ -99,17 +109,22 @@ def test_cosine_decay_matches_torch(pieces):
 
     warmup, decay, alpha = 5, 40, 0.1
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.4)
-    sched = torch.optim.lr_scheduler.SequentialLR(opt, [
-        torch.optim.lr_scheduler.LambdaLR(opt, lambda t: t / warmup),
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=decay, eta_min=alpha * 0.4)],
-        milestones=[warmup])
+    sched = torch.optim.lr_scheduler.SequentialLR(
+        opt,
+        [
+            torch.optim.lr_scheduler.LambdaLR(opt, lambda t: t / warmup),
+            torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=decay, eta_min=alpha * 0.4),
+        ],
+        milestones=[warmup],
+    )
     want = []
     for _ in range(warmup + decay + 1):
         want.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
-    got = rates(pieces, schedules.CosineDecay(decay, alpha=alpha, warmup_steps=warmup), 1,
-                len(want))
+    got = rates(
+        pieces, schedules.CosineDecay(decay, alpha=alpha, warmup_steps=warmup), 1, len(want)
+    )
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)  # torch's is recursive
 
 
@@ -119,14 +134,21 @@ def test_each_update_of_a_run_takes_its_scheduled_rate(backend):
     net = nnfast.Network([3, 4, 1], activation="tanh", output_activation="identity", seed=0)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 1))
-    for schedule in (schedules.OneCycle(12, pct_start=0.25),
-                     schedules.CosineDecay(8, alpha=0.3, warmup_steps=3)):
+    for schedule in (
+        schedules.OneCycle(12, pct_start=0.25),
+        schedules.CosineDecay(8, alpha=0.3, warmup_steps=3),
+    ):
         run, manual = net.copy(), net.copy()
-        history = run.train(X, Y, epochs=12, learning_rate=0.3, batch_size=None, shuffle=False,
-                            lr_schedule=schedule)
+        history = run.train(
+            X, Y, epochs=12, learning_rate=0.3, batch_size=None, shuffle=False, lr_schedule=schedule
+        )
         p = manual.parameters.copy()
-        formula = [one_cycle_formula(0.3, t, 12, 0.25) if isinstance(schedule, schedules.OneCycle)
-                   else cosine_formula(0.3, t, 8, 0.3, 3) for t in range(12)]
+        formula = [
+            one_cycle_formula(0.3, t, 12, 0.25)
+            if isinstance(schedule, schedules.OneCycle)
+            else cosine_formula(0.3, t, 8, 0.3, 3)
+            for t in range(12)
+        ]
         for t in range(12):
             manual.parameters = p
             grads = manual.gradients(X, Y)
@@ -139,8 +161,9 @@ def test_each_update_of_a_run_takes_its_scheduled_rate(backend):
 def test_one_cycle_without_total_steps_spans_the_run(per, backend):
     net = nnfast.Network([2, 3, 1], seed=1)
     X, Y = np.random.default_rng(1).normal(size=(20, 2)), np.random.default_rng(2).random((20, 1))
-    history = net.train(X, Y, epochs=9, learning_rate=0.2, batch_size=5,
-                        lr_schedule=schedules.OneCycle(per=per))
+    history = net.train(
+        X, Y, epochs=9, learning_rate=0.2, batch_size=5, lr_schedule=schedules.OneCycle(per=per)
+    )
     total = 9 * 4 if per == "step" else 9
     hyper = Hyper(0.2, **schedules.OneCycle(per=per).hyper(4, 9))
     assert hyper.total_steps == total
@@ -150,15 +173,17 @@ def test_one_cycle_without_total_steps_spans_the_run(per, backend):
 
 
 def test_schedule_arguments_are_checked():
-    for bad, message in ((lambda: schedules.CosineDecay(0), "decay_steps"),
-                         (lambda: schedules.CosineDecay(10, alpha=1.5), "alpha"),
-                         (lambda: schedules.CosineDecay(10, warmup_steps=-1), "warmup_steps"),
-                         (lambda: schedules.CosineDecay(10, per="batch"), "per"),
-                         (lambda: schedules.OneCycle(0), "total_steps"),
-                         (lambda: schedules.OneCycle(pct_start=1.0), "pct_start"),
-                         (lambda: schedules.OneCycle(div_factor=0), "div_factor"),
-                         (lambda: schedules.OneCycle(final_div_factor=-1), "final_div_factor"),
-                         (lambda: schedules.OneCycle().hyper(4), "total_steps")):
+    for bad, message in (
+        (lambda: schedules.CosineDecay(0), "decay_steps"),
+        (lambda: schedules.CosineDecay(10, alpha=1.5), "alpha"),
+        (lambda: schedules.CosineDecay(10, warmup_steps=-1), "warmup_steps"),
+        (lambda: schedules.CosineDecay(10, per="batch"), "per"),
+        (lambda: schedules.OneCycle(0), "total_steps"),
+        (lambda: schedules.OneCycle(pct_start=1.0), "pct_start"),
+        (lambda: schedules.OneCycle(div_factor=0), "div_factor"),
+        (lambda: schedules.OneCycle(final_div_factor=-1), "final_div_factor"),
+        (lambda: schedules.OneCycle().hyper(4), "total_steps"),
+    ):
         with pytest.raises(ValueError, match=message):
             bad()
     assert "OneCycle(total_steps=None" in repr(schedules.OneCycle())

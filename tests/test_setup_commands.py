@@ -1,4 +1,5 @@
 """The README's two set-up commands, as CI reads them (tools/readme_commands.py)."""
+
 import importlib.util
 from pathlib import Path
 

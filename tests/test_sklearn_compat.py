@@ -4,6 +4,7 @@ MLPClassifier / MLPRegressor as the reference for the training maths.
 scikit-learn is an optional dependency (``pip install nnfast[sklearn]``); without it these
 tests skip.
 """
+
 import warnings
 
 import numpy as np
@@ -34,12 +35,12 @@ def test_scikit_learn_common_checks(estimator):
     """``check_estimator`` passes, except for the checks the model declares, with a reason,
     in ``_expected_failed_checks`` (and those must really fail: no stale excuses)."""
     declared = expected_failures(estimator)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.simplefilter("ignore", ConvergenceWarning)
-        # nnfast's models duck-type the estimator API rather than inheriting
-        # sklearn.base.BaseEstimator (which would make `import nnfast` import scikit-learn).
-        warnings.filterwarnings("ignore", message=".*does not inherit from")
         results = check_estimator(estimator, on_fail=None, on_skip=None)
+    # the models inherit sklearn.base.BaseEstimator (through nnfast._compat)
+    assert not [w for w in caught if "inherit" in str(w.message)], caught
     failed = {r["check_name"]: r["exception"] for r in results if r["status"] == "failed"}
     unexpected = {name: repr(exc)[:500] for name, exc in failed.items() if name not in declared}
     assert not unexpected, unexpected
@@ -66,6 +67,7 @@ def data(n=120, seed=0):
 
 # --- scikit-learn's tools -------------------------------------------------------------------
 
+
 def test_tags_and_clone():
     assert is_classifier(nf.MLPClassifier()) and is_regressor(nf.MLPRegressor())
     assert is_classifier(nf.Perceptron()) and is_classifier(nf.LogisticRegression())
@@ -85,8 +87,9 @@ def test_tags_and_clone():
 
 def test_pipeline_cross_val_score_and_grid_search_in_processes():
     X, y = data(150)
-    pipe = make_pipeline(StandardScaler(), nf.MLPClassifier((8,), solver="lbfgs", max_iter=50,
-                                                            random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), nf.MLPClassifier((8,), solver="lbfgs", max_iter=50, random_state=0)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         pipe.fit(X, y)
@@ -94,8 +97,9 @@ def test_pipeline_cross_val_score_and_grid_search_in_processes():
         assert pipe.predict_proba(X).shape == (150, 3)
         scores = cross_val_score(pipe, X, y, cv=3)
         assert scores.shape == (3,) and scores.min() > 0.6
-        search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(1,), (8,)]},
-                              cv=2, n_jobs=2).fit(X, y)
+        search = GridSearchCV(
+            pipe, {"mlpclassifier__hidden_layer_sizes": [(1,), (8,)]}, cv=2, n_jobs=2
+        ).fit(X, y)
     assert search.best_params_["mlpclassifier__hidden_layer_sizes"] == (8,)
     assert search.cv_results_["mean_test_score"].shape == (2,)
     best = search.best_estimator_[-1]
@@ -111,8 +115,9 @@ def test_pipeline_cross_val_score_and_grid_search_in_processes():
 def test_regressor_and_classics_in_a_grid_search():
     X, y = data()
     target = X @ [1.0, -2.0, 0.5, 0.0]
-    search = GridSearchCV(nf.MLPRegressor((), solver="lbfgs"), {"alpha": [1e-4, 10.0]},
-                          cv=2).fit(X, target)
+    search = GridSearchCV(nf.MLPRegressor((), solver="lbfgs"), {"alpha": [1e-4, 10.0]}, cv=2).fit(
+        X, target
+    )
     assert search.best_params_ == {"alpha": 1e-4} and search.best_score_ > 0.99
     search = GridSearchCV(nf.LogisticRegression(), {"learning_rate": [0.1, 1.0]}, cv=2)
     search.fit(X, y)
@@ -160,6 +165,7 @@ def test_pandas_feature_names():
 
 # --- the same training as scikit-learn's ------------------------------------------------------
 
+
 def reference_data(kind):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(120, 4))
@@ -176,8 +182,15 @@ TRAINING = [
     dict(solver="sgd", learning_rate_init=0.05, alpha=0.01),
     dict(solver="sgd", nesterovs_momentum=False, batch_size=40, alpha=0.3),
     dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.2, momentum=0.0),
-    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.3, momentum=0.0,
-         tol=0.02, n_iter_no_change=2, max_iter=150),
+    dict(
+        solver="sgd",
+        learning_rate="adaptive",
+        learning_rate_init=0.3,
+        momentum=0.0,
+        tol=0.02,
+        n_iter_no_change=2,
+        max_iter=150,
+    ),
     dict(solver="sgd", momentum=0.0, tol=0.01, n_iter_no_change=3, max_iter=150),
     dict(solver="lbfgs", max_iter=15, alpha=0.1),
 ]
@@ -190,8 +203,15 @@ def test_same_weights_as_scikit_learn_without_shuffling(kind, params):
     without shuffling nnfast's run is scikit-learn's to rounding."""
     X, y = reference_data(kind)
     name = "MLPRegressor" if kind == "regression" else "MLPClassifier"
-    params = {"hidden_layer_sizes": (5,), "activation": "tanh", "shuffle": False,
-              "random_state": 0, "max_iter": 25, "tol": 0.0, **params}
+    params = {
+        "hidden_layer_sizes": (5,),
+        "activation": "tanh",
+        "shuffle": False,
+        "random_state": 0,
+        "max_iter": 25,
+        "tol": 0.0,
+        **params,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = getattr(neural_network, name)(**params).fit(X, y)
@@ -209,8 +229,7 @@ def test_same_weights_as_scikit_learn_without_shuffling(kind, params):
         # loss_curve_ is nnfast's convention: scikit-learn's is c times it plus the (here
         # small) L2 penalty
         c = {"regression": 0.5, "multilabel": 2.0}.get(kind, 1.0)
-        np.testing.assert_allclose(c * np.array(ours.loss_curve_), theirs.loss_curve_,
-                                   rtol=0.01)
+        np.testing.assert_allclose(c * np.array(ours.loss_curve_), theirs.loss_curve_, rtol=0.01)
 
 
 def test_adam_matches_scikit_learn_up_to_its_epsilon_placement():
@@ -227,8 +246,15 @@ def test_adam_matches_scikit_learn_up_to_its_epsilon_placement():
 
 def test_partial_fit_matches_scikit_learn():
     X, y = reference_data("multiclass")
-    params = dict(hidden_layer_sizes=(5,), solver="sgd", learning_rate="invscaling",
-                  learning_rate_init=0.1, momentum=0.0, shuffle=False, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(5,),
+        solver="sgd",
+        learning_rate="invscaling",
+        learning_rate_init=0.1,
+        momentum=0.0,
+        shuffle=False,
+        random_state=0,
+    )
     theirs = neural_network.MLPClassifier(**params)
     ours = nf.MLPClassifier(**params)
     for rows in (slice(0, 50), slice(50, 70), slice(70, 120), slice(0, 120)):
@@ -239,9 +265,11 @@ def test_partial_fit_matches_scikit_learn():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
-WEIGHTS = {"integer": lambda n: 1 + np.arange(n) % 3,
-           "fractional": lambda n: np.linspace(0.1, 1.0, n) ** 2,
-           "with zeros": lambda n: np.where(np.arange(n) % 7 == 0, 0.0, 0.3 + np.arange(n) % 4)}
+WEIGHTS = {
+    "integer": lambda n: 1 + np.arange(n) % 3,
+    "fractional": lambda n: np.linspace(0.1, 1.0, n) ** 2,
+    "with zeros": lambda n: np.where(np.arange(n) % 7 == 0, 0.0, 0.3 + np.arange(n) % 4),
+}
 
 
 @pytest.mark.parametrize("kind", ["regression", "multiclass", "binary", "multilabel"])
@@ -252,8 +280,7 @@ def test_sample_weights_equal_scikit_learns_for_lbfgs(kind, weights):
     X, y = reference_data(kind)
     w = WEIGHTS[weights](len(X))
     name = "MLPRegressor" if kind == "regression" else "MLPClassifier"
-    params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=10, alpha=0.5,
-                  random_state=0)
+    params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=10, alpha=0.5, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = getattr(neural_network, name)(**params).fit(X, y, sample_weight=w)
@@ -272,9 +299,18 @@ def test_full_batch_weighted_training_equals_scikit_learns(kind, solver):
     X, y = reference_data(kind)
     w = WEIGHTS["fractional"](len(X))
     name = "MLPRegressor" if kind == "regression" else "MLPClassifier"
-    params = dict(hidden_layer_sizes=(5,), activation="tanh", solver=solver, alpha=0.05,
-                  batch_size=len(X), learning_rate_init=0.05, shuffle=False, random_state=0,
-                  max_iter=20, tol=0.0)
+    params = dict(
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        solver=solver,
+        alpha=0.05,
+        batch_size=len(X),
+        learning_rate_init=0.05,
+        shuffle=False,
+        random_state=0,
+        max_iter=20,
+        tol=0.0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = getattr(neural_network, name)(**params).fit(X, y, sample_weight=w)
@@ -289,9 +325,19 @@ def test_weighted_mini_batches_differ_from_scikit_learn_only_by_the_batch_normal
     """Documented difference: scikit-learn divides a batch's gradient by that batch's weight
     sum, nnfast by batch_size * mean(w). With batches of equal weight sums they agree."""
     X, y = reference_data("regression")
-    params = dict(hidden_layer_sizes=(5,), activation="tanh", solver="sgd", alpha=0.05,
-                  batch_size=40, learning_rate_init=0.05, shuffle=False, random_state=0,
-                  max_iter=10, tol=0.0, momentum=0.0)
+    params = dict(
+        hidden_layer_sizes=(5,),
+        activation="tanh",
+        solver="sgd",
+        alpha=0.05,
+        batch_size=40,
+        learning_rate_init=0.05,
+        shuffle=False,
+        random_state=0,
+        max_iter=10,
+        tol=0.0,
+        momentum=0.0,
+    )
     balanced = np.tile([0.5, 1.5, 1.0, 1.0], 30)  # every batch of 40 weighs 40
     skewed = np.repeat([0.5, 1.0, 1.5], 40)  # batches weigh 20, 40, 60
     with warnings.catch_warnings():
@@ -299,6 +345,7 @@ def test_weighted_mini_batches_differ_from_scikit_learn_only_by_the_batch_normal
         for w, same in ((balanced, True), (skewed, False)):
             theirs = neural_network.MLPRegressor(**params).fit(X, y, sample_weight=w)
             ours = nf.MLPRegressor(**params).fit(X, y, sample_weight=w)
-            close = all(np.allclose(a, b, rtol=1e-9, atol=1e-11)
-                        for a, b in zip(ours.coefs_, theirs.coefs_))
+            close = all(
+                np.allclose(a, b, rtol=1e-9, atol=1e-11) for a, b in zip(ours.coefs_, theirs.coefs_)
+            )
             assert close == same

@@ -4,6 +4,7 @@ The rewrite must fail loudly when scikit-learn's file changes shape (else its te
 silently run on scikit-learn's own classes), and the run must report every test, a failure
 and a crash.
 """
+
 import importlib.util
 import textwrap
 from pathlib import Path
@@ -43,22 +44,29 @@ def test_rewrite_changes_the_import_line_and_nothing_else(tool):
     assert changed == [(LINE, "from nnfast import MLPClassifier, MLPRegressor")]
 
 
-@pytest.mark.parametrize("text", [
-    GOOD.replace(LINE, "from sklearn.neural_network import MLPRegressor, MLPClassifier"),
-    GOOD.replace(LINE, "from sklearn.neural_network import (MLPClassifier, MLPRegressor)"),
-    GOOD.replace(LINE, "import numpy"),
-    GOOD.replace(LINE, LINE + "\n" + LINE),
-], ids=["reordered", "parenthesised", "missing", "twice"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD.replace(LINE, "from sklearn.neural_network import MLPRegressor, MLPClassifier"),
+        GOOD.replace(LINE, "from sklearn.neural_network import (MLPClassifier, MLPRegressor)"),
+        GOOD.replace(LINE, "import numpy"),
+        GOOD.replace(LINE, LINE + "\n" + LINE),
+    ],
+    ids=["reordered", "parenthesised", "missing", "twice"],
+)
 def test_rewrite_fails_loudly_when_the_line_is_not_there_once(tool, text):
     with pytest.raises(tool.ShapeError, match="exactly once"):
         tool.rewrite(text)
 
 
-@pytest.mark.parametrize("extra", [
-    "from sklearn.neural_network._multilayer_perceptron import MLPRegressor",
-    "    from sklearn.neural_network import MLPClassifier",
-    "import sklearn.neural_network",
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "from sklearn.neural_network._multilayer_perceptron import MLPRegressor",
+        "    from sklearn.neural_network import MLPClassifier",
+        "import sklearn.neural_network",
+    ],
+)
 def test_rewrite_fails_when_another_line_imports_scikit_learns_classes(tool, extra):
     with pytest.raises(tool.ShapeError, match="still imports"):
         tool.rewrite(GOOD + "\n" + extra + "\n")
@@ -81,24 +89,34 @@ def test_every_exclusion_has_a_reason(tool):
 
 def test_parse_junit(tool, tmp_path):
     xml = tmp_path / "r.xml"
-    xml.write_text(textwrap.dedent("""\
+    xml.write_text(
+        textwrap.dedent("""\
         <testsuites><testsuite>
           <testcase classname="test_mlp" name="test_a"/>
-          <testcase classname="test_mlp" name="test_b[x]"><failure message="boom">tb</failure></testcase>
+          <testcase classname="test_mlp" name="test_b[x]">
+            <failure message="boom">tb</failure></testcase>
           <testcase classname="test_mlp" name="test_c"><skipped message="no pandas"/></testcase>
-          <testcase classname="test_mlp" name="test_d"><error message="fixture">tb</error></testcase>
+          <testcase classname="test_mlp" name="test_d">
+            <error message="fixture">tb</error></testcase>
           <testcase classname="test_mlp" name="test_e"><failure message="call"/></testcase>
           <testcase classname="test_mlp" name="test_e"><error message="teardown"/></testcase>
         </testsuite></testsuites>
-        """))
+        """)
+    )
     assert tool.parse_junit(xml) == [
-        ("test_a", "PASS", ""), ("test_b[x]", "FAIL", "boom"), ("test_c", "SKIP", "no pandas"),
-        ("test_d", "ERROR", "fixture"), ("test_e", "FAIL", "call")]
+        ("test_a", "PASS", ""),
+        ("test_b[x]", "FAIL", "boom"),
+        ("test_c", "SKIP", "no pandas"),
+        ("test_d", "ERROR", "fixture"),
+        ("test_e", "FAIL", "call"),
+    ]
 
 
 def test_parse_verbose_names_the_test_that_was_running(tool):
-    output = ("test_mlp.py::test_a PASSED [ 33%]\ntest_mlp.py::test_b[1] FAILED [ 66%]\n"
-              "test_mlp.py::test_c Fatal Python error: Aborted\n")
+    output = (
+        "test_mlp.py::test_a PASSED [ 33%]\ntest_mlp.py::test_b[1] FAILED [ 66%]\n"
+        "test_mlp.py::test_c Fatal Python error: Aborted\n"
+    )
     done, running = tool.parse_verbose(output)
     assert done == [("test_a", "PASS", ""), ("test_b[1]", "FAIL", "")]
     assert running == "test_c"
@@ -119,14 +137,17 @@ def _fake_tests(tmp_path, body):
 
 @pytest.mark.requires("sklearn")
 def test_run_prints_each_test_and_fails_on_a_failure(tool, tmp_path, capsys):
-    path = _fake_tests(tmp_path, """
+    path = _fake_tests(
+        tmp_path,
+        """
 
         def test_fails():
             assert 1 == 2
 
         def test_left_out():
             assert False
-        """)
+        """,
+    )
     status = tool.run(path, excluded={"test_left_out": "reads a private attribute"})
     lines = capsys.readouterr().out.splitlines()
     assert status == 1
@@ -144,12 +165,15 @@ def test_run_passes_when_every_test_passes(tool, tmp_path, capsys):
 
 @pytest.mark.requires("sklearn")
 def test_run_reports_a_crash(tool, tmp_path, capsys):
-    path = _fake_tests(tmp_path, """
+    path = _fake_tests(
+        tmp_path,
+        """
 
         def test_crashes():
             import os
             os.abort()
-        """)
+        """,
+    )
     status = tool.run(path, excluded={})
     out = capsys.readouterr().out
     assert status == 2
@@ -159,12 +183,15 @@ def test_run_reports_a_crash(tool, tmp_path, capsys):
 
 @pytest.mark.requires("sklearn")
 def test_run_reports_a_hang(tool, tmp_path, capsys):
-    path = _fake_tests(tmp_path, """
+    path = _fake_tests(
+        tmp_path,
+        """
 
         def test_hangs():
             import time
             time.sleep(120)
-        """)
+        """,
+    )
     status = tool.run(path, excluded={}, timeout=8)
     out = capsys.readouterr().out
     assert status == 2

@@ -7,6 +7,7 @@ same ``random_state`` to give scikit-learn's model: these tests prove it, attrib
 attribute, to 1e-10 (it is bit for bit in practice), including the random draws (shuffles,
 early-stopping split) and the conventions a kernel has to follow.
 """
+
 import importlib.util
 import sys
 import warnings
@@ -18,8 +19,16 @@ import pytest
 pytest.importorskip("sklearn", minversion="1.7")
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
-ATTRIBUTES = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
-              "best_validation_score_", "_no_improvement_count")
+ATTRIBUTES = (
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "_no_improvement_count",
+)
 
 
 def load(name):
@@ -53,8 +62,9 @@ def assert_same_model(mine, theirs):
         else:
             assert a == b, name
     if hasattr(theirs, "_optimizer"):
-        assert mine._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate,
-                                                              rel=1e-12, abs=0)
+        assert mine._optimizer.learning_rate == pytest.approx(
+            theirs._optimizer.learning_rate, rel=1e-12, abs=0
+        )
     assert len(mine.coefs_) == len(theirs.coefs_)
     for a, b in zip(mine.coefs_ + mine.intercepts_, theirs.coefs_ + theirs.intercepts_):
         assert a.dtype == b.dtype
@@ -95,40 +105,100 @@ def both(kind, make_params, X, y, train):
 
 SETTINGS = [  # (data, estimator kind, parameters)
     ("iris", "classifier", {"solver": "sgd", "learning_rate_init": 0.1, "max_iter": 40}),
-    ("iris", "classifier", {"solver": "sgd", "nesterovs_momentum": False, "max_iter": 40,
-                            "learning_rate": "invscaling", "learning_rate_init": 0.5}),
-    ("iris", "classifier", {"solver": "sgd", "learning_rate": "adaptive", "tol": 0.05,
-                            "n_iter_no_change": 2, "learning_rate_init": 0.1,
-                            "max_iter": 300}),
-    ("iris", "classifier", {"solver": "sgd", "momentum": 0.0, "shuffle": False,
-                            "batch_size": 16, "activation": "logistic", "max_iter": 30}),
-    ("iris", "classifier", {"solver": "adam", "early_stopping": True, "max_iter": 60,
-                            "activation": "tanh", "learning_rate_init": 0.01}),
-    ("binary", "classifier", {"solver": "adam", "early_stopping": True, "max_iter": 50,
-                              "validation_fraction": 0.2}),
+    (
+        "iris",
+        "classifier",
+        {
+            "solver": "sgd",
+            "nesterovs_momentum": False,
+            "max_iter": 40,
+            "learning_rate": "invscaling",
+            "learning_rate_init": 0.5,
+        },
+    ),
+    (
+        "iris",
+        "classifier",
+        {
+            "solver": "sgd",
+            "learning_rate": "adaptive",
+            "tol": 0.05,
+            "n_iter_no_change": 2,
+            "learning_rate_init": 0.1,
+            "max_iter": 300,
+        },
+    ),
+    (
+        "iris",
+        "classifier",
+        {
+            "solver": "sgd",
+            "momentum": 0.0,
+            "shuffle": False,
+            "batch_size": 16,
+            "activation": "logistic",
+            "max_iter": 30,
+        },
+    ),
+    (
+        "iris",
+        "classifier",
+        {
+            "solver": "adam",
+            "early_stopping": True,
+            "max_iter": 60,
+            "activation": "tanh",
+            "learning_rate_init": 0.01,
+        },
+    ),
+    (
+        "binary",
+        "classifier",
+        {"solver": "adam", "early_stopping": True, "max_iter": 50, "validation_fraction": 0.2},
+    ),
     ("binary", "classifier", {"solver": "lbfgs", "max_iter": 30, "alpha": 0.1}),
-    ("multilabel", "classifier", {"solver": "adam", "early_stopping": True, "max_iter": 30,
-                                  "batch_size": 7}),
+    (
+        "multilabel",
+        "classifier",
+        {"solver": "adam", "early_stopping": True, "max_iter": 30, "batch_size": 7},
+    ),
     ("multilabel", "classifier", {"solver": "lbfgs", "max_iter": 30}),
-    ("multioutput", "regressor", {"solver": "sgd", "learning_rate_init": 0.01,
-                                  "max_iter": 50, "batch_size": 4}),
+    (
+        "multioutput",
+        "regressor",
+        {"solver": "sgd", "learning_rate_init": 0.01, "max_iter": 50, "batch_size": 4},
+    ),
     ("multioutput", "regressor", {"solver": "lbfgs", "max_iter": 50}),
-    ("multioutput", "regressor", {"solver": "adam", "early_stopping": True,
-                                  "validation_fraction": 0.25, "max_iter": 50}),
-    ("counts", "regressor", {"loss": "poisson", "solver": "adam", "max_iter": 30,
-                             "learning_rate_init": 0.01}),
+    (
+        "multioutput",
+        "regressor",
+        {"solver": "adam", "early_stopping": True, "validation_fraction": 0.25, "max_iter": 50},
+    ),
+    (
+        "counts",
+        "regressor",
+        {"loss": "poisson", "solver": "adam", "max_iter": 30, "learning_rate_init": 0.01},
+    ),
     ("counts", "regressor", {"loss": "poisson", "solver": "lbfgs", "max_iter": 30}),
 ]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
-@pytest.mark.parametrize("dataset,kind,params", SETTINGS,
-                         ids=[f"{d}-{p['solver']}-{i}" for i, (d, _, p) in enumerate(SETTINGS)])
+@pytest.mark.parametrize(
+    "dataset,kind,params",
+    SETTINGS,
+    ids=[f"{d}-{p['solver']}-{i}" for i, (d, _, p) in enumerate(SETTINGS)],
+)
 def test_the_re_derivation_fits_scikit_learns_model(dataset, kind, params, weighted):
     X, y = data(dataset)
     w = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0]) if weighted else None
-    mine, theirs = both(kind, lambda: {"hidden_layer_sizes": (6,), "random_state": 0,
-                                       **params}, X, y, lambda m: m.fit(X, y, sample_weight=w))
+    mine, theirs = both(
+        kind,
+        lambda: {"hidden_layer_sizes": (6,), "random_state": 0, **params},
+        X,
+        y,
+        lambda m: m.fit(X, y, sample_weight=w),
+    )
     assert_same_model(mine, theirs)
 
 
@@ -137,10 +207,14 @@ def test_the_re_derivation_draws_from_the_same_random_state(random_state):
     X, y = data("iris")
 
     def params():
-        state = {"None": None, "int": 7,
-                 "RandomState": np.random.RandomState(7)}[random_state]
-        return {"hidden_layer_sizes": (5,), "solver": "sgd", "early_stopping": True,
-                "max_iter": 20, "random_state": state}
+        state = {"None": None, "int": 7, "RandomState": np.random.RandomState(7)}[random_state]
+        return {
+            "hidden_layer_sizes": (5,),
+            "solver": "sgd",
+            "early_stopping": True,
+            "max_iter": 20,
+            "random_state": state,
+        }
 
     def fit(model):
         np.random.seed(3)  # the global RandomState that random_state=None draws from
@@ -149,12 +223,16 @@ def test_the_re_derivation_draws_from_the_same_random_state(random_state):
     assert_same_model(*both("classifier", params, X, y, fit))
 
 
-@pytest.mark.parametrize("extra", [
-    {"early_stopping": True},
-    {"learning_rate": "adaptive", "tol": 0.05, "n_iter_no_change": 2},
-    {"learning_rate": "invscaling", "learning_rate_init": 0.3},
-    {"solver": "adam"},
-], ids=["early-stopping", "adaptive", "invscaling", "adam"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"early_stopping": True},
+        {"learning_rate": "adaptive", "tol": 0.05, "n_iter_no_change": 2},
+        {"learning_rate": "invscaling", "learning_rate_init": 0.3},
+        {"solver": "adam"},
+    ],
+    ids=["early-stopping", "adaptive", "invscaling", "adam"],
+)
 def test_the_re_derivation_continues_like_scikit_learn_with_warm_start(extra):
     X, y = data("iris")
 
@@ -163,8 +241,14 @@ def test_the_re_derivation_continues_like_scikit_learn_with_warm_start(extra):
             model.fit(X, y)
         return model
 
-    params = {"hidden_layer_sizes": (5,), "solver": "sgd", "max_iter": 15,
-              "warm_start": True, "random_state": 2, **extra}
+    params = {
+        "hidden_layer_sizes": (5,),
+        "solver": "sgd",
+        "max_iter": 15,
+        "warm_start": True,
+        "random_state": 2,
+        **extra,
+    }
     assert_same_model(*both("classifier", lambda: dict(params), X, y, fit_three_times))
 
 
@@ -176,11 +260,17 @@ def test_the_re_derivation_continues_like_scikit_learn_with_partial_fit(solver):
 
     def chunks(model):
         for start in range(0, 150, 25):
-            model.partial_fit(X[start:start + 40], y[start:start + 40], classes=[0, 1, 2])
+            model.partial_fit(X[start : start + 40], y[start : start + 40], classes=[0, 1, 2])
         return model
 
-    params = {"hidden_layer_sizes": (5,), "solver": solver, "random_state": 4,
-              "learning_rate": "adaptive", "tol": 0.5, "n_iter_no_change": 1}
+    params = {
+        "hidden_layer_sizes": (5,),
+        "solver": solver,
+        "random_state": 4,
+        "learning_rate": "adaptive",
+        "tol": 0.5,
+        "n_iter_no_change": 1,
+    }
     assert_same_model(*both("classifier", lambda: dict(params), X, y, chunks))
 
 
@@ -190,9 +280,13 @@ def test_the_re_derivation_keeps_float32_as_scikit_learn_does(solver):
     float64) returns float64 coefficients, so its forward passes run in float64 too."""
     X, y = data("iris")
     X = X.astype(np.float32)
-    mine, theirs = both("classifier", lambda: {"hidden_layer_sizes": (5,), "solver": solver,
-                                               "max_iter": 20, "random_state": 0}, X, y,
-                        lambda m: m.fit(X, y))
+    mine, theirs = both(
+        "classifier",
+        lambda: {"hidden_layer_sizes": (5,), "solver": solver, "max_iter": 20, "random_state": 0},
+        X,
+        y,
+        lambda m: m.fit(X, y),
+    )
     expected = np.float64 if solver == "lbfgs" else np.float32
     assert theirs.coefs_[0].dtype == mine.coefs_[0].dtype == expected
     assert_same_model(mine, theirs)
@@ -204,11 +298,15 @@ def test_the_re_derivation_keeps_float32_as_scikit_learn_does(solver):
 def test_split_rows_is_train_test_split(ref, n, fraction, stratify):
     from sklearn.model_selection import train_test_split
 
-    strata = {None: None, "binary column": (np.arange(n) % 3 == 0).reshape(-1, 1),
-              "classes": np.arange(n) % 3}[stratify]
+    strata = {
+        None: None,
+        "binary column": (np.arange(n) % 3 == 0).reshape(-1, 1),
+        "classes": np.arange(n) % 3,
+    }[stratify]
     try:
-        train, test = train_test_split(np.arange(n), test_size=fraction, stratify=strata,
-                                       random_state=np.random.RandomState(n))
+        train, test = train_test_split(
+            np.arange(n), test_size=fraction, stratify=strata, random_state=np.random.RandomState(n)
+        )
     except ValueError:  # e.g. fewer test rows than classes: the re-derivation refuses too
         with pytest.raises(ValueError):
             ref.split_rows(n, fraction, np.random.RandomState(n), strata)
@@ -253,8 +351,9 @@ def test_squared_error_reports_the_mean_over_outputs_but_steps_on_their_sum(ref)
     averaged over the outputs, its gradient (output - y) is that of their sum. An
     implementation must reproduce both, not one consistent objective."""
     X, Y = data("multioutput")
-    model = ref.ReferenceMLP("regressor", hidden_layer_sizes=(4,), solver="lbfgs", max_iter=1,
-                             alpha=0.0, random_state=0)
+    model = ref.ReferenceMLP(
+        "regressor", hidden_layer_sizes=(4,), solver="lbfgs", max_iter=1, alpha=0.0, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, Y)
@@ -281,13 +380,21 @@ FAILING_NOW = {
     "binary-sgd-nesterov": "own shuffles; loss_ without the penalty",
     "multioutput-adam": "loss scale: mean over outputs vs scikit-learn's sum; loss_ doubled",
     "multioutput-lbfgs": "one consistent objective where scikit-learn's value and gradient "
-                         "differ by the number of outputs",
+    "differ by the number of outputs",
 }
 
 
-@pytest.mark.parametrize("name", ["iris-sgd-adaptive-early-stopping", "iris-adam-identity",
-                                  "iris-lbfgs", "binary-sgd-nesterov", "multioutput-adam",
-                                  "multioutput-lbfgs"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "iris-sgd-adaptive-early-stopping",
+        "iris-adam-identity",
+        "iris-lbfgs",
+        "binary-sgd-nesterov",
+        "multioutput-adam",
+        "multioutput-lbfgs",
+    ],
+)
 def test_nnfast_fits_scikit_learns_model(parity, name, request):
     if name in FAILING_NOW:
         request.applymarker(pytest.mark.xfail(strict=True, reason=FAILING_NOW[name]))

@@ -4,6 +4,7 @@ The usual case: running Python from the repository's root after ``pip install .`
 source folder shadows the installed package (and its extension). Each case runs in a fresh
 interpreter on a copy of the package's Python files.
 """
+
 import importlib.machinery
 import os
 import shutil
@@ -34,19 +35,31 @@ def copy_package(root):
     """The installed package's Python files (no extension) in ``root``/nnfast."""
     source = Path(nnfast.__file__).parent
     extensions = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    shutil.copytree(source, root / "nnfast",
-                    ignore=lambda folder, names: [n for n in names if n.endswith(extensions)
-                                                  or n == "__pycache__"])
+    shutil.copytree(
+        source,
+        root / "nnfast",
+        ignore=lambda folder, names: [
+            n for n in names if n.endswith(extensions) or n == "__pycache__"
+        ],
+    )
     return root / "nnfast"
 
 
 def run(cwd, **env):
-    environ = {k: v for k, v in os.environ.items()
-               if k not in ("NNFAST_BACKEND", "NNFAST_REQUIRE_CYTHON", "PYTHONPATH",
-                            "PYTHONSAFEPATH")}  # the current folder first, as by default
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NNFAST_BACKEND", "NNFAST_REQUIRE_CYTHON", "PYTHONPATH", "PYTHONSAFEPATH")
+    }  # the current folder first, as by default
     environ.update(env)
-    return subprocess.run([sys.executable, "-c", CHECK], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", CHECK],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def warnings_of(result):
@@ -80,8 +93,10 @@ def test_require_cython_turns_the_warning_into_an_error(source_tree):
     root, _ = source_tree
     result = run(root, NNFAST_REQUIRE_CYTHON="1")
     assert result.returncode != 0
-    assert "ImportError: NNFAST_REQUIRE_CYTHON=1: nnfast was imported from its source tree" \
+    assert (
+        "ImportError: NNFAST_REQUIRE_CYTHON=1: nnfast was imported from its source tree"
         in result.stderr
+    )
     assert "circular" not in result.stderr
 
 

@@ -1,4 +1,5 @@
 """Saturated activations and confident wrong predictions stay finite, without warnings."""
+
 import warnings
 
 import numpy as np
@@ -28,8 +29,9 @@ def test_sigmoid_saturates_exactly(no_warnings):
 
 def test_softmax_of_huge_logits(no_warnings):
     np.testing.assert_array_equal(activations.softmax(np.array([1000.0, 0.0])), [1.0, 0.0])
-    np.testing.assert_array_equal(activations.softmax(np.array([[0.0, 1000.0], [-1000.0, 0.0]])),
-                                  [[0.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(
+        activations.softmax(np.array([[0.0, 1000.0], [-1000.0, 0.0]])), [[0.0, 1.0], [0.0, 1.0]]
+    )
     p = activations.softmax(np.array([-1000.0, -1000.0, -1000.0]))
     np.testing.assert_allclose(p, 1 / 3, rtol=1e-15)
     J = activations.softmax.jacobian(np.array([1000.0, 0.0]))
@@ -57,8 +59,11 @@ def test_cross_entropies_of_certain_probabilities(no_warnings):
     assert ce([0, 1], [[1.0, 0.0], [0.0, 1.0]]) == pytest.approx(0.0, abs=1e-15)
     # 0 * ln 0 = 0: classes with y = 0 cost nothing, whatever their probability
     assert ce([[0.0, 1.0, 0.0]], [[0.0, 1.0, 0.0]]) == pytest.approx(0.0, abs=1e-15)
-    for g in (bce.gradient([1.0, 0.0], [0.0, 1.0]), ce.gradient([[1.0, 0.0]], [[0.0, 1.0]]),
-              bce.gradient([1.0, 0.0], [1.0, 0.0])):
+    for g in (
+        bce.gradient([1.0, 0.0], [0.0, 1.0]),
+        ce.gradient([[1.0, 0.0]], [[0.0, 1.0]]),
+        bce.gradient([1.0, 0.0], [1.0, 0.0]),
+    ):
         assert np.isfinite(g).all()
     assert bce.gradient([1.0, 0.0], [0.0, 1.0])[0] < 0 < bce.gradient([1.0, 0.0], [0.0, 1.0])[1]
 
@@ -111,8 +116,13 @@ def test_cross_entropy_network_with_huge_logits(backend, no_warnings):
 
 
 def test_training_on_saturated_outputs_stays_finite(backend):
-    net = nnfast.Network([2, 4, 1], activation="tanh", output_activation="sigmoid",
-                         loss="binary_cross_entropy", seed=0)
+    net = nnfast.Network(
+        [2, 4, 1],
+        activation="tanh",
+        output_activation="sigmoid",
+        loss="binary_cross_entropy",
+        seed=0,
+    )
     net.weights[1][:] *= 1e4
     X = np.array([[1.0, 2.0], [-1.0, -2.0], [0.5, -0.5], [3.0, 1.0]])
     Y = 1.0 - (net.feedforward(X) > 0.5)  # every prediction confidently wrong
@@ -162,8 +172,9 @@ def test_nan_through_a_relu_layer_is_not_hidden(backend):
     net = nnfast.Network([1, 1, 1], activation="relu", seed=0)
     net.weights[0][:] = np.nan
     grad = np.empty(net.spec.n_params)
-    nnfast._backend.kernels().loss_and_gradient(net.spec, net.parameters, np.ones((1, 1)),
-                                                np.zeros((1, 1)), 0.0, 0.0, grad)
+    nnfast._backend.kernels().loss_and_gradient(
+        net.spec, net.parameters, np.ones((1, 1)), np.zeros((1, 1)), 0.0, 0.0, grad
+    )
     dW, db = net.spec.unpack(grad)
     assert np.isnan(dW[1]).all() and np.isnan(db[1]).all()
     # the public methods refuse NaN weights before the kernel runs

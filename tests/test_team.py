@@ -7,6 +7,7 @@ whose kernels may round a share of the rows differently at its edges, the same t
 bits. Only the epoch's summed loss adds the parts' sums in another order. The tests lower
 the work from which a team runs a batch so that small networks use one.
 """
+
 import multiprocessing
 import threading
 import time
@@ -50,13 +51,26 @@ def data(n=150, d=7, k=4, seed=0):
 
 def train(setting, X, labels, weights, epochs=3, sizes=(37, 21), batch_size=32):
     activation, optimizer, weighted, dropout, l1, l2 = setting
-    net = nnfast.Network([X.shape[1], *sizes, int(labels.max()) + 1], activation=activation,
-                         loss="cross_entropy", seed=1)
+    net = nnfast.Network(
+        [X.shape[1], *sizes, int(labels.max()) + 1],
+        activation=activation,
+        loss="cross_entropy",
+        seed=1,
+    )
     with nnfast.use_backend("cython"):
-        history = net.train(X, labels, epochs=epochs, learning_rate=0.05,
-                            batch_size=batch_size, seed=2, optimizer=optimizer,
-                            dropout=dropout, l1=l1, l2=l2,
-                            sample_weight=weights if weighted else None)
+        history = net.train(
+            X,
+            labels,
+            epochs=epochs,
+            learning_rate=0.05,
+            batch_size=batch_size,
+            seed=2,
+            optimizer=optimizer,
+            dropout=dropout,
+            l1=l1,
+            l2=l2,
+            sample_weight=weights if weighted else None,
+        )
         out = net.feedforward(X)
     return net.parameters.copy(), np.array(history.loss), out
 
@@ -90,12 +104,20 @@ def test_team_matches_one_thread_with_blas(setting, team):
 
 
 @settings(max_examples=25, deadline=None)
-@given(d=st.integers(1, 9), hidden=st.lists(st.integers(1, 12), min_size=0, max_size=3),
-       k=st.integers(2, 5), n=st.integers(5, 70), batch=st.integers(2, 40),
-       threads=st.integers(2, 4), blas=st.booleans(), optimizer=st.sampled_from(
-           ["sgd", "momentum", "adam"]), seed=st.integers(0, 2**16))
-def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optimizer, seed,
-                                    cython_kernels):
+@given(
+    d=st.integers(1, 9),
+    hidden=st.lists(st.integers(1, 12), min_size=0, max_size=3),
+    k=st.integers(2, 5),
+    n=st.integers(5, 70),
+    batch=st.integers(2, 40),
+    threads=st.integers(2, 4),
+    blas=st.booleans(),
+    optimizer=st.sampled_from(["sgd", "momentum", "adam"]),
+    seed=st.integers(0, 2**16),
+)
+def test_team_matches_the_reference(
+    d, hidden, k, n, batch, threads, blas, optimizer, seed, cython_kernels
+):
     # Random shapes, including layers narrower than the team and batches with fewer rows
     # than it has threads, against the NumPy backend.
     kernels = cython_kernels
@@ -110,11 +132,19 @@ def test_team_matches_the_reference(d, hidden, k, n, batch, threads, blas, optim
     results = []
     try:
         for backend in ("cython", "numpy"):
-            net = nnfast.Network([d, *hidden, k], activation="relu", loss="cross_entropy",
-                                 seed=seed)
+            net = nnfast.Network(
+                [d, *hidden, k], activation="relu", loss="cross_entropy", seed=seed
+            )
             with nnfast.use_backend(backend):
-                history = net.train(X, labels, epochs=2, learning_rate=0.05,
-                                    batch_size=batch, seed=seed, optimizer=opt[optimizer])
+                history = net.train(
+                    X,
+                    labels,
+                    epochs=2,
+                    learning_rate=0.05,
+                    batch_size=batch,
+                    seed=seed,
+                    optimizer=opt[optimizer],
+                )
             results.append((net.parameters.copy(), np.array(history.loss)))
     finally:
         kernels.team_settings(**saved)
@@ -152,8 +182,7 @@ def trained_in_child(queue):
     queue.put((params, loss))
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                    reason="needs fork")
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
 def test_forked_child_starts_its_own_workers(team):
     # Threads do not survive fork: a child waiting on its parent's workers would hang.
     X, labels, w = data()
@@ -195,8 +224,9 @@ def test_blas_is_held_at_one_thread_while_a_team_runs_and_restored(team, threadp
     team.team_settings(threads=0)
     X, labels, w = data(n=400)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=300),
-                                 wanted=1)
+        seen = blas_threads_seen(
+            team, lambda: train(SETTINGS[0], X, labels, w, epochs=300), wanted=1
+        )
         assert 1 in seen
         assert team.blas_threads_now() == 2
 
@@ -219,9 +249,16 @@ def test_an_interrupted_team_run_restores_the_blas(team, threadpoolctl):
         assert team.blas_threads_now() == 2
 
 
-@pytest.mark.parametrize("name, value, error", [
-    ("threads", -1, ValueError), ("work", -1, ValueError), ("rows", 0, ValueError),
-    ("threads", 2.0, TypeError), ("rows", True, TypeError)])
+@pytest.mark.parametrize(
+    "name, value, error",
+    [
+        ("threads", -1, ValueError),
+        ("work", -1, ValueError),
+        ("rows", 0, ValueError),
+        ("threads", 2.0, TypeError),
+        ("rows", True, TypeError),
+    ],
+)
 def test_team_settings_refuse_nonsense(name, value, error, team):
     before = team.team_settings()
     with pytest.raises(error, match=f"{name} must be"):
@@ -275,9 +312,11 @@ def test_small_batches_run_on_one_thread(team, threadpoolctl):
     team.team_settings(threads=4)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         for batch, held in ((40, False), (64, True)):
-            seen = blas_threads_seen(team, lambda: train(SETTINGS[0], X, labels, w, epochs=150,
-                                                         batch_size=batch),
-                                     wanted=1 if held else None)
+            seen = blas_threads_seen(
+                team,
+                lambda: train(SETTINGS[0], X, labels, w, epochs=150, batch_size=batch),
+                wanted=1 if held else None,
+            )
             assert (1 in seen) == held, (batch, seen)
 
 
@@ -295,13 +334,30 @@ def test_team_is_race_free_under_threadsanitizer(tmp_path):
         pytest.skip("needs a C compiler and the source tree")
     binary = tmp_path / "team_stress"
     build = subprocess.run(
-        [compiler, "-O1", "-g", "-fsanitize=thread", "-pthread",
-         f"-I{sysconfig.get_paths()['include']}", f"-I{root / 'csrc'}", str(source),
-         "-o", str(binary)], capture_output=True, text=True)
+        [
+            compiler,
+            "-O1",
+            "-g",
+            "-fsanitize=thread",
+            "-pthread",
+            f"-I{sysconfig.get_paths()['include']}",
+            f"-I{root / 'csrc'}",
+            str(source),
+            "-o",
+            str(binary),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if build.returncode != 0:
         pytest.skip(f"no ThreadSanitizer build here: {build.stderr[-300:]}")
-    run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120,
-                         env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66"})
+    run = subprocess.run(
+        [str(binary)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"TSAN_OPTIONS": "halt_on_error=1 exitcode=66"},
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "ThreadSanitizer" not in run.stderr
     assert run.stdout.startswith("ok: ")

@@ -1,4 +1,5 @@
 """Bad input fails early with a message naming the argument; good input of any layout works."""
+
 import numpy as np
 import pytest
 
@@ -21,6 +22,7 @@ def ce_net():
 
 # --- shapes ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("call", ["feedforward", "loss", "gradients", "train"])
 def test_x_with_three_dimensions(call, mse_net):
     X = np.zeros((3, 2, 1))
@@ -40,12 +42,15 @@ def test_x_with_the_wrong_number_of_features(call, mse_net):
         getattr(mse_net, call)(*one_sample)
 
 
-@pytest.mark.parametrize("Y, pattern", [
-    (np.zeros((3, 3)), r"Y has 3 columns.*2 outputs"),
-    (np.zeros((3, 1)), r"Y has 1 columns.*2 outputs"),
-    (np.zeros(3), r"Y is 1-D.*2 outputs"),
-    (np.zeros((3, 2, 1)), r"Y must be 1-D or 2-D"),
-])
+@pytest.mark.parametrize(
+    "Y, pattern",
+    [
+        (np.zeros((3, 3)), r"Y has 3 columns.*2 outputs"),
+        (np.zeros((3, 1)), r"Y has 1 columns.*2 outputs"),
+        (np.zeros(3), r"Y is 1-D.*2 outputs"),
+        (np.zeros((3, 2, 1)), r"Y must be 1-D or 2-D"),
+    ],
+)
 def test_y_with_the_wrong_shape(Y, pattern, mse_net):
     for call in (mse_net.loss, mse_net.gradients, mse_net.train):
         with pytest.raises(ValueError, match=pattern):
@@ -73,6 +78,7 @@ def test_validation_data_is_checked_by_name(mse_net):
 
 # --- values ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_and_inf(bad, mse_net):
     X = X3.copy()
@@ -99,13 +105,16 @@ def test_empty_arrays(empty, mse_net):
         mse_net.train(X3, np.zeros((0, 2)))
 
 
-@pytest.mark.parametrize("X, kind", [
-    ([["a", "b"]], "dtype <U"),
-    (np.array([[1.0, None]], dtype=object), "dtype object"),
-    (np.array([[1.0, 2.0]], dtype=object), "dtype object"),
-    (np.array([[1 + 2j, 1.0]]), "complex"),
-    (np.array([["2020-01-01", "2020-01-02"]], dtype="datetime64[D]"), "dtype datetime64"),
-])
+@pytest.mark.parametrize(
+    "X, kind",
+    [
+        ([["a", "b"]], "dtype <U"),
+        (np.array([[1.0, None]], dtype=object), "dtype object"),
+        (np.array([[1.0, 2.0]], dtype=object), "dtype object"),
+        (np.array([[1 + 2j, 1.0]]), "complex"),
+        (np.array([["2020-01-01", "2020-01-02"]], dtype="datetime64[D]"), "dtype datetime64"),
+    ],
+)
 def test_non_numeric_input(X, kind, mse_net):
     with pytest.raises(TypeError, match=rf"X must hold real numbers, got {kind}"):
         mse_net.feedforward(X)
@@ -127,12 +136,16 @@ def test_feedforward_of_a_ragged_list_names_the_argument(mse_net):
 
 # --- labels and probabilities for the cross-entropies ---------------------------------------
 
-@pytest.mark.parametrize("labels, pattern", [
-    ([0, 1, 3], r"Y holds label 3, but there are only 3 classes"),
-    ([0, 7, 1], r"Y holds label 7"),
-    ([0, -1, 1], r"Y must hold non-negative class labels"),
-    ([0.0, 1.5, 2.0], r"Y must hold integer class labels"),
-])
+
+@pytest.mark.parametrize(
+    "labels, pattern",
+    [
+        ([0, 1, 3], r"Y holds label 3, but there are only 3 classes"),
+        ([0, 7, 1], r"Y holds label 7"),
+        ([0, -1, 1], r"Y must hold non-negative class labels"),
+        ([0.0, 1.5, 2.0], r"Y must hold integer class labels"),
+    ],
+)
 def test_bad_class_labels(labels, pattern, ce_net):
     for call in (ce_net.train, ce_net.loss, ce_net.gradients):
         with pytest.raises(ValueError, match=pattern):
@@ -152,21 +165,34 @@ def test_cross_entropy_targets_must_be_probabilities(ce_net):
 
 # --- names and hyperparameters --------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, pattern", [
-    (dict(activation="mish"), r"Unknown activation 'mish'\. Supported activations are .*relu"),
-    (dict(activation=["relu", "selu"], layer_sizes=[2, 3, 3, 1]),
-     r"Unknown activation 'selu'.*sigmoid"),
-    (dict(output_activation="softsign"), r"Unknown activation 'softsign'.*softmax"),
-    (dict(loss="hinge"), r"Unknown loss 'hinge'\. Supported losses are .*cross_entropy.*mse"),
-    (dict(init="orthogonal"), r"Unknown init 'orthogonal'\. Supported initialisations are "
-                              r".*xavier"),
-    (dict(activation="softmax"), r"softmax is only available as the output_activation"),
-    (dict(activation=["relu"] * 3), r"activation must be one name or 1 names"),
-    (dict(loss="binary_cross_entropy", output_activation="softmax"),
-     r"binary_cross_entropy.*output_activation='sigmoid'"),
-    (dict(loss="cross_entropy", output_activation="sigmoid"),
-     r"cross_entropy.*output_activation='softmax'"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (dict(activation="mish"), r"Unknown activation 'mish'\. Supported activations are .*relu"),
+        (
+            dict(activation=["relu", "selu"], layer_sizes=[2, 3, 3, 1]),
+            r"Unknown activation 'selu'.*sigmoid",
+        ),
+        (dict(output_activation="softsign"), r"Unknown activation 'softsign'.*softmax"),
+        (dict(loss="hinge"), r"Unknown loss 'hinge'\. Supported losses are .*cross_entropy.*mse"),
+        (
+            dict(init="orthogonal"),
+            r"Unknown init 'orthogonal'\. Supported initialisations are "
+            r".*xavier",
+        ),
+        (dict(activation="softmax"), r"softmax is only available as the output_activation"),
+        (dict(activation=["relu"] * 3), r"activation must be one name or 1 names"),
+        (
+            dict(loss="binary_cross_entropy", output_activation="softmax"),
+            r"binary_cross_entropy.*output_activation='sigmoid'",
+        ),
+        (
+            dict(loss="cross_entropy", output_activation="sigmoid"),
+            r"cross_entropy.*output_activation='softmax'",
+        ),
+    ],
+)
 def test_unknown_or_inconsistent_names(kwargs, pattern):
     kwargs = {"layer_sizes": [2, 3, 1], **kwargs}
     with pytest.raises(ValueError, match=pattern):
@@ -180,17 +206,20 @@ def test_names_of_the_wrong_type():
         nnfast.Network([2, 3, 1], loss=3)
 
 
-@pytest.mark.parametrize("sizes, error, pattern", [
-    ([2, 0, 1], ValueError, r"layer_sizes\[1\] must be in \[1"),
-    ([0, 3, 1], ValueError, r"layer_sizes\[0\]"),
-    ([2, -3, 1], ValueError, r"layer_sizes\[1\].*-3"),
-    ([2, 2.5, 1], TypeError, r"layer_sizes\[1\] must be an integer, got 2.5"),
-    ([2.0, 3, 1], TypeError, r"layer_sizes\[0\] must be an integer"),
-    ([2, True], TypeError, r"layer_sizes\[1\] must be an integer"),
-    ([3], ValueError, r"layer_sizes needs at least an input and an output size"),
-    ([], ValueError, r"layer_sizes needs at least"),
-    (5, TypeError, r"layer_sizes must be a sequence"),
-])
+@pytest.mark.parametrize(
+    "sizes, error, pattern",
+    [
+        ([2, 0, 1], ValueError, r"layer_sizes\[1\] must be in \[1"),
+        ([0, 3, 1], ValueError, r"layer_sizes\[0\]"),
+        ([2, -3, 1], ValueError, r"layer_sizes\[1\].*-3"),
+        ([2, 2.5, 1], TypeError, r"layer_sizes\[1\] must be an integer, got 2.5"),
+        ([2.0, 3, 1], TypeError, r"layer_sizes\[0\] must be an integer"),
+        ([2, True], TypeError, r"layer_sizes\[1\] must be an integer"),
+        ([3], ValueError, r"layer_sizes needs at least an input and an output size"),
+        ([], ValueError, r"layer_sizes needs at least"),
+        (5, TypeError, r"layer_sizes must be a sequence"),
+    ],
+)
 def test_bad_layer_sizes(sizes, error, pattern):
     with pytest.raises(error, match=pattern):
         nnfast.Network(sizes)
@@ -202,33 +231,36 @@ def test_numpy_integer_layer_sizes_are_fine():
     assert all(type(s) is int for s in net.layer_sizes)
 
 
-@pytest.mark.parametrize("kwargs, error, pattern", [
-    (dict(learning_rate=0.0), ValueError, r"learning_rate must be in \(0"),
-    (dict(learning_rate=-0.1), ValueError, r"learning_rate"),
-    (dict(learning_rate=float("nan")), ValueError, r"learning_rate must be finite"),
-    (dict(learning_rate=float("inf")), ValueError, r"learning_rate must be finite"),
-    (dict(learning_rate=10**400), ValueError, r"learning_rate must be finite"),  # no float
-    (dict(learning_rate="0.1"), TypeError, r"learning_rate must be a real number"),
-    (dict(batch_size=0), ValueError, r"batch_size must be in \[1"),
-    (dict(batch_size=-4), ValueError, r"batch_size"),
-    (dict(batch_size=2.5), TypeError, r"batch_size must be an integer"),
-    (dict(epochs=-1), ValueError, r"epochs must be in \[0"),
-    (dict(epochs=1.5), TypeError, r"epochs must be an integer"),
-    (dict(dropout=1.0), ValueError, r"dropout\[0\] must be in \[0.0, 1.0\)"),
-    (dict(dropout=1.5), ValueError, r"dropout\[0\]"),
-    (dict(dropout=-0.1), ValueError, r"dropout\[0\]"),
-    (dict(dropout=[0.1, 0.2, 0.3]), ValueError, r"dropout must be one rate or 2 rates"),
-    (dict(dropout=[0.1, 1.0]), ValueError, r"dropout\[1\]"),
-    (dict(l1=-0.1), ValueError, r"l1 must be in \[0"),
-    (dict(l2=float("nan")), ValueError, r"l2 must be finite"),
-    (dict(optimizer="lamb"), ValueError, r"Unknown optimizer 'lamb'.*adam.*sgd"),
-    (dict(lr_schedule="cosine"), TypeError, r"lr_schedule must be None or one of"),
-    (dict(seed=-1), ValueError, r"seed must be a non-negative integer"),
-    (dict(seed="zero"), TypeError, r"seed must be None, an int or a numpy.random.Generator"),
-    (dict(validation_split=1.0), ValueError, r"validation_split"),
-    (dict(early_stopping="yes"), TypeError, r"early_stopping"),
-    (dict(restarts=0), ValueError, r"restarts"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        (dict(learning_rate=0.0), ValueError, r"learning_rate must be in \(0"),
+        (dict(learning_rate=-0.1), ValueError, r"learning_rate"),
+        (dict(learning_rate=float("nan")), ValueError, r"learning_rate must be finite"),
+        (dict(learning_rate=float("inf")), ValueError, r"learning_rate must be finite"),
+        (dict(learning_rate=10**400), ValueError, r"learning_rate must be finite"),  # no float
+        (dict(learning_rate="0.1"), TypeError, r"learning_rate must be a real number"),
+        (dict(batch_size=0), ValueError, r"batch_size must be in \[1"),
+        (dict(batch_size=-4), ValueError, r"batch_size"),
+        (dict(batch_size=2.5), TypeError, r"batch_size must be an integer"),
+        (dict(epochs=-1), ValueError, r"epochs must be in \[0"),
+        (dict(epochs=1.5), TypeError, r"epochs must be an integer"),
+        (dict(dropout=1.0), ValueError, r"dropout\[0\] must be in \[0.0, 1.0\)"),
+        (dict(dropout=1.5), ValueError, r"dropout\[0\]"),
+        (dict(dropout=-0.1), ValueError, r"dropout\[0\]"),
+        (dict(dropout=[0.1, 0.2, 0.3]), ValueError, r"dropout must be one rate or 2 rates"),
+        (dict(dropout=[0.1, 1.0]), ValueError, r"dropout\[1\]"),
+        (dict(l1=-0.1), ValueError, r"l1 must be in \[0"),
+        (dict(l2=float("nan")), ValueError, r"l2 must be finite"),
+        (dict(optimizer="lamb"), ValueError, r"Unknown optimizer 'lamb'.*adam.*sgd"),
+        (dict(lr_schedule="cosine"), TypeError, r"lr_schedule must be None or one of"),
+        (dict(seed=-1), ValueError, r"seed must be a non-negative integer"),
+        (dict(seed="zero"), TypeError, r"seed must be None, an int or a numpy.random.Generator"),
+        (dict(validation_split=1.0), ValueError, r"validation_split"),
+        (dict(early_stopping="yes"), TypeError, r"early_stopping"),
+        (dict(restarts=0), ValueError, r"restarts"),
+    ],
+)
 def test_bad_training_options(kwargs, error, pattern):
     net = nnfast.Network([2, 3, 3, 1], seed=0)
     before = net.parameters.copy()
@@ -264,6 +296,7 @@ def test_zero_epochs_is_a_no_op():
 
 # --- accepted layouts and types -------------------------------------------------------------
 
+
 def reference_results(net, X, Y):
     """What a clean C-contiguous float64 copy of the input gives."""
     Xc = np.array(np.asarray(X, dtype=np.float64), order="C")
@@ -296,9 +329,14 @@ def test_converted_input_works(name, X, Y, backend):
     assert net.loss(X, Y) == loss
     ref = net.copy()
     history = net.train(X, Y, epochs=3, batch_size=2, seed=0, learning_rate=0.05)
-    ref.train(np.array(X, dtype=np.float64, order="C"), np.array(Y, dtype=np.float64,
-                                                                    order="C"),
-              epochs=3, batch_size=2, seed=0, learning_rate=0.05)
+    ref.train(
+        np.array(X, dtype=np.float64, order="C"),
+        np.array(Y, dtype=np.float64, order="C"),
+        epochs=3,
+        batch_size=2,
+        seed=0,
+        learning_rate=0.05,
+    )
     np.testing.assert_array_equal(net.parameters, ref.parameters)
     assert len(history.loss) == 3 and np.isfinite(history.loss).all()
 
@@ -326,8 +364,10 @@ def test_c_contiguous_float64_is_not_copied():
     assert as_matrix(row, "X").shape == (1, 3)
 
 
-@pytest.mark.parametrize("convert", [np.asfortranarray, lambda a: a.astype(np.float32),
-                                     lambda a: a[:, ::2], lambda a: a.tolist()])
+@pytest.mark.parametrize(
+    "convert",
+    [np.asfortranarray, lambda a: a.astype(np.float32), lambda a: a[:, ::2], lambda a: a.tolist()],
+)
 def test_other_input_is_converted_to_c_float64(convert):
     X = np.random.default_rng(0).normal(size=(4, 6))
     given = convert(X)

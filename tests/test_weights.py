@@ -1,5 +1,6 @@
 """Per-sample weights: the weighted mean loss, its gradient and weighted training, on both
 backends."""
+
 import numpy as np
 import pytest
 
@@ -15,19 +16,22 @@ def data(n=24, k=3, seed=0):
     return X, nnfast.one_hot(labels, k), rng.integers(1, 4, n).astype(float)
 
 
-@pytest.mark.parametrize("loss, output, k", [("cross_entropy", "softmax", 3),
-                                             ("binary_cross_entropy", "sigmoid", 2),
-                                             ("mse", "identity", 2)])
+@pytest.mark.parametrize(
+    "loss, output, k",
+    [
+        ("cross_entropy", "softmax", 3),
+        ("binary_cross_entropy", "sigmoid", 2),
+        ("mse", "identity", 2),
+    ],
+)
 def test_integer_weights_equal_repeated_rows(backend, loss, output, k):
     """The weighted mean loss and gradient equal those of the data with each row repeated
     w times: the definition of a sample weight."""
     X, Y, w = data(k=k)
-    net = nnfast.Network([4, 5, k], activation="tanh", output_activation=output, loss=loss,
-                         seed=1)
+    net = nnfast.Network([4, 5, k], activation="tanh", output_activation=output, loss=loss, seed=1)
     Xr, Yr = np.repeat(X, w.astype(int), axis=0), np.repeat(Y, w.astype(int), axis=0)
     assert net.loss(X, Y, sample_weight=w) == pytest.approx(net.loss(Xr, Yr), rel=1e-12)
-    for a, b in zip(sum(net.gradients(X, Y, sample_weight=w), []),
-                    sum(net.gradients(Xr, Yr), [])):
+    for a, b in zip(sum(net.gradients(X, Y, sample_weight=w), []), sum(net.gradients(Xr, Yr), [])):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
     assert net.loss(X, Y, sample_weight=w) != pytest.approx(net.loss(X, Y), rel=1e-6)
 
@@ -59,7 +63,8 @@ def test_zero_weight_rows_do_not_count(backend):
     net = nnfast.Network([4, 5, 3], activation="tanh", loss="cross_entropy", seed=4)
     keep = w > 0
     assert net.loss(X, Y, sample_weight=w) == pytest.approx(
-        net.loss(X[keep], Y[keep], sample_weight=w[keep]), rel=1e-12)
+        net.loss(X[keep], Y[keep], sample_weight=w[keep]), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 5])
@@ -71,10 +76,21 @@ def test_weighted_training_agrees_between_backends(batch_size):
         kernels = _backend.kernels(name)
         net = nnfast.Network([4, 6, 3], activation="relu", loss="cross_entropy", seed=5)
         out = np.zeros((4, 2))
-        kernels.train_epochs(net.spec, net.parameters, X, Y, 4, batch_size, True,
-                             OptimizerState(net.spec.n_params), Hyper(0.05, momentum=0.5),
-                             np.random.default_rng(7), kernels.Workspace(net.spec, 24, batch_size),
-                             out, w)
+        kernels.train_epochs(
+            net.spec,
+            net.parameters,
+            X,
+            Y,
+            4,
+            batch_size,
+            True,
+            OptimizerState(net.spec.n_params),
+            Hyper(0.05, momentum=0.5),
+            np.random.default_rng(7),
+            kernels.Workspace(net.spec, 24, batch_size),
+            out,
+            w,
+        )
         runs.append((net.parameters.copy(), out.copy()))
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-9)
@@ -96,21 +112,31 @@ def test_per_sample_sgd_uses_the_weights(backend):
 def test_validation_weights(backend):
     X, Y, w = data()
     net = nnfast.Network([4, 5, 3], activation="tanh", loss="cross_entropy", seed=7)
-    h = net.train(X[:18], Y[:18], epochs=2, learning_rate=0.1, sample_weight=w[:18],
-                  validation_data=(X[18:], Y[18:], w[18:]))
+    h = net.train(
+        X[:18],
+        Y[:18],
+        epochs=2,
+        learning_rate=0.1,
+        sample_weight=w[:18],
+        validation_data=(X[18:], Y[18:], w[18:]),
+    )
     assert h.val_loss[-1] == pytest.approx(net.loss(X[18:], Y[18:], sample_weight=w[18:]))
     h = nnfast.Network([4, 5, 3], activation="tanh", loss="cross_entropy", seed=7).train(
-        X, Y, epochs=2, learning_rate=0.1, sample_weight=w, validation_split=0.25)
+        X, Y, epochs=2, learning_rate=0.1, sample_weight=w, validation_split=0.25
+    )
     assert len(h.val_loss) == 2
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.ones(5), "sample_weight has 5 weights for 24 samples"),
-    (-np.ones(24), "non-negative"),
-    (np.zeros(24), "at least one positive"),
-    (np.full(24, np.nan), "NaN"),
-    (np.ones((24, 1)), "1-D"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.ones(5), "sample_weight has 5 weights for 24 samples"),
+        (-np.ones(24), "non-negative"),
+        (np.zeros(24), "at least one positive"),
+        (np.full(24, np.nan), "NaN"),
+        (np.ones((24, 1)), "1-D"),
+    ],
+)
 def test_bad_weights_are_refused(bad, match):
     X, Y, _ = data()
     net = nnfast.Network([4, 5, 3], activation="tanh", loss="cross_entropy", seed=8)

@@ -4,6 +4,7 @@ They are the lines of the README's first ``bash`` block that are not comments: t
 that installs nnfast and runs its main job, then the one that installs the test dependencies
 and runs the tests. CI runs exactly these, so the README cannot drift from what CI checks.
 """
+
 import sys
 from pathlib import Path
 

@@ -23,6 +23,7 @@ Prints ``PASS``, ``FAIL``, ``ERROR``, ``SKIP`` or ``EXCLUDED`` and the test's id
 then a count; the exit status is 0 only when no test failed or errored (2 for a crash, a
 hang or a file of the wrong shape).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,16 @@ EXCLUDED = {
         "sample_weight, activations, deltas, coef_grads, intercept_grads) with scikit-learn's "
         "internal per-layer work buffers, to compare its gradient with finite differences; "
         "not something a user calls. nnfast's gradients are checked against finite "
-        "differences by its own tests (tests/test_gradients.py)."),
+        "differences by its own tests (tests/test_gradients.py)."
+    ),
 }
 
 #: A line importing the MLP classes from scikit-learn (what must not survive the rewrite).
 _SKLEARN_MLP_IMPORT = re.compile(
     r"^\s*(from\s+sklearn\.neural_network(\.\w+)*\s+import\b.*\bMLP(Classifier|Regressor)\b"
-    r"|import\s+sklearn\.neural_network\b)", re.MULTILINE)
+    r"|import\s+sklearn\.neural_network\b)",
+    re.MULTILINE,
+)
 
 
 class ShapeError(RuntimeError):
@@ -65,8 +69,10 @@ def source_path():
 
     path = Path(sklearn.__file__).resolve().parent / "neural_network" / "tests" / "test_mlp.py"
     if not path.is_file():
-        raise ShapeError(f"{path} does not exist: this scikit-learn ({sklearn.__version__}) "
-                         "was installed without its tests")
+        raise ShapeError(
+            f"{path} does not exist: this scikit-learn ({sklearn.__version__}) "
+            "was installed without its tests"
+        )
     return path
 
 
@@ -79,26 +85,33 @@ def rewrite(text):
     lines = text.splitlines(keepends=True)
     at = [i for i, line in enumerate(lines) if line.strip() == IMPORT_LINE]
     if len(at) != 1:
-        raise ShapeError(f"expected the line {IMPORT_LINE!r} exactly once in scikit-learn's "
-                         f"test_mlp.py, found it {len(at)} times: the file changed shape, "
-                         "update tools/sklearn_mlp_tests.py")
+        raise ShapeError(
+            f"expected the line {IMPORT_LINE!r} exactly once in scikit-learn's "
+            f"test_mlp.py, found it {len(at)} times: the file changed shape, "
+            "update tools/sklearn_mlp_tests.py"
+        )
     i = at[0]
-    indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
-    ending = lines[i][len(lines[i].rstrip("\r\n")):]
+    indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+    ending = lines[i][len(lines[i].rstrip("\r\n")) :]
     lines[i] = indent + REPLACEMENT + ending
     result = "".join(lines)
     left = _SKLEARN_MLP_IMPORT.search(result)
     if left:
-        raise ShapeError(f"test_mlp.py still imports from scikit-learn's neural_network after "
-                         f"the rewrite ({left.group(0).strip()!r}): its tests would run on "
-                         "scikit-learn's classes; update tools/sklearn_mlp_tests.py")
+        raise ShapeError(
+            f"test_mlp.py still imports from scikit-learn's neural_network after "
+            f"the rewrite ({left.group(0).strip()!r}): its tests would run on "
+            "scikit-learn's classes; update tools/sklearn_mlp_tests.py"
+        )
     return result
 
 
 def test_functions(text):
     """Names of the module-level test functions of a test file."""
-    return [node.name for node in ast.parse(text).body
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test")]
+    return [
+        node.name
+        for node in ast.parse(text).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test")
+    ]
 
 
 def check_exclusions(text, excluded=None):
@@ -106,8 +119,10 @@ def check_exclusions(text, excluded=None):
     excluded = EXCLUDED if excluded is None else excluded
     missing = sorted(set(excluded) - set(test_functions(text)))
     if missing:
-        raise ShapeError(f"excluded tests {missing} are not in test_mlp.py any more: update "
-                         "EXCLUDED in tools/sklearn_mlp_tests.py")
+        raise ShapeError(
+            f"excluded tests {missing} are not in test_mlp.py any more: update "
+            "EXCLUDED in tools/sklearn_mlp_tests.py"
+        )
 
 
 def parse_junit(path):
@@ -144,7 +159,8 @@ def parse_verbose(output):
             running = match.group(1)
             continue
         status = {"PASSED": "PASS", "FAILED": "FAIL", "SKIPPED": "SKIP"}.get(
-            match.group(2), match.group(2))
+            match.group(2), match.group(2)
+        )
         done.append((match.group(1), status, ""))
         running = None
     return done, running
@@ -165,20 +181,45 @@ def run(source, against="nnfast", excluded=None, pytest_args=(), timeout=1800.0,
     try:
         (folder / "test_mlp.py").write_text(text, encoding="utf-8")
         xml = folder / "results.xml"
-        command = [sys.executable, "-m", "pytest", "test_mlp.py", "-v", "-p", "sklearn.conftest",
-                   "-p", "no:cacheprovider", "-o", "addopts=", "-o", "junit_family=xunit2",
-                   f"--junitxml={xml}", "--rootdir", str(folder)]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "test_mlp.py",
+            "-v",
+            "-p",
+            "sklearn.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "-o",
+            "junit_family=xunit2",
+            f"--junitxml={xml}",
+            "--rootdir",
+            str(folder),
+        ]
         for name in excluded:
             command += ["--deselect", f"test_mlp.py::{name}"]
         command += list(pytest_args)
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
         try:
-            proc = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
+            proc = subprocess.run(
+                command,
+                cwd=folder,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
             output, code, hung = proc.stdout + proc.stderr, proc.returncode, False
         except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or b"").decode(errors="replace") if isinstance(
-                expired.stdout, bytes) else (expired.stdout or "")
+            output = (
+                (expired.stdout or b"").decode(errors="replace")
+                if isinstance(expired.stdout, bytes)
+                else (expired.stdout or "")
+            )
             code, hung = None, True
         results = parse_junit(xml) if xml.exists() and not hung else None
     finally:
@@ -193,31 +234,48 @@ def run(source, against="nnfast", excluded=None, pytest_args=(), timeout=1800.0,
     for name, status, message in results:
         counts[status] = counts.get(status, 0) + 1
         first = message.splitlines()[0][:160] if message else ""
-        print(f"{status:8} {name}" + (f"  -- {first}" if first and status != "PASS" else ""),
-              file=out)
+        print(
+            f"{status:8} {name}" + (f"  -- {first}" if first and status != "PASS" else ""), file=out
+        )
     for name, reason in excluded.items():
         counts["EXCLUDED"] = counts.get("EXCLUDED", 0) + 1
         print(f"{'EXCLUDED':8} {name}  -- {reason}", file=out)
-    summary = ", ".join(f"{counts[k]} {k.lower()}" for k in
-                        ("PASS", "FAIL", "ERROR", "SKIP", "EXCLUDED") if counts.get(k))
+    summary = ", ".join(
+        f"{counts[k]} {k.lower()}"
+        for k in ("PASS", "FAIL", "ERROR", "SKIP", "EXCLUDED")
+        if counts.get(k)
+    )
     print(f"{against}: {summary or 'no tests'}", file=out)
     if crashed:
         what = f"hung (killed after {timeout:.0f} s)" if hung else f"exited with {code}"
-        print(f"CRASH: pytest {what}" + (f" while running {running}" if running else "")
-              + "; the tests above finished. Last output:", file=out)
+        print(
+            f"CRASH: pytest {what}"
+            + (f" while running {running}" if running else "")
+            + "; the tests above finished. Last output:",
+            file=out,
+        )
         print("\n".join(output.splitlines()[-30:]), file=out)
         return 2
     return 1 if counts.get("FAIL") or counts.get("ERROR") else 0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--against", choices=("nnfast", "sklearn"), default="nnfast",
-                        help="nnfast (default) or the unchanged file on scikit-learn")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--against",
+        choices=("nnfast", "sklearn"),
+        default="nnfast",
+        help="nnfast (default) or the unchanged file on scikit-learn",
+    )
     parser.add_argument("--source", help="the test file (default: the installed scikit-learn's)")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds before a hung run is killed (default 1800)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds before a hung run is killed (default 1800)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     args = parser.parse_args(argv)
     try:

@@ -8,6 +8,7 @@ does the project's preprocessing (one-hot encoded categories, standardised tempe
 humidity and wind); the counts are standardised too, and the last 21 days (504 hours) are
 the test set, the 60 days before them the validation set.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -22,19 +23,29 @@ print(f"{X.shape[0]} hours, {X.shape[1]} features: {', '.join(data.feature_names
 mean, std = counts.mean(), counts.std()
 y = (counts - mean) / std
 test, validation = slice(-21 * 24, None), slice(-81 * 24, -21 * 24)
-X_train, y_train = X[:-81 * 24], y[:-81 * 24]
+X_train, y_train = X[: -81 * 24], y[: -81 * 24]
 
 # %%
 # Training
 # --------
 net = nf.Network([X.shape[1], 64, 1], activation="sigmoid", loss="mse", seed=0)
-history = net.train(X_train, y_train, epochs=60, learning_rate=0.01, batch_size=32,
-                    optimizer="adam", seed=0, validation_data=(X[validation], y[validation]),
-                    early_stopping=nf.EarlyStopping(patience=10))
+history = net.train(
+    X_train,
+    y_train,
+    epochs=60,
+    learning_rate=0.01,
+    batch_size=32,
+    optimizer="adam",
+    seed=0,
+    validation_data=(X[validation], y[validation]),
+    early_stopping=nf.EarlyStopping(patience=10),
+)
 predicted = net.feedforward(X[test])[:, 0] * std + mean
 rmse = np.sqrt(np.mean((predicted - counts[test]) ** 2))
-print(f"{history.epochs} epochs (best: {history.best_epoch}); test RMSE {rmse:.0f} bikes "
-      f"per hour (the counts' standard deviation is {std:.0f})")
+print(
+    f"{history.epochs} epochs (best: {history.best_epoch}); test RMSE {rmse:.0f} bikes "
+    f"per hour (the counts' standard deviation is {std:.0f})"
+)
 
 nnfast.plot.model_complexity(history)
 plt.show()

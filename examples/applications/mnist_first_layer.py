@@ -8,6 +8,7 @@ loaded by ``nnfast.datasets.load_mnist`` (from ``$NNFAST_DATA``, the cache
 trained for a few epochs on 20,000 of the images gets most test digits right; the weights
 into each hidden unit, drawn as a 28 x 28 image, show the strokes that unit looks for.
 """
+
 import time
 
 import matplotlib.pyplot as plt
@@ -18,8 +19,10 @@ import nnfast.plot
 from nnfast.datasets import load_mnist
 
 (X_train, y_train), (X_test, y_test) = load_mnist()
-print(f"train {X_train.shape} {X_train.dtype} in [{X_train.min()}, {X_train.max()}], "
-      f"test {X_test.shape}")
+print(
+    f"train {X_train.shape} {X_train.dtype} in [{X_train.min()}, {X_train.max()}], "
+    f"test {X_test.shape}"
+)
 
 fig, axes = plt.subplots(2, 8, figsize=(10, 3), layout="constrained")
 for ax, image, label in zip(axes.ravel(), X_train, y_train):
@@ -35,9 +38,16 @@ plt.show()
 # held out to watch the validation loss.
 net = nf.Network([784, 64, 10], activation="relu", loss="cross_entropy", seed=0)
 start = time.perf_counter()
-history = net.train(X_train[:20000], y_train[:20000], epochs=8, learning_rate=0.05,
-                    batch_size=64, optimizer=nf.SGD(momentum=0.9), seed=0,
-                    validation_split=0.25)
+history = net.train(
+    X_train[:20000],
+    y_train[:20000],
+    epochs=8,
+    learning_rate=0.05,
+    batch_size=64,
+    optimizer=nf.SGD(momentum=0.9),
+    seed=0,
+    validation_split=0.25,
+)
 seconds = time.perf_counter() - start
 accuracy = (net.feedforward(X_test).argmax(axis=1) == y_test).mean()
 print(f"{history.epochs} epochs in {seconds:.1f} s; test accuracy {accuracy:.4f}")

@@ -8,6 +8,7 @@ or nnfast. Classifiers have skl2onnx's two outputs, ``label`` and ``probabilitie
 scikit-learn pipeline holding an nnfast estimator converts through skl2onnx. Install the
 packages with ``pip install "nnfast[onnx]"``.
 """
+
 import warnings
 
 import numpy as np
@@ -30,8 +31,10 @@ print("inputs: ", [(i.name, i.type, i.shape) for i in session.get_inputs()])
 print("outputs:", [(o.name, o.type, o.shape) for o in session.get_outputs()])
 labels, probabilities = session.run(None, {"X": X / 16})
 print("labels equal predict():", bool((labels == clf.predict(X / 16)).all()))
-print("largest difference from predict_proba():",
-      np.abs(probabilities - clf.predict_proba(X / 16)).max())
+print(
+    "largest difference from predict_proba():",
+    np.abs(probabilities - clf.predict_proba(X / 16)).max(),
+)
 
 # %%
 # A pipeline
@@ -39,10 +42,12 @@ print("largest difference from predict_proba():",
 # ``nf.to_onnx`` hands a pipeline to skl2onnx, with nnfast's converters registered. By
 # skl2onnx's default the probabilities come as one dictionary per row (``zipmap``); the
 # option ``{"zipmap": False}`` of ``skl2onnx.to_onnx`` gives a plain array instead.
-pipe = make_pipeline(StandardScaler(), nf.MLPClassifier((32,), max_iter=50,
-                                                        random_state=0)).fit(X, y)
-session = ort.InferenceSession(nf.to_onnx(pipe, X=X).SerializeToString(),
-                               providers=["CPUExecutionProvider"])
+pipe = make_pipeline(StandardScaler(), nf.MLPClassifier((32,), max_iter=50, random_state=0)).fit(
+    X, y
+)
+session = ort.InferenceSession(
+    nf.to_onnx(pipe, X=X).SerializeToString(), providers=["CPUExecutionProvider"]
+)
 labels, probabilities = session.run(None, {"X": X.astype(np.float64)})
 print("pipeline labels equal predict():", bool((labels == pipe.predict(X)).all()))
 print("first row's probabilities:", {k: round(v, 4) for k, v in probabilities[0].items()})

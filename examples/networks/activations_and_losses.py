@@ -8,6 +8,7 @@ and losses are callable objects that carry both (``nf.activations.sigmoid.deriva
 ``nf.losses.mse.gradient``). Labels of several classes become one-hot rows for the softmax
 output and the cross-entropy.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -44,8 +45,10 @@ probabilities = nf.activations.softmax(scores)
 labels = nf.one_hot([0, 2, 1], 3)
 print("softmax([2, 1, 0.1]) =", np.round(probabilities, 4))
 print("one_hot([0, 2, 1]) =\n", labels)
-print("cross-entropy of that prediction for class 0:",
-      nf.losses.cross_entropy(labels[:1], probabilities))
+print(
+    "cross-entropy of that prediction for class 0:",
+    nf.losses.cross_entropy(labels[:1], probabilities),
+)
 
 # %%
 # Losses and their gradients
@@ -57,8 +60,8 @@ ones = np.ones_like(p)
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
 for ax, name in zip(axes, ("mse", "binary_cross_entropy")):
     loss = nf.losses.get(name)
-    values = [loss(ones[i:i + 1], p[i:i + 1]) for i in range(p.shape[0])]
-    gradients = [loss.gradient(ones[i:i + 1], p[i:i + 1]).item() for i in range(p.shape[0])]
+    values = [loss(ones[i : i + 1], p[i : i + 1]) for i in range(p.shape[0])]
+    gradients = [loss.gradient(ones[i : i + 1], p[i : i + 1]).item() for i in range(p.shape[0])]
     ax.plot(p, values, label="L(1, p)")
     ax.plot(p, gradients, "--", label="dL/dp")
     ax.axhline(0, color="0.8", linewidth=0.8, zorder=0)

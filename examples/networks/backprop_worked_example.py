@@ -8,6 +8,7 @@ gradient ``dL/dW_l = a_{l-1}^T delta_l`` and update ``W_l - eta dL/dW_l``. Each 
 computed by the compiled kernel, beside the NumPy reference backend and finite
 differences. Here it replays the worked examples of two tutorials.
 """
+
 import numpy as np
 
 import nnfast as nf
@@ -58,5 +59,7 @@ print()
 print(f"output error term (lesson's sign and scale): {-output.delta.kernel[0] / 2:.4f}")
 print(f"hidden error term:                          {-hidden.delta.kernel[0] / 2:.4f}")
 print(f"step of the hidden-to-output weight:        {output.W_after.kernel[0, 0] - 0.1:.4f}")
-print("steps of the input-to-hidden weights:       ",
-      np.round(hidden.W_after.kernel[:, 0] - [0.4, -0.2], 6))
+print(
+    "steps of the input-to-hidden weights:       ",
+    np.round(hidden.W_after.kernel[:, 0] - [0.4, -0.2], 6),
+)

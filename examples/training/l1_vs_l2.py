@@ -8,6 +8,7 @@ in proportion to its size, so weights get small but rarely zero; L1's ``l1 * sig
 pulls every weight by the same amount, so the unimportant ones end at (or next to) zero:
 a sparse network that ignores what does not matter.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import make_moons
@@ -27,9 +28,11 @@ for name, penalty in runs.items():
     nets[name] = net
     W = net.weights[0]
     accuracy = ((net.feedforward(X)[:, 0] > 0.5) == y).mean()
-    print(f"{name:14s} first-layer weights below 0.01: {(np.abs(W) < 0.01).mean():4.0%}; "
-          f"mean |w| from a real input {np.abs(W[:2]).mean():.3f}, from a noise input "
-          f"{np.abs(W[2:]).mean():.3f}; training accuracy {accuracy:.3f}")
+    print(
+        f"{name:14s} first-layer weights below 0.01: {(np.abs(W) < 0.01).mean():4.0%}; "
+        f"mean |w| from a real input {np.abs(W[:2]).mean():.3f}, from a noise input "
+        f"{np.abs(W[2:]).mean():.3f}; training accuracy {accuracy:.3f}"
+    )
 
 # %%
 # The weights
@@ -51,7 +54,11 @@ fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
 bins = np.linspace(-limit, limit, 61)
 for name, net in nets.items():
     ax.hist(net.weights[0].ravel(), bins=bins, histtype="step", linewidth=2, label=name)
-ax.set(xlabel="first-layer weight", ylabel="count", yscale="log",
-       title="L1 piles weights at 0; L2 keeps them small")
+ax.set(
+    xlabel="first-layer weight",
+    ylabel="count",
+    yscale="log",
+    title="L1 piles weights at 0; L2 keeps them small",
+)
 ax.legend()
 plt.show()

@@ -7,6 +7,7 @@ the training loss keeps falling while the loss on held-out validation data falls
 rises. The epoch where the validation loss is lowest is where to stop; early stopping
 watches it and gives the network back the weights of that epoch.
 """
+
 import matplotlib.pyplot as plt
 from sklearn.datasets import make_moons
 
@@ -22,17 +23,37 @@ def network():
 
 
 overfit = network()
-history = overfit.train(X_train, y_train, epochs=600, learning_rate=0.01, batch_size=16,
-                        optimizer="adam", seed=0, validation_data=(X_val, y_val))
+history = overfit.train(
+    X_train,
+    y_train,
+    epochs=600,
+    learning_rate=0.01,
+    batch_size=16,
+    optimizer="adam",
+    seed=0,
+    validation_data=(X_val, y_val),
+)
 stopped = network()
-early = stopped.train(X_train, y_train, epochs=600, learning_rate=0.01, batch_size=16,
-                      optimizer="adam", seed=0, validation_data=(X_val, y_val),
-                      early_stopping=nf.EarlyStopping(patience=30))
-print(f"without early stopping: {history.epochs} epochs, validation loss at the end "
-      f"{history.val_loss[-1]:.3f}, lowest {min(history.val_loss):.3f} "
-      f"(epoch {history.best_epoch})")
-print(f"with early stopping:    stopped after epoch {early.stopped_epoch}, weights of epoch "
-      f"{early.best_epoch} (validation loss {early.val_loss[early.best_epoch]:.3f})")
+early = stopped.train(
+    X_train,
+    y_train,
+    epochs=600,
+    learning_rate=0.01,
+    batch_size=16,
+    optimizer="adam",
+    seed=0,
+    validation_data=(X_val, y_val),
+    early_stopping=nf.EarlyStopping(patience=30),
+)
+print(
+    f"without early stopping: {history.epochs} epochs, validation loss at the end "
+    f"{history.val_loss[-1]:.3f}, lowest {min(history.val_loss):.3f} "
+    f"(epoch {history.best_epoch})"
+)
+print(
+    f"with early stopping:    stopped after epoch {early.stopped_epoch}, weights of epoch "
+    f"{early.best_epoch} (validation loss {early.val_loss[early.best_epoch]:.3f})"
+)
 
 # %%
 # The graph

@@ -11,6 +11,7 @@ A network of 2 tanh units on XOR-like data (the four quadrants) ends in a differ
 from each start: some starts carve the quadrants well, others get stuck with a region
 missing.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -24,21 +25,34 @@ y = (X[:, 0] * X[:, 1] > 0).astype(int)
 
 def train(restarts):
     net = nf.Network([2, 2, 1], activation="tanh", loss="binary_cross_entropy", seed=5)
-    history = net.train(X, y, epochs=300, learning_rate=0.05, batch_size=32, seed=5,
-                        optimizer="adam", restarts=restarts)
+    history = net.train(
+        X,
+        y,
+        epochs=300,
+        learning_rate=0.05,
+        batch_size=32,
+        seed=5,
+        optimizer="adam",
+        restarts=restarts,
+    )
     return net, history
 
 
 single, _ = train(1)
 best, history = train(12)
 print("final training loss of each restart:", np.round(history.restart_losses, 3))
-print(f"kept restart {history.restart} (loss {min(history.restart_losses):.3f}); "
-      f"restart 0 alone ends at {history.restart_losses[0]:.3f}")
+print(
+    f"kept restart {history.restart} (loss {min(history.restart_losses):.3f}); "
+    f"restart 0 alone ends at {history.restart_losses[0]:.3f}"
+)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), layout="constrained")
-axes[0].bar(range(12), history.restart_losses,
-            color=["#67001f" if i == history.restart else "#92c5de" for i in range(12)])
+axes[0].bar(
+    range(12),
+    history.restart_losses,
+    color=["#67001f" if i == history.restart else "#92c5de" for i in range(12)],
+)
 axes[0].set(xlabel="restart", ylabel="final training loss", title="12 random starts")
 nnfast.plot.decision_boundary(single, X, y, ax=axes[1], colorbar=False)
 axes[1].set_title("restarts=1")

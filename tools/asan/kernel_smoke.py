@@ -2,10 +2,12 @@
 
 Forward, loss and gradient, and train_epochs over every activation, loss and optimizer, with
 dropout, L1/L2, per-sample / mini-batch / full batch, on the fused loops and on BLAS (the
-GEMM threshold moved to 0 and back), the divergence roll-back, the Ctrl-C path
-(_thread.interrupt_main) and the perceptron loop; each result is compared with the NumPy
-reference. Exits 0 when everything agrees. Run: python tools/asan/kernel_smoke.py
+GEMM threshold moved to 0 and back), in float64 and in float32 (the two kernel modules),
+the divergence roll-back, the Ctrl-C path (_thread.interrupt_main) and the perceptron loop;
+each result is compared with the NumPy reference. Exits 0 when everything agrees. Run:
+python tools/asan/kernel_smoke.py
 """
+
 import _thread
 import sys
 import threading
@@ -14,21 +16,21 @@ import warnings
 import numpy as np
 
 import nnfast
-from nnfast import _kernels
+from nnfast import _kernels, _kernels32
 
 assert nnfast.get_backend() == "cython", nnfast.get_backend()
 rng = np.random.default_rng(0)
 checks = 0
 
 
-def agree(fn, rtol=1e-8):
+def agree(fn, rtol=1e-8, atol=1e-10):
     global checks
     results = []
     for name in ("cython", "numpy"):
         with nnfast.use_backend(name):
             results.append(fn())
     for a, b in zip(np.atleast_1d(results[0]), np.atleast_1d(results[1])):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-10)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
     checks += 1
 
 
@@ -52,31 +54,48 @@ options = [
     dict(batch_size=None, optimizer="adam", dropout=0.3),
     dict(batch_size=3, optimizer="adam", lr_schedule=nnfast.schedules.ExponentialDecay(0.5, 3)),
 ]
-saved = _kernels.get_gemm_threshold()
-for threshold in (saved, 0):
-    _kernels.set_gemm_threshold(threshold)
-    for sizes, act, out, loss in cases:
-        n = 9
-        X = rng.normal(size=(n, sizes[0]))
-        k = sizes[-1]
-        Y = (nnfast.one_hot(rng.integers(0, k, n), k) if loss == "cross_entropy"
-             else rng.random((n, k)))
+# float32: both backends round in float32, each in its own order (tests/test_float32.py)
+TOLERANCE = {"float64": (1e-8, 1e-10), "float32": (1e-4, 1e-5)}
+for module, dtype in ((_kernels, "float64"), (_kernels32, "float32")):
+    saved = module.get_gemm_threshold()
+    rtol, atol = TOLERANCE[dtype]
+    for threshold in (saved, 0):
+        module.set_gemm_threshold(threshold)
+        for sizes, act, out, loss in cases:
+            n = 9
+            X = rng.normal(size=(n, sizes[0]))
+            k = sizes[-1]
+            Y = (
+                nnfast.one_hot(rng.integers(0, k, n), k)
+                if loss == "cross_entropy"
+                else rng.random((n, k))
+            )
 
-        def make():
-            return nnfast.Network(sizes, activation=act, output_activation=out, loss=loss,
-                                  seed=1)
+            def make():
+                return nnfast.Network(
+                    sizes, activation=act, output_activation=out, loss=loss, seed=1, dtype=dtype
+                )
 
-        agree(lambda: make().feedforward(X))
-        agree(lambda: make().feedforward(X[0]))
-        agree(lambda: make().loss(X, Y))
-        agree(lambda: np.concatenate([g.ravel() for part in make().gradients(X, Y)
-                                      for g in part]))
-        for opt in options:
-            if opt.get("dropout") and len(sizes) < 3:
-                continue
-            agree(lambda: trained(make, X, Y, opt))
-            agree(lambda: trained(make, X, Y, dict(opt, validation_data=(X[:3], Y[:3]))))
-_kernels.set_gemm_threshold(saved)
+            agree(lambda: make().feedforward(X), rtol, atol)
+            agree(lambda: make().feedforward(X[0]), rtol, atol)
+            agree(lambda: make().loss(X, Y), rtol, atol)
+            agree(
+                lambda: np.concatenate(
+                    [g.ravel() for part in make().gradients(X, Y) for g in part]
+                ),
+                rtol,
+                atol,
+            )
+            for opt in options:
+                if opt.get("dropout") and len(sizes) < 3:
+                    continue
+                agree(lambda: trained(make, X, Y, opt), rtol, atol)
+                agree(
+                    lambda: trained(make, X, Y, dict(opt, validation_data=(X[:3], Y[:3]))),
+                    rtol,
+                    atol,
+                )
+    module.set_gemm_threshold(saved)
 
 
 # divergence: the kernel rolls back to the last finite epoch
@@ -84,8 +103,13 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     X = rng.normal(size=(12, 3))
     Y = rng.normal(size=(12, 2))
-    agree(lambda: nnfast.Network([3, 8, 2], activation="relu", seed=0)
-          .train(X, Y, epochs=30, learning_rate=1e6, batch_size=4, seed=0).loss[:-1])
+    agree(
+        lambda: (
+            nnfast.Network([3, 8, 2], activation="relu", seed=0)
+            .train(X, Y, epochs=30, learning_rate=1e6, batch_size=4, seed=0)
+            .loss[:-1]
+        )
+    )
 
 # Ctrl-C inside the compiled loop
 net = nnfast.Network([8, 32, 2], seed=0)

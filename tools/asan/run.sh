@@ -55,7 +55,7 @@ if [[ $FROM_HEAD == 1 ]]; then
     git -C "$REPO" archive HEAD setup.py pyproject.toml csrc nnfast | (cd "$WORK" && tar xf -)
 fi
 
-echo "== building nnfast._kernels with -fsanitize=$SANITIZE"
+echo "== building nnfast._kernels, _kernels32 and _team with -fsanitize=$SANITIZE"
 (
     cd "$WORK"
     CC="${CC:-gcc}" \
@@ -63,11 +63,13 @@ echo "== building nnfast._kernels with -fsanitize=$SANITIZE"
     LDFLAGS="-fsanitize=$SANITIZE" \
     "$PYTHON" setup.py -q build_ext --inplace > build.log 2>&1 || { cat build.log; exit 1; }
 )
-SO="$(ls "$WORK"/nnfast/_kernels*.so)"
-if [[ "$(nm -D "$SO" | grep -c '__asan_report')" == 0 ]]; then
-    echo "FAIL: $SO is not instrumented (no __asan_report symbols)" >&2
-    exit 1
-fi
+# every extension: the float64 and float32 kernels and the team they share
+for SO in "$WORK"/nnfast/_kernels.*.so "$WORK"/nnfast/_kernels32.*.so "$WORK"/nnfast/_team.*.so; do
+    if [[ ! -e "$SO" || "$(nm -D "$SO" | grep -c '__asan_report')" == 0 ]]; then
+        echo "FAIL: $SO is missing or not instrumented (no __asan_report symbols)" >&2
+        exit 1
+    fi
+done
 
 LIBASAN="$("${CC:-gcc}" -print-file-name=libasan.so)"
 [[ -e "$LIBASAN" ]] || { echo "FAIL: libasan.so not found ($LIBASAN)" >&2; exit 1; }
@@ -85,45 +87,50 @@ cd "$WORK"
 echo "== checking that the tests import the instrumented build"
 "$PYTHON" - "$WORK" <<'PY'
 import os, sys
-import nnfast, nnfast._kernels as k
+import nnfast, nnfast._kernels as k, nnfast._kernels32 as k32, nnfast._team as team
 work = os.path.realpath(sys.argv[1])
-for mod in (nnfast, k):
+for mod in (nnfast, k, k32, team):
     assert os.path.realpath(mod.__file__).startswith(work), (mod.__file__, work)
-print("   ", k.__file__)
+    print("   ", mod.__file__)
 PY
 
-echo "== canary: an out-of-bounds read in the kernel must be reported"
+echo "== canary: an out-of-bounds read in each precision's kernel must be reported"
 # forward() checks the lengths of its buffers, not where their memory ends: a view that
 # claims one value more than its heap block holds (as_strided) makes it read past the end.
-set +e
-"$PYTHON" - > canary.log 2>&1 <<'PY'
+for DTYPE in float64 float32; do
+    set +e
+    "$PYTHON" - "$DTYPE" > canary.log 2>&1 <<'PY'
+import sys
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 import nnfast
-from nnfast import _kernels
-net = nnfast.Network([3, 4, 2], seed=0)
+from nnfast import _backend
+dtype = np.dtype(sys.argv[1])
+net = nnfast.Network([3, 4, 2], seed=0, dtype=dtype)
 short = net.parameters[:-1].copy()
 lying = as_strided(short, shape=(short.size + 1,))
-_kernels.forward(net.spec, lying, np.ones((2, 3)), np.empty((2, 2)))
+_backend.kernels("cython", dtype).forward(net.spec, lying, np.ones((2, 3), dtype),
+                                          np.empty((2, 2), dtype))
 print("NOT DETECTED")
 PY
-status=$?
-set -e
-if ! grep -q "ERROR: AddressSanitizer: heap-buffer-overflow" canary.log; then
-    cat canary.log
-    echo "FAIL: the canary out-of-bounds read was not reported (exit $status): ASan is not live" >&2
-    exit 1
-fi
-echo "    reported, as it must be: $(grep -m1 'ERROR: AddressSanitizer' canary.log)"
+    status=$?
+    set -e
+    if ! grep -q "ERROR: AddressSanitizer: heap-buffer-overflow" canary.log; then
+        cat canary.log
+        echo "FAIL: the $DTYPE canary out-of-bounds read was not reported (exit $status): ASan is not live" >&2
+        exit 1
+    fi
+    echo "    $DTYPE: reported, as it must be: $(grep -m1 'ERROR: AddressSanitizer' canary.log)"
+done
 
 if [[ $QUICK == 1 ]]; then
     export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-20}"
-    RUNS=("tests/test_fuzz.py tests/test_parity.py tests/test_pieces.py")
+    RUNS=("tests/test_fuzz.py tests/test_parity.py tests/test_pieces.py tests/test_float32.py")
     FILTERS=("")
 else
     export NNFAST_FUZZ_EXAMPLES="${NNFAST_FUZZ_EXAMPLES:-200}"
     # the kernel test files in full, then the kernel-facing reliability tests
-    RUNS=("tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py tests/test_pieces.py tests/test_kernel_checks.py"
+    RUNS=("tests/test_parity.py tests/test_gradients.py tests/test_fuzz.py tests/test_pieces.py tests/test_kernel_checks.py tests/test_float32.py"
           "tests/test_reliability.py")
     FILTERS=("" "diverg or interrupt or sigint or thread or concurrent or feedforward
                or restarts or seed or layout or pandas or buffers")

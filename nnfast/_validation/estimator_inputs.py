@@ -1,0 +1,212 @@
+"""The estimators' X and y, checked with scikit-learn's messages where its
+``check_estimator`` tests them ("Reshape your data", "X has 3 features, but ... is
+expecting 2 features as input"); pandas column names recorded and compared."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..exceptions import DataConversionWarning, warn
+from .arrays import TEXT_HINT, _asarray, _from_pandas, all_finite
+
+
+def _feature_names(X):
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if names.size == 0 or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+def to_array(X, name="X"):
+    """``X`` as a NumPy array of real numbers (not yet float64-checked): pandas objects
+    converted, object arrays cast to float, complex and sparse input refused clearly."""
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse
+        raise TypeError(
+            f"Sparse input is not supported: nnfast's kernels take dense arrays; "
+            f"pass {name}.toarray() if it fits in memory."
+        )
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+        _check_frame_columns(X, name)
+    arr = _asarray(_from_pandas(X), name)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must hold real numbers.")
+    if arr.dtype.kind == "O":  # (a str array is refused as such by the callers)
+        try:
+            arr = arr.astype(np.float64)
+        except ValueError as exc:  # text
+            raise ValueError(
+                f"{name} holds text ({exc}): the estimators take numbers. {TEXT_HINT}"
+            ) from None
+        except TypeError as exc:  # scikit-learn's check_dtype_object matches the message
+            raise TypeError(
+                f"{name} holds values that are not numbers ({exc}). {TEXT_HINT}"
+            ) from None
+    elif arr.dtype.kind == "M":
+        raise TypeError(
+            f"{name} holds dates (dtype {arr.dtype}): the estimators take numbers. {TEXT_HINT}"
+        )
+    return arr
+
+
+def _check_frame_columns(X, name):
+    """A pandas DataFrame's columns that are not numbers: a ValueError naming ``name`` and
+    the first such column (pandas' own messages name neither)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    for column, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") in "biuf":
+            continue
+        if getattr(dtype, "kind", "O") in "mM" or "datetime" in str(dtype):
+            raise ValueError(
+                f"{name} has a column {column!r} of dates or times ({dtype}): the "
+                f"estimators take numbers. {TEXT_HINT}"
+            )
+        values = X[column].to_numpy()
+        try:
+            np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            example = next((v for v in values if not isinstance(v, (int, float))), values[0])
+            raise ValueError(
+                f"{name} has a column {column!r} of {dtype} values that are not "
+                f"numbers (such as {example!r}): the estimators take numbers. "
+                f"{TEXT_HINT}"
+            ) from None
+
+
+def check_X(estimator, X, reset):
+    """Validated 2-D float64 C-contiguous X for the MLP estimators (scikit-learn messages).
+
+    ``reset`` (fit from scratch): record ``n_features_in_`` and ``feature_names_in_``; else
+    check them.
+    """
+    name = type(estimator).__name__
+    names = _feature_names(X)
+    arr = to_array(X)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers, got dtype {arr.dtype}. {TEXT_HINT}")
+    if arr.ndim == 1:
+        raise reshape_error(arr)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"Found array with dim {arr.ndim}. {name} expected a 2-D X (n_samples, n_features)."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"X has no samples: found array with 0 sample(s) (shape={arr.shape}) "
+            f"while a minimum of 1 is required."
+        )
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"X has no features: found array with 0 feature(s) (shape="
+            f"{arr.shape}) while a minimum of 1 is required."
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not all_finite(arr):
+        what = (
+            "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
+        )
+        raise ValueError(f"Input X contains {what}.")
+    check_feature_names(estimator, names, reset)
+    if reset:
+        estimator.n_features_in_ = arr.shape[1]
+    elif arr.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {arr.shape[1]} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return arr
+
+
+def reshape_error(arr):
+    return ValueError(
+        f"Expected 2D array X, got 1D array instead:\narray={arr}.\nReshape your data either "
+        "using array.reshape(-1, 1) if your data has a single feature or "
+        "array.reshape(1, -1) if it contains a single sample."
+    )
+
+
+def classic_X(estimator, X, reset):
+    """X for the classic models (Perceptron, LogisticRegression) before their own checks
+    (``as_float_array`` / ``as_matrix``, whose messages they keep): pandas, object arrays,
+    complex and sparse input handled as in ``check_X``, feature names recorded or compared."""
+    names = _feature_names(X)
+    arr = to_array(X)
+    if arr.ndim == 2 and arr.shape[0] > 0 and arr.shape[1] == 0:
+        raise ValueError(
+            f"X has no features: found array with 0 feature(s) (shape="
+            f"{arr.shape}) while a minimum of 1 is required."
+        )
+    check_feature_names(estimator, names, reset)
+    return arr
+
+
+def check_feature_names(estimator, names, reset):
+    """Record (``reset``) or compare the column names of a pandas X, as scikit-learn does."""
+    name = type(estimator).__name__
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is None and names is None:
+        return
+    if fitted is None:
+        warnings.warn(
+            f"X has feature names, but {name} was fitted without feature names",
+            UserWarning,
+            stacklevel=5,
+        )
+    elif names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {name} was fitted with feature names",
+            UserWarning,
+            stacklevel=5,
+        )
+    elif len(names) != len(fitted) or (names != fitted).any():
+        raise ValueError(
+            "The feature names should match those that were passed during fit."
+            f" Fitted with {list(fitted)}, got {list(names)}."
+        )
+
+
+def column_or_1d_if_column(y):
+    return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def check_y_column(y, warn_column=True):
+    """A (n, 1) y is raveled with a DataConversionWarning, as scikit-learn does."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        if warn_column:
+            warn(
+                "A column-vector y was passed when a 1d array was expected. Please change "
+                "the shape of y to (n_samples,), for example using ravel().",
+                DataConversionWarning,
+                stacklevel=6,
+            )
+        return y.ravel()
+    return y
+
+
+def require_y(estimator, y):
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+
+
+def check_consistent(n, y, name="y"):
+    if np.ndim(y) == 0:
+        raise ValueError(f"{name} must be an array with one entry per sample, got {y!r}.")
+    if len(y) != n:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"[{n}, {len(y)}] (X and {name})."
+        )
