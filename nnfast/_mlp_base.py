@@ -65,6 +65,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, training and model files."""
 
     _kinds: tuple[str, ...] = ()
+    _later_params = ("clip_norm", "clip_value", "callbacks")  # older model files lack them
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -157,6 +158,19 @@ class _BaseMLP(SolverMixin, BaseEstimator):
             raise ValueError(
                 f"backend must be None or one of {_backend.BACKENDS}, got {self.backend!r}."
             )
+        p.clip_norm, p.clip_value = (
+            None if value is None else check_number(value, name, 0.0, low_open=True)
+            for name, value in (("clip_norm", self.clip_norm), ("clip_value", self.clip_value))
+        )
+        callbacks = [] if self.callbacks is None else self.callbacks
+        if not isinstance(callbacks, (list, tuple)) or not all(
+            callable(getattr(c, "on_epoch_end", None)) for c in callbacks
+        ):
+            raise TypeError(
+                f"callbacks must be None or a list of nnfast Callback objects (with an "
+                f"on_epoch_end method), got {self.callbacks!r}."
+            )
+        p.callbacks = list(callbacks)
         check_seed(self.random_state, "random_state", legacy=True)
         return p
 
@@ -351,6 +365,15 @@ class _BaseMLP(SolverMixin, BaseEstimator):
         return rng
 
     # --- predicting ---------------------------------------------------------------------------
+
+    def layer_outputs(self, X, pre_activations=False):
+        """Every layer's outputs for X from the fitted network's forward pass (see
+        ``nnfast.Network.layer_outputs``): one array per layer, the hidden layers' then the
+        output's (``out_activation_`` applied); with ``pre_activations`` the z's."""
+        net = self._network("layer_outputs")
+        X = check_X(self, X, reset=False)
+        with self._backend_scope():
+            return net.layer_outputs(X, pre_activations)
 
     def _forward(self, X, method):
         net = self._network(method)

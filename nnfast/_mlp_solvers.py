@@ -426,9 +426,11 @@ class SolverMixin:
                 sample_weight=w,
                 restarts=p.restarts if first else 1,
                 n_jobs=p.n_jobs,
-                callbacks=[rule],
+                callbacks=[rule, *p.callbacks],
                 resume=resume,
                 on_divergence="raise",
+                clip_norm=p.clip_norm,
+                clip_value=p.clip_value,
             )
         except KeyboardInterrupt:  # scikit-learn keeps the model trained so far
             history, interrupted = net.history or History(), True

@@ -98,6 +98,12 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         nnfast: kernel backend for this model (None: the one in use).
     class_weight : dict, 'balanced' or None, default=None
         nnfast: weight of each class's samples in the loss (see ``fit``'s sample_weight).
+    clip_norm, clip_value : float or None, default=None
+        nnfast: gradient clipping per batch inside the compiled loop, by the gradient's
+        global L2 norm or each element ('sgd', 'adam'; see ``nnfast.training.train``).
+    callbacks : list of nnfast.Callback or None, default=None
+        nnfast: called after every epoch of 'sgd' and 'adam' (e.g. ``nnfast.ModelCheckpoint``;
+        one returning True stops training), after the estimator's own stopping rule.
 
     Attributes
     ----------
@@ -262,6 +268,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         n_jobs=None,
         backend=None,
         class_weight=None,
+        clip_norm=None,
+        clip_value=None,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -292,6 +301,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         self.n_jobs = n_jobs
         self.backend = backend
         self.class_weight = class_weight
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.callbacks = callbacks
 
     def fit(self, X, y, sample_weight=None):
         """Train on (X, y); returns self.
@@ -451,7 +463,8 @@ class MLPRegressor(NnfastMixin, RegressorMixin, _BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
-n_iter_no_change, max_fun, l1, dropout, restarts, n_jobs, backend
+n_iter_no_change, max_fun, l1, dropout, restarts, n_jobs, backend, clip_norm, clip_value, \
+callbacks
         As ``MLPClassifier``'s; with ``early_stopping`` the validation score is R^2.
 
     Attributes
@@ -508,6 +521,9 @@ n_outputs_, coefs_, intercepts_, history_, network_
         restarts=1,
         n_jobs=None,
         backend=None,
+        clip_norm=None,
+        clip_value=None,
+        callbacks=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -538,6 +554,9 @@ n_outputs_, coefs_, intercepts_, history_, network_
         self.restarts = restarts
         self.n_jobs = n_jobs
         self.backend = backend
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.callbacks = callbacks
 
     def _checked_params(self):
         if self.loss != "squared_error":

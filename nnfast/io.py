@@ -417,7 +417,9 @@ def estimator_from_header(cls, header):
     if not isinstance(params, dict):
         raise ValueError("params must be a JSON object")
     expected = set(cls._get_param_names())
-    if set(params) != expected:
+    # parameters added since files were first written: absent from older files (defaults)
+    later = set(getattr(cls, "_later_params", ()))
+    if set(params) - expected or expected - set(params) - later:
         raise ValueError(
             f"params {sorted(params)} do not match {cls.__name__}'s parameters {sorted(expected)}"
         )

@@ -1,0 +1,130 @@
+"""The estimators' nnfast parameters from the toolbox: gradient clipping and callbacks passed
+to the compiled training loop, and ``layer_outputs`` of the fitted network."""
+
+import numpy as np
+import pytest
+
+import nnfast as nf
+
+pytestmark = pytest.mark.filterwarnings("ignore::nnfast.ConvergenceWarning")
+
+
+def digits_like(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.8)
+    return X, y
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_clipping_reaches_the_training_loop(solver):
+    """Clipping by value at 1e-12 all but stops training; without it the weights move."""
+    X, y = digits_like()
+    kwargs = dict(
+        hidden_layer_sizes=(8,), solver=solver, max_iter=5, random_state=0, learning_rate_init=0.01
+    )
+    free = nf.MLPClassifier(**kwargs).fit(X, y)
+    held = nf.MLPClassifier(clip_value=1e-12, **kwargs).fit(X, y)
+    # the same initial weights, barely stepped
+    initial = nf.MLPClassifier(**{**kwargs, "max_iter": 1, "learning_rate_init": 1e-300})
+    initial.fit(X, y)
+    moved_free = max(np.abs(a - b).max() for a, b in zip(free.coefs_, initial.coefs_))
+    moved_held = max(np.abs(a - b).max() for a, b in zip(held.coefs_, initial.coefs_))
+    # (Adam's step normalises the tiny gradient: 1e-12 / (1e-12 + epsilon) of the rate)
+    assert moved_free > 1e-2 and moved_held < 1e-3 * moved_free
+    reg = nf.MLPRegressor((5,), solver="sgd", clip_norm=1e-3, max_iter=3, random_state=0)
+    reg.fit(X, X[:, 0])
+    assert reg.n_iter_ == 3
+
+
+def test_clipping_matches_train_on_the_same_network():
+    """The estimator's run is Network.train's with clip_norm: the same weights."""
+    X, y = digits_like()
+    kwargs = dict(
+        hidden_layer_sizes=(7,),
+        solver="sgd",
+        momentum=0.0,
+        max_iter=4,
+        random_state=3,
+        shuffle=False,
+        batch_size=30,
+        alpha=0.0,
+        tol=0.0,
+        learning_rate_init=0.5,
+    )
+    a = nf.MLPClassifier(clip_norm=0.05, **kwargs).fit(X, y)
+    b = nf.MLPClassifier(clip_norm=1e9, **kwargs).fit(X, y)
+    c = nf.MLPClassifier(**kwargs).fit(X, y)
+    for W_b, W_c in zip(b.coefs_, c.coefs_):  # a norm never reached: no clipping
+        np.testing.assert_allclose(W_b, W_c, rtol=1e-12, atol=1e-14)
+    assert max(np.abs(Wa - Wc).max() for Wa, Wc in zip(a.coefs_, c.coefs_)) > 1e-3
+
+
+def test_callbacks_run_every_epoch_and_may_stop():
+    X, y = digits_like()
+    seen = []
+
+    class Stop(nf.Callback):
+        def on_epoch_end(self, epoch, history, network):
+            seen.append((epoch, network.layer_sizes))
+            return epoch == 2
+
+    clf = nf.MLPClassifier((5,), max_iter=20, random_state=0, callbacks=[Stop()]).fit(X, y)
+    assert [e for e, _ in seen] == [0, 1, 2] and seen[0][1] == [6, 5, 3]
+    assert clf.n_iter_ == 3
+
+
+def test_checkpoint_of_an_estimators_network(tmp_path):
+    X, y = digits_like()
+    path = tmp_path / "net.npz"
+    clf = nf.MLPClassifier(
+        (5,), max_iter=6, random_state=0, callbacks=[nf.ModelCheckpoint(path, monitor="loss")]
+    ).fit(X, y)
+    saved = nf.load(path)
+    best = int(np.argmin(clf.loss_curve_))
+    assert saved.layer_sizes == clf.network_.layer_sizes
+    if best == clf.n_iter_ - 1:  # the last epoch was the best: the weights it ends with
+        np.testing.assert_array_equal(saved.parameters, clf.network_.parameters)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(clip_norm=0.0), ValueError, "clip_norm"),
+        (dict(clip_value=-1.0), ValueError, "clip_value"),
+        (dict(clip_norm="big"), TypeError, "clip_norm"),
+        (dict(callbacks=print), TypeError, "callbacks must be None or a list"),
+        (dict(callbacks=[object()]), TypeError, "on_epoch_end"),
+    ],
+)
+def test_bad_values_are_refused_at_fit(kwargs, error, match):
+    X, y = digits_like(30)
+    with pytest.raises(error, match=match):
+        nf.MLPClassifier((3,), max_iter=1, **kwargs).fit(X, y)
+
+
+def test_layer_outputs_of_the_fitted_network():
+    X, y = digits_like()
+    clf = nf.MLPClassifier((5, 4), max_iter=5, random_state=0).fit(X, y)
+    outs = clf.layer_outputs(X)
+    assert [o.shape for o in outs] == [(150, 5), (150, 4), (150, 3)]
+    np.testing.assert_allclose(outs[-1], clf.predict_proba(X), rtol=1e-12)
+    z = clf.layer_outputs(X, pre_activations=True)[0]
+    np.testing.assert_allclose(z, X @ clf.coefs_[0] + clf.intercepts_[0], rtol=1e-12)
+    np.testing.assert_allclose(outs[0], np.maximum(z, 0.0), rtol=1e-12)
+    with pytest.raises(Exception, match="not fitted"):
+        nf.MLPRegressor().layer_outputs(X)
+
+
+def test_files_written_before_the_new_parameters_still_load(tmp_path, monkeypatch):
+    X, y = digits_like()
+    clf = nf.MLPClassifier((4,), max_iter=3, random_state=0, clip_norm=2.0).fit(X, y)
+    loaded = nf.load(clf.save(tmp_path / "now.npz"))
+    assert loaded.clip_norm == 2.0 and loaded.callbacks is None
+    params = clf.get_params(deep=False)
+    for name in ("clip_norm", "clip_value", "callbacks"):  # as a file from before them
+        del params[name]
+    monkeypatch.setattr(clf, "get_params", lambda deep=False: params)
+    old = nf.load(clf.save(tmp_path / "before.npz"))
+    assert old.clip_norm is None
+    np.testing.assert_array_equal(old.predict(X), clf.predict(X))
