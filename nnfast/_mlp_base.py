@@ -29,6 +29,8 @@ from .network import Network, check_size
 from .training import History
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+# nnfast's activations beyond scikit-learn's, under their nnfast names
+ACTIVATIONS.update({name: name for name in ("leaky_relu", "elu", "gelu", "softplus", "silu")})
 SOLVERS = ("lbfgs", "sgd", "adam")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 # target kind -> (nnfast loss, output activation, scikit-learn's out_activation_)
@@ -87,7 +89,25 @@ class _BaseMLP(SolverMixin, BaseEstimator):
             check_number(s, f"hidden_layer_sizes[{i}]", 1, integer=True)
             for i, s in enumerate(sizes)
         ]
-        p.activation = _choice(self.activation, "activation", tuple(ACTIVATIONS))
+        if isinstance(self.activation, (list, tuple)):  # one per hidden layer (nnfast)
+            p.activation = tuple(
+                _choice(a, f"activation[{i}]", tuple(ACTIVATIONS))
+                for i, a in enumerate(self.activation)
+            )
+            if len(p.activation) != len(p.hidden):
+                raise ValueError(
+                    f"activation must be one name or {len(p.hidden)} names (one per hidden "
+                    f"layer), got {len(p.activation)}."
+                )
+        else:
+            p.activation = _choice(self.activation, "activation", tuple(ACTIVATIONS))
+        # the network's hidden activations, in nnfast's names
+        p.layers = tuple(
+            ACTIVATIONS[a]
+            for a in (
+                p.activation if isinstance(p.activation, tuple) else [p.activation] * len(p.hidden)
+            )
+        )
         p.solver = _choice(self.solver, "solver", SOLVERS)
         p.alpha = check_number(self.alpha, "alpha", 0.0)
         if isinstance(self.batch_size, str):
@@ -294,9 +314,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
                 "learning_rate": p.learning_rate_init,
             }
             self._optimizer_solver = None
-        elif self.network_.layer_sizes != sizes or self.network_.activations != (
-            ACTIVATIONS[p.activation],
-        ) * len(p.hidden):
+        elif self.network_.layer_sizes != sizes or self.network_.activations != p.layers:
             raise ValueError(
                 f"warm_start/partial_fit continue the fitted network (layers "
                 f"{self.network_.layer_sizes}, activation {self.network_.activations}), but "
@@ -343,9 +361,12 @@ class _BaseMLP(SolverMixin, BaseEstimator):
         else:
             draws = None
         rng = check_rng(state, "random_state", legacy=True) if draws is None else None
-        factor = 2.0 if p.activation == "logistic" else 6.0
+        # scikit-learn's Glorot factor: 2 for logistic, else 6 (per layer with one activation
+        # per layer, the output layer's that of the last hidden layer)
+        names = p.activation if isinstance(p.activation, tuple) else (p.activation,)
         initial, uniform = [], (draws if draws is not None else rng).uniform
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            factor = 2.0 if names[min(l, len(names) - 1)] == "logistic" else 6.0
             bound = np.sqrt(factor / (n_in + n_out))
             initial.append((uniform(-bound, bound, (n_in, n_out)), uniform(-bound, bound, n_out)))
         if rng is None:  # after scikit-learn's draws, so that they stay scikit-learn's
@@ -353,7 +374,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
         loss, output, _ = _TARGETS[self._target]
         net = Network(
             sizes,
-            activation=ACTIVATIONS[p.activation],
+            activation=list(p.layers),
             output_activation=output,
             loss=loss,
             init="xavier",
@@ -476,7 +497,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
             model._rng = np.random.Generator(bit_generator)
         net = Network(
             sizes,
-            activation=ACTIVATIONS[p.activation],
+            activation=list(p.layers),
             output_activation=output,
             loss=loss,
             init="zeros",

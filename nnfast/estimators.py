@@ -42,8 +42,10 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Units of each hidden layer.
-    activation : {'relu', 'logistic', 'tanh', 'identity'}, default='relu'
-        Hidden-layer activation ('logistic' is nnfast's 'sigmoid').
+    activation : str or list of str, default='relu'
+        Hidden-layer activation: scikit-learn's 'relu', 'logistic' (nnfast's 'sigmoid'),
+        'tanh', 'identity', or nnfast's 'leaky_relu', 'elu', 'gelu', 'softplus', 'silu';
+        nnfast: a list gives one per hidden layer.
     solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
         'adam' and 'sgd' run nnfast's compiled mini-batch loop; 'lbfgs' is SciPy's L-BFGS-B
         on the full-batch ``loss_and_gradient`` kernel.

@@ -128,3 +128,63 @@ def test_files_written_before_the_new_parameters_still_load(tmp_path, monkeypatc
     old = nf.load(clf.save(tmp_path / "before.npz"))
     assert old.clip_norm is None
     np.testing.assert_array_equal(old.predict(X), clf.predict(X))
+
+
+@pytest.mark.parametrize(
+    "activation", ["leaky_relu", "gelu", ["elu", "logistic"], ("silu", "tanh")]
+)
+def test_nnfast_activations_and_one_per_layer(activation, tmp_path):
+    X, y = digits_like()
+    clf = nf.MLPClassifier((6, 5), activation=activation, max_iter=3, random_state=0).fit(X, y)
+    names = [activation] * 2 if isinstance(activation, str) else list(activation)
+    want = tuple("sigmoid" if a == "logistic" else a for a in names)
+    assert clf.network_.activations == want
+    hidden = clf.layer_outputs(X)[0]
+    z = X @ clf.coefs_[0] + clf.intercepts_[0]
+    np.testing.assert_allclose(hidden, nf.activations.get(want[0])(z), rtol=1e-12, atol=1e-15)
+    loaded = nf.load(clf.save(tmp_path / "clf.npz"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    clf.set_params(warm_start=True).fit(X, y)  # continues the same network
+
+
+def test_glorot_factor_per_layer_as_scikit_learn():
+    """One name keeps scikit-learn's draws; a list takes each layer's factor (logistic 2)."""
+    X, y = digits_like()
+    one = nf.MLPClassifier(
+        (6, 5), activation="logistic", max_iter=1, learning_rate_init=1e-300, random_state=4
+    ).fit(X, y)
+    per = nf.MLPClassifier(
+        (6, 5),
+        activation=["logistic", "logistic"],
+        max_iter=1,
+        learning_rate_init=1e-300,
+        random_state=4,
+    ).fit(X, y)
+    for a, b in zip(one.coefs_, per.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    mixed = nf.MLPClassifier(
+        (6, 5),
+        activation=["relu", "logistic"],
+        max_iter=1,
+        learning_rate_init=1e-300,
+        random_state=4,
+    ).fit(X, y)
+    bound0 = np.sqrt(6.0 / (6 + 6))  # relu's factor for the first layer
+    assert (
+        np.abs(mixed.coefs_[0]).max() > np.sqrt(2.0 / 12)
+        and np.abs(mixed.coefs_[0]).max() <= bound0
+    )
+
+
+@pytest.mark.parametrize(
+    "activation, match",
+    [
+        ("swish", r"activation must be one of"),
+        (["relu"], r"activation must be one name or 2 names"),
+        (["relu", "mish"], r"activation\[1\] must be one of"),
+    ],
+)
+def test_bad_activations_are_refused(activation, match):
+    X, y = digits_like(30)
+    with pytest.raises(ValueError, match=match):
+        nf.MLPClassifier((3, 3), activation=activation, max_iter=1).fit(X, y)
