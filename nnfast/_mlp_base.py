@@ -251,9 +251,13 @@ class _BaseMLP(SolverMixin, BaseEstimator):
         self._network("out_activation_")
         return _TARGETS[self._target][2]
 
+    def _losses(self, target):
+        """(nnfast loss, output activation) of the network for a target kind."""
+        return _TARGETS[target][:2]
+
     def _loss_scale(self):
         """c: the scikit-learn objective is c times the one nnfast's kernels minimise."""
-        if self._target == "regression":
+        if self._target == "regression" and self._losses("regression")[0] == "mse":
             return 0.5
         if self._target == "multilabel":
             return float(self.network_.n_outputs)
@@ -371,7 +375,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
             initial.append((uniform(-bound, bound, (n_in, n_out)), uniform(-bound, bound, n_out)))
         if rng is None:  # after scikit-learn's draws, so that they stay scikit-learn's
             rng = check_rng(state, "random_state", legacy=True)
-        loss, output, _ = _TARGETS[self._target]
+        loss, output = self._losses(self._target)
         net = Network(
             sizes,
             activation=list(p.layers),
@@ -485,7 +489,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
                     f"classes {model.classes_.tolist()} do not fit a {target} "
                     f"output of {sizes[-1]} units"
                 )
-        loss, output, _ = _TARGETS[target]
+        loss, output = model._losses(target)
         model._rng = np.random.default_rng()
         rng_state = header["rng_state"]
         if rng_state is not None:

@@ -460,8 +460,11 @@ class MLPRegressor(NnfastMixin, RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error'}, default='squared_error'
-        scikit-learn's only other loss, 'poisson', is not supported.
+    loss : {'squared_error', 'absolute_error', 'huber'}, default='squared_error'
+        nnfast: 'absolute_error' trains on the mean absolute error and 'huber' on the mean
+        Huber loss with delta 1 (``torch.nn.HuberLoss``), both in nnfast's convention (their
+        objective is the mean itself: ``loss_curve_`` is it). scikit-learn's 'poisson' is not
+        supported.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
@@ -560,13 +563,16 @@ n_outputs_, coefs_, intercepts_, history_, network_
         self.clip_value = clip_value
         self.callbacks = callbacks
 
+    #: loss -> nnfast's loss of the network (identity output)
+    _LOSSES = {"squared_error": "mse", "absolute_error": "mae", "huber": "huber"}
+
     def _checked_params(self):
-        if self.loss != "squared_error":
-            raise ValueError(
-                f"loss must be 'squared_error' (nnfast has no Poisson deviance "
-                f"kernel or exp output), got {self.loss!r}."
-            )
+        if not isinstance(self.loss, str) or self.loss not in self._LOSSES:
+            raise ValueError(f"loss must be one of {tuple(self._LOSSES)}, got {self.loss!r}.")
         return super()._checked_params()
+
+    def _losses(self, target):
+        return self._LOSSES[self.loss], "identity"
 
     def _expected_failed_checks(self):
         return {}

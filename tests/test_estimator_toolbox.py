@@ -188,3 +188,32 @@ def test_bad_activations_are_refused(activation, match):
     X, y = digits_like(30)
     with pytest.raises(ValueError, match=match):
         nf.MLPClassifier((3, 3), activation=activation, max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("loss, name", [("absolute_error", "mae"), ("huber", "huber")])
+def test_regressor_losses(loss, name):
+    """The network minimises nnfast's mean of the loss; robust losses shrug off outliers."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (200, 1))
+    y = 2 * X[:, 0] + 0.01 * rng.normal(size=200)
+    y[:10] += 50.0  # outliers
+    kwargs = dict(hidden_layer_sizes=(), solver="lbfgs", alpha=0.0, random_state=0)
+    robust = nf.MLPRegressor(loss=loss, **kwargs).fit(X, y)
+    squared = nf.MLPRegressor(**kwargs).fit(X, y)
+    assert robust.network_.loss_function.name == name
+    assert squared.network_.loss_function.name == "mse"
+    residual = robust.predict(X) - y
+    mean = (
+        np.abs(residual)
+        if loss == "absolute_error"
+        else np.where(np.abs(residual) < 1, residual**2 / 2, np.abs(residual) - 0.5)
+    )
+    assert robust.loss_ == pytest.approx(mean.mean(), rel=1e-6)
+    assert abs(robust.coefs_[0][0, 0] - 2.0) < 0.1 < abs(squared.intercepts_[0][0])
+    sgd = nf.MLPRegressor((4,), loss=loss, solver="adam", max_iter=5, random_state=0).fit(X, y)
+    assert sgd.network_.loss_function.name == name and len(sgd.loss_curve_) == 5
+
+
+def test_regressor_loss_is_checked():
+    with pytest.raises(ValueError, match=r"loss must be one of \('squared_error', 'absolute"):
+        nf.MLPRegressor(loss="poisson").fit(np.ones((4, 1)), np.ones(4))
