@@ -679,3 +679,31 @@ def test_random_networks_train_alike(
     assume(np.isfinite(ref[1]).all() and np.isfinite(ref[0]).all())
     assert_same(cy[0], ref[0], rtol=1e-8, atol=1e-8 * max(1.0, np.abs(ref[0]).max()))
     assert_same(cy[1], ref[1], rtol=1e-8)
+
+
+def test_float32_network_trains_alike_on_both_backends(on_both):
+    """A float32 batch-normalised network: parameters, statistics and outputs in float32,
+    the backends within float32's rounding of each other and of the float64 run."""
+    import nnfast as nf
+
+    X, Y = classification(seed=7)
+
+    def fit(dtype):
+        net = nf.Network(
+            [4, 8, 6, 3],
+            activation=["relu", "gelu"],
+            loss="cross_entropy",
+            batch_norm=True,
+            seed=1,
+            dtype=dtype,
+        )
+        net.train(X, Y, epochs=5, batch_size=12, optimizer=nf.SGD(momentum=0.9), seed=2)
+        return net.parameters.copy(), net.layer_outputs(X)[-1]
+
+    (p_c, out_c), (p_r, out_r) = on_both(fit, "float32")
+    assert p_c.dtype == out_c.dtype == np.float32
+    truth, _ = fit("float64")
+    scale = np.abs(truth).max()
+    for p in (p_c, p_r):
+        assert np.abs(p - truth).max() < 1e-4 * scale
+    np.testing.assert_allclose(out_c, out_r, rtol=1e-4, atol=1e-5)
