@@ -12,7 +12,7 @@ import numpy as np
 from . import _backend
 from ._compat import BaseEstimator, ClassifierMixin
 from ._layers import LayerViews, as_layer_list
-from ._mlp_solvers import SolverMixin, Unfit, combined_weights, outputs
+from ._mlp_solvers import SolverMixin, Unfit, combined_weights, outputs, scorer
 from ._spec import OptimizerState
 from ._validation import (
     check_consistent,
@@ -67,7 +67,8 @@ class _BaseMLP(SolverMixin, BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, training and model files."""
 
     _kinds: tuple[str, ...] = ()
-    _later_params = ("clip_norm", "clip_value", "callbacks")  # older model files lack them
+    # parameters older model files lack
+    _later_params = ("clip_norm", "clip_value", "callbacks", "scoring")
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -191,6 +192,7 @@ class _BaseMLP(SolverMixin, BaseEstimator):
                 f"on_epoch_end method), got {self.callbacks!r}."
             )
         p.callbacks = list(callbacks)
+        p.scoring = None if self.scoring is None else scorer(self.scoring)
         check_seed(self.random_state, "random_state", legacy=True)
         return p
 

@@ -5,6 +5,7 @@ nnfast callbacks, and 'lbfgs' through SciPy on the backend's full-batch kernel."
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import threading
 import types
 import warnings
@@ -135,6 +136,51 @@ class ValidationScore:
         else:
             right = ((p > 0.5) == (self.Y > 0.5)).all(axis=1)
         return float(np.average(right, weights=self.w))
+
+
+def scorer(scoring):
+    """``scoring`` as a callable(estimator, X, y): a scikit-learn scorer name (scikit-learn's
+    ``get_scorer``) or a callable, checked."""
+    if callable(scoring):
+        return scoring
+    if not isinstance(scoring, str):
+        raise TypeError(
+            f"scoring must be None, a scikit-learn scorer name or a callable(estimator, X, y), "
+            f"got {scoring!r}."
+        )
+    try:
+        from sklearn.metrics import get_scorer
+    except ImportError:
+        raise ImportError(
+            f"scoring={scoring!r} names a scikit-learn scorer: install scikit-learn (pip "
+            f"install scikit-learn), or pass a callable(estimator, X, y)."
+        ) from None
+    return get_scorer(scoring)  # ValueError, listing the names, for an unknown one
+
+
+class ScorerValidation:
+    """A scikit-learn scorer (``scoring``: a name or callable(estimator, X, y)) of the
+    network being trained, on held-out rows: the estimator is copied with that network as
+    its ``network_`` (a restart trains its own), and the rows' targets are decoded back to
+    what ``fit`` took (labels, an indicator matrix, values)."""
+
+    def __init__(self, estimator, scorer, X, Y, w=None):
+        self.estimator, self.scorer, self.X, self.w = estimator, scorer, X, w
+        kind = estimator._target
+        if kind == "multiclass":
+            self.y = estimator.classes_[Y.argmax(axis=1)]
+        elif kind == "binary":
+            self.y = estimator.classes_[(Y[:, 0] > 0.5).astype(np.intp)]
+        elif kind == "multilabel":
+            self.y = (Y > 0.5).astype(int)
+        else:
+            self.y = Y.ravel() if Y.shape[1] == 1 else Y
+
+    def __call__(self, network):
+        model = copy.copy(self.estimator)
+        model.network_ = network
+        extra = {} if self.w is None else {"sample_weight": self.w}
+        return float(self.scorer(model, self.X, self.y, **extra))
 
 
 def outputs(network, X, report=True):
@@ -350,7 +396,11 @@ class SolverMixin:
                         "validation_fraction or random_state, or turn "
                         "early_stopping off."
                     )
-            validation = ValidationScore(self._target, Xv, Yv, wv)
+            validation = (
+                ValidationScore(self._target, Xv, Yv, wv)
+                if p.scoring is None
+                else ScorerValidation(self, p.scoring, Xv, Yv, wv)
+            )
             validation_data = (Xv, Yv) if wv is None else (Xv, Yv, wv)
         if w is not None and not w.any():
             raise ValueError("Every training sample left after the validation split has weight 0.")

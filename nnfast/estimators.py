@@ -106,6 +106,11 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     callbacks : list of nnfast.Callback or None, default=None
         nnfast: called after every epoch of 'sgd' and 'adam' (e.g. ``nnfast.ModelCheckpoint``;
         one returning True stops training), after the estimator's own stopping rule.
+    scoring : str, callable or None, default=None
+        nnfast: with ``early_stopping``, the validation score to stop on: a scikit-learn
+        scorer name ('f1_macro', 'neg_log_loss', ...) or a callable(estimator, X, y)
+        returning a number, greater being better; None: accuracy (R^2 for the regressor).
+        ``validation_scores_`` records it.
 
     Attributes
     ----------
@@ -273,6 +278,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         clip_norm=None,
         clip_value=None,
         callbacks=None,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -306,6 +312,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         self.clip_norm = clip_norm
         self.clip_value = clip_value
         self.callbacks = callbacks
+        self.scoring = scoring
 
     def fit(self, X, y, sample_weight=None):
         """Train on (X, y); returns self.
@@ -469,7 +476,7 @@ class MLPRegressor(NnfastMixin, RegressorMixin, _BaseMLP):
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
 n_iter_no_change, max_fun, l1, dropout, restarts, n_jobs, backend, clip_norm, clip_value, \
-callbacks
+callbacks, scoring
         As ``MLPClassifier``'s; with ``early_stopping`` the validation score is R^2.
 
     Attributes
@@ -529,6 +536,7 @@ n_outputs_, coefs_, intercepts_, history_, network_
         clip_norm=None,
         clip_value=None,
         callbacks=None,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -562,6 +570,7 @@ n_outputs_, coefs_, intercepts_, history_, network_
         self.clip_norm = clip_norm
         self.clip_value = clip_value
         self.callbacks = callbacks
+        self.scoring = scoring
 
     #: loss -> nnfast's loss of the network (identity output)
     _LOSSES = {"squared_error": "mse", "absolute_error": "mae", "huber": "huber"}

@@ -217,3 +217,72 @@ def test_regressor_losses(loss, name):
 def test_regressor_loss_is_checked():
     with pytest.raises(ValueError, match=r"loss must be one of \('squared_error', 'absolute"):
         nf.MLPRegressor(loss="poisson").fit(np.ones((4, 1)), np.ones(4))
+
+
+def test_early_stopping_on_a_scorer():
+    """scoring replaces the validation accuracy: its values are what validation_scores_
+    records, what the stopping rule compares, and each is the scorer of that epoch's
+    network on the held-out rows."""
+    pytest.importorskip("sklearn")
+    from sklearn.metrics import f1_score
+
+    X, y = digits_like(300, seed=2)
+    seen = []
+
+    def macro_f1(estimator, X_val, y_val):
+        value = f1_score(y_val, estimator.predict(X_val), average="macro")
+        seen.append((value, estimator.network_.parameters.copy()))
+        return value
+
+    kwargs = dict(
+        hidden_layer_sizes=(6,),
+        early_stopping=True,
+        max_iter=40,
+        random_state=0,
+        n_iter_no_change=3,
+        learning_rate_init=0.01,
+    )
+    clf = nf.MLPClassifier(scoring=macro_f1, **kwargs).fit(X, y)
+    assert [v for v, _ in seen] == clf.validation_scores_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    best = int(np.argmax(clf.validation_scores_))
+    np.testing.assert_array_equal(clf.network_.parameters, seen[best][1])  # restored
+    by_name = nf.MLPClassifier(scoring="f1_macro", **kwargs).fit(X, y)
+    np.testing.assert_allclose(by_name.validation_scores_, clf.validation_scores_, rtol=1e-12)
+    default = nf.MLPClassifier(**kwargs).fit(X, y)  # accuracy: other scores
+    assert default.validation_scores_ != clf.validation_scores_
+
+
+def test_a_regressor_scorer_and_its_targets():
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 3))
+    y = X @ [1.0, -2.0, 0.5]
+    got = []
+
+    def scorer(estimator, X_val, y_val):
+        got.append(y_val.shape)
+        return -float(np.mean(np.abs(estimator.predict(X_val) - y_val)))
+
+    reg = nf.MLPRegressor(
+        (5,), early_stopping=True, max_iter=5, random_state=0, scoring=scorer
+    ).fit(X, y)
+    assert got[0] == (12,) and reg.validation_scores_[0] < 0
+    named = nf.MLPRegressor(
+        (5,), early_stopping=True, max_iter=5, random_state=0, scoring="neg_mean_absolute_error"
+    ).fit(X, y)
+    np.testing.assert_allclose(named.validation_scores_, reg.validation_scores_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "scoring, error, match",
+    [
+        ("no_such_score", ValueError, "no_such_score"),
+        (3, TypeError, "scoring must be None, a scikit-learn scorer name or a callable"),
+    ],
+)
+def test_bad_scorers_are_refused(scoring, error, match):
+    pytest.importorskip("sklearn")
+    X, y = digits_like(40)
+    with pytest.raises(error, match=match):
+        nf.MLPClassifier((3,), early_stopping=True, scoring=scoring).fit(X, y)
