@@ -27,6 +27,9 @@ import warnings
 
 import numpy as np
 
+from .activations import ACTIVATIONS
+from .optimizers import OPTIMIZERS
+
 EXIT_ERROR = 2
 # Errors a user can cause (bad data, options or files): one line and EXIT_ERROR. Anything
 # else is a bug in nnfast: one line too, exit status 1, and NNFAST_DEBUG=1 shows where.
@@ -267,7 +270,7 @@ def _parser():
     )
     t.add_argument(
         "--activation",
-        choices=("relu", "tanh", "sigmoid", "identity"),
+        choices=tuple(a for a in ACTIVATIONS if a not in ("softmax", "exp", "step")),
         default=d["activation"],
         help=f"hidden activation (default {d['activation']})",
     )
@@ -292,7 +295,7 @@ def _parser():
     )
     t.add_argument(
         "--optimizer",
-        choices=("adam", "sgd"),
+        choices=tuple(OPTIMIZERS),
         default=d["optimizer"],
         help=f"(default {d['optimizer']})",
     )

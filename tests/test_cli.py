@@ -507,3 +507,21 @@ def test_bench_peers_learn_the_same_task(peer):
         with torch.no_grad():
             predicted = model(torch.from_numpy(X)).argmax(1).numpy()
     assert np.mean(predicted == labels) > 0.9  # 3 epochs of the W2 network's training
+
+
+@pytest.mark.parametrize("activation, optimizer", [("gelu", "adamw"), ("leaky_relu", "rmsprop")])
+def test_train_takes_every_hidden_activation_and_optimizer(tmp_path, activation, optimizer):
+    proc = run_main(
+        "train",
+        "--activation",
+        activation,
+        "--optimizer",
+        optimizer,
+        "--epochs",
+        "3",
+        "--save",
+        "m.npz",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert nnfast.load(tmp_path / "m.npz").network.activations == (activation,)
