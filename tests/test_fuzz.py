@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import nnfast
@@ -78,6 +78,7 @@ ALLOWED_WARNINGS = (
     "invalid value encountered",
     "divide by zero encountered",
     "underflow encountered",
+    "overflowed to infinity",  # Network's own warning: an exp (Poisson) output past 1e308
 )
 
 
@@ -113,11 +114,13 @@ def networks(draw, valid=None):
         loss=loss,
         init=draw(st.sampled_from(["auto", "xavier", "he", "normal", "zeros"])),
         seed=draw(st.integers(0, 2**32)),
+        batch_norm=draw(st.booleans()),
     )
     if not valid:
         key, bad = draw(
             st.sampled_from(
                 [
+                    ("batch_norm", "yes"),
                     ("layer_sizes", [3]),
                     ("layer_sizes", [2, 0, 1]),
                     ("layer_sizes", [2, -1]),
@@ -454,6 +457,8 @@ def test_train_with_random_options(kwargs, data):
         and kwargs["init"] != "normal"
         and not ha.stopped_epoch
         and not hb.stopped_epoch
+        # batches of 2 rows: statistics so ill-conditioned that rounding is amplified
+        and not kwargs["batch_norm"]
     )
     if calm:
         assert ha.epochs == hb.epochs
@@ -514,15 +519,22 @@ def test_kernels_on_both_paths_of_every_product(kwargs, data):
         else rng.random((n, k))
     )
     kwargs = dict(kwargs, activation=data.draw(st.sampled_from(SMOOTH + ("relu",))), init="auto")
+    # batch normalisation: batches of at least 2 rows, and SGD (Adam's normalised steps turn
+    # a pre-normalisation bias's rounding into whole steps, differently on each backend)
+    norm = kwargs["batch_norm"] = kwargs["batch_norm"] and n >= 2
     options = dict(
         epochs=2,
         learning_rate=0.05,
         seed=1,
-        batch_size=data.draw(st.sampled_from([1, 2, 3, n, n + 5, None])),
+        batch_size=data.draw(st.sampled_from([2, 3, n, n + 5, None] + ([] if norm else [1]))),
         dropout=data.draw(st.sampled_from([0.0, 0.3])),
-        optimizer=data.draw(st.sampled_from(["sgd", "adam", nnfast.SGD(momentum=0.9)])),
+        optimizer=data.draw(
+            st.sampled_from(["sgd", nnfast.SGD(momentum=0.9)] + ([] if norm else ["adam"]))
+        ),
         l2=data.draw(st.sampled_from([0.0, 0.01])),
     )
+    size = min(options["batch_size"] or n, n)
+    assume(not norm or n % size != 1)
     threshold = data.draw(st.sampled_from([0, 1, 2**62]))
     saved = kernels.get_gemm_threshold()
     try:
@@ -545,4 +557,4 @@ def test_kernels_on_both_paths_of_every_product(kwargs, data):
     close(l1, l2, 1e-10)
     for a, b in zip(g1, g2):
         close(a, b, 1e-8)
-    close(p1, p2, 1e-7)
+    close(p1, p2, 1e-6 if norm else 1e-7)
