@@ -10,10 +10,10 @@ cdef struct Net:
     const double *alpha     # L activation parameters
     const intp *w_off       # L offsets of W_l in the flat parameter buffer
     const intp *b_off       # L offsets of b_l
-    bint batch_norm         # hidden layers normalised: their scale, shift and statistics at
-    const intp *norm_off    # norm_off[l] (gamma; beta after it) and stat_off[l] (running
-    const intp *stat_off    # mean; variance after it), l < L - 1
-    const intp *unit_off    # L offsets of a hidden layer's units among all hidden units
+    bint batch_norm         # every hidden layer batch-normalised
+    const intp *norm_off    # hidden layer l's gamma (its beta follows)
+    const intp *stat_off    # hidden layer l's running mean (its running variance follows)
+    const intp *unit_off    # hidden layer l's first unit among all hidden units
     int loss
     Py_ssize_t n_weights
     Py_ssize_t n_trainable  # the parameters an optimizer steps (before the statistics)
