@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .arrays import as_float_array
+from .arrays import _finite_number, as_float_array
 
 
 def check_sample_weight(
@@ -107,7 +107,7 @@ def check_weight(value, name):
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
+        or not _finite_number(value)  # np.isfinite refuses Fractions and huge ints
         or value < 0
     ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
