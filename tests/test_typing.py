@@ -20,6 +20,7 @@ import nnfast
 ANNOTATED = (
     "nnfast",
     "nnfast._archive",
+    "nnfast._backend",
     "nnfast._bench",
     "nnfast._encoding",
     "nnfast._fetch",
