@@ -22,6 +22,7 @@ ANNOTATED = (
     "nnfast._archive",
     "nnfast._backend",
     "nnfast._bench",
+    "nnfast._cli_train",
     "nnfast._encoding",
     "nnfast._fetch",
     "nnfast._layers",
