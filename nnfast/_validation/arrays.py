@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import TYPE_CHECKING, Any, Literal, SupportsFloat, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, SupportsFloat, overload
 
 import numpy as np
 
@@ -196,7 +196,7 @@ def check_number(
         raise TypeError(f"{name} must be {what}, got {value!r}.")
     if not integer and not _finite_number(value):
         raise ValueError(f"{name} must be finite, got {value!r}.")
-    number = cast("float", value)  # a numbers.Real, whose stubs do not compare with float
+    number: Any = value  # a numbers.Real, whose stubs do not compare with float
     bad_low = low is not None and (number <= low if low_open else number < low)
     bad_high = high is not None and (number >= high if high_open else number > high)
     if bad_low or bad_high:
