@@ -19,6 +19,9 @@ from . import _reference
 from ._spec import real_dtype
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import ModuleType
+
     from numpy.typing import DTypeLike
 
 _import_error: ImportError | None = None
@@ -29,7 +32,7 @@ except ImportError as exc:  # the extension was not built: keep working on the r
     _import_error = exc
 
 
-def _missing_extension_message():
+def _missing_extension_message() -> str:
     """Why the compiled extension is missing, and what to do about it.
 
     Python's own message for a module file that does not exist blames "most likely a
@@ -68,7 +71,7 @@ _local = threading.local()
 _default = "cython"
 
 
-def _check(name):
+def _check(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}.")
     if _modules[name] is None:
@@ -91,7 +94,7 @@ def set_backend(name: str) -> None:
 
 
 @contextlib.contextmanager
-def use_backend(name: str):
+def use_backend(name: str) -> Iterator[None]:
     """Use backend ``name`` inside a ``with`` block (in this thread only)."""
     _check(name)
     previous = getattr(_local, "name", None)
@@ -102,7 +105,7 @@ def use_backend(name: str):
         _local.name = previous
 
 
-def kernels(name: str | None = None, dtype: DTypeLike | None = None):
+def kernels(name: str | None = None, dtype: DTypeLike | None = None) -> ModuleType:
     """The kernel module of backend ``name`` (default: the one in use) that computes in
     ``dtype`` (float64 or float32; default float64)."""
     dtype = real_dtype(dtype)
@@ -110,7 +113,7 @@ def kernels(name: str | None = None, dtype: DTypeLike | None = None):
     return _kernels32 if module is _kernels and dtype == _kernels32.DTYPE else module
 
 
-def _initialise():
+def _initialise() -> None:
     global _default
     requested = os.environ.get("NNFAST_BACKEND", "").strip().lower()
     if requested:

@@ -10,13 +10,26 @@ import importlib.util
 import math
 import os
 import sys
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from .cli import UsageError
 
+if TYPE_CHECKING:
+    import argparse
+    from types import ModuleType
 
-def _check_output(path, what):
+    from matplotlib.figure import Figure
+    from numpy.typing import NDArray
+
+    from ._encoding import TabularModel
+    from ._typing import FloatArray
+    from .callbacks import History
+    from .network import Network
+
+
+def _check_output(path: str, what: str) -> None:
     """Fail before training, not after, when ``path`` cannot be written (or is not a file:
     a FIFO would block the write, a device would take it)."""
     import stat
@@ -32,7 +45,7 @@ def _check_output(path, what):
         raise ValueError(f"cannot write {what} {path}: the file is not writable")
 
 
-def train(args):
+def train(args: argparse.Namespace) -> None:
     """``nnfast train``: read the CSV file (or the bundled admissions data), encode its
     columns, train, report, and save the model and the loss curves if asked."""
     import nnfast as nf
@@ -136,21 +149,30 @@ def train(args):
 
         ax = plot.model_complexity(history)
         ax.set_title(f"nnfast train: {args.target}")
-        ax.figure.savefig(args.plot, dpi=100)
+        figure = cast("Figure", ax.figure)  # model_complexity's own, not a SubFigure
+        figure.savefig(args.plot, dpi=100)
         print(f"saved the loss curves to {args.plot}")
 
 
-def _can_stratify(y, test_size):
+def _can_stratify(y: FloatArray, test_size: float) -> bool:
     counts = np.unique(y, return_counts=True)[1]
     n_test = test_size if isinstance(test_size, int) else math.ceil(test_size * y.size)
     return counts.min() >= 2 and n_test >= counts.size and y.size - n_test >= counts.size
 
 
-def _fit(nf, net, X, y, args, every):
+def _fit(
+    nf: ModuleType,
+    net: Network,
+    X: FloatArray,
+    y: FloatArray,
+    args: argparse.Namespace,
+    every: int,
+) -> History:
     """Train with a progress line every ``every`` epochs; Ctrl-C keeps the epochs done."""
+    from .callbacks import Callback
 
-    class Progress(nf.Callback):
-        def on_epoch_end(self, epoch, history, network):
+    class Progress(Callback):
+        def on_epoch_end(self, epoch: int, history: History, network: Network) -> None:
             # train(on_divergence="raise") stops at a non-finite epoch; this check only
             # guards the message below against an engine that would let one through.
             if not np.isfinite(history.loss[-1]):
@@ -206,11 +228,17 @@ def _fit(nf, net, X, y, args, every):
         ) from exc
 
 
-def _number(x):
+def _number(x: float) -> str:
     return f"{x:.4f}" if abs(x) < 1e5 else f"{x:.4g}"
 
 
-def _metrics(model, X, y, y_true, y_train):
+def _metrics(
+    model: TabularModel,
+    X: FloatArray,
+    y: FloatArray,
+    y_true: NDArray[Any],
+    y_train: NDArray[Any],
+) -> str:
     """One line: the loss the network minimises, and accuracy or RMSE/R^2 in the target's
     units (with the baseline a constant prediction would reach)."""
     net = model.network

@@ -395,3 +395,18 @@ def test_kernels_receive_the_callers_buffer(monkeypatch):
         net.feedforward(np.asfortranarray(X))
     assert np.shares_memory(seen[0], X)
     assert seen[1].flags.c_contiguous and seen[1].dtype == np.float64
+
+
+def test_class_weights_of_any_real_number_type():
+    """A class weight is any real number: a Fraction weighs as its value, and a weight no
+    float can hold is refused by name (not by a NumPy TypeError)."""
+    from fractions import Fraction
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.arange(20) % 2
+    params = dict(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=3, random_state=0)
+    exact = nnfast.MLPClassifier(class_weight={0: 3}, **params).fit(X, y)
+    fraction = nnfast.MLPClassifier(class_weight={0: Fraction(6, 2)}, **params).fit(X, y)
+    np.testing.assert_array_equal(exact.network_.parameters, fraction.network_.parameters)
+    with pytest.raises(ValueError, match=r"class_weight\[0\] must be a finite number >= 0"):
+        nnfast.MLPClassifier(class_weight={0: 10**400}, **params).fit(X, y)

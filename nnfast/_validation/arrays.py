@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Any, Literal, SupportsFloat, overload
 
 import numpy as np
 
 from .labels import as_labels, one_hot_codes
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    #: The float64 or float32 arrays the kernels take.
+    RealArray = NDArray[np.floating[Any]]
+    #: An array of the float dtype asked for (``dtype``: float64 unless a float32 model asks).
+    AsDType = NDArray[Any]
+    _Float = TypeVar("_Float", bound=np.floating[Any])
 
 try:  # the compiled scan: no temporary array, a team's threads for large arrays
     from .._kernels import finite as _finite
@@ -17,10 +30,13 @@ try:  # the compiled scan: no temporary array, a team's threads for large arrays
 except ImportError:  # the extension was not built (see _backend): NumPy's
     _finite = _finite32 = None
 
-_SCANS = {np.dtype(np.float64): _finite, np.dtype(np.float32): _finite32}
+_SCANS: dict[np.dtype[Any], Callable[[RealArray], bool] | None] = {
+    np.dtype(np.float64): _finite,
+    np.dtype(np.float32): _finite32,
+}
 
 
-def all_finite(arr):
+def all_finite(arr: RealArray) -> bool:
     """True when the float array ``arr`` holds no NaN or infinity."""
     scan = _SCANS.get(arr.dtype) if arr.flags.c_contiguous else None
     if scan is not None:
@@ -34,7 +50,7 @@ TEXT_HINT = (
 )
 
 
-def _from_pandas(x):
+def _from_pandas(x: ArrayLike) -> ArrayLike:
     """A pandas object as a NumPy array (anything else as it is)."""
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):
         try:  # nullable extension dtypes (Int64, Float64) come out as float, NA as NaN
@@ -44,14 +60,16 @@ def _from_pandas(x):
     return x
 
 
-def _asarray(x, name):
+def _asarray(x: ArrayLike, name: str) -> NDArray[Any]:
     try:
         return np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} must be an array of numbers: {exc}") from None
 
 
-def as_float_array(x, name, ndim=(1, 2), dtype=np.float64):
+def as_float_array(
+    x: ArrayLike, name: str, ndim: tuple[int, ...] = (1, 2), dtype: DTypeLike = np.float64
+) -> AsDType:
     """``x`` as a C-contiguous ``dtype`` (float64 or float32) array with one of ``ndim``
     dimensions, all finite."""
     arr = _asarray(_from_pandas(x), name)
@@ -77,12 +95,16 @@ def as_float_array(x, name, ndim=(1, 2), dtype=np.float64):
     return converted
 
 
-def as_matrix(x, name, n_features=None, dtype=np.float64):
+def as_matrix(
+    x: ArrayLike, name: str, n_features: int | None = None, dtype: DTypeLike = np.float64
+) -> AsDType:
     """A (n_samples, n_features) ``dtype`` matrix; a 1-D input is one sample."""
     return matrix_from_checked(as_float_array(x, name, dtype=dtype), name, n_features)
 
 
-def matrix_from_checked(arr, name, n_features=None):
+def matrix_from_checked(
+    arr: NDArray[_Float], name: str, n_features: int | None = None
+) -> NDArray[_Float]:
     """``as_matrix`` for an array ``as_float_array`` has already checked (no second scan)."""
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
@@ -93,7 +115,14 @@ def matrix_from_checked(arr, name, n_features=None):
     return arr
 
 
-def as_targets(y, name, n_outputs, n_samples, loss_code=None, dtype=np.float64):
+def as_targets(
+    y: ArrayLike,
+    name: str,
+    n_outputs: int,
+    n_samples: int,
+    loss_code: int | None = None,
+    dtype: DTypeLike = np.float64,
+) -> AsDType:
     """Targets as an (n_samples, n_outputs) ``dtype`` matrix.
 
     Accepted: an (n, n_outputs) matrix; a 1-D vector when there is one output; 1-D integer
@@ -135,7 +164,36 @@ def as_targets(y, name, n_outputs, n_samples, loss_code=None, dtype=np.float64):
     return arr
 
 
-def check_number(value, name, low=None, high=None, low_open=False, high_open=False, integer=False):
+@overload
+def check_number(
+    value: object,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: Literal[False] = False,
+) -> float: ...
+@overload
+def check_number(
+    value: object,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    *,
+    integer: Literal[True],
+) -> int: ...
+def check_number(
+    value: object,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> float:
     """A real (or integer) number within the given bounds, else a ValueError/TypeError."""
     kinds = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kinds):
@@ -143,18 +201,19 @@ def check_number(value, name, low=None, high=None, low_open=False, high_open=Fal
         raise TypeError(f"{name} must be {what}, got {value!r}.")
     if not integer and not _finite_number(value):
         raise ValueError(f"{name} must be finite, got {value!r}.")
-    bad_low = low is not None and (value <= low if low_open else value < low)
-    bad_high = high is not None and (value >= high if high_open else value > high)
+    number: Any = value  # a numbers.Real, whose stubs do not compare with float
+    bad_low = low is not None and (number <= low if low_open else number < low)
+    bad_high = high is not None and (number >= high if high_open else number > high)
     if bad_low or bad_high:
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
         raise ValueError(f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}.")
-    return int(value) if integer else float(value)
+    return int(number) if integer else float(number)
 
 
-def _finite_number(value):
+def _finite_number(value: SupportsFloat) -> bool:
     """math.isfinite (a twentieth of np.isfinite's time on a Python float, which matters
     to tutorial loops of one-epoch ``train`` calls); an int too large for a float is not."""
     try:

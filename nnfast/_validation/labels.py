@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import FloatArray
 
 MAX_CLASSES = 2**31  # a one-hot matrix with more columns could not be allocated anyway
 
 
-def _label(value):
+def _label(value: Any) -> object:
     """A label as the user wrote it: 3, not 3.0 (labels may have come in as floats)."""
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else value
 
 
-def as_labels(y, name, n_classes=None):
+def as_labels(y: ArrayLike, name: str, n_classes: int | None = None) -> NDArray[np.intp]:
     """1-D integer class labels in [0, n_classes)."""
     arr = np.asarray(y)
     if arr.ndim != 1:
@@ -39,7 +47,7 @@ def as_labels(y, name, n_classes=None):
     return arr.astype(np.intp)
 
 
-def one_hot_codes(codes, n_classes):
+def one_hot_codes(codes: NDArray[np.integer[Any]], n_classes: int) -> FloatArray:
     """Rows of the identity for checked int codes in [0, n_classes) (``nnfast.one_hot``
     checks its input, then calls this)."""
     out = np.zeros((codes.size, n_classes))
@@ -47,7 +55,9 @@ def one_hot_codes(codes, n_classes):
     return out
 
 
-def encode_labels(y, name, n_samples, classes=None):
+def encode_labels(
+    y: ArrayLike, name: str, n_samples: int, classes: ArrayLike | None = None
+) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """(classes, codes): ``classes[codes] == y`` with ``codes`` int indices into ``classes``.
 
     ``classes`` defaults to the sorted distinct labels of ``y``; when given, every label of
@@ -95,19 +105,19 @@ def encode_labels(y, name, n_samples, classes=None):
     return classes, order[at].astype(np.intp, copy=False)
 
 
-def _text(arr):
+def _text(arr: NDArray[Any]) -> bool | None:
     """True for string labels, False for numbers, None for objects (compared one by one)."""
     return None if arr.dtype.kind == "O" else arr.dtype.kind in "US"
 
 
-def _shorten(values, limit=20):
+def _shorten(values: Sequence[object], limit: int = 20) -> str:
     """``repr`` of a list, cut to ``limit`` items: messages stay one readable line."""
     if len(values) <= limit:
         return repr(list(values))
     return repr(list(values[:limit]))[:-1] + f", ... ({len(values)} in all)]"
 
 
-def classification_labels(y, name="y"):
+def classification_labels(y: ArrayLike, name: str = "y") -> NDArray[Any]:
     """1-D labels as an array; refuses continuous targets ("Unknown label type")."""
     y = np.asarray(y)
     if y.dtype.kind == "f":
@@ -141,7 +151,7 @@ def classification_labels(y, name="y"):
     return y
 
 
-def checked_classes(classes, n):
+def checked_classes(classes: ArrayLike, n: int) -> NDArray[Any]:
     """``classes_`` as an array of the ``n`` labels the model's outputs stand for (a
     ``classes_`` replaced by something else is refused, naming it)."""
     arr = np.asarray(classes)

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import SupportsInt
 
 
 @functools.cache
-def physical_memory():
+def physical_memory() -> int | None:
     """The machine's physical memory in bytes, or None where the platform does not say."""
     try:
         pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
@@ -17,7 +22,7 @@ def physical_memory():
     return pages * page_size if pages > 0 and page_size > 0 else None
 
 
-def memory_limit():
+def memory_limit() -> int | None:
     """Bytes one allocation (or a set of them made together) may need: the physical memory.
 
     Anything larger could never be allocated, or only swapped to a standstill; it is refused
@@ -26,7 +31,7 @@ def memory_limit():
     return physical_memory()
 
 
-def format_bytes(n):
+def format_bytes(n: SupportsInt) -> str:
     """``26843545600`` -> ``'25 GiB (26843545600 bytes)'``."""
     n = int(n)
     for unit, size in (
@@ -42,7 +47,7 @@ def format_bytes(n):
     return f"{n} bytes"
 
 
-def check_memory(nbytes, name, what):
+def check_memory(nbytes: int, name: str, what: str | Callable[[], str]) -> int:
     """Refuse (ValueError naming ``name``) when ``what`` (a string, or a function making it
     only when needed) would need more than ``memory_limit()`` bytes; ``nbytes`` may be a
     Python int of any size."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .._typing import Seed
 
-def check_seed(seed, name="seed", legacy=False):
+
+def check_seed(seed: object, name: str = "seed", legacy: bool = False) -> None:
     """Refuse, drawing nothing, what ``check_rng`` would refuse: TypeError for what is not a
     seed, ValueError for an int out of range."""
     if seed is None or isinstance(seed, np.random.Generator):
@@ -15,9 +19,9 @@ def check_seed(seed, name="seed", legacy=False):
     if legacy and isinstance(seed, np.random.RandomState):
         return
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        if seed < 0:
+        if int(seed) < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {seed}.")
-        if legacy and seed >= 2**32:
+        if legacy and int(seed) >= 2**32:
             raise ValueError(
                 f"{name} must be an int in [0, 2**32) (a RandomState seed), got {seed}."
             )
@@ -30,7 +34,11 @@ def check_seed(seed, name="seed", legacy=False):
     raise TypeError(f"{name} must be None, {what}, got {seed!r}.")
 
 
-def check_rng(seed, name="seed", legacy=False):
+def check_rng(
+    seed: Seed | np.integer[Any] | np.random.RandomState,
+    name: str = "seed",
+    legacy: bool = False,
+) -> np.random.Generator:
     """A ``numpy.random.Generator`` from None (fresh entropy), an int >= 0 (its seed) or a
     Generator (used as it is, not copied).
 

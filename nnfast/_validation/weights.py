@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .arrays import as_float_array
+from .arrays import _finite_number, as_float_array
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from .._typing import FloatArray
+    from .arrays import AsDType, RealArray
 
 
 def check_sample_weight(
-    sample_weight, n_samples, name="sample_weight", scalar=False, dtype=np.float64
-):
+    sample_weight: ArrayLike | None,
+    n_samples: int,
+    name: str = "sample_weight",
+    scalar: bool = False,
+    dtype: DTypeLike = np.float64,
+) -> AsDType | None:
     """None, or per-sample weights as a C-contiguous ``dtype`` vector: finite, >= 0, not all 0.
 
     ``scalar``: one number stands for that weight on every sample (scikit-learn's estimators
@@ -33,7 +44,7 @@ def check_sample_weight(
     return w
 
 
-def _is_scalar(x):
+def _is_scalar(x: object) -> bool:
     try:
         return np.asarray(x).ndim == 0
     except Exception:  # ragged lists: not a scalar; as_float_array says what is wrong
@@ -44,7 +55,7 @@ def _is_scalar(x):
 WEIGHT_RANGE = (1e-150, 1e150)
 
 
-def rescaled(w):
+def rescaled(w: RealArray) -> tuple[RealArray, float]:
     """(``w / w.max()``, ``w.max()``) when the kernels' sums of ``w`` could overflow or
     underflow, else (``w``, 1.0): ordinary weights keep their exact values.
 
@@ -57,14 +68,24 @@ def rescaled(w):
     return np.ascontiguousarray(w / top), top
 
 
-def as_weights(sample_weight, n_samples, name="sample_weight", dtype=np.float64):
+def as_weights(
+    sample_weight: ArrayLike | None,
+    n_samples: int,
+    name: str = "sample_weight",
+    dtype: DTypeLike = np.float64,
+) -> AsDType | None:
     """``check_sample_weight`` for the kernels: None, or the weights (of ``dtype``)
     ``rescaled``."""
     w = check_sample_weight(sample_weight, n_samples, name, dtype=dtype)
     return None if w is None else rescaled(w)[0]
 
 
-def class_weight_vector(class_weight, classes, codes, balanced_ok=True):
+def class_weight_vector(
+    class_weight: str | dict[Any, float] | None,
+    classes: NDArray[Any],
+    codes: NDArray[np.intp],
+    balanced_ok: bool = True,
+) -> FloatArray | None:
     """Per-sample weights from ``class_weight`` (None, "balanced" or {label: weight}), or None."""
     if class_weight is None:
         return None
@@ -103,11 +124,11 @@ def class_weight_vector(class_weight, classes, codes, balanced_ok=True):
     return per_class[codes]
 
 
-def check_weight(value, name):
+def check_weight(value: object, name: str) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
+        or not _finite_number(value)  # np.isfinite refuses Fractions and huge ints
         or value < 0
     ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
