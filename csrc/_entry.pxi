@@ -151,6 +151,9 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
     cdef const real[:, ::1] x
     cdef real[:, ::1] o
     cdef Py_ssize_t l, L = net.L, m, n, width = 0
+    # before any outs[l]: with bounds checks off, a list's items are read unchecked
+    if not isinstance(outs, (list, tuple)) or len(outs) != L:
+        refused(check_layer_outputs, (spec, params, X, outs, DTYPE))
     try:
         p = params
         x = X
@@ -158,12 +161,11 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
         for l in range(L):
             o = outs[l]
             views[l] = o
-    except (TypeError, ValueError, BufferError, IndexError, KeyError):
+    except (TypeError, ValueError, BufferError):
         check_layer_outputs(spec, params, X, outs, DTYPE)
         raise
     cdef bint bad = (params is None or X is None or p.shape[0] != net.n_params
-                     or x.shape[1] != net.size[0] or not isinstance(outs, (list, tuple))
-                     or len(outs) != L)
+                     or x.shape[1] != net.size[0])
     for l in range(L):
         if outs[l] is None:
             bad = True
