@@ -221,21 +221,3 @@ class NnfastMixin:
         finally:
             with _BUSY_LOCK:
                 _BUSY.discard(key)
-
-
-def classic_failed_checks(name, test_file):
-    """The two scikit-learn checks the classic models (Perceptron, LogisticRegression) fail on
-    purpose, with the reason: the lesson tests in ``test_file`` pin nnfast's behaviour."""
-    return {
-        "check_do_not_raise_errors_in_init_or_set_params": (
-            "nnfast's classic models check their arguments in the constructor, so a "
-            f"mistake fails where it is made ({test_file}::test_bad_parameters "
-            "pins it); fit checks them again, so set_params cannot bypass the checks."
-        ),
-        "check_n_features_in_after_fitting": (
-            "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
-            f"but the model expects 2' (pinned by {test_file}), rather than "
-            f"scikit-learn's 'X has 3 features, but {name} is expecting 2 features as "
-            "input'; it is the same ValueError."
-        ),
-    }

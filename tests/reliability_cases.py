@@ -862,19 +862,32 @@ OBJECT_ARGS = {
         r"monitor",
     ),
     "early-stopping-patience": (lambda: nf().EarlyStopping(patience=-1), ValueError, r"patience"),
+    # checked by fit, as scikit-learn does (the constructor stores them as given)
     "perceptron-rate-zero": (
-        lambda: nf().Perceptron(learning_rate=0),
+        lambda: nf().Perceptron(learning_rate=0).fit(*binary()),
         ValueError,
         r"learning_rate",
     ),
-    "perceptron-epochs-zero": (lambda: nf().Perceptron(max_epochs=0), ValueError, r"max_epochs"),
-    "perceptron-seed-string": (lambda: nf().Perceptron(seed="s"), TypeError, r"seed"),
+    "perceptron-epochs-zero": (
+        lambda: nf().Perceptron(max_epochs=0).fit(*binary()),
+        ValueError,
+        r"max_epochs",
+    ),
+    "perceptron-seed-string": (
+        lambda: nf().Perceptron(seed="s").fit(*binary()),
+        TypeError,
+        r"seed",
+    ),
     "logistic-batch-zero": (
-        lambda: nf().LogisticRegression(batch_size=0),
+        lambda: nf().LogisticRegression(batch_size=0).fit(*binary()),
         ValueError,
         r"batch_size",
     ),
-    "logistic-tol-negative": (lambda: nf().LogisticRegression(tol=-1.0), ValueError, r"tol"),
+    "logistic-tol-negative": (
+        lambda: nf().LogisticRegression(tol=-1.0).fit(*binary()),
+        ValueError,
+        r"tol",
+    ),
 }
 
 for _name, (_call, _errors, _names) in OBJECT_ARGS.items():

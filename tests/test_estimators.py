@@ -865,8 +865,7 @@ def test_classics_have_estimator_parameters(cls):
     model.set_params(learning_rate=-1.0)  # not checked here, as in scikit-learn...
     with pytest.raises(ValueError, match="learning_rate"):
         model.fit(X, y)  # ...but in fit
-    with pytest.raises(ValueError, match="learning_rate"):
-        cls(learning_rate=-1.0)  # nnfast's classics also check at once
+    assert cls(learning_rate=-1.0).learning_rate == -1.0  # nor by the constructor
     assert cls(learning_rate=1).learning_rate == 1  # stored as given, int stays int
 
 
@@ -883,9 +882,11 @@ def test_logistic_regression_sample_and_class_weights():
         weighted.predict(X[0])
 
 
-def test_perceptron_keeps_its_single_sample_predict_and_refuses_continuous_y():
+def test_perceptron_predicts_one_sample_as_a_call_and_refuses_continuous_y():
     p = nf.Perceptron.from_weights([1.0, 1.0], -1.0)
-    assert p.predict([1.0, 1.0]) == 1
+    assert p([1.0, 1.0]) == 1
+    with pytest.raises(ValueError, match="Reshape your data"):
+        p.predict([1.0, 1.0])
     with pytest.raises(ValueError, match="Unknown label type"):
         nf.Perceptron().fit(np.zeros((3, 2)), [0.5, 1.5, 2.5])
     with pytest.raises(ValueError, match="Only binary classification is supported"):

@@ -25,6 +25,7 @@ from .arrays import (
 from .estimator_inputs import (
     check_consistent,
     check_feature_names,
+    check_width,
     check_X,
     check_y_column,
     classic_X,
@@ -71,6 +72,7 @@ __all__ = [
     "check_sample_weight",
     "check_seed",
     "check_weight",
+    "check_width",
     "check_y_column",
     "checked_classes",
     "class_weight_vector",

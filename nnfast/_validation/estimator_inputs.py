@@ -123,6 +123,15 @@ def check_X(estimator, X, reset):
     return arr
 
 
+def check_width(estimator, X, expected):
+    """scikit-learn's error for an X of the wrong width (after fitting)."""
+    if np.ndim(X) == 2 and np.shape(X)[1] != expected:
+        raise ValueError(
+            f"X has {np.shape(X)[1]} features, but {type(estimator).__name__} is expecting "
+            f"{expected} features as input."
+        )
+
+
 def reshape_error(arr):
     return ValueError(
         f"Expected 2D array X, got 1D array instead:\narray={arr}.\nReshape your data either "
