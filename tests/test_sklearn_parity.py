@@ -376,7 +376,6 @@ def test_squared_error_reports_the_mean_over_outputs_but_steps_on_their_sum(ref)
 FAILING_NOW = {
     "iris-sgd-adaptive-early-stopping": "own shuffles and split; momentum with a varying rate",
     "iris-adam-identity": "own shuffles; loss_ without the penalty",
-    "iris-lbfgs": "loss_ without the penalty",
     "binary-sgd-nesterov": "own shuffles; loss_ without the penalty",
     "multioutput-adam": "loss scale: mean over outputs vs scikit-learn's sum; loss_ doubled",
     "multioutput-lbfgs": "one consistent objective where scikit-learn's value and gradient "
