@@ -18,6 +18,7 @@ cdef struct Batch:
     const real *Y            # its targets, m x size[L]
     const real *w            # its sample weights (NULL: none)
     double w_mean            # the data set's mean sample weight
+    double scale             # the output delta's factor (loss_scale of the batch's rows)
     Py_ssize_t rows
     const intp *order        # NULL, or the data set's rows making the batch (gather_rows)
     const real *data_X       # the data set, from which each part gathers its rows
@@ -38,11 +39,16 @@ cdef struct Batch:
     real mu                  # DESCEND: its momentum (0: plain SGD; velocity in m)
     real *colsum             # DESCEND: the bias gradients (one per bias)
     const Hyper *h           # UPDATE: the optimizer
+    double l1, l2            # UPDATE: the penalty's strengths for this batch
+    bint squares             # UPDATE: also sum |W| and W^2 before the step (into abs_sum,
+    double abs_sum, sq_sum   # sq_sum: scikit-learn reports the penalty at those weights)
     Rates rates              # UPDATE: its rates for this step
     real *m                  # the optimizer's moments (flat layout)
     real *v
     double loss[TEAM_MAX]    # summed loss of each part's rows
     double correct[TEAM_MAX]  # correct predictions of each part's rows
+    double part_abs[TEAM_MAX]  # each part's share of abs_sum and sq_sum
+    double part_sq[TEAM_MAX]
 
 
 cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) noexcept nogil:
@@ -103,7 +109,7 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
         a_in = z
     n = net.size[L]
     b.loss[part] = output_step(net, z, b.Y + r0 * n, rows_from(b.w, r0),
-                               b.w_mean, b.delta + r0 * n, m, loss_scale(net, b.rows), &correct)
+                               b.w_mean, b.delta + r0 * n, m, b.scale, &correct)
     b.correct[part] = correct
     if b.mode == FORWARD:
         return
@@ -132,6 +138,8 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
     cdef const real *A
     cdef const real *D
     cdef real *g
+    cdef double abs_sum = 0.0, sq_sum = 0.0
+    cdef real w
     for l in range(net.L):
         k = net.size[l]
         n = net.size[l + 1]
@@ -154,11 +162,19 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
         bias_gradient(D + j0, n, b.grad + b_at, b.rows, j1 - j0)
         weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
         if b.mode == UPDATE:
-            if b.h.l1 != 0.0 or b.h.l2 != 0.0:
+            if b.squares:
                 for i in range(w_at, w_end):
-                    b.grad[i] += penalty_gradient(b.h.l1, b.h.l2, b.params[i])
+                    w = b.params[i]
+                    abs_sum += fabs(w)
+                    sq_sum += w * w
+                    b.grad[i] += penalty_gradient(b.l1, b.l2, w)
+            elif b.l1 != 0.0 or b.l2 != 0.0:
+                for i in range(w_at, w_end):
+                    b.grad[i] += penalty_gradient(b.l1, b.l2, b.params[i])
             update(b.h, b.rates, b.params, b.grad, b.m, b.v, w_at, w_end)
             update(b.h, b.rates, b.params, b.grad, b.m, b.v, b_at, b_at + j1 - j0)
+    b.part_abs[part] = abs_sum
+    b.part_sq[part] = sq_sum
 
 
 cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
@@ -176,6 +192,11 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
         correct[0] += b.correct[t]
     if b.mode != FORWARD:
         team_run(batch_params, b, parts)
+        b.abs_sum = 0.0
+        b.sq_sum = 0.0
+        for t in range(parts):
+            b.abs_sum += b.part_abs[t]
+            b.sq_sum += b.part_sq[t]
     return total
 
 
@@ -190,6 +211,7 @@ cdef double full_batch(spec, const real *params, const real[:, ::1] X,
     b.w = w
     b.w_mean = w_mean
     b.rows = X.shape[0]
+    b.scale = loss_scale(b.net, b.rows)
     b.mode = FORWARD if grad == NULL else GRADIENT
     b.grad = grad
     cdef double total

@@ -49,8 +49,10 @@ def codes():
     """The integer codes this module was compiled with, for the consistency test."""
     return {"IDENTITY": IDENTITY, "SIGMOID": SIGMOID, "TANH": TANH, "RELU": RELU, "STEP": STEP,
             "SOFTMAX": SOFTMAX, "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY,
-            "CROSS_ENTROPY": CROSS_ENTROPY, "SGD": SGD, "ADAM": ADAM, "CONSTANT": CONSTANT,
-            "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME}
+            "CROSS_ENTROPY": CROSS_ENTROPY, "SGD": SGD, "ADAM": ADAM,
+            "SGD_SKLEARN": SGD_SKLEARN, "ADAM_SKLEARN": ADAM_SKLEARN, "CONSTANT": CONSTANT,
+            "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME, "MEAN": MEAN,
+            "SKLEARN": SKLEARN}
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -303,9 +305,11 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
 
     The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
     GIL released: history_out[e] := (mean loss, accuracy), weighted means with
-    ``sample_weight`` (see ``output_step``). Returns the number of epochs run; an epoch
-    whose loss or resulting parameters are not finite ends the call, with params back at
-    the last finite epoch's and ``workspace.diverged`` set.
+    ``sample_weight`` (see ``output_step``); in scikit-learn's convention
+    (``hyper.convention``) its batches and loss (the reference's ``sklearn_batch``).
+    Returns the number of epochs run; an epoch whose loss or resulting parameters are not
+    finite ends the call, with params back at the last finite epoch's and
+    ``workspace.diverged`` set.
 
     Between batches, after every ~millisecond of work, the loop takes the GIL to run
     Python's signal handlers (a batch itself is never cut short); if one raises (Ctrl-C:
@@ -340,8 +344,8 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     if (bad_data(net, params, p, X, x, Y, y, sample_weight, sw) or n_epochs < 0
             or batch_size < 1 or step is None or moment_1 is None or moment_2 is None
             or history_out is None or step_v.shape[0] != 1
-            or ((h.optimizer == ADAM or h.momentum != 0.0) and m_v.shape[0] != net.n_params)
-            or (h.optimizer == ADAM and v_v.shape[0] != net.n_params)
+            or (uses_m(&h) and m_v.shape[0] != net.n_params)
+            or (uses_v(&h) and v_v.shape[0] != net.n_params)
             or len(hyper.dropout) not in (0, net.L - 1)
             or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.shape[0]
             or workspace.batch_size < batch_size or not rows_in_range(order_v, x.shape[0])
@@ -352,7 +356,13 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef Py_ssize_t e, start, m, r, epochs_run = n_epochs
     cdef intp *order = &order_v[0]
     # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
-    cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
+    # scikit-learn's convention: per batch B, delta and penalty over its weight sum S_B
+    cdef bint sk = h.convention == SKLEARN
+    cdef double s_b = 1.0, loss_factor = 1.0, delta_factor = 1.0, batch_total
+    if sk and net.loss == MSE:  # its squared error: halved, averaged over the outputs
+        loss_factor = 0.5 / net.size[net.L]
+        delta_factor = 0.5
+    cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and not sk
                        and (h.momentum == 0.0 or not h.nesterov))
     cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
     if not fused and workspace.grad is None:
@@ -370,11 +380,11 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     snap.saved_order = &saved_order_v[0]
     snap.n_rows = n
     snap.saved_m = snap.saved_v = NULL
-    if h.optimizer == ADAM or h.momentum != 0.0:  # m: velocity or first moment
+    if uses_m(&h):  # m: velocity or first moment
         if workspace.last_m is None:
             workspace.last_m = np.zeros(net.n_params, dtype=DTYPE)
         snap.saved_m = ptr(workspace.last_m)
-    if h.optimizer == ADAM:  # v: Adam's second moment
+    if uses_v(&h):  # v: Adam's second moment
         if workspace.last_v is None:
             workspace.last_v = np.zeros(net.n_params, dtype=DTYPE)
         snap.saved_v = ptr(workspace.last_v)
@@ -402,7 +412,10 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef PyObject *exc_value = NULL
     cdef PyObject *exc_tb = NULL
     cdef Batch batch = workspace.batch(&p[0], dropout, bg)
-    batch.w_mean = w_mean
+    batch.w_mean = 1.0 if sk else w_mean
+    batch.l1 = h.l1
+    batch.l2 = h.l2
+    batch.squares = sk
     cdef const real *x_data = &x[0, 0]
     cdef const real *y_data = &y[0, 0]
     cdef Py_ssize_t d_in = net.size[0], d_out = net.size[net.L]
@@ -421,7 +434,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     one.plain = plain
     one.mse = mse_output(net)
     one.loss1 = loss_scale(net, 1.0)
-    one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM
+    one.fixed_rates = h.schedule == CONSTANT and not uses_v(&h)
     one.rates = step_rates(&h, 0)
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
     cdef int parts = 1
@@ -446,7 +459,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                 start = 0
                 while start < n:
                     m = min(batch_size, n - start)
-                    if m == 1:  # per-sample SGD reads the row and its weight where they are
+                    if m == 1 and not sk:  # per-sample SGD reads the row and its weight in place
                         r = order[start]
                         total += sample_step(&one, x_data + r * d_in, y_data + r * d_out,
                                              rows_from(weights, r),
@@ -465,7 +478,19 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                             batch.lr = learning_rate_at(&h, step_v[0])
                         else:
                             batch.rates = step_rates(&h, step_v[0])
-                        total += run_batch(&batch, team_parts(parts, m), &correct)
+                        if sk:
+                            s_b = batch_weight(weights, order + start, in_place, start, m)
+                            batch.scale = delta_factor / s_b
+                            batch.l1 = h.l1 / s_b
+                            batch.l2 = h.l2 / s_b
+                        else:
+                            batch.scale = loss_scale(net, m)
+                        batch_total = run_batch(&batch, team_parts(parts, m), &correct)
+                        if sk:  # |B| times the batch's objective before its step
+                            batch_total = m * (loss_factor * batch_total / s_b
+                                               + (h.l1 * batch.abs_sum
+                                                  + 0.5 * h.l2 * batch.sq_sum) / s_b)
+                        total += batch_total
                         step_v[0] += 1
                     start += m
                     work += m * net.n_params
@@ -483,7 +508,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                     restore(&snap)
                     epochs_run = e
                     break
-                history[e, 0] = total * scale_n
+                history[e, 0] = total / n if sk else total * scale_n
                 history[e, 1] = correct * acc_n
                 if not (isfinite(history[e, 0]) and all_finite(&p[0], net.n_params)):
                     restore(&snap)

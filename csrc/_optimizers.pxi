@@ -5,10 +5,14 @@
 # buffer (one straight, vectorisable loop per rule), ``update_one`` on one parameter.
 # The schedules are the branches of ``learning_rate_at``.
 
-cdef enum:  # nnfast/_spec.py's optimizer and schedule codes (a test checks they agree)
-    SGD, ADAM
+from libc.math cimport sqrt as sqrt_double
+
+cdef enum:  # nnfast/_spec.py's optimizer, schedule and convention codes (a test checks)
+    SGD, ADAM, SGD_SKLEARN, ADAM_SKLEARN
 cdef enum:
     CONSTANT, EXPONENTIAL, INVERSE_TIME
+cdef enum:
+    MEAN, SKLEARN
 
 
 cdef struct Hyper:
@@ -22,6 +26,7 @@ cdef struct Hyper:
     int schedule
     double decay_rate, decay_steps, power
     bint staircase
+    int convention
 
 
 cdef Hyper read_hyper(hyper) except *:
@@ -40,7 +45,18 @@ cdef Hyper read_hyper(hyper) except *:
     h.decay_steps = hyper.decay_steps
     h.staircase = hyper.staircase
     h.power = hyper.power
+    h.convention = hyper.convention
     return h
+
+
+cdef inline bint uses_m(const Hyper *h) noexcept nogil:
+    """The optimizer keeps a first moment or a velocity in m (nnfast/_spec.uses_moments)."""
+    return uses_v(h) or h.momentum != 0.0
+
+
+cdef inline bint uses_v(const Hyper *h) noexcept nogil:
+    """The optimizer keeps a second moment in v (Adam, either)."""
+    return h.optimizer == ADAM or h.optimizer == ADAM_SKLEARN
 
 
 cdef inline double learning_rate_at(const Hyper *h, int64_t t) noexcept nogil:
@@ -59,7 +75,7 @@ cdef inline double learning_rate_at(const Hyper *h, int64_t t) noexcept nogil:
 cdef struct Rates:
     # What an update rule reads at step t, by value so that a loop keeps it in registers;
     # rounded to real once per step, so that the rules run in real as NumPy's do on arrays
-    real lr                     # the schedule's learning rate
+    real lr                     # the schedule's learning rate (ADAM_SKLEARN's corrected)
     real momentum
     real beta_1, beta_2, epsilon
     real one_minus_beta_1, one_minus_beta_2  # 1 - beta in double, then rounded
@@ -79,6 +95,9 @@ cdef inline Rates step_rates(const Hyper *h, int64_t t) noexcept nogil:
     if h.optimizer == ADAM:
         r.c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
         r.c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
+    elif h.optimizer == ADAM_SKLEARN:  # in double, as scikit-learn's Python float, rounded once
+        r.lr = (learning_rate_at(h, t) * sqrt_double(1.0 - pow(h.beta_2, t + 1))
+                / (1.0 - pow(h.beta_1, t + 1)))
     return r
 
 
@@ -109,10 +128,38 @@ cdef inline void adam_rule(Rates r, real g, real *p, real *m, real *v) noexcept 
     p[0] -= r.lr * (m[0] * r.c1) / (sqrt(v[0] * r.c2) + r.epsilon)
 
 
+cdef inline void sgd_sklearn_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
+    """scikit-learn's SGDOptimizer: the velocity carries the rate, v := mu v - lr g (kept in
+    m), p += v."""
+    m[0] = r.momentum * m[0] - r.lr * g
+    p[0] += m[0]
+
+
+cdef inline void nesterov_sklearn_rule(Rates r, real g, real *p, real *m,
+                                       real *v) noexcept nogil:
+    """scikit-learn's Nesterov step: v := mu v - lr g (kept in m), p += mu v - lr g."""
+    m[0] = r.momentum * m[0] - r.lr * g
+    p[0] += r.momentum * m[0] - r.lr * g
+
+
+cdef inline void adam_sklearn_rule(Rates r, real g, real *p, real *m, real *v) noexcept nogil:
+    """scikit-learn's AdamOptimizer: moments without correction, lr already corrected
+    (``step_rates``), p += -lr m / (sqrt(v) + eps)."""
+    m[0] = r.beta_1 * m[0] + r.one_minus_beta_1 * g
+    v[0] = r.beta_2 * v[0] + r.one_minus_beta_2 * (g * g)
+    p[0] += -r.lr * m[0] / (sqrt(v[0]) + r.epsilon)
+
+
 cdef inline void per_optimizer(const Hyper *h, optimizer_body body, void *args) noexcept nogil:
     """The optimizers, one entry each: runs body(args, the rule for ``h``)."""
     if h.optimizer == ADAM:
         body(args, adam_rule)
+    elif h.optimizer == ADAM_SKLEARN:
+        body(args, adam_sklearn_rule)
+    elif h.optimizer == SGD_SKLEARN and h.momentum != 0.0 and h.nesterov:
+        body(args, nesterov_sklearn_rule)
+    elif h.optimizer == SGD_SKLEARN and h.momentum != 0.0:
+        body(args, sgd_sklearn_rule)
     elif h.momentum != 0.0 and h.nesterov:
         body(args, nesterov_rule)
     elif h.momentum != 0.0:

@@ -220,8 +220,7 @@ class pieces:
         cdef int64_t[::1] step = state.step
         cdef Py_ssize_t n = p.shape[0]
         if (g.shape[0] != n or step.shape[0] != 1
-                or ((h.optimizer == ADAM or h.momentum != 0.0) and m.shape[0] != n)
-                or (h.optimizer == ADAM and v.shape[0] != n)):
+                or (uses_m(&h) and m.shape[0] != n) or (uses_v(&h) and v.shape[0] != n)):
             raise ValueError("params, grad and the optimizer state's moments must have the "
                              "same length, and step one value")
         if n:

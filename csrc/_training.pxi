@@ -86,6 +86,18 @@ cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
     return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
+cdef inline double batch_weight(const real *w, const intp *rows, bint in_place,
+                                Py_ssize_t start, Py_ssize_t m) noexcept nogil:
+    """A batch's weight sum: its m rows (rows[:m], or start:start + m in place), or m."""
+    cdef Py_ssize_t i
+    cdef double total = 0.0
+    if w == NULL:
+        return m
+    for i in range(m):
+        total += w[start + i] if in_place else w[rows[i]]
+    return total
+
+
 cdef struct Snapshot:
     # A training run's state at the end of its last good epoch, and where it lives now
     real *params

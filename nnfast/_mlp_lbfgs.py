@@ -19,30 +19,35 @@ from .network import full_batch_bytes
 
 class Objective:
     """scikit-learn's full-batch objective of the L-BFGS solver (its ``_loss_grad_lbfgs``):
-    the loss it reports, with ``alpha / (2 sum w) ||W||^2``, and its gradient, on the
-    backend's ``loss_and_gradient`` kernel (``c`` times the kernel's mean loss)."""
+    the loss it reports, ``c`` times the backend's mean loss (``loss_and_gradient``) plus
+    ``l1 |W| + l2 / 2 ||W||^2``, and what it hands L-BFGS as the gradient: the data term's
+    times ``g`` (scikit-learn's squared error over K outputs steps on K times its reported
+    mean's gradient: g = c K), plus the penalty's."""
 
-    def __init__(self, kernels, spec, X, Y, w, l1, l2, c):
+    def __init__(self, kernels, spec, X, Y, w, l1, l2, c, g):
         self.kernels, self.spec, self.X, self.Y, self.w = kernels, spec, X, Y, w
-        self.l1, self.l2, self.c = l1, l2, c
+        self.l1, self.l2, self.c, self.g = l1, l2, c, g
 
     def __call__(self, x, grad=None):
         """The objective at flat parameters x; ``grad`` (if given) := its gradient."""
-        value = self.kernels.loss_and_gradient(
-            self.spec, x, self.X, self.Y, self.l1, self.l2, grad, self.w
-        )
+        value = self.kernels.loss_and_gradient(self.spec, x, self.X, self.Y, 0.0, 0.0, grad, self.w)
+        W = x[: self.spec.n_weights]
         if grad is not None:
-            grad *= self.c
-        return self.c * float(value)
+            grad *= self.g
+            grad[: self.spec.n_weights] += self.l1 * np.sign(W) + self.l2 * W
+        return (
+            self.c * float(value) + self.l1 * float(np.abs(W).sum()) + 0.5 * self.l2 * float(W @ W)
+        )
 
 
 def objective(est, p, X, Y, weights):
     """The ``Objective`` of estimator ``est`` on checked (X, Y) and combined weights."""
     w, w_scale = weights
     c = est._loss_scale()
+    g = c * Y.shape[1] if est._target == "regression" else c
     total = X.shape[0] if w is None else float(w.sum())
     return Objective(
-        _backend.kernels(), est._net.spec, X, Y, w, p.l1 / c, p.alpha / (c * total * w_scale), c
+        _backend.kernels(), est._net.spec, X, Y, w, p.l1, p.alpha / (total * w_scale), c, g
     )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _backend
 from ._mlp_random import epoch_shuffler, extra_rng
-from ._spec import ADAM, SGD, Hyper, OptimizerState
+from ._spec import ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Hyper, OptimizerState
 from ._validation import all_finite
 from .callbacks import History
 from .metrics import r2_score
@@ -75,7 +75,7 @@ class SGDOptimizer:
         self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()))
 
     def hyper(self):
-        return {"optimizer": SGD, "momentum": self.momentum, "nesterov": self.nesterov}
+        return {"optimizer": SGD_SKLEARN, "momentum": self.momentum, "nesterov": self.nesterov}
 
     def iteration_ends(self, time_step):
         """After an epoch, ``time_step`` samples seen in all fits: invscaling's rate."""
@@ -110,7 +110,7 @@ class AdamOptimizer:
 
     def hyper(self):
         return {
-            "optimizer": ADAM,
+            "optimizer": ADAM_SKLEARN,
             "beta_1": self.beta_1,
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
@@ -219,25 +219,22 @@ class Data:
                     stacklevel=6,
                 )
             self.batch_size = min(p.batch_size, n)
-        self.c = est._loss_scale()
-        self.w_mean = w_scale * (1.0 if w is None else float(w.mean()))
 
 
 def kernel_hyper(data, optimizer):
-    """The kernel's hyperparameters for one epoch at the optimizer's current rate."""
-    p, c = data.p, data.c
+    """The kernel's hyperparameters for one epoch at the optimizer's current rate, in
+    scikit-learn's convention (the penalty divided by each batch's weight sum; sample weights
+    divided by ``w_scale``, the penalty too)."""
+    p = data.p
     h = optimizer.hyper()
-    if h["optimizer"] == ADAM:
-        h["epsilon"] = p.epsilon / c
-        rate = p.learning_rate_init
-    else:
-        rate = c * optimizer.learning_rate
+    rate = p.learning_rate_init if h["optimizer"] == ADAM_SKLEARN else optimizer.learning_rate
     dropout = p.dropout if isinstance(p.dropout, tuple) else (p.dropout,) * len(p.hidden)
     return Hyper(
         learning_rate=rate,
-        l1=p.l1 / c,
-        l2=p.alpha / (c * data.batch_size * data.w_mean),
+        l1=p.l1 / data.w_scale,
+        l2=p.alpha / data.w_scale,
         dropout=dropout if any(dropout) else (),
+        convention=SKLEARN,
         **h,
     )
 
@@ -269,7 +266,7 @@ def _epoch(data, run, order, shuffle_rng, drop_rng, out):
             out,
             data.w,
         )
-    return data.c * float(out[0, 0])
+    return float(out[0, 0])
 
 
 class _NoLock:

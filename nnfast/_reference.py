@@ -27,6 +27,7 @@ import numpy as np
 
 from ._spec import (
     ADAM,
+    ADAM_SKLEARN,
     BINARY_CROSS_ENTROPY,
     CONSTANT,
     CROSS_ENTROPY,
@@ -35,7 +36,9 @@ from ._spec import (
     MSE,
     RELU,
     SGD,
+    SGD_SKLEARN,
     SIGMOID,
+    SKLEARN,
     SOFTMAX,
     STEP,
     TANH,
@@ -45,6 +48,7 @@ from ._spec import (
     check_perceptron_epochs,
     check_train_epochs,
     check_workspace,
+    uses_moments,
 )
 
 name = "numpy"
@@ -219,7 +223,21 @@ def output_step(spec, z, Y, w, w_mean):
     being the mean weight of the whole data set: each batch's gradient is then an unbiased
     estimate of the weighted mean's, and the full batch's is exactly it.
     """
-    scale = loss_scale(spec, z.shape[0])
+    return _output_step(spec, z, Y, w, w_mean, loss_scale(spec, z.shape[0]))
+
+
+def sklearn_scales(spec):
+    """Hyper.convention SKLEARN: (factor from a row's summed loss to scikit-learn's
+    per-sample loss, factor on its gradient). scikit-learn halves the squared error and
+    averages it over the outputs, but steps on (output - y), the gradient of the halved sum
+    (its _base.py); its log losses are sums over the outputs, as nnfast's."""
+    if spec.loss == MSE:
+        return 0.5 / spec.sizes[-1], 0.5
+    return 1.0, 1.0
+
+
+def _output_step(spec, z, Y, w, w_mean, scale):
+    """``output_step`` with the delta's factor ``scale`` given."""
     if w is None:
         total, delta = output_delta(spec.loss, spec.activations[-1], z, Y)
         return total, count_correct(spec.loss, z, Y), delta * scale
@@ -286,6 +304,29 @@ def learning_rate_at(hyper, t):
     return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power  # INVERSE_TIME
 
 
+def sgd_sklearn_update(hyper, lr, t, params, grad, state):
+    """scikit-learn's SGDOptimizer: the velocity carries the rate, v = mu v - lr g; p += v,
+    or with Nesterov p += mu v - lr g (v the new velocity)."""
+    if hyper.momentum:
+        state.m[...] = hyper.momentum * state.m - lr * grad
+        if hyper.nesterov:
+            params += hyper.momentum * state.m - lr * grad
+        else:
+            params += state.m
+    else:
+        params -= lr * grad
+
+
+def adam_sklearn_update(hyper, lr, t, params, grad, state):
+    """scikit-learn's AdamOptimizer: the moments without correction, the rate with it,
+    lr_t = lr sqrt(1 - b2^(t+1)) / (1 - b1^(t+1)); p += -lr_t m / (sqrt(v) + eps)."""
+    b1, b2 = hyper.beta_1, hyper.beta_2
+    state.m[...] = b1 * state.m + (1 - b1) * grad
+    state.v[...] = b2 * state.v + (1 - b2) * (grad**2)
+    rate = lr * np.sqrt(1 - b2 ** (t + 1)) / (1 - b1 ** (t + 1))
+    params += -rate * state.m / (np.sqrt(state.v) + hyper.epsilon)
+
+
 def sgd_update(hyper, lr, t, params, grad, state):
     """Plain, momentum or Nesterov SGD, as PyTorch: v = mu v + g; p -= lr (g + mu v if
     nesterov else v)."""
@@ -308,7 +349,12 @@ def adam_update(hyper, lr, t, params, grad, state):
 
 
 # The optimizers, one entry each: code -> the update of the whole flat buffer.
-OPTIMIZERS = {SGD: sgd_update, ADAM: adam_update}
+OPTIMIZERS = {
+    SGD: sgd_update,
+    ADAM: adam_update,
+    SGD_SKLEARN: sgd_sklearn_update,
+    ADAM_SKLEARN: adam_sklearn_update,
+}
 
 
 def update(hyper, params, grad, state):
@@ -367,7 +413,7 @@ class Workspace:
     def save(self, params, state, hyper):
         self.last_good[:] = params
         self.last_order = self.order.copy()
-        if hyper.optimizer == ADAM or hyper.momentum:
+        if uses_moments(hyper):
             self.last_m, self.last_v = state.m.copy(), state.v.copy()
         self.last_step = state.step[0]
 
@@ -384,13 +430,14 @@ def weight_sum(sample_weight, n):
     return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
-def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
+def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, scale=None):
     """Forward and backward pass over one batch; grad := d(mean loss)/d(params).
 
     ``masks`` holds one inverted-dropout mask per hidden layer (or None); ``w`` the batch's
-    sample weights (see ``output_step``). Returns the summed (weighted) loss of the batch and
-    its (weighted) number of correct predictions; with ``grad=None`` only the forward pass
-    and the loss are computed.
+    sample weights (see ``output_step``); ``scale`` the output delta's factor (None: the
+    batch's ``loss_scale``). Returns the summed (weighted) loss of the batch and its
+    (weighted) number of correct predictions; with ``grad=None`` only the forward pass and
+    the loss are computed.
     """
     weights, biases = spec.unpack(params)
     inputs, derivs = [X], []
@@ -406,7 +453,9 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
             d = d * masks[l]
         inputs.append(a)
         derivs.append(d)
-    total, correct, delta = output_step(spec, z, Y, w, w_mean)
+    if scale is None:
+        scale = loss_scale(spec, z.shape[0])
+    total, correct, delta = _output_step(spec, z, Y, w, w_mean, scale)
     if grad is None:
         return total, correct
     g_weights, g_biases = spec.unpack(grad)
@@ -416,6 +465,20 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0):
         if l > 0:
             delta = dense_backward(delta, weights[l], derivs[l - 1])
     return total, correct
+
+
+def sklearn_batch(spec, params, X, Y, masks, grad, w, hyper):
+    """One batch in scikit-learn's convention (``Hyper.convention`` SKLEARN): grad := the
+    gradient of (sum_B w_i l_i + l1 |W| + l2 / 2 ||W||^2) / S_B, S_B the batch's weight sum;
+    returns (|B| times that objective before the step, the weighted correct predictions),
+    scikit-learn's share of the epoch's loss."""
+    rows = X.shape[0]
+    s_b = weight_sum(w, rows)
+    loss_factor, delta_factor = sklearn_scales(spec)
+    total, correct = _backprop(spec, params, X, Y, masks, grad, w, 1.0, delta_factor / s_b)
+    grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1 / s_b, hyper.l2 / s_b)
+    batch_loss = loss_factor * total / s_b + penalty(spec, params, hyper.l1, hyper.l2) / s_b
+    return batch_loss * rows, correct
 
 
 def forward(spec, params, X, out):
@@ -468,7 +531,9 @@ def train_epochs(
     each batch: dropout masks, forward, backward, penalty gradient, optimizer update.
     ``history_out[e] := (mean loss, accuracy)`` of epoch e (weighted means with
     ``sample_weight``, see ``output_step``), both measured on each batch before its update
-    (the loss without the penalty; accuracy NaN for MSE). Returns the number of epochs run;
+    (the loss without the penalty; accuracy NaN for MSE). With ``hyper.convention ==
+    SKLEARN`` the batches' gradients, penalty and the epoch's loss are scikit-learn's
+    (``sklearn_batch``). Returns the number of epochs run;
     an epoch whose loss or resulting parameters are not finite ends the call, with params
     and optimizer state put back to the end of the last finite epoch and
     ``workspace.diverged`` set. On KeyboardInterrupt (or ``workspace.cancelled``) they go
@@ -504,15 +569,20 @@ def train_epochs(
                 rows = order[start : start + batch_size]
                 masks = dropout_masks(spec, hyper, rng, rows.size, X.dtype)
                 w = None if sample_weight is None else sample_weight[rows]
-                batch_total, batch_correct = _backprop(
-                    spec, params, X[rows], Y[rows], masks, grad, w, w_total / n
-                )
+                if hyper.convention == SKLEARN:
+                    batch_total, batch_correct = sklearn_batch(
+                        spec, params, X[rows], Y[rows], masks, grad, w, hyper
+                    )
+                else:
+                    batch_total, batch_correct = _backprop(
+                        spec, params, X[rows], Y[rows], masks, grad, w, w_total / n
+                    )
+                    grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
                 total += batch_total
                 correct += batch_correct
-                grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
                 update(hyper, params, grad, state)
             history_out[e] = (
-                total * loss_scale(spec, w_total),
+                total / n if hyper.convention == SKLEARN else total * loss_scale(spec, w_total),
                 correct * accuracy_scale(spec, w_total),
             )
             if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):

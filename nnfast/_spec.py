@@ -20,8 +20,19 @@ import numpy as np
 IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX = ACTIVATION_CODES = tuple(range(6))
 # Loss codes.
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY = LOSS_CODES = tuple(range(3))
-# Optimizer codes.
-SGD, ADAM = range(2)
+# Optimizer codes. SGD_SKLEARN and ADAM_SKLEARN are scikit-learn's MLP optimizers (its
+# _stochastic_optimizers.py): velocity v := mu v - lr g, p += v (Nesterov: p += mu v - lr g);
+# Adam with its bias corrections folded into the rate, lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+SGD, ADAM, SGD_SKLEARN, ADAM_SKLEARN = range(4)
+# How a batch's loss and gradient are scaled (Hyper.convention):
+#   MEAN     nnfast's: the mean loss over the data set (row i counting w_i / mean w), plus
+#            the penalty l1 |W| + l2 / 2 ||W||^2
+#   SKLEARN  scikit-learn's MLP: each batch B minimises (sum_B w_i l_i + l1 |W| + l2 / 2
+#            ||W||^2) / S_B, S_B the batch's weight sum, l_i its per-sample loss (the squared
+#            error halved and averaged over the outputs, the log losses summed over them) and
+#            the squared error's gradient that of the sum over the outputs, halved; an epoch
+#            reports sum_B |B| (batch objective before the step) / n
+MEAN, SKLEARN = range(2)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:
 #   CONSTANT      lr
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
@@ -90,6 +101,7 @@ class Hyper(NamedTuple):
     staircase: bool = False
     power: float = 1.0
     dropout: tuple = ()
+    convention: int = MEAN
 
 
 class OptimizerState:
@@ -107,19 +119,24 @@ class OptimizerState:
         dtype = real_dtype(dtype)
         self.step = np.zeros(1, dtype=np.int64)
         self.m = np.zeros(n_params if hyper is None or uses_moments(hyper) else 1, dtype)
-        self.v = np.zeros(n_params if hyper is None or hyper.optimizer == ADAM else 1, dtype)
+        self.v = np.zeros(n_params if hyper is None or uses_second_moment(hyper) else 1, dtype)
         self.order = None
 
     def fits(self, n_params, hyper):
         """Whether this state can carry on a run with these hyperparameters."""
         return (not uses_moments(hyper) or self.m.shape == (n_params,)) and (
-            hyper.optimizer != ADAM or self.v.shape == (n_params,)
+            not uses_second_moment(hyper) or self.v.shape == (n_params,)
         )
 
 
 def uses_moments(hyper):
     """Momentum and Adam keep per-parameter moments; plain SGD does not."""
-    return hyper.optimizer == ADAM or hyper.momentum != 0.0
+    return uses_second_moment(hyper) or hyper.momentum != 0.0
+
+
+def uses_second_moment(hyper):
+    """Adam (either) keeps a second moment in ``v``."""
+    return hyper.optimizer in (ADAM, ADAM_SKLEARN)
 
 
 def real_dtype(dtype, own=None):
@@ -292,7 +309,7 @@ def check_train_epochs(
         )
     _array("state.step", state.step, 1, np.int64, writeable=True)
     _length("state.step", state.step, 1, "value (the update count)")
-    for name, used in (("m", uses_moments(hyper)), ("v", hyper.optimizer == ADAM)):
+    for name, used in (("m", uses_moments(hyper)), ("v", uses_second_moment(hyper))):
         moment = getattr(state, name)
         _array(f"state.{name}", moment, 1, dtype, writeable=True)
         if used:

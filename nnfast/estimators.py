@@ -172,15 +172,15 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
       ValueError ("Solver produced non-finite parameter weights..."), the model keeping the
       weights of its last finite epoch; with ``early_stopping`` scikit-learn's best weights
       are kept instead and the epochs it would run to ``max_iter`` are recorded as NaN.
-    - **Loss scale in the kernels.** nnfast's kernels minimise nnfast's means
-      (``nnfast.losses``): the regressor's ``mse`` is twice scikit-learn's squared error,
-      multilabel cross-entropy a mean over labels where scikit-learn sums them. With ``c``
-      that factor (1/2, ``n_outputs``, else 1) the kernel gets ``l2 = alpha / (c *
-      batch_size * mean(w))``, SGD's rate ``c * learning_rate``, Adam's ``epsilon / c`` and
-      ``l1 / c``; ``loss_curve_`` is ``c`` times the kernel's epoch loss (scikit-learn's
-      scale, without the L2 penalty). SGD momentum is PyTorch's form (equal to
-      scikit-learn's while the rate is constant) and Adam applies its bias correction to the
-      moments (scikit-learn folds it into the rate): the same up to ``epsilon``'s place.
+    - **Each mini-batch as scikit-learn's**, in the compiled loop: its gradient is that of
+      ``(sum_B w_i l_i + alpha / 2 ||W||^2) / S_B``, ``S_B`` the batch's weight sum (the
+      last, shorter batch included), with scikit-learn's per-sample losses ``l_i`` (the
+      squared error halved and averaged over the outputs, stepping on ``output - y``; the
+      log losses summed over the outputs); its share of ``loss_`` is that objective before
+      the step, and an epoch reports ``sum_B |B| objective_B / n``. The updates are
+      scikit-learn's: SGD's velocity carries the rate (``v = momentum v - lr g``; ``w += v``,
+      or ``w += momentum v - lr g`` with Nesterov), Adam folds its bias corrections into the
+      rate.
     - **lbfgs** is ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the backend's
       full-batch ``loss_and_gradient`` kernel, scaled to scikit-learn's objective (with its
       ``alpha / (2 sum(w)) ||W||^2``), with scikit-learn's options (``maxiter=max_iter,
@@ -193,9 +193,8 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
       sum_i w_i) * ||W||^2``, so integer weights equal repeated rows for the full batch and
       scaling all weights by k is like dividing ``alpha`` by k. Zero-weight samples stay in
       the data, as in scikit-learn (their labels count in ``classes_``, they take their
-      place in the batches and in ``t_``). A mini-batch's gradient is divided by ``|B| *
-      mean(w)`` (scikit-learn: the batch's own weight sum), the same for unit weights and
-      for the full batch.
+      place in the batches and in ``t_``). A mini-batch's gradient is divided by the
+      batch's own weight sum, as scikit-learn's.
     - **Threads.** One estimator is fitted by one thread at a time: a second concurrent
       ``fit`` or ``partial_fit`` raises RuntimeError. The compiled loop holds the random
       generator's ``bit_generator.lock`` while it draws.
@@ -289,9 +288,8 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             the loss is ``sum_i w_i L_i / sum_i w_i`` and the L2 penalty ``alpha / (2 *
             sum_i w_i) * ||W||^2``, as in scikit-learn, so an integer weight k is k repeated
             rows and a weight of 0 makes the sample not count (it still takes its place in
-            the batches). Multiplied by ``class_weight``'s weights. Exactly scikit-learn's
-            objective for 'lbfgs' and full batches; mini-batch steps are normalised by
-            ``batch_size * mean(w)`` rather than each batch's weight sum (see Notes).
+            the batches). Multiplied by ``class_weight``'s weights. Each mini-batch's step is
+            normalised by the batch's own weight sum, as scikit-learn's (see Notes).
         """
         return self._fit(X, y, sample_weight)
 

@@ -307,9 +307,13 @@ def test_compiled_codes_match_spec(cython_kernels):
             "CROSS_ENTROPY",
             "SGD",
             "ADAM",
+            "SGD_SKLEARN",
+            "ADAM_SKLEARN",
             "CONSTANT",
             "EXPONENTIAL",
             "INVERSE_TIME",
+            "MEAN",
+            "SKLEARN",
         )
     }
     assert cython_kernels.codes() == expected

@@ -18,15 +18,18 @@ import nnfast
 from nnfast import _reference
 from nnfast._spec import (
     ADAM,
+    ADAM_SKLEARN,
     BINARY_CROSS_ENTROPY,
     CONSTANT,
     CROSS_ENTROPY,
     EXPONENTIAL,
     IDENTITY,
     INVERSE_TIME,
+    MEAN,
     MSE,
     RELU,
     SGD,
+    SGD_SKLEARN,
     SIGMOID,
     SOFTMAX,
     STEP,
@@ -340,7 +343,7 @@ def test_dense_gradients_are_the_layers_slopes(pieces):
 HYPERS = st.builds(
     Hyper,
     learning_rate=st.floats(1e-4, 0.5),
-    optimizer=st.sampled_from([SGD, ADAM]),
+    optimizer=st.sampled_from([SGD, ADAM, SGD_SKLEARN, ADAM_SKLEARN]),
     momentum=st.sampled_from([0.0, 0.5, 0.9]),
     nesterov=st.booleans(),
     beta_1=st.floats(0.5, 0.95),
@@ -351,6 +354,7 @@ HYPERS = st.builds(
     decay_steps=st.floats(0.5, 10.0),
     staircase=st.booleans(),
     power=st.floats(0.5, 2.0),
+    convention=st.just(MEAN),
 )
 
 
