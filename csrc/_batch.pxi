@@ -24,6 +24,8 @@ cdef struct Batch:
     const real *data_X       # the data set, from which each part gathers its rows
     const real *data_Y
     const real *data_w
+    const Rows *sparse       # the data set's rows when X is sparse (X unused), else NULL
+    Py_ssize_t first         # sparse, in place (order NULL): the batch's first row
     real *acts               # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
     const intp *act_off
     real *derivs             # a hidden layer's f', then its delta, at derivs + der_off[l]
@@ -68,7 +70,8 @@ cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexce
     cdef Py_ssize_t i, r, d = b.net.size[0], k = b.net.size[b.net.L]
     for i in range(r0, r0 + m):
         r = b.order[i]
-        memcpy(<real *> b.X + i * d, b.data_X + r * d, d * sizeof(real))
+        if b.sparse == NULL:  # sparse rows are read where they are
+            memcpy(<real *> b.X + i * d, b.data_X + r * d, d * sizeof(real))
         memcpy(<real *> b.Y + i * k, b.data_Y + r * k, k * sizeof(real))
         if b.data_w != NULL:
             (<real *> b.w)[i] = b.data_w[r]
@@ -99,7 +102,11 @@ cdef void batch_rows(void *ctx, int part, int parts) noexcept nogil:
         k = net.size[l]
         n = net.size[l + 1]
         z = b.acts + b.act_off[l + 1] + r0 * n
-        dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l], z, m, k, n)
+        if l == 0 and b.sparse != NULL:
+            sparse_forward(b.sparse, NULL if b.order == NULL else b.order + r0, b.first + r0,
+                           b.params + net.w_off[0], b.params + net.b_off[0], z, m, n)
+        else:
+            dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l], z, m, k, n)
         if l < L - 1:
             d = b.derivs + b.der_off[l] + r0 * n
             # a ReLU layer's f' is read back from its outputs
@@ -160,7 +167,11 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
                             b.mu)
             continue
         bias_gradient(D + j0, n, b.grad + b_at, b.rows, j1 - j0)
-        weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
+        if l == 0 and b.sparse != NULL:
+            sparse_weight_gradient(b.sparse, b.order, b.first, D, b.grad + w_at, b.rows, p0,
+                                   p1, n)
+        else:
+            weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
         if b.mode == UPDATE:
             if b.squares:
                 for i in range(w_at, w_end):
@@ -200,17 +211,18 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
     return total
 
 
-cdef double full_batch(spec, const real *params, const real[:, ::1] X,
-                       const real[:, ::1] Y, const real *w, double w_mean, real *grad,
-                       double *correct):
+cdef double full_batch(spec, const real *params, Input X, const real[:, ::1] Y,
+                       const real *w, double w_mean, real *grad, double *correct):
     """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL."""
-    cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
+    cdef Workspace ws = Workspace(spec, X.n, X.n, sparse=X.is_sparse)
     cdef Batch b = ws.batch(<real *> params, NULL, NULL)  # read, not written
-    b.X = &X[0, 0]
+    b.X = X.dense
+    b.sparse = &X.rows if X.is_sparse else NULL
+    b.first = 0
     b.Y = &Y[0, 0]
     b.w = w
     b.w_mean = w_mean
-    b.rows = X.shape[0]
+    b.rows = X.n
     b.scale = loss_scale(b.net, b.rows)
     b.mode = FORWARD if grad == NULL else GRADIENT
     b.grad = grad

@@ -20,8 +20,8 @@ from nnfast._team cimport (
 import numpy as np
 
 from nnfast._spec import (
-    check_evaluate, check_forward, check_loss_and_gradient, check_perceptron_epochs, check_spec,
-    check_train_epochs, check_workspace,
+    Csr, check_evaluate, check_forward, check_loss_and_gradient, check_perceptron_epochs,
+    check_spec, check_train_epochs, check_workspace,
 )
 from nnfast._team import blas_threads_now, team_settings, team_threads, team_workers
 
@@ -92,20 +92,19 @@ def forward(spec, params, X, out):
     cdef _Layout layout = layout_of(spec)
     cdef const Net *net = &layout.net
     cdef const real[::1] p
-    cdef const real[:, ::1] x
     cdef real[:, ::1] o
     try:
         p = params
-        x = X
         o = out
     except (TypeError, ValueError, BufferError):
         check_forward(spec, params, X, out, DTYPE)
         raise
-    if (params is None or X is None or out is None or p.shape[0] != net.n_params
-            or x.shape[1] != net.size[0] or o.shape[0] != x.shape[0]
+    cdef Input x = read_input(X, check_forward, (spec, params, X, out, DTYPE))
+    if (params is None or out is None or p.shape[0] != net.n_params
+            or x.d != net.size[0] or o.shape[0] != x.n
             or o.shape[1] != net.size[net.L]):
         refused(check_forward, (spec, params, X, out, DTYPE))
-    cdef Py_ssize_t n = x.shape[0], chunk, start, m, l, L = net.L, width = 0
+    cdef Py_ssize_t n = x.n, chunk, start, m, l, L = net.L, width = 0
     if n == 0:
         return
     for l in range(1, L + 1):
@@ -119,11 +118,15 @@ def forward(spec, params, X, out):
         start = 0
         while start < n:
             m = min(chunk, n - start)
-            a_in = &x[start, 0]
+            a_in = NULL if x.is_sparse else x.dense + start * x.d
             for l in range(L):
                 z = &buf[l % 2, 0]
-                dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
-                              net.size[l], net.size[l + 1])
+                if l == 0 and x.is_sparse:
+                    sparse_forward(&x.rows, NULL, start, &p[0], &p[0] + net.b_off[0], z, m,
+                                   net.size[1])
+                else:
+                    dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
+                                  net.size[l], net.size[l + 1])
                 activate(net.act[l], z, NULL, m, net.size[l + 1])
                 a_in = z
             memcpy(&o[start, 0], a_in, m * net.size[L] * sizeof(real))
@@ -147,6 +150,7 @@ cdef class Workspace:
     """
     cdef readonly object spec, dtype, order, grad, last_good, last_order
     cdef readonly Py_ssize_t batch_size
+    cdef readonly bint sparse  # for sparse X: no block for the batch's input rows
     cdef public object last_m, last_v   # optimizer state at the last good epoch (if any)
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
@@ -160,13 +164,15 @@ cdef class Workspace:
     def __dealloc__(self):
         PyMem_Free(self.layers)
 
-    def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size, dtype=None):
+    def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size, dtype=None, *,
+                 bint sparse=False):
         self.dtype = check_workspace(spec, n_samples, batch_size, dtype, DTYPE)
         self._layout = layout_of(spec)
         self.spec = spec
         sizes = [int(n) for n in spec.sizes]
         L = len(sizes) - 1
         self.batch_size = batch_size
+        self.sparse = sparse
         self.order = np.arange(n_samples, dtype=np.intp)
         self.last_order = self.order.copy()
         self.grad = None  # made by the first run that needs one (see train_epochs)
@@ -174,7 +180,7 @@ cdef class Workspace:
         self.last_m = self.last_v = None
         act_off, der_off = [0] * (L + 2), [0] * L
         for l in range(L + 1):
-            act_off[l + 1] = act_off[l] + sizes[l] * batch_size
+            act_off[l + 1] = act_off[l] + (0 if l == 0 and sparse else sizes[l]) * batch_size
         for l in range(L - 1):
             der_off[l + 1] = der_off[l] + sizes[l + 1] * batch_size
         self._act_off = np.array(act_off, dtype=np.intp)
@@ -245,22 +251,23 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     With ``sample_weight`` both are weighted means."""
     cdef _Layout layout = layout_of(spec)
     cdef const real[::1] p, sw
-    cdef const real[:, ::1] x, y
+    cdef const real[:, ::1] y
     try:
         p = params
-        x = X
         y = Y
         sw = sample_weight
     except (TypeError, ValueError, BufferError):
         check_evaluate(spec, params, X, Y, sample_weight, DTYPE)
         raise
-    if bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw):
-        refused(check_evaluate, (spec, params, X, Y, sample_weight, DTYPE))
-    cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
+    args = (spec, params, X, Y, sample_weight, DTYPE)
+    cdef Input x = read_input(X, check_evaluate, args)
+    if bad_data(&layout.net, params, p, X, x.n, x.d, Y, y, sample_weight, sw):
+        refused(check_evaluate, args)
+    cdef double correct = 0.0, n = weight_sum(sample_weight, x.n)
     cdef const real *w = NULL
     if sample_weight is not None:
         w = &sw[0]
-    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], NULL, &correct)
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.n, NULL, &correct)
     return total * loss_scale(&layout.net, n), correct * accuracy_scale(&layout.net, n)
 
 
@@ -268,27 +275,28 @@ def loss_and_gradient(spec, params, X, Y, double l1, double l2, grad, sample_wei
     """Regularised (weighted) mean loss over (X, Y); grad := its gradient, unless None."""
     cdef _Layout layout = layout_of(spec)
     cdef const real[::1] p, sw
-    cdef const real[:, ::1] x, y
+    cdef const real[:, ::1] y
     cdef real[::1] gv
     try:
         p = params
-        x = X
         y = Y
         sw = sample_weight
         gv = grad
     except (TypeError, ValueError, BufferError):
         check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, DTYPE)
         raise
+    args = (spec, params, X, Y, grad, sample_weight, DTYPE)
+    cdef Input x = read_input(X, check_loss_and_gradient, args)
     cdef Py_ssize_t i, nw = layout.net.n_weights
-    if (bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw)
+    if (bad_data(&layout.net, params, p, X, x.n, x.d, Y, y, sample_weight, sw)
             or (grad is not None and gv.shape[0] != layout.net.n_params)):
-        refused(check_loss_and_gradient, (spec, params, X, Y, grad, sample_weight, DTYPE))
-    cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
+        refused(check_loss_and_gradient, args)
+    cdef double correct = 0.0, n = weight_sum(sample_weight, x.n)
     cdef const real *w = NULL
     if sample_weight is not None:
         w = &sw[0]
     cdef real *g = NULL if grad is None else &gv[0]
-    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], g, &correct)
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.n, g, &correct)
     cdef double pen
     with nogil:
         pen = penalty(&p[0], nw, l1, l2)
@@ -323,14 +331,15 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef Hyper h = read_hyper(hyper)
     cdef real[::1] p, m_v, v_v
     cdef const real[::1] sw
-    cdef const real[:, ::1] x, y
+    cdef const real[:, ::1] y
     cdef int64_t[::1] step_v
     cdef double[:, ::1] history
     cdef intp[::1] order_v = workspace.order
     step, moment_1, moment_2 = state.step, state.m, state.v
+    args = (spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace, history_out,
+            sample_weight, DTYPE)
     try:
         p = params
-        x = X
         y = Y
         sw = sample_weight
         step_v = step
@@ -338,21 +347,21 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
         v_v = moment_2
         history = history_out
     except (TypeError, ValueError, BufferError):
-        check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
-                           history_out, sample_weight, DTYPE)
+        check_train_epochs(*args)
         raise
-    if (bad_data(net, params, p, X, x, Y, y, sample_weight, sw) or n_epochs < 0
+    cdef Input x = read_input(X, check_train_epochs, args)
+    if (bad_data(net, params, p, X, x.n, x.d, Y, y, sample_weight, sw) or n_epochs < 0
             or batch_size < 1 or step is None or moment_1 is None or moment_2 is None
             or history_out is None or step_v.shape[0] != 1
             or (uses_m(&h) and m_v.shape[0] != net.n_params)
             or (uses_v(&h) and v_v.shape[0] != net.n_params)
             or len(hyper.dropout) not in (0, net.L - 1)
-            or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.shape[0]
-            or workspace.batch_size < batch_size or not rows_in_range(order_v, x.shape[0])
+            or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.n
+            or workspace.batch_size < batch_size or not rows_in_range(order_v, x.n)
+            or workspace.sparse != x.is_sparse
             or history.shape[0] < n_epochs or history.shape[1] != 2):
-        refused(check_train_epochs, (spec, params, X, Y, n_epochs, batch_size, state, hyper,
-                                     workspace, history_out, sample_weight, DTYPE))
-    cdef Py_ssize_t n = x.shape[0]
+        refused(check_train_epochs, args)
+    cdef Py_ssize_t n = x.n
     cdef Py_ssize_t e, start, m, r, epochs_run = n_epochs
     cdef intp *order = &order_v[0]
     # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
@@ -363,6 +372,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
         loss_factor = 0.5 / net.size[net.L]
         delta_factor = 0.5
     cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and not sk
+                       and not x.is_sparse
                        and (h.momentum == 0.0 or not h.nesterov))
     cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
     if not fused and workspace.grad is None:
@@ -416,10 +426,11 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     batch.l1 = h.l1
     batch.l2 = h.l2
     batch.squares = sk
-    cdef const real *x_data = &x[0, 0]
+    cdef const real *x_data = x.dense
     cdef const real *y_data = &y[0, 0]
     cdef Py_ssize_t d_in = net.size[0], d_out = net.size[net.L]
     batch.data_X = x_data
+    batch.sparse = &x.rows if x.is_sparse else NULL
     batch.data_Y = y_data
     batch.data_w = weights
     batch.mode = DESCEND if fused else UPDATE
@@ -459,14 +470,15 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                 start = 0
                 while start < n:
                     m = min(batch_size, n - start)
-                    if m == 1 and not sk:  # per-sample SGD reads the row and its weight in place
+                    if m == 1 and not sk and not x.is_sparse:  # per-sample SGD, rows in place
                         r = order[start]
                         total += sample_step(&one, x_data + r * d_in, y_data + r * d_out,
                                              rows_from(weights, r),
                                              &correct)
                     else:
                         if in_place:
-                            batch.X = x_data + start * d_in
+                            batch.first = start
+                            batch.X = NULL if x.is_sparse else x_data + start * d_in
                             batch.Y = y_data + start * d_out
                             batch.w = rows_from(weights, start)
                             batch.order = NULL

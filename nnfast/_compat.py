@@ -179,6 +179,7 @@ class NnfastMixin:
             tags.classifier_tags.multi_class = not extra.get("binary_only", False)
             tags.classifier_tags.multi_label = extra.get("multi_label", False)
         tags.target_tags.multi_output = extra.get("multi_output", False)
+        tags.input_tags.sparse = extra.get("sparse", False)
         return tags
 
     def _more_tags(self):
@@ -187,6 +188,7 @@ class NnfastMixin:
             "multilabel": self._nnfast_tags.get("multi_label", False),
             "multioutput": self._nnfast_tags.get("multi_output", False),
             "requires_y": True,
+            "X_types": ["2darray", "sparse"] if self._nnfast_tags.get("sparse") else ["2darray"],
             "_xfail_checks": dict(self._expected_failed_checks()),
         }
 

@@ -22,6 +22,7 @@ from ._mlp_solvers import (
     run_restarts,
     train_run,
 )
+from ._spec import Csr
 from ._validation import all_finite, as_float_array, check_sample_weight
 from .callbacks import History
 from .exceptions import ConvergenceWarning, warn
@@ -65,7 +66,8 @@ class SolverMixin:
                 )
             Xv, Yv = X[held], Y[held]
             wv = None if w is None else w[held]
-            X, Y = np.ascontiguousarray(X[train]), np.ascontiguousarray(Y[train])
+            X = X[train] if isinstance(X, Csr) else np.ascontiguousarray(X[train])
+            Y = np.ascontiguousarray(Y[train])
             w = None if w is None else np.ascontiguousarray(w[train])
             if w is not None and not w.any():
                 raise ValueError(

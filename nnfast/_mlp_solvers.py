@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _backend
 from ._mlp_random import epoch_shuffler, extra_rng
-from ._spec import ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Hyper, OptimizerState
+from ._spec import ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Csr, Hyper, OptimizerState
 from ._validation import all_finite
 from .callbacks import History
 from .metrics import r2_score
@@ -286,7 +286,8 @@ def train_run(data, run, verbose):
     rs = run.rs
     shuffle_rng = epoch_shuffler(rs) if p.shuffle else None
     drop_rng = extra_rng(rs)
-    run.workspace = kernels.Workspace(data.spec, data.X.shape[0], data.batch_size)
+    sparse = isinstance(data.X, Csr)
+    run.workspace = kernels.Workspace(data.spec, data.X.shape[0], data.batch_size, sparse=sparse)
     run.workspace.cancelled = run.cancelled
     order = run.workspace.order  # arange(n) at every call, as scikit-learn's sample_idx
     out = np.zeros((1, 2))

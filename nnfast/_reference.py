@@ -42,6 +42,7 @@ from ._spec import (
     SOFTMAX,
     STEP,
     TANH,
+    Csr,
     check_evaluate,
     check_forward,
     check_loss_and_gradient,
@@ -289,6 +290,27 @@ def bias_gradient(delta):
     return delta.sum(axis=0)
 
 
+def sparse_forward(X, W, b):
+    """z := X @ W + b for the sparse rows X (a Csr): row i is the sum of its non-zeros x_ij
+    times W's row j, in order, then b."""
+    return X.scipy() @ W + b
+
+
+def sparse_weight_gradient(X, delta):
+    """dL/dW = X^T @ delta for the sparse rows X: each non-zero x_ij adds x_ij delta_i to
+    row j, rows in order."""
+    return X.scipy().T @ delta
+
+
+def first_layer_forward(X, W, b):
+    """The first layer's pre-activation, for dense or sparse (Csr) X."""
+    return sparse_forward(X, W, b) if isinstance(X, Csr) else dense_forward(X, W, b)
+
+
+def first_layer_weight_gradient(X, delta):
+    return sparse_weight_gradient(X, delta) if isinstance(X, Csr) else weight_gradient(X, delta)
+
+
 # === optimizers and schedules =============================================================
 
 
@@ -396,11 +418,12 @@ def dropout_masks(spec, hyper, rng, n_rows, dtype):
 class Workspace:
     """What persists across ``train_epochs`` calls of one training run: the sample order,
     and the state at the end of the last good epoch (parameters, optimizer state, sample
-    order; restored on divergence or Ctrl-C)."""
+    order; restored on divergence or Ctrl-C). ``sparse``: for sparse X (a Csr), whose
+    batches the compiled loop reads in place."""
 
-    def __init__(self, spec, n_samples, batch_size, dtype=None):
+    def __init__(self, spec, n_samples, batch_size, dtype=None, *, sparse=False):
         self.dtype = check_workspace(spec, n_samples, batch_size, dtype)
-        self.spec, self.batch_size = spec, batch_size
+        self.spec, self.batch_size, self.sparse = spec, batch_size, bool(sparse)
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros(spec.n_params, self.dtype)
         self.last_good = np.zeros(spec.n_params, self.dtype)
@@ -443,7 +466,7 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, scale=None):
     inputs, derivs = [X], []
     a = X
     for l, (code, W, b) in enumerate(zip(spec.activations, weights, biases)):
-        z = dense_forward(a, W, b)
+        z = first_layer_forward(a, W, b) if l == 0 else dense_forward(a, W, b)
         if l == spec.n_layers - 1:
             break
         a = activate(code, z)
@@ -460,7 +483,10 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, scale=None):
         return total, correct
     g_weights, g_biases = spec.unpack(grad)
     for l in reversed(range(spec.n_layers)):
-        g_weights[l][...] = weight_gradient(inputs[l], delta)
+        if l == 0:
+            g_weights[l][...] = first_layer_weight_gradient(inputs[l], delta)
+        else:
+            g_weights[l][...] = weight_gradient(inputs[l], delta)
         g_biases[l][...] = bias_gradient(delta)
         if l > 0:
             delta = dense_backward(delta, weights[l], derivs[l - 1])
@@ -486,8 +512,9 @@ def forward(spec, params, X, out):
     check_forward(spec, params, X, out)
     weights, biases = spec.unpack(params)
     a = X
-    for code, W, b in zip(spec.activations, weights, biases):
-        a = activate(code, dense_forward(a, W, b))
+    for l, (code, W, b) in enumerate(zip(spec.activations, weights, biases)):
+        z = first_layer_forward(a, W, b) if l == 0 else dense_forward(a, W, b)
+        a = activate(code, z)
     out[...] = a
 
 

@@ -104,6 +104,78 @@ class Hyper(NamedTuple):
     convention: int = MEAN
 
 
+class Csr:
+    """A sparse X for the kernels, in compressed sparse rows: row i's non-zeros are
+    ``data[indptr[i]:indptr[i + 1]]`` at columns ``indices[...]`` (float64 data, intp
+    indices, duplicates allowed). The first layer's products run over the non-zeros only;
+    ``take``, slices and ``scipy`` give the rows and SciPy's matrix of them."""
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+    ndim = 2
+
+    def __init__(self, data, indices, indptr, shape):
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.shape = (int(shape[0]), int(shape[1]))
+
+    def __repr__(self):
+        return f"Csr(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def nnz(self):
+        return int(self.indptr[-1])
+
+    @classmethod
+    def of(cls, matrix, dtype=np.float64):
+        """A SciPy sparse matrix or array (any format) as a Csr: copies only what must change
+        (CSC and COO become CSR once; int32 indices become intp)."""
+        m = matrix.tocsr()
+        data = np.ascontiguousarray(m.data, dtype=dtype)
+        indices = np.ascontiguousarray(m.indices, dtype=np.intp)
+        indptr = np.ascontiguousarray(m.indptr, dtype=np.intp)
+        return cls(data, indices, indptr, (int(m.shape[0]), int(m.shape[1])))
+
+    def scipy(self):
+        """The same rows as a ``scipy.sparse.csr_array`` (sharing the buffers)."""
+        import scipy.sparse
+
+        return scipy.sparse.csr_array(
+            (self.data, self.indices, self.indptr), shape=self.shape, copy=False
+        )
+
+    def take(self, rows):
+        """The rows ``rows`` (integer indices, in that order) as a new Csr."""
+        rows = np.asarray(rows, dtype=np.intp)
+        counts = self.indptr[rows + 1] - self.indptr[rows]
+        indptr = np.zeros(rows.size + 1, dtype=np.intp)
+        np.cumsum(counts, out=indptr[1:])
+        starts = np.repeat(self.indptr[rows] - indptr[:-1], counts)
+        at = np.arange(int(indptr[-1]), dtype=np.intp) + starts
+        return Csr(self.data[at], self.indices[at], indptr, (rows.size, self.shape[1]))
+
+    def __getitem__(self, key):
+        """Rows by a slice (sharing the buffers) or by integer / boolean indices (copied)."""
+        if isinstance(key, slice):
+            start, stop, stride = key.indices(self.shape[0])
+            if stride == 1:
+                stop = max(start, stop)
+                a, b = int(self.indptr[start]), int(self.indptr[stop])
+                return Csr(
+                    self.data[a:b],
+                    self.indices[a:b],
+                    self.indptr[start : stop + 1] - a,
+                    (stop - start, self.shape[1]),
+                )
+            key = np.arange(start, stop, stride)
+        key = np.asarray(key)
+        if key.dtype == bool:
+            key = np.flatnonzero(key)
+        return self.take(key)
+
+
 class OptimizerState:
     """Optimizer memory with the flat parameter layout: SGD velocity, or Adam's two moments.
 
@@ -197,7 +269,7 @@ def _precision(X, dtype):
     kernels compute in, else float64 (for the message refusing X)."""
     if dtype is not None:
         return np.dtype(dtype)
-    if isinstance(X, np.ndarray) and X.dtype in REALS:
+    if isinstance(X, (np.ndarray, Csr)) and X.dtype in REALS:
         return X.dtype
     return REALS[0]
 
@@ -220,10 +292,37 @@ def _length(name, a, expected, what):
         raise ValueError(f"{name} must have {expected} {what}, got {a.shape[0]}.")
 
 
+def _csr(name, X, dtype):
+    """A Csr whose buffers a kernel can follow: their dtypes and the row pointers' ends."""
+    _array(f"{name}.data", X.data, 1, dtype)
+    _array(f"{name}.indices", X.indices, 1, np.intp)
+    _array(f"{name}.indptr", X.indptr, 1, np.intp)
+    n, d = X.shape
+    if (
+        X.indptr.shape[0] != n + 1
+        or X.indptr[0] != 0
+        or X.indptr[-1] != X.data.shape[0]
+        or X.indices.shape[0] != X.data.shape[0]
+    ):
+        raise ValueError(
+            f"{name} must have n_rows + 1 = {n + 1} row pointers from 0 to its number of "
+            f"values ({X.data.shape[0]}, as many as its column indices), got "
+            f"{X.indptr.shape[0]} ending at {X.indptr[-1] if X.indptr.size else None} and "
+            f"{X.indices.shape[0]} indices."
+        )
+    if n and (np.diff(X.indptr) < 0).any():
+        raise ValueError(f"{name}.indptr must not decrease.")
+    if X.indices.size and (X.indices.min() < 0 or X.indices.max() >= d):
+        raise ValueError(f"{name}.indices must lie in [0, {d}) (its columns).")
+
+
 def _network_data(spec, params, X, dtype, params_writeable=False):
     check_spec(spec)
     _array("params", params, 1, dtype, writeable=params_writeable)
-    _array("X", X, 2, dtype)
+    if isinstance(X, Csr):
+        _csr("X", X, dtype)
+    else:
+        _array("X", X, 2, dtype)
     _length("params", params, spec.n_params, "values (the network's parameter count)")
     if X.shape[1] != spec.sizes[0]:
         raise ValueError(
@@ -332,6 +431,11 @@ def check_train_epochs(
         raise ValueError(
             f"workspace must be built for {dtype.name} (the data's dtype), "
             f"got one built for {workspace.dtype.name}."
+        )
+    if workspace.sparse != isinstance(X, Csr):
+        raise ValueError(
+            f"workspace must be built with sparse={isinstance(X, Csr)} for this X, got "
+            f"sparse={workspace.sparse}."
         )
     if workspace.order.shape != (n,) or workspace.batch_size < batch_size:
         raise ValueError(

@@ -195,6 +195,10 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
       the data, as in scikit-learn (their labels count in ``classes_``, they take their
       place in the batches and in ``t_``). A mini-batch's gradient is divided by the
       batch's own weight sum, as scikit-learn's.
+    - **Sparse X** (SciPy's matrices and arrays, any format, converted to CSR once) in
+      ``fit``, ``partial_fit`` and the predictions: the first layer's forward product and
+      weight gradient run over the non-zeros in the compiled loop, O(nnz x hidden) a batch;
+      the dense parameter update per step is scikit-learn's too.
     - **Threads.** One estimator is fitted by one thread at a time: a second concurrent
       ``fit`` or ``partial_fit`` raises RuntimeError. The compiled loop holds the random
       generator's ``bit_generator.lock`` while it draws.
@@ -210,7 +214,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
     _estimator_type = "classifier"
     _kinds = ("binary", "multiclass", "multilabel")
-    _nnfast_tags = {"multi_label": True}
+    _nnfast_tags = {"multi_label": True, "sparse": True}
 
     def __init__(
         self,
@@ -280,7 +284,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or SciPy sparse matrix / array of shape (n_samples, n_features)
+            Sparse X (CSR; CSC and other formats are converted to CSR once) is never
+            densified: the first layer's products run over its non-zeros.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), optional
@@ -457,7 +463,7 @@ n_outputs_, coefs_, intercepts_, history_, network_
 
     _estimator_type = "regressor"
     _kinds = ("regression",)
-    _nnfast_tags = {"multi_output": True}
+    _nnfast_tags = {"multi_output": True, "sparse": True}
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _backend, activations, io, losses
 from ._layers import LayerViews, as_layer_list
-from ._spec import MSE, Spec, real_dtype
+from ._spec import MSE, Csr, Spec, real_dtype
 from ._validation import (
     all_finite,
     as_float_array,
@@ -430,10 +430,10 @@ class Network:
             X.ndim != 2
             or X.shape[1] != self.n_inputs
             or X.dtype != self._dtype
-            or not X.flags.c_contiguous
+            or not (isinstance(X, Csr) or X.flags.c_contiguous)
         ):  # every caller checks; this one is O(1)
             raise ValueError(
-                f"{name} must be a C-contiguous {self._dtype.name} matrix with "
+                f"{name} must be a C-contiguous {self._dtype.name} matrix (or sparse rows) with "
                 f"{self.n_inputs} columns, got shape {X.shape}."
             )
         out = np.empty((X.shape[0], self.n_outputs), self._dtype)

@@ -79,13 +79,21 @@ def _check_frame_columns(X, name):
             ) from None
 
 
+def is_sparse(X):
+    """A SciPy sparse matrix or array."""
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")
+
+
 def check_X(estimator, X, reset):
-    """Validated 2-D float64 C-contiguous X for the MLP estimators (scikit-learn messages).
+    """Validated 2-D float64 C-contiguous X for the MLP estimators (scikit-learn messages);
+    SciPy sparse input (any format) as a ``Csr`` of its rows.
 
     ``reset`` (fit from scratch): record ``n_features_in_`` and ``feature_names_in_``; else
     check them.
     """
     name = type(estimator).__name__
+    if is_sparse(X):
+        return _check_sparse_X(estimator, X, reset)
     names = _feature_names(X)
     arr = to_array(X)
     if arr.dtype.kind not in "biuf":
@@ -112,15 +120,46 @@ def check_X(estimator, X, reset):
             "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
         )
         raise ValueError(f"Input X contains {what}.")
+    _check_width(estimator, arr.shape[1], names, reset)
+    return arr
+
+
+def _check_width(estimator, width, names, reset):
     check_feature_names(estimator, names, reset)
     if reset:
-        estimator.n_features_in_ = arr.shape[1]
-    elif arr.shape[1] != estimator.n_features_in_:
+        estimator.n_features_in_ = width
+    elif width != estimator.n_features_in_:
         raise ValueError(
-            f"X has {arr.shape[1]} features, but {name} is expecting "
+            f"X has {width} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input."
         )
-    return arr
+
+
+def _check_sparse_X(estimator, X, reset):
+    """A sparse X: CSR rows in float64 (CSC and the other formats converted once, never
+    densified); its stored values must be finite."""
+    from .._spec import Csr
+
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got a {X.ndim}-d sparse array.")
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise ValueError(
+            f"X has no {'samples' if n == 0 else 'features'}: found sparse X of shape "
+            f"{X.shape} while a minimum of 1 is required."
+        )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}. {TEXT_HINT}")
+    csr = Csr.of(X)
+    if not all_finite(csr.data):
+        what = (
+            "NaN"
+            if np.isnan(csr.data).any()
+            else "infinity or a value too large for dtype('float64')"
+        )
+        raise ValueError(f"Input X contains {what}.")
+    _check_width(estimator, d, None, reset)
+    return csr
 
 
 def check_width(estimator, X, expected):
