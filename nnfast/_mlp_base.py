@@ -23,6 +23,7 @@ from ._mlp_solvers import (
 )
 from ._validation import (
     all_finite,
+    as_dtype,
     as_float_array,
     check_consistent,
     check_number,
@@ -234,6 +235,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
             loss=loss,
             init="zeros",
             seed=0,
+            dtype=dtype,
         )
 
     @property
@@ -317,7 +319,10 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         check_consistent(X.shape[0], y)
         w = check_sample_weight(sample_weight, X.shape[0], scalar=True)
         Y, codes = self._targets(y, first, incremental, classes)
-        weights = self._combined_weights(w, codes, incremental)
+        if not first:  # a fitted model keeps its precision
+            X = as_dtype(X, self._network("fit").dtype)
+        Y = np.ascontiguousarray(Y, dtype=X.dtype)
+        weights = self._combined_weights(w, codes, incremental, X.dtype)
         sizes = [X.shape[1], *p.hidden, Y.shape[1]]
         rs = check_random_state(self.random_state)
         if first:
@@ -341,7 +346,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
             raise ValueError(NONFINITE)
         return self
 
-    def _combined_weights(self, w, strata, incremental):
+    def _combined_weights(self, w, strata, incremental, dtype=np.float64):
         """(weights or None, scale): sample_weight times class_weight, divided by ``scale``
         when their sums could overflow (see ``rescaled``); unit weights are None."""
         cw = self._class_weights(strata, incremental)
@@ -357,7 +362,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         if (w == 1.0).all():
             return None, 1.0
         w, scale = rescaled(w)
-        return np.ascontiguousarray(w, dtype=np.float64), scale
+        return np.ascontiguousarray(w, dtype=dtype), scale
 
     def _class_weights(self, codes, incremental):
         return None
@@ -424,7 +429,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
 
     def _forward(self, X, method):
         net = self._network(method)
-        X = check_X(self, X, reset=False)
+        X = as_dtype(check_X(self, X, reset=False), net.dtype)
         return outputs(net, X)
 
 

@@ -23,7 +23,7 @@ from ._mlp_solvers import (
     train_run,
 )
 from ._spec import Csr
-from ._validation import all_finite, as_float_array, check_sample_weight
+from ._validation import all_finite, as_dtype, as_float_array, check_sample_weight
 from .callbacks import History
 from .exceptions import ConvergenceWarning, warn
 from .training import _check_jobs
@@ -137,7 +137,7 @@ class SolverMixin:
         early = p.early_stopping
         return Run(
             twin,
-            new_optimizer(p, net.spec.n_params, np.float64),
+            new_optimizer(p, net.spec.n_params, net.dtype),
             rs,
             twin.parameters.copy(),
             loss_curve_=[],
@@ -238,11 +238,12 @@ class SolverMixin:
                 f"packed_coef_inter must hold {net.spec.n_params} values (every weight, "
                 f"then every intercept), got {x.shape[0]}."
             )
-        X = as_float_array(X, "X", ndim=(2,))
+        X = as_dtype(as_float_array(X, "X", ndim=(2,)), net.dtype)
         Y = as_float_array(y, "y", ndim=(1, 2)).reshape(X.shape[0], -1)
         w = check_sample_weight(sample_weight, X.shape[0], scalar=True)
+        w = None if w is None else np.ascontiguousarray(w, dtype=net.dtype)
         net.parameters[...] = x
         p = self._checked_params()
-        f = objective(self, p, X, np.ascontiguousarray(Y), (w, 1.0))
+        f = objective(self, p, X, np.ascontiguousarray(Y, dtype=net.dtype), (w, 1.0))
         grad = np.empty(net.spec.n_params)
         return f(net._kernel_parameters(), grad), grad

@@ -29,12 +29,19 @@ class Objective:
         self.l1, self.l2, self.c, self.g = l1, l2, c, g
 
     def __call__(self, x, grad=None):
-        """The objective at flat parameters x; ``grad`` (if given) := its gradient."""
-        value = self.kernels.loss_and_gradient(self.spec, x, self.X, self.Y, 0.0, 0.0, grad, self.w)
+        """The objective at flat parameters x; ``grad`` (if given) := its gradient. SciPy's
+        float64 x is rounded to a float32 model's precision, where the kernel computes (as
+        scikit-learn's float32 arrays do), and the gradient comes back in float64."""
+        dtype = self.X.dtype
+        x = np.ascontiguousarray(x, dtype=dtype)
+        g = grad if grad is None or grad.dtype == dtype else np.empty(grad.shape, dtype)
+        value = self.kernels.loss_and_gradient(self.spec, x, self.X, self.Y, 0.0, 0.0, g, self.w)
         W = x[: self.spec.n_weights]
         if grad is not None:
-            grad *= self.g
-            grad[: self.spec.n_weights] += self.l1 * np.sign(W) + self.l2 * W
+            g *= self.g
+            g[: self.spec.n_weights] += self.l1 * np.sign(W) + self.l2 * W
+            if g is not grad:
+                grad[...] = g
         return (
             self.c * float(value) + self.l1 * float(np.abs(W).sum()) + 0.5 * self.l2 * float(W @ W)
         )
@@ -47,7 +54,15 @@ def objective(est, p, X, Y, weights):
     g = c * Y.shape[1] if est._target == "regression" else c
     total = X.shape[0] if w is None else float(w.sum())
     return Objective(
-        _backend.kernels(), est._net.spec, X, Y, w, p.l1, p.alpha / (total * w_scale), c, g
+        _backend.kernels(dtype=X.dtype),
+        est._net.spec,
+        X,
+        Y,
+        w,
+        p.l1,
+        p.alpha / (total * w_scale),
+        c,
+        g,
     )
 
 

@@ -72,7 +72,7 @@ class SGDOptimizer:
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule, self.momentum, self.nesterov = lr_schedule, momentum, nesterov
         self.power_t = power_t
-        self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()))
+        self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()), dtype)
 
     def hyper(self):
         return {"optimizer": SGD_SKLEARN, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -106,7 +106,7 @@ class AdamOptimizer:
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
         self.learning_rate_init = learning_rate_init
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()))
+        self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()), dtype)
 
     def hyper(self):
         return {
@@ -205,7 +205,7 @@ class Data:
     def __init__(self, est, p, X, Y, w, w_scale, val, incremental):
         self.est, self.p, self.X, self.Y, self.w, self.val = est, p, X, Y, w, val
         self.w_scale, self.incremental = w_scale, incremental
-        self.kernels = _backend.kernels()
+        self.kernels = _backend.kernels(dtype=X.dtype)
         self.spec = est._net.spec
         n = X.shape[0]
         if p.batch_size == "auto":
@@ -287,7 +287,9 @@ def train_run(data, run, verbose):
     shuffle_rng = epoch_shuffler(rs) if p.shuffle else None
     drop_rng = extra_rng(rs)
     sparse = isinstance(data.X, Csr)
-    run.workspace = kernels.Workspace(data.spec, data.X.shape[0], data.batch_size, sparse=sparse)
+    run.workspace = kernels.Workspace(
+        data.spec, data.X.shape[0], data.batch_size, data.X.dtype, sparse=sparse
+    )
     run.workspace.cancelled = run.cancelled
     order = run.workspace.order  # arange(n) at every call, as scikit-learn's sample_idx
     out = np.zeros((1, 2))

@@ -23,6 +23,7 @@ from .arrays import (
     matrix_from_checked,
 )
 from .estimator_inputs import (
+    as_dtype,
     check_consistent,
     check_feature_names,
     check_width,
@@ -58,6 +59,7 @@ __all__ = [
     "TEXT_HINT",
     "WEIGHT_RANGE",
     "all_finite",
+    "as_dtype",
     "as_float_array",
     "as_labels",
     "as_matrix",

@@ -85,7 +85,8 @@ def is_sparse(X):
 
 
 def check_X(estimator, X, reset):
-    """Validated 2-D float64 C-contiguous X for the MLP estimators (scikit-learn messages);
+    """Validated 2-D C-contiguous X for the MLP estimators (scikit-learn messages), float32
+    if it is, else float64;
     SciPy sparse input (any format) as a ``Csr`` of its rows.
 
     ``reset`` (fit from scratch): record ``n_features_in_`` and ``feature_names_in_``; else
@@ -114,7 +115,8 @@ def check_X(estimator, X, reset):
             f"X has no features: found array with 0 feature(s) (shape="
             f"{arr.shape}) while a minimum of 1 is required."
         )
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    # float32 stays float32, as scikit-learn's MLPs keep it; anything else becomes float64
+    arr = np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
     if not all_finite(arr):
         what = (
             "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
@@ -150,7 +152,7 @@ def _check_sparse_X(estimator, X, reset):
         )
     if X.dtype.kind not in "biuf":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}. {TEXT_HINT}")
-    csr = Csr.of(X)
+    csr = Csr.of(X, np.float32 if X.dtype == np.float32 else np.float64)
     if not all_finite(csr.data):
         what = (
             "NaN"
@@ -160,6 +162,27 @@ def _check_sparse_X(estimator, X, reset):
         raise ValueError(f"Input X contains {what}.")
     _check_width(estimator, d, None, reset)
     return csr
+
+
+def as_dtype(X, dtype):
+    """A checked X (dense, or a Csr) in ``dtype``, the model's precision: X itself when it
+    already is; a value that does not fit (float64 beyond float32's range) is refused."""
+    from .._spec import Csr
+
+    if X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore"):
+        if isinstance(X, Csr):
+            X = Csr(X.data.astype(dtype), X.indices, X.indptr, X.shape)
+            values = X.data
+        else:
+            X = values = np.ascontiguousarray(X, dtype=dtype)
+    if not all_finite(values):
+        raise ValueError(
+            f"Input X contains a value too large for dtype('{np.dtype(dtype).name}'), the "
+            "model's precision."
+        )
+    return X
 
 
 def check_width(estimator, X, expected):
