@@ -215,3 +215,18 @@ def test_a_wide_sparse_x_is_never_densified():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 40 * 2**20, f"traced peak {peak / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_sparse_fit_is_scikit_learns(solver):
+    neural_network = pytest.importorskip("sklearn.neural_network")
+    X, y = digits()
+    S = sp.csr_matrix(X)
+    kw = dict(hidden_layer_sizes=(12,), solver=solver, max_iter=8, random_state=3, alpha=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = nnfast.MLPClassifier(**kw).fit(S, y)
+        theirs = neural_network.MLPClassifier(**kw).fit(S, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert ours.loss_curve_ == pytest.approx(theirs.loss_curve_, rel=1e-12)
