@@ -1,13 +1,14 @@
 """The MLP estimators' model files: everything a fitted model holds (weights, the optimizer
-and the records scikit-learn's loop keeps between fits), as a JSON header and float64
-arrays, checked when read."""
+and the records scikit-learn's loop keeps between fits), as a JSON header and arrays,
+checked when read. The header names the model's precision (float32 models are read back
+as float32; files without it are float64)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ._compat import ClassifierMixin
-from ._spec import OptimizerState
+from ._spec import OptimizerState, real_dtype
 from ._validation import check_number
 from .callbacks import History
 from .io import decode_classes, encode_classes, estimator_from_header, float_array, params_header
@@ -29,6 +30,7 @@ class FilesMixin:
                 "target": self._target,
                 "n_features_in": int(self.n_features_in_),
                 "layer_sizes": net.layer_sizes,
+                "dtype": net.dtype.name,
                 "n_iter": int(self.n_iter_),
                 "t": int(self.t_),
                 "loss": _number_or_none(getattr(self, "loss_", None)),
@@ -102,9 +104,13 @@ class FilesMixin:
                     f"classes {model.classes_.tolist()} do not fit a {target} "
                     f"output of {sizes[-1]} units"
                 )
-        net = model._new_network(sizes)
+        dtype = real_dtype(header.get("dtype", "float64"))
+        net = model._new_network(sizes, dtype)
         n_params = net.spec.n_params
-        net.parameters[:] = float_array(arrays, "parameters", (n_params,))
+        with np.errstate(over="ignore"):
+            net.parameters[:] = float_array(arrays, "parameters", (n_params,))
+        if not np.isfinite(net.parameters).all():
+            raise ValueError(f"parameters do not fit the model's dtype {dtype.name}")
         model._set_network(net)
         model.n_features_in_ = n_features
         if header["feature_names_in"] is not None:
@@ -136,7 +142,7 @@ class FilesMixin:
             elif p.solver != "lbfgs":
                 setattr(model, name + "_", None if name != "loss_curve" else [])
         model._best_parameters = (
-            float_array(arrays, "best_parameters", (n_params,))
+            float_array(arrays, "best_parameters", (n_params,)).astype(dtype)
             if "best_parameters" in arrays
             else None
         )
@@ -146,10 +152,11 @@ class FilesMixin:
             if not isinstance(saved, dict) or saved.get("solver") not in ("sgd", "adam"):
                 raise ValueError(f"optimizer must describe 'sgd' or 'adam', got {saved!r}")
             p.solver = saved["solver"]
-            optimizer = new_optimizer(p, n_params, np.float64)
-            state = OptimizerState(n_params)
+            optimizer = new_optimizer(p, n_params, dtype)
+            state = OptimizerState(n_params, dtype=dtype)
             state.m, state.v = (
-                float_array(arrays, key, (None,)) for key in ("optimizer_m", "optimizer_v")
+                float_array(arrays, key, (None,)).astype(dtype)
+                for key in ("optimizer_m", "optimizer_v")
             )
             if {state.m.size, state.v.size} - {1, n_params}:
                 raise ValueError(

@@ -79,3 +79,16 @@ def test_float32_fits_scikit_learns_float32_model(params):
     assert ours.coefs_[0].dtype == theirs.coefs_[0].dtype == np.float32
     assert relative_difference(ours, theirs) < 1e-6
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+
+
+def test_a_saved_float32_model_loads_as_float32_and_trains_on(tmp_path):
+    X, y = digits(np.float32)
+    model = fit(nnfast.MLPClassifier((6,), max_iter=3, random_state=0), X, y)
+    loaded = nnfast.load(model.save(tmp_path / "model.npz"))
+    assert loaded.network_.dtype == np.float32
+    assert loaded._optimizer.state.m.dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    model.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    for a, b in zip(loaded.coefs_ + loaded.intercepts_, model.coefs_ + model.intercepts_):
+        np.testing.assert_array_equal(a, b)
