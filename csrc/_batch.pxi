@@ -18,11 +18,14 @@ cdef struct Batch:
     const real *Y            # its targets, m x size[L]
     const real *w            # its sample weights (NULL: none)
     double w_mean            # the data set's mean sample weight
+    double scale             # the output delta's factor (loss_scale of the batch's rows)
     Py_ssize_t rows
     const intp *order        # NULL, or the data set's rows making the batch (gather_rows)
     const real *data_X       # the data set, from which each part gathers its rows
     const real *data_Y
     const real *data_w
+    const Rows *sparse       # the data set's rows when X is sparse (X unused), else NULL
+    Py_ssize_t first         # sparse, in place (order NULL): the batch's first row
     real *acts               # layer l's output at acts + act_off[l + 1] (batch-sized blocks)
     const intp *act_off
     real *derivs             # a hidden layer's f', then its delta, at derivs + der_off[l]
@@ -45,10 +48,15 @@ cdef struct Batch:
     real mu                  # DESCEND: its momentum (0: plain SGD; velocity in m)
     real *colsum             # DESCEND: the bias gradients (one per bias)
     const Hyper *h           # UPDATE: the optimizer
+    double l1, l2            # UPDATE: the penalty's strengths for this batch
+    bint squares             # UPDATE: also sum |W| and W^2 before the step (into abs_sum,
+    double abs_sum, sq_sum   # sq_sum: scikit-learn reports the penalty at those weights)
     Rates rates              # UPDATE: its rates for this step
     Moments state            # the optimizer's moments (flat layout)
     double loss[TEAM_MAX]    # summed loss of each part's rows
     double correct[TEAM_MAX]  # correct predictions of each part's rows
+    double part_abs[TEAM_MAX]  # each part's share of abs_sum and sq_sum
+    double part_sq[TEAM_MAX]
 
 
 cdef inline bint relu_only(const Net *net, const double *dropout, Py_ssize_t l) noexcept nogil:
@@ -68,7 +76,8 @@ cdef inline void gather_rows(const Batch *b, Py_ssize_t r0, Py_ssize_t m) noexce
     cdef Py_ssize_t i, r, d = b.net.size[0], k = b.net.size[b.net.L]
     for i in range(r0, r0 + m):
         r = b.order[i]
-        memcpy(<real *> b.X + i * d, b.data_X + r * d, d * sizeof(real))
+        if b.sparse == NULL:  # sparse rows are read where they are
+            memcpy(<real *> b.X + i * d, b.data_X + r * d, d * sizeof(real))
         memcpy(<real *> b.Y + i * k, b.data_Y + r * k, k * sizeof(real))
         if b.data_w != NULL:
             (<real *> b.w)[i] = b.data_w[r]
@@ -81,8 +90,12 @@ cdef inline void forward_rows(const Batch *b, Py_ssize_t l, Py_ssize_t r0,
     cdef const Net *net = b.net
     cdef Py_ssize_t k = net.size[l], n = net.size[l + 1]
     cdef const real *a_in = b.X + r0 * k if l == 0 else b.acts + b.act_off[l] + r0 * k
-    dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l],
-                  b.acts + b.act_off[l + 1] + r0 * n, m, k, n)
+    cdef real *z = b.acts + b.act_off[l + 1] + r0 * n
+    if l == 0 and b.sparse != NULL:
+        sparse_forward(b.sparse, NULL if b.order == NULL else b.order + r0, b.first + r0,
+                       b.params + net.w_off[0], b.params + net.b_off[0], z, m, n)
+    else:
+        dense_forward(a_in, b.params + net.w_off[l], b.params + net.b_off[l], z, m, k, n)
 
 
 cdef inline void activate_rows(const Batch *b, Py_ssize_t l, Py_ssize_t r0,
@@ -104,8 +117,8 @@ cdef inline void output_rows(Batch *b, int part, Py_ssize_t r0, Py_ssize_t m) no
     cdef Py_ssize_t n = net.size[net.L]
     cdef double correct = 0.0
     b.loss[part] = output_step(net, b.acts + b.act_off[net.L] + r0 * n, b.Y + r0 * n,
-                               rows_from(b.w, r0), b.w_mean, b.delta + r0 * n, m,
-                               loss_scale(net, b.rows), &correct)
+                               rows_from(b.w, r0), b.w_mean, b.delta + r0 * n, m, b.scale,
+                               &correct)
     b.correct[part] = correct
 
 
@@ -259,6 +272,8 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
     cdef const real *A
     cdef const real *D
     cdef real *g
+    cdef double abs_sum = 0.0, sq_sum = 0.0
+    cdef real w
     for l in range(net.L):
         k = net.size[l]
         n = net.size[l + 1]
@@ -279,14 +294,24 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
                             b.lr, b.mu)
             continue
         bias_gradient(D + j0, n, b.grad + b_at, b.rows, j1 - j0)
-        weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
+        if l == 0 and b.sparse != NULL:
+            sparse_weight_gradient(b.sparse, b.order, b.first, D, b.grad + w_at, b.rows, p0,
+                                   p1, n)
+        else:
+            weight_gradient(A + p0, k, D, b.grad + w_at, b.rows, p1 - p0, n, 1.0, 0.0)
         if b.mode == UPDATE and net.batch_norm and l < net.L - 1:  # gamma's, beta's share
             step_share(b, net.norm_off[l] + j0, net.norm_off[l] + j1)
             step_share(b, net.norm_off[l] + n + j0, net.norm_off[l] + n + j1)
         if b.mode == UPDATE:
-            if b.h.l1 != 0.0 or b.h.l2 != 0.0:
+            if b.squares:
                 for i in range(w_at, w_end):
-                    b.grad[i] += penalty_gradient(b.h.l1, b.h.l2, b.params[i])
+                    w = b.params[i]
+                    abs_sum += fabs(w)
+                    sq_sum += w * w
+                    b.grad[i] += penalty_gradient(b.l1, b.l2, w)
+            elif b.l1 != 0.0 or b.l2 != 0.0:
+                for i in range(w_at, w_end):
+                    b.grad[i] += penalty_gradient(b.l1, b.l2, b.params[i])
             if b.h.clip_value != 0.0:
                 clip_values(b.grad, w_at, w_end, b.h.clip_value)
                 clip_values(b.grad, b_at, b_at + j1 - j0, b.h.clip_value)
@@ -294,6 +319,8 @@ cdef void batch_params(void *ctx, int part, int parts) noexcept nogil:
                 continue
             update(b.h, b.rates, b.params, b.grad, b.state, w_at, w_end)
             update(b.h, b.rates, b.params, b.grad, b.state, b_at, b_at + j1 - j0)
+    b.part_abs[part] = abs_sum
+    b.part_sq[part] = sq_sum
 
 
 cdef void batch_step(void *ctx, int part, int parts) noexcept nogil:
@@ -327,24 +354,32 @@ cdef double run_batch(Batch *b, int parts, double *correct) noexcept nogil:
         correct[0] += b.correct[t]
     if b.mode != FORWARD:
         team_run(batch_params, b, parts)
+        b.abs_sum = 0.0
+        b.sq_sum = 0.0
+        for t in range(parts):
+            b.abs_sum += b.part_abs[t]
+            b.sq_sum += b.part_sq[t]
     if b.mode == UPDATE and b.h.clip_norm != 0.0:  # the whole gradient first, then the step
         b.clip_scale = norm_scale(b.grad, b.net.n_trainable, b.h.clip_norm)
         team_run(batch_step, b, parts)
     return total
 
 
-cdef double full_batch(spec, const real *params, const real[:, ::1] X,
-                       const real[:, ::1] Y, const real *w, double w_mean, real *grad,
-                       bint training, double *correct):
+cdef double full_batch(spec, const real *params, Input X, const real[:, ::1] Y,
+                       const real *w, double w_mean, real *grad, bint training,
+                       double *correct):
     """Summed loss of (X, Y) in one batch; grad := gradient of the mean unless NULL. Batch
     normalisation by the batch's statistics when ``training``, else by the running ones."""
-    cdef Workspace ws = Workspace(spec, X.shape[0], X.shape[0])
+    cdef Workspace ws = Workspace(spec, X.n, X.n, sparse=X.is_sparse)
     cdef Batch b = ws.batch(<real *> params, NULL, NULL)  # read, not written
-    b.X = &X[0, 0]
+    b.X = X.dense
+    b.sparse = &X.rows if X.is_sparse else NULL
+    b.first = 0
     b.Y = &Y[0, 0]
     b.w = w
     b.w_mean = w_mean
-    b.rows = X.shape[0]
+    b.rows = X.n
+    b.scale = loss_scale(b.net, b.rows)
     b.mode = FORWARD if grad == NULL else GRADIENT
     b.training = training
     b.grad = grad

@@ -187,3 +187,65 @@ cdef inline void batch_norm_inference(real *z, const real *gamma, const real *be
     for i in range(m):
         for j in range(n):
             z[i * ld + j] = z[i * ld + j] * scale[j] + shift[j]
+
+
+# --- sparse rows (nnfast/_spec.Csr): the first layer's products over the non-zeros --------
+
+cdef struct Rows:
+    # row r's values data[indptr[r]:indptr[r + 1]] at columns indices[...]
+    const real *data
+    const intp *indices
+    const intp *indptr
+
+
+cdef inline intp row_at(const intp *rows, Py_ssize_t first, Py_ssize_t i) noexcept nogil:
+    """The data set's row of a batch's row i: rows[i], or first + i (rows NULL: in place)."""
+    return rows[i] if rows != NULL else first + i
+
+
+cdef inline void sparse_forward(const Rows *X, const intp *rows, Py_ssize_t first,
+                                const real *W, const real *b, real *Z, Py_ssize_t m,
+                                Py_ssize_t n) noexcept nogil:
+    """Z := X[rows] @ W + b for m sparse rows, W (k x n): each row's non-zeros x_j times W's
+    row j, in order, then b (SciPy's CSR product, then the bias, as scikit-learn adds it)."""
+    cdef Py_ssize_t i, j, q
+    cdef intp r
+    cdef real x
+    cdef real *z
+    cdef const real *w
+    for i in range(m):
+        r = row_at(rows, first, i)
+        z = Z + i * n
+        memset(z, 0, n * sizeof(real))
+        for q in range(X.indptr[r], X.indptr[r + 1]):
+            x = X.data[q]
+            w = W + X.indices[q] * n
+            for j in range(n):
+                z[j] += x * w[j]
+        for j in range(n):
+            z[j] += b[j]
+
+
+cdef inline void sparse_weight_gradient(const Rows *X, const intp *rows, Py_ssize_t first,
+                                        const real *D, real *C, Py_ssize_t m,
+                                        Py_ssize_t p0, Py_ssize_t p1,
+                                        Py_ssize_t n) noexcept nogil:
+    """C := rows p0:p1 of X[rows]^T @ D (m x n), C (p1 - p0) x n: each non-zero x_j of a
+    row i with p0 <= j < p1 adds x_j D_i to C's row j - p0, rows in order."""
+    cdef Py_ssize_t i, j, q
+    cdef intp r, col
+    cdef real x
+    cdef real *c
+    cdef const real *d
+    memset(C, 0, (p1 - p0) * n * sizeof(real))
+    for i in range(m):
+        r = row_at(rows, first, i)
+        d = D + i * n
+        for q in range(X.indptr[r], X.indptr[r + 1]):
+            col = X.indices[q]
+            if col < p0 or col >= p1:
+                continue
+            x = X.data[q]
+            c = C + (col - p0) * n
+            for j in range(n):
+                c[j] += x * d[j]

@@ -20,7 +20,7 @@ from nnfast._team cimport (
 import numpy as np
 
 from nnfast._spec import (
-    check_evaluate, check_forward, check_layer_outputs, check_loss_and_gradient,
+    Csr, check_evaluate, check_forward, check_layer_outputs, check_loss_and_gradient,
     check_perceptron_epochs, check_spec, check_train_epochs, check_workspace, default_alpha,
     state_buffers,
 )
@@ -54,9 +54,10 @@ def codes():
         "SOFTPLUS": SOFTPLUS, "SILU": SILU, "EXP": EXP,
         "MSE": MSE, "BINARY_CROSS_ENTROPY": BINARY_CROSS_ENTROPY, "CROSS_ENTROPY": CROSS_ENTROPY,
         "MAE": MAE, "HUBER": HUBER, "POISSON": POISSON,
-        "SGD": SGD, "ADAM": ADAM, "ADAMW": ADAMW, "RMSPROP": RMSPROP, "ADAGRAD": ADAGRAD,
+        "SGD": SGD, "ADAM": ADAM, "SGD_SKLEARN": SGD_SKLEARN, "ADAM_SKLEARN": ADAM_SKLEARN,
+        "ADAMW": ADAMW, "RMSPROP": RMSPROP, "ADAGRAD": ADAGRAD,
         "CONSTANT": CONSTANT, "EXPONENTIAL": EXPONENTIAL, "INVERSE_TIME": INVERSE_TIME,
-        "COSINE": COSINE, "ONE_CYCLE": ONE_CYCLE,
+        "COSINE": COSINE, "ONE_CYCLE": ONE_CYCLE, "MEAN": MEAN, "SKLEARN": SKLEARN,
     }
 
 
@@ -97,20 +98,19 @@ def forward(spec, params, X, out):
     cdef _Layout layout = layout_of(spec)
     cdef const Net *net = &layout.net
     cdef const real[::1] p
-    cdef const real[:, ::1] x
     cdef real[:, ::1] o
     try:
         p = params
-        x = X
         o = out
     except (TypeError, ValueError, BufferError):
         check_forward(spec, params, X, out, DTYPE)
         raise
-    if (params is None or X is None or out is None or p.shape[0] != net.n_params
-            or x.shape[1] != net.size[0] or o.shape[0] != x.shape[0]
+    cdef Input x = read_input(X, check_forward, (spec, params, X, out, DTYPE))
+    if (params is None or out is None or p.shape[0] != net.n_params
+            or x.d != net.size[0] or o.shape[0] != x.n
             or o.shape[1] != net.size[net.L]):
         refused(check_forward, (spec, params, X, out, DTYPE))
-    cdef Py_ssize_t n = x.shape[0], chunk, start, m, l, u, L = net.L, width = 0
+    cdef Py_ssize_t n = x.n, chunk, start, m, l, u, L = net.L, width = 0
     if n == 0:
         return
     for l in range(1, L + 1):
@@ -126,11 +126,15 @@ def forward(spec, params, X, out):
         start = 0
         while start < n:
             m = min(chunk, n - start)
-            a_in = &x[start, 0]
+            a_in = NULL if x.is_sparse else x.dense + start * x.d
             for l in range(L):
                 z = &buf[l % 2, 0]
-                dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
-                              net.size[l], net.size[l + 1])
+                if l == 0 and x.is_sparse:
+                    sparse_forward(&x.rows, NULL, start, &p[0], &p[0] + net.b_off[0], z, m,
+                                   net.size[1])
+                else:
+                    dense_forward(a_in, &p[0] + net.w_off[l], &p[0] + net.b_off[l], z, m,
+                                  net.size[l], net.size[l + 1])
                 if net.batch_norm and l < L - 1:
                     u = net.size[l + 1]
                     batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l] + u,
@@ -148,7 +152,6 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
     cdef _Layout layout = layout_of(spec)
     cdef const Net *net = &layout.net
     cdef const real[::1] p
-    cdef const real[:, ::1] x
     cdef real[:, ::1] o
     cdef Py_ssize_t l, L = net.L, m, n, width = 0
     # before any outs[l]: with bounds checks off, a list's items are read unchecked
@@ -156,7 +159,6 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
         refused(check_layer_outputs, (spec, params, X, outs, DTYPE))
     try:
         p = params
-        x = X
         views = [None] * L
         for l in range(L):
             o = outs[l]
@@ -164,17 +166,17 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
     except (TypeError, ValueError, BufferError):
         check_layer_outputs(spec, params, X, outs, DTYPE)
         raise
-    cdef bint bad = (params is None or X is None or p.shape[0] != net.n_params
-                     or x.shape[1] != net.size[0])
+    cdef Input x = read_input(X, check_layer_outputs, (spec, params, X, outs, DTYPE))
+    cdef bint bad = params is None or p.shape[0] != net.n_params or x.d != net.size[0]
     for l in range(L):
         if outs[l] is None:
             bad = True
             break
         o = views[l]
-        bad = bad or o.shape[0] != x.shape[0] or o.shape[1] != net.size[l + 1]
+        bad = bad or o.shape[0] != x.n or o.shape[1] != net.size[l + 1]
     if bad:
         refused(check_layer_outputs, (spec, params, X, outs, DTYPE))
-    m = x.shape[0]
+    m = x.n
     if m == 0:
         return
     for l in range(1, L + 1):
@@ -188,14 +190,18 @@ def layer_outputs(spec, params, X, outs, bint pre_activations=False):
         o = views[l]
         out_at[l] = &o[0, 0]
     cdef const real *q = &p[0]
-    cdef const real *a_in = &x[0, 0]
+    cdef const real *a_in = x.dense
     cdef real *z
     try:
         with nogil:
             for l in range(L):
                 n = net.size[l + 1]
                 z = out_at[l]
-                dense_forward(a_in, q + net.w_off[l], q + net.b_off[l], z, m, net.size[l], n)
+                if l == 0 and x.is_sparse:
+                    sparse_forward(&x.rows, NULL, 0, q, q + net.b_off[0], z, m, n)
+                else:
+                    dense_forward(a_in, q + net.w_off[l], q + net.b_off[l], z, m, net.size[l],
+                                  n)
                 if net.batch_norm and l < L - 1:
                     batch_norm_inference(z, q + net.norm_off[l], q + net.norm_off[l] + n,
                                          q + net.stat_off[l], q + net.stat_off[l] + n,
@@ -228,6 +234,7 @@ cdef class Workspace:
     """
     cdef readonly object spec, dtype, order, grad, last_good, last_order
     cdef readonly Py_ssize_t batch_size
+    cdef readonly bint sparse  # for sparse X: no block for the batch's input rows
     cdef public object last_m, last_v, last_g_avg  # moments at the last good epoch, if kept
     cdef public Py_ssize_t epochs_done
     cdef public bint diverged, cancelled
@@ -242,13 +249,15 @@ cdef class Workspace:
     def __dealloc__(self):
         PyMem_Free(self.layers)
 
-    def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size, dtype=None):
+    def __init__(self, spec, Py_ssize_t n_samples, Py_ssize_t batch_size, dtype=None, *,
+                 bint sparse=False):
         self.dtype = check_workspace(spec, n_samples, batch_size, dtype, DTYPE)
         self._layout = layout_of(spec)
         self.spec = spec
         sizes = [int(n) for n in spec.sizes]
         L = len(sizes) - 1
         self.batch_size = batch_size
+        self.sparse = sparse
         self.order = np.arange(n_samples, dtype=np.intp)
         self.last_order = self.order.copy()
         self.grad = None  # made by the first run that needs one (see train_epochs)
@@ -256,7 +265,7 @@ cdef class Workspace:
         self.last_m = self.last_v = self.last_g_avg = None
         act_off, der_off = [0] * (L + 2), [0] * L
         for l in range(L + 1):
-            act_off[l + 1] = act_off[l] + sizes[l] * batch_size
+            act_off[l + 1] = act_off[l] + (0 if l == 0 and sparse else sizes[l]) * batch_size
         for l in range(L - 1):
             der_off[l + 1] = der_off[l] + sizes[l + 1] * batch_size
         self._act_off = np.array(act_off, dtype=np.intp)
@@ -334,23 +343,23 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     With ``sample_weight`` both are weighted means."""
     cdef _Layout layout = layout_of(spec)
     cdef const real[::1] p, sw
-    cdef const real[:, ::1] x, y
+    cdef const real[:, ::1] y
     try:
         p = params
-        x = X
         y = Y
         sw = sample_weight
     except (TypeError, ValueError, BufferError):
         check_evaluate(spec, params, X, Y, sample_weight, DTYPE)
         raise
-    if bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw):
-        refused(check_evaluate, (spec, params, X, Y, sample_weight, DTYPE))
-    cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
+    args = (spec, params, X, Y, sample_weight, DTYPE)
+    cdef Input x = read_input(X, check_evaluate, args)
+    if bad_data(&layout.net, params, p, X, x.n, x.d, Y, y, sample_weight, sw):
+        refused(check_evaluate, args)
+    cdef double correct = 0.0, n = weight_sum(sample_weight, x.n)
     cdef const real *w = NULL
     if sample_weight is not None:
         w = &sw[0]
-    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], NULL, False,
-                                   &correct)
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.n, NULL, False, &correct)
     return total * loss_scale(&layout.net, n), correct * accuracy_scale(&layout.net, n)
 
 
@@ -358,28 +367,29 @@ def loss_and_gradient(spec, params, X, Y, double l1, double l2, grad, sample_wei
     """Regularised (weighted) mean loss over (X, Y); grad := its gradient, unless None."""
     cdef _Layout layout = layout_of(spec)
     cdef const real[::1] p, sw
-    cdef const real[:, ::1] x, y
+    cdef const real[:, ::1] y
     cdef real[::1] gv
     try:
         p = params
-        x = X
         y = Y
         sw = sample_weight
         gv = grad
     except (TypeError, ValueError, BufferError):
         check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, DTYPE)
         raise
+    args = (spec, params, X, Y, grad, sample_weight, DTYPE)
+    cdef Input x = read_input(X, check_loss_and_gradient, args)
     cdef Py_ssize_t i, nw = layout.net.n_weights
-    if (bad_data(&layout.net, params, p, X, x, Y, y, sample_weight, sw)
+    if (bad_data(&layout.net, params, p, X, x.n, x.d, Y, y, sample_weight, sw)
             or (grad is not None and gv.shape[0] != layout.net.n_params)
-            or (layout.net.batch_norm and x.shape[0] < 2)):
-        refused(check_loss_and_gradient, (spec, params, X, Y, grad, sample_weight, DTYPE))
-    cdef double correct = 0.0, n = weight_sum(sample_weight, x.shape[0])
+            or (layout.net.batch_norm and x.n < 2)):
+        refused(check_loss_and_gradient, args)
+    cdef double correct = 0.0, n = weight_sum(sample_weight, x.n)
     cdef const real *w = NULL
     if sample_weight is not None:
         w = &sw[0]
     cdef real *g = NULL if grad is None else &gv[0]
-    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.shape[0], g, True, &correct)
+    cdef double total = full_batch(spec, &p[0], x, y, w, n / x.n, g, True, &correct)
     cdef double pen
     with nogil:
         pen = penalty(&p[0], nw, l1, l2)
@@ -396,9 +406,11 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
 
     The same steps as the reference's ``train_epochs``, for the whole run of epochs with the
     GIL released: history_out[e] := (mean loss, accuracy), weighted means with
-    ``sample_weight`` (see ``output_step``). Returns the number of epochs run; an epoch
-    whose loss or resulting parameters are not finite ends the call, with params back at
-    the last finite epoch's and ``workspace.diverged`` set.
+    ``sample_weight`` (see ``output_step``); in scikit-learn's convention
+    (``hyper.convention``) its batches and loss (the reference's ``sklearn_batch``).
+    Returns the number of epochs run; an epoch whose loss or resulting parameters are not
+    finite ends the call, with params back at the last finite epoch's and
+    ``workspace.diverged`` set.
 
     Between batches, after every ~millisecond of work, the loop takes the GIL to run
     Python's signal handlers (a batch itself is never cut short); if one raises (Ctrl-C:
@@ -412,15 +424,16 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef Hyper h = read_hyper(hyper)
     cdef real[::1] p, m_v, v_v, g_v
     cdef const real[::1] sw
-    cdef const real[:, ::1] x, y
+    cdef const real[:, ::1] y
     cdef int64_t[::1] step_v
     cdef double[:, ::1] history
     cdef intp[::1] order_v = workspace.order
     step, moment_m, moment_v, moment_g = state.step, state.m, state.v, state.g_avg
     kept = state_buffers(hyper)
+    args = (spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace, history_out,
+            sample_weight, DTYPE)
     try:
         p = params
-        x = X
         y = Y
         sw = sample_weight
         step_v = step
@@ -429,30 +442,39 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
         g_v = moment_g
         history = history_out
     except (TypeError, ValueError, BufferError):
-        check_train_epochs(spec, params, X, Y, n_epochs, batch_size, state, hyper, workspace,
-                           history_out, sample_weight, DTYPE)
+        check_train_epochs(*args)
         raise
-    if (bad_data(net, params, p, X, x, Y, y, sample_weight, sw) or n_epochs < 0
+    cdef Input x = read_input(X, check_train_epochs, args)
+    if (bad_data(net, params, p, X, x.n, x.d, Y, y, sample_weight, sw) or n_epochs < 0
             or batch_size < 1 or step is None or moment_m is None or moment_v is None
             or moment_g is None or history_out is None or step_v.shape[0] != 1
             or ("m" in kept and m_v.shape[0] != net.n_trainable)
             or ("v" in kept and v_v.shape[0] != net.n_trainable)
             or ("g_avg" in kept and g_v.shape[0] != net.n_trainable)
-            or (net.batch_norm and bad_batch_rows(x.shape[0], batch_size))
+            or (net.batch_norm and bad_batch_rows(x.n, batch_size))
             or len(hyper.dropout) not in (0, net.L - 1)
-            or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.shape[0]
-            or workspace.batch_size < batch_size or not rows_in_range(order_v, x.shape[0])
+            or not same_net(&workspace._layout.net, net) or order_v.shape[0] != x.n
+            or workspace.batch_size < batch_size or not rows_in_range(order_v, x.n)
+            or workspace.sparse != x.is_sparse
             or history.shape[0] < n_epochs or history.shape[1] != 2):
-        refused(check_train_epochs, (spec, params, X, Y, n_epochs, batch_size, state, hyper,
-                                     workspace, history_out, sample_weight, DTYPE))
-    cdef Py_ssize_t n = x.shape[0]
+        refused(check_train_epochs, args)
+    cdef Py_ssize_t n = x.n
     cdef Py_ssize_t e, start, m, r, epochs_run = n_epochs
     cdef intp *order = &order_v[0]
     # Clipping needs the gradient before any step: no fused steps (GEMM, per sample) with it.
     cdef bint clipped = h.clip_norm != 0.0 or h.clip_value != 0.0
     # mini-batches step each layer in its GEMM for SGD, plain or with (non-Nesterov) momentum
-    cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD
-                       and (h.momentum == 0.0 or not h.nesterov) and not clipped
+    # scikit-learn's convention: per batch B, delta and penalty over its weight sum S_B
+    cdef bint sk = h.convention == SKLEARN
+    cdef double s_b = 1.0, loss_factor = 1.0, delta_factor = 1.0, batch_total
+    if sk and net.loss == MSE:  # its squared error: halved, averaged over the outputs
+        loss_factor = 0.5 / net.size[net.L]
+        delta_factor = 0.5
+    elif sk and (net.loss == MAE or net.loss == HUBER):  # averaged over the outputs
+        loss_factor = delta_factor = 1.0 / net.size[net.L]
+    cdef bint fused = (h.l1 == 0.0 and h.l2 == 0.0 and h.optimizer == SGD and not sk
+                       and not x.is_sparse and (h.momentum == 0.0 or not h.nesterov)
+                       and not clipped
                        and not net.batch_norm)  # its scale and shift step after the GEMMs
     cdef bint plain = fused and h.momentum == 0.0  # the classic per-sample rule
     if not fused and workspace.grad is None:
@@ -510,11 +532,15 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     cdef PyObject *exc_value = NULL
     cdef PyObject *exc_tb = NULL
     cdef Batch batch = workspace.batch(&p[0], dropout, bg)
-    batch.w_mean = w_mean
-    cdef const real *x_data = &x[0, 0]
+    batch.w_mean = 1.0 if sk else w_mean
+    batch.l1 = h.l1
+    batch.l2 = h.l2
+    batch.squares = sk
+    cdef const real *x_data = x.dense
     cdef const real *y_data = &y[0, 0]
     cdef Py_ssize_t d_in = net.size[0], d_out = net.size[net.L]
     batch.data_X = x_data
+    batch.sparse = &x.rows if x.is_sparse else NULL
     batch.data_Y = y_data
     batch.data_w = weights
     batch.mode = DESCEND if fused else UPDATE
@@ -529,7 +555,8 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
     one.plain = plain
     one.mse = mse_output(net)
     one.loss1 = loss_scale(net, 1.0)
-    one.fixed_rates = h.schedule == CONSTANT and h.optimizer != ADAM and h.optimizer != ADAMW
+    one.fixed_rates = (h.schedule == CONSTANT and h.optimizer != ADAM and h.optimizer != ADAMW
+                       and h.optimizer != ADAM_SKLEARN)  # Adam's rates change with t
     one.rates = step_rates(&h, 0)
     # A team runs large batches (not with dropout, whose masks are drawn in row order).
     cdef int parts = 1
@@ -554,14 +581,15 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                 start = 0
                 while start < n:
                     m = min(batch_size, n - start)
-                    if m == 1 and not clipped:  # per-sample SGD: the row where it lies
+                    if m == 1 and not sk and not x.is_sparse and not clipped:  # per-sample SGD
                         r = order[start]
                         total += sample_step(&one, x_data + r * d_in, y_data + r * d_out,
                                              rows_from(weights, r),
                                              &correct)
                     else:
                         if in_place:
-                            batch.X = x_data + start * d_in
+                            batch.first = start
+                            batch.X = NULL if x.is_sparse else x_data + start * d_in
                             batch.Y = y_data + start * d_out
                             batch.w = rows_from(weights, start)
                             batch.order = NULL
@@ -573,7 +601,19 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                             batch.lr = learning_rate_at(&h, step_v[0])
                         else:
                             batch.rates = step_rates(&h, step_v[0])
-                        total += run_batch(&batch, team_parts(parts, m), &correct)
+                        if sk:
+                            s_b = batch_weight(weights, order + start, in_place, start, m)
+                            batch.scale = delta_factor / s_b
+                            batch.l1 = h.l1 / s_b
+                            batch.l2 = h.l2 / s_b
+                        else:
+                            batch.scale = loss_scale(net, m)
+                        batch_total = run_batch(&batch, team_parts(parts, m), &correct)
+                        if sk:  # |B| times the batch's objective before its step
+                            batch_total = m * (loss_factor * batch_total / s_b
+                                               + (h.l1 * batch.abs_sum
+                                                  + 0.5 * h.l2 * batch.sq_sum) / s_b)
+                        total += batch_total
                         step_v[0] += 1
                     start += m
                     work += m * net.n_params
@@ -591,7 +631,7 @@ def train_epochs(spec, params, X, Y, Py_ssize_t n_epochs, Py_ssize_t batch_size,
                     restore(&snap)
                     epochs_run = e
                     break
-                history[e, 0] = total * scale_n
+                history[e, 0] = total / n if sk else total * scale_n
                 history[e, 1] = correct * acc_n
                 if not (isfinite(history[e, 0]) and all_finite(&p[0], net.n_params)):
                     restore(&snap)

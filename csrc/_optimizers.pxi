@@ -6,10 +6,14 @@
 # reads its moments from m, v and g_avg (nnfast/_spec.py's OptimizerState says which it
 # keeps). The schedules are the branches of ``learning_rate_at``.
 
-cdef enum:  # nnfast/_spec.py's optimizer and schedule codes (a test checks they agree)
-    SGD, ADAM, ADAMW, RMSPROP, ADAGRAD
+from libc.math cimport sqrt as sqrt_double
+
+cdef enum:  # nnfast/_spec.py's optimizer, schedule and convention codes (a test checks)
+    SGD, ADAM, SGD_SKLEARN, ADAM_SKLEARN, ADAMW, RMSPROP, ADAGRAD
 cdef enum:
     CONSTANT, EXPONENTIAL, INVERSE_TIME, COSINE, ONE_CYCLE
+cdef enum:
+    MEAN, SKLEARN
 
 
 cdef struct Hyper:
@@ -29,6 +33,7 @@ cdef struct Hyper:
     double total_steps, pct_start, div_factor, final_div_factor
     double step_unit
     double clip_norm, clip_value  # 0: no clipping
+    int convention
 
 
 cdef Hyper read_hyper(hyper) except *:
@@ -59,6 +64,7 @@ cdef Hyper read_hyper(hyper) except *:
     h.step_unit = hyper.step_unit
     h.clip_norm = hyper.clip_norm
     h.clip_value = hyper.clip_value
+    h.convention = hyper.convention
     return h
 
 
@@ -110,7 +116,7 @@ cdef inline double learning_rate_at(const Hyper *h, int64_t t) noexcept nogil:
 cdef struct Rates:
     # What an update rule reads at step t, by value so that a loop keeps it in registers;
     # rounded to real once per step, so that the rules run in real as NumPy's do on arrays
-    real lr                     # the schedule's learning rate
+    real lr                     # the schedule's learning rate (ADAM_SKLEARN's corrected)
     real momentum
     real beta_1, beta_2, epsilon
     real one_minus_beta_1, one_minus_beta_2  # 1 - beta in double, then rounded
@@ -134,6 +140,8 @@ cdef inline Rates step_rates(const Hyper *h, int64_t t) noexcept nogil:
     if h.optimizer == ADAM or h.optimizer == ADAMW:
         r.c1 = 1.0 / (1.0 - pow(h.beta_1, t + 1))
         r.c2 = 1.0 / (1.0 - pow(h.beta_2, t + 1))
+    elif h.optimizer == ADAM_SKLEARN:  # in double, as scikit-learn's Python float, rounded once
+        r.lr = lr * sqrt_double(1.0 - pow(h.beta_2, t + 1)) / (1.0 - pow(h.beta_1, t + 1))
     if h.optimizer == ADAMW:
         r.decay = 1.0 - lr * h.weight_decay
     r.rho = h.rho
@@ -174,6 +182,30 @@ cdef inline void adam_rule(Rates r, real g, real *p, real *m, real *v,
     p[0] -= r.lr * (m[0] * r.c1) / (sqrt(v[0] * r.c2) + r.epsilon)
 
 
+cdef inline void sgd_sklearn_rule(Rates r, real g, real *p, real *m, real *v,
+                                  real *g_avg) noexcept nogil:
+    """scikit-learn's SGDOptimizer: the velocity carries the rate, v := mu v - lr g (kept in
+    m), p += v."""
+    m[0] = r.momentum * m[0] - r.lr * g
+    p[0] += m[0]
+
+
+cdef inline void nesterov_sklearn_rule(Rates r, real g, real *p, real *m, real *v,
+                                       real *g_avg) noexcept nogil:
+    """scikit-learn's Nesterov step: v := mu v - lr g (kept in m), p += mu v - lr g."""
+    m[0] = r.momentum * m[0] - r.lr * g
+    p[0] += r.momentum * m[0] - r.lr * g
+
+
+cdef inline void adam_sklearn_rule(Rates r, real g, real *p, real *m, real *v,
+                                   real *g_avg) noexcept nogil:
+    """scikit-learn's AdamOptimizer: moments without correction, lr already corrected
+    (``step_rates``), p += -lr m / (sqrt(v) + eps)."""
+    m[0] = r.beta_1 * m[0] + r.one_minus_beta_1 * g
+    v[0] = r.beta_2 * v[0] + r.one_minus_beta_2 * (g * g)
+    p[0] += -r.lr * m[0] / (sqrt(v[0]) + r.epsilon)
+
+
 cdef inline void adamw_rule(Rates r, real g, real *p, real *m, real *v,
                             real *g_avg) noexcept nogil:
     """Loshchilov & Hutter: p := (1 - lr wd) p, then Adam's step (torch.optim.AdamW)."""
@@ -212,6 +244,12 @@ cdef inline void per_optimizer(const Hyper *h, optimizer_body body, void *args) 
     """The optimizers, one entry each: runs body(args, the rule for ``h``)."""
     if h.optimizer == ADAM:
         body(args, adam_rule)
+    elif h.optimizer == ADAM_SKLEARN:
+        body(args, adam_sklearn_rule)
+    elif h.optimizer == SGD_SKLEARN and h.momentum != 0.0 and h.nesterov:
+        body(args, nesterov_sklearn_rule)
+    elif h.optimizer == SGD_SKLEARN and h.momentum != 0.0:
+        body(args, sgd_sklearn_rule)
     elif h.optimizer == ADAMW:
         body(args, adamw_rule)
     elif h.optimizer == RMSPROP:

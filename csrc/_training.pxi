@@ -115,6 +115,18 @@ cdef double weight_sum(sample_weight, Py_ssize_t n) except? -1:
     return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
+cdef inline double batch_weight(const real *w, const intp *rows, bint in_place,
+                                Py_ssize_t start, Py_ssize_t m) noexcept nogil:
+    """A batch's weight sum: its m rows (rows[:m], or start:start + m in place), or m."""
+    cdef Py_ssize_t i
+    cdef double total = 0.0
+    if w == NULL:
+        return m
+    for i in range(m):
+        total += w[start + i] if in_place else w[rows[i]]
+    return total
+
+
 cdef struct Snapshot:
     # A training run's state at the end of its last good epoch, and where it lives now
     real *params
@@ -215,10 +227,67 @@ cdef bint bad_batch_rows(Py_ssize_t n_rows, Py_ssize_t batch_size) noexcept:
 
 
 cdef bint bad_data(const Net *net, object params, const real[::1] p, object X,
-                   const real[:, ::1] x, object Y, const real[:, ::1] y,
+                   Py_ssize_t n, Py_ssize_t d, object Y, const real[:, ::1] y,
                    object sample_weight, const real[::1] w):
-    """The C test of nnfast/_spec.py's checks of (params, X, Y, sample_weight)."""
+    """The C test of nnfast/_spec.py's checks of (params, X, Y, sample_weight), X having n
+    rows of d columns."""
     return (params is None or X is None or Y is None or p.shape[0] != net.n_params
-            or x.shape[1] != net.size[0] or x.shape[0] < 1 or y.shape[0] != x.shape[0]
+            or d != net.size[0] or n < 1 or y.shape[0] != n
             or y.shape[1] != net.size[net.L]
-            or (sample_weight is not None and w.shape[0] != x.shape[0]))
+            or (sample_weight is not None and w.shape[0] != n))
+
+
+cdef class Input:
+    """X as the kernels read it: a dense C-contiguous matrix (``rows``), or sparse rows
+    (nnfast/_spec.Csr: ``sparse``), with the buffers' owners kept alive."""
+    cdef const real *dense         # row r at dense + r * d (NULL when sparse)
+    cdef Rows rows
+    cdef bint is_sparse
+    cdef Py_ssize_t n, d
+    cdef object owner
+
+
+cdef Input read_input(X, check, tuple args):
+    """``X`` for a kernel, refused with ``check(*args)``'s error if its buffers do not fit
+    (for sparse rows, in C: row pointers from 0 to the values' count, never decreasing, and
+    column indices in range, so no index can reach outside W)."""
+    cdef Input inp = Input()
+    cdef const real[:, ::1] x
+    cdef const real[::1] data
+    cdef const intp[::1] indices, indptr
+    cdef Py_ssize_t i, n, d
+    inp.owner = X
+    if isinstance(X, Csr):
+        try:
+            data = X.data
+            indices = X.indices
+            indptr = X.indptr
+            n, d = X.shape
+        except (TypeError, ValueError, BufferError):
+            check(*args)
+            raise
+        if (indptr.shape[0] != n + 1 or indices.shape[0] != data.shape[0]
+                or indptr[0] != 0 or indptr[n] != data.shape[0]):
+            refused(check, args)
+        for i in range(n):
+            if indptr[i + 1] < indptr[i]:
+                refused(check, args)
+        for i in range(indices.shape[0]):
+            if indices[i] < 0 or indices[i] >= d:
+                refused(check, args)
+        inp.is_sparse = True
+        inp.rows.data = &data[0] if data.shape[0] else NULL
+        inp.rows.indices = &indices[0] if indices.shape[0] else NULL
+        inp.rows.indptr = &indptr[0]
+        inp.n, inp.d = n, d
+        return inp
+    try:
+        x = X
+    except (TypeError, ValueError, BufferError):
+        check(*args)
+        raise
+    if X is None:
+        refused(check, args)
+    inp.n, inp.d = x.shape[0], x.shape[1]
+    inp.dense = &x[0, 0] if inp.n and inp.d else NULL
+    return inp

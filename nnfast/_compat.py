@@ -179,6 +179,7 @@ class NnfastMixin:
             tags.classifier_tags.multi_class = not extra.get("binary_only", False)
             tags.classifier_tags.multi_label = extra.get("multi_label", False)
         tags.target_tags.multi_output = extra.get("multi_output", False)
+        tags.input_tags.sparse = extra.get("sparse", False)
         return tags
 
     def _more_tags(self):
@@ -187,6 +188,7 @@ class NnfastMixin:
             "multilabel": self._nnfast_tags.get("multi_label", False),
             "multioutput": self._nnfast_tags.get("multi_output", False),
             "requires_y": True,
+            "X_types": ["2darray", "sparse"] if self._nnfast_tags.get("sparse") else ["2darray"],
             "_xfail_checks": dict(self._expected_failed_checks()),
         }
 
@@ -221,21 +223,3 @@ class NnfastMixin:
         finally:
             with _BUSY_LOCK:
                 _BUSY.discard(key)
-
-
-def classic_failed_checks(name, test_file):
-    """The two scikit-learn checks the classic models (Perceptron, LogisticRegression) fail on
-    purpose, with the reason: the lesson tests in ``test_file`` pin nnfast's behaviour."""
-    return {
-        "check_do_not_raise_errors_in_init_or_set_params": (
-            "nnfast's classic models check their arguments in the constructor, so a "
-            f"mistake fails where it is made ({test_file}::test_bad_parameters "
-            "pins it); fit checks them again, so set_params cannot bypass the checks."
-        ),
-        "check_n_features_in_after_fitting": (
-            "The wrong-width error keeps nnfast's wording, 'X has 3 features per sample, "
-            f"but the model expects 2' (pinned by {test_file}), rather than "
-            f"scikit-learn's 'X has 3 features, but {name} is expecting 2 features as "
-            "input'; it is the same ValueError."
-        ),
-    }

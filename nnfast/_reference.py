@@ -28,6 +28,7 @@ import numpy as np
 from ._spec import (
     ADAGRAD,
     ADAM,
+    ADAM_SKLEARN,
     ADAMW,
     BINARY_CROSS_ENTROPY,
     BN_EPSILON,
@@ -49,12 +50,15 @@ from ._spec import (
     RELU,
     RMSPROP,
     SGD,
+    SGD_SKLEARN,
     SIGMOID,
     SILU,
+    SKLEARN,
     SOFTMAX,
     SOFTPLUS,
     STEP,
     TANH,
+    Csr,
     check_evaluate,
     check_forward,
     check_layer_outputs,
@@ -363,7 +367,24 @@ def output_step(spec, z, Y, w, w_mean):
     being the mean weight of the whole data set: each batch's gradient is then an unbiased
     estimate of the weighted mean's, and the full batch's is exactly it.
     """
-    scale = loss_scale(spec, z.shape[0])
+    return _output_step(spec, z, Y, w, w_mean, loss_scale(spec, z.shape[0]))
+
+
+def sklearn_scales(spec):
+    """Hyper.convention SKLEARN: (factor from a row's summed loss to scikit-learn's
+    per-sample loss, factor on its gradient). scikit-learn halves the squared error and
+    averages it over the outputs, but steps on (output - y), the gradient of the halved sum
+    (its _base.py); its log losses are sums over the outputs, as nnfast's. nnfast's
+    absolute and Huber losses are averaged over the outputs, gradient included."""
+    if spec.loss == MSE:
+        return 0.5 / spec.sizes[-1], 0.5
+    if spec.loss in (MAE, HUBER):
+        return 1.0 / spec.sizes[-1], 1.0 / spec.sizes[-1]
+    return 1.0, 1.0
+
+
+def _output_step(spec, z, Y, w, w_mean, scale):
+    """``output_step`` with the delta's factor ``scale`` given."""
     code, alpha = spec.activations[-1], spec.layer_alphas()[-1]
     if w is None:
         total, delta = output_delta(spec.loss, code, z, Y, alpha)
@@ -451,6 +472,27 @@ def batch_norm_inference(z, gamma, beta, running_mean, running_var):
     return z * scale + (beta - running_mean * scale)
 
 
+def sparse_forward(X, W, b):
+    """z := X @ W + b for the sparse rows X (a Csr): row i is the sum of its non-zeros x_ij
+    times W's row j, in order, then b."""
+    return X.scipy() @ W + b
+
+
+def sparse_weight_gradient(X, delta):
+    """dL/dW = X^T @ delta for the sparse rows X: each non-zero x_ij adds x_ij delta_i to
+    row j, rows in order."""
+    return X.scipy().T @ delta
+
+
+def first_layer_forward(X, W, b):
+    """The first layer's pre-activation, for dense or sparse (Csr) X."""
+    return sparse_forward(X, W, b) if isinstance(X, Csr) else dense_forward(X, W, b)
+
+
+def first_layer_weight_gradient(X, delta):
+    return sparse_weight_gradient(X, delta) if isinstance(X, Csr) else weight_gradient(X, delta)
+
+
 # === optimizers and schedules =============================================================
 
 
@@ -494,6 +536,29 @@ def learning_rate_at(hyper, t):
     if hyper.schedule == EXPONENTIAL:
         return hyper.learning_rate * hyper.decay_rate**p
     return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power  # INVERSE_TIME
+
+
+def sgd_sklearn_update(hyper, lr, t, params, grad, state):
+    """scikit-learn's SGDOptimizer: the velocity carries the rate, v = mu v - lr g; p += v,
+    or with Nesterov p += mu v - lr g (v the new velocity)."""
+    if hyper.momentum:
+        state.m[...] = hyper.momentum * state.m - lr * grad
+        if hyper.nesterov:
+            params += hyper.momentum * state.m - lr * grad
+        else:
+            params += state.m
+    else:
+        params -= lr * grad
+
+
+def adam_sklearn_update(hyper, lr, t, params, grad, state):
+    """scikit-learn's AdamOptimizer: the moments without correction, the rate with it,
+    lr_t = lr sqrt(1 - b2^(t+1)) / (1 - b1^(t+1)); p += -lr_t m / (sqrt(v) + eps)."""
+    b1, b2 = hyper.beta_1, hyper.beta_2
+    state.m[...] = b1 * state.m + (1 - b1) * grad
+    state.v[...] = b2 * state.v + (1 - b2) * (grad**2)
+    rate = lr * np.sqrt(1 - b2 ** (t + 1)) / (1 - b1 ** (t + 1))
+    params += -rate * state.m / (np.sqrt(state.v) + hyper.epsilon)
 
 
 def sgd_update(hyper, lr, t, params, grad, state):
@@ -553,6 +618,8 @@ def adagrad_update(hyper, lr, t, params, grad, state):
 OPTIMIZERS = {
     SGD: sgd_update,
     ADAM: adam_update,
+    SGD_SKLEARN: sgd_sklearn_update,
+    ADAM_SKLEARN: adam_sklearn_update,
     ADAMW: adamw_update,
     RMSPROP: rmsprop_update,
     ADAGRAD: adagrad_update,
@@ -612,11 +679,12 @@ def dropout_masks(spec, hyper, rng, n_rows, dtype):
 class Workspace:
     """What persists across ``train_epochs`` calls of one training run: the sample order,
     and the state at the end of the last good epoch (parameters, optimizer state, sample
-    order; restored on divergence or Ctrl-C)."""
+    order; restored on divergence or Ctrl-C). ``sparse``: for sparse X (a Csr), whose
+    batches the compiled loop reads in place."""
 
-    def __init__(self, spec, n_samples, batch_size, dtype=None):
+    def __init__(self, spec, n_samples, batch_size, dtype=None, *, sparse=False):
         self.dtype = check_workspace(spec, n_samples, batch_size, dtype)
-        self.spec, self.batch_size = spec, batch_size
+        self.spec, self.batch_size, self.sparse = spec, batch_size, bool(sparse)
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros(spec.n_params, self.dtype)
         self.last_good = np.zeros(spec.n_params, self.dtype)
@@ -645,13 +713,14 @@ def weight_sum(sample_weight, n):
     return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
-def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True):
+def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True, scale=None):
     """Forward and backward pass over one batch; grad := d(mean loss)/d(params).
 
     ``masks`` holds one inverted-dropout mask per hidden layer (or None); ``w`` the batch's
-    sample weights (see ``output_step``). Returns the summed (weighted) loss of the batch and
-    its (weighted) number of correct predictions; with ``grad=None`` only the forward pass
-    and the loss are computed. With batch normalisation each hidden layer is dense ->
+    sample weights (see ``output_step``); ``scale`` the output delta's factor (None: the
+    batch's ``loss_scale``). Returns the summed (weighted) loss of the batch and its
+    (weighted) number of correct predictions; with ``grad=None`` only the forward pass and
+    the loss are computed. With batch normalisation each hidden layer is dense ->
     normalisation -> activation -> dropout (torch's usual order), normalised by the batch's
     statistics when ``training`` (which then also move the running ones, with
     ``masks is not None``: a training step), else by the running statistics.
@@ -663,7 +732,7 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
     for l, (code, alpha, W, b) in enumerate(
         zip(spec.activations, spec.layer_alphas(), weights, biases)
     ):
-        z = dense_forward(a, W, b)
+        z = first_layer_forward(a, W, b) if l == 0 else dense_forward(a, W, b)
         if l == spec.n_layers - 1:
             break
         if spec.batch_norm and training:
@@ -679,13 +748,18 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
             d = d * masks[l]
         inputs.append(a)
         derivs.append(d)
-    total, correct, delta = output_step(spec, z, Y, w, w_mean)
+    if scale is None:
+        scale = loss_scale(spec, z.shape[0])
+    total, correct, delta = _output_step(spec, z, Y, w, w_mean, scale)
     if grad is None:
         return total, correct
     g_weights, g_biases = spec.unpack(grad)
     g_gammas, g_betas, _, _ = spec.unpack_norm(grad)
     for l in reversed(range(spec.n_layers)):
-        g_weights[l][...] = weight_gradient(inputs[l], delta)
+        if l == 0:
+            g_weights[l][...] = first_layer_weight_gradient(inputs[l], delta)
+        else:
+            g_weights[l][...] = weight_gradient(inputs[l], delta)
         g_biases[l][...] = bias_gradient(delta)
         if l > 0:
             delta = dense_backward(delta, weights[l], derivs[l - 1])
@@ -695,6 +769,20 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
                     delta, xhat, gammas[l - 1], inv_std
                 )
     return total, correct
+
+
+def sklearn_batch(spec, params, X, Y, masks, grad, w, hyper):
+    """One batch in scikit-learn's convention (``Hyper.convention`` SKLEARN): grad := the
+    gradient of (sum_B w_i l_i + l1 |W| + l2 / 2 ||W||^2) / S_B, S_B the batch's weight sum;
+    returns (|B| times that objective before the step, the weighted correct predictions),
+    scikit-learn's share of the epoch's loss."""
+    rows = X.shape[0]
+    s_b = weight_sum(w, rows)
+    loss_factor, delta_factor = sklearn_scales(spec)
+    total, correct = _backprop(spec, params, X, Y, masks, grad, w, 1.0, scale=delta_factor / s_b)
+    grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1 / s_b, hyper.l2 / s_b)
+    batch_loss = loss_factor * total / s_b + penalty(spec, params, hyper.l1, hyper.l2) / s_b
+    return batch_loss * rows, correct
 
 
 def layer_outputs(spec, params, X, outs, pre_activations=False):
@@ -707,7 +795,7 @@ def layer_outputs(spec, params, X, outs, pre_activations=False):
     for l, (code, alpha, W, b) in enumerate(
         zip(spec.activations, spec.layer_alphas(), weights, biases)
     ):
-        z = dense_forward(a, W, b)
+        z = first_layer_forward(a, W, b) if l == 0 else dense_forward(a, W, b)
         if spec.batch_norm and l < spec.n_layers - 1:
             z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
         a = activate(code, z, alpha)
@@ -765,7 +853,9 @@ def train_epochs(
     update.
     ``history_out[e] := (mean loss, accuracy)`` of epoch e (weighted means with
     ``sample_weight``, see ``output_step``), both measured on each batch before its update
-    (the loss without the penalty; accuracy NaN for MSE). Returns the number of epochs run;
+    (the loss without the penalty; accuracy NaN for MSE). With ``hyper.convention ==
+    SKLEARN`` the batches' gradients, penalty and the epoch's loss are scikit-learn's
+    (``sklearn_batch``). Returns the number of epochs run;
     an epoch whose loss or resulting parameters are not finite ends the call, with params
     and optimizer state put back to the end of the last finite epoch and
     ``workspace.diverged`` set. On KeyboardInterrupt (or ``workspace.cancelled``) they go
@@ -801,17 +891,22 @@ def train_epochs(
                 rows = order[start : start + batch_size]
                 masks = dropout_masks(spec, hyper, rng, rows.size, X.dtype)
                 w = None if sample_weight is None else sample_weight[rows]
-                batch_total, batch_correct = _backprop(
-                    spec, params, X[rows], Y[rows], masks, grad, w, w_total / n
-                )
+                if hyper.convention == SKLEARN:
+                    batch_total, batch_correct = sklearn_batch(
+                        spec, params, X[rows], Y[rows], masks, grad, w, hyper
+                    )
+                else:
+                    batch_total, batch_correct = _backprop(
+                        spec, params, X[rows], Y[rows], masks, grad, w, w_total / n
+                    )
+                    grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
                 total += batch_total
                 correct += batch_correct
-                grad[: spec.n_weights] += penalty_gradient(spec, params, hyper.l1, hyper.l2)
                 trained = slice(spec.n_trainable)  # not the running statistics after them
                 clip_gradient(hyper, grad[trained])
                 update(hyper, params[trained], grad[trained], state)
             history_out[e] = (
-                total * loss_scale(spec, w_total),
+                total / n if hyper.convention == SKLEARN else total * loss_scale(spec, w_total),
                 correct * accuracy_scale(spec, w_total),
             )
             if not (np.isfinite(history_out[e, 0]) and np.isfinite(params).all()):

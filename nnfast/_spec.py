@@ -25,8 +25,31 @@ import numpy as np
 DEFAULT_ALPHA = {LEAKY_RELU: 0.01, ELU: 1.0}
 # Loss codes.
 MSE, BINARY_CROSS_ENTROPY, CROSS_ENTROPY, MAE, HUBER, POISSON = LOSS_CODES = tuple(range(6))
-# Optimizer codes.
-SGD, ADAM, ADAMW, RMSPROP, ADAGRAD = range(5)
+# Optimizer codes. SGD_SKLEARN and ADAM_SKLEARN are scikit-learn's MLP optimizers (its
+# _stochastic_optimizers.py): velocity v := mu v - lr g, p += v (Nesterov: p += mu v - lr g);
+# Adam with its bias corrections folded into the rate, lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+SGD, ADAM, SGD_SKLEARN, ADAM_SKLEARN, ADAMW, RMSPROP, ADAGRAD = range(7)
+# The OptimizerState buffers each optimizer keeps per parameter, as (name, the Hyper field
+# that must be set for it, or None: always): m a velocity or first moment, v a second moment
+# or Adagrad's sum of squares, g_avg centered RMSprop's mean gradient.
+STATE_BUFFERS = {
+    SGD: (("m", "momentum"),),
+    ADAM: (("m", None), ("v", None)),
+    SGD_SKLEARN: (("m", "momentum"),),
+    ADAM_SKLEARN: (("m", None), ("v", None)),
+    ADAMW: (("m", None), ("v", None)),
+    RMSPROP: (("m", "momentum"), ("v", None), ("g_avg", "centered")),
+    ADAGRAD: (("v", None),),
+}
+# How a batch's loss and gradient are scaled (Hyper.convention):
+#   MEAN     nnfast's: the mean loss over the data set (row i counting w_i / mean w), plus
+#            the penalty l1 |W| + l2 / 2 ||W||^2
+#   SKLEARN  scikit-learn's MLP: each batch B minimises (sum_B w_i l_i + l1 |W| + l2 / 2
+#            ||W||^2) / S_B, S_B the batch's weight sum, l_i its per-sample loss (the squared
+#            error halved and averaged over the outputs, the log losses summed over them) and
+#            the squared error's gradient that of the sum over the outputs, halved; an epoch
+#            reports sum_B |B| (batch objective before the step) / n
+MEAN, SKLEARN = range(2)
 # Learning-rate schedule codes, evaluated per update step t inside the kernels:
 #   CONSTANT      lr
 #   EXPONENTIAL   lr * decay_rate ** (t / decay_steps)      (floor(t / decay_steps) if staircase)
@@ -153,6 +176,79 @@ class Hyper(NamedTuple):
     clip_norm: float = 0.0  # the gradient's largest global L2 norm (0: no clipping)
     clip_value: float = 0.0  # its largest absolute element (0: no clipping)
     dropout: tuple = ()
+    convention: int = MEAN
+
+
+class Csr:
+    """A sparse X for the kernels, in compressed sparse rows: row i's non-zeros are
+    ``data[indptr[i]:indptr[i + 1]]`` at columns ``indices[...]`` (float64 data, intp
+    indices, duplicates allowed). The first layer's products run over the non-zeros only;
+    ``take``, slices and ``scipy`` give the rows and SciPy's matrix of them."""
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+    ndim = 2
+
+    def __init__(self, data, indices, indptr, shape):
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.shape = (int(shape[0]), int(shape[1]))
+
+    def __repr__(self):
+        return f"Csr(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def nnz(self):
+        return int(self.indptr[-1])
+
+    @classmethod
+    def of(cls, matrix, dtype=np.float64):
+        """A SciPy sparse matrix or array (any format) as a Csr: copies only what must change
+        (CSC and COO become CSR once; int32 indices become intp)."""
+        m = matrix.tocsr()
+        data = np.ascontiguousarray(m.data, dtype=dtype)
+        indices = np.ascontiguousarray(m.indices, dtype=np.intp)
+        indptr = np.ascontiguousarray(m.indptr, dtype=np.intp)
+        return cls(data, indices, indptr, (int(m.shape[0]), int(m.shape[1])))
+
+    def scipy(self):
+        """The same rows as a ``scipy.sparse.csr_array`` (sharing the buffers)."""
+        import scipy.sparse
+
+        return scipy.sparse.csr_array(
+            (self.data, self.indices, self.indptr), shape=self.shape, copy=False
+        )
+
+    def take(self, rows):
+        """The rows ``rows`` (integer indices, in that order) as a new Csr."""
+        rows = np.asarray(rows, dtype=np.intp)
+        counts = self.indptr[rows + 1] - self.indptr[rows]
+        indptr = np.zeros(rows.size + 1, dtype=np.intp)
+        np.cumsum(counts, out=indptr[1:])
+        starts = np.repeat(self.indptr[rows] - indptr[:-1], counts)
+        at = np.arange(int(indptr[-1]), dtype=np.intp) + starts
+        return Csr(self.data[at], self.indices[at], indptr, (rows.size, self.shape[1]))
+
+    def __getitem__(self, key):
+        """Rows by a slice (sharing the buffers) or by integer / boolean indices (copied)."""
+        if isinstance(key, slice):
+            start, stop, stride = key.indices(self.shape[0])
+            if stride == 1:
+                stop = max(start, stop)
+                a, b = int(self.indptr[start]), int(self.indptr[stop])
+                return Csr(
+                    self.data[a:b],
+                    self.indices[a:b],
+                    self.indptr[start : stop + 1] - a,
+                    (stop - start, self.shape[1]),
+                )
+            key = np.arange(start, stop, stride)
+        key = np.asarray(key)
+        if key.dtype == bool:
+            key = np.flatnonzero(key)
+        return self.take(key)
 
 
 class OptimizerState:
@@ -205,18 +301,14 @@ def default_alpha(code):
 
 def state_buffers(hyper):
     """The names of the ``OptimizerState`` buffers ``hyper``'s optimizer keeps per parameter
-    (None: all of them)."""
+    (None: all of them), from its ``STATE_BUFFERS`` entry."""
     if hyper is None:
         return OptimizerState.BUFFERS
-    opt = hyper.optimizer
-    used = []
-    if opt in (ADAM, ADAMW) or (opt in (SGD, RMSPROP) and hyper.momentum != 0.0):
-        used.append("m")
-    if opt in (ADAM, ADAMW, RMSPROP, ADAGRAD):
-        used.append("v")
-    if opt == RMSPROP and hyper.centered:
-        used.append("g_avg")
-    return tuple(used)
+    return tuple(
+        name
+        for name, needs in STATE_BUFFERS[hyper.optimizer]
+        if needs is None or getattr(hyper, needs)
+    )
 
 
 def real_dtype(dtype, own=None):
@@ -315,7 +407,7 @@ def _precision(X, dtype):
     kernels compute in, else float64 (for the message refusing X)."""
     if dtype is not None:
         return np.dtype(dtype)
-    if isinstance(X, np.ndarray) and X.dtype in REALS:
+    if isinstance(X, (np.ndarray, Csr)) and X.dtype in REALS:
         return X.dtype
     return REALS[0]
 
@@ -338,10 +430,37 @@ def _length(name, a, expected, what):
         raise ValueError(f"{name} must have {expected} {what}, got {a.shape[0]}.")
 
 
+def _csr(name, X, dtype):
+    """A Csr whose buffers a kernel can follow: their dtypes and the row pointers' ends."""
+    _array(f"{name}.data", X.data, 1, dtype)
+    _array(f"{name}.indices", X.indices, 1, np.intp)
+    _array(f"{name}.indptr", X.indptr, 1, np.intp)
+    n, d = X.shape
+    if (
+        X.indptr.shape[0] != n + 1
+        or X.indptr[0] != 0
+        or X.indptr[-1] != X.data.shape[0]
+        or X.indices.shape[0] != X.data.shape[0]
+    ):
+        raise ValueError(
+            f"{name} must have n_rows + 1 = {n + 1} row pointers from 0 to its number of "
+            f"values ({X.data.shape[0]}, as many as its column indices), got "
+            f"{X.indptr.shape[0]} ending at {X.indptr[-1] if X.indptr.size else None} and "
+            f"{X.indices.shape[0]} indices."
+        )
+    if n and (np.diff(X.indptr) < 0).any():
+        raise ValueError(f"{name}.indptr must not decrease.")
+    if X.indices.size and (X.indices.min() < 0 or X.indices.max() >= d):
+        raise ValueError(f"{name}.indices must lie in [0, {d}) (its columns).")
+
+
 def _network_data(spec, params, X, dtype, params_writeable=False):
     check_spec(spec)
     _array("params", params, 1, dtype, writeable=params_writeable)
-    _array("X", X, 2, dtype)
+    if isinstance(X, Csr):
+        _csr("X", X, dtype)
+    else:
+        _array("X", X, 2, dtype)
     _length("params", params, spec.n_params, "values (the network's parameter count)")
     if X.shape[1] != spec.sizes[0]:
         raise ValueError(
@@ -471,6 +590,11 @@ def check_train_epochs(
         raise ValueError(
             f"workspace must be built for {dtype.name} (the data's dtype), "
             f"got one built for {workspace.dtype.name}."
+        )
+    if workspace.sparse != isinstance(X, Csr):
+        raise ValueError(
+            f"workspace must be built with sparse={isinstance(X, Csr)} for this X, got "
+            f"sparse={workspace.sparse}."
         )
     if workspace.order.shape != (n,) or workspace.batch_size < batch_size:
         raise ValueError(

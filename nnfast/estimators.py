@@ -63,22 +63,23 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         Epochs for 'sgd' and 'adam', iterations for 'lbfgs'.
     shuffle : bool, default=True
         Reshuffle the samples every epoch.
-    random_state : int, numpy Generator or RandomState, default=None
-        Seeds the initial weights, shuffles, dropout, validation split and restarts.
+    random_state : int, RandomState, numpy Generator or None, default=None
+        The initial weights, the early-stopping split and the shuffles, drawn as
+        scikit-learn draws them (see Notes); also seeds dropout and restarts.
     tol : float, default=1e-4
         Improvement below which an epoch counts as "no improvement" (and 'lbfgs''s gtol).
     verbose : bool, default=False
         Print the loss of every epoch.
     warm_start : bool, default=False
-        ``fit`` continues the previous run (weights, optimizer state, rule) instead of
-        starting over.
+        ``fit`` starts from the previous fit's weights (and keeps its records) instead of
+        drawing new ones.
     momentum : float, default=0.9
         SGD momentum.
     nesterovs_momentum : bool, default=True
         Nesterov momentum (when momentum > 0).
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and stop when the
-        validation accuracy stops improving; the best epoch's weights are kept.
+        Hold out ``validation_fraction`` of the data and stop when the validation accuracy
+        stops improving; the best epoch's weights are kept.
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
@@ -92,8 +93,8 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         nnfast: inverted-dropout rate of every (or each) hidden layer ('sgd', 'adam').
     restarts : int, default=1
         nnfast: train this many differently initialised networks (in threads) and keep the
-        one with the lowest final loss (validation loss with early stopping). Restart 0 is
-        the run ``restarts=1`` makes.
+        one with the lowest final loss (the best validation score with early stopping).
+        Restart 0 is the run ``restarts=1`` makes.
     n_jobs : int or None, default=None
         nnfast: threads for the restarts (None or -1: up to one per CPU).
     backend : {'cython', 'numpy'} or None, default=None
@@ -116,15 +117,19 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     ----------
     classes_ : ndarray of shape (n_classes,)
     coefs_, intercepts_ : lists of ndarray
-        Views of ``network_``'s weights and biases.
+        Views of ``network_``'s weights and biases: changed in place, they change the model;
+        arrays put in their place (``coefs_[0] = W``, or ``coefs_ = [...]`` as scikit-learn's
+        tests do before a first ``partial_fit``) are checked and copied in.
     loss_curve_ : list of float
-        Mean training loss per epoch (per iteration for 'lbfgs'), nnfast's convention.
+        Training loss of each epoch ('sgd', 'adam'), in scikit-learn's scale.
     loss_, best_loss_ : float
-        Last and best training loss (``best_loss_`` is None with early stopping).
+        Last and best training loss (``best_loss_`` is None with early stopping; for
+        'lbfgs' ``loss_`` is the final objective and there is no ``best_loss_``).
     validation_scores_ : list of float or None
         Validation accuracy per epoch (early stopping only).
     validation_loss_curve_ : list of float or None
-        Validation loss per epoch (early stopping only), comparable with ``loss_curve_``.
+        nnfast: the data loss on the validation rows per epoch (early stopping only), in
+        scikit-learn's scale.
     best_validation_score_ : float or None
     n_iter_ : int
         Epochs (iterations) run by the last fit or partial_fit call.
@@ -136,6 +141,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     n_layers_, n_outputs_ : int
     out_activation_ : str
         'softmax' or 'logistic'.
+    _optimizer, _no_improvement_count
+        scikit-learn's private state, which its own tests read: the optimizer (its
+        ``learning_rate``, and for Adam ``t``) and the epochs without improvement.
     history_ : nnfast.History
         Everything recorded per epoch (loss, accuracy, val_loss, learning_rate, ...).
     network_ : nnfast.Network
@@ -143,92 +151,70 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    How scikit-learn's definitions map onto nnfast's kernels (``network_`` is an ordinary
-    ``nnfast.Network``; its training is ``nnfast.training.train``); all of it holds for
-    ``MLPRegressor`` too:
+    Training follows scikit-learn's ``_fit`` step by step (all of this holds for
+    ``MLPRegressor`` too); each epoch of mini-batches runs in one call of the backend's
+    ``train_epochs`` kernel, and what scikit-learn does between epochs is done here in
+    Python, in its order:
 
-    - **Loss convention.** nnfast minimises its own means (``nnfast.losses``): ``mse`` is the
-      mean of the squared errors, which is twice scikit-learn's ``squared_error`` (half the
-      MSE); for multilabel y, binary cross-entropy is a mean over every label, where
-      scikit-learn sums over the labels (so its loss is ``n_outputs`` times nnfast's). Call
-      that factor ``c`` (1/2 for the regressor, ``n_outputs`` for multilabel, else 1): the
-      scikit-learn objective is ``c`` times the one handed to the kernel. So that ``alpha``,
-      ``learning_rate_init``, ``epsilon``, ``tol`` and ``l1`` mean what they mean in
-      scikit-learn, the kernel gets ``l2 = alpha / (c * batch_size)``, SGD's rate
-      ``c * learning_rate``, Adam's ``epsilon / c``, the loss rule ``tol / c`` and
-      ``l1 / c``: the updates are then scikit-learn's. ``loss_curve_`` (and ``best_loss_``,
-      ``loss_``, ``validation_loss_curve_``) are in **nnfast's convention** (the mean data
-      loss without the penalty, comparable with the validation loss); multiply by ``c`` for
-      scikit-learn's numbers (which also add the L2 penalty).
-    - **alpha.** scikit-learn adds ``alpha / (2 * n_batch) * ||W||^2`` to each batch's loss:
-      nnfast's ``l2 / 2 * ||W||^2`` with ``l2 = alpha / batch_size`` (the full data for
-      ``lbfgs``). nnfast holds one rate per run, so a last, smaller batch gets the same ``l2``.
-    - **learning_rate="invscaling"** (``solver="sgd"``): ``learning_rate_init / (t + 1) **
-      power_t`` with ``t`` the samples seen before the epoch, exactly scikit-learn's (it
-      updates the rate after each epoch from ``t_``). It runs inside the compiled loop as
-      ``schedules.InverseTimeDecay`` per epoch with ``decay_rate = n_samples`` and the
-      kernel's ``power = power_t``.
-    - **learning_rate="adaptive"**: the rate is divided by 5 each time the stopping rule below
-      fires, and training stops once it would fire with a rate at or below 1e-6. (scikit-learn's
-      docstring says "two consecutive epochs"; its code, followed here, counts
-      ``n_iter_no_change``.) This is a ``Callback.adjust_learning_rate`` hook.
-    - **Stopping rule** (stochastic solvers), scikit-learn's: an epoch "does not improve" when
-      the training loss is above the best loss so far minus ``tol`` (with ``early_stopping``:
-      the validation score, accuracy or R^2, is below the best score plus ``tol``); training
-      stops when more than ``n_iter_no_change`` epochs in a row did not improve, else at
-      ``max_iter`` with a ``ConvergenceWarning``. With ``early_stopping`` the
-      ``validation_fraction`` split is stratified for single-label classification, and the
-      weights of the best-scoring epoch are restored at the end.
-    - **Momentum and Adam.** nnfast's SGD momentum is PyTorch's form, equal to
-      scikit-learn's while the rate is constant (with invscaling/adaptive the two differ in
-      how a rate change reaches the velocity). Adam is Kingma & Ba with bias-corrected
-      moments; scikit-learn folds the correction into the rate, which amounts to an
-      ``epsilon`` of ``epsilon / sqrt(1 - beta_2**t)``: the same up to that tiny term.
-    - **Randomness and threads.** A ``numpy.random.Generator`` given as ``random_state`` is
-      used as it is (not copied): the compiled loop holds its ``bit_generator.lock`` while it
-      draws, so estimators sharing one Generator can be fitted in parallel threads without
-      corrupting it (they take turns drawing). One estimator is fitted by one thread at a time:
-      a second concurrent ``fit`` or ``partial_fit`` raises RuntimeError.
-    - **Initialisation** is scikit-learn's, draw for draw: for an int (or RandomState)
-      ``random_state`` the initial ``coefs_`` and ``intercepts_`` equal scikit-learn's. What is
-      random afterwards (shuffles, dropout, the validation split) comes from a NumPy
-      ``Generator`` seeded by ``random_state``, so without shuffling (``shuffle=False``,
-      no early stopping) the whole run follows scikit-learn's, up to the Adam ``epsilon``
-      detail below; with shuffling it is reproducible but not scikit-learn's.
-    - **warm_start and partial_fit continue the run**: the weights, the optimizer state (update
-      count, momentum, Adam moments, the adaptive rate), the random generator and the stopping
-      rule's memory all carry over (``train(resume=True)``), so without shuffling ``fit`` with
-      ``max_iter=10`` equals two ``warm_start`` fits of 5 epochs. (With shuffling the shuffles
-      go on drawing from the same generator, but ``nnfast.train`` starts every call from the
-      sample order 0..n-1, so the orders differ from one uninterrupted run's. scikit-learn
-      restarts its optimizer at each ``warm_start`` fit and re-seeds its generator at every
-      call.)
+    - **Randomness.** ``random_state`` becomes a ``RandomState`` at every ``fit`` and
+      ``partial_fit`` call, as scikit-learn's ``check_random_state`` makes it (None: NumPy's
+      global one; an int: ``RandomState(int)``; a RandomState: itself; nnfast also takes a
+      ``Generator``). From it, in scikit-learn's order: the initial weights (layer by layer,
+      W then b, uniform within ``sqrt(f / (fan_in + fan_out))``, f = 2 for 'logistic' and 6
+      otherwise, cast to X's dtype), the early-stopping split (``train_test_split``'s
+      arithmetic: ``ceil(validation_fraction * n)`` held out, stratified by the binarized y
+      when it is one column, with its error when a class has a single member) and each
+      epoch's shuffle, drawn by the kernel from the RandomState's own bit generator: the
+      orders ``sklearn.utils.shuffle`` draws. Dropout and restarts draw from a generator
+      seeded from the RandomState's state, never shifting those draws.
+    - **Per epoch**: ``t_`` grows by the training rows, the epoch's loss joins
+      ``loss_curve_``, the no-improvement count moves (the training loss above
+      ``best_loss_ - tol``, or with ``early_stopping`` the validation score, accuracy or
+      R^2, below ``best_validation_score_ + tol``; a NaN score resets it, as scikit-learn's),
+      the best-scoring weights are kept, 'invscaling' sets the rate to ``learning_rate_init /
+      (t_ + 1) ** power_t`` (``t_`` over all fits), and after more than
+      ``n_iter_no_change`` epochs without improvement 'adaptive' divides the rate by 5 (and
+      stops once it is at or below 1e-6); the other schedules stop. ``fit`` warns at
+      ``max_iter`` (``ConvergenceWarning``).
+    - **warm_start and partial_fit**, as scikit-learn's: every ``fit`` starts a new optimizer
+      (rate, momentum, Adam's moments) from the current weights, ``partial_fit`` keeps it;
+      ``t_``, ``loss_curve_``, ``best_loss_``, the no-improvement count, the validation
+      scores and the best weights carry over; each call starts from the sample order
+      0..n-1 and draws its shuffles from ``random_state`` again.
+    - **Divergence.** A fit whose weights stop being finite raises scikit-learn's
+      ValueError ("Solver produced non-finite parameter weights..."), the model keeping the
+      weights of its last finite epoch; with ``early_stopping`` scikit-learn's best weights
+      are kept instead and the epochs it would run to ``max_iter`` are recorded as NaN.
+    - **Each mini-batch as scikit-learn's**, in the compiled loop: its gradient is that of
+      ``(sum_B w_i l_i + alpha / 2 ||W||^2) / S_B``, ``S_B`` the batch's weight sum (the
+      last, shorter batch included), with scikit-learn's per-sample losses ``l_i`` (the
+      squared error halved and averaged over the outputs, stepping on ``output - y``; the
+      log losses summed over the outputs); its share of ``loss_`` is that objective before
+      the step, and an epoch reports ``sum_B |B| objective_B / n``. The updates are
+      scikit-learn's: SGD's velocity carries the rate (``v = momentum v - lr g``; ``w += v``,
+      or ``w += momentum v - lr g`` with Nesterov), Adam folds its bias corrections into the
+      rate.
     - **lbfgs** is ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the backend's
-      full-batch ``loss_and_gradient`` kernel, with scikit-learn's options (``maxiter=max_iter,
-      maxfun=max_fun, gtol=tol``) on scikit-learn's scale of the objective. ``loss_curve_``
-      holds the data loss after each iteration.
+      full-batch ``loss_and_gradient`` kernel, scaled to scikit-learn's objective (with its
+      ``alpha / (2 sum(w)) ||W||^2``), with scikit-learn's options (``maxiter=max_iter,
+      maxfun=max_fun, gtol=tol``): ``n_iter_ = min(nit, max_iter)``, ``loss_`` the final
+      objective, no ``loss_curve_`` (``history_.loss`` holds it per iteration).
     - **sample_weight / class_weight** are per-sample weights in the kernels (``class_weight``,
       nnfast's addition for the classifier, multiplies ``sample_weight`` by the weight of each
       sample's class; ``"balanced"`` is ``n_samples / (n_classes * count(class))``). The
-      objective is scikit-learn's (>= 1.6): ``sum_i w_i L_i / sum_i w_i`` plus ``alpha / (2 *
-      sum_i w_i) * ||W||^2``, so integer weights equal repeated rows and scaling all weights
-      by k is like dividing ``alpha`` by k. Zero-weight samples stay in the data, as in
-      scikit-learn: their labels count in ``classes_`` (and for ``"balanced"``), they take
-      their place in the batches and in ``t_`` (which counts samples, not weights), and they
-      do not move the weights. ``lbfgs`` (and any full-batch stochastic run, e.g. ``batch_size
-      >= n_samples``) minimises exactly scikit-learn's objective: the kernel gets ``l2 = alpha
-      / (c * sum(w))``. **Mini-batches differ**: scikit-learn divides each batch's weighted
-      gradient, and its ``alpha``, by that batch's weight sum ``sum_{i in B} w_i``; nnfast's
-      kernel divides by ``|B| * mean(w)`` (the mean over all training samples, a constant),
-      i.e. it scales row i's gradient by ``w_i / mean(w)`` and uses ``l2 = alpha / (c *
-      batch_size * mean(w))``. The two agree in expectation and exactly whenever every batch
-      has the average weight (unit weights, full batch); otherwise a batch heavier than
-      average takes a larger step in nnfast and the same step in scikit-learn, so weighted
-      mini-batch runs are not scikit-learn's update for update. With ``early_stopping`` the
-      validation split keeps the samples' weights (drawn without regard to them, as
-      scikit-learn's), the validation score (accuracy or R^2) and ``validation_loss_curve_``
-      are weighted, as are ``loss_curve_`` entries (``sum w L / sum w`` over the epoch;
-      scikit-learn's epoch loss averages the weighted batch losses by batch size).
+      objective is scikit-learn's: ``sum_i w_i L_i / sum_i w_i`` plus ``alpha / (2 *
+      sum_i w_i) * ||W||^2``, so integer weights equal repeated rows for the full batch and
+      scaling all weights by k is like dividing ``alpha`` by k. Zero-weight samples stay in
+      the data, as in scikit-learn (their labels count in ``classes_``, they take their
+      place in the batches and in ``t_``). A mini-batch's gradient is divided by the
+      batch's own weight sum, as scikit-learn's.
+    - **Sparse X** (SciPy's matrices and arrays, any format, converted to CSR once) in
+      ``fit``, ``partial_fit`` and the predictions: the first layer's forward product and
+      weight gradient run over the non-zeros in the compiled loop, O(nnz x hidden) a batch;
+      the dense parameter update per step is scikit-learn's too.
+    - **Threads.** One estimator is fitted by one thread at a time: a second concurrent
+      ``fit`` or ``partial_fit`` raises RuntimeError. The compiled loop holds the random
+      generator's ``bit_generator.lock`` while it draws.
 
     Examples
     --------
@@ -241,7 +227,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
     _estimator_type = "classifier"
     _kinds = ("binary", "multiclass", "multilabel")
-    _nnfast_tags = {"multi_label": True}
+    _nnfast_tags = {"multi_label": True, "sparse": True}
 
     def __init__(
         self,
@@ -319,7 +305,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or SciPy sparse matrix / array of shape (n_samples, n_features)
+            Sparse X (CSR; CSC and other formats are converted to CSR once) is never
+            densified: the first layer's products run over its non-zeros.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a 0/1 indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), optional
@@ -327,9 +315,8 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             the loss is ``sum_i w_i L_i / sum_i w_i`` and the L2 penalty ``alpha / (2 *
             sum_i w_i) * ||W||^2``, as in scikit-learn, so an integer weight k is k repeated
             rows and a weight of 0 makes the sample not count (it still takes its place in
-            the batches). Multiplied by ``class_weight``'s weights. Exactly scikit-learn's
-            objective for 'lbfgs' and full batches; mini-batch steps are normalised by
-            ``batch_size * mean(w)`` rather than each batch's weight sum (see Notes).
+            the batches). Multiplied by ``class_weight``'s weights. Each mini-batch's step is
+            normalised by the batch's own weight sum, as scikit-learn's (see Notes).
         """
         return self._fit(X, y, sample_weight)
 
@@ -342,36 +329,35 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         ``partial_fit``, which runs in the caller's loop, keeps them and re-raises the
         KeyboardInterrupt so that the loop stops too.
         """
-        fitted = self._is_fitted()
-        if (
-            classes is not None
-            and fitted
-            and hasattr(self, "classes_")
-            and not np.array_equal(np.unique(np.asarray(classes)), self.classes_)
-        ):
-            raise ValueError(
-                f"`classes={classes!r}` is not the same as on the last call to "
-                f"partial_fit, was: {self.classes_!r}."
-            )
-        if classes is None and not fitted and (np.ndim(y) != 2 or np.shape(y)[1] == 1):
+        known = "classes_" in self.__dict__
+        if classes is not None and known:
+            if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to "
+                    f"partial_fit, was: {self.classes_!r}"
+                )
+        if classes is None and not known and (np.ndim(y) != 2 or np.shape(y)[1] == 1):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _targets(self, y, first, incremental, classes):
-        """(Y for the network, class codes or None); sets classes_ when starting over."""
-        name = type(self).__name__
+        """(Y for the network, class codes or None), as scikit-learn's LabelBinarizer makes
+        them: one column ``y == classes_[1]`` for two classes (zeros for one), one-hot
+        columns for more, the indicator matrix itself for multilabel y. ``classes_`` is set
+        when the labels start over (as in scikit-learn: a fresh fit, or the first
+        partial_fit, from ``classes``)."""
+        relabel = "classes_" not in self.__dict__ or (not self.warm_start and not incremental)
         if y.ndim == 2 and y.shape[1] > 1:
             if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
                 raise ValueError(
                     "A 2-D y must be a 0/1 label indicator matrix (multilabel); "
                     "multiclass-multioutput is not supported."
                 )
-            if first:
+            if relabel:
                 if not incremental and y.shape[1] > y.shape[0]:
                     raise ValueError(
-                        f"y has {y.shape[1]} label columns for {y.shape[0]} "
-                        f"samples: more classes than samples cannot be learnt "
-                        f"(is y transposed?)."
+                        f"y has {y.shape[1]} label columns for {y.shape[0]} samples: more "
+                        f"classes than samples cannot be learnt (is y transposed?)."
                     )
                 self._target, self.classes_ = "multilabel", np.arange(y.shape[1])
             elif self._target != "multilabel" or y.shape[1] != self.classes_.size:
@@ -387,26 +373,28 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             )
         y = classification_labels(y)
         try:
-            labels = np.unique(np.asarray(classes) if first and classes is not None else y)
+            present = np.unique(y)
+            labels = np.unique(np.asarray(classes)) if relabel and classes is not None else present
         except TypeError:
             raise ValueError("Mix of label input types (string and number) in y.") from None
-        if first:
-            if labels.size < 2:
-                raise ValueError(
-                    f"{name} needs samples of at least two classes in y, got one "
-                    f"class: {labels.tolist()!r}."
-                )
+        if relabel:
             self.classes_ = labels
-            self._target = "binary" if labels.size == 2 else "multiclass"
+            self._target = "binary" if labels.size <= 2 else "multiclass"
         elif self._target == "multilabel":
             raise ValueError(
                 f"y holds class labels, but the model was fitted on {self._describe_target()}."
             )
-        elif self.warm_start and not incremental and not np.array_equal(labels, self.classes_):
+        elif self.warm_start:
+            if set(present.tolist()) != set(self.classes_.tolist()):
+                raise ValueError(
+                    f"warm_start can only be used where `y` has the same classes as "
+                    f"in the previous call to fit. Previously got {self.classes_}, "
+                    f"`y` has {present}"
+                )
+        elif np.setdiff1d(present, self.classes_).size:
             raise ValueError(
-                f"warm_start can only be used where `y` has the same classes as "
-                f"in the previous call to fit. Previously got {self.classes_}, "
-                f"`y` has {labels}."
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {present}."
             )
         codes = encode_labels(y, "y", y.shape[0], self.classes_)[1]
         if self._target == "binary":
@@ -439,6 +427,8 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         if self._target == "multiclass":
             return checked_classes(self.classes_, p.shape[1])[p.argmax(axis=1)]
         if self._target == "binary":
+            if self.classes_.size == 1:  # one class seen: it is the only answer
+                return np.repeat(self.classes_, p.shape[0])
             return checked_classes(self.classes_, 2)[(p[:, 0] > 0.5).astype(np.intp)]
         return (p > 0.5).astype(int)
 
@@ -459,18 +449,18 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 class MLPRegressor(NnfastMixin, RegressorMixin, _BaseMLP):
     """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on nnfast's kernels.
 
-    Identity output trained on the mean squared error. nnfast's MSE is twice scikit-learn's
-    "squared_error" (half the MSE): ``loss_curve_`` is in nnfast's convention, while
-    ``alpha``, ``learning_rate_init``, ``epsilon`` and ``tol`` keep scikit-learn's meaning
-    (see ``MLPClassifier``'s Notes, which hold for this model too). One output gives 1-D
-    predictions, a 2-D y one column per output.
+    Identity output trained on scikit-learn's "squared_error" (half the mean squared error),
+    with scikit-learn's parameters, draws and rules (see ``MLPClassifier``'s Notes, which
+    hold for this model too). One output gives 1-D predictions, a 2-D y one column per
+    output.
 
     Parameters
     ----------
     loss : {'squared_error', 'absolute_error', 'huber'}, default='squared_error'
-        nnfast: 'absolute_error' trains on the mean absolute error and 'huber' on the mean
-        Huber loss with delta 1 (``torch.nn.HuberLoss``), both in nnfast's convention (their
-        objective is the mean itself: ``loss_curve_`` is it). scikit-learn's 'poisson' is not
+        nnfast: 'absolute_error' trains on the absolute error and 'huber' on the Huber loss
+        with delta 1 (``torch.nn.HuberLoss``), each averaged over the outputs and then over
+        the samples (weighted) as scikit-learn averages its per-sample losses, with its
+        penalty (``loss_curve_`` is that objective). scikit-learn's 'poisson' is not
         supported.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
@@ -499,7 +489,7 @@ n_outputs_, coefs_, intercepts_, history_, network_
 
     _estimator_type = "regressor"
     _kinds = ("regression",)
-    _nnfast_tags = {"multi_output": True}
+    _nnfast_tags = {"multi_output": True, "sparse": True}
 
     def __init__(
         self,
@@ -610,10 +600,9 @@ n_outputs_, coefs_, intercepts_, history_, network_
             raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
         if first:
             self._target = "regression"
-        elif Y.shape[1] != self.network_.n_outputs:
+        elif Y.shape[1] != self.n_outputs_:
             raise ValueError(
-                f"y has {Y.shape[1]} outputs, but the model was fitted with "
-                f"{self.network_.n_outputs}."
+                f"y has {Y.shape[1]} outputs, but the model was fitted with {self.n_outputs_}."
             )
         return Y, None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin, classic_failed_checks
+from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin
 from ._validation import (
     as_float_array,
     as_matrix,
@@ -15,6 +15,7 @@ from ._validation import (
     check_number,
     check_rng,
     check_sample_weight,
+    check_width,
     check_y_column,
     checked_classes,
     class_weight_vector,
@@ -106,8 +107,8 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
 
     It follows scikit-learn's estimator conventions (``get_params`` / ``set_params``,
     ``clone``, ``score``, ``n_features_in_``, ``classes_``; ``save`` / ``nnfast.load``), with
-    this model's own parameter names; the constructor checks its arguments at once (``fit``
-    checks them again, for ``set_params``).
+    this model's own parameter names; as there, ``fit`` checks the parameters (the
+    constructor and ``set_params`` store them as given).
     """
 
     _estimator_type = "classifier"
@@ -125,8 +126,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         warm_start=False,
         class_weight=None,
     ):
-        # Checked now, to fail where the mistake is, and stored as given (clone needs that).
-        _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_no_change)
+        # stored as given (clone needs that), checked by fit
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -326,13 +326,12 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         X = classic_X(self, X, reset=False)
         if np.ndim(X) == 1:
             raise reshape_error(X)
-        return as_matrix(X, "X", (net or self._network("predict")).n_inputs)
+        n_inputs = (net or self._network("predict")).n_inputs
+        check_width(self, X, n_inputs)
+        return as_matrix(X, "X", n_inputs)
 
     def _is_fitted(self):
         return "network_" in self.__dict__
-
-    def _expected_failed_checks(self):
-        return classic_failed_checks("LogisticRegression", "tests/test_logistic.py")
 
     def _to_file(self):
         header = classic_header(self)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _backend, activations, io, losses
 from ._layers import LayerViews, as_layer_list
-from ._spec import MSE, Spec, real_dtype
+from ._spec import MSE, Csr, Spec, real_dtype
 from ._validation import (
     all_finite,
     as_float_array,
@@ -476,10 +476,10 @@ class Network:
             X.ndim != 2
             or X.shape[1] != self.n_inputs
             or X.dtype != self._dtype
-            or not X.flags.c_contiguous
+            or not (isinstance(X, Csr) or X.flags.c_contiguous)
         ):  # every caller checks; this one is O(1)
             raise ValueError(
-                f"{name} must be a C-contiguous {self._dtype.name} matrix with "
+                f"{name} must be a C-contiguous {self._dtype.name} matrix (or sparse rows) with "
                 f"{self.n_inputs} columns, got shape {X.shape}."
             )
         out = np.empty((X.shape[0], self.n_outputs), self._dtype)
@@ -508,7 +508,12 @@ class Network:
         """
         X = as_float_array(X, "X", dtype=self._dtype)
         single = X.ndim == 1
-        X = matrix_from_checked(X, "X", self.n_inputs)
+        outs = self._layer_outputs(matrix_from_checked(X, "X", self.n_inputs), pre_activations)
+        return [o[0] for o in outs] if single else outs
+
+    def _layer_outputs(self, X, pre_activations=False):
+        """``layer_outputs`` of a checked X (a C-contiguous matrix of the network's dtype,
+        n_inputs wide, or sparse rows)."""
         params = self._kernel_parameters()
         spec, n = self._spec, X.shape[0]
         check_memory(
@@ -524,7 +529,7 @@ class Network:
             kernels.layer_outputs(
                 spec, params, X[part], [o[part] for o in outs], bool(pre_activations)
             )
-        return [o[0] for o in outs] if single else outs
+        return outs
 
     def summary(self, file=None):
         """Print a table of the layers (Keras's ``model.summary()``): each layer's output

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import _backend
-from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin, classic_failed_checks
+from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin
 from ._run import draw_lock
 from ._validation import (
     all_finite,
@@ -15,11 +15,14 @@ from ._validation import (
     as_matrix,
     check_number,
     check_rng,
+    check_width,
+    check_y_column,
     classic_X,
     classification_labels,
     encode_labels,
     memory_limit,
     require_y,
+    reshape_error,
 )
 from .exceptions import NotFittedError, flavoured
 from .io import classic_header, decode_classes, estimator_from_header, float_array
@@ -94,9 +97,10 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
 
     It follows scikit-learn's estimator conventions (``get_params`` / ``set_params``,
     ``clone``, ``score``, ``n_features_in_``, ``classes_``; ``save`` / ``nnfast.load``), with
-    this model's own parameter names. Unlike scikit-learn, the constructor checks its
-    arguments at once (``fit`` checks them again, for ``set_params``), and ``predict`` takes
-    one sample as a 1-D array.
+    this model's own parameter names; as there, ``fit`` (and ``step``, ``from_weights``)
+    checks the parameters, which the constructor and ``set_params`` store as given, and
+    ``predict`` takes a 2-D X. The lessons' one-sample prediction is the call:
+    ``p([4, 5])`` is the label of the point (4, 5).
 
     Examples
     --------
@@ -110,8 +114,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
     _nnfast_tags = {"binary_only": True}
 
     def __init__(self, learning_rate=0.01, max_epochs=25, seed=None, shuffle=False):
-        # Checked now, to fail where the mistake is, and stored as given (clone needs that).
-        _check_params(learning_rate, max_epochs, seed)
+        # stored as given (clone needs that), checked by fit, step and from_weights
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
         self.seed = seed
@@ -125,6 +128,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         constructor (e.g. ``learning_rate`` for later ``step`` calls).
         """
         model = cls(**params)
+        _check_params(model.learning_rate, model.max_epochs, model.seed)
         weights = as_float_array(weights, "weights", ndim=(1,)).copy()
         model._set_state(
             weights,
@@ -298,7 +302,9 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
             params, fresh = np.zeros(X.shape[1] + 1), True
         else:
             d = self._n_features
-            X = as_matrix(classic_X(self, X, reset=False), "X", d)
+            X = classic_X(self, X, reset=False)
+            check_width(self, X, d)
+            X = as_matrix(X, "X", d)
             classes = self._classes
             labels = encode_labels(y, "y", X.shape[0], classes)[1]
             coef = self._coef
@@ -417,27 +423,33 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
     # --- predicting --------------------------------------------------------------------------
 
     def decision_function(self, X):
-        """The score ``w.x + b`` of each sample (a float for one sample ``(n_features,)``)."""
+        """The score ``w.x + b`` of each sample, shape (n_samples,)."""
         return self._score(X, "decision_function")
 
     def predict(self, X):
-        """``classes_[1]`` where ``w.x + b >= 0``, else ``classes_[0]`` (one label for one
-        sample ``(n_features,)``)."""
+        """``classes_[1]`` where ``w.x + b >= 0``, else ``classes_[0]``, for each sample of
+        X (n_samples, n_features). One sample is ``p.predict([x])``, or ``p(x)``."""
         z = self._score(X, "predict")
-        return self.classes_[(np.asarray(z) >= 0.0).astype(np.intp)]
+        return self.classes_[(z >= 0.0).astype(np.intp)]
+
+    def __call__(self, x):
+        """The label of one sample ``x`` (n_features,), as the lessons write it: ``p([4,
+        5])``; a batch (n_samples, n_features) gives ``predict``'s labels."""
+        if np.ndim(x) == 1:
+            return self.predict(np.reshape(x, (1, -1)))[0]
+        return self.predict(x)
 
     def _score(self, X, method):
         self._check_fitted(method)
         X = classic_X(self, X, reset=False)
-        single = np.ndim(X) == 1
-        z = linear_score(as_matrix(X, "X", self.n_features_in_), self.coef_, self.intercept_)
-        return float(z[0]) if single else z
-
-    __call__ = predict
+        if np.ndim(X) == 1:
+            raise reshape_error(np.asarray(X))
+        check_width(self, X, self.n_features_in_)
+        return linear_score(as_matrix(X, "X", self.n_features_in_), self.coef_, self.intercept_)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""
-        pred = np.atleast_1d(self.predict(X))
+        pred = self.predict(X)
         y = np.asarray(y)
         if y.shape != pred.shape:
             raise ValueError(
@@ -454,21 +466,6 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
                 f"This Perceptron has no weights yet: call fit(X, y) (or step(X, y), or build "
                 f"it with Perceptron.from_weights(w, b)) before {method}."
             )
-
-    def _expected_failed_checks(self):
-        return {
-            **classic_failed_checks("Perceptron", "tests/test_perceptron.py"),
-            "check_fit2d_predict1d": (
-                "predict and decision_function take one sample as a 1-D array (the perceptron "
-                "lessons' API: p.predict([4, 5]) == 1, pinned by tests/test_perceptron.py) "
-                "instead of raising."
-            ),
-            "check_supervised_y_2d": (
-                "A column-vector y of shape (n, 1) is refused with a ValueError ('y must be "
-                "1-D', pinned by tests/test_perceptron.py::test_bad_labels) instead of being "
-                "raveled with a DataConversionWarning."
-            ),
-        }
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -568,7 +565,8 @@ def _two_classes(classes, name="classes"):
 
 def _fit_labels(y, n_samples):
     """(classes_, 0/1 codes): labels that are all 0 or 1 keep that meaning, else two sorted."""
-    y_arr = classification_labels(np.asarray(y))
+    y = check_y_column(np.asarray(y))
+    y_arr = classification_labels(y)
     classes = None
     if y_arr.dtype.kind in "biuf" and y_arr.size and np.isin(y_arr, (0, 1)).all():
         classes = np.array([0, 1], dtype=y_arr.dtype)

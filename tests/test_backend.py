@@ -319,11 +319,15 @@ def test_compiled_codes_match_spec(cython_kernels):
             "ADAMW",
             "RMSPROP",
             "ADAGRAD",
+            "SGD_SKLEARN",
+            "ADAM_SKLEARN",
             "CONSTANT",
             "EXPONENTIAL",
             "COSINE",
             "ONE_CYCLE",
             "INVERSE_TIME",
+            "MEAN",
+            "SKLEARN",
         )
     }
     assert cython_kernels.codes() == expected

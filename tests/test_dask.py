@@ -90,3 +90,36 @@ def test_models_round_trip_through_a_worker(client):
     # and a fitted model sent to a worker predicts there what it predicts here
     future = client.submit(here.predict_proba, X, pure=False)
     np.testing.assert_array_equal(future.result(WAIT), here.predict_proba(X))
+
+
+def test_partial_fit_over_the_chunks_of_a_dask_array(client):
+    """Out of core: a Dask array whose chunks are made on the workers, fed chunk by chunk to
+    partial_fit (the loop the user guide shows), trains the model that the same chunks,
+    in memory, train."""
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X = da.random.RandomState(0).normal(size=(1200, 4), chunks=(200, 4))
+    y = (X[:, 0] - X[:, 1] + 0.5 * X[:, 2] > 0).astype(int)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        batch_size=20,
+        learning_rate_init=0.05,
+        random_state=0,
+    )
+    streamed = nf.MLPClassifier(**params)
+    with distributed.get_task_stream(client) as tasks:
+        for X_chunk, y_chunk in zip(X.to_delayed().ravel(), y.to_delayed().ravel()):
+            X_np, y_np = dask.compute(X_chunk, y_chunk)  # one chunk in memory at a time
+            streamed.partial_fit(X_np, y_np, classes=[0, 1])
+    assert {t["worker"] for t in tasks.data} <= set(client.scheduler_info()["workers"])
+    assert len(tasks.data) >= X.numblocks[0]
+    X_all, y_all = dask.compute(X, y)
+    in_memory = nf.MLPClassifier(**params)
+    for start in range(0, 1200, 200):
+        in_memory.partial_fit(
+            X_all[start : start + 200], y_all[start : start + 200], classes=[0, 1]
+        )
+    np.testing.assert_array_equal(streamed.network_.parameters, in_memory.network_.parameters)
+    assert streamed.t_ == 1200 and streamed.score(X_all, y_all) > 0.8

@@ -266,11 +266,7 @@ TAMPERINGS = {
     "class dtype": ("perceptron", _set("classes", "dtype", value="<M8[s]"), "dtype"),
     "n_features": ("mlp-multiclass", _set("n_features_in", value=7), "layer_sizes"),
     "target": ("mlp-regressor", _set("target", value="binary"), "target"),
-    "bit generator": (
-        "mlp-regressor",
-        _set("rng_state", "bit_generator", value="os.system"),
-        "bit generator",
-    ),
+    "optimizer": ("mlp-regressor", _set("optimizer", "solver", value="os.system"), "optimizer"),
     "tagged value": (
         "mlp-binary",
         _set("params", "class_weight", value={"__dict__": 3}),

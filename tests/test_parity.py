@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import nnfast
 from nnfast import _reference, schedules
-from nnfast._spec import ADAM, Hyper, OptimizerState
+from nnfast._spec import ADAM, ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Hyper, OptimizerState
 
 HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
 OUTPUT_LOSS = (
@@ -765,3 +765,82 @@ def test_sgd_steps_in_place_without_a_gradient_buffer(cython_kernels):
 def test_gemm_threshold_round_trips(gemm_threshold, cython_kernels):
     gemm_threshold(12345)
     assert cython_kernels.get_gemm_threshold() == 12345
+
+
+# --- scikit-learn's convention (the MLP estimators' batches) --------------------------------
+
+SKLEARN_OPTIMIZERS = {
+    "sgd": dict(optimizer=SGD_SKLEARN),
+    "momentum": dict(optimizer=SGD_SKLEARN, momentum=0.9),
+    "nesterov": dict(optimizer=SGD_SKLEARN, momentum=0.9, nesterov=True),
+    "adam": dict(optimizer=ADAM_SKLEARN, learning_rate=0.005),
+}
+
+
+@pytest.mark.filterwarnings("ignore:(overflow|invalid value):RuntimeWarning")
+@pytest.mark.parametrize("optimizer", SKLEARN_OPTIMIZERS)
+@settings(FAST, max_examples=25)
+@given(
+    case=cases(max_n=30, max_hidden=3, inits=("auto",)),
+    l1=st.sampled_from([0.0, 0.01]),
+    l2=st.sampled_from([0.0, 0.1, 2.0]),
+    weighted=st.booleans(),
+)
+def test_sklearn_convention_parity(optimizer, case, l1, l2, weighted, cython_kernels):
+    """train_epochs with Hyper.convention SKLEARN: the compiled loop (any batch size, the
+    last batch shorter, one-row batches included) against the reference's sklearn_batch."""
+    X, Y = case.data()
+    net = case.network()
+    spec = net.spec
+    w = np.random.default_rng(case.seed).uniform(0.2, 3.0, case.n) if weighted else None
+    hyper = Hyper(
+        **{
+            "learning_rate": 0.02,
+            "l1": l1,
+            "l2": l2,
+            "convention": SKLEARN,
+            **SKLEARN_OPTIMIZERS[optimizer],
+        }
+    )
+    batch = case.batch_size or case.n
+    results = []
+    for kernels in (cython_kernels, _reference):
+        params = net.parameters.copy()
+        state = OptimizerState(spec.n_params, hyper)
+        ws = kernels.Workspace(spec, case.n, batch)
+        out = np.zeros((3, 2))
+        rng = np.random.default_rng(case.seed)
+        kernels.train_epochs(spec, params, X, Y, 3, batch, True, state, hyper, rng, ws, out, w)
+        results.append((params, out[:, 0], state.m, state.v))
+    (p_c, loss_c, m_c, v_c), (p_r, loss_r, m_r, v_r) = results
+    np.testing.assert_allclose(p_c, p_r, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(p_r).max()))
+    np.testing.assert_allclose(loss_c, loss_r, rtol=1e-9)
+    np.testing.assert_allclose(m_c, m_r, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(v_c, v_r, rtol=1e-8, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_sklearn_convention_one_batch_by_hand(backend, request):
+    """One full batch of scikit-learn's squared error over two outputs, by hand: loss
+    (0.5 mean over outputs of the squared error, weighted, + alpha / 2 ||W||^2 / S) and
+    step (W -= lr (X^T (w (p - y)) + alpha W) / S), on both backends."""
+    spec = nnfast.Network([2, 2], activation="identity", output_activation="identity").spec
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]])
+    Y = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    w = np.array([1.0, 2.0, 0.5])
+    W0, b0 = np.array([[0.1, -0.2], [0.3, 0.4]]), np.array([0.05, -0.05])
+    alpha, lr, S = 0.3, 0.1, w.sum()
+    P = X @ W0 + b0
+    loss = (w * 0.5 * ((P - Y) ** 2).mean(axis=1)).sum() / S + 0.5 * alpha * (W0**2).sum() / S
+    D = w[:, None] * (P - Y)
+    W1 = W0 - lr * (X.T @ D + alpha * W0) / S
+    b1 = b0 - lr * D.sum(axis=0) / S
+    hyper = Hyper(learning_rate=lr, optimizer=SGD_SKLEARN, l2=alpha, convention=SKLEARN)
+    kernels = request.getfixturevalue("cython_kernels") if backend == "cython" else _reference
+    params = np.concatenate([W0.ravel(), b0])
+    out = np.zeros((1, 2))
+    state, rng = OptimizerState(6, hyper), np.random.default_rng(0)
+    ws = kernels.Workspace(spec, 3, 3)
+    kernels.train_epochs(spec, params, X, Y, 1, 3, False, state, hyper, rng, ws, out, w)
+    np.testing.assert_allclose(out[0, 0], loss, rtol=1e-14)
+    np.testing.assert_allclose(params, np.concatenate([W1.ravel(), b1]), rtol=1e-14)

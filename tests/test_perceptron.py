@@ -61,7 +61,7 @@ def test_perceptron_trick_moves_the_line_away_from_a_negative_point(backend):
     """3 x1 + 4 x2 - 10 = 0 and the point (4, 5), labelled 0 but predicted 1 (score 22):
     with learning rate 0.1 the line becomes 2.6 x1 + 3.5 x2 - 10.1 = 0."""
     p = nf.Perceptron.from_weights([3, 4], -10, learning_rate=0.1)
-    assert p.predict([4, 5]) == 1
+    assert p([4, 5]) == 1 and p.predict([[4, 5]]).tolist() == [1]
     p.step([[4, 5]], [0])
     np.testing.assert_allclose(p.coef_, [2.6, 3.5], rtol=0, atol=1e-12)
     assert p.intercept_ == pytest.approx(-10.1, abs=1e-12)
@@ -85,15 +85,15 @@ def test_a_correctly_classified_point_changes_nothing(backend):
 def test_the_student_above_the_line_is_accepted():
     """Test 7 and grades 6 under 2 x1 + x2 - 18: 2*7 + 6 - 18 = 2 >= 0, accepted."""
     p = nf.Perceptron.from_weights([2, 1], -18, classes=("rejected", "accepted"))
-    assert p.decision_function([7, 6]) == 2.0
-    assert p.predict([7, 6]) == "accepted"
+    assert p.decision_function([[7, 6]]).tolist() == [2.0]
+    assert p([7, 6]) == "accepted"
     assert p.predict([[7, 6], [1, 1]]).tolist() == ["accepted", "rejected"]
 
 
 def test_the_step_is_one_on_the_line():
     """The step convention: 1 where w.x + b >= 0, so a point on the line is positive."""
     p = nf.Perceptron.from_weights([1, 1], -2)
-    assert p.decision_function([1, 1]) == 0.0
+    assert p.decision_function([[1, 1]]).tolist() == [0.0]
     assert p.predict([[1, 1], [1, 0.999]]).tolist() == [1, 0]
 
 
@@ -225,7 +225,7 @@ def test_labels_that_are_all_one_class_of_0_1_keep_their_meaning(backend):
         (["a", "a", "a"], "two classes"),
         ([0, 1, 2], "two classes"),
         ([0, 1], "different numbers of samples"),
-        ([[0], [1], [0]], "1-D"),
+        ([[0, 1], [1, 0], [0, 1]], "1-D"),
         ([0.0, np.nan, 1.0], "NaN"),
     ],
 )
@@ -255,8 +255,30 @@ def test_step_with_a_label_outside_classes():
     ],
 )
 def test_bad_parameters(kwargs, error, match):
+    """Checked where they are used, as scikit-learn does: the constructor (and
+    set_params) store them as given; fit, step and from_weights refuse them."""
+    p = nf.Perceptron(**kwargs)
+    assert p.get_params()[next(iter(kwargs))] == next(iter(kwargs.values()))
     with pytest.raises(error, match=match):
-        nf.Perceptron(**kwargs)
+        p.fit(X_POINTS, Y_POINTS)
+    with pytest.raises(error, match=match):
+        nf.Perceptron(**kwargs).step(X_POINTS, Y_POINTS)
+    with pytest.raises(error, match=match):
+        nf.Perceptron.from_weights([1.0, 2.0], 0.0, **kwargs)
+
+
+def test_a_column_vector_y_is_raveled_with_a_warning():
+    with pytest.warns(UserWarning, match="A column-vector y was passed"):
+        p = nf.Perceptron().fit(X_POINTS, np.reshape(Y_POINTS, (-1, 1)))
+    assert p.coef_.tolist() == nf.Perceptron().fit(X_POINTS, Y_POINTS).coef_.tolist()
+
+
+def test_one_sample_is_a_call_and_predict_takes_2d():
+    p = nf.Perceptron.from_weights([1.0, 1.0], -1.0)
+    assert p([1.0, 1.0]) == 1 and p([[1.0, 1.0], [0.0, 0.0]]).tolist() == [1, 0]
+    for method in (p.predict, p.decision_function):
+        with pytest.raises(ValueError, match="Reshape your data"):
+            method([1.0, 1.0])
 
 
 def test_bad_inputs_name_the_argument():
@@ -272,8 +294,10 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(TypeError, match="intercept_init"):
         p.fit(X_POINTS, Y_POINTS, intercept_init="0")
     p.fit(X_POINTS, Y_POINTS)
-    with pytest.raises(ValueError, match="X has 3 features per sample, but the model expects 2"):
+    with pytest.raises(ValueError, match="X has 3 features, but Perceptron is expecting 2"):
         p.predict([[1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="X has 3 features, but Perceptron is expecting 2"):
+        p.step([[1.0, 2.0, 3.0]], [1])
     with pytest.raises(ValueError, match="y must have shape"):
         p.score(X_POINTS, Y_POINTS[:10])
     with pytest.raises(ValueError, match="weights must be 1-D"):

@@ -19,6 +19,7 @@ from nnfast import _reference
 from nnfast._spec import (
     ADAGRAD,
     ADAM,
+    ADAM_SKLEARN,
     ADAMW,
     BINARY_CROSS_ENTROPY,
     CONSTANT,
@@ -33,12 +34,14 @@ from nnfast._spec import (
     INVERSE_TIME,
     LEAKY_RELU,
     MAE,
+    MEAN,
     MSE,
     ONE_CYCLE,
     POISSON,
     RELU,
     RMSPROP,
     SGD,
+    SGD_SKLEARN,
     SIGMOID,
     SILU,
     SOFTMAX,
@@ -372,7 +375,7 @@ def test_dense_gradients_are_the_layers_slopes(pieces):
 HYPERS = st.builds(
     Hyper,
     learning_rate=st.floats(1e-4, 0.5),
-    optimizer=st.sampled_from([SGD, ADAM, ADAMW, RMSPROP, ADAGRAD]),
+    optimizer=st.sampled_from([SGD, ADAM, SGD_SKLEARN, ADAM_SKLEARN, ADAMW, RMSPROP, ADAGRAD]),
     momentum=st.sampled_from([0.0, 0.5, 0.9]),
     nesterov=st.booleans(),
     beta_1=st.floats(0.5, 0.95),
@@ -394,6 +397,7 @@ HYPERS = st.builds(
     div_factor=st.floats(1.0, 100.0),
     final_div_factor=st.floats(1.0, 1e5),
     step_unit=st.sampled_from([1.0, 7.0]),
+    convention=st.just(MEAN),
 )
 
 

@@ -170,8 +170,7 @@ def test_classic_models_refuse_bad_prediction_input(make, binary_data):
         call = getattr(model, method)
         with pytest.raises(
             ValueError,
-            match=r"X has 3 features per sample, but the model "
-            r"expects 2",
+            match=rf"X has 3 features, but {type(model).__name__} is expecting 2 features",
         ):
             call(np.zeros((2, 3)))
         with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
@@ -223,8 +222,9 @@ def test_classic_models_refuse_bad_prediction_input(make, binary_data):
     ],
 )
 def test_classic_models_refuse_bad_hyperparameters(make, kwargs, error, pattern):
+    model = make(**kwargs)  # stored as given, as scikit-learn's constructors do...
     with pytest.raises(error, match=pattern):
-        make(**kwargs)
+        model.fit(np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]), [0, 1, 1, 0])
 
 
 def test_perceptron_step_refuses_labels_it_has_not_seen(binary_data):

@@ -23,8 +23,10 @@ from .arrays import (
     matrix_from_checked,
 )
 from .estimator_inputs import (
+    as_dtype,
     check_consistent,
     check_feature_names,
+    check_width,
     check_X,
     check_y_column,
     classic_X,
@@ -57,6 +59,7 @@ __all__ = [
     "TEXT_HINT",
     "WEIGHT_RANGE",
     "all_finite",
+    "as_dtype",
     "as_float_array",
     "as_labels",
     "as_matrix",
@@ -71,6 +74,7 @@ __all__ = [
     "check_sample_weight",
     "check_seed",
     "check_weight",
+    "check_width",
     "check_y_column",
     "checked_classes",
     "class_weight_vector",

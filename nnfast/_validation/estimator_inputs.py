@@ -79,13 +79,22 @@ def _check_frame_columns(X, name):
             ) from None
 
 
+def is_sparse(X):
+    """A SciPy sparse matrix or array."""
+    return hasattr(X, "tocsr") and hasattr(X, "nnz")
+
+
 def check_X(estimator, X, reset):
-    """Validated 2-D float64 C-contiguous X for the MLP estimators (scikit-learn messages).
+    """Validated 2-D C-contiguous X for the MLP estimators (scikit-learn messages), float32
+    if it is, else float64;
+    SciPy sparse input (any format) as a ``Csr`` of its rows.
 
     ``reset`` (fit from scratch): record ``n_features_in_`` and ``feature_names_in_``; else
     check them.
     """
     name = type(estimator).__name__
+    if is_sparse(X):
+        return _check_sparse_X(estimator, X, reset)
     names = _feature_names(X)
     arr = to_array(X)
     if arr.dtype.kind not in "biuf":
@@ -106,21 +115,83 @@ def check_X(estimator, X, reset):
             f"X has no features: found array with 0 feature(s) (shape="
             f"{arr.shape}) while a minimum of 1 is required."
         )
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    # float32 stays float32, as scikit-learn's MLPs keep it; anything else becomes float64
+    arr = np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
     if not all_finite(arr):
         what = (
             "NaN" if np.isnan(arr).any() else "infinity or a value too large for dtype('float64')"
         )
         raise ValueError(f"Input X contains {what}.")
+    _check_width(estimator, arr.shape[1], names, reset)
+    return arr
+
+
+def _check_width(estimator, width, names, reset):
     check_feature_names(estimator, names, reset)
     if reset:
-        estimator.n_features_in_ = arr.shape[1]
-    elif arr.shape[1] != estimator.n_features_in_:
+        estimator.n_features_in_ = width
+    elif width != estimator.n_features_in_:
         raise ValueError(
-            f"X has {arr.shape[1]} features, but {name} is expecting "
+            f"X has {width} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input."
         )
-    return arr
+
+
+def _check_sparse_X(estimator, X, reset):
+    """A sparse X: CSR rows in float64 (CSC and the other formats converted once, never
+    densified); its stored values must be finite."""
+    from .._spec import Csr
+
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got a {X.ndim}-d sparse array.")
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise ValueError(
+            f"X has no {'samples' if n == 0 else 'features'}: found sparse X of shape "
+            f"{X.shape} while a minimum of 1 is required."
+        )
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}. {TEXT_HINT}")
+    csr = Csr.of(X, np.float32 if X.dtype == np.float32 else np.float64)
+    if not all_finite(csr.data):
+        what = (
+            "NaN"
+            if np.isnan(csr.data).any()
+            else "infinity or a value too large for dtype('float64')"
+        )
+        raise ValueError(f"Input X contains {what}.")
+    _check_width(estimator, d, None, reset)
+    return csr
+
+
+def as_dtype(X, dtype):
+    """A checked X (dense, or a Csr) in ``dtype``, the model's precision: X itself when it
+    already is; a value that does not fit (float64 beyond float32's range) is refused."""
+    from .._spec import Csr
+
+    if X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore"):
+        if isinstance(X, Csr):
+            X = Csr(X.data.astype(dtype), X.indices, X.indptr, X.shape)
+            values = X.data
+        else:
+            X = values = np.ascontiguousarray(X, dtype=dtype)
+    if not all_finite(values):
+        raise ValueError(
+            f"Input X contains a value too large for dtype('{np.dtype(dtype).name}'), the "
+            "model's precision."
+        )
+    return X
+
+
+def check_width(estimator, X, expected):
+    """scikit-learn's error for an X of the wrong width (after fitting)."""
+    if np.ndim(X) == 2 and np.shape(X)[1] != expected:
+        raise ValueError(
+            f"X has {np.shape(X)[1]} features, but {type(estimator).__name__} is expecting "
+            f"{expected} features as input."
+        )
 
 
 def reshape_error(arr):
