@@ -382,8 +382,7 @@ def train(module, spec, params, X, Y, w, hyper, batch, epochs, seed, dtype):
         history,
         *at(dtype, w),
     )
-    assert done == epochs
-    return params, history, state, rng.bit_generator.state
+    return params, history, state, rng.bit_generator.state, done
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
@@ -428,6 +427,18 @@ def train(module, spec, params, X, Y, w, hyper, batch, epochs, seed, dtype):
     batch=2,
     weighted=False,
 )
+@example(  # float64 itself diverges (dropout's 1 / 0.7 through four identity layers)
+    case=dict(
+        sizes=[8, 2, 4, 8, 1],
+        activation="identity",
+        output="identity",
+        loss="mse",
+        n=20,
+        seed=1952179763,
+    ),
+    batch=1,
+    weighted=False,
+)
 def test_training_in_float32_parity(option, case, batch, weighted, k32):
     """Per-sample (batch 1: the register-blocked path) and mini-batch training, every
     optimizer, schedule and penalty, dropout, sample weights: the float32 kernels against
@@ -442,6 +453,8 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
     w = np.random.default_rng(case["seed"]).uniform(0.2, 3.0, n) if weighted else None
     epochs = 3
     truth = train(_reference, spec, params, X, Y, w, hyper, batch, epochs, 7, np.float64)
+    # stable cases only: float64 itself diverges on some deep identity networks with dropout
+    assume(truth[4] == epochs)
     assume(np.isfinite(truth[0]).all() and np.isfinite(truth[1][:, 0]).all())
     steps = epochs * -(-n // batch)
     tol, scale = train_tol(L, steps), largest(truth[0], 1.0)
@@ -456,12 +469,13 @@ def test_training_in_float32_parity(option, case, batch, weighted, k32):
         train(module, spec, params, X, Y, w, hyper, batch, epochs, 7, F32)
         for module in (k32, _reference)
     ]
-    for module, (p, history, state, rng_state) in zip((k32, _reference), runs):
+    for module, (p, history, state, rng_state, done) in zip((k32, _reference), runs):
+        assert done == epochs, f"{module.name} diverged where float64 did not"
         assert p.dtype == F32 and state.m.dtype == F32 and state.v.dtype == F32
         assert_close(p, truth[0], tol, scale, f"{module.name} parameters", slack)
         assert_close(history[:, 0], truth[1][:, 0], tol, loss_scale, f"{module.name} losses")
         assert rng_state == truth[3]  # the same draws (shuffles, dropout masks)
-    (p_c, h_c, s_c, _), (p_r, h_r, s_r, _) = runs
+    (p_c, h_c, s_c, _, _), (p_r, h_r, s_r, _, _) = runs
     assert_close(p_c, p_r, tol, scale, "kernels vs reference, parameters", slack)
     # RMSprop's m holds steps g / sqrt(v), normalised: a gradient near 0 (a cancellation,
     # relatively inexact) still gives a step of order 1; its parameters are compared above
@@ -501,6 +515,7 @@ def test_float32_team_matches_one_thread_bitwise_without_blas(threads, optimizer
         k32.set_gemm_threshold(1 << 62)
         k32.team_settings(threads=1)
         one = train(k32, spec, params, X, Y, None, hyper, 32, 3, 2, F32)
+        assert one[4] == 3
         k32.team_settings(threads=threads)
         team = train(k32, spec, params, X, Y, None, hyper, 32, 3, 2, F32)
         assert k32.team_workers() >= threads - 1
@@ -566,9 +581,11 @@ def test_gender_classifier_trains_in_float32_as_in_float64(k32):
     X = np.array([[-2, -1], [25, 6], [17, 4], [-15, -6]], F32)
     Y = np.array([[1], [0], [0], [1]], F32)
     hyper = Hyper(0.1)
-    p64, h64, _, _ = train(_reference, spec, start, X, Y, None, hyper, 1, 1000, 0, np.float64)
+    p64, h64, _, _, done = train(_reference, spec, start, X, Y, None, hyper, 1, 1000, 0, np.float64)
+    assert done == 1000
     for module in (k32, _reference):
-        p, history, _, _ = train(module, spec, start, X, Y, None, hyper, 1, 1000, 0, F32)
+        p, history, _, _, done = train(module, spec, start, X, Y, None, hyper, 1, 1000, 0, F32)
+        assert done == 1000
         assert history[-1, 0] < 0.01
         assert_close(p, p64, train_tol(2, 4000), largest(p64, 1.0), f"{module.name} weights")
         out = np.empty((4, 1), F32)
@@ -614,7 +631,10 @@ def test_saturated_network_trains_finitely_in_float32(loss, output, k32):
         grad = np.empty_like(params)
         value = module.loss_and_gradient(net.spec, params, X, Y, 0.0, 0.0, grad)
         assert np.isfinite(value) and value > 100 and np.isfinite(grad).all()
-        p, history, _, _ = train(module, net.spec, params, X, Y, None, Hyper(1e-6), 5, 1, 0, F32)
+        p, history, _, _, done = train(
+            module, net.spec, params, X, Y, None, Hyper(1e-6), 5, 1, 0, F32
+        )
+        assert done == 1
         assert np.isfinite(history).all() and np.isfinite(p).all()
 
 
