@@ -116,6 +116,20 @@ def test_layer_outputs_of_the_fitted_network():
         nf.MLPRegressor().layer_outputs(X)
 
 
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_layer_outputs_of_sparse_and_float32_rows(backend):
+    sp = pytest.importorskip("scipy.sparse")
+    X, y = digits_like()
+    X[np.abs(X) < 0.7] = 0.0
+    A = sp.csr_matrix(X.astype(np.float32))
+    clf = nf.MLPClassifier((5, 4), max_iter=5, random_state=0, backend=backend).fit(A, y)
+    outs, dense = clf.layer_outputs(A), clf.layer_outputs(X.astype(np.float32))
+    assert [o.dtype for o in outs] == [np.float32] * 3
+    for got, expected in zip(outs, dense):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs[-1], clf.predict_proba(A), rtol=1e-6)
+
+
 def test_files_written_before_the_new_parameters_still_load(tmp_path, monkeypatch):
     X, y = digits_like()
     clf = nf.MLPClassifier((4,), max_iter=3, random_state=0, clip_norm=2.0).fit(X, y)

@@ -13,13 +13,20 @@ from nnfast import _reference
 from nnfast._spec import (
     ADAM,
     ADAM_SKLEARN,
+    ADAMW,
+    CROSS_ENTROPY,
     MEAN,
+    RMSPROP,
     SGD,
     SGD_SKLEARN,
+    SILU,
     SKLEARN,
+    SOFTMAX,
+    TANH,
     Csr,
     Hyper,
     OptimizerState,
+    Spec,
 )
 
 sp = pytest.importorskip("scipy.sparse")
@@ -74,6 +81,57 @@ def test_training_on_sparse_rows_equals_dense(hyper, batch, shuffle, weighted, c
         params, out = train(kernels, X, net, Y, HYPERS[hyper], batch, shuffle, w)
         np.testing.assert_allclose(params, dense[0], rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(out, dense[1], rtol=1e-10, atol=1e-12)
+
+
+BATCH_NORM_HYPERS = {
+    "adamw-clipped": Hyper(0.01, optimizer=ADAMW, weight_decay=0.05, clip_norm=0.5),
+    "rmsprop-centered": Hyper(
+        0.005, optimizer=RMSPROP, momentum=0.5, centered=True, clip_value=0.1, l2=0.01
+    ),
+    "sklearn-adam": Hyper(0.01, optimizer=ADAM_SKLEARN, l2=0.1, convention=SKLEARN),
+}
+
+
+@pytest.mark.parametrize("hyper", BATCH_NORM_HYPERS)
+@pytest.mark.parametrize("batch", [4, 23])
+def test_sparse_rows_with_batch_norm_equal_dense(hyper, batch, cython_kernels):
+    """The sparse first layer feeds batch normalisation like dense rows do: training, forward
+    (running statistics) and every layer's outputs."""
+    A, _, Y = sparse_case(batch)
+    spec = Spec((A.shape[1], 6, 5, 3), (TANH, SILU, SOFTMAX), CROSS_ENTROPY, batch_norm=True)
+    rng = np.random.default_rng(batch)
+    params0 = rng.normal(scale=0.5, size=spec.n_params)
+    for v in spec.unpack_norm(params0)[3]:
+        v[:] = np.abs(v) + 0.5
+    h, X, D = BATCH_NORM_HYPERS[hyper], Csr.of(A), A.toarray()
+
+    def run(kernels, X):
+        params, state = params0.copy(), OptimizerState(spec.n_trainable, h)
+        ws = kernels.Workspace(spec, X.shape[0], batch, sparse=isinstance(X, Csr))
+        out = np.zeros((3, 2))
+        kernels.train_epochs(
+            spec, params, X, Y, 3, batch, True, state, h, np.random.default_rng(7), ws, out
+        )
+        pred = np.empty((X.shape[0], 3))
+        kernels.forward(spec, params, X, pred)
+        layers = [np.empty((X.shape[0], k)) for k in spec.sizes[1:]]
+        kernels.layer_outputs(spec, params, X, layers, True)
+        return [params, out, pred, *layers]
+
+    # The hidden layers' biases are cancelled by the normalisation: their gradient is
+    # rounding noise, which Adam's and RMSprop's steps scale up to the rate, and the running
+    # means carry them; all to 1e-8, the other trainable parameters to 1e-10.
+    tight = np.zeros(spec.n_params, bool)
+    tight[: spec.n_trainable] = True
+    for b in spec.unpack(tight)[1][:-1]:
+        b[:] = False
+    dense = run(_reference, D)
+    assert not np.array_equal(dense[0], params0)
+    for kernels in (cython_kernels, _reference):
+        got = run(kernels, X)
+        np.testing.assert_allclose(got[0][tight], dense[0][tight], rtol=1e-10, atol=1e-12)
+        for a, b in zip(got, dense):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-8)
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
