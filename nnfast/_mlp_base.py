@@ -43,6 +43,8 @@ TARGETS = {
     "multilabel": ("binary_cross_entropy", "sigmoid", "logistic"),
     "multiclass": ("cross_entropy", "softmax", "softmax"),
     "regression": ("mse", "identity", "identity"),
+    # MLPRegressor(loss="poisson"): scikit-learn's half Poisson deviance, log link
+    "poisson": ("poisson", "exp", "exp"),
 }
 
 
@@ -273,7 +275,8 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         self._views = (tuple(self.coefs_), tuple(self.intercepts_))
         self.n_layers_ = len(net.layer_sizes)
         self.n_outputs_ = net.n_outputs
-        self.out_activation_ = TARGETS[self._target][2]
+        exp = net._output_activation == "exp"  # MLPRegressor(loss="poisson")
+        self.out_activation_ = "exp" if exp else TARGETS[self._target][2]
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
@@ -299,10 +302,13 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         return TARGETS[target][:2]
 
     def _loss_scale(self):
-        """c: the scikit-learn objective is c times the one nnfast's kernels minimise."""
-        if self._target == "regression" and self._losses("regression")[0] == "mse":
+        """c: the scikit-learn objective is c times the one nnfast's kernels minimise (the
+        kernels' mean over every element of Y; scikit-learn's over samples of a sum over
+        outputs, halved for the squared error)."""
+        loss = self._losses(self._target)[0]
+        if loss == "mse":
             return 0.5
-        if self._target == "multilabel":
+        if self._target == "multilabel" or loss == "poisson":
             return float(self._net.n_outputs)
         return 1.0
 

@@ -12,6 +12,7 @@ import types
 import numpy as np
 
 from . import _backend
+from ._mlp_solvers import poisson_constants
 from ._validation import check_memory
 from .exceptions import ConvergenceWarning, warn
 from .network import full_batch_bytes
@@ -24,9 +25,10 @@ class Objective:
     times ``g`` (scikit-learn's squared error over K outputs steps on K times its reported
     mean's gradient: g = c K), plus the penalty's."""
 
-    def __init__(self, kernels, spec, X, Y, w, l1, l2, c, g):
+    def __init__(self, kernels, spec, X, Y, w, l1, l2, c, g, constant=0.0):
         self.kernels, self.spec, self.X, self.Y, self.w = kernels, spec, X, Y, w
         self.l1, self.l2, self.c, self.g = l1, l2, c, g
+        self.constant = constant  # loss="poisson": the deviance's part the kernel drops
 
     def __call__(self, x, grad=None):
         """The objective at flat parameters x; ``grad`` (if given) := its gradient. SciPy's
@@ -43,7 +45,10 @@ class Objective:
             if g is not grad:
                 grad[...] = g
         return (
-            self.c * float(value) + self.l1 * float(np.abs(W).sum()) + 0.5 * self.l2 * float(W @ W)
+            self.c * float(value)
+            + self.constant
+            + self.l1 * float(np.abs(W).sum())
+            + 0.5 * self.l2 * float(W @ W)
         )
 
 
@@ -58,6 +63,8 @@ def objective(est, p, X, Y, weights):
         else c
     )
     total = X.shape[0] if w is None else float(w.sum())
+    constants = poisson_constants(p, Y)
+    constant = 0.0 if constants is None else float(np.average(constants, weights=w))
     return Objective(
         _backend.kernels(dtype=X.dtype),
         est._net.spec,
@@ -68,6 +75,7 @@ def objective(est, p, X, Y, weights):
         p.alpha / (total * w_scale),
         c,
         g,
+        constant,
     )
 
 

@@ -216,6 +216,7 @@ class Data:
         self.w_scale, self.incremental = w_scale, incremental
         self.kernels = _backend.kernels(dtype=X.dtype)
         self.spec = est._net.spec
+        self.constants = poisson_constants(p, Y)
         n = X.shape[0]
         if p.batch_size == "auto":
             self.batch_size = min(200, n)
@@ -228,6 +229,33 @@ class Data:
                     stacklevel=6,
                 )
             self.batch_size = min(p.batch_size, n)
+
+
+def poisson_constants(p, Y):
+    """With loss="poisson": per sample, what scikit-learn's half Poisson deviance adds to the
+    kernels' POISSON loss (sum over outputs of exp(z) - y z): sum_k xlogy(y, y) - y, in
+    float64 (None for the other losses). It does not depend on the weights: the gradient
+    has none of it, the reported losses add it."""
+    if p.loss != "poisson":
+        return None
+    from scipy.special import xlogy
+
+    Y = np.asarray(Y, dtype=np.float64)
+    return (xlogy(Y, Y) - Y).sum(axis=1)
+
+
+def epoch_constant(constants, w, order, batch_size):
+    """The constants' share of an epoch's loss as the kernel reports it in scikit-learn's
+    convention, sum over batches B of |B| sum_B w_i c_i / S_B, over n; the batches being
+    ``order``'s consecutive slices (the epoch's sample order)."""
+    n = order.size
+    if w is None:
+        return float(constants.sum() / n)
+    batch = np.arange(n) // batch_size
+    wo = np.asarray(w, dtype=np.float64)[order]
+    weight_sums = np.bincount(batch, wo)
+    shares = np.bincount(batch, wo * constants[order]) / weight_sums
+    return float((np.bincount(batch) * shares).sum() / n)
 
 
 def kernel_hyper(data, optimizer):
@@ -326,6 +354,8 @@ def _epochs(data, run, order, shuffle_rng, drop_rng, out, max_iter, callbacks, v
     for _ in range(max_iter):
         try:
             loss = _epoch(data, run, order, shuffle_rng, drop_rng, out)
+            if data.constants is not None:
+                loss += epoch_constant(data.constants, data.w, order, data.batch_size)
         except KeyboardInterrupt:  # the kernel put back the last complete epoch's state
             run.interrupted = run.history.interrupted = True
             break

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._compat import ClassifierMixin, NnfastMixin, RegressorMixin, available_if
-from ._mlp_base import _BaseMLP
+from ._mlp_base import TARGETS, _BaseMLP
 from ._mlp_solvers import stochastic_only
 from ._validation import (
     check_memory,
@@ -456,12 +456,15 @@ class MLPRegressor(NnfastMixin, RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error', 'absolute_error', 'huber'}, default='squared_error'
-        nnfast: 'absolute_error' trains on the absolute error and 'huber' on the Huber loss
-        with delta 1 (``torch.nn.HuberLoss``), each averaged over the outputs and then over
-        the samples (weighted) as scikit-learn averages its per-sample losses, with its
-        penalty (``loss_curve_`` is that objective). scikit-learn's 'poisson' is not
-        supported.
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber'}, default='squared_error'
+        'poisson' is scikit-learn's (1.7+) half Poisson deviance with a log link: an
+        exponential output (``out_activation_ = 'exp'``), the loss ``sum over outputs of
+        y log(y / p) - y + p`` per sample, its gradient ``p - y`` at the output's z. Unlike
+        scikit-learn, which reports a NaN loss for them, a negative y is refused with a
+        ValueError. nnfast: 'absolute_error' trains on the absolute error and 'huber' on the
+        Huber loss with delta 1 (``torch.nn.HuberLoss``), each averaged over the outputs and
+        then over the samples (weighted) as scikit-learn averages its per-sample losses,
+        with its penalty (``loss_curve_`` is that objective).
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
@@ -476,7 +479,7 @@ best_validation_score_, n_iter_, t_, n_features_in_, feature_names_in_, n_layers
 n_outputs_, coefs_, intercepts_, history_, network_
         As ``MLPClassifier``'s (the validation scores are R^2).
     out_activation_ : str
-        'identity'.
+        'identity', or 'exp' with ``loss='poisson'``.
 
     Examples
     --------
@@ -562,8 +565,13 @@ n_outputs_, coefs_, intercepts_, history_, network_
         self.callbacks = callbacks
         self.scoring = scoring
 
-    #: loss -> nnfast's loss of the network (identity output)
-    _LOSSES = {"squared_error": "mse", "absolute_error": "mae", "huber": "huber"}
+    #: loss -> nnfast's loss of the network (an identity output but for 'poisson')
+    _LOSSES = {
+        "squared_error": "mse",
+        "poisson": "poisson",
+        "absolute_error": "mae",
+        "huber": "huber",
+    }
 
     def _checked_params(self):
         if not isinstance(self.loss, str) or self.loss not in self._LOSSES:
@@ -571,6 +579,8 @@ n_outputs_, coefs_, intercepts_, history_, network_
         return super()._checked_params()
 
     def _losses(self, target):
+        if self.loss == "poisson":
+            return TARGETS["poisson"][:2]
         return self._LOSSES[self.loss], "identity"
 
     def _expected_failed_checks(self):
@@ -598,6 +608,11 @@ n_outputs_, coefs_, intercepts_, history_, network_
             raise ValueError("Input y contains NaN.")
         if not np.isfinite(Y).all():
             raise ValueError("Input y contains infinity or a value too large for dtype('float64').")
+        if self.loss == "poisson" and (Y < 0).any():
+            raise ValueError(
+                "y must be >= 0 for loss='poisson' (the Poisson deviance of a negative count "
+                f"is undefined), got a minimum of {Y.min():g}."
+            )
         if first:
             self._target = "regression"
         elif Y.shape[1] != self.n_outputs_:

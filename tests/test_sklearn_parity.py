@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nnfast
+
 pytest.importorskip("sklearn", minversion="1.7")
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -399,3 +401,79 @@ def test_nnfast_fits_scikit_learns_model(parity, name):
     assert row["nnfast"]["loss"] == pytest.approx(
         row["sklearn"]["loss"], rel=1e-6 if not at_floor else 1e-1
     )
+
+
+# MLPRegressor(loss="poisson"): scikit-learn 1.7+'s half Poisson deviance, exp output.
+POISSON = [
+    {"solver": "adam", "max_iter": 30, "learning_rate_init": 0.01},
+    {"solver": "sgd", "max_iter": 30, "learning_rate_init": 0.01, "batch_size": 16},
+    {"solver": "adam", "max_iter": 30, "early_stopping": True, "learning_rate_init": 0.01},
+    {"solver": "lbfgs", "max_iter": 15},
+]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
+@pytest.mark.parametrize("params", POISSON, ids=[p["solver"] for p in POISSON])
+def test_poisson_regressor_is_scikit_learns(params, weighted):
+    from sklearn.neural_network import MLPRegressor
+
+    X, y = data("counts")
+    w = np.random.default_rng(1).uniform(0.2, 3.0, X.shape[0]) if weighted else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models = [
+            cls(loss="poisson", hidden_layer_sizes=(6,), random_state=0, **params).fit(
+                X, y, sample_weight=w
+            )
+            for cls in (nnfast.MLPRegressor, MLPRegressor)
+        ]
+    mine, theirs = models
+    assert mine.out_activation_ == theirs.out_activation_ == "exp"
+    assert mine.n_iter_ == theirs.n_iter_
+    assert mine.loss_ == pytest.approx(theirs.loss_, rel=1e-9)  # the deviance's constant too
+    if params["solver"] != "lbfgs":
+        np.testing.assert_allclose(mine.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    if params.get("early_stopping"):
+        np.testing.assert_allclose(mine.validation_scores_, theirs.validation_scores_, rtol=1e-9)
+    for a, b in zip(mine.coefs_ + mine.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(mine.predict(X), theirs.predict(X), rtol=1e-7)
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_poisson_regressor_two_outputs_partial_fit_and_float32(backend):
+    from sklearn.neural_network import MLPRegressor
+
+    X, y = data("counts")
+    Y = np.column_stack([y, y[::-1]])
+    for dtype in (np.float64, np.float32):
+        Xd = X.astype(dtype)
+        mine = nnfast.MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), random_state=3)
+        mine.set_params(backend=backend)
+        theirs = MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), random_state=3)
+        for _ in range(3):
+            mine.partial_fit(Xd, Y)
+            theirs.partial_fit(Xd, Y)
+        assert mine.coefs_[0].dtype == theirs.coefs_[0].dtype == dtype
+        rtol = 1e-9 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(mine.loss_curve_, theirs.loss_curve_, rtol=rtol)
+        np.testing.assert_allclose(mine.predict(Xd), theirs.predict(Xd), rtol=rtol * 10)
+    # L-BFGS on the sum over the outputs (scikit-learn's scale of the objective and gtol)
+    params = {"loss": "poisson", "hidden_layer_sizes": (5,), "random_state": 3}
+    mine = nnfast.MLPRegressor(solver="lbfgs", max_iter=10, backend=backend, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine.fit(X, Y)
+        theirs = MLPRegressor(solver="lbfgs", max_iter=10, **params).fit(X, Y)
+    assert mine.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
+    np.testing.assert_allclose(mine.predict(X), theirs.predict(X), rtol=1e-7)
+
+
+def test_poisson_regressor_refuses_negative_counts():
+    X, y = data("counts")
+    y = y.astype(float)
+    y[7] = -1.0
+    with pytest.raises(ValueError, match=r"y must be >= 0 for loss='poisson'"):
+        nnfast.MLPRegressor(loss="poisson", max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        nnfast.MLPRegressor(loss="gamma", max_iter=2).fit(X, y)
