@@ -931,10 +931,17 @@ for _name, (_kw, _errors, _names) in ESTIMATOR_ARGS.items():
 
 add(
     "hyperparameters",
-    "mlp-regressor-loss-poisson",
-    lambda: mlp_regressor(loss="poisson").fit(np.ones((3, 2)), [1.0, 2.0, 3.0]),
+    "mlp-regressor-loss-gamma",
+    lambda: mlp_regressor(loss="gamma").fit(np.ones((3, 2)), [1.0, 2.0, 3.0]),
     ValueError,
     r"loss",
+)
+add(
+    "arrays",
+    "mlp-regressor-poisson-negative-y",
+    lambda: mlp_regressor(loss="poisson").fit(np.ones((3, 2)), [1.0, -2.0, 3.0]),
+    ValueError,
+    r"\by\b.*>= 0",
 )
 
 

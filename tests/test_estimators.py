@@ -743,7 +743,7 @@ def test_parameters_are_stored_as_given_and_checked_in_fit():
         with pytest.raises(error):
             nf.MLPClassifier(**bad).fit(X, y)
     with pytest.raises(ValueError, match="loss must be one of \\('squared_error'"):
-        nf.MLPRegressor(loss="poisson").fit(*linear_targets())
+        nf.MLPRegressor(loss="gamma").fit(*linear_targets())
 
 
 def test_repr_shows_the_changed_parameters():
