@@ -23,6 +23,7 @@ ANNOTATED = (
     "nnfast._backend",
     "nnfast._bench",
     "nnfast._cli_train",
+    "nnfast._compat",
     "nnfast._encoding",
     "nnfast._fetch",
     "nnfast._layers",
