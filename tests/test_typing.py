@@ -40,6 +40,7 @@ ANNOTATED = (
     "nnfast.exceptions",
     "nnfast.explain",
     "nnfast.export",
+    "nnfast.linear",
     "nnfast.logic",
     "nnfast.metrics",
     "nnfast.neuron",
