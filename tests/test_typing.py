@@ -44,6 +44,7 @@ ANNOTATED = (
     "nnfast.logic",
     "nnfast.metrics",
     "nnfast.neuron",
+    "nnfast.perceptron",
     "nnfast.plot",
     "nnfast.tabular",
 )
