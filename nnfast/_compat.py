@@ -16,6 +16,28 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Protocol
+
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
+
+    from ._typing import StrPath
+
+    # What the mixins' methods call on the estimator they are mixed into.
+    class _Predictor(Protocol):
+        def predict(self, X: ArrayLike) -> NDArray[Any]: ...
+
+    class _Transformer(Protocol):
+        def fit(self, X: Any, y: Any = ..., **fit_params: Any) -> _Transformer: ...
+        def transform(self, X: Any) -> Any: ...
+
+    class _Fittable(Protocol):
+        def _is_fitted(self) -> bool: ...
+
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
@@ -34,7 +56,7 @@ except ImportError:
         """
 
         @classmethod
-        def _get_param_names(cls):
+        def _get_param_names(cls) -> list[str]:
             init = cls.__init__
             if init is object.__init__:
                 return []
@@ -49,9 +71,9 @@ except ImportError:
                 names.append(p.name)
             return sorted(names)
 
-        def get_params(self, deep=True):
+        def get_params(self, deep: bool = True) -> dict[str, Any]:
             """The constructor's parameters as a dict (``deep``: also nested estimators')."""
-            out = {}
+            out: dict[str, Any] = {}
             for key in self._get_param_names():
                 value = getattr(self, key)
                 if deep and hasattr(value, "get_params") and not isinstance(value, type):
@@ -59,13 +81,13 @@ except ImportError:
                 out[key] = value
             return out
 
-        def set_params(self, **params):
+        def set_params(self, **params: Any) -> Self:
             """Set parameters (``name`` or ``nested__name``); returns self. Not validated
             until ``fit``."""
             if not params:
                 return self
             valid = self.get_params(deep=True)
-            nested = {}
+            nested: dict[str, dict[str, Any]] = {}
             for key, value in params.items():
                 key, delim, sub_key = key.partition("__")
                 if key not in valid:
@@ -82,7 +104,7 @@ except ImportError:
                 valid[key].set_params(**sub_params)
             return self
 
-        def __repr__(self):
+        def __repr__(self) -> str:
             """``Name(param=value, ...)`` for the parameters that differ from their defaults."""
             signature = inspect.signature(type(self).__init__).parameters
             shown = []
@@ -97,7 +119,9 @@ except ImportError:
     class ClassifierMixin:  # type: ignore[no-redef]  # the fallback of the same name
         """``score`` is the accuracy (subset accuracy for multilabel y)."""
 
-        def score(self, X, y, sample_weight=None):
+        def score(
+            self: _Predictor, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+        ) -> float:
             """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
             from .metrics import accuracy_score
 
@@ -106,7 +130,9 @@ except ImportError:
     class RegressorMixin:  # type: ignore[no-redef]  # the fallback of the same name
         """``score`` is the coefficient of determination R^2."""
 
-        def score(self, X, y, sample_weight=None):
+        def score(
+            self: _Predictor, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+        ) -> float:
             """R^2 of ``predict(X)`` against ``y``, averaged over outputs."""
             from .metrics import r2_score
 
@@ -115,23 +141,23 @@ except ImportError:
     class TransformerMixin:  # type: ignore[no-redef]  # the fallback of the same name
         """``fit_transform`` is ``fit`` then ``transform``."""
 
-        def fit_transform(self, X, y=None, **fit_params):
+        def fit_transform(self: _Transformer, X: Any, y: Any = None, **fit_params: Any) -> Any:
             return self.fit(X, y, **fit_params).transform(X)
 
     class available_if:  # type: ignore[no-redef]  # noqa: N801 (scikit-learn's name)
         """Method descriptor: the method exists only where ``check(estimator)`` holds (else
         AttributeError, so ``hasattr`` is False), like scikit-learn's ``available_if``."""
 
-        def __init__(self, check):
+        def __init__(self, check: Callable[[Any], bool]) -> None:
             self.check = check
 
-        def __call__(self, fn):
+        def __call__(self, fn: Callable[..., Any]) -> Self:
             self.fn = fn
             self.__doc__ = fn.__doc__
             self.__name__ = fn.__name__
             return self
 
-        def __get__(self, obj, owner=None):
+        def __get__(self, obj: object, owner: type | None = None) -> Callable[..., Any]:
             if obj is None:
                 return self.fn
             if not self.check(obj):
@@ -165,15 +191,16 @@ class NnfastMixin:
     the scikit-learn common checks a model cannot pass, with the reason.
     """
 
-    _nnfast_tags: dict = {}
+    _nnfast_tags: ClassVar[dict[str, bool]] = {}
 
-    def __sklearn_is_fitted__(self):
+    def __sklearn_is_fitted__(self: _Fittable) -> bool:
         return self._is_fitted()  # each model says what "fitted" means for it
 
     # scikit-learn >= 1.6 reads __sklearn_tags__, older versions _more_tags; the two are
     # defined together, as scikit-learn's check_estimator_tags_renamed asks.
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+    def __sklearn_tags__(self) -> Any:
+        # scikit-learn's BaseEstimator defines it, after this mixin in the estimator's bases
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
         extra = self._nnfast_tags
         if tags.classifier_tags is not None:
             tags.classifier_tags.multi_class = not extra.get("binary_only", False)
@@ -182,7 +209,7 @@ class NnfastMixin:
         tags.input_tags.sparse = extra.get("sparse", False)
         return tags
 
-    def _more_tags(self):
+    def _more_tags(self) -> dict[str, Any]:
         return {
             "binary_only": self._nnfast_tags.get("binary_only", False),
             "multilabel": self._nnfast_tags.get("multi_label", False),
@@ -192,11 +219,11 @@ class NnfastMixin:
             "_xfail_checks": dict(self._expected_failed_checks()),
         }
 
-    def _expected_failed_checks(self):
+    def _expected_failed_checks(self) -> dict[str, str]:
         """{scikit-learn check name: why this model does not pass it}."""
         return {}
 
-    def save(self, path):
+    def save(self, path: StrPath) -> str:
         """Write the model to ``path`` (.npz with a JSON header, never a pickle); returns
         the path. ``nnfast.load(path)`` reads it back."""
         from . import io
@@ -204,7 +231,7 @@ class NnfastMixin:
         return io.save(self, path)
 
     @contextlib.contextmanager
-    def _fitting(self):
+    def _fitting(self) -> Iterator[None]:
         """Mark the estimator as being fitted: a second ``fit`` (or ``partial_fit``,
         ``step``) of it, from another thread, raises RuntimeError instead of interleaving
         two runs on one model. Kept outside the estimator, which pickles and clones without

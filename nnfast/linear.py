@@ -5,6 +5,8 @@ Also the linear score ``w.x + b`` (``linear_score``) the perceptron shares.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._compat import BaseEstimator, ClassifierMixin, NnfastMixin
@@ -32,8 +34,26 @@ from .metrics import accuracy_score
 from .network import Network
 from .training import EarlyStopping, check_epochs
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TypedDict
 
-def linear_score(X, w, b):
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
+
+    from ._typing import FloatArray, Seed
+    from .callbacks import History
+
+    class _Params(TypedDict):
+        learning_rate: float
+        max_epochs: int
+        batch_size: int | None
+        l2: float
+        tol: float | None
+        n_iter_no_change: int
+
+
+def linear_score(X: FloatArray, w: FloatArray, b: float) -> FloatArray:
     """``X @ w + b``, summing each row's products left to right, then adding ``b``.
 
     That is the order the perceptron kernels use, so a score lands on the same side of 0
@@ -115,17 +135,17 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        learning_rate=0.01,
-        max_epochs=1000,
-        batch_size=None,
-        shuffle=True,
-        seed=None,
-        l2=0.0,
-        tol=None,
-        n_iter_no_change=5,
-        warm_start=False,
-        class_weight=None,
-    ):
+        learning_rate: float = 0.01,
+        max_epochs: int = 1000,
+        batch_size: int | None = None,
+        shuffle: bool = True,
+        seed: Seed = None,
+        l2: float = 0.0,
+        tol: float | None = None,
+        n_iter_no_change: int = 5,
+        warm_start: bool = False,
+        class_weight: dict[Any, float] | str | None = None,
+    ) -> None:
         # stored as given (clone needs that), checked by fit
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
@@ -138,7 +158,14 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.class_weight = class_weight
 
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        coef_init: ArrayLike | None = None,
+        intercept_init: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train on (X, y) by gradient descent; returns self.
 
         Parameters
@@ -159,7 +186,14 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         with self._fitting():
             return self._fit(X, y, coef_init, intercept_init, sample_weight)
 
-    def _fit(self, X, y, coef_init, intercept_init, sample_weight):
+    def _fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        coef_init: ArrayLike | None,
+        intercept_init: ArrayLike | None,
+        sample_weight: ArrayLike | None,
+    ) -> Self:
         p = _check_params(
             self.learning_rate,
             self.max_epochs,
@@ -170,20 +204,20 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             self.n_iter_no_change,
         )
         require_y(self, y)
-        X = classic_X(self, X, reset=True)
-        if X.ndim != 2:  # the rest of X's checks (dtype, NaN) happen once, in Network.train
-            raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
-        if X.size == 0:
-            raise ValueError(f"X is empty (shape {X.shape}); at least one sample is needed.")
+        data = classic_X(self, X, reset=True)
+        if data.ndim != 2:  # the rest of X's checks (dtype, NaN) happen once, in Network.train
+            raise ValueError(f"X must be 2-D, got an array of shape {data.shape}.")
+        if data.size == 0:
+            raise ValueError(f"X is empty (shape {data.shape}); at least one sample is needed.")
         y = classification_labels(check_y_column(np.asarray(y)))
         w = (
-            check_sample_weight(sample_weight, X.shape[0], scalar=True)
-            if y.ndim == 1 and y.shape[0] == X.shape[0]
+            check_sample_weight(sample_weight, data.shape[0], scalar=True)
+            if y.ndim == 1 and y.shape[0] == data.shape[0]
             else None
         )
         if w is not None and not w.all():  # weight 0 removes the sample
-            X, y, w = X[w > 0], y[w > 0], w[w > 0]
-        classes, codes = encode_labels(y, "y", X.shape[0])
+            data, y, w = data[w > 0], y[w > 0], w[w > 0]
+        classes, codes = encode_labels(y, "y", data.shape[0])
         if classes.size < 2:
             raise ValueError(
                 f"y must hold at least two classes, got only one class: {classes.tolist()!r}."
@@ -200,23 +234,23 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"{source} must contain at least one non-zero number.")
         n_out = 1 if classes.size == 2 else classes.size
         check_memory(
-            8 * X.shape[0] * n_out,
+            8 * data.shape[0] * n_out,
             "y",
             lambda: (
                 f"y has {classes.size} classes: the one-hot targets of "
-                f"{X.shape[0]} rows x {n_out} classes"
+                f"{data.shape[0]} rows x {n_out} classes"
             ),
         )
         net = getattr(self, "network_", None)
         warm = (
             self.warm_start
             and net is not None
-            and net.layer_sizes == [X.shape[1], n_out]
+            and net.layer_sizes == [data.shape[1], n_out]
             and np.array_equal(self.classes_, classes)
         )
-        if not warm:
+        if not warm or net is None:  # (warm implies a network)
             loss = "binary_cross_entropy" if n_out == 1 else "cross_entropy"
-            net = Network([X.shape[1], n_out], loss=loss, init="zeros")
+            net = Network([data.shape[1], n_out], loss=loss, init="zeros")
             self._rng = check_rng(self.seed)
         _set_initial(net, coef_init, intercept_init)
         Y = codes.astype(np.float64) if n_out == 1 else one_hot(codes, n_out)
@@ -229,7 +263,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             check_epochs(p["max_epochs"], "max_epochs", classify=True)
         try:
             history = net.train(
-                X,
+                data,
                 Y,
                 epochs=p["max_epochs"],
                 learning_rate=p["learning_rate"],
@@ -250,21 +284,21 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         self._fitted(net, classes, history)
         return self
 
-    def _fitted(self, net, classes, history):
+    def _fitted(self, net: Network, classes: NDArray[Any], history: History) -> None:
         self.network_, self.classes_ = net, classes
         self.loss_curve_ = list(history.loss)
         self.n_iter_ = history.epochs
 
     @property
-    def n_features_in_(self):
+    def n_features_in_(self) -> int:
         return self._network("n_features_in_").n_inputs
 
     @property
-    def coef_(self):
+    def coef_(self) -> FloatArray:
         return self._network("coef_").weights[0].T
 
     @coef_.setter
-    def coef_(self, value):
+    def coef_(self, value: ArrayLike) -> None:
         net = self._network("coef_")
         n_in, n_out = net.weights[0].shape
         W = as_float_array(value, "coef_")
@@ -277,11 +311,11 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         net.weights[0] = W.reshape(n_out, n_in).T
 
     @property
-    def intercept_(self):
+    def intercept_(self) -> FloatArray:
         return self._network("intercept_").biases[0]
 
     @intercept_.setter
-    def intercept_(self, value):
+    def intercept_(self, value: ArrayLike) -> None:
         net = self._network("intercept_")
         b = as_float_array(np.atleast_1d(value), "intercept_", ndim=(1,))
         if b.shape != net.biases[0].shape:
@@ -291,28 +325,28 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         net.biases[0] = b
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> FloatArray:
         """Logits ``X W + b``: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         net = self._network("decision_function")
         X = self._check_X(X)
         z = X @ net.weights[0] + net.biases[0]
         return z[:, 0] if z.shape[1] == 1 else z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         net = self._network("predict_proba")
         X = self._check_X(X)
         p = net._outputs(X)  # X is checked: no 2nd scan; the network's own O(1) guards
         return np.hstack([1.0 - p, p]) if p.shape[1] == 1 else p
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The most probable class of each sample (two classes: ``classes_[1]`` where
         ``w.x + b >= 0``)."""
         z = self.decision_function(X)
         index = (z >= 0).astype(np.intp) if z.ndim == 1 else z.argmax(axis=1)
         return checked_classes(self.classes_, 2 if z.ndim == 1 else z.shape[1])[index]
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""
         pred = self.predict(X)
         y = np.asarray(y)
@@ -322,7 +356,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         return accuracy_score(y, pred, sample_weight)
 
-    def _check_X(self, X, net=None):
+    def _check_X(self, X: ArrayLike, net: Network | None = None) -> FloatArray:
         X = classic_X(self, X, reset=False)
         if np.ndim(X) == 1:
             raise reshape_error(X)
@@ -330,10 +364,10 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         check_width(self, X, n_inputs)
         return as_matrix(X, "X", n_inputs)
 
-    def _is_fitted(self):
+    def _is_fitted(self) -> bool:
         return "network_" in self.__dict__
 
-    def _to_file(self):
+    def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header = classic_header(self)
         if not header["fitted"]:
             return header, {}
@@ -343,7 +377,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         }
 
     @classmethod
-    def _file_shapes(cls, header):
+    def _file_shapes(cls, header: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
         if not header["fitted"]:
             return {}
         d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
@@ -353,7 +387,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         return {"parameters": (d * n_out + n_out,), "loss_curve": (n_iter,)}
 
     @classmethod
-    def _from_file(cls, header, arrays):
+    def _from_file(cls, header: Mapping[str, Any], arrays: Mapping[str, Any]) -> Self:
         model = estimator_from_header(cls, header)
         if not header["fitted"]:
             return model
@@ -372,7 +406,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         model._rng = check_rng(model.seed)
         return model
 
-    def _network(self, what):
+    def _network(self, what: str) -> Network:
         net = getattr(self, "network_", None)
         if net is None:
             raise flavoured(NotFittedError)(
@@ -384,7 +418,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         return net
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         params = (
             f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
             f"batch_size={self.batch_size!r}, shuffle={self.shuffle!r}, "
@@ -399,7 +433,15 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         )
 
 
-def _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_no_change):
+def _check_params(
+    learning_rate: float,
+    max_epochs: int,
+    batch_size: int | None,
+    seed: Seed,
+    l2: float,
+    tol: float | None,
+    n_iter_no_change: int,
+) -> _Params:
     """The numeric parameters checked, as a dict (the seed is checked too)."""
     check_rng(seed)
     return {
@@ -414,7 +456,9 @@ def _check_params(learning_rate, max_epochs, batch_size, seed, l2, tol, n_iter_n
     }
 
 
-def _set_initial(net, coef_init, intercept_init):
+def _set_initial(
+    net: Network, coef_init: ArrayLike | None, intercept_init: ArrayLike | None
+) -> None:
     """Write ``coef_init`` ((n_outputs, n_features), or (n_features,) for one output) and
     ``intercept_init`` into the network's weights and biases."""
     n_in, n_out = net.weights[0].shape

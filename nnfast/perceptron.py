@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,14 @@ from .exceptions import NotFittedError, flavoured
 from .io import classic_header, decode_classes, estimator_from_header, float_array
 from .linear import linear_score
 from .metrics import accuracy_score
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy.typing import ArrayLike, NDArray
+    from typing_extensions import Self
+
+    from ._typing import FloatArray, Seed
 
 #: Multiply-adds per compiled call of the perceptron's passes: Ctrl-C is seen between calls.
 PASS_WORK = 2**24
@@ -113,7 +122,13 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
     _estimator_type = "classifier"
     _nnfast_tags = {"binary_only": True}
 
-    def __init__(self, learning_rate=0.01, max_epochs=25, seed=None, shuffle=False):
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        max_epochs: int = 25,
+        seed: Seed = None,
+        shuffle: bool = False,
+    ) -> None:
         # stored as given (clone needs that), checked by fit, step and from_weights
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
@@ -121,7 +136,9 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         self.shuffle = shuffle
 
     @classmethod
-    def from_weights(cls, weights, bias, classes=(0, 1), **params):
+    def from_weights(
+        cls, weights: ArrayLike, bias: float, classes: ArrayLike = (0, 1), **params: Any
+    ) -> Self:
         """A perceptron with hand-set weights ``w`` and bias ``b``, ready to predict.
 
         ``classes`` are the labels that outputs 0 and 1 stand for; ``params`` go to the
@@ -129,27 +146,35 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         """
         model = cls(**params)
         _check_params(model.learning_rate, model.max_epochs, model.seed)
-        weights = as_float_array(weights, "weights", ndim=(1,)).copy()
+        coef = as_float_array(weights, "weights", ndim=(1,)).copy()
         model._set_state(
-            weights,
+            coef,
             check_number(bias, "bias"),
             _two_classes(classes),
             0,
             np.zeros(0, dtype=np.intp),
-            np.zeros((0, weights.size + 1)),
+            np.zeros((0, coef.size + 1)),
         )
         return model
 
     # --- fitted state: checked on assignment, read-only where it must match the data ---------
 
-    def _set_state(self, coef, intercept, classes, n_iter, errors, lines):
+    def _set_state(
+        self,
+        coef: FloatArray,
+        intercept: float,
+        classes: NDArray[Any],
+        n_iter: int,
+        errors: NDArray[np.intp],
+        lines: FloatArray,
+    ) -> None:
         # coef_ is kept as a view: ndarray.resize (which would change its length under the
         # kernels) refuses an array that does not own its data.
         self._coef, self._intercept, self._classes = coef.view(), float(intercept), classes
         self._n_iter, self._errors, self._lines = n_iter, errors, lines
         self._n_features = coef.size
 
-    def _clear_state(self):
+    def _clear_state(self) -> None:
         for key in (
             "_coef",
             "_intercept",
@@ -161,18 +186,18 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         ):
             self.__dict__.pop(key, None)
 
-    def _fitted(self, name):
+    def _fitted(self, name: str) -> Any:
         try:
             return self.__dict__[name]
         except KeyError:
             self._check_fitted(_PUBLIC[name])
 
     @property
-    def coef_(self):
+    def coef_(self) -> FloatArray:
         return self._fitted("_coef")
 
     @coef_.setter
-    def coef_(self, value):
+    def coef_(self, value: ArrayLike) -> None:
         d = self._settable("coef_")
         w = as_float_array(value, "coef_", ndim=(1, 2))
         if w.size != d or (w.ndim == 2 and w.shape[0] != 1):
@@ -184,11 +209,11 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         self._coef = w.reshape(d).copy().view()
 
     @property
-    def intercept_(self):
+    def intercept_(self) -> float:
         return self._fitted("_intercept")
 
     @intercept_.setter
-    def intercept_(self, value):
+    def intercept_(self, value: ArrayLike) -> None:
         self._settable("intercept_")
         arr = np.asarray(value)
         if arr.size == 1 and arr.dtype.kind in "iuf":  # 0.5, np.float64(0.5), [0.5]
@@ -196,31 +221,31 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         self._intercept = check_number(value, "intercept_")
 
     @property
-    def classes_(self):
+    def classes_(self) -> NDArray[Any]:
         return self._fitted("_classes")
 
     @classes_.setter
-    def classes_(self, value):
+    def classes_(self, value: ArrayLike) -> None:
         self._settable("classes_")
         self._classes = _two_classes(value, "classes_")
 
     @property
-    def n_features_in_(self):
+    def n_features_in_(self) -> int:
         return self._fitted("_n_features")
 
     @property
-    def n_iter_(self):
+    def n_iter_(self) -> int:
         return self._fitted("_n_iter")
 
     @property
-    def errors_(self):
+    def errors_(self) -> NDArray[np.intp]:
         return self._fitted("_errors")
 
     @property
-    def boundary_lines_(self):
+    def boundary_lines_(self) -> FloatArray:
         return self._fitted("_lines")
 
-    def _settable(self, name):
+    def _settable(self, name: str) -> int:
         if "_coef" not in self.__dict__:
             raise flavoured(NotFittedError)(
                 f"{name} can be set on a fitted Perceptron only: build one with "
@@ -228,7 +253,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         return self._n_features
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if name in _READ_ONLY:
             raise AttributeError(
                 f"{name} is set by fit, step and from_weights: fit again (or "
@@ -236,14 +261,20 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         super().__setattr__(name, value)
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         if name in _FITTED:
             raise AttributeError(f"{name} cannot be deleted; fit or build a new Perceptron.")
         super().__delattr__(name)
 
     # --- training ----------------------------------------------------------------------------
 
-    def fit(self, X, y, coef_init=None, intercept_init=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        coef_init: ArrayLike | None = None,
+        intercept_init: float | None = None,
+    ) -> Self:
         """Run the perceptron algorithm on (X, y) from ``w = coef_init``, ``b = intercept_init``.
 
         Parameters
@@ -263,7 +294,13 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         with self._fitting():
             return self._fit(X, y, coef_init, intercept_init)
 
-    def _fit(self, X, y, coef_init, intercept_init):
+    def _fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        coef_init: ArrayLike | None,
+        intercept_init: float | None,
+    ) -> Self:
         learning_rate, max_epochs = _check_params(self.learning_rate, self.max_epochs, self.seed)
         require_y(self, y)
         X = as_float_array(classic_X(self, X, reset=True), "X", ndim=(2,))
@@ -279,7 +316,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         self._passes(X, labels, params, learning_rate, max_epochs, classes, fresh=True)
         return self
 
-    def step(self, X, y):
+    def step(self, X: ArrayLike, y: ArrayLike) -> Self:
         """One pass of the perceptron algorithm over (X, y), from the current weights.
 
         This is the lesson's ``perceptronStep``: each misclassified point, in order (shuffled
@@ -293,7 +330,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         with self._fitting():
             return self._step(X, y)
 
-    def _step(self, X, y):
+    def _step(self, X: ArrayLike, y: ArrayLike) -> Self:
         learning_rate, _ = _check_params(self.learning_rate, self.max_epochs, self.seed)
         require_y(self, y)
         if "_coef" not in self.__dict__:
@@ -320,7 +357,16 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         self._passes(X, labels, params, learning_rate, 1, classes, fresh)
         return self
 
-    def _passes(self, X, labels, params, learning_rate, max_epochs, classes, fresh):
+    def _passes(
+        self,
+        X: FloatArray,
+        labels: NDArray[np.intp],
+        params: FloatArray,
+        learning_rate: float,
+        max_epochs: int,
+        classes: NDArray[Any],
+        fresh: bool,
+    ) -> None:
         """Up to ``max_epochs`` passes in the backend kernel, a part of about ``PASS_WORK``
         multiply-adds per call; the complete passes are recorded even on Ctrl-C."""
         n, d = X.shape
@@ -334,7 +380,8 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         errors = np.empty(size, dtype=np.intp)
         lines = np.empty((size, d + 1))
         order = np.arange(n, dtype=np.intp)
-        parts, done, pending = [], 0, False
+        parts: list[tuple[NDArray[np.intp], FloatArray]] = []
+        done, pending = 0, False
         lock = draw_lock(kernels, self._rng) if shuffle else None
         # errors_ and boundary_lines_ grow by a row per pass: on data no line separates,
         # a huge max_epochs would fill the memory before it ended
@@ -404,7 +451,14 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
             raise
         self._record(parts, params, d, classes, fresh)
 
-    def _record(self, parts, params, d, classes, fresh):
+    def _record(
+        self,
+        parts: list[tuple[NDArray[np.intp], FloatArray]],
+        params: FloatArray,
+        d: int,
+        classes: NDArray[Any],
+        fresh: bool,
+    ) -> None:
         """The model after the passes in ``parts``: appended to its history, or (``fresh``)
         a new history; a fresh start without a complete pass leaves it unfitted."""
         new_errors = np.concatenate([e for e, _ in parts] or [np.zeros(0, dtype=np.intp)])
@@ -422,24 +476,24 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
 
     # --- predicting --------------------------------------------------------------------------
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> FloatArray:
         """The score ``w.x + b`` of each sample, shape (n_samples,)."""
         return self._score(X, "decision_function")
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """``classes_[1]`` where ``w.x + b >= 0``, else ``classes_[0]``, for each sample of
         X (n_samples, n_features). One sample is ``p.predict([x])``, or ``p(x)``."""
         z = self._score(X, "predict")
         return self.classes_[(z >= 0.0).astype(np.intp)]
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Any:
         """The label of one sample ``x`` (n_features,), as the lessons write it: ``p([4,
         5])``; a batch (n_samples, n_features) gives ``predict``'s labels."""
         if np.ndim(x) == 1:
             return self.predict(np.reshape(x, (1, -1)))[0]
         return self.predict(x)
 
-    def _score(self, X, method):
+    def _score(self, X: ArrayLike, method: str) -> FloatArray:
         self._check_fitted(method)
         X = classic_X(self, X, reset=False)
         if np.ndim(X) == 1:
@@ -447,7 +501,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         check_width(self, X, self.n_features_in_)
         return linear_score(as_matrix(X, "X", self.n_features_in_), self.coef_, self.intercept_)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Accuracy: the (weighted) fraction of samples whose predicted label equals ``y``."""
         pred = self.predict(X)
         y = np.asarray(y)
@@ -457,10 +511,10 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         return accuracy_score(y, pred, sample_weight)
 
-    def _is_fitted(self):
+    def _is_fitted(self) -> bool:
         return "_coef" in self.__dict__
 
-    def _check_fitted(self, method):
+    def _check_fitted(self, method: str) -> None:
         if "_coef" not in self.__dict__:
             raise flavoured(NotFittedError)(
                 f"This Perceptron has no weights yet: call fit(X, y) (or step(X, y), or build "
@@ -469,7 +523,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
 
     # --- files ---------------------------------------------------------------------------------
 
-    def _to_file(self):
+    def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header = classic_header(self)
         if not header["fitted"]:
             return header, {}
@@ -481,7 +535,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         }
 
     @classmethod
-    def _file_shapes(cls, header):
+    def _file_shapes(cls, header: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
         if not header["fitted"]:
             return {}
         d = check_number(header["n_features_in"], "n_features_in", 1, integer=True)
@@ -494,7 +548,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         }
 
     @classmethod
-    def _from_file(cls, header, arrays):
+    def _from_file(cls, header: Mapping[str, Any], arrays: Mapping[str, Any]) -> Self:
         model = estimator_from_header(cls, header)
         if not header["fitted"]:
             return model
@@ -510,7 +564,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         model._set_state(coef, intercept, classes, n_iter, errors.astype(np.intp), lines)
         return model
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         params = (
             f"learning_rate={self.learning_rate!r}, max_epochs={self.max_epochs!r}, "
             f"seed={self.seed!r}, shuffle={self.shuffle!r}"
@@ -521,7 +575,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         return f"{type(self).__name__}(w=[{w}], b={self.intercept_:.6g}, {params})"
 
 
-def _finite_passes(lines):
+def _finite_passes(lines: FloatArray) -> int:
     """How many of the passes recorded in ``lines`` end with finite weights (a prefix)."""
     bad = np.flatnonzero(~np.isfinite(lines).all(axis=1))
     return int(bad[0]) if bad.size else len(lines)
@@ -548,7 +602,7 @@ _PUBLIC = {
 }
 
 
-def _check_params(learning_rate, max_epochs, seed):
+def _check_params(learning_rate: float, max_epochs: int, seed: Seed) -> tuple[float, int]:
     """(learning_rate, max_epochs) checked; the seed is checked too."""
     learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
     max_epochs = check_number(max_epochs, "max_epochs", 1, integer=True)
@@ -556,14 +610,14 @@ def _check_params(learning_rate, max_epochs, seed):
     return learning_rate, max_epochs
 
 
-def _two_classes(classes, name="classes"):
+def _two_classes(classes: ArrayLike, name: str = "classes") -> NDArray[Any]:
     classes = np.asarray(classes)
     if classes.shape != (2,) or classes.dtype.kind not in "biufUSO" or classes[0] == classes[1]:
         raise ValueError(f"{name} must be two different labels, got {classes.tolist()!r}.")
     return classes
 
 
-def _fit_labels(y, n_samples):
+def _fit_labels(y: ArrayLike, n_samples: int) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """(classes_, 0/1 codes): labels that are all 0 or 1 keep that meaning, else two sorted."""
     y = check_y_column(np.asarray(y))
     y_arr = classification_labels(y)

@@ -23,6 +23,7 @@ ANNOTATED = (
     "nnfast._backend",
     "nnfast._bench",
     "nnfast._cli_train",
+    "nnfast._compat",
     "nnfast._encoding",
     "nnfast._fetch",
     "nnfast._layers",
@@ -39,9 +40,11 @@ ANNOTATED = (
     "nnfast.exceptions",
     "nnfast.explain",
     "nnfast.export",
+    "nnfast.linear",
     "nnfast.logic",
     "nnfast.metrics",
     "nnfast.neuron",
+    "nnfast.perceptron",
     "nnfast.plot",
     "nnfast.tabular",
 )
@@ -93,6 +96,43 @@ def test_every_function_of_an_annotated_module_is_annotated(name):
     found = dict(_functions(module))
     unannotated = {qual: m for qual, fn in found.items() if (m := _missing_annotations(fn))}
     assert not unannotated, f"{name}: {unannotated}"
+
+
+def test_the_fallbacks_without_scikit_learn_are_annotated():
+    # nnfast._compat defines its own estimator base classes only when scikit-learn is
+    # missing: the walk runs in a subprocess that refuses to import it
+    code = f"""
+import importlib.abc, inspect, json, sys
+
+class NoScikitLearn(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "sklearn" or name.startswith("sklearn."):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, NoScikitLearn())
+from nnfast import _compat
+{inspect.getsource(_functions)}
+{inspect.getsource(_missing_annotations)}
+found = dict(_functions(_compat))
+print(json.dumps({{
+    "installed": _compat.SKLEARN_INSTALLED,
+    "found": sorted(found),
+    "unannotated": {{q: m for q, fn in found.items() if (m := _missing_annotations(fn))}},
+}}))
+"""
+    env = dict(os.environ)
+    env.pop("NNFAST_BACKEND", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["installed"] is False
+    assert {"BaseEstimator.get_params", "ClassifierMixin.score", "available_if.__get__"} <= set(
+        out["found"]
+    )
+    assert not out["unannotated"], out["unannotated"]
 
 
 def test_the_walk_finds_functions_methods_and_properties():
