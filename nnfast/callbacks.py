@@ -138,7 +138,23 @@ class _Monitor:
         return repr(self.monitor) if isinstance(self.monitor, str) else name
 
 
-class EarlyStopping(Callback):
+class _Watching(Callback):
+    """A callback that watches one monitored value (``self._watch``, a ``_Monitor``)."""
+
+    _watch: _Monitor
+
+    @property
+    def monitor(self):
+        """The monitored quantity: a History list's name or a callable."""
+        return self._watch.monitor
+
+    @property
+    def mode(self):
+        """ "min" or "max" ("auto" resolved)."""
+        return self._watch.mode
+
+
+class EarlyStopping(_Watching):
     """Stop when the monitored value has not improved by ``min_delta`` for ``patience``
     epochs.
 
@@ -157,15 +173,6 @@ class EarlyStopping(Callback):
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
         self.restore_best = bool(restore_best)
         self._watch = _Monitor(monitor, mode)
-
-    @property
-    def monitor(self):
-        return self._watch.monitor
-
-    @property
-    def mode(self):
-        """ "min" or "max" ("auto" resolved)."""
-        return self._watch.mode
 
     def on_train_begin(self, network):
         self.best, self.best_epoch, self.wait = self._watch.worst(), None, 0
@@ -200,7 +207,7 @@ class EarlyStopping(Callback):
         )
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(_Watching):
     """Save the network to ``path`` after every epoch whose monitored value improved on the
     best so far (``save_best_only``, default), or after every epoch.
 
@@ -217,14 +224,6 @@ class ModelCheckpoint(Callback):
         self.path = os.fspath(path)
         self.save_best_only = bool(save_best_only)
         self._watch = _Monitor(monitor, mode)
-
-    @property
-    def monitor(self):
-        return self._watch.monitor
-
-    @property
-    def mode(self):
-        return self._watch.mode
 
     def _path(self, epoch):
         return self.path.replace("{epoch}", str(epoch + 1))
