@@ -63,8 +63,9 @@ class Adam:
 
 
 class AdamW(Adam):
-    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as
-    ``torch.optim.AdamW``. Each step first shrinks every parameter (weights, biases and batch
+    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
+
+    As ``torch.optim.AdamW``: each step first shrinks every parameter (weights, biases and batch
     normalisation's scale and shift, as ``torch.optim.AdamW(model.parameters())``), then
     takes Adam's step::
 
@@ -90,12 +91,14 @@ class AdamW(Adam):
 
 
 class RMSprop:
-    """RMSprop (Hinton), as ``torch.optim.RMSprop`` (``rho`` is its ``alpha``)::
+    """RMSprop (Hinton), as ``torch.optim.RMSprop`` (``rho`` is its ``alpha``).
 
-    v = rho v + (1 - rho) g**2
-    d = sqrt(v) + epsilon,  or centered: g_avg = rho g_avg + (1 - rho) g,
-        d = sqrt(v - g_avg**2) + epsilon
-    p -= lr g / d,  or with momentum mu: b = mu b + g / d,  p -= lr b
+    The update with gradient g::
+
+        v = rho v + (1 - rho) g**2
+        d = sqrt(v) + epsilon,  or centered: g_avg = rho g_avg + (1 - rho) g,
+            d = sqrt(v - g_avg**2) + epsilon
+        p -= lr g / d,  or with momentum mu: b = mu b + g / d,  p -= lr b
     """
 
     def __init__(self, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False):
@@ -123,10 +126,12 @@ class RMSprop:
 
 
 class Adagrad:
-    """Adagrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` (no rate decay)::
+    """Adagrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` (no rate decay).
 
-    v = v + g**2   (v starting at initial_accumulator_value)
-    p -= lr g / (sqrt(v) + epsilon)
+    The update with gradient g::
+
+        v = v + g**2   (v starting at initial_accumulator_value)
+        p -= lr g / (sqrt(v) + epsilon)
     """
 
     def __init__(self, epsilon=1e-10, initial_accumulator_value=0.0):

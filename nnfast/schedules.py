@@ -179,10 +179,12 @@ def _per(per):
 
 
 class CosineDecay:
-    """Linear warm-up from 0 to lr over ``warmup_steps``, then a cosine from lr down to
-    ``alpha * lr`` over ``decay_steps``, held there after them (Keras's ``CosineDecay`` with
-    a warm-up from 0; torch's ``CosineAnnealingLR`` with ``eta_min = alpha * lr``, after a
-    ``LinearLR`` warm-up). t counts steps or epochs (``per``)::
+    """A linear warm-up, then a cosine decay of the learning rate.
+
+    From 0 to lr over ``warmup_steps``, then a cosine from lr down to ``alpha * lr`` over
+    ``decay_steps``, held there after them (Keras's ``CosineDecay`` with a warm-up from 0;
+    torch's ``CosineAnnealingLR`` with ``eta_min = alpha * lr``, after a ``LinearLR``
+    warm-up). t counts steps or epochs (``per``)::
 
         lr_t = lr * t / warmup_steps                                  t < warmup_steps
         lr_t = lr * ((1 - alpha) * (1 + cos(pi * p)) / 2 + alpha)     otherwise,
