@@ -1,4 +1,4 @@
-# Activations: the twin of nnfast/_reference.py's first section.
+# Activations: the twin of nnfast/_reference/activations.py.
 #
 # Each elementwise activation is a pair of inline functions, f(z, alpha) and f'(z, a, alpha),
 # and one entry in ``per_activation``, the only list of activation codes on this side. alpha

@@ -1,4 +1,4 @@
-# Dense layer and batch normalisation: the twin of nnfast/_reference.py's third section.
+# Dense layer and batch normalisation: the twin of nnfast/_reference/dense.py.
 #
 # Products with at least ``gemm_threshold`` multiply-adds call BLAS; smaller ones run as
 # loops written as dot products (reductions). Without -ffast-math the compiler keeps a

@@ -1,4 +1,4 @@
-"""The compiled backend in float64: nnfast/_reference.py's kernels as nogil loops over raw
+"""The compiled backend in float64: the kernels of nnfast/_reference/ as nogil loops over raw
 buffers of ``real`` (here double; _kernels32.pyx compiles the same source with float).
 
 The pieces live in one unit per section of the reference, under the reference's names

@@ -1,4 +1,4 @@
-# Losses: the twin of nnfast/_reference.py's second section.
+# Losses: the twin of nnfast/_reference/losses.py.
 #
 # Each loss is its output delta (the summed loss, and its gradient w.r.t. the output layer's
 # pre-activation Z) and its count of correct predictions, and one entry in ``per_loss``, the

@@ -1,4 +1,4 @@
-# Optimizers and schedules: the twin of nnfast/_reference.py's fourth section.
+# Optimizers and schedules: the twin of nnfast/_reference/optimizers.py.
 #
 # Each optimizer is the update rule of one parameter, and one entry in ``per_optimizer``, the
 # only list of optimizers on this side; ``update`` runs a rule over a range of the flat

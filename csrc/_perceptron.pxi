@@ -1,4 +1,4 @@
-# The perceptron: the twin of nnfast/_reference.py's last section (the entry point,
+# The perceptron: the twin of nnfast/_reference/perceptron.py (the entry point,
 # perceptron_epochs, is in _kernels.pyx).
 
 cdef Py_ssize_t perceptron_pass(const real *X, const intp *y, real *w, Py_ssize_t n,

@@ -1,4 +1,4 @@
-# Randomness: the twin of nnfast/_reference.py's fifth section. Draws come from the caller's
+# Randomness: the twin of nnfast/_reference/randomness.py. Draws come from the caller's
 # NumPy bit generator, in the order and with the algorithms of NumPy's own Generator methods,
 # so the reference reproduces them with rng.shuffle and rng.random.
 

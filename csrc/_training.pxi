@@ -1,4 +1,4 @@
-# The training loop: the twin of nnfast/_reference.py's sixth section, whose entry points are
+# The training loop: the twin of nnfast/_reference/training.py, whose entry points are
 # in _kernels.pyx. Here: the network's shape as C arrays, the sample weights' total, the
 # state at the end of the last good epoch (the reference's Workspace.save / restore), and
 # what the entry points share: their checks in C and the test for Ctrl-C.

@@ -13,7 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-TOOL = ROOT / "tools" / "api_reference.py"
 FENCE = re.compile(
     r"(?:<!--\s*requires:\s*(?P<requires>[\w.,\s-]+?)\s*-->\s*\n)?"
     r"^```python[ \t]*\n(?P<code>.*?)^```[ \t]*$",

@@ -1,0 +1,192 @@
+"""The NumPy reference, activations: f(z, alpha), and f'(z, a, alpha) from z or from
+the value a = f(z)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._spec import (
+    ELU,
+    EXP,
+    GELU,
+    IDENTITY,
+    LEAKY_RELU,
+    RELU,
+    SIGMOID,
+    SILU,
+    SOFTMAX,
+    SOFTPLUS,
+    STEP,
+    TANH,
+    default_alpha,
+)
+
+#
+# alpha is the layer's parameter (``_spec.DEFAULT_ALPHA``: leaky_relu's negative slope, elu's
+# alpha); the other activations ignore it. f' uses whichever of z and a gives it exactly.
+
+
+def identity(z, alpha=None):
+    return z
+
+
+def identity_derivative(z, a, alpha=None):
+    return np.ones_like(a)
+
+
+def sigmoid(z, alpha=None):
+    """1 / (1 + exp(-z)), without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_derivative(z, a, alpha=None):
+    return a * (1.0 - a)
+
+
+def tanh(z, alpha=None):
+    return np.tanh(z)
+
+
+def tanh_derivative(z, a, alpha=None):
+    return 1.0 - a * a
+
+
+def relu(z, alpha=None):
+    return z * (z > 0.0)  # as the kernel computes it, branch-free
+
+
+def relu_derivative(z, a, alpha=None):
+    return (a > 0).astype(a.dtype)
+
+
+def step(z, alpha=None):
+    """The perceptron's step: 1 where z >= 0, else 0."""
+    return (z >= 0).astype(z.dtype)
+
+
+def step_derivative(z, a, alpha=None):
+    return np.zeros_like(a)
+
+
+def leaky_relu(z, alpha):
+    """z where z > 0, else alpha z (alpha: the negative slope)."""
+    return np.where(z > 0.0, z, z * alpha)
+
+
+def leaky_relu_derivative(z, a, alpha):
+    return np.where(z > 0.0, 1.0, alpha).astype(z.dtype)
+
+
+def elu(z, alpha):
+    """z where z > 0, else alpha (exp(z) - 1)."""
+    return np.where(z > 0.0, z, alpha * np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_derivative(z, a, alpha):
+    return np.where(z > 0.0, 1.0, alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype)
+
+
+SQRT1_2 = 0.70710678118654752440  # 1/sqrt(2) and 1/sqrt(2 pi), as torch's GELU writes them
+INV_SQRT_2PI = 1.12837916709551257390 * SQRT1_2 * 0.5
+
+
+def gelu_cdf(z):
+    """Phi(z) = (1 + erf(z / sqrt 2)) / 2, as erfc(-z / sqrt 2) / 2 (exact for negative z)."""
+    from scipy.special import erfc  # imported when used: import nnfast stays light
+
+    return 0.5 * erfc(-z * SQRT1_2)
+
+
+def gelu(z, alpha=None):
+    """z Phi(z), Phi the standard normal CDF (torch's exact form)."""
+    return z * gelu_cdf(z)
+
+
+def gelu_derivative(z, a, alpha=None):
+    return gelu_cdf(z) + z * (INV_SQRT_2PI * np.exp(z * z * -0.5))
+
+
+def softplus(z, alpha=None):
+    """log(1 + exp(z)), and z itself from z > 20 (torch's threshold)."""
+    return np.where(z > 20.0, z, np.log1p(np.exp(np.minimum(z, 20.0))))
+
+
+def softplus_derivative(z, a, alpha=None):
+    e = np.exp(np.minimum(z, 20.0))
+    return np.where(z > 20.0, 1.0, e / (e + 1.0)).astype(z.dtype)
+
+
+def silu(z, alpha=None):
+    """z sigmoid(z), written as torch computes it: z / (1 + exp(-z))."""
+    with np.errstate(over="ignore"):  # exp(-z) = inf: z / inf = 0, as torch
+        return z / (1.0 + np.exp(-z))
+
+
+def silu_derivative(z, a, alpha=None):
+    with np.errstate(over="ignore"):
+        s = 1.0 / (1.0 + np.exp(-z))
+    return s * (1.0 + z * (1.0 - s))
+
+
+def exponential(z, alpha=None):
+    """exp(z): the Poisson loss's output, a rate from its logarithm."""
+    return np.exp(z)
+
+
+def exponential_derivative(z, a, alpha=None):
+    return a
+
+
+# The elementwise activations, one entry each: code -> (f, f').
+ELEMENTWISE = {
+    IDENTITY: (identity, identity_derivative),
+    SIGMOID: (sigmoid, sigmoid_derivative),
+    TANH: (tanh, tanh_derivative),
+    RELU: (relu, relu_derivative),
+    STEP: (step, step_derivative),
+    LEAKY_RELU: (leaky_relu, leaky_relu_derivative),
+    ELU: (elu, elu_derivative),
+    GELU: (gelu, gelu_derivative),
+    SOFTPLUS: (softplus, softplus_derivative),
+    SILU: (silu, silu_derivative),
+    EXP: (exponential, exponential_derivative),
+}
+
+
+def softmax(z):
+    """exp(z) / sum(exp(z)) along the last axis, shifted by the row maximum."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(p, g):
+    """Vector-Jacobian product of softmax: dL/dz from p = softmax(z) and g = dL/dp."""
+    return p * (g - (g * p).sum(axis=-1, keepdims=True))
+
+
+def activate(code, z, alpha=None):
+    """f(z) for activation ``code`` with parameter alpha (None: its default; softmax: along
+    the last axis)."""
+    if code == SOFTMAX:
+        return softmax(z)
+    return ELEMENTWISE[code][0](z, default_alpha(code) if alpha is None else alpha)
+
+
+def derivative(code, z, alpha=None):
+    """f'(z), elementwise, as the forward pass computes it beside f(z) (softmax's Jacobian is
+    ``softmax_backward``'s)."""
+    return activate_and_derivative(code, z, alpha)[1]
+
+
+def activate_and_derivative(code, z, alpha=None):
+    """(f(z), f'(z)) for an elementwise activation: a hidden layer's forward pass."""
+    if code not in ELEMENTWISE:
+        raise ValueError(
+            f"code must be an elementwise activation {tuple(ELEMENTWISE)}, got "
+            f"{code!r} (softmax: use softmax_backward)."
+        )
+    f, f_prime = ELEMENTWISE[code]
+    alpha = default_alpha(code) if alpha is None else alpha
+    a = f(z, alpha)
+    return a, f_prime(z, a, alpha)
