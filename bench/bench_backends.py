@@ -88,6 +88,7 @@ from nnfast._bench import (  # noqa: E402, F401 (the shared workloads, for peers
 )
 from nnfast._bench import START_EPOCHS as _START_EPOCHS  # noqa: E402
 from nnfast._bench import mnist_data as _mnist_data  # noqa: E402
+from nnfast._bench import parse_workloads as _parse_workloads  # noqa: E402
 from nnfast.data import one_hot  # noqa: E402
 from nnfast.network import Network  # noqa: E402
 
@@ -761,17 +762,7 @@ def main(argv=None):
         parser.error(f"--backend must be numpy, cython or all, got {args.backend!r}")
     if args.backend == "cython" and "cython" not in available_backends():
         parser.error("the cython backend is not available (the extension is not built)")
-    lookup = {w.lower(): w for w in ALL_WORKLOADS}
-    names = [w.strip() for w in args.workload.split(",") if w.strip()]
-    if [w.lower() for w in names] == ["all"]:
-        names = list(ALL_WORKLOADS)
-    unknown = [w for w in names if w.lower() not in lookup]
-    if unknown or not names:
-        parser.error(
-            f"unknown workload {unknown or args.workload!r}; choose from "
-            f"{', '.join(ALL_WORKLOADS)} or all"
-        )
-    workloads = [lookup[w.lower()] for w in names]
+    workloads = _parse_workloads(parser, args.workload, ALL_WORKLOADS)
     threads = tuple(int(t) for t in args.threads.split(",") if t.strip())
     repeats = args.repeats or (3 if args.quick else 7)
     target_s = args.target_s or (0.1 if args.quick else 0.25)

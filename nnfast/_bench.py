@@ -549,6 +549,23 @@ def format_table(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def parse_workloads(
+    parser: argparse.ArgumentParser, text: str, choices: Sequence[str]
+) -> list[str]:
+    """The workloads a comma-separated ``--workload`` names (any case, or "all"), spelled as
+    in ``choices``; an unknown one is a usage error."""
+    lookup = {w.lower(): w for w in choices}
+    names = [w.strip() for w in text.split(",") if w.strip()]
+    if [w.lower() for w in names] == ["all"]:
+        names = list(choices)
+    unknown = [w for w in names if w.lower() not in lookup]
+    if unknown or not names:
+        parser.error(
+            f"unknown workload {unknown or text!r}; choose from {', '.join(choices)} or all"
+        )
+    return [lookup[w.lower()] for w in names]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``nnfast bench``: print the machine and the table; returns the exit status (2 when a
     workload asked for could not run, such as MNIST without its files)."""
@@ -598,22 +615,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--repeats must be at least 1")
     if args.target_s is not None and not 0 < args.target_s < 3600:
         parser.error("--target-time must be a number of seconds in (0, 3600)")
-    lookup = {w.lower(): w for w in WORKLOADS}
-    names = [w.strip() for w in args.workload.split(",") if w.strip()]
-    if [w.lower() for w in names] == ["all"]:
-        names = list(WORKLOADS)
-    unknown = [w for w in names if w.lower() not in lookup]
-    if unknown or not names:
-        parser.error(
-            f"unknown workload {unknown or args.workload!r}; choose from "
-            f"{', '.join(WORKLOADS)} or all"
-        )
+    workloads = parse_workloads(parser, args.workload, WORKLOADS)
     backends = list(BACKENDS) if args.backend == "all" else [args.backend]
     if args.backend == "cython" and "cython" not in available_backends():
         parser.error("the cython backend is not available (the extension is not built)")
     result = run(
         backends,
-        [lookup[w.lower()] for w in names],
+        workloads,
         () if args.no_peers else available_peers(),
         repeats=args.repeats or (3 if args.quick else 5),
         target_s=args.target_s or (0.1 if args.quick else 0.2),
