@@ -276,11 +276,11 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         except KeyboardInterrupt:  # the complete epochs are kept; none: not fitted
             history = net.history
-            if warm or (history is not None and history.epochs):
+            if history is not None and (warm or history.epochs):
                 self._fitted(net, classes, history)
-            else:
+            elif not warm:
                 self.__dict__.pop("network_", None)
-            raise
+            raise  # (warm, no history: a loaded model, still as it was)
         self._fitted(net, classes, history)
         return self
 
