@@ -5,7 +5,7 @@ Also the linear score ``w.x + b`` (``linear_score``) the perceptron shares.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -336,7 +336,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         net = self._network("predict_proba")
         X = self._check_X(X)
-        p = net._outputs(X)  # X is checked: no 2nd scan; the network's own O(1) guards
+        p = cast("FloatArray", net._outputs(X))  # X checked: no 2nd scan; O(1) guards
         return np.hstack([1.0 - p, p]) if p.shape[1] == 1 else p
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:

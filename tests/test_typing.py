@@ -44,7 +44,6 @@ NOT_YET = frozenset(
         "nnfast.estimators",
         "nnfast.io",
         "nnfast.losses",
-        "nnfast.network",
         "nnfast.optimizers",
         "nnfast.schedules",
         "nnfast.training",
