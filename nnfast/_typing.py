@@ -11,6 +11,14 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from .activations import Activation
     from .losses import Loss
+    from .optimizers import SGD, Adagrad, Adam, RMSprop
+    from .schedules import (
+        CosineDecay,
+        ExponentialDecay,
+        InverseTimeDecay,
+        OneCycle,
+        ReduceOnPlateau,
+    )
 
 #: The float64 arrays the API returns.
 FloatArray = NDArray[np.float64]
@@ -20,6 +28,12 @@ RealArray = NDArray[np.floating[Any]]
 ActivationLike = Union[str, "Activation", dict[str, Any]]
 #: A loss as the API takes it: a name or a ``Loss``.
 LossLike = Union[str, "Loss"]
+#: An optimizer as ``train`` takes it: a name or an instance (AdamW is an Adam).
+OptimizerLike = Union[str, "SGD", "Adam", "RMSprop", "Adagrad"]
+#: A learning-rate schedule of ``nnfast.schedules`` (StepDecay is an ExponentialDecay).
+Schedule = Union[
+    "ExponentialDecay", "InverseTimeDecay", "ReduceOnPlateau", "CosineDecay", "OneCycle"
+]
 #: A weight initialisation's name (``Network``'s ``init``).
 Init = Literal["auto", "xavier", "he", "normal", "zeros"]
 #: What ``seed=`` takes: None (fresh entropy), an int >= 0, or a Generator used as it is.

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike, NDArray
     from typing_extensions import Self
 
+    from ._spec import OptimizerState
     from ._typing import ActivationLike, Init, LossLike, RealArray, Seed, StrPath
     from .activations import Activation
     from .callbacks import History
@@ -110,6 +111,9 @@ class Network:
     >>> net
     Network([2, 2, 1], activation='sigmoid', output_activation='sigmoid', loss='mse')
     """
+
+    #: The optimizer's state after ``train`` (``resume=True`` continues it).
+    _optimizer_state: OptimizerState
 
     def __init__(
         self,

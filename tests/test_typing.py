@@ -34,7 +34,6 @@ NOT_YET = frozenset(
         "nnfast._reference.perceptron",
         "nnfast._reference.randomness",
         "nnfast._reference.training",
-        "nnfast._run",
         "nnfast._spec",
         "nnfast._validation",
         "nnfast._validation.estimator_inputs",
@@ -46,7 +45,6 @@ NOT_YET = frozenset(
         "nnfast.losses",
         "nnfast.optimizers",
         "nnfast.schedules",
-        "nnfast.training",
     }
 )
 
