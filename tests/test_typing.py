@@ -35,7 +35,6 @@ NOT_YET = frozenset(
         "nnfast._reference.randomness",
         "nnfast._reference.training",
         "nnfast._run",
-        "nnfast._spec",
         "nnfast._validation",
         "nnfast._validation.estimator_inputs",
         "nnfast.activations",
