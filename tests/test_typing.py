@@ -35,8 +35,6 @@ NOT_YET = frozenset(
         "nnfast._reference.randomness",
         "nnfast._reference.training",
         "nnfast._run",
-        "nnfast._validation",
-        "nnfast._validation.estimator_inputs",
         "nnfast.activations",
         "nnfast.callbacks",
         "nnfast.cli",
