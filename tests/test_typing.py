@@ -37,7 +37,6 @@ NOT_YET = frozenset(
         "nnfast._run",
         "nnfast.activations",
         "nnfast.callbacks",
-        "nnfast.cli",
         "nnfast.estimators",
         "nnfast.io",
         "nnfast.losses",
