@@ -94,7 +94,7 @@ class _Parser(argparse.ArgumentParser):
 @contextlib.contextmanager
 def _one_line_usage_errors() -> Iterator[None]:
     """Make every ArgumentParser (e.g. ``nnfast bench``'s own) raise UsageError on bad input."""
-    # patching the class is the point; mypy refuses assignments to methods (and self types)
+    # mypy refuses to replace a method (by a subclass's): replacing it is the point
     original = argparse.ArgumentParser.error
     argparse.ArgumentParser.error = _Parser.error  # type: ignore[method-assign, assignment]
     try:
