@@ -7,7 +7,7 @@ import concurrent.futures
 import copy
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -20,7 +20,6 @@ from .callbacks import EarlyStopping, History, _Progress
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import ModuleType
-    from typing import Literal
 
     from ._spec import Hyper, Spec
     from ._typing import FloatArray, RealArray, Schedule
