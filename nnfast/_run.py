@@ -18,6 +18,7 @@ from ._validation import all_finite, memory_limit
 from .callbacks import EarlyStopping, History, _Progress
 
 if TYPE_CHECKING:
+    import _thread
     from collections.abc import Sequence
     from types import ModuleType
 
@@ -574,7 +575,7 @@ class _NoLock:
 _NO_LOCK = _NoLock()
 
 
-def draw_lock(kernels: ModuleType, rng: np.random.Generator) -> threading.Lock | _NoLock:
+def draw_lock(kernels: ModuleType, rng: np.random.Generator) -> _thread.LockType | _NoLock:
     """The lock to hold while a kernel draws from ``rng``: the compiled loop draws from its
     bit generator without the GIL, so it holds ``rng.bit_generator.lock`` as NumPy's own
     methods do; the reference draws through those methods, which take it themselves."""
