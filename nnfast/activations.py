@@ -17,7 +17,7 @@ compute the same thing. An activation with a parameter takes another value throu
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from typing_extensions import Self
 
-    from ._typing import FloatArray
+    from ._typing import ActivationLike, FloatArray
 
     #: ``Activation.config``: the name, or the name with a parameter's value.
     Config = str | dict[str, str | float]
@@ -226,7 +226,7 @@ ACTIVATIONS = {
 ALIASES = {"logistic": "sigmoid", "linear": "identity", "swish": "silu"}  # scikit-learn, Keras
 
 
-def get(name: str | Activation | dict[str, Any], **parameters: float) -> Activation:
+def get(name: ActivationLike, **parameters: float) -> Activation:
     """The activation called ``name``, with ``parameters`` if given (``get("leaky_relu",
     negative_slope=0.2)``). An ``Activation`` is returned as it is (with ``parameters``
     applied); a dict ``{"name": ..., **parameters}`` (``Activation.config``) works too."""

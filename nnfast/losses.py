@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike
 
-    from ._typing import FloatArray
+    from ._typing import FloatArray, LossLike
 
     #: Elementwise loss terms, or their derivatives, of (y_true, y_pred).
     Elementwise = Callable[[FloatArray, FloatArray], FloatArray]
@@ -215,7 +215,7 @@ ALIASES = {
 }
 
 
-def get(name: str | Loss) -> Loss:
+def get(name: LossLike) -> Loss:
     """The loss called ``name`` (a ``Loss`` is returned unchanged)."""
     if isinstance(name, Loss):
         return name

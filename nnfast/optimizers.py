@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Required, TypeAlias
 
+    from ._typing import OptimizerLike
+
     class OptimizerFields(TypedDict, total=False):
         """The ``nnfast._spec.Hyper`` fields an optimizer sets (``hyper()``): its code and
         constants."""
@@ -202,7 +204,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 CLASSES = tuple(OPTIMIZERS.values())
 
 
-def get(optimizer: str | Optimizer) -> Optimizer:
+def get(optimizer: OptimizerLike) -> Optimizer:
     """An optimizer from a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
     ``"adagrad"``) or an instance of one of their classes."""
     if isinstance(optimizer, CLASSES):
