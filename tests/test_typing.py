@@ -37,7 +37,6 @@ NOT_YET = frozenset(
         "nnfast.callbacks",
         "nnfast.estimators",
         "nnfast.io",
-        "nnfast.schedules",
     }
 )
 
