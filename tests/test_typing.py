@@ -34,7 +34,6 @@ NOT_YET = frozenset(
         "nnfast._reference.perceptron",
         "nnfast._reference.randomness",
         "nnfast._reference.training",
-        "nnfast.callbacks",
         "nnfast.estimators",
         "nnfast.io",
     }
