@@ -35,7 +35,6 @@ NOT_YET = frozenset(
         "nnfast._reference.randomness",
         "nnfast._reference.training",
         "nnfast.estimators",
-        "nnfast.io",
     }
 )
 
