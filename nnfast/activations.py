@@ -123,11 +123,8 @@ class Activation:
     def __repr__(self) -> str:
         return f"<activation {self.label}>"
 
-    def __reduce__(
-        self,
-    ) -> tuple[
-        Callable[[Config], Activation], tuple[Config]
-    ]:  # pickle by name and parameters (the defaults are singletons)
+    def __reduce__(self) -> tuple[Callable[[Config], Activation], tuple[Config]]:
+        # pickled by name and parameters (the defaults are singletons)
         return (get, (self.config(),))
 
 

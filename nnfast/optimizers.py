@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from ._typing import OptimizerLike
 
+    #: What ``get`` returns (an AdamW is an Adam).
+    Optimizer: TypeAlias = "SGD | Adam | RMSprop | Adagrad"
+
     class OptimizerFields(TypedDict, total=False):
         """The ``nnfast._spec.Hyper`` fields an optimizer sets (``hyper()``): its code and
         constants."""
@@ -189,10 +192,6 @@ class Adagrad:
             f"initial_accumulator_value={self.initial_accumulator_value})"
         )
 
-
-if TYPE_CHECKING:
-    #: What ``get`` returns (an AdamW is an Adam).
-    Optimizer: TypeAlias = "SGD | Adam | RMSprop | Adagrad"
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sgd": SGD,
