@@ -89,9 +89,9 @@ class Callback:
     """Hooks called by ``train``. Override what you need.
 
     ``on_epoch_end`` gets the epoch index, the ``History`` so far and the network; returning
-    True stops training after that epoch (False or None carries on). A callback may also define
-    ``adjust_learning_rate(epoch, history, lr)`` returning the rate for the next epoch
-    (``ReduceOnPlateau`` works that way).
+    True stops training after that epoch (False or None carries on). A callback may also
+    define ``adjust_learning_rate(epoch, history, lr)`` returning the rate for the next
+    epoch (``ReduceOnPlateau`` works that way).
     """
 
     def on_train_begin(self, network: Network) -> None:
@@ -125,7 +125,9 @@ class _Monitor:
         if not isinstance(mode, str) or mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
         self.monitor = monitor
-        accuracy = isinstance(monitor, str) and "accuracy" in monitor  # (auto: not a callable)
+        accuracy = (
+            isinstance(monitor, str) and "accuracy" in monitor
+        )  # a callable was refused "auto"
         self.mode: Literal["min", "max"] = (
             ("max" if accuracy else "min") if mode == "auto" else mode
         )
