@@ -271,8 +271,13 @@ def _umask() -> int:
 # --- load -----------------------------------------------------------------------------------------
 
 
-def load(path: StrOrBytesPath) -> Model:
-    """Load a model written by ``save`` (any kind: Network, estimators, ...).
+# Any, as pickle.load: which model comes back depends on the file. The union (Model) would
+# make every caller narrow, and isinstance cannot narrow it: the estimators' scikit-learn
+# bases are untyped, so the checker keeps them as possible subclasses of every other kind.
+def load(path: StrOrBytesPath) -> Any:
+    """Load a model written by ``save``: a Network, an estimator (MLPClassifier,
+    MLPRegressor, LogisticRegression, Perceptron) or the TabularModel that ``nnfast train
+    --save`` writes.
 
     Anything but a well-formed model file (not a zip, a damaged or unsupported zip member,
     a plain .npy, JSON, pickled objects, non-float arrays, a header that does not describe the
