@@ -34,13 +34,7 @@ NOT_YET = frozenset(
         "nnfast._reference.perceptron",
         "nnfast._reference.randomness",
         "nnfast._reference.training",
-        "nnfast.activations",
-        "nnfast.callbacks",
         "nnfast.estimators",
-        "nnfast.io",
-        "nnfast.losses",
-        "nnfast.optimizers",
-        "nnfast.schedules",
     }
 )
 
