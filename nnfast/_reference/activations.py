@@ -26,7 +26,7 @@ from .._spec import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .._validation.arrays import RealArray
+    from .._typing import RealArray
 
     #: An elementwise activation f(z, alpha), and its derivative f'(z, a, alpha).
     Function = Callable[[RealArray, float], RealArray]

@@ -9,7 +9,7 @@ import numpy as np
 from .._spec import BN_EPSILON, BN_MOMENTUM, Csr
 
 if TYPE_CHECKING:
-    from .._validation.arrays import RealArray
+    from .._typing import RealArray
 
 
 def dense_forward(a: RealArray, W: RealArray, b: RealArray) -> RealArray:

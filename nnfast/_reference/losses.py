@@ -21,7 +21,7 @@ from .activations import activate_and_derivative, sigmoid, softmax, softmax_back
 
 if TYPE_CHECKING:
     from .._spec import Spec
-    from .._validation.arrays import RealArray
+    from .._typing import RealArray
 
 #
 # The regression losses are a loss of the difference d = f(z) - y and its derivative, chained

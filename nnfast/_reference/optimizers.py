@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from .._spec import Hyper, OptimizerState
-    from .._typing import FloatArray
-    from .._validation.arrays import RealArray
+    from .._typing import FloatArray, RealArray
 
 
 def cosine_rate(hyper: Hyper, t: float | FloatArray) -> FloatArray:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from .._validation.arrays import RealArray
+    from .._typing import RealArray
 
 
 def perceptron_pass(

@@ -9,8 +9,7 @@ if TYPE_CHECKING:
     from numpy.typing import DTypeLike, NDArray
 
     from .._spec import Hyper, Spec
-    from .._typing import FloatArray
-    from .._validation.arrays import RealArray
+    from .._typing import FloatArray, RealArray
 
 
 def shuffle_order(rng: np.random.Generator, order: NDArray[np.intp]) -> None:

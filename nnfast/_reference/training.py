@@ -46,8 +46,7 @@ if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
     from .._spec import Csr, Hyper, OptimizerState, Spec
-    from .._typing import FloatArray
-    from .._validation.arrays import RealArray
+    from .._typing import FloatArray, RealArray
 
 
 class Workspace:
