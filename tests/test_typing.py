@@ -26,14 +26,6 @@ NOT_YET = frozenset(
         "nnfast._mlp_lbfgs",
         "nnfast._mlp_random",
         "nnfast._mlp_solvers",
-        "nnfast._reference",
-        "nnfast._reference.activations",
-        "nnfast._reference.dense",
-        "nnfast._reference.losses",
-        "nnfast._reference.optimizers",
-        "nnfast._reference.perceptron",
-        "nnfast._reference.randomness",
-        "nnfast._reference.training",
         "nnfast.estimators",
     }
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, overload
+
 import numpy as np
 
 from .._spec import (
@@ -18,8 +20,16 @@ from .._spec import (
     SGD_SKLEARN,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def cosine_rate(hyper, t):
+    from numpy.typing import NDArray
+
+    from .._spec import Hyper, OptimizerState
+    from .._typing import FloatArray, RealArray
+
+
+def cosine_rate(hyper: Hyper, t: float | FloatArray) -> FloatArray:
     """Linear warm-up from 0, then lr * ((1 - final) (1 + cos(pi p)) / 2 + final), p the
     fraction of decay_steps done (held at 1 after them)."""
     lr, warmup, final = hyper.learning_rate, hyper.warmup_steps, hyper.final_fraction
@@ -28,12 +38,12 @@ def cosine_rate(hyper, t):
     return np.where(t < warmup, lr * t / (warmup or 1.0), decayed)
 
 
-def annealed(start, end, p):
+def annealed(start: float, end: float, p: float | FloatArray) -> float | FloatArray:
     """torch's _annealing_cos: from start at p = 0 to end at p = 1."""
     return end + (start - end) / 2.0 * (np.cos(np.pi * p) + 1.0)
 
 
-def one_cycle_rate(hyper, t):
+def one_cycle_rate(hyper: Hyper, t: float | FloatArray) -> FloatArray:
     """torch's OneCycleLR at step t: up from lr / div_factor to lr until the step
     pct_start * total_steps - 1, then down to lr / div_factor / final_div_factor at step
     total_steps - 1 (held there after it)."""
@@ -45,8 +55,15 @@ def one_cycle_rate(hyper, t):
     return np.where((t <= peak) & (peak > 0), up, down)
 
 
-def learning_rate_at(hyper, t):
-    """The learning rate of update step ``t`` (0-based; an array of steps works too)."""
+@overload
+def learning_rate_at(hyper: Hyper, t: int) -> float: ...
+@overload
+def learning_rate_at(hyper: Hyper, t: NDArray[np.integer[Any]]) -> float | FloatArray: ...
+
+
+def learning_rate_at(hyper: Hyper, t: int | NDArray[np.integer[Any]]) -> float | FloatArray:
+    """The learning rate of update step ``t`` (0-based; an array of steps works too, with an
+    array of rates back, except under the CONSTANT schedule: its one rate)."""
     if hyper.schedule == CONSTANT:
         return hyper.learning_rate
     if hyper.schedule in (COSINE, ONE_CYCLE):
@@ -61,7 +78,9 @@ def learning_rate_at(hyper, t):
     return hyper.learning_rate / (1.0 + hyper.decay_rate * p) ** hyper.power  # INVERSE_TIME
 
 
-def sgd_sklearn_update(hyper, lr, t, params, grad, state):
+def sgd_sklearn_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """scikit-learn's SGDOptimizer: the velocity carries the rate, v = mu v - lr g; p += v,
     or with Nesterov p += mu v - lr g (v the new velocity)."""
     if hyper.momentum:
@@ -74,7 +93,9 @@ def sgd_sklearn_update(hyper, lr, t, params, grad, state):
         params -= lr * grad
 
 
-def adam_sklearn_update(hyper, lr, t, params, grad, state):
+def adam_sklearn_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """scikit-learn's AdamOptimizer: the moments without correction, the rate with it,
     lr_t = lr sqrt(1 - b2^(t+1)) / (1 - b1^(t+1)); p += -lr_t m / (sqrt(v) + eps)."""
     b1, b2 = hyper.beta_1, hyper.beta_2
@@ -84,7 +105,9 @@ def adam_sklearn_update(hyper, lr, t, params, grad, state):
     params += -rate * state.m / (np.sqrt(state.v) + hyper.epsilon)
 
 
-def sgd_update(hyper, lr, t, params, grad, state):
+def sgd_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """Plain, momentum or Nesterov SGD, as PyTorch: v = mu v + g; p -= lr (g + mu v if
     nesterov else v)."""
     if hyper.momentum:
@@ -95,7 +118,9 @@ def sgd_update(hyper, lr, t, params, grad, state):
         params -= lr * grad
 
 
-def adam_update(hyper, lr, t, params, grad, state):
+def adam_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """Adam (Kingma & Ba, Algorithm 1), with bias correction."""
     b1, b2 = hyper.beta_1, hyper.beta_2
     state.m[...] = b1 * state.m + (1.0 - b1) * grad
@@ -105,14 +130,18 @@ def adam_update(hyper, lr, t, params, grad, state):
     params -= lr * m_hat / (np.sqrt(v_hat) + hyper.epsilon)
 
 
-def adamw_update(hyper, lr, t, params, grad, state):
+def adamw_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """AdamW (Loshchilov & Hutter), as torch.optim.AdamW: the decoupled decay
     p := (1 - lr weight_decay) p, then Adam's step."""
     params *= 1.0 - lr * hyper.weight_decay
     adam_update(hyper, lr, t, params, grad, state)
 
 
-def rmsprop_update(hyper, lr, t, params, grad, state):
+def rmsprop_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """RMSprop, as torch.optim.RMSprop: v := rho v + (1 - rho) g**2 and the step
     lr g / (sqrt(v) + eps); centered, sqrt(v - g_avg**2) with g_avg the gradients' average
     (held at >= 0 under the root); with momentum the step goes through a velocity m."""
@@ -130,7 +159,9 @@ def rmsprop_update(hyper, lr, t, params, grad, state):
         params -= lr * grad / divisor
 
 
-def adagrad_update(hyper, lr, t, params, grad, state):
+def adagrad_update(
+    hyper: Hyper, lr: float, t: int, params: RealArray, grad: RealArray, state: OptimizerState
+) -> None:
     """Adagrad, as torch.optim.Adagrad without rate decay: v := v + g**2 (from
     initial_accumulator_value), p -= lr g / (sqrt(v) + eps)."""
     state.v += grad * grad
@@ -138,7 +169,7 @@ def adagrad_update(hyper, lr, t, params, grad, state):
 
 
 # The optimizers, one entry each: code -> the update of the whole flat buffer.
-OPTIMIZERS = {
+OPTIMIZERS: dict[int, Callable[[Hyper, float, int, RealArray, RealArray, OptimizerState], None]] = {
     SGD: sgd_update,
     ADAM: adam_update,
     SGD_SKLEARN: sgd_sklearn_update,
@@ -149,7 +180,7 @@ OPTIMIZERS = {
 }
 
 
-def clip_gradient(hyper, grad):
+def clip_gradient(hyper: Hyper, grad: RealArray) -> RealArray:
     """grad clipped in place (and returned): each element to [-clip_value, clip_value]
     (torch's clip_grad_value_), then the whole by clip_norm / (||grad|| + 1e-6) where that is
     below 1 (torch's clip_grad_norm_, the norm over every parameter); 0 turns either off."""
@@ -163,7 +194,7 @@ def clip_gradient(hyper, grad):
     return grad
 
 
-def update(hyper, params, grad, state):
+def update(hyper: Hyper, params: RealArray, grad: RealArray, state: OptimizerState) -> None:
     """One optimizer step on the flat buffer at the schedule's rate; counts the step."""
     t = int(state.step[0])  # a Python int: the rates stay Python floats, NumPy rounds them
     OPTIMIZERS[hyper.optimizer](hyper, learning_rate_at(hyper, t), t, params, grad, state)

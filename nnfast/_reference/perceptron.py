@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._spec import check_perceptron_epochs
 from .randomness import shuffle_order
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
-def perceptron_pass(X, y, params, learning_rate, order):
+    from .._typing import RealArray
+
+
+def perceptron_pass(
+    X: RealArray,
+    y: NDArray[np.intp],
+    params: RealArray,
+    learning_rate: float,
+    order: NDArray[np.intp],
+) -> int:
     """One pass of the perceptron algorithm over the rows in ``order``; returns the mistakes.
 
     ``params = [w_1..w_d, b]``, updated in place: a point x with label y in {0, 1} that the
     step of ``w.x + b`` (1 where >= 0) gets wrong moves the line towards itself,
     (w, b) += lr (x, 1) when y = 1 and (w, b) -= lr (x, 1) when y = 0.
     """
-    d = X.shape[1]
+    d: int = X.shape[1]
     mistakes = 0
     for r in order:
         x = X[r]
@@ -31,8 +45,17 @@ def perceptron_pass(X, y, params, learning_rate, order):
 
 
 def perceptron_epochs(
-    X, y, params, learning_rate, max_epochs, shuffle, rng, order, errors_out, boundary_out
-):
+    X: RealArray,
+    y: NDArray[np.intp],
+    params: RealArray,
+    learning_rate: float,
+    max_epochs: int,
+    shuffle: bool,
+    rng: np.random.Generator,
+    order: NDArray[np.intp],
+    errors_out: NDArray[np.intp],
+    boundary_out: RealArray,
+) -> int:
     """Up to ``max_epochs`` passes of the perceptron algorithm; returns the passes run.
 
     Each pass first shuffles ``order`` in place when ``shuffle`` (``shuffle_order``), then

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 
 from .._spec import (
@@ -38,6 +40,14 @@ from .losses import (
 from .optimizers import clip_gradient, update
 from .randomness import dropout_masks, shuffle_order
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import DTypeLike
+
+    from .._spec import Csr, Hyper, OptimizerState, Spec
+    from .._typing import FloatArray, RealArray
+
 
 class Workspace:
     """What persists across ``train_epochs`` calls of one training run: the sample order,
@@ -45,25 +55,34 @@ class Workspace:
     order; restored on divergence or Ctrl-C). ``sparse``: for sparse X (a Csr), whose
     batches the compiled loop reads in place."""
 
-    def __init__(self, spec, n_samples, batch_size, dtype=None, *, sparse=False):
+    def __init__(
+        self,
+        spec: Spec,
+        n_samples: int,
+        batch_size: int,
+        dtype: DTypeLike | None = None,
+        *,
+        sparse: bool = False,
+    ) -> None:
         self.dtype = check_workspace(spec, n_samples, batch_size, dtype)
         self.spec, self.batch_size, self.sparse = spec, batch_size, bool(sparse)
         self.order = np.arange(n_samples, dtype=np.intp)
         self.grad = np.zeros(spec.n_params, self.dtype)
         self.last_good = np.zeros(spec.n_params, self.dtype)
-        self.last_moments = {}  # name -> the optimizer state's buffer it keeps
+        # name -> the optimizer state's buffer it keeps
+        self.last_moments: dict[str, RealArray] = {}
         self.last_step = 0
         self.epochs_done = 0
         self.diverged = False
         self.cancelled = False  # set by another thread to stop the run (KeyboardInterrupt)
 
-    def save(self, params, state, hyper):
+    def save(self, params: RealArray, state: OptimizerState, hyper: Hyper) -> None:
         self.last_good[:] = params
         self.last_order = self.order.copy()
         self.last_moments = {name: getattr(state, name).copy() for name in state_buffers(hyper)}
         self.last_step = state.step[0]
 
-    def restore(self, params, state):
+    def restore(self, params: RealArray, state: OptimizerState) -> None:
         params[:] = self.last_good
         self.order[:] = self.last_order
         for name, saved in self.last_moments.items():
@@ -71,12 +90,23 @@ class Workspace:
         state.step[0] = self.last_step
 
 
-def weight_sum(sample_weight, n):
+def weight_sum(sample_weight: RealArray | None, n: int) -> float:
     """The data set's total weight: n rows, or the sum of their weights (in float64)."""
     return n if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
 
 
-def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True, scale=None):
+def _backprop(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    masks: Sequence[RealArray | None] | None,
+    grad: RealArray | None,
+    w: RealArray | None = None,
+    w_mean: float = 1.0,
+    training: bool = True,
+    scale: float | None = None,
+) -> tuple[float, float]:
     """Forward and backward pass over one batch; grad := d(mean loss)/d(params).
 
     ``masks`` holds one inverted-dropout mask per hidden layer (or None); ``w`` the batch's
@@ -90,12 +120,15 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
     """
     weights, biases = spec.unpack(params)
     gammas, betas, means, variances = spec.unpack_norm(params)
-    inputs, derivs, norms = [X], [], []
-    a = X
+    # per hidden layer: its output a (the next layer's input; the first layer's is X), f'(z)
+    # and, with batch normalisation, (xhat, inv_std)
+    outputs: list[RealArray] = []
+    derivs: list[RealArray] = []
+    norms: list[tuple[RealArray, RealArray]] = []
     for l, (code, alpha, W, b) in enumerate(
         zip(spec.activations, spec.layer_alphas(), weights, biases)
     ):
-        z = first_layer_forward(a, W, b) if l == 0 else dense_forward(a, W, b)
+        z = first_layer_forward(X, W, b) if l == 0 else dense_forward(outputs[-1], W, b)
         if l == spec.n_layers - 1:
             break
         if spec.batch_norm and training:
@@ -106,10 +139,11 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
         elif spec.batch_norm:
             z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
         a, d = activate_and_derivative(code, z, alpha)
-        if masks is not None and masks[l] is not None:
-            a = a * masks[l]
-            d = d * masks[l]
-        inputs.append(a)
+        mask = None if masks is None else masks[l]
+        if mask is not None:
+            a = a * mask
+            d = d * mask
+        outputs.append(a)
         derivs.append(d)
     if scale is None:
         scale = loss_scale(spec, z.shape[0])
@@ -120,9 +154,9 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
     g_gammas, g_betas, _, _ = spec.unpack_norm(grad)
     for l in reversed(range(spec.n_layers)):
         if l == 0:
-            g_weights[l][...] = first_layer_weight_gradient(inputs[l], delta)
+            g_weights[l][...] = first_layer_weight_gradient(X, delta)
         else:
-            g_weights[l][...] = weight_gradient(inputs[l], delta)
+            g_weights[l][...] = weight_gradient(outputs[l - 1], delta)
         g_biases[l][...] = bias_gradient(delta)
         if l > 0:
             delta = dense_backward(delta, weights[l], derivs[l - 1])
@@ -134,7 +168,16 @@ def _backprop(spec, params, X, Y, masks, grad, w=None, w_mean=1.0, training=True
     return total, correct
 
 
-def sklearn_batch(spec, params, X, Y, masks, grad, w, hyper):
+def sklearn_batch(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    masks: Sequence[RealArray | None] | None,
+    grad: RealArray,
+    w: RealArray | None,
+    hyper: Hyper,
+) -> tuple[float, float]:
     """One batch in scikit-learn's convention (``Hyper.convention`` SKLEARN): grad := the
     gradient of (sum_B w_i l_i + l1 |W| + l2 / 2 ||W||^2) / S_B, S_B the batch's weight sum;
     returns (|B| times that objective before the step, the weighted correct predictions),
@@ -148,24 +191,33 @@ def sklearn_batch(spec, params, X, Y, masks, grad, w, hyper):
     return batch_loss * rows, correct
 
 
-def layer_outputs(spec, params, X, outs, pre_activations=False):
+def layer_outputs(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    outs: list[RealArray] | tuple[RealArray, ...],
+    pre_activations: bool = False,
+) -> None:
     """outs[l] := layer l's outputs for the batch X, or with ``pre_activations`` what its
     activation is applied to (after batch normalisation, by the running statistics)."""
     check_layer_outputs(spec, params, X, outs)
     weights, biases = spec.unpack(params)
     gammas, betas, means, variances = spec.unpack_norm(params)
-    a = X
+    a: RealArray | Csr = X
     for l, (code, alpha, W, b) in enumerate(
         zip(spec.activations, spec.layer_alphas(), weights, biases)
     ):
-        z = first_layer_forward(a, W, b) if l == 0 else dense_forward(a, W, b)
+        if l == 0:
+            z = first_layer_forward(a, W, b)
+        else:  # past the first layer, a is the previous layer's (dense) output
+            z = dense_forward(cast("RealArray", a), W, b)
         if spec.batch_norm and l < spec.n_layers - 1:
             z = batch_norm_inference(z, gammas[l], betas[l], means[l], variances[l])
         a = activate(code, z, alpha)
         outs[l][...] = z if pre_activations else a
 
 
-def forward(spec, params, X, out):
+def forward(spec: Spec, params: RealArray, X: RealArray | Csr, out: RealArray) -> None:
     """out := the network's output for the batch X (batch normalisation by the running
     statistics)."""
     check_forward(spec, params, X, out)
@@ -173,7 +225,13 @@ def forward(spec, params, X, out):
     layer_outputs(spec, params, X, outs)
 
 
-def evaluate(spec, params, X, Y, sample_weight=None):
+def evaluate(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    sample_weight: RealArray | None = None,
+) -> tuple[float, float]:
     """(mean loss, accuracy) over (X, Y), without regularisation; accuracy is NaN for MSE.
     With ``sample_weight`` both are weighted means."""
     check_evaluate(spec, params, X, Y, sample_weight)
@@ -184,7 +242,16 @@ def evaluate(spec, params, X, Y, sample_weight=None):
     return total * loss_scale(spec, n), correct * accuracy_scale(spec, n)
 
 
-def loss_and_gradient(spec, params, X, Y, l1, l2, grad, sample_weight=None):
+def loss_and_gradient(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    l1: float,
+    l2: float,
+    grad: RealArray | None,
+    sample_weight: RealArray | None = None,
+) -> float:
     """Regularised (weighted) mean loss over (X, Y); grad := its gradient, unless None."""
     check_loss_and_gradient(spec, params, X, Y, grad, sample_weight)
     n = weight_sum(sample_weight, X.shape[0])
@@ -195,20 +262,20 @@ def loss_and_gradient(spec, params, X, Y, l1, l2, grad, sample_weight=None):
 
 
 def train_epochs(
-    spec,
-    params,
-    X,
-    Y,
-    n_epochs,
-    batch_size,
-    shuffle,
-    state,
-    hyper,
-    rng,
-    workspace,
-    history_out,
-    sample_weight=None,
-):
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    n_epochs: int,
+    batch_size: int,
+    shuffle: bool,
+    state: OptimizerState,
+    hyper: Hyper,
+    rng: np.random.Generator,
+    workspace: Workspace,
+    history_out: FloatArray,
+    sample_weight: RealArray | None = None,
+) -> int:
     """Run ``n_epochs`` passes of mini-batch training, recording each epoch's metrics.
 
     Each epoch optionally shuffles the sample order in place (``shuffle_order``), then for
