@@ -24,7 +24,6 @@ NOT_YET = frozenset(
         "nnfast._mlp_files",
         "nnfast._mlp_fit",
         "nnfast._mlp_lbfgs",
-        "nnfast._mlp_solvers",
         "nnfast._reference",
         "nnfast._reference.activations",
         "nnfast._reference.dense",
