@@ -23,7 +23,6 @@ NOT_YET = frozenset(
         "nnfast._mlp_base",
         "nnfast._mlp_files",
         "nnfast._mlp_fit",
-        "nnfast._mlp_lbfgs",
         "nnfast._reference",
         "nnfast._reference.activations",
         "nnfast._reference.dense",
