@@ -30,7 +30,7 @@ from .training import _check_jobs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import Protocol, TypedDict
+    from typing import ClassVar, Protocol, TypedDict
 
     from numpy.typing import DTypeLike, NDArray
 
@@ -100,10 +100,13 @@ if TYPE_CHECKING:
         scoring: Scorer | None
         loss: str | None  # MLPRegressor's; None for the classifier
 
-    class MLPState(Protocol):
+    class MLPState:
         """What the solvers and the model files read and write on an MLP estimator: its
-        fitted state, scikit-learn's records between fits, and the methods they call."""
+        fitted state, scikit-learn's records between fits, and the methods they call.
+        ``SolverMixin`` and ``FilesMixin`` derive from it for type checking only (a
+        Protocol base would lose the ``| None`` of the attributes they assign)."""
 
+        _kinds: ClassVar[tuple[Target, ...]]
         _target: Target
         _net: Network
         _optimizer: Optimizer | None
@@ -119,7 +122,8 @@ if TYPE_CHECKING:
         t_: int
         history_: History | None
         n_features_in_: int
-        classes_: NDArray[Any]
+        classes_: NDArray[Any]  # the classifier's
+        network_: Network
 
         def _checked_params(self) -> Params: ...
         def _network(self, what: str) -> Network: ...
@@ -128,10 +132,6 @@ if TYPE_CHECKING:
         def _is_fitted(self) -> bool: ...
         def _loss_scale(self) -> float: ...
         def _losses(self, target: str) -> tuple[str, str]: ...
-        def _restart_run(self, p: Params, child: np.random.Generator) -> Run: ...
-        def _record(
-            self, history: History, first: bool, finals: list[float] | None = None
-        ) -> None: ...
 
 
 #: scikit-learn's message when training ends with weights that are not finite (its
@@ -687,7 +687,7 @@ class ScorerValidation(ValidationScore):
 
     def __init__(
         self,
-        estimator: _BaseMLP,
+        estimator: MLPState,
         scorer: Scorer,
         X: Rows,
         Y: RealArray,

@@ -20,9 +20,7 @@ import nnfast
 #: walked and must be fully annotated.
 NOT_YET = frozenset(
     {
-        "nnfast._mlp_base",
         "nnfast._mlp_files",
-        "nnfast._mlp_fit",
         "nnfast._reference",
         "nnfast._reference.activations",
         "nnfast._reference.dense",
