@@ -20,7 +20,6 @@ import nnfast
 #: walked and must be fully annotated.
 NOT_YET = frozenset(
     {
-        "nnfast._mlp_files",
         "nnfast._reference",
         "nnfast._reference.activations",
         "nnfast._reference.dense",
