@@ -35,7 +35,6 @@ NOT_YET = frozenset(
         "nnfast.activations",
         "nnfast.callbacks",
         "nnfast.cli",
-        "nnfast.estimators",
         "nnfast.io",
         "nnfast.losses",
         "nnfast.network",
