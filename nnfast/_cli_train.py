@@ -195,7 +195,7 @@ def _fit(
         args.epochs,
         "--epochs",
         validation=args.early_stopping,
-        classify=net.loss_function.name != "mse",
+        classify=net._require_loss("train").name != "mse",
     )
     try:
         return net.train(

@@ -7,6 +7,7 @@ import concurrent.futures
 import copy
 import threading
 import warnings
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -15,6 +16,18 @@ from ._reference import LOSSES, learning_rate_at
 from ._spec import CONSTANT, OptimizerState
 from ._validation import all_finite, memory_limit
 from .callbacks import EarlyStopping, History, _Progress
+
+if TYPE_CHECKING:
+    import _thread
+    from collections.abc import Sequence
+    from types import ModuleType
+
+    from ._spec import Hyper, Spec
+    from ._typing import FloatArray, RealArray, Schedule
+    from .network import Network
+
+    #: Validation rows: (X, Y, sample weights or None), in the network's dtype.
+    Validation = tuple[RealArray, RealArray, RealArray | None]
 
 #: Most epochs per kernel call when nothing needs to look between epochs: the per-epoch
 #: records are allocated for one call at a time, never in proportion to ``epochs``.
@@ -27,18 +40,18 @@ class _Run:
 
     def __init__(
         self,
-        kernels,
-        spec,
-        X,
-        Y,
-        w,
-        val,
-        hyper,
-        batch_size,
-        shuffle,
-        schedule,
-        on_divergence="warn",
-    ):
+        kernels: ModuleType,
+        spec: Spec,
+        X: RealArray,
+        Y: RealArray,
+        w: RealArray | None,
+        val: Validation | None,
+        hyper: Hyper,
+        batch_size: int,
+        shuffle: bool,
+        schedule: Schedule | None,
+        on_divergence: Literal["warn", "raise"] = "warn",
+    ) -> None:
         self.kernels, self.spec, self.X, self.Y, self.w, self.val = kernels, spec, X, Y, w, val
         self.on_divergence = on_divergence
         self.hyper, self.batch_size, self.shuffle, self.schedule = (
@@ -48,16 +61,26 @@ class _Run:
             schedule,
         )
         self.classify = LOSSES[spec.loss].correct is not None  # the cross-entropies
-        self._workspaces, self._cancelled = [], False
+        self._workspaces: list[Any] = []  # the backends' Workspace objects
+        self._cancelled = False
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Stop every run of this call (from another thread): they raise KeyboardInterrupt."""
         self._cancelled = True
         for workspace in list(self._workspaces):
             workspace.cancelled = True
 
-    def fit(self, net, epochs, rng, callbacks, verbose, state=None):
-        """One training run of ``net``; returns (History, final monitored loss)."""
+    def fit(
+        self,
+        net: Network,
+        epochs: int,
+        rng: np.random.Generator,
+        callbacks: Sequence[Any],
+        verbose: bool,
+        state: OptimizerState | None = None,
+    ) -> tuple[History, float]:
+        """One training run of ``net``; returns (History, final monitored loss).
+        ``callbacks``: objects with an ``on_epoch_end`` method (``train`` checks them)."""
         kernels = self.kernels
         callbacks = list(callbacks) + ([_Progress(epochs)] if verbose else [])
         if isinstance(self.schedule, schedules.ReduceOnPlateau):
@@ -82,7 +105,10 @@ class _Run:
         steps_per_epoch = -(-self.X.shape[0] // self.batch_size)
         # Records of one kernel call at a time: nothing grows with `epochs` but the History.
         out = np.zeros((1 if per_epoch else max(1, min(epochs, EPOCHS_PER_CALL)), 2))
-        lowest = [np.inf, None]  # lowest training loss so far and its epoch (finite epochs)
+        lowest: list[Any] = [
+            np.inf,
+            None,
+        ]  # lowest training loss so far and its epoch (finite epochs)
         first_step = int(state.step[0])
         # Snapshots at the start of the last two kernel calls (and of the run): divergence
         # falls back on them when the last finite epoch's weights give non-finite outputs.
@@ -209,7 +235,16 @@ class _Run:
             net.history = history
         return history, _final_monitor(history, callbacks)
 
-    def _settle(self, history, net, out, completed, call_start, hyper, lowest):
+    def _settle(
+        self,
+        history: History,
+        net: Network,
+        out: FloatArray,
+        completed: int,
+        call_start: int,
+        hyper: Hyper,
+        lowest: list[Any],
+    ) -> None:
         """After Ctrl-C: exactly ``completed`` epochs in every History list. Records the
         interrupt kept from being made come from the kernel's rows of its last call, and
         a missing validation loss is that of the weights the network now has (the last
@@ -239,8 +274,18 @@ class _Run:
             del x[n:]
 
     def _keep_usable(
-        self, net, state, workspace, rng, hyper, out, finite, snapshot, previous, initial
-    ):
+        self,
+        net: Network,
+        state: OptimizerState,
+        workspace: Any,
+        rng: np.random.Generator,
+        hyper: Hyper,
+        out: FloatArray,
+        finite: int,
+        snapshot: _Snapshot,
+        previous: _Snapshot,
+        initial: _Snapshot,
+    ) -> int | None:
         """After a divergence (the kernel put back the weights of epoch ``finite``, the last
         with a finite loss and weights): keep the last weights that also give finite
         outputs on the training data. Returns how many epochs they are from: ``finite``, an
@@ -277,7 +322,7 @@ class _Run:
         initial.restore(net, state, workspace, rng)
         return 0 if self._finite_outputs(net) else None
 
-    def _finite_outputs(self, net):
+    def _finite_outputs(self, net: Network | _Weights) -> bool:
         params = net._kernel_parameters()
         if not all_finite(params):
             return False
@@ -289,7 +334,15 @@ class _Run:
             )
         return all_finite(out)
 
-    def _record(self, history, out, done, epoch, hyper, lowest=None):
+    def _record(
+        self,
+        history: History,
+        out: FloatArray,
+        done: int,
+        epoch: int,
+        hyper: Hyper,
+        lowest: list[Any] | None = None,
+    ) -> None:
         """Append epochs ``epoch .. epoch + done - 1`` from the kernel's output rows, and
         track the lowest training loss in ``lowest`` (kept here, on the array: an argmin
         over a long list of floats would cost more than a tiny network's whole epochs)."""
@@ -313,7 +366,17 @@ class _Snapshot:
     """A run's state after ``epoch`` epochs: weights, optimizer memory, sample order and
     (when a replay may need it) the random generator's state; O(n_params + n_samples)."""
 
-    def __init__(self, net, state, workspace, rng, epoch, with_rng=False):
+    parameters: RealArray | None  # (None: an _Initial with nothing to restore)
+
+    def __init__(
+        self,
+        net: Network,
+        state: OptimizerState,
+        workspace: Any,
+        rng: np.random.Generator,
+        epoch: int,
+        with_rng: bool = False,
+    ) -> None:
         self.epoch = epoch
         self.parameters = net.parameters.copy()
         self.moments = {name: getattr(state, name).copy() for name in state.BUFFERS}
@@ -322,13 +385,15 @@ class _Snapshot:
         self.rng_state = rng.bit_generator.state if with_rng else None
         self.replayable = with_rng
 
-    def usable(self, run):
+    def usable(self, run: _Run) -> bool:
         """Whether these weights are finite and give finite outputs on the training data."""
-        if not all_finite(self.parameters):
+        if self.parameters is None or not all_finite(self.parameters):
             return False
         return run._finite_outputs(_Weights(self.parameters, run.spec))
 
-    def restore(self, net, state, workspace, rng):
+    def restore(
+        self, net: Network, state: OptimizerState, workspace: Any, rng: np.random.Generator
+    ) -> None:
         net.parameters[...] = self.parameters
         for name, saved in self.moments.items():
             getattr(state, name)[...] = saved
@@ -342,10 +407,12 @@ class _Initial(_Snapshot):
     """The weights a run started from (the kernel itself restores the rest of the first
     call's state): falling back on them also clears the optimizer's moments."""
 
-    def __init__(self, parameters):
+    def __init__(self, parameters: RealArray | None) -> None:
         self.epoch, self.parameters, self.replayable = 0, parameters, False
 
-    def restore(self, net, state, workspace, rng):
+    def restore(
+        self, net: Network, state: OptimizerState, workspace: Any, rng: np.random.Generator
+    ) -> None:
         if self.parameters is None:  # a one-epoch run: the kernel restored them already
             return
         net.parameters[...] = self.parameters
@@ -355,14 +422,14 @@ class _Initial(_Snapshot):
 class _Weights:
     """The little of a Network that ``_Run._finite_outputs`` reads, over given weights."""
 
-    def __init__(self, parameters, spec):
+    def __init__(self, parameters: RealArray, spec: Spec) -> None:
         self.parameters, self.spec, self.n_outputs = parameters, spec, spec.sizes[-1]
 
-    def _kernel_parameters(self):
+    def _kernel_parameters(self) -> RealArray:
         return self.parameters
 
 
-def _final_monitor(history, callbacks):
+def _final_monitor(history: History, callbacks: Sequence[Any]) -> float:
     """The monitored loss of the weights the run ends with (inf if there are none)."""
     if not history.monitor:
         return np.inf
@@ -375,7 +442,7 @@ def _final_monitor(history, callbacks):
     return float(value) if np.isfinite(value) else np.inf
 
 
-def _diverged(history, epoch, kept, action):
+def _diverged(history: History, epoch: int, kept: int | None, action: str) -> None:
     history.stopped_epoch = epoch
     if kept == epoch:
         what = "the weights of the last finite epoch"
@@ -401,7 +468,16 @@ def _diverged(history, epoch, kept, action):
     warnings.warn(message, RuntimeWarning, stacklevel=5)
 
 
-def fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
+def fit_restarts(
+    run: _Run,
+    net: Network,
+    epochs: int,
+    rng: np.random.Generator,
+    restarts: int,
+    n_jobs: int,
+    callbacks: Sequence[Any],
+    verbose: bool,
+) -> History:
     """Train ``restarts`` networks in ``n_jobs`` threads; ``net`` ends as the best of them.
 
     Restart 0 trains ``net`` itself; restart i > 0 a fresh network initialised and trained
@@ -415,13 +491,14 @@ def fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
     counts as the worst; its FloatingPointError is raised only when it is the one kept.
     """
     finals = [np.inf] * restarts
-    errors = {}
+    errors: dict[int, FloatingPointError | None] = {}
     lock = threading.Lock()
-    shared = {"next": 0, "best": None, "history": None, "stop": False}
+    shared: dict[str, Any] = {"next": 0, "best": None, "history": None, "stop": False}
 
-    def one(i, child):
+    def one(i: int, child: np.random.Generator) -> None:
         subject = net if i == 0 else net._restart_copy(child)
         run_callbacks = copy.deepcopy(callbacks)
+        history: History | None
         error = None
         try:
             history, final = run.fit(subject, epochs, child, run_callbacks, verbose and i == 0)
@@ -438,7 +515,7 @@ def fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
                 shared["best"], shared["history"] = i, history
                 shared["params"] = None if i == 0 else subject.parameters
 
-    def worker():
+    def worker() -> None:
         while True:
             with lock:
                 if shared["stop"] or shared["next"] >= restarts:
@@ -475,29 +552,30 @@ def fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose):
         history.interrupted = True
         net.history = history
         raise KeyboardInterrupt
-    if errors.get(best) is not None:  # every run diverged: the kept one says so
+    error = errors.get(best)
+    if error is not None:  # every run diverged: the kept one says so
         net.history = history
-        raise errors[best]
+        raise error
     return history
 
 
 class _NoLock:
-    def acquire(self):
+    def acquire(self) -> None:
         pass
 
     release = acquire
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         pass
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         pass
 
 
 _NO_LOCK = _NoLock()
 
 
-def draw_lock(kernels, rng):
+def draw_lock(kernels: ModuleType, rng: np.random.Generator) -> _thread.LockType | _NoLock:
     """The lock to hold while a kernel draws from ``rng``: the compiled loop draws from its
     bit generator without the GIL, so it holds ``rng.bit_generator.lock`` as NumPy's own
     methods do; the reference draws through those methods, which take it themselves."""

@@ -12,9 +12,38 @@ the same dtype, the compiled module's own (``nnfast._kernels``: float64,
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import Protocol, TypeVar
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from scipy.sparse import csr_array, sparray, spmatrix
+    from typing_extensions import Self
+
+    #: A float64 or float32 buffer (a call's float buffers all have one of the two dtypes).
+    RealArray = NDArray[np.floating[Any]]
+    #: Row indices, labels and counts.
+    IndexArray = NDArray[np.intp]
+    _Real = TypeVar("_Real", bound=np.floating[Any])
+
+    class WorkspaceLike(Protocol):
+        """What the checks read of a workspace: the reference's ``Workspace`` or the compiled
+        module's."""
+
+        @property
+        def spec(self) -> Spec: ...
+        @property
+        def dtype(self) -> np.dtype[Any]: ...
+        @property
+        def sparse(self) -> bool: ...
+        @property
+        def order(self) -> IndexArray: ...
+        @property
+        def batch_size(self) -> int: ...
+
 
 # Activation codes (one per layer in Spec.activations); softmax is the output's only.
 (IDENTITY, SIGMOID, TANH, RELU, STEP, SOFTMAX, LEAKY_RELU, ELU, GELU, SOFTPLUS, SILU, EXP) = (
@@ -80,13 +109,13 @@ class Spec(NamedTuple):
     (snapshots, early stopping, files) carries them (Keras's non-trainable weights).
     """
 
-    sizes: tuple
-    activations: tuple
+    sizes: tuple[int, ...]
+    activations: tuple[int, ...]
     loss: int
-    alphas: tuple = ()
+    alphas: tuple[float, ...] = ()
     batch_norm: bool = False
 
-    def layer_alphas(self):
+    def layer_alphas(self) -> tuple[float, ...]:
         """Every layer's alpha: ``alphas``, or each activation's default (0.0 without one)."""
         if len(self.alphas):
             return tuple(float(a) for a in self.alphas)
@@ -114,10 +143,16 @@ class Spec(NamedTuple):
     def n_params(self) -> int:
         return self.n_trainable + (2 * self.n_hidden_units if self.batch_norm else 0)
 
-    def unpack_norm(self, flat):
+    def unpack_norm(
+        self, flat: NDArray[_Real]
+    ) -> tuple[
+        list[NDArray[_Real]], list[NDArray[_Real]], list[NDArray[_Real]], list[NDArray[_Real]]
+    ]:
         """Per-hidden-layer views ``(gammas, betas, means, variances)`` into a flat buffer
         with this layout (empty lists without batch normalisation)."""
-        out: tuple[list, list, list, list] = ([], [], [], [])
+        out: tuple[
+            list[NDArray[_Real]], list[NDArray[_Real]], list[NDArray[_Real]], list[NDArray[_Real]]
+        ] = ([], [], [], [])
         if not self.batch_norm:
             return out
         at = self.n_weights + sum(self.sizes[1:])
@@ -128,9 +163,10 @@ class Spec(NamedTuple):
                 at += 2 * n
         return out
 
-    def unpack(self, flat):
+    def unpack(self, flat: NDArray[_Real]) -> tuple[list[NDArray[_Real]], list[NDArray[_Real]]]:
         """Per-layer views ``(weights, biases)`` into a flat buffer with this layout."""
-        weights, biases = [], []
+        weights: list[NDArray[_Real]] = []
+        biases: list[NDArray[_Real]] = []
         w_at, b_at = 0, self.n_weights
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             weights.append(flat[w_at : w_at + n_in * n_out].reshape(n_in, n_out))
@@ -175,7 +211,7 @@ class Hyper(NamedTuple):
     step_unit: float = 1.0
     clip_norm: float = 0.0  # the gradient's largest global L2 norm (0: no clipping)
     clip_value: float = 0.0  # its largest absolute element (0: no clipping)
-    dropout: tuple = ()
+    dropout: tuple[float, ...] = ()
     convention: int = MEAN
 
 
@@ -187,24 +223,30 @@ class Csr:
 
     __slots__ = ("data", "indices", "indptr", "shape")
     ndim = 2
+    data: RealArray
+    indices: IndexArray
+    indptr: IndexArray
+    shape: tuple[int, int]
 
-    def __init__(self, data, indices, indptr, shape):
+    def __init__(
+        self, data: RealArray, indices: IndexArray, indptr: IndexArray, shape: tuple[int, int]
+    ) -> None:
         self.data, self.indices, self.indptr = data, indices, indptr
         self.shape = (int(shape[0]), int(shape[1]))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Csr(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
 
     @property
-    def nnz(self):
+    def nnz(self) -> int:
         return int(self.indptr[-1])
 
     @classmethod
-    def of(cls, matrix, dtype=np.float64):
+    def of(cls, matrix: spmatrix | sparray, dtype: DTypeLike = np.float64) -> Self:
         """A SciPy sparse matrix or array (any format) as a Csr: copies only what must change
         (CSC and COO become CSR once; int32 indices become intp)."""
         m = matrix.tocsr()
@@ -213,7 +255,7 @@ class Csr:
         indptr = np.ascontiguousarray(m.indptr, dtype=np.intp)
         return cls(data, indices, indptr, (int(m.shape[0]), int(m.shape[1])))
 
-    def scipy(self):
+    def scipy(self) -> csr_array:
         """The same rows as a ``scipy.sparse.csr_array`` (sharing the buffers)."""
         import scipy.sparse
 
@@ -221,17 +263,17 @@ class Csr:
             (self.data, self.indices, self.indptr), shape=self.shape, copy=False
         )
 
-    def take(self, rows):
+    def take(self, rows: ArrayLike) -> Csr:
         """The rows ``rows`` (integer indices, in that order) as a new Csr."""
-        rows = np.asarray(rows, dtype=np.intp)
-        counts = self.indptr[rows + 1] - self.indptr[rows]
-        indptr = np.zeros(rows.size + 1, dtype=np.intp)
+        index = np.asarray(rows, dtype=np.intp)
+        counts = self.indptr[index + 1] - self.indptr[index]
+        indptr = np.zeros(index.size + 1, dtype=np.intp)
         np.cumsum(counts, out=indptr[1:])
-        starts = np.repeat(self.indptr[rows] - indptr[:-1], counts)
+        starts = np.repeat(self.indptr[index] - indptr[:-1], counts)
         at = np.arange(int(indptr[-1]), dtype=np.intp) + starts
-        return Csr(self.data[at], self.indices[at], indptr, (rows.size, self.shape[1]))
+        return Csr(self.data[at], self.indices[at], indptr, (index.size, self.shape[1]))
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: slice | ArrayLike) -> Csr:
         """Rows by a slice (sharing the buffers) or by integer / boolean indices (copied)."""
         if isinstance(key, slice):
             start, stop, stride = key.indices(self.shape[0])
@@ -265,11 +307,15 @@ class OptimizerState:
     """
 
     BUFFERS = ("m", "v", "g_avg")
-    m: np.ndarray
-    v: np.ndarray
-    g_avg: np.ndarray
+    m: RealArray
+    v: RealArray
+    g_avg: RealArray
+    step: NDArray[np.int64]
+    order: IndexArray | None
 
-    def __init__(self, n_params: int, hyper=None, dtype=np.float64):
+    def __init__(
+        self, n_params: int, hyper: Hyper | None = None, dtype: DTypeLike = np.float64
+    ) -> None:
         # Only what the optimizer uses is n_params long (the trainable parameters,
         # Spec.n_trainable); the rest are one-element placeholders. The moments have the
         # parameters' dtype.
@@ -278,28 +324,29 @@ class OptimizerState:
         self.step = np.zeros(1, dtype=np.int64)
         for name in self.BUFFERS:
             setattr(self, name, np.zeros(n_params if name in used else 1, dtype))
-        adagrad = hyper is not None and hyper.optimizer == ADAGRAD
-        self._initial_v = hyper.initial_accumulator_value if adagrad else 0.0
+        self._initial_v = 0.0
+        if hyper is not None and hyper.optimizer == ADAGRAD:
+            self._initial_v = hyper.initial_accumulator_value
         self.reset()
         self.order = None
 
-    def reset(self):
+    def reset(self) -> None:
         """Every moment back to its start: 0, Adagrad's sum to its initial value."""
         for name in self.BUFFERS:
             getattr(self, name)[...] = 0.0
         self.v[...] = self._initial_v
 
-    def fits(self, n_params, hyper):
+    def fits(self, n_params: int, hyper: Hyper | None) -> bool:
         """Whether this state can carry on a run with these hyperparameters."""
         return all(getattr(self, name).shape == (n_params,) for name in state_buffers(hyper))
 
 
-def default_alpha(code):
+def default_alpha(code: int) -> float:
     """The activation parameter ``code`` takes when none is given (0.0: it has none)."""
     return DEFAULT_ALPHA.get(code, 0.0)
 
 
-def state_buffers(hyper):
+def state_buffers(hyper: Hyper | None) -> tuple[str, ...]:
     """The names of the ``OptimizerState`` buffers ``hyper``'s optimizer keeps per parameter
     (None: all of them), from its ``STATE_BUFFERS`` entry."""
     if hyper is None:
@@ -311,7 +358,9 @@ def state_buffers(hyper):
     )
 
 
-def real_dtype(dtype, own=None):
+def real_dtype(
+    dtype: DTypeLike | None, own: np.dtype[np.floating[Any]] | None = None
+) -> np.dtype[np.floating[Any]]:
     """The dtype a kernel computes in, from ``dtype`` (None: ``own``, else float64): one of
     ``REALS``, and ``own`` if given (a compiled module computes in its own dtype only)."""
     if dtype is None:
@@ -327,7 +376,7 @@ def real_dtype(dtype, own=None):
             f"dtype must be {np.dtype(own).name!r} for these kernels (they "
             f"compute in {np.dtype(own).name}), got {found.name!r}."
         )
-    return found
+    return cast("np.dtype[np.floating[Any]]", found)  # one of REALS
 
 
 # --- the kernels' checks: every buffer against the spec, before any kernel touches it ------
@@ -338,7 +387,7 @@ def real_dtype(dtype, own=None):
 # reference passes None, and the data's dtype (X's: float64 or float32) decides.
 
 
-def check_spec(spec):
+def check_spec(spec: Spec) -> None:
     """The network a Spec describes is one the kernels can run."""
     sizes, codes = tuple(spec.sizes), tuple(spec.activations)
     if len(sizes) < 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
@@ -373,7 +422,9 @@ def check_spec(spec):
         raise ValueError(f"spec.batch_norm must be True or False, got {spec.batch_norm!r}.")
 
 
-def _network(spec):
+def _network(
+    spec: Spec,
+) -> tuple[tuple[int, ...], tuple[int, ...], int, tuple[float, ...], bool]:
     return (
         tuple(spec.sizes),
         tuple(spec.activations),
@@ -383,7 +434,7 @@ def _network(spec):
     )
 
 
-def check_batch_rows(spec, n_rows, batch_size, name="X"):
+def check_batch_rows(spec: Spec, n_rows: int, batch_size: int, name: str = "X") -> None:
     """Batch normalisation normalises over a batch's rows: refuse a batch of one row (its
     variance is 0, its unbiased variance undefined), as torch's BatchNorm1d does."""
     if not spec.batch_norm:
@@ -402,7 +453,7 @@ def check_batch_rows(spec, n_rows, batch_size, name="X"):
         )
 
 
-def _precision(X, dtype):
+def _precision(X: object, dtype: DTypeLike | None) -> np.dtype[Any]:
     """The dtype every float buffer of a call must have: ``dtype``, else X's if it is one the
     kernels compute in, else float64 (for the message refusing X)."""
     if dtype is not None:
@@ -412,7 +463,9 @@ def _precision(X, dtype):
     return REALS[0]
 
 
-def _array(name, a, ndim, dtype=np.float64, writeable=False):
+def _array(
+    name: str, a: object, ndim: int, dtype: DTypeLike = np.float64, writeable: bool = False
+) -> None:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a NumPy array, got {type(a).__name__}.")
     if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
@@ -425,12 +478,12 @@ def _array(name, a, ndim, dtype=np.float64, writeable=False):
         raise ValueError(f"{name} must be writeable (the kernel writes into it).")
 
 
-def _length(name, a, expected, what):
+def _length(name: str, a: NDArray[Any], expected: int, what: str) -> None:
     if a.shape[0] != expected:
         raise ValueError(f"{name} must have {expected} {what}, got {a.shape[0]}.")
 
 
-def _csr(name, X, dtype):
+def _csr(name: str, X: Csr, dtype: DTypeLike) -> None:
     """A Csr whose buffers a kernel can follow: their dtypes and the row pointers' ends."""
     _array(f"{name}.data", X.data, 1, dtype)
     _array(f"{name}.indices", X.indices, 1, np.intp)
@@ -454,7 +507,13 @@ def _csr(name, X, dtype):
         raise ValueError(f"{name}.indices must lie in [0, {d}) (its columns).")
 
 
-def _network_data(spec, params, X, dtype, params_writeable=False):
+def _network_data(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    dtype: DTypeLike,
+    params_writeable: bool = False,
+) -> None:
     check_spec(spec)
     _array("params", params, 1, dtype, writeable=params_writeable)
     if isinstance(X, Csr):
@@ -468,7 +527,9 @@ def _network_data(spec, params, X, dtype, params_writeable=False):
         )
 
 
-def _targets(spec, name, Y, n, dtype, writeable=False):
+def _targets(
+    spec: Spec, name: str, Y: RealArray, n: int, dtype: DTypeLike, writeable: bool = False
+) -> None:
     _array(name, Y, 2, dtype, writeable=writeable)
     if Y.shape != (n, spec.sizes[-1]):
         raise ValueError(
@@ -477,7 +538,13 @@ def _targets(spec, name, Y, n, dtype, writeable=False):
         )
 
 
-def _rows_and_weights(spec, X, Y, sample_weight, dtype):
+def _rows_and_weights(
+    spec: Spec,
+    X: RealArray | Csr,
+    Y: RealArray,
+    sample_weight: RealArray | None,
+    dtype: DTypeLike,
+) -> None:
     if X.shape[0] < 1:
         raise ValueError("X must have at least one row, got 0.")
     _targets(spec, "Y", Y, X.shape[0], dtype)
@@ -486,14 +553,26 @@ def _rows_and_weights(spec, X, Y, sample_weight, dtype):
         _length("sample_weight", sample_weight, X.shape[0], "values (one per row of X)")
 
 
-def check_forward(spec, params, X, out, dtype=None):
+def check_forward(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    out: RealArray,
+    dtype: DTypeLike | None = None,
+) -> None:
     """forward(spec, params, X, out): what it is handed fits the network."""
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype)
     _targets(spec, "out", out, X.shape[0], dtype, writeable=True)
 
 
-def check_layer_outputs(spec, params, X, outs, dtype=None):
+def check_layer_outputs(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    outs: list[RealArray] | tuple[RealArray, ...],
+    dtype: DTypeLike | None = None,
+) -> None:
     """layer_outputs(spec, params, X, outs, pre_activations): one writeable array per layer,
     X's rows by the layer's units."""
     dtype = _precision(X, dtype)
@@ -511,13 +590,28 @@ def check_layer_outputs(spec, params, X, outs, dtype=None):
             )
 
 
-def check_evaluate(spec, params, X, Y, sample_weight, dtype=None):
+def check_evaluate(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    sample_weight: RealArray | None,
+    dtype: DTypeLike | None = None,
+) -> None:
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype)
     _rows_and_weights(spec, X, Y, sample_weight, dtype)
 
 
-def check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, dtype=None):
+def check_loss_and_gradient(
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    grad: RealArray | None,
+    sample_weight: RealArray | None,
+    dtype: DTypeLike | None = None,
+) -> None:
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype)
     _rows_and_weights(spec, X, Y, sample_weight, dtype)
@@ -527,7 +621,13 @@ def check_loss_and_gradient(spec, params, X, Y, grad, sample_weight, dtype=None)
         _length("grad", grad, spec.n_params, "values (the network's parameter count)")
 
 
-def check_workspace(spec, n_samples, batch_size, dtype=None, own=None):
+def check_workspace(
+    spec: Spec,
+    n_samples: int,
+    batch_size: int,
+    dtype: DTypeLike | None = None,
+    own: np.dtype[np.floating[Any]] | None = None,
+) -> np.dtype[np.floating[Any]]:
     """Workspace(spec, n_samples, batch_size, dtype): a network the kernels run, sizes >= 1,
     a dtype they compute in (``own``: the compiled module's); returns the dtype."""
     dtype = real_dtype(dtype, own)
@@ -541,19 +641,19 @@ def check_workspace(spec, n_samples, batch_size, dtype=None, own=None):
 
 
 def check_train_epochs(
-    spec,
-    params,
-    X,
-    Y,
-    n_epochs,
-    batch_size,
-    state,
-    hyper,
-    workspace,
-    history_out,
-    sample_weight,
-    dtype=None,
-):
+    spec: Spec,
+    params: RealArray,
+    X: RealArray | Csr,
+    Y: RealArray,
+    n_epochs: int,
+    batch_size: int,
+    state: OptimizerState,
+    hyper: Hyper,
+    workspace: WorkspaceLike,
+    history_out: NDArray[np.float64],
+    sample_weight: RealArray | None,
+    dtype: DTypeLike | None = None,
+) -> None:
     """train_epochs(...): buffers, optimizer state and workspace fit the network and X."""
     dtype = _precision(X, dtype)
     _network_data(spec, params, X, dtype, params_writeable=True)
@@ -616,7 +716,16 @@ def check_train_epochs(
         )
 
 
-def check_perceptron_epochs(X, y, params, max_epochs, order, errors_out, boundary_out, dtype=None):
+def check_perceptron_epochs(
+    X: RealArray,
+    y: IndexArray,
+    params: RealArray,
+    max_epochs: int,
+    order: IndexArray,
+    errors_out: IndexArray,
+    boundary_out: RealArray,
+    dtype: DTypeLike | None = None,
+) -> None:
     """perceptron_epochs(...): every buffer fits X (d columns: params holds w and b)."""
     dtype = _precision(X, dtype)
     _array("X", X, 2, dtype)

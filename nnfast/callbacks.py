@@ -29,8 +29,13 @@ class History:
     (early stopping's best epoch when it is used), ``stopped_epoch`` the index of the last
     epoch when a callback or early stopping ended the run (else None). ``restored_epoch`` is
     the index of the epoch whose weights the network ends with when early stopping gave them
-    back (``restore_best``), else None: the network keeps its last epoch's weights.
+    back (``restore_best``), else None: the network keeps its last epoch's weights. After
+    ``restarts > 1`` (``train``, the estimators' ``n_restarts``), ``restart`` is the index
+    of the run kept and ``restart_losses`` every run's final monitored loss.
     """
+
+    restart: int
+    restart_losses: list[float]
 
     def __init__(self):
         self.loss, self.accuracy, self.val_loss, self.val_accuracy = [], [], [], []

@@ -24,11 +24,31 @@ import math
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
 from .activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import TextIO, TypedDict
+
+    class _Defaults(TypedDict):
+        hidden: str
+        activation: str
+        epochs: int
+        learning_rate: float
+        batch_size: int
+        optimizer: str
+        l2: float
+        dropout: float
+        test_size: float
+        seed: int
+        patience: int
+        dtype: str
+
 
 EXIT_ERROR = 2
 # Errors a user can cause (bad data, options or files): one line and EXIT_ERROR. Anything
@@ -45,7 +65,7 @@ USER_ERRORS = (
 
 # Defaults of `nnfast train`, chosen on the bundled admissions data (bench/RESULTS.md has
 # the measurements); early stopping is opt-in: on data this small it costs more than it saves.
-DEFAULTS = dict(
+DEFAULTS: _Defaults = dict(
     hidden="16",
     activation="relu",
     epochs=100,
@@ -66,22 +86,24 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse prints the usage and exits; we want one line
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the usage and exits; we want one line
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 @contextlib.contextmanager
-def _one_line_usage_errors():
+def _one_line_usage_errors() -> Iterator[None]:
     """Make every ArgumentParser (e.g. ``nnfast bench``'s own) raise UsageError on bad input."""
+    # mypy refuses to replace a method (by a subclass's): replacing it is the point
     original = argparse.ArgumentParser.error
-    argparse.ArgumentParser.error = _Parser.error
+    argparse.ArgumentParser.error = _Parser.error  # type: ignore[method-assign, assignment]
     try:
         yield
     finally:
-        argparse.ArgumentParser.error = original
+        argparse.ArgumentParser.error = original  # type: ignore[method-assign]
 
 
-def _one_line(exc):
+def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         text = (
             exc.strerror if str(exc.filename) in exc.strerror else f"{exc.strerror}: {exc.filename}"
@@ -93,11 +115,18 @@ def _one_line(exc):
     return " ".join(text.split())
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"nnfast: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line (``argv``: the arguments, default ``sys.argv[1:]``); returns the
     exit status: 0 on success, 2 for a user error, 1 for an internal error."""
     debug = os.environ.get("NNFAST_DEBUG", "").strip() not in ("", "0")
@@ -140,7 +169,7 @@ def main(argv=None):
 # --- option types: argparse reports their message as "argument --x: <message>" ---------------
 
 
-def _positive_int(text):
+def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -150,7 +179,7 @@ def _positive_int(text):
     return value
 
 
-def _nonnegative_int(text):
+def _nonnegative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -160,8 +189,14 @@ def _nonnegative_int(text):
     return value
 
 
-def _float_in(low, high=math.inf, low_open=False, high_open=True, what=None):
-    def parse(text):
+def _float_in(
+    low: float,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = True,
+    what: str | None = None,
+) -> Callable[[str], float]:
+    def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
@@ -181,14 +216,14 @@ def _float_in(low, high=math.inf, low_open=False, high_open=True, what=None):
     return parse
 
 
-def _test_size(text):
+def _test_size(text: str) -> int | float:
     """A fraction in (0, 1), or a whole number of test rows."""
     if text.strip().isdigit():
         return _positive_int(text)
     return _float_in(0.0, 1.0, low_open=True, what="a fraction in (0, 1) or a number of rows")(text)
 
 
-def _hidden(text):
+def _hidden(text: str) -> list[int]:
     """``16,8`` -> [16, 8]; an empty string is no hidden layer (logistic regression)."""
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
@@ -201,11 +236,11 @@ def _hidden(text):
     return sizes
 
 
-def _columns(text):
+def _columns(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
-def _parser():
+def _parser() -> _Parser:
     p = _Parser(
         prog="nnfast",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -388,7 +423,7 @@ def _parser():
     return p
 
 
-def _version():
+def _version() -> str:
     from . import __version__
 
     return __version__
@@ -397,7 +432,7 @@ def _version():
 # --- train (nnfast._cli_train) --------------------------------------------------------------
 
 
-def _train(args):
+def _train(args: argparse.Namespace) -> None:
     from ._cli_train import train
 
     return train(args)
@@ -406,7 +441,7 @@ def _train(args):
 # --- predict, bench, info --------------------------------------------------------------------
 
 
-def _predict(args):
+def _predict(args: argparse.Namespace) -> None:
     import nnfast as nf
 
     from ._encoding import TabularModel
@@ -441,14 +476,14 @@ def _predict(args):
     print("\n".join(lines))
 
 
-def _bench(args):
+def _bench(args: argparse.Namespace) -> int:
     from . import _bench as bench
 
     with _one_line_usage_errors():
         return bench.main(args.options)
 
 
-def _info(args):
+def _info(args: argparse.Namespace) -> None:
     import nnfast as nf
 
     from ._machine import machine_info

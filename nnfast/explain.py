@@ -349,7 +349,7 @@ def _finite_differences(
 def _delta_formula(net: Network, is_output: bool) -> str:
     if not is_output:
         return "(delta_{l+1} W_{l+1}^T) * f'(z_l)"
-    loss, out = net.loss_function.name, net.output_activation
+    loss, out = net._require_loss("explain a step").name, net.output_activation
     k = net.n_outputs
     if loss == "cross_entropy":
         return "a_l - y   (softmax with cross-entropy)"
@@ -501,7 +501,7 @@ def explain(
                 ),
             )
         )
-    loss_name = net.loss_function.name
+    loss_name = net._require_loss("explain a step").name
     return Explanation(
         network=repr(net),
         loss_name=loss_name,

@@ -5,7 +5,7 @@ Also the linear score ``w.x + b`` (``linear_score``) the perceptron shares.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -276,11 +276,11 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
             )
         except KeyboardInterrupt:  # the complete epochs are kept; none: not fitted
             history = net.history
-            if warm or (history is not None and history.epochs):
+            if history is not None and (warm or history.epochs):
                 self._fitted(net, classes, history)
-            else:
+            elif not warm:
                 self.__dict__.pop("network_", None)
-            raise
+            raise  # (warm, no history: a loaded model, still as it was)
         self._fitted(net, classes, history)
         return self
 
@@ -336,7 +336,7 @@ class LogisticRegression(NnfastMixin, ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         net = self._network("predict_proba")
         X = self._check_X(X)
-        p = net._outputs(X)  # X is checked: no 2nd scan; the network's own O(1) guards
+        p = cast("FloatArray", net._outputs(X))  # X checked: no 2nd scan; O(1) guards
         return np.hstack([1.0 - p, p]) if p.shape[1] == 1 else p
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:

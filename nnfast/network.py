@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import warnings
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -22,6 +23,19 @@ from ._validation import (
     check_rng,
     matrix_from_checked,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import TextIO
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from typing_extensions import Self
+
+    from ._spec import OptimizerState
+    from ._typing import ActivationLike, Init, LossLike, RealArray, Seed, StrPath
+    from .activations import Activation
+    from .callbacks import History
+    from .losses import Loss
 
 INITIALISERS = ("auto", "xavier", "he", "normal", "zeros")
 #: Multiply-adds per compiled forward call on large inputs: Ctrl-C is seen between calls.
@@ -98,17 +112,20 @@ class Network:
     Network([2, 2, 1], activation='sigmoid', output_activation='sigmoid', loss='mse')
     """
 
+    #: The optimizer's state after ``train`` (``resume=True`` continues it).
+    _optimizer_state: OptimizerState
+
     def __init__(
         self,
-        layer_sizes,
-        activation="sigmoid",
-        output_activation=None,
-        loss="mse",
-        init="auto",
-        seed=None,
-        dtype="float64",
-        batch_norm=False,
-    ):
+        layer_sizes: Sequence[int],
+        activation: ActivationLike | Sequence[ActivationLike] = "sigmoid",
+        output_activation: ActivationLike | None = None,
+        loss: LossLike | None = "mse",
+        init: Init = "auto",
+        seed: Seed = None,
+        dtype: DTypeLike = "float64",
+        batch_norm: bool = False,
+    ) -> None:
         sizes = _check_sizes(layer_sizes)
         self._dtype = real_dtype(dtype)
         n_hidden = len(sizes) - 2
@@ -159,7 +176,7 @@ class Network:
         self._spec, self._n_params = spec, spec.n_params
         self._workspace_terms = workspace_terms(spec)
         self._set_buffer(np.zeros(spec.n_params, self._dtype))
-        self.history = None
+        self.history: History | None = None
         self._rng = check_rng(seed)
         self._train_lock = threading.Lock()
         self.initialize()
@@ -167,45 +184,45 @@ class Network:
     # --- structure ---------------------------------------------------------------------------
 
     @property
-    def spec(self):
+    def spec(self) -> Spec:
         """The layer sizes, activation codes and loss code the kernels read (fixed)."""
         return self._spec
 
     @spec.setter
-    def spec(self, value):
+    def spec(self, value: object) -> NoReturn:
         raise AttributeError(
             "spec is fixed by the layer sizes, activations and loss the "
             "network was built with: build a new Network to change them."
         )
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """The network's precision, ``numpy.dtype('float64')`` or ``('float32')`` (fixed)."""
         return self._dtype
 
     @property
-    def activations(self):
+    def activations(self) -> tuple[str, ...]:
         """The hidden layers' activation names (fixed at construction)."""
         return self._activations
 
     @property
-    def output_activation(self):
+    def output_activation(self) -> str:
         """The output layer's activation name (fixed at construction)."""
         return self._output_activation
 
     @property
-    def layer_activations(self):
+    def layer_activations(self) -> tuple[Activation, ...]:
         """Every layer's ``nnfast.activations`` object, the output's last (with the parameters
         the network was built with, e.g. leaky_relu's ``negative_slope``)."""
         return self._layer_activations
 
     @property
-    def batch_norm(self):
+    def batch_norm(self) -> bool:
         """Whether every hidden layer is batch-normalised (fixed at construction)."""
         return self._spec.batch_norm
 
     @property
-    def norms(self):
+    def norms(self) -> list[dict[str, RealArray]]:
         """With ``batch_norm``, one dict per hidden layer of views into ``parameters``:
         ``gamma`` (scale) and ``beta`` (shift), trained, then ``running_mean`` and
         ``running_var``, the statistics prediction uses (moved by training, not trained);
@@ -216,12 +233,12 @@ class Network:
         ]
 
     @property
-    def loss_function(self):
+    def loss_function(self) -> Loss | None:
         """The ``nnfast.losses`` object minimised, or None (feedforward only)."""
         return self._loss_function
 
     @property
-    def parameters(self):
+    def parameters(self) -> RealArray:
         """Every weight, then every bias, in one flat buffer of ``dtype`` (a writable view).
 
         Assigning ``net.parameters = values`` checks ``values`` (``n_params`` finite numbers)
@@ -230,7 +247,7 @@ class Network:
         return self._parameters
 
     @parameters.setter
-    def parameters(self, values):
+    def parameters(self, values: ArrayLike) -> None:
         n = self._n_params
         arr = as_float_array(values, "parameters", ndim=(1,), dtype=self._dtype)
         if arr.shape != (n,):
@@ -244,26 +261,26 @@ class Network:
         self._parameters[...] = arr
 
     @property
-    def weights(self):
+    def weights(self) -> LayerViews:
         """``weights[l]``: layer l's weight matrix ``W_l`` (n_in, n_out), a view of
         ``parameters``; ``net.weights[l] = W`` copies W into it."""
         return self._weights
 
     @weights.setter
-    def weights(self, values):
+    def weights(self, values: Sequence[ArrayLike]) -> None:
         self._weights[:] = as_layer_list(values, "weights", len(self._weights))
 
     @property
-    def biases(self):
+    def biases(self) -> LayerViews:
         """``biases[l]``: layer l's bias vector ``b_l`` (n_out,), a view of ``parameters``;
         ``net.biases[l] = b`` copies b into it."""
         return self._biases
 
     @biases.setter
-    def biases(self, values):
+    def biases(self, values: Sequence[ArrayLike]) -> None:
         self._biases[:] = as_layer_list(values, "biases", len(self._biases))
 
-    def _set_buffer(self, buffer):
+    def _set_buffer(self, buffer: RealArray) -> None:
         # A view, never the owner: ndarray.resize (which would free the memory the layer
         # views and the kernels point into) refuses an array that does not own its data.
         self._parameters = buffer.view()
@@ -271,14 +288,14 @@ class Network:
         self._weights = LayerViews(weights, "weights", "(n_in, n_out)", self._dtype)
         self._biases = LayerViews(biases, "biases", "(n_out,)", self._dtype)
 
-    def _buffer_intact(self):
+    def _buffer_intact(self) -> bool:
         p = self._parameters
         if type(p) is not np.ndarray or p.dtype is not self._dtype and p.dtype != self._dtype:
             return False
         flags = p.flags
         return p.shape == (self._n_params,) and flags.c_contiguous and flags.writeable
 
-    def _kernel_parameters(self):
+    def _kernel_parameters(self) -> RealArray:
         """``parameters`` as the kernels need it, checked in O(1) before every call: a buffer
         whose shape, dtype or flags were changed in place is refused, never handed to C."""
         if not self._buffer_intact():
@@ -291,7 +308,7 @@ class Network:
             )
         return self._parameters
 
-    def _check_finite_parameters(self, action):
+    def _check_finite_parameters(self, action: str) -> None:
         params = self._kernel_parameters()
         if not all_finite(params):
             raise ValueError(
@@ -300,27 +317,29 @@ class Network:
                 f"net.initialize()."
             )
 
-    def _require_loss(self, action):
+    def _require_loss(self, action: str) -> Loss:
+        """The loss function; refused, saying why, on a network built without one."""
         if self._loss_function is None:
             raise ValueError(
                 f"This network was built with loss=None (feedforward only, from weights set "
                 f"by hand), so it cannot {action}: build it with a loss, e.g. "
                 f"Network({self.layer_sizes}, output_activation='sigmoid', loss='mse')."
             )
+        return self._loss_function
 
     @property
-    def layer_sizes(self):
+    def layer_sizes(self) -> list[int]:
         return list(self.spec.sizes)
 
     @property
-    def n_inputs(self):
+    def n_inputs(self) -> int:
         return self.spec.sizes[0]
 
     @property
-    def n_outputs(self):
+    def n_outputs(self) -> int:
         return self.spec.sizes[-1]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         act = ""
         if self.activations:
             names = [a.label for a in self._layer_activations[:-1]]
@@ -333,7 +352,7 @@ class Network:
             f"{self._layer_activations[-1].label!r}, loss={loss!r}{dtype}{norm})"
         )
 
-    def initialize(self, init=None, seed=None):
+    def initialize(self, init: Init | None = None, seed: Seed = None) -> Self:
         """Draw fresh weights (see ``init`` in the class docstring); returns self."""
         init = init or self.init
         _check_init(init)
@@ -358,31 +377,31 @@ class Network:
             layer["running_var"][...] = 1.0
         return self
 
-    def copy(self):
+    def copy(self) -> Self:
         """An independent copy (parameters, history and random state)."""
         return copy.deepcopy(self)
 
-    def _restart_copy(self, rng):
+    def _restart_copy(self, rng: np.random.Generator) -> Network:
         """A network of the same structure, initialised from (and keeping) ``rng``."""
         return Network(
             self.layer_sizes,
             activation=list(self._layer_activations[:-1]),
             output_activation=self._layer_activations[-1],
-            loss=self._loss_function.name,
+            loss=self._loss_function,
             init=self.init,
             seed=rng,
             dtype=self._dtype,
             batch_norm=self.batch_norm,
         )
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_weights"], state["_biases"]  # views: rebuilt from parameters
         del state["_train_lock"]
         state["_parameters"] = np.array(self._parameters, dtype=self._dtype)
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         buffer = state.pop("_parameters")
         state.setdefault("_dtype", np.dtype(np.float64))  # pickled before there was a choice
         self.__dict__.update(state)
@@ -391,11 +410,11 @@ class Network:
 
     # --- files -------------------------------------------------------------------------------
 
-    def save(self, path):
+    def save(self, path: StrPath) -> str:
         """Write the network to ``path`` (.npz with a JSON header; see ``nnfast.load``)."""
         return io.save(self, path)
 
-    def _to_file(self):
+    def _to_file(self) -> tuple[dict[str, Any], dict[str, RealArray]]:
         header = {
             "layer_sizes": self.layer_sizes,
             "activation": [a.config() for a in self._layer_activations[:-1]],
@@ -409,12 +428,12 @@ class Network:
         return header, {"parameters": self.parameters}
 
     @classmethod
-    def _file_shapes(cls, header):
+    def _file_shapes(cls, header: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
         """The arrays' shapes the header implies (checked before any array is read)."""
         return {"parameters": (_n_params(header),)}
 
     @classmethod
-    def _from_file(cls, header, arrays):
+    def _from_file(cls, header: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> Self:
         n_params = _n_params(header)
         if arrays["parameters"].shape != (n_params,):  # before allocating what it claims
             raise ValueError(
@@ -446,7 +465,7 @@ class Network:
 
     # --- computing ---------------------------------------------------------------------------
 
-    def feedforward(self, X):
+    def feedforward(self, X: ArrayLike) -> RealArray:
         """The network's output for one sample ``(n_inputs,)`` or a batch ``(n, n_inputs)``,
         in the network's ``dtype``.
 
@@ -462,7 +481,7 @@ class Network:
 
     __call__ = feedforward
 
-    def _outputs(self, X, name="X", report=True):
+    def _outputs(self, X: RealArray | Csr, name: str = "X", report: bool = True) -> RealArray:
         """The outputs for a checked X (C-contiguous, the network's dtype, finite, n_inputs
         wide); ``report``: non-finite outputs raise (non-finite parameters) or warn."""
         kernels = _backend.kernels(dtype=self._dtype)
@@ -497,7 +516,7 @@ class Network:
             )
         return out
 
-    def layer_outputs(self, X, pre_activations=False):
+    def layer_outputs(self, X: ArrayLike, pre_activations: bool = False) -> list[RealArray]:
         """Every layer's outputs for the rows of X, from the kernels' forward pass.
 
         Returns a list with one array per layer, ``(n, units)`` (or ``(units,)`` for one
@@ -511,7 +530,7 @@ class Network:
         outs = self._layer_outputs(matrix_from_checked(X, "X", self.n_inputs), pre_activations)
         return [o[0] for o in outs] if single else outs
 
-    def _layer_outputs(self, X, pre_activations=False):
+    def _layer_outputs(self, X: RealArray | Csr, pre_activations: bool = False) -> list[RealArray]:
         """``layer_outputs`` of a checked X (a C-contiguous matrix of the network's dtype,
         n_inputs wide, or sparse rows)."""
         params = self._kernel_parameters()
@@ -531,7 +550,7 @@ class Network:
             )
         return outs
 
-    def summary(self, file=None):
+    def summary(self, file: TextIO | None = None) -> None:
         """Print a table of the layers (Keras's ``model.summary()``): each layer's output
         shape, activation and parameter count, batch normalisation's rows with
         ``batch_norm``, and the totals; to ``file`` (default: ``sys.stdout``)."""
@@ -553,7 +572,7 @@ class Network:
         head = ("Layer", "Output shape", "Activation", "Parameters")
         widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
 
-        def line(row):
+        def line(row: tuple[str, str, str, str]) -> str:
             return "  ".join(
                 [
                     row[0].ljust(widths[0]),
@@ -581,12 +600,12 @@ class Network:
         ]
         print("\n".join(text), file=file or sys.stdout)
 
-    def _xy(self, X, Y):
+    def _xy(self, X: ArrayLike, Y: ArrayLike) -> tuple[RealArray, RealArray]:
         X = as_matrix(X, "X", self.n_inputs, dtype=self._dtype)
         Y = as_targets(Y, "Y", self.n_outputs, X.shape[0], self.spec.loss, dtype=self._dtype)
         return X, Y
 
-    def _full_batch(self, X, what):
+    def _full_batch(self, X: RealArray | Csr, what: str) -> RealArray:
         """Refuse a full-batch pass whose workspace (every layer's outputs and deltas for
         all rows of X) could not be allocated, or from parameters that are not finite."""
         self._require_loss(what)
@@ -599,7 +618,7 @@ class Network:
         )
         return params
 
-    def loss(self, X, Y, sample_weight=None):
+    def loss(self, X: ArrayLike, Y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean loss over (X, Y), in the convention of ``nnfast.losses``; with
         ``sample_weight``, the weighted mean ``sum_i w_i L_i / sum_i w_i``."""
         self._require_loss("compute a loss")
@@ -612,7 +631,9 @@ class Network:
             )
         )
 
-    def gradients(self, X, Y, sample_weight=None):
+    def gradients(
+        self, X: ArrayLike, Y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> tuple[list[RealArray], list[RealArray]]:
         """Backpropagation: (list of dL/dW_l, list of dL/db_l) of the (weighted) mean loss."""
         self._require_loss("compute gradients")
         X, Y = self._xy(X, Y)
@@ -624,7 +645,15 @@ class Network:
         )
         return self.spec.unpack(grad)
 
-    def train(self, X, Y, epochs=100, learning_rate=0.1, batch_size=32, **options):
+    def train(
+        self,
+        X: ArrayLike,
+        Y: ArrayLike,
+        epochs: int = 100,
+        learning_rate: float = 0.1,
+        batch_size: int | None = 32,
+        **options: Any,
+    ) -> History:
         """Train by stochastic gradient descent; returns the ``History``.
 
         ``batch_size=1`` is per-sample SGD, ``None`` full batch. See
@@ -638,7 +667,7 @@ class Network:
         )
 
 
-def _n_params(header):
+def _n_params(header: Mapping[str, Any]) -> int:
     """The parameter count a model file's header implies (with batch normalisation, each
     hidden unit's scale, shift, running mean and variance too)."""
     sizes = _check_sizes(header["layer_sizes"])
@@ -648,7 +677,7 @@ def _n_params(header):
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + 4 * norm * sum(sizes[1:-1])
 
 
-def _check_sizes(layer_sizes):
+def _check_sizes(layer_sizes: Iterable[object]) -> tuple[int, ...]:
     if isinstance(layer_sizes, (str, bytes)):
         raise TypeError(f"layer_sizes must be a sequence of ints, got {layer_sizes!r}.")
     try:
@@ -662,7 +691,7 @@ def _check_sizes(layer_sizes):
     )
 
 
-def check_size(sizes, name, copies=1, itemsize=8):
+def check_size(sizes: Sequence[int], name: str, copies: int = 1, itemsize: int = 8) -> int:
     """Refuse layer sizes whose parameters (``copies`` of them, of ``itemsize`` bytes each,
     and the largest layer's float64 initialisation draws) could not fit in memory, naming
     ``name``."""
@@ -679,12 +708,12 @@ def check_size(sizes, name, copies=1, itemsize=8):
     return n_params
 
 
-def _check_init(init):
+def _check_init(init: object) -> None:
     if not isinstance(init, str) or init not in INITIALISERS:
         raise ValueError(f"Unknown init {init!r}. Supported initialisations are {INITIALISERS}.")
 
 
-def _check_learnable(sizes, output, loss_function):
+def _check_learnable(sizes: Sequence[int], output: str, loss_function: Loss | None) -> None:
     """Refuse the models that cannot learn, saying how to build one that can."""
     if output == "softmax" and sizes[-1] == 1:
         raise ValueError(
@@ -703,7 +732,7 @@ def _check_learnable(sizes, output, loss_function):
         )
 
 
-def _forward_rows(spec):
+def _forward_rows(spec: Spec) -> int:
     """Rows per compiled forward call: about FORWARD_WORK multiply-adds, a multiple of the
     kernel's own chunk of rows (so the results equal one call's)."""
     width = max(spec.sizes[1:])
@@ -711,13 +740,13 @@ def _forward_rows(spec):
     return chunk * max(1, FORWARD_WORK // max(1, chunk * spec.n_weights))
 
 
-def full_batch_bytes(spec, n_rows, itemsize=8):
+def full_batch_bytes(spec: Spec, n_rows: int, itemsize: int = 8) -> int:
     """Bytes of the workspace of a full-batch pass over ``n_rows`` rows (every layer's
     outputs and f', two delta blocks, the targets): what ``loss`` and ``gradients`` need."""
     return workspace_bytes(spec, n_rows, n_rows, itemsize)
 
 
-def workspace_bytes(spec, n_rows, batch_size, itemsize=8):
+def workspace_bytes(spec: Spec, n_rows: int, batch_size: int, itemsize: int = 8) -> int:
     """Bytes a training workspace for batches of ``batch_size`` rows needs (as allocated by
     the kernels, values of ``itemsize`` bytes), plus the per-run copies of the parameters
     and the sample order (8 bytes an index)."""
@@ -725,7 +754,7 @@ def workspace_bytes(spec, n_rows, batch_size, itemsize=8):
     return itemsize * (batch_size * per_row + fixed) + 8 * 2 * n_rows
 
 
-def workspace_terms(spec):
+def workspace_terms(spec: Spec) -> tuple[int, int]:
     """(values per batch row, fixed values) of a training workspace for ``spec``."""
     sizes, norm = spec.sizes, spec.batch_norm
     return (

@@ -7,6 +7,8 @@ plateau schedule), all epochs run in one kernel call; otherwise one epoch per ca
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, cast
+
 import numpy as np
 
 from . import _backend, optimizers, schedules
@@ -27,39 +29,55 @@ from ._validation import (
 from .callbacks import Callback, EarlyStopping, History, ModelCheckpoint, _Monitor
 from .network import full_batch_bytes, workspace_bytes
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Union
+
+    from numpy.typing import ArrayLike
+
+    from ._typing import OptimizerLike, RealArray, Schedule, Seed
+    from .network import Network
+
+    #: ``validation_data``: (X_val, Y_val) or (X_val, Y_val, w_val).
+    ValidationData = Union[
+        tuple[ArrayLike, ArrayLike], tuple[ArrayLike, ArrayLike, ArrayLike | None]
+    ]
+    #: Validation rows as a run uses them: checked, in the network's dtype.
+    Validation = tuple[RealArray, RealArray, RealArray | None]
+
 __all__ = ["Callback", "EarlyStopping", "History", "ModelCheckpoint", "train"]
 
 DIVERGENCE = ("warn", "raise")
 
 
 def train(
-    net,
-    X,
-    Y,
+    net: Network,
+    X: ArrayLike,
+    Y: ArrayLike,
     *,
-    epochs=100,
-    learning_rate=0.1,
-    batch_size=32,
-    shuffle=True,
-    seed=None,
-    optimizer="sgd",
-    lr_schedule=None,
-    l1=0.0,
-    l2=0.0,
-    dropout=0.0,
-    validation_data=None,
-    validation_split=0.0,
-    early_stopping=None,
-    restarts=1,
-    n_jobs=None,
-    callbacks=(),
-    verbose=False,
-    resume=False,
-    on_divergence="warn",
-    sample_weight=None,
-    clip_norm=None,
-    clip_value=None,
-):
+    epochs: int = 100,
+    learning_rate: float = 0.1,
+    batch_size: int | None = 32,
+    shuffle: bool = True,
+    seed: Seed = None,
+    optimizer: OptimizerLike = "sgd",
+    lr_schedule: Schedule | None = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    dropout: float | Sequence[float] = 0.0,
+    validation_data: ValidationData | None = None,
+    validation_split: float = 0.0,
+    early_stopping: bool | EarlyStopping | None = None,
+    restarts: int = 1,
+    n_jobs: int | None = None,
+    callbacks: Sequence[Callback] | None = (),
+    verbose: bool = False,
+    resume: bool = False,
+    on_divergence: Literal["warn", "raise"] = "warn",
+    sample_weight: ArrayLike | None = None,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> History:
     """Train ``net`` on (X, Y) by mini-batch gradient descent; returns the ``History``.
 
     Parameters
@@ -218,8 +236,7 @@ def train(
     state = getattr(net, "_optimizer_state", None) if resume else None
     if resume and restarts > 1:
         raise ValueError("resume=True continues one run: it cannot be combined with restarts.")
-    if restarts > 1:
-        n_jobs = _check_jobs(n_jobs, restarts)
+    parallel = _check_jobs(n_jobs, restarts) if restarts > 1 else 1  # (at most restarts)
     _check_resources(
         net,
         X,
@@ -227,7 +244,7 @@ def train(
         batch_size,
         epochs,
         restarts,
-        min(n_jobs, restarts) if restarts > 1 else 1,
+        parallel,
         stoppable=bool(callbacks),
         run=run,
     )
@@ -240,14 +257,14 @@ def train(
         if restarts == 1:
             history, _ = run.fit(net, epochs, rng, callbacks, verbose, state)
         else:
-            history = fit_restarts(run, net, epochs, rng, restarts, n_jobs, callbacks, verbose)
+            history = fit_restarts(run, net, epochs, rng, restarts, parallel, callbacks, verbose)
     finally:
         net._train_lock.release()
     net.history = history
     return history
 
 
-def _check_jobs(n_jobs, restarts):
+def _check_jobs(n_jobs: int | None, restarts: int) -> int:
     """Threads for ``restarts`` runs: ``n_jobs`` (None or -1: one per CPU), at most
     ``MAX_THREADS_PER_CPU`` per CPU (more would only queue; the results do not depend on
     the number of threads)."""
@@ -263,7 +280,17 @@ def _check_jobs(n_jobs, restarts):
 MAX_THREADS_PER_CPU = 8
 
 
-def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppable, run):
+def _check_resources(
+    net: Network,
+    X: RealArray,
+    val: Validation | None,
+    batch_size: int,
+    epochs: int,
+    restarts: int,
+    parallel: int,
+    stoppable: bool,
+    run: _Run,
+) -> None:
     """Refuse, before anything is allocated, what could not fit in memory (a few integer
     operations when everything fits: tutorial loops call train once per epoch)."""
     limit = memory_limit()
@@ -293,7 +320,9 @@ def _check_resources(net, X, val, batch_size, epochs, restarts, parallel, stoppa
         )
 
 
-def check_epochs(epochs, name, validation=False, classify=False, schedule=False):
+def check_epochs(
+    epochs: int, name: str, validation: bool = False, classify: bool = False, schedule: bool = False
+) -> None:
     """Refuse a number of epochs whose History records (a list slot and a float object per
     value: loss, learning rate, accuracy, validation) could not fit in memory, for a run
     that nothing ends sooner."""
@@ -309,7 +338,7 @@ def check_epochs(epochs, name, validation=False, classify=False, schedule=False)
         )
 
 
-def _cpus():
+def _cpus() -> int:
     import os
 
     return max(
@@ -317,7 +346,14 @@ def _cpus():
     )
 
 
-def _split_validation(net, X, Y, w, validation_data, validation_split):
+def _split_validation(
+    net: Network,
+    X: RealArray,
+    Y: RealArray,
+    w: RealArray | None,
+    validation_data: ValidationData | None,
+    validation_split: float,
+) -> tuple[RealArray, RealArray, RealArray | None, Validation | None]:
     """(X_train, Y_train, w_train, (X_val, Y_val, w_val) or None); w may be None."""
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -354,8 +390,10 @@ def _split_validation(net, X, Y, w, validation_data, validation_split):
     )
 
 
-def _dropout_rates(dropout, n_hidden):
-    rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(dropout)
+def _dropout_rates(dropout: float | Sequence[float], n_hidden: int) -> tuple[float, ...]:
+    rates: list[object] = (
+        [dropout] * n_hidden if np.ndim(dropout) == 0 else list(cast("Sequence[float]", dropout))
+    )
     if len(rates) != n_hidden:
         raise ValueError(
             f"dropout must be one rate or {n_hidden} rates (one per hidden layer), "

@@ -195,6 +195,24 @@ def test_warm_start_continues(backend):
     assert not np.allclose(cold.coef_, once.coef_)
 
 
+def test_ctrl_c_before_a_warm_epoch_keeps_a_loaded_model(tmp_path, monkeypatch):
+    # a loaded model's network has no History: Ctrl-C before its first epoch must stay a
+    # KeyboardInterrupt and leave the model as it was
+    clf = nf.LogisticRegression(max_epochs=3, warm_start=True).fit(X_POINTS, Y_POINTS)
+    loaded = nf.load(clf.save(tmp_path / "lr.npz"))
+    assert loaded.network_.history is None
+    coef = loaded.coef_.copy()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nf.Network, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        loaded.fit(X_POINTS, Y_POINTS)
+    np.testing.assert_array_equal(loaded.coef_, coef)
+    assert loaded.n_iter_ == clf.n_iter_
+
+
 def test_l2_shrinks_the_weights(backend):
     plain = nf.LogisticRegression(learning_rate=0.5, max_epochs=300).fit(X_POINTS, Y_POINTS)
     ridge = nf.LogisticRegression(learning_rate=0.5, max_epochs=300, l2=0.1)

@@ -28,19 +28,12 @@ NOT_YET = frozenset(
         "nnfast._reference.perceptron",
         "nnfast._reference.randomness",
         "nnfast._reference.training",
-        "nnfast._run",
-        "nnfast._spec",
-        "nnfast._validation",
-        "nnfast._validation.estimator_inputs",
         "nnfast.activations",
         "nnfast.callbacks",
-        "nnfast.cli",
         "nnfast.io",
         "nnfast.losses",
-        "nnfast.network",
         "nnfast.optimizers",
         "nnfast.schedules",
-        "nnfast.training",
     }
 )
 

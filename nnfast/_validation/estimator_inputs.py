@@ -5,14 +5,31 @@ expecting 2 features as input"); pandas column names recorded and compared."""
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 
 from ..exceptions import DataConversionWarning, warn
 from .arrays import TEXT_HINT, _asarray, _from_pandas, all_finite
 
+if TYPE_CHECKING:
+    from collections.abc import Sized
+    from typing import TypeVar
 
-def _feature_names(X):
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from scipy.sparse import sparray, spmatrix
+
+    from .._compat import BaseEstimator
+    from .._spec import Csr
+
+    #: The float64 or float32 arrays the kernels take.
+    RealArray = NDArray[np.floating[Any]]
+    #: Column names of a pandas X, as scikit-learn keeps them.
+    FeatureNames = NDArray[np.object_]
+    _Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def _feature_names(X: object) -> FeatureNames | None:
     columns = getattr(X, "columns", None)
     if columns is None or isinstance(X, np.ndarray):
         return None
@@ -22,7 +39,7 @@ def _feature_names(X):
     return names
 
 
-def to_array(X, name="X"):
+def to_array(X: ArrayLike, name: str = "X") -> NDArray[Any]:
     """``X`` as a NumPy array of real numbers (not yet float64-checked): pandas objects
     converted, object arrays cast to float, complex and sparse input refused clearly."""
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse
@@ -53,7 +70,7 @@ def to_array(X, name="X"):
     return arr
 
 
-def _check_frame_columns(X, name):
+def _check_frame_columns(X: Any, name: str) -> None:
     """A pandas DataFrame's columns that are not numbers: a ValueError naming ``name`` and
     the first such column (pandas' own messages name neither)."""
     dtypes = getattr(X, "dtypes", None)
@@ -79,12 +96,14 @@ def _check_frame_columns(X, name):
             ) from None
 
 
-def is_sparse(X):
+def is_sparse(X: object) -> bool:
     """A SciPy sparse matrix or array."""
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
-def check_X(estimator, X, reset):
+def check_X(
+    estimator: BaseEstimator, X: ArrayLike | spmatrix | sparray, reset: bool
+) -> RealArray | Csr:
     """Validated 2-D C-contiguous X for the MLP estimators (scikit-learn messages), float32
     if it is, else float64;
     SciPy sparse input (any format) as a ``Csr`` of its rows.
@@ -126,7 +145,9 @@ def check_X(estimator, X, reset):
     return arr
 
 
-def _check_width(estimator, width, names, reset):
+def _check_width(
+    estimator: BaseEstimator, width: int, names: FeatureNames | None, reset: bool
+) -> None:
     check_feature_names(estimator, names, reset)
     if reset:
         estimator.n_features_in_ = width
@@ -137,9 +158,9 @@ def _check_width(estimator, width, names, reset):
         )
 
 
-def _check_sparse_X(estimator, X, reset):
-    """A sparse X: CSR rows in float64 (CSC and the other formats converted once, never
-    densified); its stored values must be finite."""
+def _check_sparse_X(estimator: BaseEstimator, X: spmatrix | sparray, reset: bool) -> Csr:
+    """A sparse X: CSR rows in float64, or float32 if X is (CSC and the other formats
+    converted once, never densified); its stored values must be finite."""
     from .._spec import Csr
 
     if X.ndim != 2:
@@ -164,7 +185,11 @@ def _check_sparse_X(estimator, X, reset):
     return csr
 
 
-def as_dtype(X, dtype):
+@overload
+def as_dtype(X: Csr, dtype: DTypeLike) -> Csr: ...
+@overload
+def as_dtype(X: RealArray, dtype: DTypeLike) -> RealArray: ...
+def as_dtype(X: RealArray | Csr, dtype: DTypeLike) -> RealArray | Csr:
     """A checked X (dense, or a Csr) in ``dtype``, the model's precision: X itself when it
     already is; a value that does not fit (float64 beyond float32's range) is refused."""
     from .._spec import Csr
@@ -185,7 +210,7 @@ def as_dtype(X, dtype):
     return X
 
 
-def check_width(estimator, X, expected):
+def check_width(estimator: BaseEstimator, X: ArrayLike, expected: int) -> None:
     """scikit-learn's error for an X of the wrong width (after fitting)."""
     if np.ndim(X) == 2 and np.shape(X)[1] != expected:
         raise ValueError(
@@ -194,7 +219,7 @@ def check_width(estimator, X, expected):
         )
 
 
-def reshape_error(arr):
+def reshape_error(arr: NDArray[Any]) -> ValueError:
     return ValueError(
         f"Expected 2D array X, got 1D array instead:\narray={arr}.\nReshape your data either "
         "using array.reshape(-1, 1) if your data has a single feature or "
@@ -202,7 +227,7 @@ def reshape_error(arr):
     )
 
 
-def classic_X(estimator, X, reset):
+def classic_X(estimator: BaseEstimator, X: ArrayLike, reset: bool) -> NDArray[Any]:
     """X for the classic models (Perceptron, LogisticRegression) before their own checks
     (``as_float_array`` / ``as_matrix``, whose messages they keep): pandas, object arrays,
     complex and sparse input handled as in ``check_X``, feature names recorded or compared."""
@@ -217,7 +242,7 @@ def classic_X(estimator, X, reset):
     return arr
 
 
-def check_feature_names(estimator, names, reset):
+def check_feature_names(estimator: BaseEstimator, names: FeatureNames | None, reset: bool) -> None:
     """Record (``reset``) or compare the column names of a pandas X, as scikit-learn does."""
     name = type(estimator).__name__
     if reset:
@@ -248,11 +273,11 @@ def check_feature_names(estimator, names, reset):
         )
 
 
-def column_or_1d_if_column(y):
+def column_or_1d_if_column(y: NDArray[_Scalar]) -> NDArray[_Scalar]:
     return y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
 
 
-def check_y_column(y, warn_column=True):
+def check_y_column(y: NDArray[_Scalar], warn_column: bool = True) -> NDArray[_Scalar]:
     """A (n, 1) y is raveled with a DataConversionWarning, as scikit-learn does."""
     if y.ndim == 2 and y.shape[1] == 1:
         if warn_column:
@@ -266,18 +291,19 @@ def check_y_column(y, warn_column=True):
     return y
 
 
-def require_y(estimator, y):
+def require_y(estimator: BaseEstimator, y: ArrayLike | None) -> None:
     if y is None:
         raise ValueError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None."
         )
 
 
-def check_consistent(n, y, name="y"):
+def check_consistent(n: int, y: ArrayLike, name: str = "y") -> None:
     if np.ndim(y) == 0:
         raise ValueError(f"{name} must be an array with one entry per sample, got {y!r}.")
-    if len(y) != n:
+    n_y = len(cast("Sized", y))  # not a scalar: it has a length
+    if n_y != n:
         raise ValueError(
             f"Found input variables with inconsistent numbers of samples: "
-            f"[{n}, {len(y)}] (X and {name})."
+            f"[{n}, {n_y}] (X and {name})."
         )
