@@ -64,7 +64,7 @@ class FilesMixin(_State):
         )
         if hasattr(self, "classes_"):
             header["classes"] = encode_classes(self.classes_)
-        arrays = {"parameters": net.parameters}
+        arrays: dict[str, np.ndarray] = {"parameters": net.parameters}
         history = getattr(self, "history_", None) or History()
         arrays["history_loss"] = np.asarray(history.loss, dtype=np.float64)
         arrays["history_learning_rate"] = np.asarray(history.learning_rate, dtype=np.float64)
@@ -72,8 +72,9 @@ class FilesMixin(_State):
             value = getattr(self, name, None)
             if value is not None:
                 arrays[name.rstrip("_")] = np.asarray(value, dtype=np.float64)
-        if getattr(self, "_best_parameters", None) is not None:
-            arrays["best_parameters"] = self._best_parameters
+        best = getattr(self, "_best_parameters", None)
+        if best is not None:
+            arrays["best_parameters"] = best
         if optimizer is not None:
             arrays["optimizer_m"], arrays["optimizer_v"] = optimizer.state.m, optimizer.state.v
         return header, arrays
