@@ -44,8 +44,7 @@ if TYPE_CHECKING:
 
     from ._mlp_random import RandomSource
     from ._mlp_solvers import LearningRate, Params, Solver, Target
-    from ._typing import FloatArray
-    from ._validation.arrays import RealArray
+    from ._typing import FloatArray, RealArray
 
     _S = TypeVar("_S", bound=str)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,16 +37,9 @@ if TYPE_CHECKING:
 
     from ._mlp_random import RandomSource
     from ._mlp_solvers import MLPState, Params, Rows
-    from ._typing import FloatArray
-    from ._validation.arrays import RealArray
+    from ._typing import FloatArray, RealArray
 
     _State = MLPState  # the estimator's state and methods the solvers use, declared once
-
-    class _Restarts(History):
-        """A History that records restarts (set after them)."""
-
-        restart: int
-        restart_losses: list[float]
 else:
     _State = object
 
@@ -190,9 +183,8 @@ class SolverMixin(_State):
     def _record(self, history: History, first: bool, finals: list[float] | None = None) -> None:
         """Append this call's records to the cumulative ``history_``."""
         if finals is not None:
-            record = cast("_Restarts", history)
-            record.restart_losses = finals
-            record.restart = finals.index(self.loss_) if self.loss_ in finals else 0
+            history.restart_losses = finals
+            history.restart = finals.index(self.loss_) if self.loss_ in finals else 0
         total: History | None = getattr(self, "history_", None)
         if first or total is None:
             self.history_ = history
@@ -253,9 +245,8 @@ class SolverMixin(_State):
         history.loss = list(curve)
         history.interrupted = interrupted
         if len(runs) > 1:
-            record = cast("_Restarts", history)
-            record.restart = best
-            record.restart_losses = [float(f) for f in fun]
+            history.restart = best
+            history.restart_losses = [float(f) for f in fun]
         self.n_iter_ = min(int(result.nit), p.max_iter)
         self.loss_ = float(result.fun)
         self._record(history, first)

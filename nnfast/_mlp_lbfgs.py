@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 
     from ._mlp_solvers import MLPState, Params, Rows
     from ._spec import Spec
-    from ._typing import FloatArray
-    from ._validation.arrays import RealArray
+    from ._typing import FloatArray, RealArray
 
     class LbfgsResult(Protocol):
         """What is read of SciPy's ``OptimizeResult``, and whether Ctrl-C ended the run."""

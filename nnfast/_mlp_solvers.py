@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 
     from ._mlp_base import _BaseMLP
     from ._mlp_random import RandomSource
-    from ._typing import FloatArray
-    from ._validation.arrays import RealArray
+    from ._typing import FloatArray, RealArray
     from .callbacks import Callback
     from .network import Network
 

@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._mlp_solvers import Params
-    from ._typing import FloatArray
-    from ._validation.arrays import RealArray
+    from ._typing import FloatArray, RealArray
     from .callbacks import Callback
 
     #: The hidden layers' activations by name (scikit-learn's, then nnfast's own).
