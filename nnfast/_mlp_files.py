@@ -187,8 +187,9 @@ class FilesMixin(_State):
         history = History()
         history.loss = float_array(arrays, "history_loss", (None,), finite=False).tolist()
         history.learning_rate = float_array(arrays, "history_learning_rate", (None,)).tolist()
-        if getattr(model, "validation_loss_curve_", None):
-            history.val_loss = list(model.validation_loss_curve_)
+        curve = getattr(model, "validation_loss_curve_", None)
+        if curve:
+            history.val_loss = list(curve)
         model.history_ = net.history = history
         return model
 

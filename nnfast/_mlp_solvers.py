@@ -121,6 +121,7 @@ if TYPE_CHECKING:
         t_: int
         history_: History | None
         n_features_in_: int
+        feature_names_in_: NDArray[np.object_]  # when X had string column names
         classes_: NDArray[Any]  # the classifier's
         network_: Network
 
