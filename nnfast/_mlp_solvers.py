@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     #: scikit-learn's scorer protocol: (estimator, X, y, sample_weight=...) -> a number.
     Scorer = Callable[..., float]
     #: (Y, P, w) -> the weighted mean loss, as scikit-learn reports it.
-    LossFunction = Callable[[RealArray, RealArray, "RealArray | None"], float]
+    LossFunction = Callable[[RealArray, RealArray, RealArray | None], float]
     Optimizer = Union["SGDOptimizer", "AdamOptimizer"]
 
     class OptimizerHyper(TypedDict, total=False):
