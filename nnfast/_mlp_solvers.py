@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
     from numpy.typing import DTypeLike, NDArray
 
-    from ._mlp_base import _BaseMLP
     from ._mlp_random import RandomSource
     from ._typing import FloatArray, RealArray
     from .callbacks import Callback
@@ -106,6 +105,7 @@ if TYPE_CHECKING:
         Protocol base would lose the ``| None`` of the attributes they assign)."""
 
         _kinds: ClassVar[tuple[Target, ...]]
+        solver: str  # the constructor's parameter, as given
         _target: Target
         _net: Network
         _optimizer: Optimizer | None
@@ -149,7 +149,7 @@ class Unfit(Exception):
     """Training stopped before anything was learnt: the estimator is left unfitted."""
 
 
-def stochastic_only(estimator: _BaseMLP) -> bool:
+def stochastic_only(estimator: MLPState) -> bool:
     """``partial_fit`` exists only for the stochastic solvers, as in scikit-learn."""
     if estimator.solver == "lbfgs":
         raise AttributeError(
