@@ -438,7 +438,8 @@ def _final_monitor(history: History, callbacks: Sequence[Any]) -> float:
         for c in callbacks
         if isinstance(c, EarlyStopping) and c.restore_best and c.best_parameters is not None
     ]
-    value = history.monitor[restored[-1].best_epoch] if restored else history.monitor[-1]
+    kept = restored[-1].best_epoch if restored else None  # an int once best_parameters is set
+    value = history.monitor[-1 if kept is None else kept]
     return float(value) if np.isfinite(value) else np.inf
 
 

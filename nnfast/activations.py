@@ -17,11 +17,23 @@ compute the same thing. An activation with a parameter takes another value throu
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from . import _reference as ref
 from . import _spec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from ._typing import ActivationLike, FloatArray
+
+    #: ``Activation.config``: the name, or the name with a parameter's value.
+    Config = str | dict[str, str | float]
 
 
 class Activation:
@@ -33,27 +45,35 @@ class Activation:
     ``alpha``, which the kernels receive per layer.
     """
 
-    def __init__(self, name, code, doc, init="xavier", parameter=None, alpha=None):
+    def __init__(
+        self,
+        name: str,
+        code: int,
+        doc: str | None,
+        init: Literal["he", "xavier"] = "xavier",
+        parameter: str | None = None,
+        alpha: float | None = None,
+    ) -> None:
         self.name = name
         self.code = code
         self.init = init
         self.parameter = parameter
-        self.alpha = _spec.default_alpha(code) if alpha is None else float(alpha)
+        self.alpha: float = _spec.default_alpha(code) if alpha is None else float(alpha)
         self.__doc__ = doc
 
-    def __call__(self, z):
+    def __call__(self, z: ArrayLike) -> FloatArray:
         return ref.activate(self.code, np.asarray(z, dtype=np.float64), self.alpha)
 
-    def derivative(self, z):
+    def derivative(self, z: ArrayLike) -> FloatArray:
         """f'(z), elementwise."""
         return ref.derivative(self.code, np.asarray(z, dtype=np.float64), self.alpha)
 
     @property
-    def parameters(self):
+    def parameters(self) -> dict[str, float]:
         """``{parameter: alpha}``, or {} for an activation without a parameter."""
         return {} if self.parameter is None else {self.parameter: self.alpha}
 
-    def with_parameters(self, **parameters):
+    def with_parameters(self, **parameters: float) -> Self:
         """This activation with other parameter values (``negative_slope=0.2``)."""
         if not parameters:
             return self
@@ -65,7 +85,7 @@ class Activation:
                 f"{'the parameter ' + repr(names[0]) if names else 'no parameters'}"
                 f", got {', '.join(map(repr, unknown))}."
             )
-        value = parameters[self.parameter]
+        value = parameters[names[0]]  # the one parameter (unknown ones were refused)
         if (
             isinstance(value, bool)
             or not isinstance(value, numbers.Real)
@@ -76,7 +96,7 @@ class Activation:
             self.name, self.code, self.__doc__, self.init, self.parameter, float(value)
         )
 
-    def config(self):
+    def config(self) -> Config:
         """The name, or ``{"name": ..., parameter: value}`` when the value is not the default
         (JSON for model files; ``get`` takes either)."""
         if self.parameter is None or self.alpha == _spec.default_alpha(self.code):
@@ -84,37 +104,38 @@ class Activation:
         return {"name": self.name, **self.parameters}
 
     @property
-    def label(self):
+    def label(self) -> str:
         """``name`` with a parameter that is not the default: ``leaky_relu(negative_slope=0.2)``."""
         config = self.config()
         if isinstance(config, str):
             return config
         return f"{self.name}({self.parameter}={self.alpha!r})"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Activation) and (self.name, self.alpha) == (
             other.name,
             other.alpha,
         )
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.name, self.alpha))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<activation {self.label}>"
 
-    def __reduce__(self):  # pickle by name and parameters (the defaults are singletons)
+    def __reduce__(self) -> tuple[Callable[[Config], Activation], tuple[Config]]:
+        # pickled by name and parameters (the defaults are singletons)
         return (get, (self.config(),))
 
 
 class Softmax(Activation):
     """softmax(z)_k = exp(z_k) / sum_j exp(z_j) along ``axis`` (shifted by the maximum)."""
 
-    def __call__(self, z, axis=-1):
+    def __call__(self, z: ArrayLike, axis: int = -1) -> FloatArray:
         z = np.moveaxis(np.asarray(z, dtype=np.float64), axis, -1)
         return np.moveaxis(ref.softmax(z), -1, axis)
 
-    def derivative(self, z, axis=-1):
+    def derivative(self, z: ArrayLike, axis: int = -1) -> FloatArray:
         """The Jacobian diagonal d softmax(z)_k / d z_k = p_k (1 - p_k).
 
         Softmax is not elementwise: for backpropagation use the full Jacobian
@@ -124,7 +145,7 @@ class Softmax(Activation):
         p = self(z, axis=axis)
         return p * (1.0 - p)
 
-    def jacobian(self, z):
+    def jacobian(self, z: ArrayLike) -> FloatArray:
         """d softmax(z)_i / d z_j = p_i (delta_ij - p_j) for one vector z."""
         p = self(np.asarray(z, dtype=np.float64).reshape(-1))
         return np.diag(p) - np.outer(p, p)
@@ -202,7 +223,7 @@ ACTIVATIONS = {
 ALIASES = {"logistic": "sigmoid", "linear": "identity", "swish": "silu"}  # scikit-learn, Keras
 
 
-def get(name, **parameters):
+def get(name: ActivationLike, **parameters: float) -> Activation:
     """The activation called ``name``, with ``parameters`` if given (``get("leaky_relu",
     negative_slope=0.2)``). An ``Activation`` is returned as it is (with ``parameters``
     applied); a dict ``{"name": ..., **parameters}`` (``Activation.config``) works too."""

@@ -5,16 +5,32 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Literal, Union
 
 import numpy as np
 
 from ._validation import check_number
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tqdm.auto import tqdm
+
+    from ._typing import RealArray, StrPath
+    from .network import Network
+
+    #: A History list a callback can watch by name.
+    MonitorName = Literal["val_loss", "loss", "val_accuracy", "accuracy"]
+    #: What a callback watches: a History list's name, or ``callable(network) -> float``.
+    Monitor = Union[MonitorName, Callable[[Network], float]]
+    #: Which way is better ("auto": up for accuracies, down for losses).
+    Mode = Literal["auto", "min", "max"]
+
 __all__ = ["Callback", "EarlyStopping", "History", "ModelCheckpoint"]
 
 #: What a callback can watch by name (a History list; the last value is the epoch's).
-MONITORS = ("val_loss", "loss", "val_accuracy", "accuracy")
-MODES = ("auto", "min", "max")
+MONITORS: tuple[MonitorName, ...] = ("val_loss", "loss", "val_accuracy", "accuracy")
+MODES: tuple[Mode, ...] = ("auto", "min", "max")
 
 
 class History:
@@ -34,10 +50,19 @@ class History:
     of the run kept and ``restart_losses`` every run's final monitored loss.
     """
 
+    loss: list[float]
+    accuracy: list[float]
+    val_loss: list[float]
+    val_accuracy: list[float]
+    learning_rate: list[float]
+    best_epoch: int | None
+    stopped_epoch: int | None
+    restored_epoch: int | None
+    interrupted: bool
     restart: int
     restart_losses: list[float]
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.loss, self.accuracy, self.val_loss, self.val_accuracy = [], [], [], []
         self.learning_rate = []
         self.best_epoch = None
@@ -46,15 +71,15 @@ class History:
         self.interrupted = False
 
     @property
-    def epochs(self):
+    def epochs(self) -> int:
         return len(self.loss)
 
     @property
-    def monitor(self):
+    def monitor(self) -> list[float]:
         """The loss used to choose the best epoch: validation loss if any, else training."""
         return self.val_loss if self.val_loss else self.loss
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         last = f", loss={self.loss[-1]:.6g}" if self.loss else ""
         val = f", val_loss={self.val_loss[-1]:.6g}" if self.val_loss else ""
         return f"History(epochs={self.epochs}{last}{val})"
@@ -64,18 +89,18 @@ class Callback:
     """Hooks called by ``train``. Override what you need.
 
     ``on_epoch_end`` gets the epoch index, the ``History`` so far and the network; returning
-    True stops training after that epoch. A callback may also define
-    ``adjust_learning_rate(epoch, history, lr)`` returning the rate for the next epoch
-    (``ReduceOnPlateau`` works that way).
+    True stops training after that epoch (False or None carries on). A callback may also
+    define ``adjust_learning_rate(epoch, history, lr)`` returning the rate for the next
+    epoch (``ReduceOnPlateau`` works that way).
     """
 
-    def on_train_begin(self, network):
+    def on_train_begin(self, network: Network) -> None:
         pass
 
-    def on_epoch_end(self, epoch, history, network):
+    def on_epoch_end(self, epoch: int, history: History, network: Network) -> bool | None:
         return False
 
-    def on_train_end(self, history, network):
+    def on_train_end(self, history: History, network: Network) -> None:
         pass
 
 
@@ -85,7 +110,7 @@ class _Monitor:
     (``mode="auto"``: up for accuracies, down for losses; a callable needs "min" or
     "max")."""
 
-    def __init__(self, monitor, mode):
+    def __init__(self, monitor: Monitor, mode: Mode) -> None:
         if callable(monitor):
             if mode == "auto":
                 raise ValueError(
@@ -100,9 +125,14 @@ class _Monitor:
         if not isinstance(mode, str) or mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
         self.monitor = monitor
-        self.mode = ("max" if "accuracy" in monitor else "min") if mode == "auto" else mode
+        accuracy = (
+            isinstance(monitor, str) and "accuracy" in monitor
+        )  # a callable was refused "auto"
+        self.mode: Literal["min", "max"] = (
+            ("max" if accuracy else "min") if mode == "auto" else mode
+        )
 
-    def check(self, validation, accuracy):
+    def check(self, validation: bool, accuracy: bool) -> None:
         """Refuse, before a run, a History list it will not have."""
         if callable(self.monitor):
             return
@@ -114,7 +144,7 @@ class _Monitor:
                 f"(binary_cross_entropy or cross_entropy)."
             )
 
-    def value(self, history, network):
+    def value(self, history: History, network: Network) -> float:
         """The epoch's value (NaN when it is not a finite number: never an improvement)."""
         if callable(self.monitor):
             value = self.monitor(network)
@@ -130,15 +160,15 @@ class _Monitor:
             value = getattr(history, self.monitor)[-1]
         return value if np.isfinite(value) else np.nan
 
-    def worst(self):
+    def worst(self) -> float:
         return np.inf if self.mode == "min" else -np.inf
 
-    def improved(self, value, best, min_delta):
+    def improved(self, value: float, best: float, min_delta: float) -> bool:
         if self.mode == "min":
             return value < best - min_delta
         return value > best + min_delta
 
-    def describe(self):
+    def describe(self) -> str:
         name = getattr(self.monitor, "__name__", None) or repr(self.monitor)
         return repr(self.monitor) if isinstance(self.monitor, str) else name
 
@@ -149,12 +179,12 @@ class _Watching(Callback):
     _watch: _Monitor
 
     @property
-    def monitor(self):
+    def monitor(self) -> Monitor:
         """The monitored quantity: a History list's name or a callable."""
         return self._watch.monitor
 
     @property
-    def mode(self):
+    def mode(self) -> Literal["min", "max"]:
         """ "min" or "max" ("auto" resolved)."""
         return self._watch.mode
 
@@ -171,19 +201,30 @@ class EarlyStopping(_Watching):
     ``restore_best`` (default) the network ends with the weights of its best epoch.
     """
 
+    best: float
+    best_epoch: int | None
+    wait: int
+    best_parameters: RealArray | None
+
     def __init__(
-        self, patience=10, min_delta=0.0, restore_best=True, *, monitor="val_loss", mode="auto"
-    ):
+        self,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+        *,
+        monitor: Monitor = "val_loss",
+        mode: Mode = "auto",
+    ) -> None:
         self.patience = check_number(patience, "patience", 0, integer=True)
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
         self.restore_best = bool(restore_best)
         self._watch = _Monitor(monitor, mode)
 
-    def on_train_begin(self, network):
+    def on_train_begin(self, network: Network) -> None:
         self.best, self.best_epoch, self.wait = self._watch.worst(), None, 0
         self.best_parameters = None
 
-    def on_epoch_end(self, epoch, history, network):
+    def on_epoch_end(self, epoch: int, history: History, network: Network) -> bool:
         value = self._watch.value(history, network)
         if self._watch.improved(value, self.best, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -193,13 +234,13 @@ class EarlyStopping(_Watching):
         self.wait += 1
         return self.wait >= self.patience
 
-    def on_train_end(self, history, network):
+    def on_train_end(self, history: History, network: Network) -> None:
         if self.restore_best and self.best_parameters is not None:
             network.parameters[:] = self.best_parameters
             history.restored_epoch = self.best_epoch
         history.best_epoch = self.best_epoch
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         watch = "" if self.monitor == "val_loss" else f", monitor={self._watch.describe()}"
         mode = (
             ""
@@ -223,17 +264,27 @@ class ModelCheckpoint(_Watching):
     (0-based), ``saved`` the paths written, in order.
     """
 
-    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+    best: float
+    best_epoch: int | None
+    saved: list[str]
+
+    def __init__(
+        self,
+        path: StrPath,
+        monitor: Monitor = "val_loss",
+        save_best_only: bool = True,
+        mode: Mode = "auto",
+    ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a file path (str or os.PathLike), got {path!r}.")
         self.path = os.fspath(path)
         self.save_best_only = bool(save_best_only)
         self._watch = _Monitor(monitor, mode)
 
-    def _path(self, epoch):
+    def _path(self, epoch: int) -> str:
         return self.path.replace("{epoch}", str(epoch + 1))
 
-    def on_train_begin(self, network):
+    def on_train_begin(self, network: Network) -> None:
         folder = os.path.dirname(os.path.abspath(self._path(0)))
         if not os.path.isdir(folder):
             raise FileNotFoundError(
@@ -241,7 +292,7 @@ class ModelCheckpoint(_Watching):
             )
         self.best, self.best_epoch, self.saved = self._watch.worst(), None, []
 
-    def on_epoch_end(self, epoch, history, network):
+    def on_epoch_end(self, epoch: int, history: History, network: Network) -> bool:
         value = self._watch.value(history, network)
         improved = self._watch.improved(value, self.best, 0.0)
         if improved:
@@ -252,7 +303,7 @@ class ModelCheckpoint(_Watching):
             self.saved.append(path)
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"ModelCheckpoint({self.path!r}, monitor={self._watch.describe()}, "
             f"save_best_only={self.save_best_only}, mode={self.mode!r})"
@@ -262,7 +313,9 @@ class ModelCheckpoint(_Watching):
 class _Progress(Callback):
     """``verbose=True``: a tqdm bar when tqdm is installed, else one rewritten line."""
 
-    def __init__(self, epochs):
+    bar: tqdm | None
+
+    def __init__(self, epochs: int) -> None:
         self.epochs = epochs
         try:
             from tqdm.auto import tqdm
@@ -271,7 +324,7 @@ class _Progress(Callback):
         else:
             self.bar = tqdm(total=epochs, unit="epoch", leave=True)
 
-    def on_epoch_end(self, epoch, history, network):
+    def on_epoch_end(self, epoch: int, history: History, network: Network) -> bool:
         text = f"loss={history.loss[-1]:.4g}"
         if history.val_loss:
             text += f" val_loss={history.val_loss[-1]:.4g}"
@@ -288,7 +341,7 @@ class _Progress(Callback):
             sys.stderr.flush()
         return False
 
-    def on_train_end(self, history, network):
+    def on_train_end(self, history: History, network: Network) -> None:
         if self.bar is not None:
             self.bar.close()
         else:

@@ -21,6 +21,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -36,6 +37,42 @@ from ._archive import (
     struct_error,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Protocol, TypedDict, TypeVar, Union
+
+    from _typeshed import StrOrBytesPath
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._archive import ArrayHeader
+    from ._compat import BaseEstimator
+    from ._encoding import TabularModel
+    from ._typing import FloatArray
+    from .estimators import MLPClassifier, MLPRegressor
+    from .linear import LogisticRegression
+    from .network import Network
+    from .perceptron import Perceptron
+
+    #: What a model file holds (``KINDS``), as ``load`` returns it.
+    Model = Union[
+        Network, TabularModel, MLPClassifier, MLPRegressor, LogisticRegression, Perceptron
+    ]
+    #: A value JSON holds.
+    JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+    E = TypeVar("E", bound=BaseEstimator)
+
+    class _Savable(Protocol):
+        """What ``save`` calls on a model: its header (JSON) and arrays."""
+
+        def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]: ...
+
+    class Classes(TypedDict):
+        """Class labels in a file header (``encode_classes``)."""
+
+        dtype: str
+        values: list[bool | int | float | str]
+
+
 FORMAT = "nnfast"
 FORMAT_VERSION = 1
 #: kind (the class name a file records) -> the module defining it, imported when a file of
@@ -50,7 +87,7 @@ KINDS = {
 }
 
 
-def _model_class(kind):
+def _model_class(kind: str) -> type[Model]:
     """The class of a model ``kind`` (it has ``_from_file(header, arrays)``)."""
     import importlib
 
@@ -60,7 +97,7 @@ def _model_class(kind):
 # --- paths ----------------------------------------------------------------------------------------
 
 
-def _path(path, action):
+def _path(path: StrOrBytesPath, action: str) -> str:
     """``path`` as a str; TypeError or ValueError for what cannot name a file."""
     try:
         name = os.fspath(path)
@@ -78,14 +115,14 @@ def _path(path, action):
     return name
 
 
-def _os_error(exc, path, action):
+def _os_error(exc: OSError, path: str, action: str) -> OSError:
     """``exc`` (an OSError) with a message that names the user's ``path``, never a temporary
     file's, and says what was being done."""
     text = exc.strerror or str(exc)
     return type(exc)(exc.errno, f"cannot {action} {path}: {text}", path)
 
 
-_KIND_OF_FILE = (
+_KIND_OF_FILE: tuple[tuple[Callable[[int], bool], str], ...] = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
@@ -94,7 +131,7 @@ _KIND_OF_FILE = (
 )
 
 
-def _not_regular(mode):
+def _not_regular(mode: int) -> str:
     for test, what in _KIND_OF_FILE:
         if test(mode):
             return what
@@ -104,8 +141,8 @@ def _not_regular(mode):
 # --- save -----------------------------------------------------------------------------------------
 
 
-def save(model, path):
-    """Write ``model`` to ``path`` (``.npz``) atomically; returns the path.
+def save(model: object, path: StrOrBytesPath) -> str:
+    """Write ``model`` to ``path`` (``.npz``) atomically; returns the path (a str).
 
     A symbolic link is followed (the file it points to is replaced, the link stays). An
     existing target that is not a regular file, or is not writable, is refused before
@@ -115,7 +152,9 @@ def save(model, path):
     from . import __version__
 
     path = _path(path, "save the model to")
-    header, arrays = model._to_file()
+    # object: the estimators' shared save() passes a mixin, which the checker cannot see
+    # as a model; every class of KINDS has _to_file.
+    header, arrays = cast("_Savable", model)._to_file()
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -139,7 +178,9 @@ def save(model, path):
         raise _os_error(exc, path, "save the model to") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, header=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
+            # savez's stubs check **kwds against its allow_pickle flag: no member is named so
+            members = cast("dict[str, Any]", arrays)
+            np.savez(f, header=np.frombuffer(text.encode(), dtype=np.uint8), **members)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is an ordinary file
@@ -153,12 +194,12 @@ def save(model, path):
     return path
 
 
-def _stored_dtype(value):
+def _stored_dtype(value: object) -> type[np.floating[Any]]:
     """float32 arrays stay float32 (half the file, and exact); everything else is float64."""
     return np.float32 if getattr(value, "dtype", None) == np.float32 else np.float64
 
 
-def _save_target(path):
+def _save_target(path: str) -> str:
     """The file ``save`` replaces: ``path``, or what a symbolic link at ``path`` points to;
     refused (nothing touched) when it exists but is not a writable regular file, or when its
     directory does not exist."""
@@ -203,7 +244,7 @@ def _save_target(path):
     return target
 
 
-def _check_loads_back(kind, text, arrays, path):
+def _check_loads_back(kind: str, text: str, arrays: Mapping[str, np.ndarray], path: str) -> None:
     """Refuse to write what ``load`` would refuse, before the target is touched."""
     try:
         _build(kind, json.loads(text), {k: v.copy() for k, v in arrays.items()}, path)
@@ -214,14 +255,14 @@ def _check_loads_back(kind, text, arrays, path):
         ) from None
 
 
-def _remove(tmp):
+def _remove(tmp: str) -> None:
     try:
         os.unlink(tmp)
     except OSError:
         pass
 
 
-def _umask():
+def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -230,8 +271,13 @@ def _umask():
 # --- load -----------------------------------------------------------------------------------------
 
 
-def load(path):
-    """Load a model written by ``save`` (any kind: Network, estimators, ...).
+# Any, as pickle.load: which model comes back depends on the file. The union (Model) would
+# make every caller narrow, and isinstance cannot narrow it: the estimators' scikit-learn
+# bases are untyped, so the checker keeps them as possible subclasses of every other kind.
+def load(path: StrOrBytesPath) -> Any:
+    """Load a model written by ``save``: a Network, an estimator (MLPClassifier,
+    MLPRegressor, LogisticRegression, Perceptron) or the TabularModel that ``nnfast train
+    --save`` writes.
 
     Anything but a well-formed model file (not a zip, a damaged or unsupported zip member,
     a plain .npy, JSON, pickled objects, non-float arrays, a header that does not describe the
@@ -262,7 +308,7 @@ def load(path):
         ) from None
 
 
-def _load(path):
+def _load(path: str) -> Model:
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -308,7 +354,9 @@ def _load(path):
     return _build(kind, header, arrays, path)
 
 
-def _read_header(archive, info, shape_dtype, path):
+def _read_header(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape_dtype: ArrayHeader, path: str
+) -> dict[str, Any]:
     shape, dtype = shape_dtype
     if dtype != np.uint8 or len(shape) != 1:
         raise ValueError(f"{path} is not an nnfast model file: it has no header.")
@@ -339,7 +387,9 @@ def _read_header(archive, info, shape_dtype, path):
     return header
 
 
-def _build(kind, header, arrays, path):
+def _build(
+    kind: str, header: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]], path: str
+) -> Model:
     """The model of ``kind`` from a parsed header and its arrays (ValueError naming
     ``path`` for anything inconsistent or not finite)."""
     for name, array in arrays.items():
@@ -357,7 +407,7 @@ def _build(kind, header, arrays, path):
 # --- the models' headers: hyperparameters and labels as JSON --------------------------------------
 
 
-def encode_value(value):
+def encode_value(value: object) -> JSON:
     """A hyperparameter as JSON, with tuples and dicts tagged so they come back as they were.
 
     Raises TypeError for what JSON cannot hold faithfully (callers replace such values).
@@ -379,7 +429,7 @@ def encode_value(value):
     raise TypeError(f"cannot store {value!r} in a model file")
 
 
-def decode_value(value):
+def decode_value(value: JSON) -> object:
     if isinstance(value, list):
         return [decode_value(v) for v in value]
     if isinstance(value, dict):
@@ -397,7 +447,7 @@ def decode_value(value):
     return value
 
 
-def params_header(estimator):
+def params_header(estimator: BaseEstimator) -> dict[str, Any]:
     """{"params": ..., "unsaved_params": [...]}: ``get_params(deep=False)`` as JSON; values
     JSON cannot hold (a Generator as random_state) are stored as None and listed."""
     params, unsaved = {}, []
@@ -411,7 +461,7 @@ def params_header(estimator):
     return {"params": params, "unsaved_params": unsaved}
 
 
-def estimator_from_header(cls, header):
+def estimator_from_header(cls: type[E], header: Mapping[str, Any]) -> E:
     """``cls(**params)`` from a header written by ``params_header``; the names must match."""
     params = header["params"]
     if not isinstance(params, dict):
@@ -429,7 +479,7 @@ def estimator_from_header(cls, header):
 _LABEL_KINDS = "biufUS"
 
 
-def encode_classes(classes):
+def encode_classes(classes: ArrayLike) -> Classes:
     classes = np.asarray(classes)
     if classes.dtype.kind == "O":
         values = classes.tolist()
@@ -450,7 +500,7 @@ def encode_classes(classes):
     return {"dtype": classes.dtype.str, "values": values}
 
 
-def decode_classes(entry):
+def decode_classes(entry: object) -> NDArray[Any]:
     if not isinstance(entry, dict) or not isinstance(entry.get("values"), list):
         raise ValueError("classes must be {'dtype': ..., 'values': [...]}")
     values = entry["values"]
@@ -471,7 +521,13 @@ def decode_classes(entry):
     return out
 
 
-def float_array(arrays, key, shape=None, name=None, finite=True):
+def float_array(
+    arrays: Mapping[str, ArrayLike],
+    key: str,
+    shape: Sequence[int | None] | None = None,
+    name: str | None = None,
+    finite: bool = True,
+) -> FloatArray:
     """``arrays[key]`` as float64 with ``shape`` (a None entry matches any length), finite
     unless ``finite=False`` (records of a run, such as a loss curve, may hold the NaN of a
     diverged epoch; what computes predictions may not)."""
@@ -485,7 +541,7 @@ def float_array(arrays, key, shape=None, name=None, finite=True):
     return np.ascontiguousarray(arr)
 
 
-def classic_header(model):
+def classic_header(model: Perceptron | LogisticRegression) -> dict[str, Any]:
     """The file header of Perceptron / LogisticRegression: the parameters and, once fitted,
     the classes, feature count and iteration count."""
     header = params_header(model)

@@ -20,31 +20,45 @@ probability of exactly 0 or 1 gives a finite loss; terms with ``y = 0`` contribu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from . import _spec
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
+
+    from ._typing import FloatArray, LossLike
+
+    #: Elementwise loss terms, or their derivatives, of (y_true, y_pred).
+    Elementwise = Callable[[FloatArray, FloatArray], FloatArray]
+    #: How a loss sums up its terms.
+    Reduction = Literal["mean", "sum"]
+
 EPS = np.finfo(np.float64).eps
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum")
 
 
-def _arrays(y_true, y_pred):
-    y_true, y_pred = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
+def _arrays(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    true, pred = _numbers(y_true, "y_true"), _numbers(y_pred, "y_pred")
+    if true.shape != pred.shape:
         raise ValueError(
-            f"y_true and y_pred must have the same shape, got {y_true.shape} and {y_pred.shape}."
+            f"y_true and y_pred must have the same shape, got {true.shape} and {pred.shape}."
         )
-    return y_true, y_pred
+    return true, pred
 
 
-def _numbers(values, name):
+def _numbers(values: ArrayLike, name: str) -> FloatArray:
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{name} must hold real numbers ({exc}).") from None
 
 
-def _reduce(values, reduction, count):
+def _reduce(values: FloatArray, reduction: Reduction, count: int) -> float:
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}.")
     total = float(np.sum(values))
@@ -58,58 +72,71 @@ class Loss:
     with it (None: any activation).
     """
 
-    def __init__(self, name, code, output, value, gradient, count, doc):
+    def __init__(
+        self,
+        name: str,
+        code: int,
+        output: str | None,
+        value: Elementwise,
+        gradient: Elementwise,
+        count: Callable[[FloatArray], int],
+        doc: str,
+    ) -> None:
         self.name, self.code, self.output = name, code, output
         self._value, self._gradient, self._count = value, gradient, count
         self.__doc__ = doc
 
-    def _prepare(self, y_true, y_pred):
-        y_true, y_pred = (
+    def _prepare(self, y_true: ArrayLike, y_pred: ArrayLike) -> tuple[FloatArray, FloatArray, int]:
+        true, pred = (
             _labels_to_one_hot(y_true, y_pred)
             if self.code == _spec.CROSS_ENTROPY
             else _arrays(y_true, y_pred)
         )
-        return y_true, y_pred, self._count(y_true)
+        return true, pred, self._count(true)
 
-    def __call__(self, y_true, y_pred, reduction="mean"):
-        y_true, y_pred, count = self._prepare(y_true, y_pred)
-        return _reduce(self._value(y_true, y_pred), reduction, count)
+    def __call__(
+        self, y_true: ArrayLike, y_pred: ArrayLike, reduction: Reduction = "mean"
+    ) -> float:
+        true, pred, count = self._prepare(y_true, y_pred)
+        return _reduce(self._value(true, pred), reduction, count)
 
-    def gradient(self, y_true, y_pred, reduction="mean"):
+    def gradient(
+        self, y_true: ArrayLike, y_pred: ArrayLike, reduction: Reduction = "mean"
+    ) -> FloatArray:
         """dL/dy_pred, elementwise, for the same reduction."""
-        y_true, y_pred, count = self._prepare(y_true, y_pred)
-        g = self._gradient(y_true, y_pred)
+        true, pred, count = self._prepare(y_true, y_pred)
+        g = self._gradient(true, pred)
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}.")
         return g / count if reduction == "mean" else g
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<loss {self.name}>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], Loss], tuple[str]]:
         return (get, (self.name,))
 
 
-def _labels_to_one_hot(y_true, p):
-    p = _numbers(p, "y_pred")
-    y_true = np.asarray(y_true)
-    if p.ndim == 2 and y_true.ndim == 1 and y_true.shape[0] == p.shape[0]:
+def _labels_to_one_hot(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    p = _numbers(y_pred, "y_pred")
+    labels = np.asarray(y_true)
+    if p.ndim == 2 and labels.ndim == 1 and labels.shape[0] == p.shape[0]:
         from .data import one_hot
 
-        y_true = one_hot(y_true, p.shape[1])
-    return _arrays(y_true, p)
+        return _arrays(one_hot(labels, p.shape[1]), p)
+    return _arrays(labels, p)
 
 
-def _clip(p):
+def _clip(p: FloatArray) -> FloatArray:
     return np.clip(p, EPS, 1.0 - EPS)
 
 
-def _xlogy(y, p):
+def _xlogy(y: FloatArray, p: FloatArray) -> FloatArray:
     """y * ln(p), with 0 where y == 0 (so 0 * ln 0 = 0)."""
     return np.where(y == 0, 0.0, y * np.log(np.where(y == 0, 1.0, p)))
 
 
-def _n_samples(y):
+def _n_samples(y: FloatArray) -> int:
     return y.shape[0] if y.ndim > 1 else 1
 
 
@@ -188,7 +215,7 @@ ALIASES = {
 }
 
 
-def get(name):
+def get(name: LossLike) -> Loss:
     """The loss called ``name`` (a ``Loss`` is returned unchanged)."""
     if isinstance(name, Loss):
         return name

@@ -9,9 +9,36 @@ they step along is that of the regularised objective, the mean loss plus
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._spec import ADAGRAD, ADAM, ADAMW, RMSPROP
 from ._spec import SGD as _SGD_CODE
 from ._validation import check_number
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from typing_extensions import Required, TypeAlias
+
+    from ._typing import OptimizerLike
+
+    #: What ``get`` returns (an AdamW is an Adam).
+    Optimizer: TypeAlias = "SGD | Adam | RMSprop | Adagrad"
+
+    class OptimizerFields(TypedDict, total=False):
+        """The ``nnfast._spec.Hyper`` fields an optimizer sets (``hyper()``): its code and
+        constants."""
+
+        optimizer: Required[int]
+        momentum: float
+        nesterov: bool
+        beta_1: float
+        beta_2: float
+        epsilon: float
+        weight_decay: float
+        rho: float
+        centered: bool
+        initial_accumulator_value: float
 
 
 class SGD:
@@ -23,16 +50,16 @@ class SGD:
         p -= lr * (g + mu * v)   if nesterov else   p -= lr * v
     """
 
-    def __init__(self, momentum=0.0, nesterov=False):
+    def __init__(self, momentum: float = 0.0, nesterov: bool = False) -> None:
         self.momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
         if nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs momentum > 0.")
         self.nesterov = bool(nesterov)
 
-    def hyper(self):
+    def hyper(self) -> OptimizerFields:
         return {"optimizer": _SGD_CODE, "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SGD(momentum={self.momentum}, nesterov={self.nesterov})"
 
 
@@ -45,12 +72,12 @@ class Adam:
         p -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon)
     """
 
-    def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
         self.beta_1 = check_number(beta_1, "beta_1", 0.0, 1.0, high_open=True)
         self.beta_2 = check_number(beta_2, "beta_2", 0.0, 1.0, high_open=True)
         self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
 
-    def hyper(self):
+    def hyper(self) -> OptimizerFields:
         return {
             "optimizer": ADAM,
             "beta_1": self.beta_1,
@@ -58,7 +85,7 @@ class Adam:
             "epsilon": self.epsilon,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Adam(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon})"
 
 
@@ -76,14 +103,20 @@ class AdamW(Adam):
     The decay is not part of the gradient (unlike ``l2``, which Adam rescales per parameter).
     """
 
-    def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=0.01):
+    def __init__(
+        self,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
         super().__init__(beta_1, beta_2, epsilon)
         self.weight_decay = check_number(weight_decay, "weight_decay", 0.0)
 
-    def hyper(self):
+    def hyper(self) -> OptimizerFields:
         return {**super().hyper(), "optimizer": ADAMW, "weight_decay": self.weight_decay}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"AdamW(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon}, "
             f"weight_decay={self.weight_decay})"
@@ -101,7 +134,13 @@ class RMSprop:
         p -= lr g / d,  or with momentum mu: b = mu b + g / d,  p -= lr b
     """
 
-    def __init__(self, rho=0.99, epsilon=1e-8, momentum=0.0, centered=False):
+    def __init__(
+        self,
+        rho: float = 0.99,
+        epsilon: float = 1e-8,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
         self.rho = check_number(rho, "rho", 0.0, 1.0, high_open=True)
         self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
         self.momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
@@ -109,7 +148,7 @@ class RMSprop:
             raise TypeError(f"centered must be True or False, got {centered!r}.")
         self.centered = centered
 
-    def hyper(self):
+    def hyper(self) -> OptimizerFields:
         return {
             "optimizer": RMSPROP,
             "rho": self.rho,
@@ -118,7 +157,7 @@ class RMSprop:
             "centered": self.centered,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"RMSprop(rho={self.rho}, epsilon={self.epsilon}, momentum={self.momentum}, "
             f"centered={self.centered})"
@@ -134,31 +173,37 @@ class Adagrad:
         p -= lr g / (sqrt(v) + epsilon)
     """
 
-    def __init__(self, epsilon=1e-10, initial_accumulator_value=0.0):
+    def __init__(self, epsilon: float = 1e-10, initial_accumulator_value: float = 0.0) -> None:
         self.epsilon = check_number(epsilon, "epsilon", 0.0, low_open=True)
         self.initial_accumulator_value = check_number(
             initial_accumulator_value, "initial_accumulator_value", 0.0
         )
 
-    def hyper(self):
+    def hyper(self) -> OptimizerFields:
         return {
             "optimizer": ADAGRAD,
             "epsilon": self.epsilon,
             "initial_accumulator_value": self.initial_accumulator_value,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Adagrad(epsilon={self.epsilon}, "
             f"initial_accumulator_value={self.initial_accumulator_value})"
         )
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+    "adagrad": Adagrad,
+}
 CLASSES = tuple(OPTIMIZERS.values())
 
 
-def get(optimizer):
+def get(optimizer: OptimizerLike) -> Optimizer:
     """An optimizer from a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
     ``"adagrad"``) or an instance of one of their classes."""
     if isinstance(optimizer, CLASSES):

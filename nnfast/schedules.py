@@ -21,16 +21,48 @@ validation (or training) loss between epochs and multiplies the rate by ``factor
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar, Literal
+
 from ._spec import CONSTANT, COSINE, EXPONENTIAL, INVERSE_TIME, ONE_CYCLE
 from ._validation import check_number
 
-PER = ("step", "epoch")
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from ._typing import Schedule
+    from .callbacks import History
+    from .network import Network
+
+    class ScheduleFields(TypedDict, total=False):
+        """The ``nnfast._spec.Hyper`` fields a schedule sets (``hyper()``): its code and
+        constants; none (``{}``) leaves Hyper's constant rate."""
+
+        schedule: int
+        decay_rate: float
+        decay_steps: float
+        staircase: bool
+        power: float
+        warmup_steps: float
+        final_fraction: float
+        total_steps: float
+        pct_start: float
+        div_factor: float
+        final_div_factor: float
+        step_unit: float
+
+    #: What t counts: update steps or epochs.
+    Per = Literal["step", "epoch"]
+    #: What ``ReduceOnPlateau`` watches.
+    PlateauMonitor = Literal["auto", "loss", "val_loss"]
+
+
+PER: tuple[Per, ...] = ("step", "epoch")
 
 
 class _KernelSchedule:
-    code = CONSTANT
+    code: ClassVar[int] = CONSTANT
 
-    def __init__(self, decay_rate, decay_steps, staircase, per):
+    def __init__(self, decay_rate: float, decay_steps: float, staircase: bool, per: Per) -> None:
         if per not in PER:
             raise ValueError(f"per must be one of {PER}, got {per!r}.")
         self.decay_rate = decay_rate
@@ -43,7 +75,7 @@ class _KernelSchedule:
                 f"and per='epoch', got {decay_steps!r}."
             )
 
-    def hyper(self, steps_per_epoch, epochs=None):
+    def hyper(self, steps_per_epoch: int, epochs: int | None = None) -> ScheduleFields:
         """The Hyper fields that make the kernels compute this schedule.
 
         The kernels see only the update step t; the epoch index is floor(t / steps_per_epoch).
@@ -66,7 +98,7 @@ class _KernelSchedule:
             "staircase": staircase,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(decay_rate={self.decay_rate}, decay_steps="
             f"{self.decay_steps}, staircase={self.staircase}, per={self.per!r})"
@@ -78,7 +110,13 @@ class ExponentialDecay(_KernelSchedule):
 
     code = EXPONENTIAL
 
-    def __init__(self, decay_rate=0.96, decay_steps=1000, staircase=False, per="step"):
+    def __init__(
+        self,
+        decay_rate: float = 0.96,
+        decay_steps: float = 1000,
+        staircase: bool = False,
+        per: Per = "step",
+    ) -> None:
         super().__init__(
             check_number(decay_rate, "decay_rate", 0.0, 1.0, low_open=True),
             decay_steps,
@@ -94,21 +132,28 @@ class InverseTimeDecay(_KernelSchedule):
 
     code = INVERSE_TIME
 
-    def __init__(self, decay_rate=0.5, decay_steps=1000, staircase=False, per="step", power=1.0):
+    def __init__(
+        self,
+        decay_rate: float = 0.5,
+        decay_steps: float = 1000,
+        staircase: bool = False,
+        per: Per = "step",
+        power: float = 1.0,
+    ) -> None:
         super().__init__(check_number(decay_rate, "decay_rate", 0.0), decay_steps, staircase, per)
         self.power = check_number(power, "power", 0.0)
 
-    def hyper(self, steps_per_epoch, epochs=None):
+    def hyper(self, steps_per_epoch: int, epochs: int | None = None) -> ScheduleFields:
         return {**super().hyper(steps_per_epoch), "power": self.power}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return super().__repr__()[:-1] + f", power={self.power})"
 
 
 class StepDecay(ExponentialDecay):
     """lr_epoch = lr * drop ** floor(epoch / every): drop the rate every ``every`` epochs."""
 
-    def __init__(self, drop=0.5, every=10):
+    def __init__(self, drop: float = 0.5, every: int = 10) -> None:
         super().__init__(
             check_number(drop, "drop", 0.0, 1.0, low_open=True),
             check_number(every, "every", 1, integer=True),
@@ -116,7 +161,7 @@ class StepDecay(ExponentialDecay):
             "epoch",
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"StepDecay(drop={self.decay_rate}, every={int(self.decay_steps)})"
 
 
@@ -131,9 +176,16 @@ class ReduceOnPlateau:
     loss.
     """
 
-    MONITORS = ("auto", "loss", "val_loss")
+    MONITORS: ClassVar[tuple[PlateauMonitor, ...]] = ("auto", "loss", "val_loss")
 
-    def __init__(self, factor=0.1, patience=10, min_delta=1e-4, min_lr=0.0, monitor="auto"):
+    def __init__(
+        self,
+        factor: float = 0.1,
+        patience: int = 10,
+        min_delta: float = 1e-4,
+        min_lr: float = 0.0,
+        monitor: PlateauMonitor = "auto",
+    ) -> None:
         self.factor = check_number(factor, "factor", 0.0, 1.0, low_open=True, high_open=True)
         self.patience = check_number(patience, "patience", 0, integer=True)
         self.min_delta = check_number(min_delta, "min_delta", 0.0)
@@ -142,18 +194,18 @@ class ReduceOnPlateau:
             raise ValueError(f"monitor must be one of {self.MONITORS}, got {monitor!r}.")
         self.monitor = monitor
 
-    def hyper(self, steps_per_epoch, epochs=None):
+    def hyper(self, steps_per_epoch: int, epochs: int | None = None) -> ScheduleFields:
         return {"schedule": CONSTANT}
 
-    def on_train_begin(self, network):
+    def on_train_begin(self, network: Network) -> None:
         self._best, self._wait = float("inf"), 0
 
-    def adjust_learning_rate(self, epoch, history, lr):
+    def adjust_learning_rate(self, epoch: int, history: History, lr: float) -> float:
         """Callback hook: the rate for the next epoch after epoch ``epoch``."""
         watched = history.loss if self.monitor == "loss" else history.monitor
         return self.next_rate(watched[-1], lr)
 
-    def next_rate(self, value, lr):
+    def next_rate(self, value: float, lr: float) -> float:
         """The learning rate for the next epoch, given this epoch's monitored loss."""
         if value < self._best - self.min_delta:
             self._best, self._wait = value, 0
@@ -165,14 +217,14 @@ class ReduceOnPlateau:
                 return max(lr * self.factor, self.min_lr)
         return lr
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"ReduceOnPlateau(factor={self.factor}, patience={self.patience}, "
             f"min_delta={self.min_delta}, min_lr={self.min_lr}, monitor={self.monitor!r})"
         )
 
 
-def _per(per):
+def _per(per: Per) -> Per:
     if per not in PER:
         raise ValueError(f"per must be one of {PER}, got {per!r}.")
     return per
@@ -191,13 +243,15 @@ class CosineDecay:
         p = min(t - warmup_steps, decay_steps) / decay_steps
     """
 
-    def __init__(self, decay_steps, alpha=0.0, warmup_steps=0, per="step"):
+    def __init__(
+        self, decay_steps: float, alpha: float = 0.0, warmup_steps: float = 0, per: Per = "step"
+    ) -> None:
         self.decay_steps = check_number(decay_steps, "decay_steps", 0.0, low_open=True)
         self.alpha = check_number(alpha, "alpha", 0.0, 1.0)
         self.warmup_steps = check_number(warmup_steps, "warmup_steps", 0.0)
         self.per = _per(per)
 
-    def hyper(self, steps_per_epoch, epochs=None):
+    def hyper(self, steps_per_epoch: int, epochs: int | None = None) -> ScheduleFields:
         return {
             "schedule": COSINE,
             "decay_steps": self.decay_steps,
@@ -206,7 +260,7 @@ class CosineDecay:
             "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"CosineDecay(decay_steps={self.decay_steps}, alpha={self.alpha}, "
             f"warmup_steps={self.warmup_steps}, per={self.per!r})"
@@ -223,8 +277,13 @@ class OneCycle:
     """
 
     def __init__(
-        self, total_steps=None, pct_start=0.3, div_factor=25.0, final_div_factor=1e4, per="step"
-    ):
+        self,
+        total_steps: int | None = None,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        per: Per = "step",
+    ) -> None:
         self.total_steps = (
             None
             if total_steps is None
@@ -239,7 +298,7 @@ class OneCycle:
         )
         self.per = _per(per)
 
-    def hyper(self, steps_per_epoch, epochs=None):
+    def hyper(self, steps_per_epoch: int, epochs: int | None = None) -> ScheduleFields:
         total = self.total_steps
         if total is None:
             if epochs is None:
@@ -257,7 +316,7 @@ class OneCycle:
             "step_unit": float(steps_per_epoch) if self.per == "epoch" else 1.0,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"OneCycle(total_steps={self.total_steps}, pct_start={self.pct_start}, "
             f"div_factor={self.div_factor}, final_div_factor={self.final_div_factor}, "
@@ -268,7 +327,9 @@ class OneCycle:
 SCHEDULES = (ExponentialDecay, InverseTimeDecay, StepDecay, ReduceOnPlateau, CosineDecay, OneCycle)
 
 
-def get(schedule):
+def get(schedule: Schedule | None) -> Schedule | None:
+    """``schedule`` itself when it is one of this module's schedules or None, else a
+    TypeError."""
     if schedule is None or isinstance(schedule, SCHEDULES):
         return schedule
     raise TypeError(

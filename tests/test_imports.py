@@ -95,15 +95,26 @@ def _modules():
     return out
 
 
+def _is_type_checking(test):
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def _imported_at_import_time(name, path):
     """The package modules ``name`` imports when it is imported: its module-level import
-    statements (those inside functions run later, when called)."""
+    statements (those inside functions run later, when called; those under
+    ``if TYPE_CHECKING:`` never)."""
     found = set()
     package = name if path.stem == "__init__" else name.rpartition(".")[0]
 
     def visit(nodes):
         for node in nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.If) and _is_type_checking(node.test):
+                visit(node.orelse)  # its body runs only under a type checker
                 continue
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""

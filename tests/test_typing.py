@@ -28,12 +28,6 @@ NOT_YET = frozenset(
         "nnfast._reference.perceptron",
         "nnfast._reference.randomness",
         "nnfast._reference.training",
-        "nnfast.activations",
-        "nnfast.callbacks",
-        "nnfast.io",
-        "nnfast.losses",
-        "nnfast.optimizers",
-        "nnfast.schedules",
     }
 )
 
