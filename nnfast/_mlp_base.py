@@ -7,6 +7,7 @@ import contextlib
 import numbers
 import types
 import warnings
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
@@ -32,11 +33,27 @@ from ._validation import (
 from .exceptions import not_fitted
 from .network import Network, check_size
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from contextlib import AbstractContextManager
+    from typing import Literal, TypeVar
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from scipy.sparse import sparray, spmatrix
+    from typing_extensions import Self
+
+    from ._mlp_random import RandomSource
+    from ._mlp_solvers import LearningRate, Params, Solver, Target
+    from ._typing import FloatArray, RealArray
+
+    _S = TypeVar("_S", bound=str)
+
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 # nnfast's activations beyond scikit-learn's, under their nnfast names
 ACTIVATIONS.update({name: name for name in ("leaky_relu", "elu", "gelu", "softplus", "silu")})
-SOLVERS = ("lbfgs", "sgd", "adam")
-LEARNING_RATES = ("constant", "invscaling", "adaptive")
+SOLVERS: tuple[Solver, ...] = ("lbfgs", "sgd", "adam")
+LEARNING_RATES: tuple[LearningRate, ...] = ("constant", "invscaling", "adaptive")
+AUTO: tuple[Literal["auto"]] = ("auto",)  # batch_size's one named choice
 # target kind -> (nnfast loss, output activation, scikit-learn's out_activation_)
 TARGETS = {
     "binary": ("binary_cross_entropy", "sigmoid", "logistic"),
@@ -48,13 +65,13 @@ TARGETS = {
 }
 
 
-def _bool(value, name):
+def _bool(value: object, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}.")
     return bool(value)
 
 
-def choice(value, name, options):
+def choice(value: object, name: str, options: tuple[_S, ...]) -> _S:
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}.")
     return value
@@ -63,16 +80,16 @@ def choice(value, name, options):
 class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
     """What MLPClassifier and MLPRegressor share: parameters, training and prediction."""
 
-    _kinds: tuple[str, ...] = ()
+    _kinds: ClassVar[tuple[Target, ...]] = ()
     # parameters older model files lack
     _later_params = ("clip_norm", "clip_value", "callbacks", "scoring")
 
     # --- parameters ---------------------------------------------------------------------------
 
-    def _checked_params(self):
+    def _checked_params(self) -> Params:
         """The hyperparameters validated (scikit-learn validates in fit, so that set_params
         and clone never raise); returns a plain namespace."""
-        p = types.SimpleNamespace()
+        p = cast("Params", types.SimpleNamespace())
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = [sizes]
@@ -91,7 +108,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         p.solver = choice(self.solver, "solver", SOLVERS)
         p.alpha = check_number(self.alpha, "alpha", 0.0)
         if isinstance(self.batch_size, str):
-            p.batch_size = choice(self.batch_size, "batch_size", ("auto",))
+            p.batch_size = choice(self.batch_size, "batch_size", AUTO)
         else:
             p.batch_size = check_number(
                 self.batch_size, "batch_size ('auto' or an int)", 1, integer=True
@@ -106,7 +123,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         p.tol = check_number(self.tol, "tol", 0.0)
         if not (
             isinstance(self.verbose, (bool, np.bool_))
-            or (isinstance(self.verbose, numbers.Integral) and self.verbose >= 0)
+            or (isinstance(self.verbose, numbers.Integral) and int(self.verbose) >= 0)
         ):
             raise TypeError(f"verbose must be a bool or an int >= 0, got {self.verbose!r}.")
         p.verbose = bool(self.verbose)
@@ -176,17 +193,17 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         p.loss = getattr(self, "loss", None)
         return p
 
-    def _backend_scope(self):
+    def _backend_scope(self) -> AbstractContextManager[None]:
         if self.backend is None:
             return contextlib.nullcontext()
         return _backend.use_backend(self.backend)
 
     # --- fitted state -------------------------------------------------------------------------
 
-    def _is_fitted(self):
+    def _is_fitted(self) -> bool:
         return "coefs_" in self.__dict__ and "_target" in self.__dict__
 
-    def _network(self, what):
+    def _network(self, what: str) -> Network:
         """``network_`` with the values of ``coefs_`` and ``intercepts_``: arrays put in
         their place (``clf.coefs_[0] = W``, ``clf.coefs_ = [...]``, or set before a first
         ``partial_fit``) are checked and copied into the flat buffer the kernels read."""
@@ -213,7 +230,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
             return net
         return self._network_from_attributes(net)
 
-    def _network_from_attributes(self, net):
+    def _network_from_attributes(self, net: object) -> Network:
         """Copy ``coefs_`` / ``intercepts_`` (checked) into ``network_``, rebuilding it when
         their shapes changed; the lists become views of its buffer again."""
         coefs = _layer_arrays(self.__dict__.get("coefs_"), "coefs_", 2)
@@ -238,7 +255,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         self._set_network(net)
         return net
 
-    def _new_network(self, sizes, dtype=np.float64):
+    def _new_network(self, sizes: Sequence[int], dtype: DTypeLike = np.float64) -> Network:
         _, layers = hidden_activations(self.activation, len(sizes) - 2)
         loss, output = self._losses(self._target)
         check_size(sizes, "hidden_layer_sizes", copies=2)
@@ -253,20 +270,20 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         )
 
     @property
-    def network_(self):
+    def network_(self) -> Network:
         """The trained ``nnfast.Network`` (its weights are ``coefs_`` and ``intercepts_``:
         arrays put in their place are copied into it first)."""
         return self._network("network_")
 
     @network_.setter
-    def network_(self, net):
+    def network_(self, net: Network) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"network_ must be an nnfast.Network, got {type(net).__name__}.")
         if "_target" not in self.__dict__:
             raise not_fitted(self, "network_")
         self._set_network(net)
 
-    def _set_network(self, net):
+    def _set_network(self, net: Network) -> None:
         """Make ``net`` the model's network: ``coefs_`` / ``intercepts_`` its views (lists
         whose items, assigned, are checked and copied in at once)."""
         self._net = net
@@ -278,7 +295,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         exp = net._output_activation == "exp"  # MLPRegressor(loss="poisson")
         self.out_activation_ = "exp" if exp else TARGETS[self._target][2]
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(self.__dict__)
         state = dict(state)
         if "_net" in state and "_views" in state:
@@ -289,7 +306,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
                 del state["coefs_"], state["intercepts_"]
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         if hasattr(super(), "__setstate__"):
             super().__setstate__(state)
         else:
@@ -297,11 +314,11 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         if "_net" in self.__dict__ and "coefs_" not in self.__dict__:
             self._set_network(self._net)
 
-    def _losses(self, target):
+    def _losses(self, target: str) -> tuple[str, str]:
         """(nnfast loss, output activation) of the network for a target kind."""
         return TARGETS[target][:2]
 
-    def _loss_scale(self):
+    def _loss_scale(self) -> float:
         """c: the scikit-learn objective is c times the one nnfast's kernels minimise (the
         kernels' mean over every element of Y; scikit-learn's over samples of a sum over
         outputs, halved for the squared error)."""
@@ -314,7 +331,14 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
 
     # --- training -----------------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(
+        self,
+        X: ArrayLike | spmatrix | sparray,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        incremental: bool = False,
+        classes: ArrayLike | None = None,
+    ) -> Self:
         with self._fitting():
             fitted = self._is_fitted()
             try:
@@ -331,7 +355,14 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
                     self._clear_fitted()  # a failed fresh fit leaves no half-fitted model
                 raise
 
-    def _fit_checked(self, X, y, sample_weight, incremental, classes):
+    def _fit_checked(
+        self,
+        X: ArrayLike | spmatrix | sparray,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None,
+        incremental: bool,
+        classes: ArrayLike | None,
+    ) -> Self:
         p = self._checked_params()
         require_y(self, y)
         first = "coefs_" not in self.__dict__ or (not p.warm_start and not incremental)
@@ -366,7 +397,13 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
             raise ValueError(NONFINITE)
         return self
 
-    def _combined_weights(self, w, strata, incremental, dtype=np.float64):
+    def _combined_weights(
+        self,
+        w: RealArray | None,
+        strata: NDArray[np.intp] | None,
+        incremental: bool,
+        dtype: DTypeLike = np.float64,
+    ) -> tuple[RealArray | None, float]:
         """(weights or None, scale): sample_weight times class_weight, divided by ``scale``
         when their sums could overflow (see ``rescaled``); unit weights are None."""
         cw = self._class_weights(strata, incremental)
@@ -384,10 +421,12 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         w, scale = rescaled(w)
         return np.ascontiguousarray(w, dtype=dtype), scale
 
-    def _class_weights(self, codes, incremental):
+    def _class_weights(
+        self, codes: NDArray[np.intp] | None, incremental: bool
+    ) -> FloatArray | None:
         return None
 
-    def _clear_fitted(self):
+    def _clear_fitted(self) -> None:
         """Forget everything ``fit`` set: the model is unfitted again."""
         names = set(self._get_param_names())
         for key in [
@@ -406,7 +445,7 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         ):
             self.__dict__.pop(key, None)
 
-    def _initialize(self, sizes, p, rs, dtype):
+    def _initialize(self, sizes: list[int], p: Params, rs: RandomSource, dtype: DTypeLike) -> None:
         """scikit-learn's ``_initialize``: the counts and records, and the initial weights
         drawn from ``rs`` as it draws them: layer by layer, W then b from U(-r, r),
         r = sqrt(f / (fan_in + fan_out)), f = 2 for logistic units and 6 otherwise."""
@@ -446,7 +485,9 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
 
     # --- predicting ---------------------------------------------------------------------------
 
-    def layer_outputs(self, X, pre_activations=False):
+    def layer_outputs(
+        self, X: ArrayLike | spmatrix | sparray, pre_activations: bool = False
+    ) -> list[RealArray]:
         """Every layer's outputs for X from the fitted network's forward pass (see
         ``nnfast.Network.layer_outputs``): one array per layer, the hidden layers' then the
         output's (``out_activation_`` applied); with ``pre_activations`` the z's."""
@@ -455,13 +496,13 @@ class _BaseMLP(SolverMixin, FilesMixin, BaseEstimator):
         with self._backend_scope():
             return net._layer_outputs(X, pre_activations)
 
-    def _forward(self, X, method):
+    def _forward(self, X: ArrayLike | spmatrix | sparray, method: str) -> RealArray:
         net = self._network(method)
         X = as_dtype(check_X(self, X, reset=False), net.dtype)
         return outputs(net, X)
 
 
-def _layer_arrays(values, name, ndim):
+def _layer_arrays(values: object, name: str, ndim: int) -> list[RealArray]:
     """``coefs_`` or ``intercepts_`` as set by a user: a list of real arrays of ``ndim``."""
     if not isinstance(values, (list, tuple)):
         raise TypeError(
@@ -470,7 +511,9 @@ def _layer_arrays(values, name, ndim):
     return [as_float_array(v, f"{name}[{i}]", ndim=(ndim,)) for i, v in enumerate(values)]
 
 
-def hidden_activations(activation, n_hidden):
+def hidden_activations(
+    activation: object, n_hidden: int
+) -> tuple[str | tuple[str, ...], tuple[str, ...]]:
     """(the ``activation`` parameter checked: a name, or one per hidden layer as a tuple;
     the hidden layers' activations in nnfast's names)."""
     if isinstance(activation, (list, tuple)):  # one per hidden layer (nnfast)

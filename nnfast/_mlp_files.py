@@ -5,6 +5,8 @@ as float32; files without it are float64)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._compat import ClassifierMixin
@@ -13,11 +15,22 @@ from ._validation import check_number
 from .callbacks import History
 from .io import decode_classes, encode_classes, estimator_from_header, float_array, params_header
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-class FilesMixin:
+    from typing_extensions import Self
+
+    from ._mlp_solvers import MLPState
+
+    _State = MLPState  # the estimator's state and methods the files hold, declared once
+else:
+    _State = object
+
+
+class FilesMixin(_State):
     """``_to_file`` / ``_from_file`` of the MLP estimators (see ``nnfast.io``)."""
 
-    def _to_file(self):
+    def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         header = params_header(self)
         header["fitted"] = self._is_fitted()
         if not header["fitted"]:
@@ -51,7 +64,7 @@ class FilesMixin:
         )
         if hasattr(self, "classes_"):
             header["classes"] = encode_classes(self.classes_)
-        arrays = {"parameters": net.parameters}
+        arrays: dict[str, np.ndarray] = {"parameters": net.parameters}
         history = getattr(self, "history_", None) or History()
         arrays["history_loss"] = np.asarray(history.loss, dtype=np.float64)
         arrays["history_learning_rate"] = np.asarray(history.learning_rate, dtype=np.float64)
@@ -59,22 +72,23 @@ class FilesMixin:
             value = getattr(self, name, None)
             if value is not None:
                 arrays[name.rstrip("_")] = np.asarray(value, dtype=np.float64)
-        if getattr(self, "_best_parameters", None) is not None:
-            arrays["best_parameters"] = self._best_parameters
+        best = getattr(self, "_best_parameters", None)
+        if best is not None:
+            arrays["best_parameters"] = best
         if optimizer is not None:
             arrays["optimizer_m"], arrays["optimizer_v"] = optimizer.state.m, optimizer.state.v
         return header, arrays
 
     @classmethod
-    def _file_shapes(cls, header):
+    def _file_shapes(cls, header: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
         if not header["fitted"]:
             return {}
         sizes = [check_number(s, "layer_sizes", 1, integer=True) for s in header["layer_sizes"]]
         return {"parameters": (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])),)}
 
     @classmethod
-    def _from_file(cls, header, arrays):
-        from ._mlp_solvers import new_optimizer
+    def _from_file(cls, header: Mapping[str, Any], arrays: Mapping[str, Any]) -> Self:
+        from ._mlp_solvers import SGDOptimizer, new_optimizer
 
         model = estimator_from_header(cls, header)
         p = model._checked_params()
@@ -165,7 +179,7 @@ class FilesMixin:
                 )
             state.step[0] = check_number(saved["step"], "optimizer step", 0, integer=True)
             optimizer.state = state
-            if saved["solver"] == "sgd":
+            if isinstance(optimizer, SGDOptimizer):  # saved["solver"] == "sgd"
                 optimizer.learning_rate = check_number(
                     saved["learning_rate"], "optimizer learning_rate", 0.0, low_open=True
                 )
@@ -173,17 +187,18 @@ class FilesMixin:
         history = History()
         history.loss = float_array(arrays, "history_loss", (None,), finite=False).tolist()
         history.learning_rate = float_array(arrays, "history_learning_rate", (None,)).tolist()
-        if getattr(model, "validation_loss_curve_", None):
-            history.val_loss = list(model.validation_loss_curve_)
+        curve = getattr(model, "validation_loss_curve_", None)
+        if curve:
+            history.val_loss = list(curve)
         model.history_ = net.history = history
         return model
 
 
-def _number_or_none(value):
+def _number_or_none(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _record_number(value, name):
+def _record_number(value: object, name: str) -> float:
     """A recorded number (a loss): a real number, NaN or infinite when training diverged."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, got {value!r}")

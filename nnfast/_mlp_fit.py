@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,12 +32,32 @@ from .callbacks import History
 from .exceptions import ConvergenceWarning, warn
 from .training import _check_jobs
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-class SolverMixin:
+    from ._mlp_random import RandomSource
+    from ._mlp_solvers import MLPState, Params, Rows
+    from ._typing import FloatArray, RealArray
+
+    _State = MLPState  # the estimator's state and methods the solvers use, declared once
+else:
+    _State = object
+
+
+class SolverMixin(_State):
     """``_fit_stochastic`` and ``_fit_lbfgs`` train the estimator's network and record the
     run in its fitted attributes; ``_loss_grad_lbfgs`` is scikit-learn's objective."""
 
-    def _fit_stochastic(self, p, X, Y, weights, first, incremental, rs):
+    def _fit_stochastic(
+        self,
+        p: Params,
+        X: Rows,
+        Y: RealArray,
+        weights: tuple[RealArray | None, float],
+        first: bool,
+        incremental: bool,
+        rs: RandomSource,
+    ) -> None:
         net = self._net
         w, w_scale = weights
         if not incremental or getattr(self, "_optimizer", None) is None:
@@ -54,11 +75,12 @@ class SolverMixin:
             self.best_loss_ = np.inf
         val = None
         if p.early_stopping:
-            if getattr(self, "validation_scores_", None) is None:
+            scores = getattr(self, "validation_scores_", None)
+            if scores is None:
                 self.validation_scores_, self.validation_loss_curve_ = [], []
                 self.best_validation_score_ = -np.inf
             elif getattr(self, "validation_loss_curve_", None) is None:
-                self.validation_loss_curve_ = [np.nan] * len(self.validation_scores_)
+                self.validation_loss_curve_ = [np.nan] * len(scores)
             # stratified by the binarized y when it is one column, as scikit-learn's
             stratify = Y > 0.5 if self._target == "binary" else None
             train, held = split_rows(X.shape[0], p.validation_fraction, rs, stratify)
@@ -131,7 +153,7 @@ class SolverMixin:
                 stacklevel=5,
             )
 
-    def _restart_run(self, p, child):
+    def _restart_run(self, p: Params, child: np.random.Generator) -> Run:
         """Restart i > 0: its own RandomState (seeded from ``child``), initial weights drawn
         from it as scikit-learn draws them, fresh optimizer and records."""
         rs = np.random.RandomState(int(child.integers(2**32)))
@@ -158,15 +180,16 @@ class SolverMixin:
         run.callbacks = copy.deepcopy(p.callbacks)  # each restart its own
         return run
 
-    def _record(self, history, first, finals=None):
+    def _record(self, history: History, first: bool, finals: list[float] | None = None) -> None:
         """Append this call's records to the cumulative ``history_``."""
         if finals is not None:
             history.restart_losses = finals
             history.restart = finals.index(self.loss_) if self.loss_ in finals else 0
-        if first or getattr(self, "history_", None) is None:
+        total: History | None = getattr(self, "history_", None)
+        if first or total is None:
             self.history_ = history
             return
-        total, offset = self.history_, self.history_.epochs
+        offset = total.epochs
         for name in ("loss", "accuracy", "val_loss", "learning_rate"):
             getattr(total, name).extend(getattr(history, name))
         if history.best_epoch is not None:
@@ -178,7 +201,15 @@ class SolverMixin:
         )
         total.interrupted = history.interrupted
 
-    def _fit_lbfgs(self, p, X, Y, weights, first, rs):
+    def _fit_lbfgs(
+        self,
+        p: Params,
+        X: Rows,
+        Y: RealArray,
+        weights: tuple[RealArray | None, float],
+        first: bool,
+        rs: RandomSource,
+    ) -> None:
         net = self._net
         restarts = p.restarts if first else 1
         workers = min(restarts, _check_jobs(p.n_jobs, restarts))
@@ -226,15 +257,15 @@ class SolverMixin:
 
     def _loss_grad_lbfgs(
         self,
-        packed_coef_inter,
-        X,
-        y,
-        sample_weight=None,
-        activations=None,
-        deltas=None,
-        coef_grads=None,
-        intercept_grads=None,
-    ):
+        packed_coef_inter: ArrayLike,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        activations: object = None,
+        deltas: object = None,
+        coef_grads: object = None,
+        intercept_grads: object = None,
+    ) -> tuple[float, FloatArray]:
         """scikit-learn's objective of 'lbfgs' at ``packed_coef_inter`` (the weights, then
         the intercepts, flat): (loss, gradient), as its private method of this name
         returns them. ``y`` is the binarized target (LabelBinarizer's columns); like
@@ -247,12 +278,12 @@ class SolverMixin:
                 f"packed_coef_inter must hold {net.spec.n_params} values (every weight, "
                 f"then every intercept), got {x.shape[0]}."
             )
-        X = as_dtype(as_float_array(X, "X", ndim=(2,)), net.dtype)
-        Y = as_float_array(y, "y", ndim=(1, 2)).reshape(X.shape[0], -1)
-        w = check_sample_weight(sample_weight, X.shape[0], scalar=True)
+        rows = as_dtype(as_float_array(X, "X", ndim=(2,)), net.dtype)
+        Y = as_float_array(y, "y", ndim=(1, 2)).reshape(rows.shape[0], -1)
+        w = check_sample_weight(sample_weight, rows.shape[0], scalar=True)
         w = None if w is None else np.ascontiguousarray(w, dtype=net.dtype)
         net.parameters[...] = x
         p = self._checked_params()
-        f = objective(self, p, X, np.ascontiguousarray(Y, dtype=net.dtype), (w, 1.0))
+        f = objective(self, p, rows, np.ascontiguousarray(Y, dtype=net.dtype), (w, 1.0))
         grad = np.empty(net.spec.n_params)
         return f(net._kernel_parameters(), grad), grad

@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    #: What the estimators draw from: scikit-learn's RandomState, or a Generator as it is.
+    RandomSource = Union[np.random.RandomState, np.random.Generator]
 
 __all__ = ["check_random_state", "epoch_shuffler", "extra_rng", "split_rows"]
 
 
-def check_random_state(seed):
+def check_random_state(seed: object) -> RandomSource:
     """scikit-learn's ``check_random_state``: None is NumPy's global RandomState, an int a
     new ``RandomState(int)``, a RandomState itself; nnfast also takes a ``Generator`` (used
     as it is). The caller has checked ``seed`` (``check_seed(..., legacy=True)``)."""
@@ -37,7 +44,7 @@ def check_random_state(seed):
     raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
 
 
-def epoch_shuffler(rs):
+def epoch_shuffler(rs: RandomSource) -> np.random.Generator | None:
     """A ``Generator`` whose ``shuffle`` of the order in place draws what
     ``sklearn.utils.shuffle(order, random_state=rs)`` draws (both are Fisher-Yates on the
     same bit generator), leaving ``rs`` where scikit-learn leaves it; the compiled loop
@@ -51,7 +58,7 @@ def epoch_shuffler(rs):
     return np.random.Generator(bit_generator)
 
 
-def extra_rng(rs):
+def extra_rng(rs: RandomSource) -> np.random.Generator:
     """A Generator for nnfast's own randomness (dropout, restarts), seeded from ``rs``'s
     current state without drawing from it: the same ``random_state`` gives the same run."""
     if isinstance(rs, np.random.Generator):
@@ -63,7 +70,9 @@ def extra_rng(rs):
 # --- train_test_split's arithmetic ------------------------------------------------------------
 
 
-def _approximate_mode(class_counts, n_draws, rs):
+def _approximate_mode(
+    class_counts: NDArray[np.intp], n_draws: int, rs: RandomSource
+) -> NDArray[np.int_]:
     """``sklearn.utils.extmath._approximate_mode``: how many of ``n_draws`` each class gets
     (floors of its share, the rest to the largest remainders, ties broken by ``rs``)."""
     continuous = class_counts / class_counts.sum() * n_draws
@@ -82,7 +91,9 @@ def _approximate_mode(class_counts, n_draws, rs):
     return floored.astype(int)
 
 
-def split_rows(n, test_size, rs, stratify=None):
+def split_rows(
+    n: int, test_size: float, rs: RandomSource, stratify: ArrayLike | None = None
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """(train rows, validation rows) in the order ``train_test_split(..., test_size=
     test_size, random_state=rs, stratify=stratify)`` gives them: ``ceil(test_size * n)``
     validation rows; unstratified, the two parts of one permutation; stratified (by the
@@ -123,7 +134,8 @@ def split_rows(n, test_size, rs, stratify=None):
     class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
     n_i = _approximate_mode(class_counts, n_train, rs)
     t_i = _approximate_mode(class_counts - n_i, n_test, rs)
-    train, test = [], []
+    train: list[np.intp] = []
+    test: list[np.intp] = []
     for i in range(classes.size):
         rows = class_indices[i].take(rs.permutation(class_counts[i]), mode="clip")
         train.extend(rows[: n_i[i]])

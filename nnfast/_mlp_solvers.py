@@ -16,6 +16,7 @@ import concurrent.futures
 import copy
 import threading
 import warnings
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import numpy as np
 
@@ -26,6 +27,112 @@ from ._validation import all_finite
 from .callbacks import History
 from .metrics import r2_score
 from .training import _check_jobs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import ClassVar, Protocol, TypedDict
+
+    from numpy.typing import DTypeLike, NDArray
+
+    from ._mlp_random import RandomSource
+    from ._typing import FloatArray, RealArray
+    from .callbacks import Callback
+    from .network import Network
+
+    Solver = Literal["lbfgs", "sgd", "adam"]
+    LearningRate = Literal["constant", "invscaling", "adaptive"]
+    #: What ``_target`` holds: the kind of y the estimator was fitted on.
+    Target = Literal["binary", "multilabel", "multiclass", "regression"]
+    #: A dense X (float64, or float32 for a float32 model) or sparse rows.
+    Rows = Union[RealArray, Csr]
+    #: scikit-learn's scorer protocol: (estimator, X, y, sample_weight=...) -> a number.
+    Scorer = Callable[..., float]
+    #: (Y, P, w) -> the weighted mean loss, as scikit-learn reports it.
+    LossFunction = Callable[[RealArray, RealArray, RealArray | None], float]
+    Optimizer = Union["SGDOptimizer", "AdamOptimizer"]
+
+    class OptimizerHyper(TypedDict, total=False):
+        """An optimizer's part of the kernel's ``Hyper``."""
+
+        optimizer: int
+        momentum: float
+        nesterov: bool
+        beta_1: float
+        beta_2: float
+        epsilon: float
+
+    class Params(Protocol):
+        """The hyperparameters as ``_BaseMLP._checked_params`` checks them (a
+        ``types.SimpleNamespace`` with these attributes)."""
+
+        hidden: list[int]
+        activation: str | tuple[str, ...]  # as given: one name, or one per hidden layer
+        layers: tuple[str, ...]  # each hidden layer's, in nnfast's names
+        solver: Solver
+        alpha: float
+        batch_size: int | Literal["auto"]
+        learning_rate: LearningRate
+        learning_rate_init: float
+        power_t: float
+        max_iter: int
+        shuffle: bool
+        tol: float
+        verbose: bool
+        warm_start: bool
+        momentum: float
+        nesterovs_momentum: bool
+        early_stopping: bool
+        validation_fraction: float
+        beta_1: float
+        beta_2: float
+        epsilon: float
+        n_iter_no_change: float  # an int, or numpy.inf
+        max_fun: int
+        l1: float
+        dropout: float | tuple[float, ...]
+        restarts: int
+        n_jobs: int | None
+        clip_norm: float | None
+        clip_value: float | None
+        callbacks: list[Callback]
+        scoring: Scorer | None
+        loss: str | None  # MLPRegressor's; None for the classifier
+
+    class MLPState:
+        """What the solvers and the model files read and write on an MLP estimator: its
+        fitted state, scikit-learn's records between fits, and the methods they call.
+        ``SolverMixin`` and ``FilesMixin`` derive from it for type checking only (a
+        Protocol base would lose the ``| None`` of the attributes they assign)."""
+
+        _kinds: ClassVar[tuple[Target, ...]]
+        solver: str  # the constructor's parameter, as given
+        _target: Target
+        _net: Network
+        _optimizer: Optimizer | None
+        _best_parameters: RealArray | None
+        _no_improvement_count: int
+        loss_curve_: list[float] | None
+        loss_: float
+        best_loss_: float | None
+        validation_scores_: list[float] | None
+        validation_loss_curve_: list[float] | None
+        best_validation_score_: float | None
+        n_iter_: int
+        t_: int
+        history_: History | None
+        n_features_in_: int
+        feature_names_in_: NDArray[np.object_]  # when X had string column names
+        classes_: NDArray[Any]  # the classifier's
+        network_: Network
+
+        def _checked_params(self) -> Params: ...
+        def _network(self, what: str) -> Network: ...
+        def _new_network(self, sizes: Sequence[int], dtype: DTypeLike = ...) -> Network: ...
+        def _set_network(self, net: Network) -> None: ...
+        def _is_fitted(self) -> bool: ...
+        def _loss_scale(self) -> float: ...
+        def _losses(self, target: str) -> tuple[str, str]: ...
+
 
 #: scikit-learn's message when training ends with weights that are not finite (its
 #: test_nonfinite_params matches it).
@@ -42,7 +149,7 @@ class Unfit(Exception):
     """Training stopped before anything was learnt: the estimator is left unfitted."""
 
 
-def stochastic_only(estimator):
+def stochastic_only(estimator: MLPState) -> bool:
     """``partial_fit`` exists only for the stochastic solvers, as in scikit-learn."""
     if estimator.solver == "lbfgs":
         raise AttributeError(
@@ -52,13 +159,13 @@ def stochastic_only(estimator):
     return True
 
 
-def outputs(network, X, report=True):
+def outputs(network: Network, X: Rows, report: bool = True) -> RealArray:
     """The network's outputs for an X already checked: the kernels directly, after the
     network's O(1) checks (``report``: non-finite outputs raise or warn)."""
     return network._outputs(X, report=report)
 
 
-def glorot_factor(p, layer):
+def glorot_factor(p: Params, layer: int) -> float:
     """scikit-learn's Glorot factor of ``layer``'s initial weights: 2 for logistic, else 6
     (with one activation per hidden layer, the output layer takes the last one's)."""
     names = p.activation if isinstance(p.activation, tuple) else (p.activation,)
@@ -74,23 +181,30 @@ class SGDOptimizer:
     ``p += mu v - lr g``)."""
 
     def __init__(
-        self, n_params, dtype, learning_rate_init, lr_schedule, momentum, nesterov, power_t
-    ):
+        self,
+        n_params: int,
+        dtype: DTypeLike,
+        learning_rate_init: float,
+        lr_schedule: LearningRate,
+        momentum: float,
+        nesterov: bool,
+        power_t: float,
+    ) -> None:
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.lr_schedule, self.momentum, self.nesterov = lr_schedule, momentum, nesterov
         self.power_t = power_t
         self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()), dtype)
 
-    def hyper(self):
+    def hyper(self) -> OptimizerHyper:
         return {"optimizer": SGD_SKLEARN, "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def iteration_ends(self, time_step):
+    def iteration_ends(self, time_step: int) -> None:
         """After an epoch, ``time_step`` samples seen in all fits: invscaling's rate."""
         if self.lr_schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
 
-    def trigger_stopping(self, msg, verbose):
+    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
         """True to stop; 'adaptive' above its floor divides the rate by 5 instead."""
         if self.lr_schedule != "adaptive":
             if verbose:
@@ -111,12 +225,20 @@ class AdamOptimizer:
     with ``lr_t = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``; ``learning_rate`` is the last
     step's ``lr_t`` and ``t`` the steps taken, as scikit-learn reports them."""
 
-    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
+    def __init__(
+        self,
+        n_params: int,
+        dtype: DTypeLike,
+        learning_rate_init: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+    ) -> None:
         self.learning_rate_init = learning_rate_init
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.state = OptimizerState(n_params, Hyper(0.0, **self.hyper()), dtype)
 
-    def hyper(self):
+    def hyper(self) -> OptimizerHyper:
         return {
             "optimizer": ADAM_SKLEARN,
             "beta_1": self.beta_1,
@@ -125,26 +247,26 @@ class AdamOptimizer:
         }
 
     @property
-    def t(self):
+    def t(self) -> int:
         return int(self.state.step[0])
 
     @property
-    def learning_rate(self):
+    def learning_rate(self) -> float:
         t = self.t
         if t == 0:
             return float(self.learning_rate_init)
         return float(self.learning_rate_init * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t))
 
-    def iteration_ends(self, time_step):
+    def iteration_ends(self, time_step: int) -> None:
         pass
 
-    def trigger_stopping(self, msg, verbose):
+    def trigger_stopping(self, msg: str, verbose: bool) -> bool:
         if verbose:
             print(msg + " Stopping.")
         return True
 
 
-def new_optimizer(p, n_params, dtype):
+def new_optimizer(p: Params, n_params: int, dtype: DTypeLike) -> Optimizer:
     if p.solver == "sgd":
         return SGDOptimizer(
             n_params,
@@ -176,24 +298,42 @@ class Run:
         "t_",
         "validation_loss_curve_",
     )
+    # FIELDS, set from ``fields``
+    loss_curve_: list[float]
+    best_loss_: float | None
+    validation_scores_: list[float] | None
+    best_validation_score_: float | None
+    _no_improvement_count: int
+    t_: int
+    validation_loss_curve_: list[float] | None
 
-    def __init__(self, net, optimizer, rs, best, **fields):
+    def __init__(
+        self,
+        net: Network,
+        optimizer: Optimizer,
+        rs: RandomSource,
+        best: RealArray | None,
+        **fields: Any,
+    ) -> None:
         self.net, self.optimizer, self.rs, self.best = net, optimizer, rs, best
         for name in self.FIELDS:
             setattr(self, name, fields[name])
         self.history = History()
-        self.n_iter_, self.loss_ = 0, None
+        self.n_iter_ = 0
+        self.loss_: float | None = None
         self.interrupted = self.diverged = False
-        self.workspace = None
+        self.workspace: Any = None  # the backend's Workspace (compiled or reference), per fit
         self.cancelled = False
-        self.callbacks = None  # a restart's own copies of the callbacks (None: the fit's)
+        # a restart's own copies of the callbacks (None: the fit's)
+        self.callbacks: list[Callback] | None = None
 
     @classmethod
-    def of(cls, est, rs):
+    def of(cls, est: MLPState, rs: RandomSource) -> Run:
         fields = {name: getattr(est, name, None) for name in cls.FIELDS}
+        assert est._optimizer is not None  # _fit_stochastic made one
         return cls(est._net, est._optimizer, rs, getattr(est, "_best_parameters", None), **fields)
 
-    def commit(self, est):
+    def commit(self, est: MLPState) -> None:
         for name in self.FIELDS:
             setattr(est, name, getattr(self, name))
         est._optimizer, est._best_parameters = self.optimizer, self.best
@@ -201,7 +341,7 @@ class Run:
         if self.loss_ is not None:
             est.loss_ = self.loss_
 
-    def cancel(self):
+    def cancel(self) -> None:
         self.cancelled = True
         if self.workspace is not None:
             self.workspace.cancelled = True
@@ -211,7 +351,17 @@ class Data:
     """Everything fixed for the runs of one stochastic fit: training rows (in the split's
     order), validation rows, batch size, the kernels and their settings."""
 
-    def __init__(self, est, p, X, Y, w, w_scale, val, incremental):
+    def __init__(
+        self,
+        est: MLPState,
+        p: Params,
+        X: Rows,
+        Y: RealArray,
+        w: RealArray | None,
+        w_scale: float,
+        val: ValidationScore | None,
+        incremental: bool,
+    ) -> None:
         self.est, self.p, self.X, self.Y, self.w, self.val = est, p, X, Y, w, val
         self.w_scale, self.incremental = w_scale, incremental
         self.kernels = _backend.kernels(dtype=X.dtype)
@@ -231,7 +381,7 @@ class Data:
             self.batch_size = min(p.batch_size, n)
 
 
-def poisson_constants(p, Y):
+def poisson_constants(p: Params, Y: RealArray) -> FloatArray | None:
     """With loss="poisson": per sample, what scikit-learn's half Poisson deviance adds to the
     kernels' POISSON loss (sum over outputs of exp(z) - y z): sum_k xlogy(y, y) - y, in
     float64 (None for the other losses). It does not depend on the weights: the gradient
@@ -244,7 +394,9 @@ def poisson_constants(p, Y):
     return (xlogy(Y, Y) - Y).sum(axis=1)
 
 
-def epoch_constant(constants, w, order, batch_size):
+def epoch_constant(
+    constants: FloatArray, w: RealArray | None, order: NDArray[np.intp], batch_size: int
+) -> float:
     """The constants' share of an epoch's loss as the kernel reports it in scikit-learn's
     convention, sum over batches B of |B| sum_B w_i c_i / S_B, over n; the batches being
     ``order``'s consecutive slices (the epoch's sample order)."""
@@ -258,7 +410,7 @@ def epoch_constant(constants, w, order, batch_size):
     return float((np.bincount(batch) * shares).sum() / n)
 
 
-def kernel_hyper(data, optimizer):
+def kernel_hyper(data: Data, optimizer: Optimizer) -> Hyper:
     """The kernel's hyperparameters for one epoch at the optimizer's current rate, in
     scikit-learn's convention (the penalty divided by each batch's weight sum; sample weights
     divided by ``w_scale``, the penalty too)."""
@@ -278,7 +430,14 @@ def kernel_hyper(data, optimizer):
     )
 
 
-def _epoch(data, run, order, shuffle_rng, drop_rng, out):
+def _epoch(
+    data: Data,
+    run: Run,
+    order: NDArray[np.intp],
+    shuffle_rng: np.random.Generator | None,
+    drop_rng: np.random.Generator,
+    out: FloatArray,
+) -> float:
     """One epoch of mini-batches on the kernel; returns its loss as scikit-learn reports
     it. Shuffles in the kernel from ``shuffle_rng`` (the RandomState's bit generator), or,
     with dropout (whose masks draw from ``drop_rng``), in Python first."""
@@ -287,7 +446,7 @@ def _epoch(data, run, order, shuffle_rng, drop_rng, out):
     in_kernel = p.shuffle and not hyper.dropout and shuffle_rng is not None
     if p.shuffle and not in_kernel:
         (shuffle_rng or run.rs).shuffle(order)
-    rng = shuffle_rng if in_kernel else drop_rng
+    rng = shuffle_rng if in_kernel and shuffle_rng is not None else drop_rng
     lock = rng.bit_generator.lock if kernels.name != "numpy" else _NO_LOCK
     with lock:
         kernels.train_epochs(
@@ -309,17 +468,17 @@ def _epoch(data, run, order, shuffle_rng, drop_rng, out):
 
 
 class _NoLock:
-    def __enter__(self):
+    def __enter__(self) -> None:
         pass
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         pass
 
 
 _NO_LOCK = _NoLock()
 
 
-def train_run(data, run, verbose):
+def train_run(data: Data, run: Run, verbose: bool) -> Run:
     """The epochs of one fit (one, for partial_fit) on ``run``, scikit-learn's loop."""
     p, kernels, net = data.p, data.kernels, run.net
     rs = run.rs
@@ -347,7 +506,17 @@ def train_run(data, run, verbose):
     return run
 
 
-def _epochs(data, run, order, shuffle_rng, drop_rng, out, max_iter, callbacks, verbose):
+def _epochs(
+    data: Data,
+    run: Run,
+    order: NDArray[np.intp],
+    shuffle_rng: np.random.Generator | None,
+    drop_rng: np.random.Generator,
+    out: FloatArray,
+    max_iter: int,
+    callbacks: Sequence[Callback],
+    verbose: bool,
+) -> None:
     """``train_run``'s loop: up to ``max_iter`` epochs, scikit-learn's bookkeeping after
     each, then the user's callbacks (one returning True stops training)."""
     p, net, early = data.p, run.net, data.p.early_stopping
@@ -407,12 +576,14 @@ def _epochs(data, run, order, shuffle_rng, drop_rng, out, max_iter, callbacks, v
         run.history.restored_epoch = run.history.best_epoch
 
 
-def _carry_on_diverged(data, run, max_iter, loss):
+def _carry_on_diverged(data: Data, run: Run, max_iter: int, loss: float) -> None:
     """With early stopping, an epoch whose loss or weights stopped being finite: scikit-learn
     carries on to max_iter (a NaN score never counts as "no improvement") and then keeps
     its best weights. Its records from there on are NaN, and so are these, written without
     computing the epochs."""
     n = data.X.shape[0]
+    # early stopping set these up
+    assert run.validation_scores_ is not None and run.validation_loss_curve_ is not None
     for i in range(max_iter - run.n_iter_):
         run.n_iter_ += 1
         run.t_ += n
@@ -425,10 +596,12 @@ def _carry_on_diverged(data, run, max_iter, loss):
     run._no_improvement_count = 0
 
 
-def _update_no_improvement_count(data, run, verbose):
+def _update_no_improvement_count(data: Data, run: Run, verbose: bool) -> None:
     """scikit-learn's ``_update_no_improvement_count``."""
     p = data.p
-    if p.early_stopping:
+    if p.early_stopping:  # which set these up
+        assert data.val is not None and run.best_validation_score_ is not None
+        assert run.validation_scores_ is not None and run.validation_loss_curve_ is not None
         score, val_loss = data.val(run.net)
         run.validation_scores_.append(score)
         run.validation_loss_curve_.append(val_loss)
@@ -445,6 +618,7 @@ def _update_no_improvement_count(data, run, verbose):
             run.history.best_epoch = run.n_iter_ - 1
     else:
         loss = run.loss_curve_[-1]
+        assert run.best_loss_ is not None  # inf before the first epoch
         if loss > run.best_loss_ - p.tol:
             run._no_improvement_count += 1
         else:
@@ -458,14 +632,21 @@ class ValidationScore:
     accuracy for multilabel, or R^2, NaN when a prediction is not finite), with nnfast's
     validation loss (the data loss in scikit-learn's scale, without the penalty)."""
 
-    def __init__(self, target, X, Y, w, loss):
+    def __init__(
+        self,
+        target: Target,
+        X: Rows,
+        Y: RealArray,
+        w: RealArray | None,
+        loss: LossFunction,
+    ) -> None:
         self.target, self.X, self.Y, self.w, self.loss = target, X, Y, w, loss
         if target == "multiclass":
             self.truth = Y.argmax(axis=1)
         elif target != "regression":
             self.truth = Y > 0.5
 
-    def __call__(self, network):
+    def __call__(self, network: Network) -> tuple[float, float]:
         p = outputs(network, self.X, report=False)
         finite = all_finite(np.ascontiguousarray(p))
         loss = self.loss(self.Y, p, self.w) if finite else np.nan
@@ -478,7 +659,7 @@ class ValidationScore:
         return float(np.average(right, weights=self.w)), loss
 
 
-def scorer(scoring):
+def scorer(scoring: str | Scorer) -> Scorer:
     """``scoring`` as a callable(estimator, X, y): a scikit-learn scorer name (scikit-learn's
     ``get_scorer``) or a callable, checked."""
     if callable(scoring):
@@ -504,7 +685,15 @@ class ScorerValidation(ValidationScore):
     trained as its ``network_`` (a restart trains its own), and the rows' targets decoded
     back to what ``fit`` took (labels, an indicator matrix, values)."""
 
-    def __init__(self, estimator, scorer, X, Y, w, loss):
+    def __init__(
+        self,
+        estimator: MLPState,
+        scorer: Scorer,
+        X: Rows,
+        Y: RealArray,
+        w: RealArray | None,
+        loss: LossFunction,
+    ) -> None:
         super().__init__(estimator._target, X, Y, w, loss)
         self.estimator, self.scorer = estimator, scorer
         self.X_user = X.scipy() if isinstance(X, Csr) else X
@@ -518,7 +707,7 @@ class ScorerValidation(ValidationScore):
         else:
             self.y = Y.ravel() if Y.shape[1] == 1 else Y
 
-    def __call__(self, network):
+    def __call__(self, network: Network) -> tuple[float, float]:
         _, loss = super().__call__(network)
         model = copy.copy(self.estimator)
         model.network_ = network
@@ -526,40 +715,41 @@ class ScorerValidation(ValidationScore):
         return float(self.scorer(model, self.X_user, self.y, **extra)), loss
 
 
-def reported_loss(target, loss):
+def reported_loss(target: Target, loss: str | None) -> LossFunction:
     """scikit-learn's loss function of the output layer (``sklearn.neural_network._base``):
     (Y, P, w) -> the weighted mean loss, as it reports it."""
     if target == "regression":
-        return {
+        losses: dict[str | None, LossFunction] = {
             "poisson": _poisson_loss,
             "absolute_error": _absolute_loss,
             "huber": _huber_loss,
-        }.get(loss, _squared_loss)
+        }
+        return losses.get(loss, _squared_loss)
     if target == "multiclass":
         return _log_loss
     return _binary_log_loss
 
 
-def _squared_loss(y, p, w=None):
+def _squared_loss(y: RealArray, p: RealArray, w: RealArray | None = None) -> float:
     return float(0.5 * np.average((y - p) ** 2, weights=w, axis=0).mean())
 
 
-def _absolute_loss(y, p, w=None):
+def _absolute_loss(y: RealArray, p: RealArray, w: RealArray | None = None) -> float:
     return float(np.average(np.abs(y - p), weights=w, axis=0).mean())
 
 
-def _huber_loss(y, p, w=None):
+def _huber_loss(y: RealArray, p: RealArray, w: RealArray | None = None) -> float:
     r = np.abs(y - p)  # torch's HuberLoss, delta 1
     return float(np.average(np.where(r <= 1.0, 0.5 * r * r, r - 0.5), weights=w, axis=0).mean())
 
 
-def _poisson_loss(y, p, w=None):
+def _poisson_loss(y: RealArray, p: RealArray, w: RealArray | None = None) -> float:
     from scipy.special import xlogy
 
     return float(np.average(xlogy(y, y / p) - y + p, weights=w, axis=0).sum())
 
 
-def _log_loss(y, p, w=None):
+def _log_loss(y: RealArray, p: RealArray, w: RealArray | None = None) -> float:
     from scipy.special import xlogy
 
     eps = np.finfo(p.dtype).eps
@@ -567,7 +757,7 @@ def _log_loss(y, p, w=None):
     return float(-np.average(xlogy(y, p), weights=w, axis=0).sum())
 
 
-def _binary_log_loss(y, p, w=None):
+def _binary_log_loss(y: RealArray, p: RealArray, w: RealArray | None = None) -> float:
     from scipy.special import xlogy
 
     eps = np.finfo(p.dtype).eps
@@ -575,7 +765,14 @@ def _binary_log_loss(y, p, w=None):
     return float(-np.average(xlogy(y, p) + xlogy(1 - y, 1 - p), weights=w, axis=0).sum())
 
 
-def run_restarts(data, first_run, make_run, restarts, n_jobs, verbose):
+def run_restarts(
+    data: Data,
+    first_run: Run,
+    make_run: Callable[[int], Run],
+    restarts: int,
+    n_jobs: int | None,
+    verbose: bool,
+) -> tuple[Run, list[float]]:
     """``first_run`` and ``restarts - 1`` more (``make_run(i)``), ``n_jobs`` threads at a
     time; returns (the best run, every run's final loss). The best is the one with the best
     validation score with early stopping, else the lowest final loss; ties go to the lowest
@@ -583,16 +780,17 @@ def run_restarts(data, first_run, make_run, restarts, n_jobs, verbose):
     runs = [first_run] + [None] * (restarts - 1)
     lock, shared = threading.Lock(), {"next": 0}
 
-    def worker():
+    def worker() -> None:
         while True:
             with lock:
                 if shared["next"] >= restarts or shared.get("stop"):
                     return
                 i = shared["next"]
                 shared["next"] += 1
-                if runs[i] is None:
-                    runs[i] = make_run(i)
-            train_run(data, runs[i], verbose and i == 0)
+                run = runs[i]
+                if run is None:
+                    run = runs[i] = make_run(i)
+            train_run(data, run, verbose and i == 0)
 
     workers = min(restarts, _check_jobs(n_jobs, restarts))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -613,13 +811,15 @@ def run_restarts(data, first_run, make_run, restarts, n_jobs, verbose):
     if not done:
         return first_run, []
 
-    def key(item):
+    def key(item: tuple[int, Run]) -> tuple[float, int]:
         i, r = item
         if r.diverged:
             return (np.inf, i)
         if data.p.early_stopping:
             score = r.best_validation_score_
+            assert score is not None  # -inf before the first epoch
             return (-score if np.isfinite(score) else np.inf, i)
+        assert r.loss_ is not None  # a run that did an epoch has its loss
         return (r.loss_ if np.isfinite(r.loss_) else np.inf, i)
 
     best = min(((i, r) for i, r in enumerate(runs) if r is not None and r.n_iter_ > 0), key=key)

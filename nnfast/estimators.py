@@ -11,6 +11,8 @@ nnfast's kernels.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Literal
+
 import numpy as np
 
 from ._compat import ClassifierMixin, NnfastMixin, RegressorMixin, available_if
@@ -27,6 +29,22 @@ from ._validation import (
     to_array,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+    from scipy.sparse import sparray, spmatrix
+    from typing_extensions import Self
+
+    from ._mlp_solvers import Params
+    from ._typing import FloatArray, RealArray
+    from .callbacks import Callback
+
+    #: The hidden layers' activations by name (scikit-learn's, then nnfast's own).
+    Activation = Literal[
+        "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "silu"
+    ]
+
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
@@ -42,10 +60,10 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Units of each hidden layer.
-    activation : str or list of str, default='relu'
+    activation : str, or list or tuple of str, default='relu'
         Hidden-layer activation: scikit-learn's 'relu', 'logistic' (nnfast's 'sigmoid'),
         'tanh', 'identity', or nnfast's 'leaky_relu', 'elu', 'gelu', 'softplus', 'silu';
-        nnfast: a list gives one per hidden layer.
+        nnfast: a list (or tuple) gives one per hidden layer.
     solver : {'adam', 'sgd', 'lbfgs'}, default='adam'
         'adam' and 'sgd' run nnfast's compiled mini-batch loop; 'lbfgs' is SciPy's L-BFGS-B
         on the full-batch ``loss_and_gradient`` kernel.
@@ -68,8 +86,8 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         scikit-learn draws them (see Notes); also seeds dropout and restarts.
     tol : float, default=1e-4
         Improvement below which an epoch counts as "no improvement" (and 'lbfgs''s gtol).
-    verbose : bool, default=False
-        Print the loss of every epoch.
+    verbose : bool or int >= 0, default=False
+        Print the loss of every epoch (when true or non-zero).
     warm_start : bool, default=False
         ``fit`` starts from the previous fit's weights (and keeps its records) instead of
         drawing new ones.
@@ -83,8 +101,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     validation_fraction : float, default=0.1
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
-    n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` tolerated (more stop training).
+    n_iter_no_change : int or numpy.inf, default=10
+        Epochs without improvement by ``tol`` tolerated (more stop training; ``numpy.inf``:
+        never stop for that).
     max_fun : int, default=15000
         Most loss evaluations of 'lbfgs'.
     l1 : float, default=0.0
@@ -104,7 +123,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
     clip_norm, clip_value : float or None, default=None
         nnfast: gradient clipping per batch inside the compiled loop, by the gradient's
         global L2 norm or each element ('sgd', 'adam'; see ``nnfast.training.train``).
-    callbacks : list of nnfast.Callback or None, default=None
+    callbacks : list or tuple of nnfast.Callback, or None, default=None
         nnfast: called after every epoch of 'sgd' and 'adam' (e.g. ``nnfast.ModelCheckpoint``;
         one returning True stops training), after the estimator's own stopping rule.
     scoring : str, callable or None, default=None
@@ -231,41 +250,41 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Activation | list[Activation] | tuple[Activation, ...] = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        l1=0.0,
-        dropout=0.0,
-        restarts=1,
-        n_jobs=None,
-        backend=None,
-        class_weight=None,
-        clip_norm=None,
-        clip_value=None,
-        callbacks=None,
-        scoring=None,
-    ):
+        solver: Literal["lbfgs", "sgd", "adam"] = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | Literal["auto"] = "auto",
+        learning_rate: Literal["constant", "invscaling", "adaptive"] = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        l1: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
+        restarts: int = 1,
+        n_jobs: int | None = None,
+        backend: Literal["cython", "numpy"] | None = None,
+        class_weight: dict[Any, float] | Literal["balanced"] | None = None,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+        callbacks: list[Callback] | tuple[Callback, ...] | None = None,
+        scoring: str | Callable[..., float] | None = None,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -300,7 +319,12 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         self.callbacks = callbacks
         self.scoring = scoring
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X: ArrayLike | spmatrix | sparray,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train on (X, y); returns self.
 
         Parameters
@@ -321,7 +345,13 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight)
 
     @available_if(stochastic_only)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X: ArrayLike | spmatrix | sparray,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> Self:
         """One epoch over (X, y), continuing the current run; returns self.
 
         ``classes`` (every label that will ever appear) is required on the first call.
@@ -340,7 +370,9 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _targets(self, y, first, incremental, classes):
+    def _targets(
+        self, y: NDArray[Any], first: bool, incremental: bool, classes: ArrayLike | None
+    ) -> tuple[FloatArray, NDArray[np.intp] | None]:
         """(Y for the network, class codes or None), as scikit-learn's LabelBinarizer makes
         them: one column ``y == classes_[1]`` for two classes (zeros for one), one-hot
         columns for more, the indicator matrix itself for multilabel y. ``classes_`` is set
@@ -407,12 +439,14 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
         )
         return one_hot_codes(codes, k), codes
 
-    def _describe_target(self):
+    def _describe_target(self) -> str:
         if self._target == "multilabel":
             return f"a {self.classes_.size}-label indicator matrix"
         return f"class labels {self.classes_.tolist()!r}"
 
-    def _class_weights(self, codes, incremental):
+    def _class_weights(
+        self, codes: NDArray[np.intp] | None, incremental: bool
+    ) -> FloatArray | None:
         if self.class_weight is None:
             return None
         if codes is None:
@@ -421,7 +455,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             self.class_weight, self.classes_, codes, balanced_ok=not incremental
         )
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | spmatrix | sparray) -> NDArray[Any]:
         """Predicted labels: ``classes_`` (shape (n,)), or a 0/1 int matrix for multilabel."""
         p = self._forward(X, "predict")
         if self._target == "multiclass":
@@ -432,7 +466,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             return checked_classes(self.classes_, 2)[(p[:, 0] > 0.5).astype(np.intp)]
         return (p > 0.5).astype(int)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike | spmatrix | sparray) -> RealArray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order
         (for multilabel: each label's probability)."""
         p = self._forward(X, "predict_proba")
@@ -440,7 +474,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
             return np.hstack([1.0 - p, p])
         return p
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike | spmatrix | sparray) -> RealArray:
         """``log(predict_proba(X))``."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -496,41 +530,41 @@ n_outputs_, coefs_, intercepts_, history_, network_
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: Activation | list[Activation] | tuple[Activation, ...] = "relu",
         *,
-        loss="squared_error",
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        l1=0.0,
-        dropout=0.0,
-        restarts=1,
-        n_jobs=None,
-        backend=None,
-        clip_norm=None,
-        clip_value=None,
-        callbacks=None,
-        scoring=None,
-    ):
+        loss: Literal["squared_error", "poisson", "absolute_error", "huber"] = "squared_error",
+        solver: Literal["lbfgs", "sgd", "adam"] = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | Literal["auto"] = "auto",
+        learning_rate: Literal["constant", "invscaling", "adaptive"] = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        l1: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
+        restarts: int = 1,
+        n_jobs: int | None = None,
+        backend: Literal["cython", "numpy"] | None = None,
+        clip_norm: float | None = None,
+        clip_value: float | None = None,
+        callbacks: list[Callback] | tuple[Callback, ...] | None = None,
+        scoring: str | Callable[..., float] | None = None,
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -573,30 +607,42 @@ n_outputs_, coefs_, intercepts_, history_, network_
         "huber": "huber",
     }
 
-    def _checked_params(self):
+    def _checked_params(self) -> Params:
         if not isinstance(self.loss, str) or self.loss not in self._LOSSES:
             raise ValueError(f"loss must be one of {tuple(self._LOSSES)}, got {self.loss!r}.")
         return super()._checked_params()
 
-    def _losses(self, target):
+    def _losses(self, target: str) -> tuple[str, str]:
         if self.loss == "poisson":
             return TARGETS["poisson"][:2]
         return self._LOSSES[self.loss], "identity"
 
-    def _expected_failed_checks(self):
+    def _expected_failed_checks(self) -> dict[str, str]:
         return {}
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X: ArrayLike | spmatrix | sparray,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train on (X, y); returns self. ``sample_weight`` as in ``MLPClassifier.fit``."""
         return self._fit(X, y, sample_weight)
 
     @available_if(stochastic_only)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike | spmatrix | sparray,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """One epoch over (X, y), continuing the current run; returns self. Ctrl-C keeps
         the model consistent and re-raises (see ``MLPClassifier.partial_fit``)."""
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _targets(self, y, first, incremental, classes):
+    def _targets(
+        self, y: NDArray[Any], first: bool, incremental: bool, classes: ArrayLike | None
+    ) -> tuple[FloatArray, None]:
         y = to_array(y, "y")
         if y.dtype.kind not in "biuf":
             raise ValueError(f"y must hold numbers for a regressor, got dtype {y.dtype}.")
@@ -621,7 +667,7 @@ n_outputs_, coefs_, intercepts_, history_, network_
             )
         return Y, None
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | spmatrix | sparray) -> RealArray:
         """Predictions, shape (n_samples,) for one output, else (n_samples, n_outputs)."""
         p = self._forward(X, "predict")
         return p.ravel() if p.shape[1] == 1 else p

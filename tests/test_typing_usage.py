@@ -113,5 +113,32 @@ def test_the_classics() -> None:
     assert_type(logistic.predict_proba(points), NDArray[np.float64])
 
 
+@pytest.mark.filterwarnings("ignore::nnfast.exceptions.ConvergenceWarning")  # few epochs
+def test_the_mlp_estimators() -> None:
+    clf = nf.MLPClassifier((5,), solver="sgd", max_iter=3, random_state=0)
+    assert_type(clf.fit(X, y), nf.MLPClassifier)
+    clf.partial_fit(X, y)  # Any: scikit-learn's available_if, which wraps it, is untyped
+    assert_type(clf.predict(X), NDArray[Any])  # labels of any type
+    proba = clf.predict_proba(X)
+    assert_type(proba, NDArray[np.floating[Any]])
+    assert proba.shape == (60, 2) and proba.dtype == np.float64
+    assert_type(clf.classes_, NDArray[Any])
+    assert_type(clf.loss_curve_, Optional[list[float]])
+    assert_type(clf.n_iter_, int)
+    _is(clf.n_iter_, int)
+    assert_type(clf.history_, Optional[nf.History])
+    _is(clf.history_, nf.History)
+    assert_type(clf.network_, nf.Network)
+    assert_type(clf.layer_outputs(X), list[NDArray[np.floating[Any]]])
+
+    reg = nf.MLPRegressor((4,), activation=["tanh"], solver="lbfgs", max_iter=5)
+    assert_type(reg.fit(X.astype(np.float32), X[:, 0]), nf.MLPRegressor)
+    prediction = reg.predict(X)
+    assert_type(prediction, NDArray[np.floating[Any]])
+    assert prediction.dtype == np.float32  # a float32 model predicts float32
+    assert_type(reg.loss_, float)
+    _is(reg.loss_, float)
+
+
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])
