@@ -16,6 +16,7 @@ import pytest
 
 import nnfast
 
+
 def _modules():
     """Every module of the package, found from its files (``__main__`` runs the CLI: skipped)."""
     root = os.path.dirname(nnfast.__file__)
