@@ -147,17 +147,39 @@ def condition(fn, *arrays, trials=4):
 
 
 def saturation_tol(spec, params, X):
-    """8 eps / m, m the smallest 1 - |a| > 0 over the tanh and sigmoid units' outputs (in
-    float64 at the float32 point): the relative error f'(z) = 1 - a**2 or a (1 - a) takes
-    from a's last bits as the unit saturates (0 when no unit does)."""
+    """8 eps / m, m the smallest 1 - |a| > 0 over the tanh, sigmoid and softmax units'
+    outputs (in float64 at the float32 point): the relative error f'(z) = 1 - a**2 or
+    a (1 - a) (softmax's Jacobian too) takes from a's last bits as the unit saturates (0
+    when no unit does)."""
     weights, biases = spec.unpack(params.astype(np.float64))
     a, margins = X.astype(np.float64), [np.inf]
     for W, b, code in zip(weights, biases, spec.activations):
         a = _reference.activate(code, a @ W + b)
-        if code in (TANH, SIGMOID):
+        if code in (TANH, SIGMOID, SOFTMAX):
             gap = 1.0 - np.abs(a)
             margins.append(gap[gap > 0].min(initial=np.inf))
     return 8 * EPS / min(margins)
+
+
+def cancellation(spec, params, X, Y, w=None):
+    """The size of the terms the cross-entropies' losses cancel (ln sum exp z and y.z per row;
+    max(z, 0) and y z per element), as their (weighted) mean in float64 at the float32
+    point: float32's rounding of those terms stays however small the loss is (0 for the
+    other losses, which ``condition`` covers)."""
+    if spec.loss not in (CROSS_ENTROPY, BINARY_CROSS_ENTROPY):
+        return 0.0
+    weights, biases = spec.unpack(params.astype(np.float64))
+    a = X.astype(np.float64)
+    for W, b, code in zip(weights[:-1], biases[:-1], spec.activations[:-1]):
+        a = _reference.activate(code, a @ W + b)
+    z, y = a @ weights[-1] + biases[-1], Y.astype(np.float64)
+    if spec.loss == CROSS_ENTROPY:
+        lse = np.logaddexp.reduce(z, axis=1)
+        terms = np.abs(lse * y.sum(axis=1)) + np.abs(y * z).sum(axis=1)
+    else:
+        terms = (np.maximum(z, 0.0) + np.abs(y * z)).mean(axis=1)
+    rows = np.ones(len(terms)) if w is None else w.astype(np.float64)
+    return float(np.sum(rows * terms) / np.sum(rows))
 
 
 def training_conditions(spec, X, Y, w, *points):
@@ -311,10 +333,17 @@ def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1,
         return _reference.evaluate(spec, params, X, Y, w)[0]
 
     grad64 = gradient64(*at(np.float64, params, X, Y, w))
-    loss_scale = abs(loss64(*at(np.float64, params, X, Y, w))) + condition(loss64, params, X, Y, w)
+    cancelled = cancellation(spec, params, X, Y, w)
+    loss_scale = (
+        abs(loss64(*at(np.float64, params, X, Y, w)))
+        + condition(loss64, params, X, Y, w)
+        + cancelled
+    )
     grad_scale = largest(grad64) + condition(gradient64, params, X, Y, w)
-    eval_scale = largest(evaluate64(*at(np.float64, params, X, Y, w))) + condition(
-        evaluate64, params, X, Y, w
+    eval_scale = (
+        largest(evaluate64(*at(np.float64, params, X, Y, w)))
+        + condition(evaluate64, params, X, Y, w)
+        + cancelled
     )
     evaluated64 = _reference.evaluate(spec, *at(np.float64, params, X, Y, w))
     tol = sum_tol(L, n)
