@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.metaestimators import available_if as _available_if
 
     SKLEARN_INSTALLED = True
 except ImportError:
@@ -144,7 +144,7 @@ except ImportError:
         def fit_transform(self: _Transformer, X: Any, y: Any = None, **fit_params: Any) -> Any:
             return self.fit(X, y, **fit_params).transform(X)
 
-    class available_if:  # type: ignore[no-redef]  # noqa: N801 (scikit-learn's name)
+    class _available_if:  # type: ignore[no-redef]  # noqa: N801 (scikit-learn's name)
         """Method descriptor: the method exists only where ``check(estimator)`` holds (else
         AttributeError, so ``hasattr`` is False), like scikit-learn's ``available_if``."""
 
@@ -176,6 +176,15 @@ __all__ = [
     "TransformerMixin",
     "available_if",
 ]
+
+_Method = TypeVar("_Method", bound="Callable[..., Any]")
+
+
+def available_if(check: Callable[[Any], bool]) -> Callable[[_Method], _Method]:
+    """scikit-learn's ``available_if`` (or the fallback): the decorated method exists only
+    where ``check(estimator)`` holds; to type checkers it keeps its own signature."""
+    return _available_if(check)
+
 
 _BUSY: set[int] = set()
 _BUSY_LOCK = threading.Lock()

@@ -120,7 +120,7 @@ print(json.dumps({{
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["installed"] is False
-    assert {"BaseEstimator.get_params", "ClassifierMixin.score", "available_if.__get__"} <= set(
+    assert {"BaseEstimator.get_params", "ClassifierMixin.score", "_available_if.__get__"} <= set(
         out["found"]
     )
     assert not out["unannotated"], out["unannotated"]

@@ -117,7 +117,7 @@ def test_the_classics() -> None:
 def test_the_mlp_estimators() -> None:
     clf = nf.MLPClassifier((5,), solver="sgd", max_iter=3, random_state=0)
     assert_type(clf.fit(X, y), nf.MLPClassifier)
-    clf.partial_fit(X, y)  # Any: scikit-learn's available_if, which wraps it, is untyped
+    assert_type(clf.partial_fit(X, y), nf.MLPClassifier)  # through available_if
     assert_type(clf.predict(X), NDArray[Any])  # labels of any type
     proba = clf.predict_proba(X)
     assert_type(proba, NDArray[np.floating[Any]])
