@@ -17,7 +17,8 @@ from ._layers import LayerViews
 from ._mlp_files import FilesMixin
 from ._mlp_fit import SolverMixin
 from ._mlp_random import check_random_state
-from ._mlp_solvers import NONFINITE, Unfit, glorot_factor, outputs, scorer
+from ._mlp_scores import scorer
+from ._mlp_solvers import NONFINITE, Unfit, glorot_factor, outputs
 from ._validation import (
     all_finite,
     as_dtype,

@@ -12,17 +12,15 @@ import numpy as np
 
 from ._mlp_lbfgs import Lbfgs, lbfgs_memory, lbfgs_warning, objective
 from ._mlp_random import extra_rng, split_rows
+from ._mlp_scores import ScorerValidation, ValidationScore, reported_loss
 from ._mlp_solvers import (
     NONFINITE,
     Data,
     Run,
-    ScorerValidation,
     Unfit,
-    ValidationScore,
     glorot_factor,
     new_optimizer,
     outputs,
-    reported_loss,
     run_restarts,
     train_run,
 )

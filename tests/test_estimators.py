@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nnfast as nf
-from nnfast import _mlp_random, _mlp_solvers
+from nnfast import _mlp_random, _mlp_scores
 from nnfast.exceptions import NotFittedError
 
 
@@ -677,8 +677,8 @@ def test_weighted_early_stopping_and_partial_fit():
         sample_weight=w,
     )
     assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.validation_loss_curve_)
-    score = _mlp_solvers.ValidationScore(
-        "multiclass", X, np.eye(3)[y], w, _mlp_solvers.reported_loss("multiclass", None)
+    score = _mlp_scores.ValidationScore(
+        "multiclass", X, np.eye(3)[y], w, _mlp_scores.reported_loss("multiclass", None)
     )
     right = clf.predict(X) == y
     assert score(clf.network_)[0] == pytest.approx((w * right).sum() / w.sum())
