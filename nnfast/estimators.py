@@ -250,7 +250,7 @@ class MLPClassifier(NnfastMixin, ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
-        hidden_layer_sizes: int | Sequence[int] = (100,),
+        hidden_layer_sizes: int | Sequence[int] | NDArray[np.integer[Any]] = (100,),
         activation: Activation | list[Activation] | tuple[Activation, ...] = "relu",
         *,
         solver: Literal["lbfgs", "sgd", "adam"] = "adam",
@@ -530,7 +530,7 @@ n_outputs_, coefs_, intercepts_, history_, network_
 
     def __init__(
         self,
-        hidden_layer_sizes: int | Sequence[int] = (100,),
+        hidden_layer_sizes: int | Sequence[int] | NDArray[np.integer[Any]] = (100,),
         activation: Activation | list[Activation] | tuple[Activation, ...] = "relu",
         *,
         loss: Literal["squared_error", "poisson", "absolute_error", "huber"] = "squared_error",

@@ -117,7 +117,7 @@ class Network:
 
     def __init__(
         self,
-        layer_sizes: Sequence[int],
+        layer_sizes: Sequence[int] | NDArray[np.integer[Any]],
         activation: ActivationLike | Sequence[ActivationLike] = "sigmoid",
         output_activation: ActivationLike | None = None,
         loss: LossLike | None = "mse",

@@ -74,7 +74,7 @@ def test_a_network_trained_with_the_toolbox() -> None:
 
 
 def test_float32_networks_and_files(tmp_path: Any) -> None:
-    net = nf.Network([3, 4, 2], loss="cross_entropy", dtype="float32", seed=0)
+    net = nf.Network(np.array([3, 4, 2]), loss="cross_entropy", dtype="float32", seed=0)
     net.train(X, y, epochs=2, optimizer="sgd", l2=1e-3, dropout=[0.1])
     assert net.feedforward(X).dtype == np.float32
     path = net.save(tmp_path / "net.npz")
