@@ -55,11 +55,14 @@ class Network:
         Units per layer, input first: ``[2, 2, 1]`` is 2 inputs, 2 hidden units, 1 output.
     activation : str or sequence of str
         Hidden activation: one name for every hidden layer, or one per hidden layer
-        (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"identity"``, ``"step"``).
-    output_activation : str, optional
+        (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``, ``"elu"``, ``"gelu"``,
+        ``"softplus"``, ``"silu"``, ``"identity"``, ``"step"``; see ``nnfast.activations``),
+        or an ``Activation`` with its parameters (``activations.get("leaky_relu",
+        negative_slope=0.2)``) or its ``config()`` dict.
+    output_activation : str or Activation, optional
         Output activation. Default: ``"sigmoid"`` for binary cross-entropy, ``"softmax"`` for
         cross-entropy, ``"exp"`` for Poisson, ``"identity"`` for MSE, MAE and Huber.
-    loss : str or None
+    loss : str, Loss or None
         ``"mse"``, ``"mae"``, ``"huber"``, ``"poisson"`` (exp output: a rate),
         ``"binary_cross_entropy"`` (sigmoid output) or ``"cross_entropy"``
         (softmax output); see ``nnfast.losses`` for the exact means minimised. ``None``: a
