@@ -4,6 +4,7 @@ every module is fully annotated, and the annotations cost nothing at import.
 Whether the annotations are right is mypy's job (``mypy``, configured in pyproject.toml).
 """
 
+import ast
 import importlib
 import importlib.resources
 import inspect
@@ -149,3 +150,30 @@ print(json.dumps("nnfast._typing" in sys.modules))
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) is False
+
+
+def _literal_strings(source, name):
+    """The strings of the ``Literal[...]`` assigned to ``name`` in ``source``, or of the
+    annotation of the parameter ``name`` of a function in it."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+            name
+        ]:
+            value = node.value
+            break
+        if isinstance(node, ast.arg) and node.arg == name and node.annotation is not None:
+            value = node.annotation
+            break
+    else:
+        raise AssertionError(f"no {name} found")
+    return {c.value for c in ast.walk(value) if isinstance(c, ast.Constant)}
+
+
+def test_literal_hints_list_the_options_the_code_checks():
+    from nnfast import _typing, network, training
+
+    assert _literal_strings(inspect.getsource(_typing), "Init") == set(network.INITIALISERS)
+    assert _literal_strings(inspect.getsource(training), "on_divergence") == set(
+        training.DIVERGENCE
+    )
