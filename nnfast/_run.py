@@ -123,7 +123,6 @@ class _Run:
         for c in callbacks:
             getattr(c, "on_train_begin", lambda network: None)(net)
         epoch = call_start = 0
-        locking = kernels.name != "numpy"  # see draw_lock
         limit = memory_limit()
         room = (
             None if limit is None else (limit // 4) // (32 * (5 if self.val is not None else 3))
@@ -148,29 +147,7 @@ class _Run:
                         _Snapshot(net, state, workspace, rng, epoch, replays),
                     )
                 call_start = epoch
-                params = net._kernel_parameters()  # O(1): what the kernel will read
-                if locking:
-                    lock = rng.bit_generator.lock
-                    lock.acquire()
-                try:
-                    done = kernels.train_epochs(
-                        self.spec,
-                        params,
-                        self.X,
-                        self.Y,
-                        chunk,
-                        self.batch_size,
-                        self.shuffle,
-                        state,
-                        hyper,
-                        rng,
-                        workspace,
-                        out,
-                        self.w,
-                    )
-                finally:
-                    if locking:
-                        lock.release()
+                done = self._train_epochs(net, chunk, state, hyper, rng, workspace, out)
                 self._record(history, out, done - workspace.diverged, epoch, hyper, lowest)
                 if workspace.diverged:
                     self._record(history, out[done - 1 :], 1, epoch + done - 1, hyper)
@@ -235,6 +212,37 @@ class _Run:
             net.history = history
         return history, _final_monitor(history, callbacks)
 
+    def _train_epochs(
+        self,
+        net: Network,
+        n_epochs: int,
+        state: OptimizerState,
+        hyper: Hyper,
+        rng: np.random.Generator,
+        workspace: Any,
+        out: FloatArray,
+    ) -> int:
+        """One kernel call of ``n_epochs`` epochs; returns the epochs it ran."""
+        params = net._kernel_parameters()  # O(1): what the kernel will read
+        with draw_lock(self.kernels, rng):
+            return int(
+                self.kernels.train_epochs(
+                    self.spec,
+                    params,
+                    self.X,
+                    self.Y,
+                    n_epochs,
+                    self.batch_size,
+                    self.shuffle,
+                    state,
+                    hyper,
+                    rng,
+                    workspace,
+                    out,
+                    self.w,
+                )
+            )
+
     def _settle(
         self,
         history: History,
@@ -297,22 +305,7 @@ class _Run:
         if finite > snapshot.epoch and snapshot.replayable:  # replay the call epoch by epoch
             snapshot.restore(net, state, workspace, rng)
             for epoch in range(snapshot.epoch + 1, finite + 1):
-                with draw_lock(self.kernels, rng):
-                    self.kernels.train_epochs(
-                        self.spec,
-                        net._kernel_parameters(),
-                        self.X,
-                        self.Y,
-                        1,
-                        self.batch_size,
-                        self.shuffle,
-                        state,
-                        hyper,
-                        rng,
-                        workspace,
-                        out,
-                        self.w,
-                    )
+                self._train_epochs(net, 1, state, hyper, rng, workspace, out)
                 if self._finite_outputs(net):
                     found = _Snapshot(net, state, workspace, rng, epoch)
         for candidate in (found, snapshot, previous):
