@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _backend
 from ._mlp_random import epoch_shuffler, extra_rng
+from ._run import draw_lock
 from ._spec import ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Csr, Hyper, OptimizerState
 from .callbacks import History
 from .training import _check_jobs
@@ -445,8 +446,7 @@ def _epoch(
     if p.shuffle and not in_kernel:
         (shuffle_rng or run.rs).shuffle(order)
     rng = shuffle_rng if in_kernel and shuffle_rng is not None else drop_rng
-    lock = rng.bit_generator.lock if kernels.name != "numpy" else _NO_LOCK
-    with lock:
+    with draw_lock(kernels, rng):
         kernels.train_epochs(
             data.spec,
             run.net._kernel_parameters(),
@@ -463,17 +463,6 @@ def _epoch(
             data.w,
         )
     return float(out[0, 0])
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-_NO_LOCK = _NoLock()
 
 
 def train_run(data: Data, run: Run, verbose: bool) -> Run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -382,7 +383,8 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
         order = np.arange(n, dtype=np.intp)
         parts: list[tuple[NDArray[np.intp], FloatArray]] = []
         done, pending = 0, False
-        lock = draw_lock(kernels, self._rng) if shuffle else None
+        # (without shuffling the kernel draws nothing)
+        lock = draw_lock(kernels, self._rng) if shuffle else contextlib.nullcontext()
         # errors_ and boundary_lines_ grow by a row per pass: on data no line separates,
         # a huge max_epochs would fill the memory before it ended
         limit = memory_limit()
@@ -401,9 +403,7 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
                 k = min(size, max_epochs - done, room - done if room is not None else size)
                 errors[:k] = -1  # a pass the kernel completes gets its (>= 0) count
                 start, before, pending = params.copy(), len(parts), True
-                if lock is not None:
-                    lock.acquire()
-                try:
+                with lock:
                     ran = kernels.perceptron_epochs(
                         X,
                         labels,
@@ -416,9 +416,6 @@ class Perceptron(NnfastMixin, ClassifierMixin, BaseEstimator):
                         errors,
                         lines,
                     )
-                finally:
-                    if lock is not None:
-                        lock.release()
                 if not all_finite(params):  # the weights overflowed (huge X or rate)
                     ran = _finite_passes(lines[:ran])
                     params[:] = lines[ran - 1] if ran else start
