@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import nnfast
-from nnfast import _reference, schedules
+from nnfast import _reference, activations, schedules
 from nnfast._spec import ADAM, ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Hyper, OptimizerState
 
-HIDDEN = ("sigmoid", "tanh", "relu", "identity", "leaky_relu", "elu", "gelu", "softplus", "silu")
+#: The differentiable hidden activations (every one the package has).
+HIDDEN = tuple(a for a in activations.ACTIVATIONS if a not in ("step", "exp", "softmax"))
 OUTPUT_LOSS = (
     ("identity", "mse"),
     ("sigmoid", "mse"),
