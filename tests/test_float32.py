@@ -317,6 +317,20 @@ def test_forward_in_float32_is_float64_to_float32_precision(case, k32):
     l2=st.sampled_from([0.0, 0.1]),
     weighted=st.booleans(),
 )
+@example(  # a 2-output softmax at 0.986: its Jacobian's a (1 - a) takes a's last bits
+    case=dict(sizes=[1, 2], activation="sigmoid", output="softmax", loss="mse", n=1, seed=126),
+    l1=0.0,
+    l2=0.0,
+    weighted=False,
+)
+@example(  # a cross-entropy of 0.066 from terms ln sum exp z and y.z of about 2.2
+    case=dict(
+        sizes=[1, 2], activation="sigmoid", output="softmax", loss="cross_entropy", n=1, seed=126
+    ),
+    l1=0.0,
+    l2=0.0,
+    weighted=False,
+)
 def test_float32_gradients_against_float64_gradients_at_the_same_point(case, l1, l2, weighted, k32):
     spec, params, X, Y = make(case)
     L, n = len(case["sizes"]) - 1, case["n"]
