@@ -5,7 +5,6 @@ threads."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import threading
 import types
 from typing import TYPE_CHECKING, cast
@@ -14,6 +13,7 @@ import numpy as np
 
 from . import _backend
 from ._mlp_solvers import poisson_constants
+from ._run import run_in_threads
 from ._validation import check_memory
 from .exceptions import ConvergenceWarning, warn
 from .network import full_batch_bytes
@@ -197,29 +197,11 @@ class Lbfgs:
             result, curve = self.minimise(starts[0]())
             return [(result, curve)], result.interrupted
         runs: list[tuple[LbfgsResult, list[float]] | None] = [None] * restarts
-        lock, shared = threading.Lock(), {"next": 0}
 
-        def worker() -> None:
-            while True:
-                with lock:
-                    if self.cancel.is_set() or shared["next"] >= restarts:
-                        return
-                    i = shared["next"]
-                    shared["next"] += 1
-                    start = starts[i]()
-                runs[i] = self.minimise(start)
+        def run(i: int, start: FloatArray) -> None:
+            runs[i] = self.minimise(start)
 
-        interrupted = False
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(worker) for _ in range(workers)]
-            try:
-                concurrent.futures.wait(futures)
-            except KeyboardInterrupt:
-                interrupted = True
-                self.cancel.set()
-                concurrent.futures.wait(futures)
-            for f in futures:
-                f.result()
+        interrupted = run_in_threads(restarts, workers, lambda i: starts[i](), run, self.cancel.set)
         return [r for r in runs if r is not None], interrupted
 
 

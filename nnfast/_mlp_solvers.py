@@ -12,8 +12,6 @@ whether training stops.
 
 from __future__ import annotations
 
-import concurrent.futures
-import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Literal, Union
 
@@ -21,7 +19,7 @@ import numpy as np
 
 from . import _backend
 from ._mlp_random import epoch_shuffler, extra_rng
-from ._run import draw_lock
+from ._run import draw_lock, run_in_threads
 from ._spec import ADAM_SKLEARN, SGD_SKLEARN, SKLEARN, Csr, Hyper, OptimizerState
 from .callbacks import History
 from .training import _check_jobs
@@ -626,36 +624,24 @@ def run_restarts(
     time; returns (the best run, every run's final loss). The best is the one with the best
     validation score with early stopping, else the lowest final loss; ties go to the lowest
     index (restart 0 is the run ``restarts=1`` makes). Ctrl-C cancels them all."""
-    runs = [first_run] + [None] * (restarts - 1)
-    lock, shared = threading.Lock(), {"next": 0}
+    runs: list[Run | None] = [first_run] + [None] * (restarts - 1)
 
-    def worker() -> None:
-        while True:
-            with lock:
-                if shared["next"] >= restarts or shared.get("stop"):
-                    return
-                i = shared["next"]
-                shared["next"] += 1
-                run = runs[i]
-                if run is None:
-                    run = runs[i] = make_run(i)
-            train_run(data, run, verbose and i == 0)
+    def prepare(i: int) -> Run:
+        run = runs[i]
+        if run is None:
+            run = runs[i] = make_run(i)
+        return run
+
+    def cancel() -> None:
+        for run in runs:
+            if run is not None:
+                run.cancel()
 
     workers = min(restarts, _check_jobs(n_jobs, restarts))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(worker) for _ in range(workers)]
-        try:
-            concurrent.futures.wait(futures)
-        except KeyboardInterrupt:
-            with lock:
-                shared["stop"] = True
-                for run in runs:
-                    if run is not None:
-                        run.cancel()
-            concurrent.futures.wait(futures)
-            first_run.interrupted = True
-        for f in futures:
-            f.result()
+    if run_in_threads(
+        restarts, workers, prepare, lambda i, run: train_run(data, run, verbose and i == 0), cancel
+    ):
+        first_run.interrupted = True
     done = [r for r in runs if r is not None and r.n_iter_ > 0]
     if not done:
         return first_run, []

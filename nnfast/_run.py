@@ -1,5 +1,6 @@
 """One training run of a network: the kernel calls, the records, divergence and Ctrl-C
-(``_Run``), and restarts in threads (``fit_restarts``)."""
+(``_Run``), and restarts in threads (``fit_restarts``; ``run_in_threads``, which the MLP
+estimators' restarts use too)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import concurrent.futures
 import copy
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .callbacks import EarlyStopping, History, _Progress
 
 if TYPE_CHECKING:
     import _thread
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import ModuleType
 
     from ._spec import Hyper, Spec
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
     #: Validation rows: (X, Y, sample weights or None), in the network's dtype.
     Validation = tuple[RealArray, RealArray, RealArray | None]
+
+_Job = TypeVar("_Job")
 
 #: Most epochs per kernel call when nothing needs to look between epochs: the per-epoch
 #: records are allocated for one call at a time, never in proportion to ``epochs``.
@@ -462,6 +465,46 @@ def _diverged(history: History, epoch: int, kept: int | None, action: str) -> No
     warnings.warn(message, RuntimeWarning, stacklevel=5)
 
 
+def run_in_threads(
+    n: int,
+    workers: int,
+    prepare: Callable[[int], _Job],
+    run: Callable[[int, _Job], object],
+    cancel: Callable[[], None],
+) -> bool:
+    """Jobs 0 .. n-1 on ``workers`` threads, started in index order: ``prepare(i)`` runs
+    under a lock (what must happen in index order: random draws), ``run(i, prepared)``
+    outside it. Ctrl-C reaches only the calling thread, waiting here: no job starts after
+    it, ``cancel()`` (called under the lock) tells the running ones to stop, and they are
+    waited for. Returns whether Ctrl-C came; a job's exception is raised here."""
+    lock, state = threading.Lock(), {"next": 0, "stop": False}
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if state["stop"] or state["next"] >= n:
+                    return
+                i = state["next"]
+                state["next"] += 1
+                prepared = prepare(i)
+            run(i, prepared)
+
+    interrupted = False
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
+        futures = [pool.submit(worker) for _ in range(min(workers, n))]
+        try:
+            concurrent.futures.wait(futures)
+        except KeyboardInterrupt:
+            interrupted = True
+            with lock:
+                state["stop"] = True
+                cancel()
+            concurrent.futures.wait(futures)
+        for f in futures:
+            f.result()
+    return interrupted
+
+
 def fit_restarts(
     run: _Run,
     net: Network,
@@ -487,7 +530,7 @@ def fit_restarts(
     finals = [np.inf] * restarts
     errors: dict[int, FloatingPointError | None] = {}
     lock = threading.Lock()
-    shared: dict[str, Any] = {"next": 0, "best": None, "history": None, "stop": False}
+    shared: dict[str, Any] = {"best": None, "history": None}
 
     def one(i: int, child: np.random.Generator) -> None:
         subject = net if i == 0 else net._restart_copy(child)
@@ -509,33 +552,13 @@ def fit_restarts(
                 shared["best"], shared["history"] = i, history
                 shared["params"] = None if i == 0 else subject.parameters
 
-    def worker() -> None:
-        while True:
-            with lock:
-                if shared["stop"] or shared["next"] >= restarts:
-                    return
-                i = shared["next"]
-                shared["next"] += 1
-                child = rng if i == 0 else rng.spawn(1)[0]  # in index order, under the lock
-            one(i, child)
-
-    interrupted = False
-    workers = min(n_jobs, restarts)
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
-    try:
-        futures = [pool.submit(worker) for _ in range(workers)]
-        try:
-            concurrent.futures.wait(futures)
-        except KeyboardInterrupt:
-            interrupted = True
-            with lock:
-                shared["stop"] = True
-            run.cancel()
-            concurrent.futures.wait(futures)
-        for f in futures:
-            f.result()
-    finally:
-        pool.shutdown(wait=True)
+    interrupted = run_in_threads(
+        restarts,
+        n_jobs,
+        lambda i: rng if i == 0 else rng.spawn(1)[0],  # in index order, under the lock
+        one,
+        run.cancel,
+    )
     best = shared["best"] if shared["best"] is not None else 0
     if best != 0:
         net.parameters[...] = shared["params"]
